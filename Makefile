@@ -1,0 +1,56 @@
+# The README's two commands, `make demo` and `make test`, do all set-up on a fresh Debian or
+# Raspberry Pi OS machine: Debian packages (when missing), then .venv with the Python packages.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the appliance and its tests use; each is installed only when missing.
+#   systemd: systemd-analyze, which the tests use to verify and rate the unit files
+#   tzdata: local time zones for day-bound numbering
+DEBIAN_PACKAGES := systemd tzdata
+DEMO_ARGS ?= --minutes 180
+
+.PHONY: demo test bench install system-packages clean
+
+demo: system-packages $(VENV)/.installed
+	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
+
+test: system-packages $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: system-packages $(VENV)/.installed
+	$(BIN)/python bench/run.py --out bench/results.json
+
+# On the Pi, as root: the daemon in /opt, its user, its unit; an existing config is kept.
+PREFIX ?= /opt/entrance-appliance
+install: system-packages
+	test -x $(PREFIX)/venv/bin/python || $(PYTHON) -m venv $(PREFIX)/venv
+	$(PREFIX)/venv/bin/python -m pip install -q --upgrade .
+	install -m 0644 systemd/entrance-appliance.sysusers /usr/lib/sysusers.d/entrance-appliance.conf
+	systemd-sysusers entrance-appliance.conf
+	install -m 0644 systemd/entrance-appliance.service /etc/systemd/system/entrance-appliance.service
+	install -d -m 0755 /etc/entrance-appliance /etc/entrance-appliance/conf.d
+	test -e /etc/entrance-appliance/appliance.conf || install -m 0644 config/kiosk-monitor.conf /etc/entrance-appliance/appliance.conf
+	systemctl daemon-reload
+	@echo "Now edit /etc/entrance-appliance/appliance.conf, run '$(PREFIX)/venv/bin/entrance-appliance check-config',"
+	@echo "then 'systemctl enable --now entrance-appliance'."
+
+# Installs what dpkg does not list as installed; as root directly, otherwise through sudo.
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) var demo-out *.egg-info

@@ -1,0 +1,119 @@
+"""The ``entrance-appliance`` command: run, demo, check-config, status.
+
+Exit codes: 0 fine, 2 the configuration (or the command line) has problems, 3 the state database
+is refused, 4 no daemon answers.
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, DaemonNotRunning, StateError
+
+EXIT_CONFIG, EXIT_STATE, EXIT_NOT_RUNNING = 2, 3, 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="entrance-appliance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"entrance-appliance {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sub):
+        sub.add_argument("--config", type=Path, metavar="FILE",
+                         help="the device's config file instead of /etc/entrance-appliance/appliance.conf "
+                              "(conf.d/ beside it is read too)")
+        return sub
+
+    with_config(commands.add_parser("run", help="run the daemon (what systemd starts)"))
+    with_config(commands.add_parser("check-config", help="check the config; print the effective values"))
+    status = with_config(commands.add_parser("status", help="show the running daemon's health"))
+    status.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    demo = commands.add_parser("demo", help="run the appliance on simulated hardware")
+    demo.add_argument("--minutes", type=float, help="simulate this many minutes as fast as possible, then exit")
+    demo.add_argument("--headless", action="store_true", default=None,
+                      help="only write demo-out/ (chosen by itself when there is no display)")
+    demo.add_argument("--speed", type=float, default=1.0, help="without --minutes: simulated seconds per second")
+    demo.add_argument("--seed", type=int, help="seed of the simulated visitors, for a repeatable run")
+    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
+    demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
+    args = parser.parse_args(argv)
+    return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo}[args.command](args)
+
+
+def _load(args):
+    from .config import load_config
+    return load_config(args.config)
+
+
+def _report_config_problems(error: ConfigError) -> int:
+    print(f"{len(error.problems)} problem(s) in the configuration:", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _run(args) -> int:
+    from .daemon import run_daemon
+    from .journal import configure_logging
+    try:
+        config = _load(args)
+    except ConfigError as error:
+        return _report_config_problems(error)  # a config with any error never starts the daemon
+    configure_logging(config.logging.level)
+    try:
+        return run_daemon(config)
+    except StateError as error:
+        print(f"<2>entrance-appliance: state refused: {error}", file=sys.stderr)
+        return EXIT_STATE
+
+
+def _check_config(args) -> int:
+    try:
+        config = _load(args)
+    except ConfigError as error:
+        return _report_config_problems(error)
+    print(f"# configuration is valid; read: {', '.join(config.files)}\n")
+    print(config.effective, end="")
+    return 0
+
+
+def _status(args) -> int:
+    from .control import request
+    socket_path = args.socket
+    if socket_path is None:
+        try:
+            socket_path = _load(args).core.control_socket
+        except ConfigError as error:
+            return _report_config_problems(error)
+    try:
+        status = request(socket_path, "status")
+    except DaemonNotRunning as error:
+        print(f"not running: {error}", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        from .status_text import format_status
+        print(format_status(status), end="")
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+    from .journal import configure_logging
+    configure_logging("warning")
+    headless = args.headless
+    if headless is None:
+        headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.stdout.isatty())
+    try:
+        return run_demo(args.minutes, headless, args.out, args.state_dir, speed=args.speed, seed=args.seed)
+    except StateError as error:
+        print(f"demo: state refused: {error}", file=sys.stderr)
+        return EXIT_STATE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Layered loading: package defaults, then the device's file, then conf.d/*.conf in order.
+
+Every problem in every layer is collected before failing, so a technician fixes them in one go.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..numbering import number_block
+from .ini import IniFile, Problem, Setting, parse_ini, read_ini
+from .model import (AppConfig, BackendConfig, Concern, CoreConfig, DeviceConfig, LoggingConfig,
+                    NumberingConfig, StateConfig)
+from .schema import OPTIONAL_KEYS, SECTIONS, schema_for
+from .suggest import closest, did_you_mean
+
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "defaults.conf"
+ETC_FILE = Path("/etc/entrance-appliance/appliance.conf")
+# [concern:*] gives values to every concern section that does not set them itself.
+ALL_CONCERNS = "concern:*"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Config text from one source; relative paths in it are taken from ``base_dir``."""
+
+    name: str
+    text: str | None  # None: read the file called ``name``
+    base_dir: Path
+
+
+def file_layers(main: Path | None = None) -> list[Layer]:
+    """The defaults, the device's file (``main`` or the /etc file) and the conf.d beside it."""
+    main = Path(main) if main is not None else ETC_FILE
+    layers = [Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent), Layer(str(main), None, main.parent.resolve())]
+    conf_d = main.parent / "conf.d"
+    if conf_d.is_dir():
+        layers += [Layer(str(p), None, conf_d.resolve()) for p in sorted(conf_d.glob("*.conf"))]
+    return layers
+
+
+def load_config(main: Path | None = None) -> AppConfig:
+    """Load the layered config of a device; raises ConfigError listing every problem."""
+    return load_layers(file_layers(main))
+
+
+def load_layers(layers: list[Layer]) -> AppConfig:
+    problems: list[Problem] = []
+    parsed: list[tuple[IniFile, Path]] = []
+    for layer in layers:
+        if layer.text is None:
+            ini = read_ini(Path(layer.name), problems)
+        else:
+            ini = parse_ini(layer.text, layer.name, problems)
+        if ini is not None:
+            parsed.append((ini, layer.base_dir))
+    merged, bases = _merge(parsed, problems)
+    values = _typed_values(merged, bases, problems)
+    main_file = layers[1].name if len(layers) > 1 else layers[0].name
+    _require(merged, main_file, problems)
+    config = _build(values, merged, [layer.name for layer in layers], problems)
+    if problems:
+        raise ConfigError(sorted(set(problems), key=lambda p: (p.file, p.line, p.message)))
+    return config
+
+
+def _merge(parsed, problems):
+    """Later layers win key by key; unknown sections and keys are problems."""
+    merged: dict[str, dict[str, Setting]] = {}
+    bases: dict[tuple[str, str], Path] = {}
+    known_sections = [s for s in SECTIONS if not s.endswith(":")] + [ALL_CONCERNS]
+    for ini, base_dir in parsed:
+        for section, settings in ini.sections.items():
+            line = ini.section_lines[section]
+            keys, _ = schema_for(section)
+            if keys is None and section != ALL_CONCERNS:
+                hint = _section_hint(section, known_sections)
+                problems.append(Problem(ini.path, line, f"unknown section{hint}", section))
+                continue
+            keys = keys or SECTIONS["concern:"]
+            for key, setting in settings.items():
+                if key not in keys:
+                    problems.append(Problem(ini.path, setting.line,
+                                            f"unknown key{did_you_mean(key, keys)}", section, key))
+                    continue
+                merged.setdefault(section, {})[key] = setting
+                bases[(section, key)] = base_dir
+            merged.setdefault(section, {})
+    return merged, bases
+
+
+def _section_hint(section: str, known_sections) -> str:
+    prefix, colon, name = section.partition(":")
+    templates = [s[:-1] for s in SECTIONS if s.endswith(":")]
+    if colon:
+        match = closest(prefix, templates)
+        return f". Did you mean '{match}:{name}'?" if match else ""
+    if section in templates:
+        return f". Sections of this kind are named like [{section}:NAME]"
+    return did_you_mean(section, known_sections)
+
+
+def _typed_values(merged, bases, problems):
+    values: dict[str, dict[str, object]] = {}
+    for section, settings in merged.items():
+        keys = schema_for(section)[0] or SECTIONS["concern:"]
+        for key, setting in settings.items():
+            try:
+                values.setdefault(section, {})[key] = keys[key].parse(setting.value, bases[(section, key)])
+            except ValueError as error:
+                problems.append(Problem(setting.file, setting.line, str(error), section, key))
+    return values
+
+
+def _require(merged, main_file, problems):
+    concern_defaults = merged.get(ALL_CONCERNS, {})
+    for section, keys in SECTIONS.items():
+        if section.endswith(":"):
+            continue
+        for key in keys:
+            if (section, key) not in OPTIONAL_KEYS and key not in merged.get(section, {}):
+                problems.append(Problem(main_file, 0, "is required but not set", section, key))
+    for section in merged:
+        if section.startswith("concern:") and section != ALL_CONCERNS:
+            for key in SECTIONS["concern:"]:
+                if ("concern:", key) in OPTIONAL_KEYS:
+                    continue
+                if key not in merged[section] and key not in concern_defaults:
+                    problems.append(Problem(main_file, 0, "is required but not set", section, key))
+
+
+def _build(values, merged, files, problems) -> AppConfig | None:
+    def where(section, key):
+        setting = merged.get(section, {}).get(key) or merged.get(ALL_CONCERNS, {}).get(key)
+        return (setting.file, setting.line) if setting else (files[-1], 0)
+
+    def section_values(section, **extra):
+        result = {k: None for k in SECTIONS[section]}
+        result.update(values.get(section, {}))
+        return {**result, **extra}
+
+    device = DeviceConfig(**section_values("device"))
+    numbering = NumberingConfig(**section_values("numbering"))
+    series_ok = None not in (numbering.series, numbering.series_count)
+    if series_ok and numbering.series > numbering.series_count:
+        problems.append(Problem(*where("numbering", "series"), f"is {numbering.series} but series_count is only "
+                                f"{numbering.series_count}: give each kiosk in the office a series from 1 to "
+                                f"{numbering.series_count}", "numbering", "series"))
+    concerns, prefixes = [], {}
+    defaults = values.get(ALL_CONCERNS, {})
+    for section in merged:
+        if not section.startswith("concern:") or section == ALL_CONCERNS:
+            continue
+        fields = {k: None for k in SECTIONS["concern:"]} | defaults | values.get(section, {})
+        if any(fields[k] is None for k in ("title_de", "prefix", "first", "last")):
+            continue  # already reported as a type problem
+        concern = Concern(name=section.partition(":")[2], **fields)
+        if concern.first >= concern.last:
+            problems.append(Problem(*where(section, "last"), f"must be greater than first ({concern.first})",
+                                    section, "last"))
+        elif series_ok and numbering.series <= numbering.series_count:
+            try:
+                number_block(concern.first, concern.last, numbering.series, numbering.series_count)
+            except ValueError as error:
+                problems.append(Problem(*where(section, "last"), str(error), section, "last"))
+        if concern.prefix in prefixes:
+            problems.append(Problem(*where(section, "prefix"), f"'{concern.prefix}' is already the prefix of "
+                                    f"[{prefixes[concern.prefix]}]: ticket numbers would be ambiguous",
+                                    section, "prefix"))
+        prefixes.setdefault(concern.prefix, section)
+        concerns.append(concern)
+    declared = any(s.startswith("concern:") and s != ALL_CONCERNS for s in merged)  # even if one failed to parse
+    if "kiosk" in (device.roles or ()) and not declared:
+        problems.append(Problem(files[1] if len(files) > 1 else files[0], 0,
+                                "a kiosk needs at least one [concern:NAME] section", "device", "roles"))
+    if problems:
+        return None
+    return AppConfig(
+        device=device, numbering=numbering, concerns=tuple(concerns),
+        state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
+        backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
+        files=tuple(files), effective=_listing(values, merged))
+
+
+def _listing(values, merged) -> str:
+    """The effective config as check-config prints it: every value with the file and line it came from."""
+    lines = []
+    for section in merged:
+        if not merged[section]:
+            continue
+        keys = schema_for(section)[0] or SECTIONS["concern:"]
+        lines.append(f"[{section}]")
+        for key in keys:
+            if key in merged[section]:
+                setting = merged[section][key]
+                lines.append(f"{key} = {keys[key].show(values[section][key])}    # {setting.file}:{setting.line}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""The checked configuration as typed, immutable values the rest of the appliance reads."""
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..errors import UnknownConcern
+from .types import Secret
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    id: str
+    site: str
+    roles: tuple[str, ...]
+    timezone: ZoneInfo
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NumberingConfig:
+    series: int
+    series_count: int
+
+
+@dataclass(frozen=True)
+class Concern:
+    """A visitor's reason to come ('Anliegen'), with its own ticket prefix and number range."""
+
+    name: str
+    title_de: str
+    title_en: str | None
+    prefix: str
+    first: int
+    last: int
+
+    def title(self, language: str) -> str:
+        return self.title_en if language == "en" and self.title_en else self.title_de
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    database: Path
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    control_socket: Path
+    tick: timedelta
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    url: str | None
+    token_file: Secret | None
+    ca_bundle: Path | None
+    timeout: timedelta
+    verify_tls: bool
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    device: DeviceConfig
+    numbering: NumberingConfig
+    concerns: tuple[Concern, ...]
+    state: StateConfig
+    core: CoreConfig
+    backend: BackendConfig
+    logging: LoggingConfig
+    files: tuple[str, ...]       # the layers read, in order
+    effective: str               # check-config's listing, secrets masked
+
+    def concern(self, name: str) -> Concern:
+        for concern in self.concerns:
+            if concern.name == name:
+                return concern
+        raise UnknownConcern(f"no concern named {name!r}; configured: {', '.join(c.name for c in self.concerns)}")

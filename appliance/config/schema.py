@@ -1,0 +1,66 @@
+"""What may stand in an appliance config file: every section, key and value type.
+
+Sections named ``prefix:NAME`` (``[concern:leave]``) are templates: any number may exist.
+Defaults do not live here but in ``appliance/defaults.conf``, the first config layer.
+"""
+from datetime import timedelta
+
+from .types import (Boolean, Choice, Duration, Integer, List, Optional, Path, SecretFile, String,
+                    TimeZone, Url)
+
+_NAME = r"[a-z0-9][a-z0-9-]{0,31}"
+_NAME_HINT = "use 1 to 32 lower-case letters, digits and dashes, e.g. kiosk-1"
+
+SECTIONS = {
+    "device": {
+        "id": String(_NAME, _NAME_HINT),
+        "site": String(_NAME, _NAME_HINT),
+        "roles": List(Choice("kiosk", "monitor")),
+        "timezone": TimeZone(),
+        "languages": List(Choice("de", "en")),
+    },
+    "numbering": {
+        "series": Integer(1, 26),
+        "series_count": Integer(1, 26),
+    },
+    "concern:": {
+        "title_de": String(hint="", max_length=200),
+        "title_en": Optional(String(max_length=200)),
+        "prefix": String(r"[A-Z]{1,2}", "use one or two capital letters, e.g. A"),
+        "first": Integer(0, 9998),
+        "last": Integer(1, 9999),
+    },
+    "state": {
+        "database": Path(),
+    },
+    "core": {
+        "control_socket": Path(),
+        "tick": Duration(timedelta(milliseconds=10), timedelta(seconds=10)),
+    },
+    "backend": {
+        "url": Optional(Url()),
+        "token_file": Optional(SecretFile()),
+        "ca_bundle": Optional(Path(must_exist=True)),
+        "timeout": Duration(timedelta(seconds=1), timedelta(minutes=2)),
+        "verify_tls": Boolean(),
+    },
+    "logging": {
+        "level": Choice("debug", "info", "warning", "error"),
+    },
+}
+
+# Keys that may be left unset in every layer; all others must get a value somewhere.
+OPTIONAL_KEYS = {
+    ("concern:", "title_en"),
+    ("backend", "url"), ("backend", "token_file"), ("backend", "ca_bundle"),
+}
+
+
+def schema_for(section: str):
+    """The key types of ``section`` and its template name, or (None, None) if unknown."""
+    if section in SECTIONS and not section.endswith(":"):
+        return SECTIONS[section], section
+    prefix, colon, name = section.partition(":")
+    if colon and name and f"{prefix}:" in SECTIONS:
+        return SECTIONS[f"{prefix}:"], f"{prefix}:"
+    return None, None

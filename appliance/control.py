@@ -1,0 +1,86 @@
+"""The control socket: a local Unix socket on which the daemon answers ``status``.
+
+One JSON request per line, one JSON answer per line. Only the same machine can connect, and the
+socket file's mode (0660) limits it to the service's user and group.
+"""
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from pathlib import Path
+
+from .errors import ApplianceError, DaemonNotRunning
+
+log = logging.getLogger(__name__)
+MAX_REQUEST = 4096
+
+
+class ControlServer:
+    """Answers requests from ``handlers``: name -> function returning a JSON-able value."""
+
+    def __init__(self, path: Path, handlers: dict):
+        self.path = Path(path)
+        self._handlers = handlers
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_socket():
+            self.path.unlink()  # left by a previous run that was killed
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                line = self.rfile.readline(MAX_REQUEST)
+                self.wfile.write(json.dumps(server.answer(line)).encode() + b"\n")
+
+        self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
+        self._server.daemon_threads = True
+        os.chmod(self.path, 0o660)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="control", daemon=True)
+
+    def answer(self, line: bytes) -> dict:
+        try:
+            request = json.loads(line)
+            handler = self._handlers[request["request"]]
+        except (ValueError, KeyError, TypeError):
+            return {"error": f"unknown request; known: {', '.join(sorted(self._handlers))}"}
+        try:
+            return {"ok": handler()}
+        except Exception as error:
+            log.exception("control request %r failed", request.get("request"))
+            return {"error": str(error)}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def request(path: Path, name: str, timeout: float = 3.0):
+    """Ask the daemon listening on ``path``; raises DaemonNotRunning when none answers."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(timeout)
+            client.connect(str(path))
+            client.sendall(json.dumps({"request": name}).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except (FileNotFoundError, ConnectionRefusedError) as error:
+        raise DaemonNotRunning(f"no daemon answers at {path} ({error.strerror}): is it running? "
+                               "(systemctl status entrance-appliance)") from None
+    except (socket.timeout, OSError) as error:
+        raise DaemonNotRunning(f"the daemon at {path} did not answer: {error}") from None
+    answer = json.loads(data)
+    if "error" in answer:
+        raise ApplianceError(f"the daemon at {path} answered: {answer['error']}")
+    return answer["ok"]

@@ -1,0 +1,191 @@
+"""The core: the one owner of the appliance's state.
+
+Drivers, sync and the display hand commands in from any thread; the core applies them one at a
+time on its own thread, and after each change publishes a new immutable Snapshot to readers.
+Its loop also wakes every tick, so the day rolls over at local midnight without any input and
+the systemd watchdog is fed only while the loop really runs.
+"""
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from datetime import datetime
+
+from .clock import local_day
+from .commands import CallNext, Command, Health, IssueTicket, ReportHealth
+from .config import AppConfig
+from .errors import ApplianceError
+from .numbering import number_block
+from .snapshot import CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
+from .state import StateStore, Ticket
+
+log = logging.getLogger(__name__)
+_STOP = object()
+RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
+
+
+class Core:
+    def __init__(self, config: AppConfig, store: StateStore, clock, on_alive=None):
+        self.config = config
+        self._store = store
+        self._clock = clock
+        self._on_alive = on_alive or (lambda: None)
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._listeners: list = []
+        self._components: dict[str, ComponentHealth] = {}
+        self._serial = 0
+        self._thread: threading.Thread | None = None
+        self.last_alive = time.monotonic()
+        self._day = local_day(clock.now(), config.device.timezone)
+        self._load_day()
+        self._report(ReportHealth("core", Health.OK))
+        self._snapshot = self._take_snapshot()
+
+    # --- for any thread ------------------------------------------------------------------------
+
+    def submit(self, command: Command) -> Future:
+        """Queue ``command``; the Future gets its result (e.g. the Ticket) or its error."""
+        future: Future = Future()
+        self._inbox.put((command, future))
+        return future
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot  # replaced whole, never changed: a plain read is thread-safe
+
+    def subscribe(self, listener) -> None:
+        """``listener(snapshot)`` runs on the core thread after every change: keep it quick."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="core", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        if self._thread is not None:
+            self._inbox.put((_STOP, None))
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- the core thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        tick = self.config.core.tick.total_seconds()
+        while True:
+            self.last_alive = time.monotonic()
+            self._on_alive()
+            try:
+                command, future = self._inbox.get(timeout=tick)
+            except queue.Empty:
+                self._roll_over_if_new_day()
+                continue
+            if command is _STOP:
+                return
+            self.apply(command, future)
+
+    def apply(self, command: Command, future: Future | None = None):
+        """Apply one command now, on the calling thread (the core thread, or a test's)."""
+        self._roll_over_if_new_day()
+        try:
+            result = self._handle(command)
+        except ApplianceError as error:
+            log.warning("%s refused: %s", type(command).__name__, error)
+            if future is not None:
+                future.set_exception(error)
+            self._publish()
+            return None
+        except Exception as error:  # a bug must not kill the core: report it and carry on
+            log.exception("%s failed", type(command).__name__)
+            self._report(ReportHealth("core", Health.DEGRADED, f"{type(command).__name__} failed: {error}"))
+            if future is not None:
+                future.set_exception(error)
+            self._publish()
+            return None
+        self._publish()
+        if future is not None:
+            future.set_result(result)
+        return result
+
+    def _handle(self, command: Command):
+        now = self._clock.now()
+        if isinstance(command, IssueTicket):
+            return self._issue_ticket(command, now)
+        if isinstance(command, CallNext):
+            ticket = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
+                                           concerns=command.concerns)
+            if ticket is not None:
+                log.info("called %s to counter %d", ticket.code, command.counter)
+                self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
+                self._recent_calls = (_call_entry(ticket),) + self._recent_calls[:RECENT_CALLS - 1]
+            return ticket
+        if isinstance(command, ReportHealth):
+            return self._report(command)
+        raise TypeError(f"the core does not know {command!r}")
+
+    def _issue_ticket(self, command: IssueTicket, now: datetime) -> Ticket:
+        concern = self.config.concern(command.concern)
+        numbering = self.config.numbering
+        low, high = number_block(concern.first, concern.last, numbering.series, numbering.series_count)
+        ticket = self._store.issue_ticket(day=self._day, concern=concern.name, prefix=concern.prefix,
+                                          low=low, high=high, last=concern.last, issued_at=now)
+        log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
+        self._waiting += (QueueEntry(ticket.code, ticket.concern, ticket.issued_at),)
+        self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
+        return ticket
+
+    def _report(self, command: ReportHealth) -> ComponentHealth:
+        previous = self._components.get(command.component)
+        if previous and (previous.state, previous.detail) == (command.state, command.detail):
+            return previous
+        health = ComponentHealth(command.component, command.state, command.detail, self._clock.now())
+        self._components[command.component] = health
+        level = logging.INFO if command.state in (Health.OK, Health.STARTING, Health.STOPPED) else logging.WARNING
+        log.log(level, "%s is %s%s", command.component, command.state.value,
+                f": {command.detail}" if command.detail else "")
+        return health
+
+    def _roll_over_if_new_day(self) -> None:
+        day = local_day(self._clock.now(), self.config.device.timezone)
+        if day != self._day:
+            log.info("new day %s: numbering starts again, yesterday's queue is closed", day)
+            self._day = day
+            self._load_day()
+            self._publish()
+
+    def _load_day(self) -> None:
+        """The day's queue, from the database; from then on the core keeps it current itself."""
+        store, day = self._store, self._day
+        self._waiting = tuple(QueueEntry(t.code, t.concern, t.issued_at) for t in store.waiting(day))
+        self._recent_calls = tuple(_call_entry(t) for t in store.recent_calls(day, RECENT_CALLS))
+        self._issued = store.issued_counts(day)
+
+    def _publish(self) -> None:
+        self._snapshot = self._take_snapshot()
+        for listener in list(self._listeners):
+            try:
+                listener(self._snapshot)
+            except Exception:
+                log.exception("a snapshot listener failed")
+
+    def _take_snapshot(self) -> Snapshot:
+        self._serial += 1
+        store = self._store
+        return Snapshot(
+            serial=self._serial,
+            taken_at=self._clock.now(),
+            day=self._day,
+            waiting=self._waiting,
+            recent_calls=self._recent_calls,
+            issued_today=tuple(sorted(self._issued.items())),
+            components=tuple(sorted(self._components.values(), key=lambda c: c.name)),
+            outbox_pending=store.pending_events(),
+            last_events=tuple(EventSummary(e.kind, e.created_at) for e in store.recent_events(10)),
+        )
+
+
+def _call_entry(ticket: Ticket) -> CallEntry:
+    return CallEntry(ticket.code, ticket.concern, ticket.counter, ticket.called_at)

@@ -1,0 +1,108 @@
+"""The running appliance: config, state, core and control socket put together, and its lifecycle.
+
+``run_daemon`` is what systemd starts; the demo builds the same Appliance on a simulated clock.
+"""
+import logging
+import os
+import signal
+import threading
+import time
+
+from . import __version__
+from .clock import SystemClock
+from .config import AppConfig
+from .control import ControlServer
+from .core import Core
+from .sdnotify import SystemdNotifier
+from .state import StateStore
+
+log = logging.getLogger(__name__)
+BLOCKED_AFTER_S = 5.0  # a core loop silent this long is reported (its tick is 1 s)
+
+
+class Appliance:
+    def __init__(self, config: AppConfig, clock=None, notifier: SystemdNotifier | None = None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.notifier = notifier or SystemdNotifier(address=None)
+        self.started_at = time.monotonic()
+        self._watchdog_interval = self.notifier.watchdog_interval()
+        self._last_ping = 0.0
+        self.store = StateStore(config.state.database)  # refuses damaged or newer files
+        self.core = Core(config, self.store, self.clock, on_alive=self._feed_watchdog)
+        self.control = ControlServer(config.core.control_socket, {"status": self.status})
+
+    def start(self) -> None:
+        self.core.start()
+        self.control.start()
+        log.info("entrance-appliance %s ready: device %s at site %s, roles %s", __version__,
+                 self.config.device.id, self.config.device.site, ", ".join(self.config.device.roles))
+        self.notifier.ready(status=self.summary())
+
+    def stop(self) -> None:
+        self.notifier.stopping(status="stopping")
+        self.control.close()
+        self.core.stop()
+        self.store.close()
+        log.info("stopped")
+
+    def _feed_watchdog(self) -> None:
+        # Called by the core's loop: only a loop that runs keeps systemd from restarting us.
+        if self._watchdog_interval is None:
+            return
+        now = time.monotonic()
+        if now - self._last_ping >= self._watchdog_interval / 2:
+            self._last_ping = now
+            self.notifier.watchdog()
+
+    def core_silent_for(self) -> float:
+        return time.monotonic() - self.core.last_alive
+
+    def summary(self) -> str:
+        snapshot = self.core.snapshot
+        degraded = ", ".join(f"{c.name} {c.state.value}" for c in snapshot.degraded)
+        return (f"{snapshot.waiting_count()} waiting, {sum(n for _, n in snapshot.issued_today)} tickets today"
+                + (f"; degraded: {degraded}" if degraded else ""))
+
+    def status(self) -> dict:
+        """Everything `entrance-appliance status` shows; no personal data."""
+        snapshot = self.core.snapshot
+        database = self.config.state.database
+        return {
+            "version": __version__,
+            "device": self.config.device.id,
+            "site": self.config.device.site,
+            "roles": list(self.config.device.roles),
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+            "core_loop_silent_s": round(self.core_silent_for(), 2),
+            "state": {"path": str(database), "bytes": database.stat().st_size if database.exists() else 0,
+                      "schema": self.store.schema_version},
+            "snapshot": snapshot.to_json(),
+        }
+
+
+def run_daemon(config: AppConfig) -> int:
+    """Run until SIGTERM or SIGINT; the exit code is for systemd."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    appliance = Appliance(config, notifier=SystemdNotifier())
+    appliance.start()
+    reported_block = False
+    last_status = ""
+    while not stop.wait(1.0):
+        silent = appliance.core_silent_for()
+        if silent > BLOCKED_AFTER_S and not reported_block:
+            log.warning("core loop blocked for %.0f s: the watchdog will restart the daemon if it stays so", silent)
+        reported_block = silent > BLOCKED_AFTER_S
+        if not appliance.core.running:
+            log.error("the core thread has ended; exiting so systemd restarts the daemon")
+            appliance.stop()
+            return 1
+        status = appliance.summary()
+        if status != last_status:
+            appliance.notifier.status(status)
+            last_status = status
+    log.info("stopping on signal (pid %d)", os.getpid())
+    appliance.stop()
+    return 0

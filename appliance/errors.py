@@ -1,0 +1,35 @@
+"""The project's exception hierarchy.
+
+Every error carries a message a technician or visitor can act on; callers catch the base class.
+"""
+
+
+class ApplianceError(Exception):
+    """Base class of every error the appliance raises on purpose."""
+
+
+class ConfigError(ApplianceError, ValueError):
+    """The configuration has problems; ``problems`` lists every one, each naming file and line."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class StateError(ApplianceError):
+    """The state database cannot be used safely; it is left untouched for inspection."""
+
+
+class NumbersExhausted(ApplianceError):
+    """Every number of a concern's range for this device was issued today."""
+
+
+class UnknownConcern(ApplianceError, KeyError):
+    """A button or screen asked for a concern the configuration does not define."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else "unknown concern"
+
+
+class DaemonNotRunning(ApplianceError, ConnectionError):
+    """No daemon answers on the control socket."""

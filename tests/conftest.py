@@ -1,0 +1,42 @@
+"""Shared fixtures: a device config written as a real file, and the package defaults beside it."""
+from pathlib import Path
+
+import pytest
+
+from appliance.config import load_config
+
+MINIMAL_DEVICE = """
+[device]
+id = kiosk-1
+site = test-office
+
+[concern:leave]
+title_de = Urlaub beantragen
+title_en = Apply for leave
+prefix = A
+
+[concern:documents]
+title_de = Unterlagen abgeben
+title_en = Hand in documents
+prefix = C
+
+[state]
+database = {tmp}/state.db
+
+[core]
+control_socket = {tmp}/control.sock
+tick = 50ms
+"""
+
+
+@pytest.fixture
+def device_config_file(tmp_path) -> Path:
+    """A minimal, valid device config file in tmp_path (state and socket in tmp_path too)."""
+    path = tmp_path / "appliance.conf"
+    path.write_text(MINIMAL_DEVICE.format(tmp=tmp_path), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def device_config(device_config_file):
+    return load_config(device_config_file)
