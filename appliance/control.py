@@ -25,18 +25,28 @@ class ControlServer:
         self._handlers = handlers
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_socket():
+            if _answers(self.path):
+                raise ApplianceError(f"another entrance-appliance already answers at {self.path}; "
+                                     "stop it first (systemctl stop entrance-appliance)")
             self.path.unlink()  # left by a previous run that was killed
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
-                line = self.rfile.readline(MAX_REQUEST)
-                self.wfile.write(json.dumps(server.answer(line)).encode() + b"\n")
+                try:
+                    line = self.rfile.readline(MAX_REQUEST)
+                    self.wfile.write(json.dumps(server.answer(line)).encode() + b"\n")
+                except OSError as error:
+                    # The client hung up first. Left to socketserver, this would print a
+                    # multi-line traceback on stderr, outside the journal's one-line format.
+                    log.debug("control client left before its answer: %s", error)
 
         self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
         self._server.daemon_threads = True
         os.chmod(self.path, 0o660)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="control", daemon=True)
+        # A short poll interval: shutdown() waits for it, and SIGTERM should end the daemon promptly.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="control", daemon=True)
 
     def answer(self, line: bytes) -> dict:
         try:
@@ -84,3 +94,12 @@ def request(path: Path, name: str, timeout: float = 3.0):
     if "error" in answer:
         raise ApplianceError(f"the daemon at {path} answered: {answer['error']}")
     return answer["ok"]
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+            return True
+        except OSError:
+            return False

@@ -81,7 +81,7 @@ class Core:
             try:
                 command, future = self._inbox.get(timeout=tick)
             except queue.Empty:
-                self._roll_over_if_new_day()
+                self._roll_over_if_new_day(self._clock.now())
                 continue
             if command is _STOP:
                 return
@@ -89,9 +89,10 @@ class Core:
 
     def apply(self, command: Command, future: Future | None = None):
         """Apply one command now, on the calling thread (the core thread, or a test's)."""
-        self._roll_over_if_new_day()
+        now = self._clock.now()  # one reading: a ticket's day and its time must agree at midnight
+        self._roll_over_if_new_day(now)
         try:
-            result = self._handle(command)
+            result = self._handle(command, now)
         except ApplianceError as error:
             log.warning("%s refused: %s", type(command).__name__, error)
             if future is not None:
@@ -110,8 +111,7 @@ class Core:
             future.set_result(result)
         return result
 
-    def _handle(self, command: Command):
-        now = self._clock.now()
+    def _handle(self, command: Command, now: datetime):
         if isinstance(command, IssueTicket):
             return self._issue_ticket(command, now)
         if isinstance(command, CallNext):
@@ -123,7 +123,7 @@ class Core:
                 self._recent_calls = (_call_entry(ticket),) + self._recent_calls[:RECENT_CALLS - 1]
             return ticket
         if isinstance(command, ReportHealth):
-            return self._report(command)
+            return self._report(command, now)
         raise TypeError(f"the core does not know {command!r}")
 
     def _issue_ticket(self, command: IssueTicket, now: datetime) -> Ticket:
@@ -137,19 +137,19 @@ class Core:
         self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
         return ticket
 
-    def _report(self, command: ReportHealth) -> ComponentHealth:
+    def _report(self, command: ReportHealth, now: datetime | None = None) -> ComponentHealth:
         previous = self._components.get(command.component)
         if previous and (previous.state, previous.detail) == (command.state, command.detail):
             return previous
-        health = ComponentHealth(command.component, command.state, command.detail, self._clock.now())
+        health = ComponentHealth(command.component, command.state, command.detail, now or self._clock.now())
         self._components[command.component] = health
         level = logging.INFO if command.state in (Health.OK, Health.STARTING, Health.STOPPED) else logging.WARNING
         log.log(level, "%s is %s%s", command.component, command.state.value,
                 f": {command.detail}" if command.detail else "")
         return health
 
-    def _roll_over_if_new_day(self) -> None:
-        day = local_day(self._clock.now(), self.config.device.timezone)
+    def _roll_over_if_new_day(self, now: datetime) -> None:
+        day = local_day(now, self.config.device.timezone)
         if day != self._day:
             log.info("new day %s: numbering starts again, yesterday's queue is closed", day)
             self._day = day

@@ -124,6 +124,8 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
         while agenda and not stop.is_set():
             instant, _, action, argument = heapq.heappop(agenda)
             if end is not None and instant > end:
+                if progress:  # the whole stretch was simulated: say so, not the last event's 9x%
+                    progress.show(minutes, end.astimezone(tz))
                 break
             if minutes is None:  # real time, sped up by `speed`
                 if stop.wait(max(0.0, (instant - clock.now()).total_seconds() / speed)):

@@ -4,7 +4,9 @@ Every change is one transaction with synchronous=FULL in WAL mode, and the event
 written in the same transaction, so after a power loss at any instant a ticket and its event are
 either both there or both absent, and a number once issued is never issued again that day.
 """
+import fcntl
 import json
+import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -79,6 +81,7 @@ class StateStore:
         self.path = Path(path)
         _inspect_existing(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_exclusively(self.path.with_name(self.path.name + ".lock"))
         # isolation_level=None: transactions are begun and ended explicitly below.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -88,6 +91,7 @@ class StateStore:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()  # releases the lock
 
     @property
     def schema_version(self) -> int:
@@ -230,6 +234,23 @@ def _statements(script: str):
             yield statement.strip()
 
 
+def _lock_exclusively(lock_path: Path):
+    """One process owns the state: a second daemon on the same file would keep its own queue."""
+    lock = open(lock_path, "a+", encoding="ascii")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().strip() or "unknown"
+        lock.close()
+        raise StateError(f"{lock_path.with_suffix('')} is in use by another running entrance-appliance "
+                         f"(pid {owner}); stop it first") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
 def _inspect_existing(path: Path) -> None:
     """Refuse a file that is not ours, is damaged, or is newer than this version, without writing to it."""
     if not path.exists() or path.stat().st_size == 0:
@@ -242,7 +263,7 @@ def _inspect_existing(path: Path) -> None:
     # nothing but the file itself to read, so open it immutable and leave its directory as it was.
     immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro{immutable}", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{immutable}", uri=True)
         try:
             app_id, version = (db.execute("PRAGMA application_id").fetchone()[0],
                                db.execute("PRAGMA user_version").fetchone()[0])

@@ -19,6 +19,7 @@ CONFIG = """
 [device]
 id = bench-kiosk
 site = bench-office
+roles = kiosk
 [concern:leave]
 title_de = Urlaub beantragen
 prefix = A

@@ -9,6 +9,7 @@ MINIMAL_DEVICE = """
 [device]
 id = kiosk-1
 site = test-office
+roles = kiosk, monitor
 
 [concern:leave]
 title_de = Urlaub beantragen

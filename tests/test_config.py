@@ -636,15 +636,13 @@ def test_file_that_is_not_utf8_names_the_first_bad_line(tmp_path):
     assert str(encoding[0]) == f"{path}:4: is not UTF-8 text (save the file as UTF-8)"
 
 
-def test_missing_device_file_is_reported_with_the_keys_it_should_have_set(tmp_path):
+def test_a_missing_device_file_is_the_only_problem_reported(tmp_path):
     path = tmp_path / "appliance.conf"
 
     problems = problems_of(path)
 
-    assert Problem(str(path), 0, "file not found") in problems
-    assert f"{path}: file not found" in map(str, problems)
-    assert {(p.section, p.key) for p in problems if p.message == "is required but not set"} == {
-        ("device", "id"), ("device", "site")}
+    assert problems == [Problem(str(path), 0, "file not found")]
+    assert str(problems[0]) == f"{path}: file not found"
 
 
 def test_missing_id_and_site_are_each_named(tmp_path):
@@ -708,7 +706,43 @@ def test_concern_first_must_be_below_last(tmp_path, first, last):
     problem = only_problem(path)
 
     assert (problem.section, problem.key, problem.line) == ("concern:leave", "last", line_of(path, "last ="))
-    assert problem.message == f"must be greater than first ({first})"
+    assert problem.message == f"first ({first}) must be below last ({last})"
+
+
+def test_first_above_an_inherited_last_points_at_the_technicians_first_line(tmp_path):
+    path = write(tmp_path / "appliance.conf", KIOSK.replace("first = 1", "first = 1000").replace("last = 299\n", ""))
+
+    problem = only_problem(path)
+
+    assert (problem.file, problem.line, problem.key) == (str(path), line_of(path, "first ="), "first")
+    assert problem.message == "first (1000) must be below last (999)"
+
+
+def test_an_indented_key_is_flagged_instead_of_swallowed_into_the_value_above(tmp_path):
+    path = write(tmp_path / "appliance.conf", KIOSK.replace("prefix = U", "  prefix = U"))
+
+    problems = problems_of(path)
+
+    indented = [p for p in problems if "indented" in p.message]
+    assert [(p.line, p.section, p.key) for p in indented] == [(line_of(path, "  prefix = U"), "concern:leave",
+                                                                "title_en")]
+
+
+def test_a_concern_name_with_capitals_or_spaces_is_refused(tmp_path):
+    path = write(tmp_path / "appliance.conf", KIOSK.replace("[concern:leave]", "[concern:Leave Days]"))
+
+    problems = problems_of(path)
+
+    assert any(p.section == "concern:Leave Days" and "lower-case" in p.message for p in problems)
+
+
+def test_effective_config_shows_inherited_values_and_this_devices_number_block(tmp_path):
+    text = KIOSK.replace("[device]", "[numbering]\nseries = 2\nseries_count = 3\n\n[device]")
+    config = load_config(write(tmp_path / "appliance.conf", text.replace("last = 299\n", "")))
+
+    leave = config.effective.split("[concern:leave]")[1].split("\n\n")[0]
+    assert "last = 999    # " in leave and "defaults.conf" in leave
+    assert "#   U: leave 334-666" in config.effective
 
 
 def test_two_concerns_with_the_same_prefix_are_refused(tmp_path):
@@ -780,10 +814,13 @@ def test_kiosk_role_without_any_concern_is_refused(tmp_path):
     assert str(problem) == f"{path}: [device] roles: a kiosk needs at least one [concern:NAME] section"
 
 
-def test_default_roles_include_kiosk_so_a_device_without_concerns_must_say_roles_monitor(tmp_path):
+def test_roles_must_be_said_and_a_kiosk_needs_a_concern(tmp_path):
     path = write(tmp_path / "appliance.conf", DEVICE)
+    problem = only_problem(path)
+    assert (problem.section, problem.key, problem.message) == ("device", "roles", "is required but not set")
 
-    assert only_problem(path).message == "a kiosk needs at least one [concern:NAME] section"
+    kiosk = write(tmp_path / "kiosk.conf", DEVICE + "roles = kiosk\n")
+    assert only_problem(kiosk).message == "a kiosk needs at least one [concern:NAME] section"
     assert load_config(write(tmp_path / "monitor.conf", MONITOR)).concerns == ()
 
 

@@ -26,6 +26,7 @@ def config_text(zone: str, tick: str = "1s") -> str:
 [device]
 id = kiosk-1
 site = test-office
+roles = kiosk
 timezone = {zone}
 
 [core]

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -44,6 +45,7 @@ text = f'''
 [device]
 id = kiosk-1
 site = power-loss
+roles = kiosk
 [concern:leave]
 title_de = Urlaub beantragen
 prefix = A
@@ -84,15 +86,18 @@ def run_child_and_kill(db_path: Path, delay: float) -> tuple[list[str], str]:
 
 
 def read_back(db_path: Path, context: str):
-    """Open the store as the restarted daemon would; (tickets by code, ticket_issued event bodies)."""
+    """Open the store as the restarted daemon would, then read (ticket rows, event rows)."""
     store = StateStore(db_path)  # must not raise
     try:
         assert store.integrity_check() == "ok", context
-        rows = store._db.execute("SELECT day, concern, number, code FROM tickets").fetchall()
-        events = store._db.execute("SELECT kind, body FROM events").fetchall()
     finally:
         store.close()
-    return rows, events
+    db = sqlite3.connect(db_path)
+    try:
+        return (db.execute("SELECT day, concern, number, code FROM tickets").fetchall(),
+                db.execute("SELECT kind, body FROM events").fetchall())
+    finally:
+        db.close()
 
 
 @pytest.mark.slow
@@ -143,5 +148,4 @@ def test_numbers_are_never_lost_repeated_or_skipped_when_the_kiosk_is_killed_at_
     elapsed = time.monotonic() - started
     assert rounds_with_tickets >= ROUNDS // 4, \
         f"only {rounds_with_tickets} of {ROUNDS} kills hit a running kiosk: the test proves little (seed {seed})"
-    assert sum(previous.values()) > 0, f"no ticket was issued at all (seed {seed})"
     print(f"power loss: {ROUNDS} rounds in {elapsed:.1f} s, {len(previous_codes)} tickets, seed {seed}")

@@ -5,6 +5,8 @@ Every test works on real SQLite files in tmp_path, through StateStore as the cor
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -313,3 +315,16 @@ def test_the_database_is_in_wal_mode_with_full_synchronous_writes(store, db_path
     # synchronous is per connection, so only the store's own connection can tell.
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync on every commit
     assert os.path.exists(f"{db_path}-wal")
+
+
+def test_a_second_process_cannot_open_state_that_a_running_one_owns(tmp_path):
+    path = tmp_path / "state.db"
+    owner = StateStore(path)
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys; from appliance.state import StateStore; StateStore(sys.argv[1])",
+         str(path)], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, timeout=30)
+    assert child.returncode != 0
+    assert "in use by another running entrance-appliance" in child.stderr
+    assert f"pid {os.getpid()}" in child.stderr
+    owner.close()
+    StateStore(path).close()  # free again once the owner has closed it

@@ -3,8 +3,12 @@
 configparser forgets line numbers, and a technician at a device needs ``FILE:LINE`` in every
 message; so this reader keeps them, and collects every syntax problem instead of stopping at one.
 """
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# An indented 'name = value' line is almost surely a misplaced key, not a continued list.
+_LOOKS_LIKE_KEY = re.compile(r"[a-z_][a-z0-9_]*\s*=", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ def parse_ini(text: str, path: str, problems: list[Problem]) -> IniFile:
         if not stripped or stripped[0] in "#;":
             continue
         if raw[0] in " \t" and last is not None:
+            if _LOOKS_LIKE_KEY.match(stripped):
+                problems.append(Problem(path, number, "this indented line continues the value above; if it is "
+                                        "a key of its own, remove the indentation", last[0], last[1]))
+                continue
             sec, key = last
             old = result.sections[sec][key]
             joined = f"{old.value}\n{_strip_comment(stripped)}".strip()

@@ -2,6 +2,7 @@
 
 Every problem in every layer is collected before failing, so a technician fixes them in one go.
 """
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "defaults.conf"
 ETC_FILE = Path("/etc/entrance-appliance/appliance.conf")
 # [concern:*] gives values to every concern section that does not set them itself.
 ALL_CONCERNS = "concern:*"
+_CONCERN_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,15 @@ def load_layers(layers: list[Layer]) -> AppConfig:
             ini = parse_ini(layer.text, layer.name, problems)
         if ini is not None:
             parsed.append((ini, layer.base_dir))
+    if any(p.line == 0 and p.message == "file not found" for p in problems):
+        raise ConfigError(problems)  # everything else would only be a consequence
     merged, bases = _merge(parsed, problems)
     values = _typed_values(merged, bases, problems)
     main_file = layers[1].name if len(layers) > 1 else layers[0].name
     _require(merged, main_file, problems)
     config = _build(values, merged, [layer.name for layer in layers], problems)
     if problems:
-        raise ConfigError(sorted(set(problems), key=lambda p: (p.file, p.line, p.message)))
+        raise ConfigError(sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.message)))
     return config
 
 
@@ -72,6 +76,11 @@ def _merge(parsed, problems):
         for section, settings in ini.sections.items():
             line = ini.section_lines[section]
             keys, _ = schema_for(section)
+            if (keys is not None and section.startswith("concern:") and section != ALL_CONCERNS
+                    and not _CONCERN_NAME.fullmatch(section[8:])):
+                problems.append(Problem(ini.path, line, "a concern's name uses lower-case letters, digits and "
+                                        "dashes, e.g. [concern:first-application]", section))
+                continue
             if keys is None and section != ALL_CONCERNS:
                 hint = _section_hint(section, known_sections)
                 problems.append(Problem(ini.path, line, f"unknown section{hint}", section))
@@ -155,8 +164,9 @@ def _build(values, merged, files, problems) -> AppConfig | None:
             continue  # already reported as a type problem
         concern = Concern(name=section.partition(":")[2], **fields)
         if concern.first >= concern.last:
-            problems.append(Problem(*where(section, "last"), f"must be greater than first ({concern.first})",
-                                    section, "last"))
+            own = "last" if "last" in merged[section] or "first" not in merged[section] else "first"
+            problems.append(Problem(*where(section, own), f"first ({concern.first}) must be below last "
+                                    f"({concern.last})", section, own))
         elif series_ok and numbering.series <= numbering.series_count:
             try:
                 number_block(concern.first, concern.last, numbering.series, numbering.series_count)
@@ -174,11 +184,17 @@ def _build(values, merged, files, problems) -> AppConfig | None:
                                 "a kiosk needs at least one [concern:NAME] section", "device", "roles"))
     if problems:
         return None
+    listing = _listing(values, merged)
+    if numbering.series_count > 1 or concerns:
+        blocks = [f"#   {c.prefix}: {c.name} {'-'.join(map(str, number_block(c.first, c.last, numbering.series, numbering.series_count)))}"
+                  for c in concerns]
+        listing += f"# numbers this device issues (series {numbering.series} of {numbering.series_count}):\n" + \
+            "\n".join(blocks) + "\n"
     return AppConfig(
         device=device, numbering=numbering, concerns=tuple(concerns),
         state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
         backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
-        files=tuple(files), effective=_listing(values, merged))
+        files=tuple(files), effective=listing)
 
 
 def _listing(values, merged) -> str:
@@ -189,9 +205,11 @@ def _listing(values, merged) -> str:
             continue
         keys = schema_for(section)[0] or SECTIONS["concern:"]
         lines.append(f"[{section}]")
+        inherited = merged.get(ALL_CONCERNS, {}) if section.startswith("concern:") else {}
         for key in keys:
-            if key in merged[section]:
-                setting = merged[section][key]
-                lines.append(f"{key} = {keys[key].show(values[section][key])}    # {setting.file}:{setting.line}")
+            source = section if key in merged[section] else ALL_CONCERNS if key in inherited else None
+            if source is not None and key in values.get(source, {}):
+                setting = merged[source][key]
+                lines.append(f"{key} = {keys[key].show(values[source][key])}    # {setting.file}:{setting.line}")
         lines.append("")
     return "\n".join(lines)
