@@ -6,7 +6,12 @@ BIN := $(VENV)/bin
 # Debian packages the appliance and its tests use; each is installed only when missing.
 #   systemd: systemd-analyze, which the tests use to verify and rate the unit files
 #   tzdata: local time zones for day-bound numbering
-DEBIAN_PACKAGES := systemd tzdata
+#   libusb-1.0-0: USB printers through pyusb
+#   fonts-dejavu-core: the monitor's and the printer emulator's typeface
+#   espeak-ng: offline spoken announcements
+#   libzbar0: QR decoding (pyzbar)
+#   tesseract-ocr: the tests read the monitor's numbers back from its pixels
+DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core espeak-ng libzbar0 tesseract-ocr
 DEMO_ARGS ?= --minutes 180
 
 .PHONY: demo test bench install system-packages clean

@@ -31,6 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     status = with_config(commands.add_parser("status", help="show the running daemon's health"))
     status.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    key = commands.add_parser("make-key", help="make a site's signing key pair for appointment codes")
+    key.add_argument("--out", type=Path, required=True, help="private key file (mode 0600); FILE.pub is public")
+    code = commands.add_parser("make-code", help="make a signed appointment code (for backends and the demo)")
+    code.add_argument("--key", type=Path, required=True, help="the site's private key file")
+    code.add_argument("--id", type=int, required=True, help="the appointment's number")
+    code.add_argument("--site", required=True)
+    code.add_argument("--day", required=True, help="YYYY-MM-DD")
+    code.add_argument("--slot", required=True, help="HH:MM, local time")
+    code.add_argument("--concern", required=True, help="the concern's name, e.g. leave")
+    code.add_argument("--display-code", required=True, help="what the monitor shows, e.g. T042")
+    code.add_argument("--png", type=Path, help="also write the QR code as a PNG")
     demo = commands.add_parser("demo", help="run the appliance on simulated hardware")
     demo.add_argument("--minutes", type=float, help="simulate this many minutes as fast as possible, then exit")
     demo.add_argument("--headless", action="store_true", default=None,
@@ -40,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
     args = parser.parse_args(argv)
-    return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo}[args.command](args)
+    return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
+            "make-code": _make_code}[args.command](args)
 
 
 def _load(args):
@@ -98,6 +110,38 @@ def _status(args) -> int:
     else:
         from .status_text import format_status
         print(format_status(status), end="")
+    return 0
+
+
+def _make_key(args) -> int:
+    from .codes import Ed25519PrivateKey, private_key_text, public_key_text
+    key = Ed25519PrivateKey.generate()
+    descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never overwrite a key
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(private_key_text(key) + "\n")
+    public = args.out.with_name(args.out.name + ".pub")
+    public.write_text(public_key_text(key) + "\n", encoding="ascii")
+    print(f"private key: {args.out} (keep it on the central system only)\npublic key:  {public} "
+          "(for [checkin] public_key_file on every device of the site)")
+    return 0
+
+
+def _make_code(args) -> int:
+    from datetime import date, time
+
+    from .codes import AppointmentCode, encode, load_private_key
+    try:
+        key = load_private_key(args.key.read_text(encoding="ascii"))
+        code = AppointmentCode(args.id, args.site, date.fromisoformat(args.day), time.fromisoformat(args.slot),
+                               args.concern, args.display_code)
+        text = encode(code, key)
+    except (OSError, ValueError) as error:
+        print(f"make-code: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(text)
+    if args.png:
+        import qrcode
+        qrcode.make(text, error_correction=qrcode.constants.ERROR_CORRECT_M).save(args.png)
     return 0
 
 

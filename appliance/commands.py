@@ -12,11 +12,30 @@ class IssueTicket:
 
 
 @dataclass(frozen=True)
+class CheckIn:
+    """A scanner or camera read ``payload``; the core decides what it means (never logged as is)."""
+
+    payload: str
+    source: str = "scanner"
+
+
+@dataclass(frozen=True)
 class CallNext:
     """A counter calls the longest-waiting ticket (of ``concerns``, if given)."""
 
     counter: int
     concerns: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class VoidTicket:
+    """A ticket's number was issued but the ticket never reached the visitor (the printer failed).
+
+    The number stays used for the day, so it is never handed out twice, and leaves the queue.
+    """
+
+    code: str
+    reason: str
 
 
 class Health(str, Enum):
@@ -36,4 +55,4 @@ class ReportHealth:
     detail: str = ""
 
 
-Command = IssueTicket | CallNext | ReportHealth
+Command = IssueTicket | CheckIn | CallNext | VoidTicket | ReportHealth

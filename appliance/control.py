@@ -1,7 +1,8 @@
-"""The control socket: a local Unix socket on which the daemon answers ``status``.
+"""The control socket: a local Unix socket on which the daemon answers ``status`` and streams views.
 
-One JSON request per line, one JSON answer per line. Only the same machine can connect, and the
-socket file's mode (0660) limits it to the service's user and group.
+One JSON request per line; one JSON answer per line, or for a stream (the monitor's ``subscribe``)
+one line per change until the client goes. Only the same machine can connect, and the socket
+file's mode (0660) limits it to the service's user and group.
 """
 import json
 import logging
@@ -20,9 +21,11 @@ MAX_REQUEST = 4096
 class ControlServer:
     """Answers requests from ``handlers``: name -> function returning a JSON-able value."""
 
-    def __init__(self, path: Path, handlers: dict):
+    def __init__(self, path: Path, handlers: dict, streams: dict | None = None):
+        """``streams``: name -> function returning an iterator of JSON-able values to send."""
         self.path = Path(path)
         self._handlers = handlers
+        self._streams = streams or {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_socket():
             if _answers(self.path):
@@ -35,6 +38,10 @@ class ControlServer:
             def handle(self):
                 try:
                     line = self.rfile.readline(MAX_REQUEST)
+                    stream = server.stream_for(line)
+                    if stream is not None:
+                        server.send_stream(stream, self.wfile)
+                        return
                     self.wfile.write(json.dumps(server.answer(line)).encode() + b"\n")
                 except OSError as error:
                     # The client hung up first. Left to socketserver, this would print a
@@ -48,12 +55,29 @@ class ControlServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="control", daemon=True)
 
+    def stream_for(self, line: bytes):
+        try:
+            return self._streams.get(json.loads(line)["request"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    @staticmethod
+    def send_stream(stream, wfile) -> None:
+        items = stream()
+        try:
+            for item in items:
+                wfile.write(json.dumps(item).encode() + b"\n")
+                wfile.flush()
+        finally:
+            items.close()
+
     def answer(self, line: bytes) -> dict:
+        known = ", ".join(sorted([*self._handlers, *self._streams]))
         try:
             request = json.loads(line)
             handler = self._handlers[request["request"]]
         except (ValueError, KeyError, TypeError):
-            return {"error": f"unknown request; known: {', '.join(sorted(self._handlers))}"}
+            return {"error": f"unknown request; known: {known}"}
         try:
             return {"ok": handler()}
         except Exception as error:

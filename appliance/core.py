@@ -10,18 +10,35 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 
 from .clock import local_day
-from .commands import CallNext, Command, Health, IssueTicket, ReportHealth
+from .checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, LatePolicy, judge
+from .codes import PREFIX as SIGNED_PREFIX
+from .codes import CodeError, ForgedCode
+from .codes import decode as decode_code
+from .commands import CallNext, CheckIn, Command, Health, IssueTicket, ReportHealth, VoidTicket
+from .journal import short_hash
+from .messages import VisitorMessage, check_in_message
 from .config import AppConfig
 from .errors import ApplianceError
 from .numbering import number_block
-from .snapshot import CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
-from .state import StateStore, Ticket
+from .snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
+from .state import Appointment, StateStore, Ticket
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """What the kiosk shows and signals after a scan."""
+
+    verdict: CheckInVerdict
+    display_code: str | None
+    message: VisitorMessage
 _STOP = object()
+MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
 
 
@@ -114,17 +131,62 @@ class Core:
     def _handle(self, command: Command, now: datetime):
         if isinstance(command, IssueTicket):
             return self._issue_ticket(command, now)
+        if isinstance(command, CheckIn):
+            return self._check_in(command, now)
         if isinstance(command, CallNext):
-            ticket = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
+            called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
                                            concerns=command.concerns)
+            if called is not None:
+                entry = _call_entry(called)
+                log.info("called %s to counter %d", entry.code, command.counter)
+                self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
+                self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
+                self._recent_calls = (entry,) + self._recent_calls[:RECENT_CALLS - 1]
+            return called
+        if isinstance(command, VoidTicket):
+            ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
             if ticket is not None:
-                log.info("called %s to counter %d", ticket.code, command.counter)
+                log.warning("voided %s: %s", ticket.code, command.reason)
                 self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
-                self._recent_calls = (_call_entry(ticket),) + self._recent_calls[:RECENT_CALLS - 1]
             return ticket
         if isinstance(command, ReportHealth):
             return self._report(command, now)
         raise TypeError(f"the core does not know {command!r}")
+
+    def _check_in(self, command: CheckIn, now: datetime) -> CheckInResult:
+        """Decide a scan. Only ACCEPTED changes state; a repeated scan gives the same answer again."""
+        appointment, judgement = self._judge_scan(command.payload.strip(), now)
+        if judgement.verdict is CheckInVerdict.ACCEPTED:
+            appointment = self._store.check_in(appointment, now)
+            self._appointments = tuple(sorted(
+                self._appointments + (_appointment_entry(appointment),), key=_call_order))
+        log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
+        code = appointment.display_code if appointment is not None else None
+        policy = LatePolicy(self.config.checkin.late_policy)
+        return CheckInResult(judgement.verdict, code, check_in_message(judgement, code, policy))
+
+    def _judge_scan(self, payload: str, now: datetime) -> tuple[Appointment | None, Judgement]:
+        checkin = self.config.checkin
+        if not payload or len(payload) > MAX_PAYLOAD or not payload.isprintable():
+            return None, Judgement(CheckInVerdict.UNREADABLE)
+        if payload.startswith(SIGNED_PREFIX) and "signed" in checkin.modes:
+            try:
+                code = decode_code(payload, list(checkin.public_key_file.keys))
+            except ForgedCode:
+                return None, Judgement(CheckInVerdict.FORGED)
+            except CodeError:
+                return None, Judgement(CheckInVerdict.UNREADABLE)
+            appointment = self._store.appointment(str(code.appointment_id)) or Appointment(
+                str(code.appointment_id), code.site, code.day, code.slot, code.concern, code.display_code)
+        elif "reference" in checkin.modes:
+            appointment = self._store.appointment_by_reference(self._day, payload.upper())
+        else:
+            appointment = None
+        facts = None if appointment is None else AppointmentFacts(
+            appointment.site, appointment.day, appointment.slot, appointment.status)
+        rules = CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))
+        tz = self.config.device.timezone
+        return appointment, judge(facts, site=self.config.device.site, now_local=now.astimezone(tz), rules=rules)
 
     def _issue_ticket(self, command: IssueTicket, now: datetime) -> Ticket:
         concern = self.config.concern(command.concern)
@@ -143,6 +205,10 @@ class Core:
             return previous
         health = ComponentHealth(command.component, command.state, command.detail, now or self._clock.now())
         self._components[command.component] = health
+        if previous is not None or health.state != Health.OK:
+            # Every change after start-up goes to the backend too, so a central view sees faults.
+            self._store.record_event("component_health", {"component": health.name, "state": health.state.value,
+                                                          "detail": health.detail}, health.since)
         level = logging.INFO if command.state in (Health.OK, Health.STARTING, Health.STOPPED) else logging.WARNING
         log.log(level, "%s is %s%s", command.component, command.state.value,
                 f": {command.detail}" if command.detail else "")
@@ -160,6 +226,7 @@ class Core:
         """The day's queue, from the database; from then on the core keeps it current itself."""
         store, day = self._store, self._day
         self._waiting = tuple(QueueEntry(t.code, t.concern, t.issued_at) for t in store.waiting(day))
+        self._appointments = tuple(_appointment_entry(a) for a in store.checked_in(day))
         self._recent_calls = tuple(_call_entry(t) for t in store.recent_calls(day, RECENT_CALLS))
         self._issued = store.issued_counts(day)
 
@@ -178,6 +245,7 @@ class Core:
             serial=self._serial,
             taken_at=self._clock.now(),
             day=self._day,
+            appointments=self._appointments,
             waiting=self._waiting,
             recent_calls=self._recent_calls,
             issued_today=tuple(sorted(self._issued.items())),
@@ -187,5 +255,15 @@ class Core:
         )
 
 
-def _call_entry(ticket: Ticket) -> CallEntry:
-    return CallEntry(ticket.code, ticket.concern, ticket.counter, ticket.called_at)
+def _call_entry(called: Ticket | Appointment) -> CallEntry:
+    code = called.code if isinstance(called, Ticket) else called.display_code
+    return CallEntry(code, called.concern, called.counter, called.called_at)
+
+
+def _appointment_entry(appointment: Appointment) -> AppointmentEntry:
+    return AppointmentEntry(appointment.display_code, appointment.concern, appointment.slot.strftime("%H:%M"),
+                            appointment.checked_in_at)
+
+
+def _call_order(entry: AppointmentEntry):
+    return entry.slot, entry.checked_in_at.isoformat() if entry.checked_in_at else ""

@@ -30,7 +30,11 @@ class Appliance:
         self._last_ping = 0.0
         self.store = StateStore(config.state.database)  # refuses damaged or newer files
         self.core = Core(config, self.store, self.clock, on_alive=self._feed_watchdog)
-        self.control = ControlServer(config.core.control_socket, {"status": self.status})
+        self._changed = threading.Condition()
+        self._closing = False
+        self.core.subscribe(self._on_snapshot)
+        self.control = ControlServer(config.core.control_socket, {"status": self.status},
+                                     streams={"subscribe": self.views})
 
     def start(self) -> None:
         self.core.start()
@@ -41,6 +45,9 @@ class Appliance:
 
     def stop(self) -> None:
         self.notifier.stopping(status="stopping")
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
         self.control.close()
         self.core.stop()
         self.store.close()
@@ -54,6 +61,35 @@ class Appliance:
         if now - self._last_ping >= self._watchdog_interval / 2:
             self._last_ping = now
             self.notifier.watchdog()
+
+    def _on_snapshot(self, snapshot) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def views(self, keep_alive_s: float = 5.0):
+        """What the monitor draws: a view now, then one after every change (and every few seconds,
+        so the monitor can tell a quiet daemon from a dead connection)."""
+        serial = None
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._closing or self.core.snapshot.serial != serial, keep_alive_s)
+                if self._closing:
+                    return
+            snapshot = self.core.snapshot
+            serial = snapshot.serial
+            yield self.view(snapshot)
+
+    def view(self, snapshot) -> dict:
+        config = self.config
+        return {
+            "device": config.device.id,
+            "site": config.device.site,
+            "languages": list(config.device.languages),
+            "timezone": config.device.timezone.key,
+            "concerns": [{"name": c.name, "prefix": c.prefix, "title_de": c.title_de, "title_en": c.title_en}
+                         for c in config.concerns],
+            "snapshot": snapshot.to_json(),
+        }
 
     def core_silent_for(self) -> float:
         return time.monotonic() - self.core.last_alive

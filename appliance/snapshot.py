@@ -17,6 +17,16 @@ class QueueEntry:
 
 
 @dataclass(frozen=True)
+class AppointmentEntry:
+    """A checked-in appointment waiting to be called: it goes before every walk-in number."""
+
+    code: str
+    concern: str
+    slot: str
+    checked_in_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CallEntry:
     code: str
     concern: str
@@ -43,7 +53,8 @@ class Snapshot:
     serial: int                                   # grows with every published snapshot
     taken_at: datetime
     day: date
-    waiting: tuple[QueueEntry, ...] = ()          # in call order
+    appointments: tuple[AppointmentEntry, ...] = ()  # checked in, in call order (before walk-ins)
+    waiting: tuple[QueueEntry, ...] = ()          # walk-in tickets, in call order
     recent_calls: tuple[CallEntry, ...] = ()      # newest first
     issued_today: tuple[tuple[str, int], ...] = ()  # (concern, count)
     components: tuple[ComponentHealth, ...] = ()

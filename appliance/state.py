@@ -10,7 +10,7 @@ import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from .errors import NumbersExhausted, StateError
@@ -46,6 +46,25 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_pending ON events (delivered_at, seq);
     """,
+    # 2: booked appointments (from the backend's day list or from signed codes) and their check-in
+    """
+    CREATE TABLE appointments (
+        id TEXT PRIMARY KEY,               -- the central system's id; no personal data anywhere
+        site TEXT NOT NULL,
+        day TEXT NOT NULL,                 -- local calendar day, ISO
+        slot TEXT NOT NULL,                -- local HH:MM
+        concern TEXT NOT NULL,
+        display_code TEXT NOT NULL,        -- what the monitor shows: 'T042'
+        reference TEXT,                    -- plain booking reference, for backends that do not sign
+        status TEXT NOT NULL DEFAULT 'booked'
+            CHECK (status IN ('booked', 'cancelled', 'checked_in', 'called')),
+        checked_in_at TEXT,
+        called_at TEXT,
+        counter INTEGER
+    );
+    CREATE INDEX appointments_day ON appointments (day, status);
+    CREATE INDEX appointments_reference ON appointments (day, reference);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -61,6 +80,23 @@ class Ticket:
     code: str
     issued_at: datetime
     state: str
+    called_at: datetime | None = None
+    counter: int | None = None
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """A booked appointment as the device knows it."""
+
+    id: str
+    site: str
+    day: date
+    slot: time
+    concern: str
+    display_code: str
+    reference: str | None = None
+    status: str = "booked"
+    checked_in_at: datetime | None = None
     called_at: datetime | None = None
     counter: int | None = None
 
@@ -133,9 +169,23 @@ class StateStore:
         return Ticket(cursor.lastrowid, day, concern, number, code, issued_at, "waiting")
 
     def call_next(self, *, day: date, counter: int, called_at: datetime,
-                  concerns: tuple[str, ...] | None = None) -> Ticket | None:
-        """Give the longest-waiting ticket of ``day`` (of ``concerns``, if given) to ``counter``."""
+                  concerns: tuple[str, ...] | None = None) -> Ticket | Appointment | None:
+        """Give ``counter`` the next visitor of ``day`` (of ``concerns``, if given): checked-in
+        appointments first, by slot, then the longest-waiting walk-in ticket."""
         with self._transaction():
+            query = "SELECT id FROM appointments WHERE day=? AND status='checked_in'"
+            args: list = [day.isoformat()]
+            if concerns:
+                query += f" AND concern IN ({','.join('?' * len(concerns))})"
+                args += list(concerns)
+            row = self._db.execute(query + " ORDER BY slot, checked_in_at LIMIT 1", args).fetchone()
+            if row is not None:
+                self._db.execute("UPDATE appointments SET status='called', called_at=?, counter=? WHERE id=?",
+                                 (called_at.isoformat(), counter, row[0]))
+                appointment = self.appointment(row[0])
+                self._record("appointment_called", {"appointment_id": appointment.id, "day": day.isoformat(),
+                                                    "code": appointment.display_code, "counter": counter}, called_at)
+                return appointment
             query = "SELECT id FROM tickets WHERE day=? AND state='waiting'"
             args: list = [day.isoformat()]
             if concerns:
@@ -151,6 +201,68 @@ class StateStore:
                                            "concern": ticket.concern, "counter": counter}, called_at)
         return ticket
 
+    def void_ticket(self, *, day: date, code: str, reason: str, at: datetime) -> Ticket | None:
+        """Take a waiting ticket out of the queue for good; its number is never issued again."""
+        with self._transaction():
+            row = self._db.execute("SELECT id FROM tickets WHERE day=? AND code=? AND state='waiting'",
+                                   (day.isoformat(), code)).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE tickets SET state='void' WHERE id=?", (row[0],))
+            ticket = self._ticket(row[0])
+            self._record("ticket_void", {"day": day.isoformat(), "code": code, "concern": ticket.concern,
+                                         "reason": reason}, at)
+        return ticket
+
+    def appointment(self, appointment_id: str) -> Appointment | None:
+        row = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE id=?",
+                               (appointment_id,)).fetchone()
+        return _appointment_from_row(row) if row else None
+
+    def appointment_by_reference(self, day: date, reference: str) -> Appointment | None:
+        row = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND reference=?",
+                               (day.isoformat(), reference)).fetchone()
+        return _appointment_from_row(row) if row else None
+
+    def check_in(self, appointment: Appointment, at: datetime) -> Appointment:
+        """Record the check-in (and the appointment itself, when only its signed code told of it)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO appointments (id, site, day, slot, concern, display_code, reference) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (appointment.id, appointment.site, appointment.day.isoformat(), appointment.slot.strftime("%H:%M"),
+                 appointment.concern, appointment.display_code, appointment.reference))
+            self._db.execute("UPDATE appointments SET status='checked_in', checked_in_at=? WHERE id=?",
+                             (at.isoformat(), appointment.id))
+            self._record("check_in", {"appointment_id": appointment.id, "day": appointment.day.isoformat(),
+                                      "code": appointment.display_code, "concern": appointment.concern}, at)
+        return self.appointment(appointment.id)
+
+    def checked_in(self, day: date) -> list[Appointment]:
+        rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND "
+                                "status='checked_in' ORDER BY slot, checked_in_at", (day.isoformat(),))
+        return [_appointment_from_row(row) for row in rows]
+
+    def replace_appointments(self, day: date, appointments: list[Appointment]) -> None:
+        """Apply a day list from the backend, whole or not at all; the device's own check-ins and
+        calls win over the list's status, because they happened here and are on their way up."""
+        with self._transaction():
+            local = {row[0]: row[1] for row in self._db.execute(
+                "SELECT id, status FROM appointments WHERE day=? AND status IN ('checked_in', 'called')",
+                (day.isoformat(),))}
+            self._db.execute("DELETE FROM appointments WHERE day=? AND status NOT IN ('checked_in', 'called')",
+                             (day.isoformat(),))
+            for a in appointments:
+                if a.day != day:
+                    raise ValueError(f"appointment {a.id} is for {a.day}, not {day}")
+                if a.id in local:
+                    continue  # checked in here (even if cancelled since): the visitor is served all the same
+                self._db.execute(
+                    "INSERT INTO appointments (id, site, day, slot, concern, display_code, reference, status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (a.id, a.site, day.isoformat(), a.slot.strftime("%H:%M"), a.concern, a.display_code,
+                     a.reference, a.status))  # checked in at another kiosk of the office: in our queue too
+
     def record_event(self, kind: str, body: dict, created_at: datetime) -> None:
         with self._transaction():
             self._record(kind, body, created_at)
@@ -162,10 +274,15 @@ class StateStore:
                                 "ORDER BY issued_at, id", (day.isoformat(),))
         return [_ticket_from_row(row) for row in rows]
 
-    def recent_calls(self, day: date, limit: int = 10) -> list[Ticket]:
-        rows = self._db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? AND state='called' "
-                                "ORDER BY called_at DESC, id DESC LIMIT ?", (day.isoformat(), limit))
-        return [_ticket_from_row(row) for row in rows]
+    def recent_calls(self, day: date, limit: int = 10) -> list[Ticket | Appointment]:
+        """Tickets and appointments called on ``day``, newest first."""
+        tickets = [_ticket_from_row(row) for row in self._db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? AND state='called' "
+            "ORDER BY called_at DESC, id DESC LIMIT ?", (day.isoformat(), limit))]
+        appointments = [_appointment_from_row(row) for row in self._db.execute(
+            f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND status='called' "
+            "ORDER BY called_at DESC LIMIT ?", (day.isoformat(), limit))]
+        return sorted(tickets + appointments, key=lambda c: c.called_at, reverse=True)[:limit]
 
     def issued_counts(self, day: date) -> dict[str, int]:
         rows = self._db.execute("SELECT concern, COUNT(*) FROM tickets WHERE day=? GROUP BY concern",
@@ -218,6 +335,15 @@ class _Transaction:
 
 
 _TICKET_COLUMNS = "id, day, concern, number, code, issued_at, state, called_at, counter"
+_APPOINTMENT_COLUMNS = ("id, site, day, slot, concern, display_code, reference, status, checked_in_at, called_at, "
+                        "counter")
+
+
+def _appointment_from_row(row) -> Appointment:
+    id_, site, day, slot, concern, code, reference, status, checked_in_at, called_at, counter = row
+    return Appointment(id_, site, date.fromisoformat(day), time.fromisoformat(slot), concern, code, reference,
+                       status, datetime.fromisoformat(checked_in_at) if checked_in_at else None,
+                       datetime.fromisoformat(called_at) if called_at else None, counter)
 
 
 def _ticket_from_row(row) -> Ticket:

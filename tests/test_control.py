@@ -143,3 +143,30 @@ def test_a_second_server_refuses_to_take_over_a_live_socket(tmp_path):
         assert request(path, "status") == "first"
     finally:
         first.close()
+
+
+def test_a_subscriber_gets_the_view_at_once_and_again_after_every_change(device_config):
+    from appliance.clock import FakeClock
+    from appliance.commands import IssueTicket
+    from appliance.daemon import Appliance
+    from datetime import datetime, timezone
+
+    appliance = Appliance(device_config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=timezone.utc)))
+    appliance.start()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(5)
+            client.connect(str(device_config.core.control_socket))
+            client.sendall(b'{"request": "subscribe"}\n')
+            lines = client.makefile("rb")
+            first = json.loads(lines.readline())
+            assert first["device"] == "kiosk-1" and first["snapshot"]["waiting"] == []
+            assert [c["prefix"] for c in first["concerns"]] == ["A", "C"]
+            appliance.core.submit(IssueTicket("leave")).result(5)
+            second = json.loads(lines.readline())
+            assert [entry["code"] for entry in second["snapshot"]["waiting"]] == ["A001"]
+            assert second["snapshot"]["serial"] > first["snapshot"]["serial"]
+    finally:
+        started = time.monotonic()
+        appliance.stop()
+        assert time.monotonic() - started < 3  # an open subscription does not hold up the stop

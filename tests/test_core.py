@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from appliance.clock import FakeClock
-from appliance.commands import CallNext, Health, IssueTicket, ReportHealth
+from appliance.commands import CallNext, Health, IssueTicket, ReportHealth, VoidTicket
 from appliance.core import Core
 from appliance.errors import NumbersExhausted, UnknownConcern
 from appliance.state import StateStore
@@ -153,3 +153,21 @@ def test_snapshot_json_has_plain_types_and_no_more_than_codes(core):
     data = core.snapshot.to_json()
     assert data["waiting"] == [{"code": "A001", "concern": "leave", "issued_at": MORNING.isoformat()}]
     assert data["components"][0]["state"] == "ok"
+
+
+def test_a_voided_ticket_leaves_the_queue_and_its_number_is_never_issued_again(core):
+    first = core.submit(IssueTicket("leave")).result(5)
+    voided = core.submit(VoidTicket(first.code, "printer: paper out")).result(5)
+    assert voided.state == "void"
+    assert core.snapshot.waiting == ()
+    assert core.submit(IssueTicket("leave")).result(5).code == "A002"
+    assert core.submit(VoidTicket(first.code, "twice")).result(5) is None  # nothing left to void
+
+
+def test_health_changes_reach_the_outbox_for_the_backend(core):
+    before = core.snapshot.outbox_pending
+    core.submit(ReportHealth("printer", Health.FAILED, "cover open")).result(5)
+    core.submit(ReportHealth("printer", Health.FAILED, "cover open")).result(5)  # unchanged: no new event
+    core.submit(ReportHealth("printer", Health.OK)).result(5)
+    assert core.snapshot.outbox_pending == before + 2
+    assert [e.kind for e in core.snapshot.last_events[:2]] == ["component_health", "component_health"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..numbering import number_block
 from .ini import IniFile, Problem, Setting, parse_ini, read_ini
-from .model import (AppConfig, BackendConfig, Concern, CoreConfig, DeviceConfig, LoggingConfig,
+from .model import (AppConfig, BackendConfig, CheckinConfig, Concern, CoreConfig, DeviceConfig, LoggingConfig,
                     NumberingConfig, StateConfig)
 from .schema import OPTIONAL_KEYS, SECTIONS, schema_for
 from .suggest import closest, did_you_mean
@@ -182,6 +182,10 @@ def _build(values, merged, files, problems) -> AppConfig | None:
     if "kiosk" in (device.roles or ()) and not declared:
         problems.append(Problem(files[1] if len(files) > 1 else files[0], 0,
                                 "a kiosk needs at least one [concern:NAME] section", "device", "roles"))
+    checkin = CheckinConfig(**section_values("checkin"))
+    if "kiosk" in (device.roles or ()) and "signed" in (checkin.modes or ()) and checkin.public_key_file is None:
+        problems.append(Problem(*where("checkin", "modes"), "signed codes need the site's public key: set "
+                                "public_key_file, or use modes = reference", "checkin", "modes"))
     if problems:
         return None
     listing = _listing(values, merged)
@@ -191,7 +195,7 @@ def _build(values, merged, files, problems) -> AppConfig | None:
         listing += f"# numbers this device issues (series {numbering.series} of {numbering.series_count}):\n" + \
             "\n".join(blocks) + "\n"
     return AppConfig(
-        device=device, numbering=numbering, concerns=tuple(concerns),
+        device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin,
         state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
         backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
         files=tuple(files), effective=listing)

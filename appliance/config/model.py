@@ -5,7 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..errors import UnknownConcern
-from .types import Secret
+from .types import KeyRing, Secret
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,15 @@ class Concern:
 
 
 @dataclass(frozen=True)
+class CheckinConfig:
+    modes: tuple[str, ...]
+    public_key_file: KeyRing | None
+    early: timedelta
+    late: timedelta
+    late_policy: str
+
+
+@dataclass(frozen=True)
 class StateConfig:
     database: Path
 
@@ -68,6 +77,7 @@ class AppConfig:
     device: DeviceConfig
     numbering: NumberingConfig
     concerns: tuple[Concern, ...]
+    checkin: CheckinConfig
     state: StateConfig
     core: CoreConfig
     backend: BackendConfig

@@ -5,8 +5,8 @@ Defaults do not live here but in ``appliance/defaults.conf``, the first config l
 """
 from datetime import timedelta
 
-from .types import (Boolean, Choice, Duration, Integer, List, Optional, Path, SecretFile, String,
-                    TimeZone, Url)
+from .types import (Boolean, Choice, Duration, Integer, List, Optional, Path, PublicKeyFile, SecretFile,
+                    String, TimeZone, Url)
 
 _NAME = r"[a-z0-9][a-z0-9-]{0,31}"
 _NAME_HINT = "use 1 to 32 lower-case letters, digits and dashes, e.g. kiosk-1"
@@ -29,6 +29,13 @@ SECTIONS = {
         "prefix": String(r"[A-Z]{1,2}", "use one or two capital letters, e.g. A"),
         "first": Integer(0, 9998),
         "last": Integer(1, 9999),
+    },
+    "checkin": {
+        "modes": List(Choice("signed", "reference")),
+        "public_key_file": Optional(PublicKeyFile()),
+        "early": Duration(timedelta(0), timedelta(hours=4)),
+        "late": Duration(timedelta(0), timedelta(hours=4)),
+        "late_policy": Choice("information", "walk-in"),
     },
     "state": {
         "database": Path(),
@@ -53,6 +60,7 @@ SECTIONS = {
 OPTIONAL_KEYS = {
     ("concern:", "title_en"),
     ("backend", "url"), ("backend", "token_file"), ("backend", "ca_bundle"),
+    ("checkin", "public_key_file"),
 }
 
 

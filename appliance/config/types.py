@@ -230,3 +230,34 @@ class Optional(ValueType):
     def show(self, value):
         return "" if value is None else self.inner.show(value)
 
+
+
+class PublicKeyFile(ValueType):
+    """A file of Ed25519 public keys, one per line (base64 or PEM): more than one during a key rollover."""
+
+    def parse(self, raw, base_dir):
+        from ..codes import load_public_key  # cryptography is loaded only where keys are used
+        path = Path(must_exist=True).parse(raw, base_dir)
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"key file {path} cannot be read: {error}") from None
+        blocks = [text] if "-----BEGIN" in text else [line for line in text.splitlines() if line.strip()]
+        keys = []
+        for number, block in enumerate(blocks, start=1):
+            try:
+                keys.append(load_public_key(block))
+            except ValueError as error:
+                raise ValueError(f"key file {path}, key {number}: {error}") from None
+        if not keys:
+            raise ValueError(f"key file {path} holds no key")
+        return KeyRing(path, tuple(keys))
+
+    def show(self, value):
+        return f"{value.path} ({len(value.keys)} key(s))"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    path: _Path
+    keys: tuple
