@@ -13,6 +13,8 @@ BIN := $(VENV)/bin
 #   tesseract-ocr: the tests read the monitor's numbers back from its pixels
 DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core espeak-ng libzbar0 tesseract-ocr
 DEMO_ARGS ?= --minutes 180
+# On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
+VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 
 .PHONY: demo test bench install system-packages clean
 
@@ -28,7 +30,7 @@ bench: system-packages $(VENV)/.installed
 # On the Pi, as root: the daemon in /opt, its user, its unit; an existing config is kept.
 PREFIX ?= /opt/entrance-appliance
 install: system-packages
-	test -x $(PREFIX)/venv/bin/python || $(PYTHON) -m venv $(PREFIX)/venv
+	test -x $(PREFIX)/venv/bin/python || $(PYTHON) -m venv $(VENV_FLAGS) $(PREFIX)/venv
 	$(PREFIX)/venv/bin/python -m pip install -q --upgrade .
 	install -m 0644 systemd/entrance-appliance.sysusers /usr/lib/sysusers.d/entrance-appliance.conf
 	systemd-sysusers entrance-appliance.conf
@@ -45,6 +47,8 @@ system-packages:
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
+	if [ "$$(uname -m)" = aarch64 ] && ! dpkg-query -W -f='$${Status}' python3-lgpio 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing python3-lgpio"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
@@ -52,7 +56,7 @@ system-packages:
 	fi
 
 $(VENV)/.installed: setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@

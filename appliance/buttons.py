@@ -1,4 +1,4 @@
-"""The rules for the visitors' ticket buttons: which press issues a ticket and which button is broken.
+"""The rules for the visitors' ticket buttons: which press issues a ticket, which button is broken.
 
 Pure: no I/O and no threads of its own; every time is monotonic seconds handed in by the caller.
 """
@@ -48,7 +48,8 @@ class ButtonGate:
         if bounce_s < 0:
             raise ValueError(f"bounce_s must be 0 or more, not {bounce_s}")
         if stuck_after_s <= bounce_s:
-            raise ValueError(f"stuck_after_s ({stuck_after_s}) must be longer than bounce_s ({bounce_s})")
+            raise ValueError(
+                f"stuck_after_s ({stuck_after_s}) must be longer than bounce_s ({bounce_s})")
         self.min_gap_s = min_gap_s
         self.stuck_after_s = stuck_after_s
         self.bounce_s = bounce_s
@@ -62,7 +63,8 @@ class ButtonGate:
             if b.held:
                 return PressVerdict.STUCK if self._is_stuck(b, at) else PressVerdict.STILL_HELD
             if b.last_release is not None and at - b.last_release < self.bounce_s:
-                # The release just before was the contact bouncing: the hold goes on, from its start.
+                # The release just before was the contact bouncing: the hold goes on, from its
+                # start.
                 b.held = True
                 return PressVerdict.STUCK if self._is_stuck(b, at) else PressVerdict.STILL_HELD
             b.held, b.held_since = True, at

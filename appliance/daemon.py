@@ -11,6 +11,7 @@ import time
 from . import __version__
 from .clock import SystemClock
 from .config import AppConfig
+from .commands import Health, ReportHealth
 from .control import ControlServer
 from .core import Core
 from .sdnotify import SystemdNotifier
@@ -32,6 +33,11 @@ class Appliance:
         self.core = Core(config, self.store, self.clock, on_alive=self._feed_watchdog)
         self._changed = threading.Condition()
         self._closing = False
+        self.components: list = []
+        self.dispenser = None
+        self.panel = None
+        self.kiosk_answer = None
+        self._view_serial = 0
         self.core.subscribe(self._on_snapshot)
         self.control = ControlServer(config.core.control_socket, {"status": self.status},
                                      streams={"subscribe": self.views})
@@ -39,6 +45,7 @@ class Appliance:
     def start(self) -> None:
         self.core.start()
         self.control.start()
+        self._start_components()
         log.info("entrance-appliance %s ready: device %s at site %s, roles %s", __version__,
                  self.config.device.id, self.config.device.site, ", ".join(self.config.device.roles))
         self.notifier.ready(status=self.summary())
@@ -48,6 +55,11 @@ class Appliance:
         with self._changed:
             self._closing = True
             self._changed.notify_all()
+        for component in reversed(self.components):
+            try:
+                component.close() if hasattr(component, "close") else component.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(component).__name__)
         self.control.close()
         self.core.stop()
         self.store.close()
@@ -62,8 +74,80 @@ class Appliance:
             self._last_ping = now
             self.notifier.watchdog()
 
+    # --- components: each starts on its own; one that fails is reported, the others run -----------
+
+    def _start_components(self) -> None:
+        roles = self.config.device.roles
+        if "kiosk" in roles and self.config.printer.uri:
+            self._start("printer", self._start_dispenser)
+        if "kiosk" in roles and (self._button_pins() or self._led_pins()):
+            self._start("buttons", self._start_panel)
+
+    def _start(self, name: str, start) -> None:
+        try:
+            self.components.append(start())
+        except Exception as error:  # one broken part must not take check-in or the monitor with it
+            log.error("%s did not start: %s", name, error)
+            self.core.submit(ReportHealth(name, Health.FAILED, f"did not start: {error}"))
+
+    def _start_dispenser(self):
+        from printer.connection import open_printer
+
+        from .dispenser import TicketDispenser
+        printer = self.config.printer
+        self.dispenser = TicketDispenser(
+            self.core, self.config,
+            connect=lambda: open_printer(printer.uri, printer.profile, printer.timeout.total_seconds()),
+            signals=_PanelSignals(self), on_answer=self.show_kiosk_answer)
+        self.dispenser.start()
+        return self.dispenser
+
+    def _button_pins(self) -> dict[str, int]:
+        return {c.name: c.button for c in self.config.concerns if c.button is not None}
+
+    def _led_pins(self) -> dict[str, int]:
+        gpio = self.config.gpio
+        pins = {"ready": gpio.ready_led, "printing": gpio.printing_led, "fault": gpio.fault_led}
+        return {role: pin for role, pin in pins.items() if pin is not None}
+
+    def _start_panel(self):
+        from appliance.buttons import ButtonGate
+        from drivers.gpio import GpioPanel, PanelState
+        gpio = self.config.gpio
+        panel = None
+
+        def on_fault(message: str) -> None:
+            stuck = panel is not None and panel.stuck
+            self.core.submit(ReportHealth("buttons", Health.DEGRADED if stuck else Health.OK,
+                                          message if stuck else ""))
+
+        def on_press(concern: str) -> None:
+            if self.dispenser is not None:
+                self.dispenser.request(concern, source="button")
+            else:  # the printer never started: say so rather than do nothing
+                from .messages import OUT_OF_ORDER, KioskAnswer
+                self.show_kiosk_answer(KioskAnswer(OUT_OF_ORDER, None, self.clock.now()))
+                panel.show(PanelState.OUT_OF_ORDER)
+                panel.beep("refused")
+
+        panel = GpioPanel(self._button_pins(), on_press=on_press, on_fault=on_fault, leds=self._led_pins(),
+                          buzzer=gpio.buzzer, gate=ButtonGate(gpio.min_gap.total_seconds(),
+                                                              gpio.stuck_after.total_seconds()))
+        self.panel = panel
+        self.core.submit(ReportHealth("buttons", Health.OK))
+        return panel
+
+    def show_kiosk_answer(self, answer) -> None:
+        """The kiosk screen's answer to a press or a scan; the monitor process draws it."""
+        self.kiosk_answer = answer
+        self._bump_view()
+
     def _on_snapshot(self, snapshot) -> None:
+        self._bump_view()
+
+    def _bump_view(self) -> None:
         with self._changed:
+            self._view_serial += 1
             self._changed.notify_all()
 
     def views(self, keep_alive_s: float = 5.0):
@@ -72,12 +156,11 @@ class Appliance:
         serial = None
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._closing or self.core.snapshot.serial != serial, keep_alive_s)
+                self._changed.wait_for(lambda: self._closing or self._view_serial != serial, keep_alive_s)
                 if self._closing:
                     return
-            snapshot = self.core.snapshot
-            serial = snapshot.serial
-            yield self.view(snapshot)
+                serial = self._view_serial
+            yield self.view(self.core.snapshot)
 
     def view(self, snapshot) -> dict:
         config = self.config
@@ -89,6 +172,10 @@ class Appliance:
             "concerns": [{"name": c.name, "prefix": c.prefix, "title_de": c.title_de, "title_en": c.title_en}
                          for c in config.concerns],
             "snapshot": snapshot.to_json(),
+            "kiosk": {
+                "answer": self.kiosk_answer.to_json() if self.kiosk_answer else None,
+                "out_of_order": self.dispenser.out_of_order if self.dispenser else None,
+            },
         }
 
     def core_silent_for(self) -> float:
@@ -142,3 +229,21 @@ def run_daemon(config: AppConfig) -> int:
     log.info("stopping on signal (pid %d)", os.getpid())
     appliance.stop()
     return 0
+
+
+class _PanelSignals:
+    """The dispenser's signals on the GPIO panel, when there is one (LEDs and buzzer)."""
+
+    def __init__(self, appliance: Appliance):
+        self._appliance = appliance
+
+    def show(self, state: str) -> None:
+        panel = getattr(self._appliance, "panel", None)
+        if panel is not None:
+            from drivers.gpio import PanelState
+            panel.show(PanelState[state])
+
+    def beep(self, kind: str) -> None:
+        panel = getattr(self._appliance, "panel", None)
+        if panel is not None:
+            panel.beep(kind)

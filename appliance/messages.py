@@ -3,6 +3,7 @@
 Every answer says what happened and what to do next. Nothing here may name a person.
 """
 from dataclasses import dataclass
+from datetime import datetime
 
 from .checkin import CheckInVerdict, Judgement, LatePolicy
 
@@ -58,3 +59,41 @@ def check_in_message(judgement: Judgement, display_code: str | None, late_policy
     }
     title_de, body_de, title_en, body_en = texts[verdict]
     return VisitorMessage("error", title_de, body_de, title_en, body_en)
+
+
+def ticket_message(code: str, people_ahead: int, wait_minutes: tuple[int, int] | None) -> VisitorMessage:
+    ahead_de = "Sie sind als Nächstes dran." if people_ahead == 0 else (
+        f"Vor Ihnen: {people_ahead} {'Person' if people_ahead == 1 else 'Personen'}.")
+    ahead_en = "You are next." if people_ahead == 0 else (
+        f"{people_ahead} {'person' if people_ahead == 1 else 'people'} ahead of you.")
+    wait_de = wait_en = ""
+    if wait_minutes and people_ahead:
+        low, high = wait_minutes
+        wait_de, wait_en = f" Wartezeit ca. {low}–{high} Min.", f" Wait approx. {low}–{high} min."
+    return VisitorMessage("ok", f"Ihre Wartenummer: {code}", f"Bitte nehmen Sie Ihren Zettel. {ahead_de}{wait_de}",
+                          f"Your number: {code}", f"Please take your ticket. {ahead_en}{wait_en}")
+
+
+OUT_OF_ORDER = VisitorMessage(
+    "error", "Außer Betrieb", "Hier gibt es gerade keine Wartenummern. " + DESK_DE,
+    "Out of order", "No waiting numbers here at the moment. " + DESK_EN)
+
+NO_NUMBERS_LEFT = VisitorMessage(
+    "error", "Keine Wartenummern mehr", "Für dieses Anliegen sind heute alle Nummern vergeben. " + DESK_DE,
+    "No numbers left", "All numbers for this matter have been given out today. " + DESK_EN)
+
+CLOCK_UNKNOWN = VisitorMessage(
+    "error", "Einen Moment bitte", "Das Gerät startet noch. " + DESK_DE,
+    "One moment please", "The device is still starting. " + DESK_EN)
+
+
+@dataclass(frozen=True)
+class KioskAnswer:
+    """What the kiosk screen shows after a press or a scan."""
+
+    message: VisitorMessage
+    code: str | None = None
+    at: datetime | None = None
+
+    def to_json(self) -> dict:
+        return {"message": self.message.to_json(), "code": self.code, "at": self.at.isoformat() if self.at else None}

@@ -2,6 +2,7 @@
 
 Every problem in every layer is collected before failing, so a technician fixes them in one go.
 """
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..numbering import number_block
 from .ini import IniFile, Problem, Setting, parse_ini, read_ini
-from .model import (AppConfig, BackendConfig, CheckinConfig, Concern, CoreConfig, DeviceConfig, LoggingConfig,
-                    NumberingConfig, StateConfig)
+from .model import (AppConfig, BackendConfig, CheckinConfig, Concern, CoreConfig, DeviceConfig, GpioConfig,
+                    LoggingConfig, NumberingConfig, PrinterConfig, StateConfig)
 from .schema import OPTIONAL_KEYS, SECTIONS, schema_for
 from .suggest import closest, did_you_mean
 
@@ -186,6 +187,24 @@ def _build(values, merged, files, problems) -> AppConfig | None:
     if "kiosk" in (device.roles or ()) and "signed" in (checkin.modes or ()) and checkin.public_key_file is None:
         problems.append(Problem(*where("checkin", "modes"), "signed codes need the site's public key: set "
                                 "public_key_file, or use modes = reference", "checkin", "modes"))
+    printer = PrinterConfig(**section_values("printer"))
+    if printer.paper_width is not None:
+        printer = dataclasses.replace(printer, paper_width=int(printer.paper_width))
+    buttons = [(c.button, c.name) for c in concerns if c.button is not None]
+    if buttons and printer.uri is None:
+        problems.append(Problem(*where(f"concern:{buttons[0][1]}", "button"), "a ticket button needs a printer: "
+                                "set [printer] uri", f"concern:{buttons[0][1]}", "button"))
+    gpio = GpioConfig(**section_values("gpio"))
+    pins: dict[int, tuple[str, str]] = {}
+    for section, key, pin in ([(f"concern:{n}", "button", p) for p, n in buttons] +
+                              [("gpio", k, getattr(gpio, k)) for k in ("ready_led", "printing_led", "fault_led",
+                                                                      "buzzer")]):
+        if pin is None:
+            continue
+        if pin in pins:
+            problems.append(Problem(*where(section, key), f"GPIO{pin} is already used by [{pins[pin][0]}] "
+                                    f"{pins[pin][1]}", section, key))
+        pins.setdefault(pin, (section, key))
     if problems:
         return None
     listing = _listing(values, merged)
@@ -195,7 +214,7 @@ def _build(values, merged, files, problems) -> AppConfig | None:
         listing += f"# numbers this device issues (series {numbering.series} of {numbering.series_count}):\n" + \
             "\n".join(blocks) + "\n"
     return AppConfig(
-        device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin,
+        device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin, printer=printer, gpio=gpio,
         state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
         backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
         files=tuple(files), effective=listing)

@@ -1,6 +1,6 @@
 """The checked configuration as typed, immutable values the rest of the appliance reads."""
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ class Concern:
     prefix: str
     first: int
     last: int
+    button: int | None = None  # BCM pin of its ticket button, if it has one
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" and self.title_en else self.title_de
@@ -45,6 +46,29 @@ class CheckinConfig:
     early: timedelta
     late: timedelta
     late_policy: str
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    uri: str | None
+    profile: str | None
+    paper_width: int
+    timeout: timedelta
+    logo: Path | None
+    wait_page_url: str | None
+    footer_de: str
+    footer_en: str | None
+    day_list_at: time | None
+
+
+@dataclass(frozen=True)
+class GpioConfig:
+    ready_led: int | None
+    printing_led: int | None
+    fault_led: int | None
+    buzzer: int | None
+    min_gap: timedelta
+    stuck_after: timedelta
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,8 @@ class AppConfig:
     numbering: NumberingConfig
     concerns: tuple[Concern, ...]
     checkin: CheckinConfig
+    printer: PrinterConfig
+    gpio: GpioConfig
     state: StateConfig
     core: CoreConfig
     backend: BackendConfig

@@ -5,8 +5,8 @@ Defaults do not live here but in ``appliance/defaults.conf``, the first config l
 """
 from datetime import timedelta
 
-from .types import (Boolean, Choice, Duration, Integer, List, Optional, Path, PublicKeyFile, SecretFile,
-                    String, TimeZone, Url)
+from .types import (Boolean, Choice, Duration, GpioPin, Integer, List, Optional, Path, PrinterUri, PublicKeyFile,
+                    SecretFile, String, TimeOfDay, TimeZone, Url, UrlTemplate)
 
 _NAME = r"[a-z0-9][a-z0-9-]{0,31}"
 _NAME_HINT = "use 1 to 32 lower-case letters, digits and dashes, e.g. kiosk-1"
@@ -29,6 +29,26 @@ SECTIONS = {
         "prefix": String(r"[A-Z]{1,2}", "use one or two capital letters, e.g. A"),
         "first": Integer(0, 9998),
         "last": Integer(1, 9999),
+        "button": Optional(GpioPin()),
+    },
+    "printer": {
+        "uri": Optional(PrinterUri()),
+        "profile": Optional(String(max_length=64)),
+        "paper_width": Choice("80", "58"),
+        "timeout": Duration(timedelta(milliseconds=200), timedelta(seconds=60)),
+        "logo": Optional(Path()),
+        "wait_page_url": Optional(UrlTemplate("site", "code", "day")),
+        "footer_de": String(max_length=200),
+        "footer_en": Optional(String(max_length=200)),
+        "day_list_at": Optional(TimeOfDay()),
+    },
+    "gpio": {
+        "ready_led": Optional(GpioPin()),
+        "printing_led": Optional(GpioPin()),
+        "fault_led": Optional(GpioPin()),
+        "buzzer": Optional(GpioPin()),
+        "min_gap": Duration(timedelta(0), timedelta(minutes=5)),
+        "stuck_after": Duration(timedelta(seconds=2), timedelta(minutes=30)),
     },
     "checkin": {
         "modes": List(Choice("signed", "reference")),
@@ -61,6 +81,10 @@ OPTIONAL_KEYS = {
     ("concern:", "title_en"),
     ("backend", "url"), ("backend", "token_file"), ("backend", "ca_bundle"),
     ("checkin", "public_key_file"),
+    ("concern:", "button"),
+    ("printer", "uri"), ("printer", "profile"), ("printer", "logo"), ("printer", "wait_page_url"),
+    ("printer", "footer_en"), ("printer", "day_list_at"),
+    ("gpio", "ready_led"), ("gpio", "printing_led"), ("gpio", "fault_led"), ("gpio", "buzzer"),
 }
 
 

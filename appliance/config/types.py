@@ -261,3 +261,31 @@ class PublicKeyFile(ValueType):
 class KeyRing:
     path: _Path
     keys: tuple
+
+
+class PrinterUri(ValueType):
+    """usb:VID:PID, serial:/dev/ttyUSB0?baudrate=19200, tcp://HOST:PORT or file:/dev/usb/lp0."""
+
+    def parse(self, raw, base_dir):
+        from printer.uri import parse_printer_uri
+        try:
+            parse_printer_uri(raw)
+        except ValueError as error:
+            raise ValueError(str(error)) from None
+        return raw
+
+
+class UrlTemplate(ValueType):
+    """A URL with {placeholders}, e.g. https://jobcenter.example/wartezeit?ticket={code}."""
+
+    def __init__(self, *names: str):
+        self.names = names
+
+    def parse(self, raw, base_dir):
+        try:
+            example = raw.format(**{name: "X" for name in self.names})
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"{raw!r} uses an unknown placeholder {error}: use "
+                             f"{', '.join('{' + n + '}' for n in self.names)}") from None
+        Url().parse(example, base_dir)
+        return raw

@@ -1,0 +1,175 @@
+"""Walk-in tickets: a press becomes a printed ticket, or no number at all and a clear signal.
+
+The printer is asked for its real-time status before every ticket; a number is issued only when it
+can print, and a ticket that then fails to print is voided, so no number is ever handed out twice
+or silently lost. Printer I/O runs on this worker's own thread, never on the core's.
+"""
+import logging
+import queue
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from printer.errors import PrinterError
+from printer.layout import TicketContent, ticket_bytes
+from printer.status import PrinterState, printer_status
+
+from .commands import Health, IssueTicket, ReportHealth, VoidTicket
+from .errors import ApplianceError, NumbersExhausted
+from .messages import NO_NUMBERS_LEFT, OUT_OF_ORDER, KioskAnswer, VisitorMessage, ticket_message
+
+log = logging.getLogger(__name__)
+RECHECK_S = 5.0  # how often an out-of-order printer is asked whether it is back
+
+
+class TicketDispenser:
+    def __init__(self, core, config, connect, *, signals=None, on_answer=None, wait_estimate=None):
+        """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
+        ``signals`` shows READY / PRINTING / OUT_OF_ORDER and beeps; ``on_answer(KioskAnswer)``
+        feeds the kiosk screen; ``wait_estimate(concern, ahead)`` gives a (low, high) range or None."""
+        self._core = core
+        self._config = config
+        self._connect = connect
+        self._signals = signals
+        self._on_answer = on_answer or (lambda answer: None)
+        self._wait_estimate = wait_estimate or (lambda concern, ahead: None)
+        self._requests: queue.Queue = queue.Queue()
+        self._connection = None
+        self._out_of_order: str | None = "starting"
+        self._thread = threading.Thread(target=self._run, name="dispenser", daemon=True)
+        self._stopping = threading.Event()
+
+    # --- any thread ------------------------------------------------------------------------------
+
+    def request(self, concern: str, source: str = "button") -> None:
+        """A visitor pressed; returns at once (GPIO callbacks must not wait for the printer)."""
+        self._requests.put((concern, source))
+
+    @property
+    def out_of_order(self) -> str | None:
+        return self._out_of_order
+
+    def start(self) -> None:
+        self._core.submit(ReportHealth("printer", Health.STARTING))
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._requests.put(None)
+        self._thread.join(timeout=5)
+        self._close()
+
+    # --- the worker thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._check_printer()
+        while not self._stopping.is_set():
+            try:
+                request = self._requests.get(timeout=RECHECK_S)
+            except queue.Empty:
+                self._check_printer()  # detects recovery by itself, and faults while idle
+                continue
+            if request is not None:
+                self._serve(*request)
+
+    def _serve(self, concern: str, source: str) -> None:
+        if not self._check_printer():
+            self._answer(OUT_OF_ORDER)
+            self._signal("beep", "refused")
+            return
+        self._signal("show", "PRINTING")
+        try:
+            ticket = self._core.submit(IssueTicket(concern, source)).result(timeout=10)
+        except NumbersExhausted:
+            self._answer(NO_NUMBERS_LEFT)
+            self._signal("show", "READY")
+            self._signal("beep", "refused")
+            return
+        except (ApplianceError, FutureTimeout) as error:
+            log.error("no ticket for %s: %s", concern, error)
+            self._answer(OUT_OF_ORDER)
+            self._signal("show", "READY")
+            return
+        snapshot = self._core.snapshot
+        ahead = len(snapshot.appointments) + sum(1 for e in snapshot.waiting if e.code != ticket.code and
+                                                  e.issued_at <= ticket.issued_at)
+        wait = self._wait_estimate(concern, ahead)
+        try:
+            self._connection.write(self._ticket_bytes(ticket, ahead, wait))
+            after = printer_status(self._connection, self._config.printer.timeout.total_seconds())
+            if not after.can_print and after.state is not PrinterState.PAPER_NEAR_END:
+                raise PrinterError(f"after printing: {after.state.value}")
+        except PrinterError as error:
+            # The visitor may hold nothing, or half a ticket: the number must never be called.
+            self._core.submit(VoidTicket(ticket.code, f"printer: {error}"))
+            self._fault(str(error))
+            self._answer(OUT_OF_ORDER)
+            self._signal("beep", "refused")
+            return
+        self._answer(ticket_message(ticket.code, ahead, wait), ticket.code)
+        self._signal("show", "READY")
+        self._signal("beep", "accepted")
+
+    def _check_printer(self) -> bool:
+        """Ask the printer; report any change. True when a ticket can be printed now."""
+        timeout = self._config.printer.timeout.total_seconds()
+        try:
+            if self._connection is None:
+                self._connection = self._connect()
+            status = printer_status(self._connection, timeout)
+        except PrinterError as error:
+            self._close()
+            self._fault(f"cannot reach the printer: {error}")
+            return False
+        if not status.can_print:
+            self._close()  # reconnect next time: a printer that went silent may need a new link
+            self._fault(status.state.value + (f" ({status.detail})" if status.detail else ""))
+            return False
+        if status.state is PrinterState.PAPER_NEAR_END:
+            self._core.submit(ReportHealth("printer", Health.DEGRADED, "paper near end: put in a new roll soon"))
+        else:
+            self._core.submit(ReportHealth("printer", Health.OK))
+        if self._out_of_order is not None:
+            log.info("printer ready again%s", f" (was: {self._out_of_order})" if self._out_of_order else "")
+            self._out_of_order = None
+            self._signal("show", "READY")
+        return True
+
+    def _fault(self, detail: str) -> None:
+        if self._out_of_order != detail:
+            log.warning("printer out of order: %s", detail)
+        self._out_of_order = detail
+        self._core.submit(ReportHealth("printer", Health.FAILED, detail))
+        self._signal("show", "OUT_OF_ORDER")
+
+    def _ticket_bytes(self, ticket, ahead: int, wait) -> bytes:
+        printer = self._config.printer
+        concern = self._config.concern(ticket.concern)
+        english = "en" in self._config.device.languages
+        url = None
+        if printer.wait_page_url:
+            url = printer.wait_page_url.format(site=self._config.device.site, code=ticket.code,
+                                               day=ticket.day.isoformat())
+        content = TicketContent(
+            code=ticket.code, concern_de=concern.title_de, concern_en=concern.title_en if english else None,
+            issued_local=ticket.issued_at.astimezone(self._config.device.timezone), people_ahead=ahead,
+            wait_minutes=wait, url=url, footer_de=printer.footer_de,
+            footer_en=printer.footer_en if english else None, logo=printer.logo)
+        return ticket_bytes(content, profile=printer.profile, paper_width_mm=printer.paper_width)
+
+    def _answer(self, message: VisitorMessage, code: str | None = None) -> None:
+        self._on_answer(KioskAnswer(message, code, self._core.snapshot.taken_at))
+
+    def _signal(self, what: str, argument: str) -> None:
+        if self._signals is not None:
+            try:
+                getattr(self._signals, what)(argument)
+            except Exception:  # a broken LED must not stop tickets
+                log.exception("signal %s(%s) failed", what, argument)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except PrinterError:
+                pass
+            self._connection = None
