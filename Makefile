@@ -35,6 +35,8 @@ install: system-packages
 	install -m 0644 systemd/entrance-appliance.sysusers /usr/lib/sysusers.d/entrance-appliance.conf
 	systemd-sysusers entrance-appliance.conf
 	install -m 0644 systemd/entrance-appliance.service /etc/systemd/system/entrance-appliance.service
+	install -m 0644 systemd/60-entrance-appliance-printer.rules /etc/udev/rules.d/60-entrance-appliance-printer.rules
+	-udevadm control --reload && udevadm trigger --subsystem-match=usb
 	install -d -m 0755 /etc/entrance-appliance /etc/entrance-appliance/conf.d
 	test -e /etc/entrance-appliance/appliance.conf || install -m 0644 config/kiosk-monitor.conf /etc/entrance-appliance/appliance.conf
 	systemctl daemon-reload

@@ -1,7 +1,7 @@
 """The ``entrance-appliance`` command: run, demo, check-config, status.
 
 Exit codes: 0 fine, 2 the configuration (or the command line) has problems, 3 the state database
-is refused, 4 no daemon answers.
+is refused, 4 no daemon answers, 5 the printer cannot print.
 """
 import argparse
 import json
@@ -12,7 +12,7 @@ from pathlib import Path
 from . import __version__
 from .errors import ConfigError, DaemonNotRunning, StateError
 
-EXIT_CONFIG, EXIT_STATE, EXIT_NOT_RUNNING = 2, 3, 4
+EXIT_CONFIG, EXIT_STATE, EXIT_NOT_RUNNING, EXIT_PRINTER = 2, 3, 4, 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     status = with_config(commands.add_parser("status", help="show the running daemon's health"))
     status.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    test_print = with_config(commands.add_parser("print-test", help="print a sample ticket (for technicians)"))
+    test_print.add_argument("--printer", metavar="URI", help="usb:VID:PID, serial:/dev/ttyUSB0?baudrate=19200, "
+                            "tcp://HOST:PORT or file:/dev/usb/lp0 (default: from the config)")
+    test_print.add_argument("--profile", help="python-escpos capability profile (default: from the config)")
+    test_print.add_argument("--paper", type=int, choices=(58, 80), help="paper width in mm (default: from the config)")
+    day_list = with_config(commands.add_parser("print-day-list", help="print today's appointment list now"))
+    day_list.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
     key = commands.add_parser("make-key", help="make a site's signing key pair for appointment codes")
     key.add_argument("--out", type=Path, required=True, help="private key file (mode 0600); FILE.pub is public")
     code = commands.add_parser("make-code", help="make a signed appointment code (for backends and the demo)")
@@ -52,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
     args = parser.parse_args(argv)
     return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
-            "make-code": _make_code}[args.command](args)
+            "make-code": _make_code, "print-test": _print_test, "print-day-list": _print_day_list}[args.command](args)
 
 
 def _load(args):
@@ -110,6 +117,58 @@ def _status(args) -> int:
     else:
         from .status_text import format_status
         print(format_status(status), end="")
+    return 0
+
+
+def _print_test(args) -> int:
+    from datetime import datetime
+
+    from printer.connection import open_printer
+    from printer.errors import PrinterError
+    from printer.layout import sample_ticket, ticket_bytes
+    from printer.status import printer_status
+    uri, profile, paper, timeout, tz = args.printer, args.profile, args.paper, 5.0, None
+    if uri is None or profile is None or paper is None:
+        try:
+            config = _load(args)
+        except ConfigError as error:
+            if uri is None:
+                return _report_config_problems(error)
+        else:
+            printer = config.printer
+            uri, profile = uri or printer.uri, profile or printer.profile
+            paper, timeout, tz = paper or printer.paper_width, printer.timeout.total_seconds(), config.device.timezone
+    if uri is None:
+        print("print-test: no printer: give --printer URI or set [printer] uri", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        with open_printer(uri, profile, timeout) as connection:
+            status = printer_status(connection, timeout)
+            print(f"printer {uri}: {status.state.value}" + (f" ({status.detail})" if status.detail else ""))
+            if not status.can_print:
+                return EXIT_PRINTER
+            connection.write(ticket_bytes(sample_ticket(datetime.now(tz).astimezone()), profile=profile,
+                                          paper_width_mm=paper or 80))
+    except (PrinterError, ValueError) as error:
+        print(f"print-test: {error}", file=sys.stderr)
+        return EXIT_PRINTER
+    print("sample ticket printed: check the number, the date, the umlauts and that the QR code scans")
+    return 0
+
+
+def _print_day_list(args) -> int:
+    from .control import request
+    socket_path = args.socket
+    if socket_path is None:
+        try:
+            socket_path = _load(args).core.control_socket
+        except ConfigError as error:
+            return _report_config_problems(error)
+    try:
+        print(request(socket_path, "print-day-list"))
+    except DaemonNotRunning as error:
+        print(f"not running: {error}", file=sys.stderr)
+        return EXIT_NOT_RUNNING
     return 0
 
 

@@ -38,6 +38,22 @@ class VoidTicket:
     reason: str
 
 
+@dataclass(frozen=True)
+class TakeDayList:
+    """The day's booked appointments for the staff's morning list, in slot order; with
+    ``scheduled``, None once the list was printed today (a restart must not print it twice)."""
+
+    scheduled: bool = False
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """Something the backend should hear of (no personal data in ``body``)."""
+
+    kind: str
+    body: dict
+
+
 class Health(str, Enum):
     STARTING = "starting"
     OK = "ok"
@@ -55,4 +71,4 @@ class ReportHealth:
     detail: str = ""
 
 
-Command = IssueTicket | CheckIn | CallNext | VoidTicket | ReportHealth
+Command = IssueTicket | CheckIn | CallNext | VoidTicket | ReportHealth | TakeDayList | RecordEvent

@@ -18,7 +18,8 @@ from .checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, 
 from .codes import PREFIX as SIGNED_PREFIX
 from .codes import CodeError, ForgedCode
 from .codes import decode as decode_code
-from .commands import CallNext, CheckIn, Command, Health, IssueTicket, ReportHealth, VoidTicket
+from .commands import (CallNext, CheckIn, Command, Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList,
+                       VoidTicket)
 from .journal import short_hash
 from .messages import VisitorMessage, check_in_message
 from .config import AppConfig
@@ -149,6 +150,12 @@ class Core:
                 log.warning("voided %s: %s", ticket.code, command.reason)
                 self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
             return ticket
+        if isinstance(command, TakeDayList):
+            if command.scheduled and self._store.has_event("day_list_printed", self._day):
+                return None
+            return [a for a in self._store.appointments(self._day) if a.status != "cancelled"]
+        if isinstance(command, RecordEvent):
+            return self._store.record_event(command.kind, command.body, now)
         if isinstance(command, ReportHealth):
             return self._report(command, now)
         raise TypeError(f"the core does not know {command!r}")

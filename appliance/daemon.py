@@ -14,6 +14,7 @@ from .config import AppConfig
 from .commands import Health, ReportHealth
 from .control import ControlServer
 from .core import Core
+from .errors import ApplianceError
 from .sdnotify import SystemdNotifier
 from .state import StateStore
 
@@ -39,7 +40,8 @@ class Appliance:
         self.kiosk_answer = None
         self._view_serial = 0
         self.core.subscribe(self._on_snapshot)
-        self.control = ControlServer(config.core.control_socket, {"status": self.status},
+        self.control = ControlServer(config.core.control_socket,
+                                     {"status": self.status, "print-day-list": self._print_day_list},
                                      streams={"subscribe": self.views})
 
     def start(self) -> None:
@@ -136,6 +138,12 @@ class Appliance:
         self.panel = panel
         self.core.submit(ReportHealth("buttons", Health.OK))
         return panel
+
+    def _print_day_list(self) -> str:
+        if self.dispenser is None:
+            raise ApplianceError("this device has no printer ([printer] uri)")
+        self.dispenser.print_day_list()
+        return "the day list is being printed"
 
     def show_kiosk_answer(self, answer) -> None:
         """The kiosk screen's answer to a press or a scan; the monitor process draws it."""

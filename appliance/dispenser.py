@@ -10,19 +10,20 @@ import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from printer.errors import PrinterError
-from printer.layout import TicketContent, ticket_bytes
+from printer.layout import TicketContent, day_list_bytes, ticket_bytes
 from printer.status import PrinterState, printer_status
 
-from .commands import Health, IssueTicket, ReportHealth, VoidTicket
+from .commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
 from .errors import ApplianceError, NumbersExhausted
 from .messages import NO_NUMBERS_LEFT, OUT_OF_ORDER, KioskAnswer, VisitorMessage, ticket_message
 
 log = logging.getLogger(__name__)
-RECHECK_S = 5.0  # how often an out-of-order printer is asked whether it is back
+RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
 
 
 class TicketDispenser:
-    def __init__(self, core, config, connect, *, signals=None, on_answer=None, wait_estimate=None):
+    def __init__(self, core, config, connect, *, signals=None, on_answer=None, wait_estimate=None,
+                 recheck_s: float = RECHECK_S):
         """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
         ``signals`` shows READY / PRINTING / OUT_OF_ORDER and beeps; ``on_answer(KioskAnswer)``
         feeds the kiosk screen; ``wait_estimate(concern, ahead)`` gives a (low, high) range or None."""
@@ -33,8 +34,10 @@ class TicketDispenser:
         self._on_answer = on_answer or (lambda answer: None)
         self._wait_estimate = wait_estimate or (lambda concern, ahead: None)
         self._requests: queue.Queue = queue.Queue()
+        self._recheck_s = recheck_s
         self._connection = None
         self._out_of_order: str | None = "starting"
+        self._day_list_done = None  # the day whose morning list is printed
         self._thread = threading.Thread(target=self._run, name="dispenser", daemon=True)
         self._stopping = threading.Event()
 
@@ -43,6 +46,10 @@ class TicketDispenser:
     def request(self, concern: str, source: str = "button") -> None:
         """A visitor pressed; returns at once (GPIO callbacks must not wait for the printer)."""
         self._requests.put((concern, source))
+
+    def print_day_list(self, scheduled: bool = False) -> None:
+        """The staff's list of today's appointments; ``scheduled``: the morning run, once a day."""
+        self._requests.put(("<day list>", "scheduled" if scheduled else "on demand"))
 
     @property
     def out_of_order(self) -> str | None:
@@ -64,12 +71,54 @@ class TicketDispenser:
         self._check_printer()
         while not self._stopping.is_set():
             try:
-                request = self._requests.get(timeout=RECHECK_S)
+                request = self._requests.get(timeout=self._recheck_s)
             except queue.Empty:
                 self._check_printer()  # detects recovery by itself, and faults while idle
+                self._day_list_if_due()
                 continue
-            if request is not None:
+            if request is None:
+                continue
+            if request[0] == "<day list>":
+                self._print_day_list(scheduled=request[1] == "scheduled")
+            else:
                 self._serve(*request)
+
+    def _day_list_if_due(self) -> None:
+        at = self._config.printer.day_list_at
+        now = self._core.snapshot.taken_at.astimezone(self._config.device.timezone)
+        if at is not None and now.time() >= at and self._out_of_order is None and self._day_list_done != now.date():
+            self._print_day_list(scheduled=True)
+
+    def _print_day_list(self, scheduled: bool) -> bool:
+        appointments = self._core.submit(TakeDayList(scheduled)).result(timeout=10)
+        if appointments is None:
+            self._day_list_done = self._core.snapshot.day  # already printed today, before a restart
+            return False
+        if scheduled and not appointments:
+            return False  # nothing booked (yet): the list may still arrive from the backend
+        if not self._check_printer():
+            log.warning("the day list waits for the printer")
+            return False
+        day = self._core.snapshot.day
+        rows = [(a.slot.strftime("%H:%M"), a.display_code, self._title(a.concern)) for a in appointments]
+        printer = self._config.printer
+        try:
+            self._connection.write(day_list_bytes(rows, day, self._config.device.site, printer.profile,
+                                                  printer.paper_width))
+        except PrinterError as error:
+            self._fault(str(error))
+            return False
+        self._core.submit(RecordEvent("day_list_printed", {"day": day.isoformat(), "appointments": len(rows)}))
+        if scheduled:
+            self._day_list_done = day
+        log.info("printed the day list: %d appointments", len(rows))
+        return True
+
+    def _title(self, concern: str) -> str:
+        try:
+            return self._config.concern(concern).title_de
+        except KeyError:
+            return concern
 
     def _serve(self, concern: str, source: str) -> None:
         if not self._check_printer():
@@ -100,7 +149,7 @@ class TicketDispenser:
                 raise PrinterError(f"after printing: {after.state.value}")
         except PrinterError as error:
             # The visitor may hold nothing, or half a ticket: the number must never be called.
-            self._core.submit(VoidTicket(ticket.code, f"printer: {error}"))
+            self._core.submit(VoidTicket(ticket.code, f"printer: {error}")).result(timeout=10)
             self._fault(str(error))
             self._answer(OUT_OF_ORDER)
             self._signal("beep", "refused")
@@ -138,7 +187,7 @@ class TicketDispenser:
         if self._out_of_order != detail:
             log.warning("printer out of order: %s", detail)
         self._out_of_order = detail
-        self._core.submit(ReportHealth("printer", Health.FAILED, detail))
+        self._core.submit(ReportHealth("printer", Health.FAILED, detail)).result(timeout=10)
         self._signal("show", "OUT_OF_ORDER")
 
     def _ticket_bytes(self, ticket, ahead: int, wait) -> bytes:

@@ -238,6 +238,16 @@ class StateStore:
                                       "code": appointment.display_code, "concern": appointment.concern}, at)
         return self.appointment(appointment.id)
 
+    def appointments(self, day: date) -> list[Appointment]:
+        rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? ORDER BY slot, id",
+                                (day.isoformat(),))
+        return [_appointment_from_row(row) for row in rows]
+
+    def has_event(self, kind: str, day: date) -> bool:
+        """Whether an event of ``kind`` about ``day`` was recorded (e.g. the day list was printed)."""
+        return self._db.execute("SELECT 1 FROM events WHERE kind=? AND json_extract(body, '$.day')=? LIMIT 1",
+                                (kind, day.isoformat())).fetchone() is not None
+
     def checked_in(self, day: date) -> list[Appointment]:
         rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND "
                                 "status='checked_in' ORDER BY slot, checked_in_at", (day.isoformat(),))

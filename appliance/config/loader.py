@@ -190,6 +190,7 @@ def _build(values, merged, files, problems) -> AppConfig | None:
     printer = PrinterConfig(**section_values("printer"))
     if printer.paper_width is not None:
         printer = dataclasses.replace(printer, paper_width=int(printer.paper_width))
+    _check_printer(printer, where, problems)
     buttons = [(c.button, c.name) for c in concerns if c.button is not None]
     if buttons and printer.uri is None:
         problems.append(Problem(*where(f"concern:{buttons[0][1]}", "button"), "a ticket button needs a printer: "
@@ -218,6 +219,22 @@ def _build(values, merged, files, problems) -> AppConfig | None:
         state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
         backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
         files=tuple(files), effective=listing)
+
+
+def _check_printer(printer, where, problems) -> None:
+    """The profile must be one python-escpos knows, and a logo must be an image it can print."""
+    from printer.errors import PrinterConfigError
+    from printer.layout import logo_problem
+    from printer.profiles import load_profile
+    if printer.profile is not None and printer.paper_width is not None:
+        try:
+            load_profile(printer.profile, printer.paper_width)
+        except PrinterConfigError as error:
+            problems.append(Problem(*where("printer", "profile"), str(error), "printer", "profile"))
+    if printer.logo is not None:
+        problem = logo_problem(printer.logo)
+        if problem:
+            problems.append(Problem(*where("printer", "logo"), problem, "printer", "logo"))
 
 
 def _listing(values, merged) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ApplianceError
+from .contract import parse_timestamp
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -246,7 +247,9 @@ class BackendStore:
                 self._db.execute("INSERT INTO events (device, key, kind, body, created_at, received_at) "
                                  "VALUES (?, ?, ?, ?, ?, ?)", (device, event["key"], event["kind"], body,
                                                                event["created_at"], timestamp(received_at)))
-                self._apply(device, site, event["kind"], event["body"], event["created_at"], received_at)
+                # Devices may write any offset: effects keep UTC, so times order as text.
+                created_at = timestamp(parse_timestamp(event["created_at"]))
+                self._apply(device, site, event["kind"], event["body"], created_at, received_at)
                 accepted.append(event["key"])
             if conflicts:
                 raise KeyConflict(conflicts)  # rolls the whole batch back
@@ -368,8 +371,7 @@ class BackendStore:
             self._db.execute("INSERT INTO waits VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, concern) DO UPDATE "
                              "SET day=excluded.day, minutes=excluded.minutes, waiting=excluded.waiting, "
                              "estimated_at=excluded.estimated_at WHERE excluded.estimated_at >= waits.estimated_at",
-                             (site, body["concern"], body["day"], body["minutes"], body["waiting"],
-                              timestamp(datetime.fromisoformat(created_at.replace("Z", "+00:00")))))
+                             (site, body["concern"], body["day"], body["minutes"], body["waiting"], created_at))
 
     def _health(self, device, component, state, detail, reported_at) -> None:
         self._db.execute("INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?)",

@@ -29,14 +29,18 @@ def _is_day(value) -> bool:
 
 @FORMATS.checks("date-time", raises=ValueError)
 def _is_timestamp(value) -> bool:
-    # fromisoformat alone accepts forms RFC 3339 does not (no offset, basic format): a naive time
-    # from a device with an unset clock must not pass as an instant.
-    if not isinstance(value, str):
-        return True
-    if not _RFC3339.fullmatch(value):
-        raise ValueError("not an RFC 3339 timestamp with offset")
-    datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T")[:19])
-    return True
+    return not isinstance(value, str) or bool(parse_timestamp(value))
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An RFC 3339 timestamp as an aware datetime; ValueError for anything else.
+
+    fromisoformat alone accepts forms RFC 3339 does not (no offset, basic format): a naive time from
+    a device with an unset clock must not pass as an instant.
+    """
+    if not _RFC3339.fullmatch(text):
+        raise ValueError(f"{text!r} is not an RFC 3339 timestamp with offset")
+    return datetime.fromisoformat(text.upper().replace("T", " ").replace("Z", "+00:00"))
 
 
 class RequestRejected(ApplianceError, ValueError):

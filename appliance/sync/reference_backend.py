@@ -1,309 +1,29 @@
 """The reference central backend: the whole sync protocol over HTTP, on its own SQLite database.
 
 Integrators test their side against it; the demo and the tests run it in-process (BackgroundBackend).
-``main(argv)`` is its command line: serve, call (a counter calls), seed (demo appointments).
+``main(argv)`` is its command line: serve, call (a counter calls), seed (demo appointments), push.
+The layers: backend_store.py (SQLite), backend_http.py (the operations), contract.py (the document).
 """
-# Why Starlette on uvicorn: ASGI, so a monitor waiting in a long poll is a suspended coroutine,
-# not a blocked thread (hundreds of monitors cost nothing); a call wakes them through an
-# asyncio.Event at once. Both are pure Python (they run on a Pi too), small, widely deployed and
-# well kept; uvicorn (with h11) is a production server with graceful shutdown. SQLite work runs in
-# Starlette's thread pool so a slow fsync never stalls the event loop.
 import argparse
-import asyncio
-import hmac
-import json
-import logging
 import os
 import random
+import re
 import secrets
-import socket
+import signal
 import sqlite3
 import sys
-import threading
-import time
-from collections.abc import Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from .backend_http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
+from .backend_store import BackendRefusal, BackendStore
+from .http_server import BackgroundServer, Server, server_config
 
-from .backend_store import (BackendRefusal, BackendStore, CursorGone, KeyConflict, NobodyWaiting, NotCallable,
-                            UnknownCode, local_day, timestamp)
-from .contract import Contract, RequestRejected
-
-log = logging.getLogger("entrance-appliance.reference-backend")
+__all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
 
 DEFAULT_PORT = 8470
-DEFAULT_SITE = "mitte"
-_REFUSALS = {CursorGone: (410, "cursor_gone"), KeyConflict: (409, "key_conflict"), UnknownCode: (404, "not_found"),
-             NotCallable: (409, "not_callable"), NobodyWaiting: (409, "nobody_waiting")}
-
-
-@dataclass(frozen=True)
-class DeviceAccess:
-    device: str
-    site: str
-    token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Settings:
-    database: Path
-    devices: tuple[DeviceAccess, ...] = ()
-    staff_token: str | None = field(default=None, repr=False)
-    site: str = DEFAULT_SITE
-    timezone: str = "Europe/Berlin"
-    rate_limit: float = 50.0  # requests per second and caller, bursts of twice that; 0: no limit
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-
-    @property
-    def sites(self) -> set[str]:
-        return {self.site} | {device.site for device in self.devices}
-
-
-@dataclass(frozen=True)
-class Caller:
-    kind: str  # device, staff or public
-    device: DeviceAccess | None = None
-
-
-class CallFeed:
-    """Wakes the long polls of a site when a call is made there. Used on the event loop only."""
-
-    def __init__(self):
-        self._wakers: dict[str, asyncio.Event] = {}
-        self.closing = False
-
-    def waker(self, site: str) -> asyncio.Event:
-        return self._wakers.setdefault(site, asyncio.Event())
-
-    def notify(self, site: str) -> None:
-        if waker := self._wakers.pop(site, None):
-            waker.set()
-
-    def close(self) -> None:
-        """Answers every waiting poll now, so a shutdown does not wait for them."""
-        self.closing = True
-        for waker in self._wakers.values():
-            waker.set()
-        self._wakers.clear()
-
-    @staticmethod
-    async def wait(waker: asyncio.Event, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(waker.wait(), timeout)
-        except TimeoutError:
-            pass
-
-
-class RateLimiter:
-    """A token bucket per caller: ``rate`` requests a second on average, bursts of twice that."""
-
-    def __init__(self, rate: float, clock=time.monotonic):
-        self.rate, self.burst, self._clock = rate, max(1.0, 2 * rate), clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, caller: str) -> float:
-        """0 when the request may go ahead (and counts it), else the seconds until it may."""
-        if self.rate <= 0:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            level, last = self._buckets.get(caller, (self.burst, now))
-            level = min(self.burst, level + (now - last) * self.rate)
-            if level >= 1:
-                self._buckets[caller] = (level - 1, now)
-                return 0.0
-            self._buckets[caller] = (level, now)
-            return (1 - level) / self.rate
-
-
-class Backend:
-    """The protocol's operations on a BackendStore: checks each request, then does it."""
-
-    def __init__(self, settings: Settings, contract: Contract | None = None):
-        self.settings = settings
-        self.contract = contract or Contract.load()
-        self.store = BackendStore(settings.database)
-        self.zone = ZoneInfo(settings.timezone)
-        self.feed = CallFeed()
-        self.limiter = RateLimiter(settings.rate_limit)
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def today(self, now: datetime) -> str:
-        return local_day(now, self.zone)
-
-    async def admit(self, request: Request, operation_id: str):
-        """Authentication (401), rate (429), parameters (400), authorisation (403/404), body (413/415/422)."""
-        operation = self.contract.operations[operation_id]
-        caller = self._authenticate(request, operation.security)
-        wait = self.limiter.retry_after(caller.device.token if caller.device else
-                                        caller.kind if caller.kind == "staff" else request.client.host)
-        if wait:
-            raise RequestRejected(429, "rate_limited", f"too many requests: retry in {wait:.1f} s",
-                                  headers={"Retry-After": str(int(wait) + 1)})
-        params = self.contract.parameters(operation_id, request.path_params, request.query_params, request.headers)
-        self._authorize(caller, params)
-        body = None
-        if operation.body is not None:
-            raw = await _read_body(request, operation.max_body_bytes)
-            body = self.contract.body(operation_id, raw, request.headers.get("content-type"))
-        return caller, params, body
-
-    def _authenticate(self, request: Request, schemes: tuple[str, ...]) -> Caller:
-        if not schemes:
-            return Caller("public")
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthorized("a bearer token is required: send 'Authorization: Bearer <token>'")
-        token = token.strip()
-        caller = None
-        if self.settings.staff_token and hmac.compare_digest(token.encode(), self.settings.staff_token.encode()):
-            caller = Caller("staff")
-        for device in self.settings.devices:
-            if hmac.compare_digest(token.encode(), device.token.encode()):
-                caller = Caller("device", device)
-        if caller is None:
-            raise _unauthorized("the token is not known here")
-        if f"{caller.kind}Token" not in schemes:
-            raise RequestRejected(403, "forbidden", f"a {caller.kind} token cannot be used for this operation")
-        return caller
-
-    def _authorize(self, caller: Caller, params: dict) -> None:
-        if caller.device and "device" in params and params["device"] != caller.device.device:
-            raise RequestRejected(403, "forbidden", f"this token is device {caller.device.device}'s, "
-                                  f"not {params['device']}'s")
-        if "site" in params:
-            if caller.device and params["site"] != caller.device.site:
-                raise RequestRejected(403, "forbidden", f"device {caller.device.device} belongs to site "
-                                      f"{caller.device.site}, not {params['site']}")
-            if params["site"] not in self.settings.sites:
-                raise RequestRejected(404, "not_found", f"no site {params['site']!r} here")
-
-    # --- operations ----------------------------------------------------------------------------
-
-    async def send_heartbeat(self, request: Request) -> Response:
-        caller, params, body = await self.admit(request, "sendHeartbeat")
-        now = self.settings.clock()
-        await run_in_threadpool(self.store.record_heartbeat, params["device"], caller.device.site, body, now)
-        return JSONResponse({"device": params["device"], "server_time": timestamp(now)})
-
-    async def upload_events(self, request: Request) -> Response:
-        caller, params, body = await self.admit(request, "uploadEvents")
-        accepted, duplicates = await run_in_threadpool(self.store.apply_events, params["device"],
-                                                       caller.device.site, body["events"], self.settings.clock())
-        return JSONResponse({"accepted": accepted, "duplicates": duplicates})
-
-    async def get_appointments(self, request: Request) -> Response:
-        _, params, _ = await self.admit(request, "getAppointments")
-        site, day, since = params["site"], params["day"], params.get("since")
-        since_position = self.store.position(since) if since else None
-        current = await run_in_threadpool(self.store.day_position, site, day)
-        if _matches(params.get("If-None-Match"), self._etag(day, since_position, current)):
-            return Response(status_code=304, headers={"ETag": self._etag(day, since_position, current)})
-        if since is None:
-            position, appointments = await run_in_threadpool(self.store.appointment_day, site, day)
-            answer = {"site": site, "day": day, "cursor": self.store.cursor(position), "appointments": appointments}
-        else:
-            position, changes = await run_in_threadpool(self.store.appointment_changes, site, day, since_position)
-            answer = {"site": site, "day": day, "cursor": self.store.cursor(position),
-                      "changes": [{"change": change, "appointment": item} for change, item in changes]}
-        return JSONResponse(answer, headers={"ETag": self._etag(day, since_position, position)})
-
-    async def calls(self, request: Request) -> Response:
-        # One route for both methods, so a 405 on this path lists both in Allow.
-        return await (self.make_call if request.method == "POST" else self.wait_for_calls)(request)
-
-    async def wait_for_calls(self, request: Request) -> Response:
-        _, params, _ = await self.admit(request, "waitForCalls")
-        site = params["site"]
-        after = self.store.position(params["after"]) if "after" in params else None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + params["wait"]
-        while True:
-            waker = self.feed.waker(site)  # taken before the query, so a call in between is not missed
-            position, calls = await run_in_threadpool(self.store.calls_after, site, after, params["limit"])
-            remaining = deadline - loop.time()
-            if calls or after is None or remaining <= 0 or self.feed.closing:
-                return JSONResponse({"cursor": self.store.cursor(position), "calls": calls})
-            await self.feed.wait(waker, remaining)
-
-    async def make_call(self, request: Request) -> Response:
-        _, params, body = await self.admit(request, "makeCall")
-        now = self.settings.clock()
-        site, day = params["site"], self.today(now)
-        if body.get("next"):
-            call = await run_in_threadpool(self.store.call_next, site, day, body["counter"], now, body.get("concerns"))
-        else:
-            call = await run_in_threadpool(self.store.call_code, site, day, body["counter"], body["code"], now)
-        self.feed.notify(site)
-        log.info("counter %s calls %s (%s)", call["counter"], call["code"], call["kind"])
-        return JSONResponse(call, status_code=201)
-
-    async def get_waits(self, request: Request) -> Response:
-        _, params, _ = await self.admit(request, "getWaits")
-        waits = await run_in_threadpool(self.store.waits, params["site"], self.today(self.settings.clock()))
-        return JSONResponse({"site": params["site"], "waits": waits},
-                            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=30"})
-
-    async def openapi(self, request: Request) -> Response:
-        document = dict(self.contract.document, servers=[{"url": str(request.base_url).rstrip("/"),
-                                                          "description": "this reference backend"}])
-        return Response(json.dumps(document, ensure_ascii=False, indent=1), media_type="application/json")
-
-    def _etag(self, day: str, since: int | None, position: int) -> str:
-        return f'"{self.store.epoch}-{day}-{"full" if since is None else since}-{position}"'
-
-
-def create_app(backend: Backend) -> Starlette:
-    @asynccontextmanager
-    async def lifespan(app):
-        backend.loop = asyncio.get_running_loop()
-        yield
-        backend.feed.close()
-
-    routes = [
-        Route("/openapi.json", backend.openapi, methods=["GET"]),
-        Route("/v1/devices/{device}/heartbeat", backend.send_heartbeat, methods=["POST"]),
-        Route("/v1/devices/{device}/events", backend.upload_events, methods=["POST"]),
-        Route("/v1/sites/{site}/appointments", backend.get_appointments, methods=["GET"]),
-        Route("/v1/sites/{site}/calls", backend.calls, methods=["GET", "POST"]),
-        Route("/v1/sites/{site}/waits", backend.get_waits, methods=["GET"]),
-    ]
-    handlers = {RequestRejected: _rejected, BackendRefusal: _refused, HTTPException: _http_error,
-                sqlite3.OperationalError: _busy, Exception: _crashed}
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, but a stop also answers the waiting long polls at once instead of after their wait."""
-
-    def __init__(self, config, backend: Backend):
-        super().__init__(config)
-        self.backend = backend
-
-    def handle_exit(self, sig, frame) -> None:
-        self.close_feed()
-        super().handle_exit(sig, frame)
-
-    def close_feed(self) -> None:
-        if self.backend.loop is not None and not self.backend.loop.is_closed():
-            self.backend.loop.call_soon_threadsafe(self.backend.feed.close)
-
-
-def _uvicorn_config(app, **options) -> uvicorn.Config:
-    return uvicorn.Config(app, lifespan="on", server_header=False, timeout_graceful_shutdown=3,
-                          limit_concurrency=1000, **options)
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")  # device and site names, as the devices' config allows
 
 
 class BackgroundBackend:
@@ -315,28 +35,15 @@ class BackgroundBackend:
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0):
         self.backend = Backend(settings)
         self.store = self.backend.store
-        self._socket = socket.create_server((host, port))
-        self.host, self.port = self._socket.getsockname()[:2]
-        self.url = f"http://{host}:{self.port}"
-        self._server = _Server(_uvicorn_config(create_app(self.backend), log_config=None, access_log=False),
-                               self.backend)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="reference-backend", daemon=True)
+        self._server = BackgroundServer(create_app(self.backend), host, port, on_stop=self.backend.stopping)
+        self.url, self.port = self._server.url, self._server.port
 
-    def start(self, timeout: float = 10) -> "BackgroundBackend":
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the reference backend did not start")
-            time.sleep(0.01)
+    def start(self) -> "BackgroundBackend":
+        self._server.start()
         return self
 
-    def stop(self, timeout: float = 10) -> None:
-        self._server.close_feed()
-        self._server.should_exit = True
-        self._thread.join(timeout)
-        self._socket.close()
+    def stop(self) -> None:
+        self._server.stop()
         self.store.close()
 
     def __enter__(self):
@@ -344,65 +51,6 @@ class BackgroundBackend:
 
     def __exit__(self, *exc_info):
         self.stop()
-
-
-# --- errors as the protocol's JSON -----------------------------------------------------------
-
-async def _rejected(request, error: RequestRejected) -> Response:
-    return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
-
-
-async def _refused(request, error: BackendRefusal) -> Response:
-    status, code = next(value for kind, value in _REFUSALS.items() if isinstance(error, kind))
-    return JSONResponse({"error": code, "message": str(error)}, status_code=status)
-
-
-async def _http_error(request, error: HTTPException) -> Response:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "bad_request")
-    message = {404: f"no such path: {request.url.path}",
-               405: f"{request.method} is not allowed here; allowed: {(error.headers or {}).get('Allow', '')}"}
-    return JSONResponse({"error": code, "message": message.get(error.status_code, str(error.detail))},
-                        status_code=error.status_code, headers=error.headers)
-
-
-async def _busy(request, error: sqlite3.OperationalError) -> Response:
-    log.warning("database busy: %s", error)
-    return JSONResponse({"error": "unavailable", "message": "the backend's database is busy: try again"},
-                        status_code=503, headers={"Retry-After": "1"})
-
-
-async def _crashed(request, error: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-    return JSONResponse({"error": "internal_error", "message": "the backend failed; it was logged"}, status_code=500)
-
-
-def _unauthorized(message: str) -> RequestRejected:
-    return RequestRejected(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="entrance"'})
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed ``limit`` (before reading it all)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(len(body), limit)
-    return bytes(body)
-
-
-def _too_large(size: int, limit: int) -> RequestRejected:
-    return RequestRejected(413, "too_large", f"the body has {size} bytes or more; this operation takes at most "
-                           f"{limit} bytes (x-max-body-bytes)")
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in tags or etag in tags
 
 
 # --- demo data ---------------------------------------------------------------------------------
@@ -439,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="a device and its token (site: --site); repeat for each device")
     serve.add_argument("--staff-token", default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
                        help="token for staff calls (default: $ENTRANCE_STAFF_TOKEN, else a new one is printed)")
-    serve.add_argument("--site", default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})")
+    serve.add_argument("--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})")
     serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
     serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
     call = commands.add_parser("call", help="a counter calls a code or the next visitor")
     call.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
-    call.add_argument("--site", default=DEFAULT_SITE)
+    call.add_argument("--site", type=_name, default=DEFAULT_SITE)
     call.add_argument("--counter", type=int, required=True)
     which = call.add_mutually_exclusive_group(required=True)
     which.add_argument("--code", help="the ticket or appointment code, e.g. A042")
@@ -454,16 +102,25 @@ def main(argv: list[str] | None = None) -> int:
                       help="the staff token (default: $ENTRANCE_STAFF_TOKEN)")
     seed = commands.add_parser("seed", help="add demo appointments to a database")
     seed.add_argument("--db", type=Path, required=True)
-    seed.add_argument("--site", default=DEFAULT_SITE)
+    seed.add_argument("--site", type=_name, default=DEFAULT_SITE)
     seed.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
     seed.add_argument("--count", type=int, default=40)
     seed.add_argument("--concerns", default="first-application,leave,documents",
                       help="comma-separated concern names, as in the devices' config")
     seed.add_argument("--timezone", default="Europe/Berlin")
     seed.add_argument("--seed", type=int, help="random seed, for the same data every time")
+    push = commands.add_parser("push", help="push a day's appointments to a device's push endpoint")
+    push.add_argument("--db", type=Path, required=True)
+    push.add_argument("--site", type=_name, default=DEFAULT_SITE)
+    push.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
+    push.add_argument("--timezone", default="Europe/Berlin")
+    push.add_argument("--url", required=True, help="the device's push endpoint, e.g. https://kiosk-mitte-1:8471")
+    push.add_argument("--token", default=os.environ.get("ENTRANCE_PUSH_TOKEN"),
+                      help="the device's push token (default: $ENTRANCE_PUSH_TOKEN)")
+    push.add_argument("--ca-bundle", help="CA bundle to verify the device's TLS certificate")
     options = parser.parse_args(argv)
     try:
-        return {"serve": _serve, "call": _call, "seed": _seed}[options.command](options)
+        return {"serve": _serve, "call": _call, "seed": _seed, "push": _push}[options.command](options)
     except (BackendRefusal, ValueError, OSError, sqlite3.Error) as error:
         print(f"reference-backend: {error}", file=sys.stderr)
         return 1
@@ -472,9 +129,22 @@ def main(argv: list[str] | None = None) -> int:
 def _device_option(text: str) -> DeviceAccess:
     name, colon, token = text.partition(":")
     device, _, site = name.partition("@")
-    if not colon or not device or not token:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected ID:TOKEN or ID@SITE:TOKEN, e.g. kiosk-1:s3cret")
+    if not colon or not token or not NAME.fullmatch(device) or (site and not NAME.fullmatch(site)):
+        raise argparse.ArgumentTypeError("expected ID:TOKEN or ID@SITE:TOKEN, names of 1 to 32 lower-case letters, "
+                                         "digits and dashes as in the devices' config, e.g. kiosk-1:s3cret")
     return DeviceAccess(device, site, token)
+
+
+def _name(text: str) -> str:
+    if not NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use 1 to 32 lower-case letters, digits and dashes, "
+                                         "as in the devices' config")
+    return text
+
+
+def _day(text: str, zone: str) -> date:
+    today = datetime.now(ZoneInfo(zone)).date()
+    return {"today": today, "tomorrow": today + timedelta(days=1)}.get(text) or date.fromisoformat(text)
 
 
 def _serve(options) -> int:
@@ -484,11 +154,16 @@ def _serve(options) -> int:
     devices = tuple(DeviceAccess(d.device, d.site or options.site, d.token) for d in options.device)
     settings = Settings(options.db, devices, staff_token, options.site, options.timezone, options.rate_limit)
     backend = Backend(settings)
-    config = _uvicorn_config(create_app(backend), host=options.host, port=options.port)
+    config = server_config(create_app(backend), host=options.host, port=options.port)
     print(f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
           f"site {options.site}, {len(devices)} device(s), database {options.db}", file=sys.stderr)
-    _Server(config, backend).run()
+    # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers
+    # it found; with these, an asked-for stop ends with exit code 0, as the appliance's daemon does.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda number, frame: None)
+    Server(config, on_stop=backend.stopping).run()
     backend.store.close()
+    print("reference backend stopped", file=sys.stderr)
     return 0
 
 
@@ -508,11 +183,7 @@ def _call(options) -> int:
         print(f"reference-backend call: {options.url} does not answer: {error}", file=sys.stderr)
         return 1
     if answer.status_code != 201:
-        try:
-            message = answer.json()["message"]
-        except (ValueError, KeyError, TypeError):
-            message = answer.text[:200]
-        print(f"reference-backend call: {answer.status_code}: {message}", file=sys.stderr)
+        print(f"reference-backend call: {answer.status_code}: {_message(answer)}", file=sys.stderr)
         return 1
     call = answer.json()
     print(f"{call['code']} -> counter {call['counter']} ({call['kind']})")
@@ -520,8 +191,7 @@ def _call(options) -> int:
 
 
 def _seed(options) -> int:
-    today = datetime.now(ZoneInfo(options.timezone)).date()
-    day = {"today": today, "tomorrow": today + timedelta(days=1)}.get(options.day) or date.fromisoformat(options.day)
+    day = _day(options.day, options.timezone)
     if not 1 <= options.count <= 5000:
         raise ValueError("--count must be between 1 and 5000")
     store = BackendStore(options.db)
@@ -537,6 +207,44 @@ def _seed(options) -> int:
     print(f"{len(appointments)} appointments for {options.site} on {day} "
           f"({appointments[0]['display_code']}-{appointments[-1]['display_code']}, {cancelled} cancelled)")
     return 0
+
+
+
+def _push(options) -> int:
+    """The whole day list in one PUT: the device applies it whole or not at all."""
+    import requests
+
+    if not options.token:
+        print("reference-backend push: no push token: give --token or set ENTRANCE_PUSH_TOKEN", file=sys.stderr)
+        return 2
+    day = _day(options.day, options.timezone).isoformat()
+    store = BackendStore(options.db)
+    try:
+        _, appointments = store.appointment_day(options.site, day)
+    finally:
+        store.close()
+    try:
+        answer = requests.put(f"{options.url.rstrip('/')}/v1/push/appointments/{day}", timeout=30,
+                              json={"site": options.site, "day": day, "appointments": appointments},
+                              headers={"Authorization": f"Bearer {options.token}"},
+                              verify=options.ca_bundle or True)
+    except requests.RequestException as error:
+        print(f"reference-backend push: {options.url} does not answer: {error}", file=sys.stderr)
+        return 1
+    if answer.status_code != 200:
+        print(f"reference-backend push: {answer.status_code}: {_message(answer)}", file=sys.stderr)
+        return 1
+    print(f"{len(appointments)} appointments of {options.site} on {day} pushed; the device holds "
+          f"{answer.json().get('appointments')}")
+    return 0
+
+
+def _message(answer) -> str:
+    """The protocol's error message of an answer, or the start of whatever else it is."""
+    try:
+        return str(answer.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return answer.text[:200]
 
 
 if __name__ == "__main__":

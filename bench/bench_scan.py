@@ -1,0 +1,221 @@
+"""Camera figures: each QR decoder's success per degradation, and the default's time per frame.
+
+Frames are synthetic and seeded: a code rendered into a cluttered scene, then degraded (blur,
+perspective, noise, small, low contrast, phone-screen glare), plus empty scenes; at 640×480 and
+1280×720. ``python bench/bench_scan.py`` prints the table for ``drivers/README-scan.md``.
+"""
+import base64
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import qrcode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from drivers.camera import frame_to_gray  # noqa: E402
+from drivers.qr_decoders import (  # noqa: E402
+    CAMERA_FALLBACK_EVERY, DECODERS, DEFAULT_DECODER, DecoderUnavailable, make_decoder)
+
+SIZES = [(640, 480), (1280, 720)]
+DEGRADATIONS = ["clean", "blur", "perspective", "noise", "small", "low_contrast", "glare", "empty"]
+SAMPLES = 30  # per degradation and size
+
+
+def sample_payload(rng: random.Random) -> str:
+    """About as long as a signed check-in code: fields and an Ed25519 signature, base64url."""
+    raw = bytes(rng.randrange(256) for _ in range(84))
+    return "EA1." + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def code_modules(payload: str, mask_pattern: int = 0) -> np.ndarray:
+    """The QR code as one pixel per module, quiet zone included (255 light, 0 dark).
+
+    The mask is given, not searched for: the search takes longer than rendering the frame.
+    """
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4,
+                       mask_pattern=mask_pattern)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    return np.where(np.array(qr.get_matrix(), dtype=bool), 0, 255).astype(np.uint8)
+
+
+def scene(width: int, height: int, rng: random.Random) -> np.ndarray:
+    """A grey, cluttered background: lighting gradient, blotches, edges and text-like strokes."""
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    low = cv2.resize(nprng.uniform(60, 200, (6, 8)).astype(np.float32), (width, height),
+                     interpolation=cv2.INTER_CUBIC)
+    image = low + nprng.normal(0, 4, (height, width))
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    for _ in range(rng.randrange(4, 12)):
+        x, y = rng.randrange(width), rng.randrange(height)
+        color = rng.randrange(20, 235)
+        if rng.random() < 0.5:
+            cv2.rectangle(image, (x, y), (x + rng.randrange(20, 200), y + rng.randrange(10, 120)), color, -1)
+        else:
+            cv2.line(image, (x, y), (rng.randrange(width), rng.randrange(height)), color, rng.randrange(1, 6))
+    for _ in range(rng.randrange(1, 4)):
+        cv2.putText(image, "Termin 08:30 Raum 2.14", (rng.randrange(width // 2), rng.randrange(20, height)),
+                    cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(0.4, 1.2), rng.randrange(0, 80), 2)
+    return image
+
+
+def place(background: np.ndarray, modules: np.ndarray, module_px: float, rng: random.Random, *,
+          tilt: float = 0.04, rotate: bool = True, dark: int = 20, light: int = 235) -> np.ndarray:
+    """Warp the code onto the background: scale, rotation, perspective tilt (fraction of its side)."""
+    height, width = background.shape
+    n = modules.shape[0]
+    side = n * module_px
+    # Render at 8 px per module, then let the warp scale it down: sharp, with real interpolation.
+    big = cv2.resize(modules, (n * 8, n * 8), interpolation=cv2.INTER_NEAREST)
+    big = np.where(big > 127, light, dark).astype(np.uint8)
+    src = np.float32([[0, 0], [n * 8, 0], [n * 8, n * 8], [0, n * 8]])
+    cx = rng.uniform(side * 0.75, max(side * 0.75 + 1, width - side * 0.75))
+    cy = rng.uniform(side * 0.75, max(side * 0.75 + 1, height - side * 0.75))
+    angle = rng.uniform(-np.pi, np.pi) if rotate else rng.uniform(-0.1, 0.1)
+    corners = []
+    for i, (dx, dy) in enumerate([(-1, -1), (1, -1), (1, 1), (-1, 1)]):
+        jx = dx + rng.uniform(-tilt, tilt) * 2
+        jy = dy + rng.uniform(-tilt, tilt) * 2
+        x = (jx * np.cos(angle) - jy * np.sin(angle)) * side / 2 + cx
+        y = (jx * np.sin(angle) + jy * np.cos(angle)) * side / 2 + cy
+        corners.append([x, y])
+    matrix = cv2.getPerspectiveTransform(src, np.float32(corners))
+    warped = cv2.warpPerspective(big, matrix, (width, height), flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.full_like(big, 255), matrix, (width, height), flags=cv2.INTER_AREA)
+    alpha = mask.astype(np.float32) / 255
+    return (background * (1 - alpha) + warped * alpha).astype(np.uint8)
+
+
+def glare(image: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A phone screen's reflection: a bright soft blob that saturates part of the code."""
+    height, width = image.shape
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    cx, cy = rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
+    radius = rng.uniform(0.08, 0.2) * width
+    blob = np.exp(-(((xx - cx) ** 2 + ((yy - cy) * rng.uniform(0.6, 1.6)) ** 2) / (2 * radius ** 2)))
+    gradient = (xx / width) * rng.uniform(0, 60)
+    return np.clip(image + blob * rng.uniform(180, 260) + gradient, 0, 255).astype(np.uint8)
+
+
+def make_frame(degradation: str, size: tuple[int, int], rng: random.Random) -> tuple[np.ndarray, str | None]:
+    """One BGR frame (as a camera delivers it) and the payload it shows (None when empty)."""
+    width, height = size
+    background = scene(width, height, rng)
+    if degradation == "empty":
+        return cv2.cvtColor(background, cv2.COLOR_GRAY2BGR), None
+    payload = sample_payload(rng)
+    modules = code_modules(payload, rng.randrange(8))
+    module_px = rng.uniform(3.5, 6.0) * (height / 480)
+    if degradation == "small":
+        image = place(background, modules, rng.uniform(1.3, 2.5), rng)
+    elif degradation == "perspective":
+        image = place(background, modules, module_px, rng, tilt=rng.uniform(0.12, 0.25))
+    elif degradation == "low_contrast":
+        mid = rng.uniform(90, 170)
+        spread = rng.uniform(8, 30)
+        image = place(background, modules, module_px, rng, dark=int(mid - spread), light=int(mid + spread))
+    else:
+        image = place(background, modules, module_px, rng)
+    if degradation == "blur":
+        sigma = rng.uniform(0.3, 0.75) * module_px
+        image = cv2.GaussianBlur(image, (0, 0), sigma)
+    elif degradation == "noise":
+        nprng = np.random.default_rng(rng.randrange(2**32))
+        image = np.clip(image + nprng.normal(0, rng.uniform(25, 70), image.shape), 0, 255).astype(np.uint8)
+    elif degradation == "glare":
+        image = glare(image, rng)
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), payload
+
+
+def frames(samples: int = SAMPLES, seed: int = 2024):
+    """Every (degradation, size, frame, payload), the same for every decoder."""
+    rng = random.Random(seed)
+    for degradation in DEGRADATIONS:
+        for size in SIZES:
+            for _ in range(samples):
+                frame, payload = make_frame(degradation, size, rng)
+                yield degradation, size, frame, payload
+
+
+def _decoders() -> dict:
+    found = {}
+    for name in DECODERS:
+        try:
+            found[name] = make_decoder(name)
+        except DecoderUnavailable as exc:
+            print(f"skipping {name}: {exc}", file=sys.stderr)
+    found["default"] = make_decoder(DEFAULT_DECODER)
+    return found
+
+
+def _camera_empty_frame_ms(empty_frames: list[np.ndarray], passes: int = 8) -> float:
+    """Mean time per empty frame as the camera runs it: BGR to gray, then the default chain
+    with its fallbacks on every CAMERA_FALLBACK_EVERY-th frame."""
+    decoder = make_decoder(DEFAULT_DECODER, fallback_every=CAMERA_FALLBACK_EVERY)
+    began = time.perf_counter()
+    for _ in range(passes):
+        for frame in empty_frames:
+            decoder.decode(frame_to_gray(frame))
+    return (time.perf_counter() - began) * 1000 / (passes * len(empty_frames))
+
+
+def run(samples: int = SAMPLES) -> dict:
+    decoders = _decoders()
+    hits: dict[tuple[str, str], list[bool]] = {}
+    times: dict[tuple[str, str], list[float]] = {}
+    empty: dict[str, list[np.ndarray]] = {}
+    for degradation, size, frame, payload in frames(samples):
+        size_name = f"{size[0]}x{size[1]}"
+        if payload is None:
+            empty.setdefault(size_name, []).append(frame)
+        for name, decoder in decoders.items():
+            began = time.perf_counter()
+            texts = decoder.decode(frame_to_gray(frame))
+            elapsed_ms = (time.perf_counter() - began) * 1000
+            ok = (not texts) if payload is None else (payload in texts)
+            hits.setdefault((name, degradation), []).append(ok)
+            kind = "empty" if payload is None else "code"
+            times.setdefault((name, f"{kind}_{size_name}"), []).append(elapsed_ms)
+    figures: dict[str, float] = {}
+    for (name, degradation), results in hits.items():
+        figures[f"decoder_{name}_{degradation}_success_pct"] = round(100 * sum(results) / len(results), 1)
+    for (name, kind), values in times.items():
+        figures[f"decoder_{name}_{kind}_ms"] = round(statistics.median(values), 2)
+    figures["camera_empty_frame_ms"] = round(_camera_empty_frame_ms(empty["640x480"]), 2)
+    figures["camera_empty_frame_ms_1280x720"] = round(_camera_empty_frame_ms(empty["1280x720"]), 2)
+    figures["camera_decode_ms_640x480"] = figures["decoder_default_code_640x480_ms"]
+    figures["camera_decode_ms_1280x720"] = figures["decoder_default_code_1280x720_ms"]
+    return figures
+
+
+def table(figures: dict) -> str:
+    """The Markdown table of README-scan.md: success per degradation, median ms per frame."""
+    names = [n for n in [*DECODERS, "default"] if f"decoder_{n}_clean_success_pct" in figures]
+    head = ["decoder", *DEGRADATIONS, "ms 640×480 code / empty", "ms 1280×720 code / empty"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name in names:
+        cells = [f"{figures[f'decoder_{name}_{d}_success_pct']:.0f} %" for d in DEGRADATIONS]
+        for size in ("640x480", "1280x720"):
+            code_ms, empty_ms = figures[f"decoder_{name}_code_{size}_ms"], figures[f"decoder_{name}_empty_{size}_ms"]
+            cells.append(f"{code_ms:.1f} / {empty_ms:.1f}")
+        label = f"default ({DEFAULT_DECODER})" if name == "default" else name
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    results = run(int(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES)
+    for key in sorted(results):
+        print(f"{key:<48} {results[key]}")
+    print()
+    print(table(results))
+    print()
+    print("| figure | value |\n| --- | --- |")
+    for key in ("camera_empty_frame_ms", "camera_empty_frame_ms_1280x720", "camera_decode_ms_640x480",
+                "camera_decode_ms_1280x720"):
+        print(f"| `{key}` | {results[key]} |")

@@ -1,0 +1,275 @@
+"""What is printed: a waiting ticket and the staff's morning list, as the ESC/POS bytes python-escpos makes.
+
+Pure: domain values in, bytes out (through python-escpos' Dummy printer); no printer, no clock.
+"""
+from __future__ import annotations
+
+import logging
+import textwrap
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import qrcode
+from escpos.constants import QR_ECLEVEL_M
+from escpos.printer import Dummy
+from PIL import Image
+
+from printer.profiles import load_profile, printable_dots, text_columns
+
+log = logging.getLogger(__name__)
+
+# ESC/POS character magnification (GS !) goes up to 8 in each direction.
+MAX_MAGNIFICATION = 8
+# A QR module of 6 dots (0.75 mm) scans well from paper with any phone; the code takes at most 60 %
+# of the line so that it never touches the paper's edges (scanners need a quiet zone).
+QR_MODULE_DOTS = 6
+QR_SHARE_OF_LINE = 0.6
+LOGO_MAX_HEIGHT_DOTS = 160
+LOGO_MAX_PIXELS = 20_000_000
+# Typography outside the printer's code page, replaced rather than left to a code page switch:
+# python-escpos would switch to CP1252 for an en dash, a page many cheap printers number differently.
+_ASCII_FALLBACKS = {"\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u201e": '"', "\u201c": '"',
+                    "\u201d": '"', "\u201a": "'", "\u2018": "'", "\u2019": "'", "\u2026": "...", "\u20ac": "EUR",
+                    "\u00a0": " ", "\u1e9e": "SS"}
+_HOME_CODE_PAGES = ("CP437", "CP858", "CP850")
+_WEEKDAYS_DE = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
+
+
+@dataclass(frozen=True)
+class TicketContent:
+    """Everything a waiting ticket shows; nothing on it identifies the visitor."""
+
+    code: str                                   # 'A042'
+    concern_de: str                             # the concern in plain German
+    issued_local: datetime                      # aware, local time of the device's site
+    people_ahead: int
+    wait_minutes: tuple[int, int] | None = None  # estimated range, e.g. (10, 20)
+    url: str | None = None                      # the online wait-time page for this ticket
+    concern_en: str | None = None
+    footer_de: str = ""
+    footer_en: str | None = None
+    logo: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.issued_local.tzinfo is None:
+            raise ValueError("issued_local must be an aware datetime (the site's local time zone)")
+        if self.people_ahead < 0:
+            raise ValueError(f"people_ahead cannot be negative ({self.people_ahead})")
+        if self.wait_minutes is not None:
+            low, high = self.wait_minutes
+            if not 0 <= low <= high:
+                raise ValueError(f"wait_minutes must be a range (low, high) with 0 <= low <= high, "
+                                 f"not {self.wait_minutes}")
+
+
+def sample_ticket(issued_local: datetime) -> TicketContent:
+    """The ticket that ``print-test`` and the benchmarks print."""
+    return TicketContent(
+        code="A042", concern_de="Urlaub beantragen", concern_en="Apply for leave", issued_local=issued_local,
+        people_ahead=3, wait_minutes=(10, 20),
+        url=f"https://jobcenter.example/wartezeit/A042?d={issued_local:%Y-%m-%d}",
+        footer_de="Bitte achten Sie auf den Monitor.", footer_en="Please watch the screen.")
+
+
+def people_ahead_text(people_ahead: int) -> tuple[str, str]:
+    """German and English line for the queue position."""
+    if people_ahead == 0:
+        return "Sie sind als Nächstes dran", "You are next"
+    if people_ahead == 1:
+        return "Vor Ihnen: 1 Person", "1 person ahead of you"
+    return f"Vor Ihnen: {people_ahead} Personen", f"{people_ahead} people ahead of you"
+
+
+def wait_text(wait_minutes: tuple[int, int]) -> tuple[str, str]:
+    """German and English line for the estimated wait, a range because it is an estimate."""
+    low, high = wait_minutes
+    span = f"{low}" if low == high else f"{low}\u2013{high}"
+    return f"Wartezeit ca. {span} Min.", f"Wait approx. {span} min"
+
+
+def ticket_bytes(content: TicketContent, *, profile: str | None, paper_width_mm: int,
+                 native_qr: bool | None = None) -> bytes:
+    """The ticket as python-escpos would send it to a printer of this profile and paper width.
+
+    ``native_qr`` None: the printer draws the QR code (``GS ( k``) when its profile says it can,
+    otherwise it goes as a raster image. A logo that cannot be used is left out with a warning.
+    """
+    out = _Writer(profile, paper_width_mm)
+    english = bool(content.concern_en or content.footer_en)
+    p = out.printer
+    p.hw("INIT")  # whatever the last job left set (sizes, code page) starts fresh
+    p.set(align="center")
+    if content.logo is not None:
+        out.logo(content.logo)
+    p.set(bold=True)
+    out.lines("Ihre Wartenummer")
+    p.set(bold=False)
+    if english:
+        out.lines("Your number")
+    out.big(content.code)
+    p.set(double_height=True, bold=True)
+    out.lines(content.concern_de)
+    p.set(normal_textsize=True, bold=False)
+    if content.concern_en:
+        out.lines(content.concern_en)
+    p.ln()
+    out.lines(content.issued_local.strftime("%d.%m.%Y %H:%M"))
+    out.pair(people_ahead_text(content.people_ahead), english)
+    if content.wait_minutes is not None:
+        out.pair(wait_text(content.wait_minutes), english)
+    if content.url:
+        p.ln()
+        out.pair(("Aktuelle Wartezeit online:", "Current wait online:"), english)
+        out.qr(content.url, native_qr)
+    if content.footer_de or content.footer_en:
+        p.ln()
+        if content.footer_de:
+            out.lines(content.footer_de)
+        if content.footer_en:
+            out.lines(content.footer_en)
+    p.cut()
+    return p.output
+
+
+def day_list_bytes(rows: Iterable[Sequence[str]], day: date, site_title: str, profile: str | None,
+                   paper_width_mm: int) -> bytes:
+    """The staff's list of the day's appointments: slot, display code and concern, by slot; no names."""
+    out = _Writer(profile, paper_width_mm)
+    p = out.printer
+    rows = sorted(((out.clean(slot), out.clean(code), out.clean(concern)) for slot, code, concern in rows),
+                  key=lambda row: row[0])
+    p.hw("INIT")
+    p.set(align="center", bold=True, double_height=True)
+    out.lines(site_title)
+    p.set(normal_textsize=True)
+    out.lines(f"Termine am {_WEEKDAYS_DE[day.weekday()]} {day:%d.%m.%Y}")
+    p.set(bold=False)
+    count = len(rows)
+    out.lines("Keine Termine" if count == 0 else "1 Termin" if count == 1 else f"{count} Termine")
+    p.set(align="left")
+    p.textln("-" * out.columns)
+    slot_width = max((len(slot) for slot, _, _ in rows), default=5)
+    code_width = max((len(code) for _, code, _ in rows), default=4)
+    indent = slot_width + code_width + 3
+    for slot, code, concern in rows:
+        head = f"{slot:<{slot_width}} {code:<{code_width}}  "
+        if indent > out.columns // 2:
+            # Codes too long for a column: the concern goes on its own indented lines.
+            p.textln(out.printable(head.rstrip()[: out.columns]))
+            head, indent = "    ", 4
+        width = out.columns - indent
+        for number, line in enumerate(_wrap(concern, width)):
+            p.textln(out.printable((head if number == 0 else " " * indent) + line))
+    p.textln("-" * out.columns)
+    p.cut()
+    return p.output
+
+
+def logo_problem(path: Path) -> str | None:
+    """Why a logo file cannot be printed, or None; for ``check-config`` as much as for the layout."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > LOGO_MAX_PIXELS:
+                return f"logo {path} is {image.width} x {image.height} pixels: too large, scale it to 384 wide"
+            image.load()
+    except FileNotFoundError:
+        return f"logo {path} does not exist"
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        return f"logo {path} is not an image PIL can read ({error.__class__.__name__}: {error})"
+    return None
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    # break_long_words: a 60-letter compound noun or URL still stays within the line.
+    return textwrap.wrap(text, max(1, width), break_long_words=True, break_on_hyphens=True) or [""]
+
+
+class _Writer:
+    """A Dummy printer for one job, with the paper's measures and text made safe to print."""
+
+    def __init__(self, profile: str | None, paper_width_mm: int) -> None:
+        self.profile = load_profile(profile, paper_width_mm)
+        self.printer = Dummy(profile=profile)
+        self.printer.profile = self.profile  # the paper-fitted profile: python-escpos checks images against it
+        self.columns = text_columns(self.profile)
+        self.dots = printable_dots(self.profile)
+        encoder = self.printer.magic.encoder
+        self._home = next((page for page in _HOME_CODE_PAGES if page in encoder.codepages), None)
+        self._encoder = encoder
+
+    def clean(self, text) -> str:
+        # Control characters in a configured title would be printer commands: ESC in a concern
+        # name could switch the printer into any mode. Every run of them becomes one space.
+        text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in str(text or ""))
+        return " ".join(text.split())
+
+    def printable(self, text: str) -> str:
+        if self._home is None:
+            return text
+        return "".join(ch if self._encoder.can_encode(self._home, ch) else self._fallback(ch) for ch in text)
+
+    def _fallback(self, ch: str) -> str:
+        if ch in _ASCII_FALLBACKS:
+            return _ASCII_FALLBACKS[ch]
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if self._encoder.can_encode(self._home, c)
+                       and not unicodedata.combining(c))
+        return base or "?"
+
+    def lines(self, text: str, magnification: int = 1) -> None:
+        for line in _wrap(self.clean(text), self.columns // magnification):
+            self.printer.textln(self.printable(line))
+
+    def pair(self, texts: tuple[str, str], english: bool) -> None:
+        self.lines(texts[0])
+        if english:
+            self.lines(texts[1])
+
+    def big(self, code: str) -> None:
+        """The number as large as the printer can make it while it stays on one line."""
+        code = self.clean(code)
+        width = max(1, min(MAX_MAGNIFICATION, self.columns // max(1, len(code))))
+        height = min(MAX_MAGNIFICATION, 2 * width)
+        self.printer.set(custom_size=True, width=width, height=height, bold=True)
+        self.lines(code, width)
+        self.printer.set(normal_textsize=True, bold=False)
+
+    def logo(self, path: Path) -> None:
+        problem = logo_problem(path)
+        if problem is None and not self.profile.supports("bitImageRaster"):
+            problem = f"this printer profile prints no raster images; logo {path} left out"
+        if problem is not None:
+            log.warning("ticket printed without its logo: %s", problem)
+            return
+        with Image.open(path) as image:
+            image.load()
+            image = image.convert("RGBA")
+        scale = min(1.0, self.dots / image.width, LOGO_MAX_HEIGHT_DOTS / image.height)
+        if scale < 1.0:
+            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+                                 Image.Resampling.LANCZOS)
+        # Centred by ESC a, which applies to raster images: no white padding to send.
+        self.printer.image(image, center=False)
+
+    def qr(self, url: str, native: bool | None) -> None:
+        if native is None:
+            native = bool(self.profile.supports("qrCode"))
+        module = self._qr_module(url)
+        if native:
+            self.printer.qr(url, ec=QR_ECLEVEL_M, size=module, native=True)
+            self.printer.ln()
+        elif self.profile.supports("bitImageRaster"):
+            self.printer.qr(url, ec=QR_ECLEVEL_M, size=module, native=False)
+        else:
+            # Neither drawn by the printer nor as an image: the address itself is still useful.
+            for line in _wrap(url, self.columns):
+                self.printer.textln(self.printable(line))
+
+    def _qr_module(self, url: str) -> int:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+        code.add_data(url.encode("utf-8"))
+        code.make(fit=True)
+        modules = code.modules_count + 2  # python-escpos' raster adds a one-module border
+        return max(1, min(QR_MODULE_DOTS, int(self.dots * QR_SHARE_OF_LINE) // modules))
