@@ -188,7 +188,7 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
         [logging]
         level = warn
 
-        [printer]
+        [scanner-settings]
         paper = 80mm
         """)
 
@@ -204,7 +204,7 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
         (line_of(path, "tick = 30"), "core", "tick"),
         (line_of(path, "tick = 1s"), "core", "tick"),
         (line_of(path, "level = warn"), "logging", "level"),
-        (line_of(path, "[printer]"), "printer", None),
+        (line_of(path, "[scanner-settings]"), "scanner-settings", None),
     }
     assert all(p.file == str(path) for p in problems)
     assert [p.line for p in problems] == sorted(p.line for p in problems), "sorted by line for reading top-down"
