@@ -7,14 +7,16 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures import Future
 
 from . import __version__
 from .clock import SystemClock
+from .commands import CheckIn, Health, ReportHealth
 from .config import AppConfig
-from .commands import Health, ReportHealth
 from .control import ControlServer
 from .core import Core
 from .errors import ApplianceError
+from .messages import OUT_OF_ORDER, KioskAnswer
 from .sdnotify import SystemdNotifier
 from .state import StateStore
 
@@ -38,6 +40,8 @@ class Appliance:
         self.dispenser = None
         self.panel = None
         self.kiosk_answer = None
+        self.answer_listeners: list = []
+        self._signals = _PanelSignals(self)
         self._view_serial = 0
         self.core.subscribe(self._on_snapshot)
         self.control = ControlServer(config.core.control_socket,
@@ -100,7 +104,7 @@ class Appliance:
         self.dispenser = TicketDispenser(
             self.core, self.config,
             connect=lambda: open_printer(printer.uri, printer.profile, printer.timeout.total_seconds()),
-            signals=_PanelSignals(self), on_answer=self.show_kiosk_answer)
+            signals=self._signals, on_answer=self.show_kiosk_answer)
         self.dispenser.start()
         return self.dispenser
 
@@ -114,7 +118,7 @@ class Appliance:
 
     def _start_panel(self):
         from appliance.buttons import ButtonGate
-        from drivers.gpio import GpioPanel, PanelState
+        from drivers.gpio import GpioPanel
         gpio = self.config.gpio
         panel = None
 
@@ -123,21 +127,34 @@ class Appliance:
             self.core.submit(ReportHealth("buttons", Health.DEGRADED if stuck else Health.OK,
                                           message if stuck else ""))
 
-        def on_press(concern: str) -> None:
-            if self.dispenser is not None:
-                self.dispenser.request(concern, source="button")
-            else:  # the printer never started: say so rather than do nothing
-                from .messages import OUT_OF_ORDER, KioskAnswer
-                self.show_kiosk_answer(KioskAnswer(OUT_OF_ORDER, None, self.clock.now()))
-                panel.show(PanelState.OUT_OF_ORDER)
-                panel.beep("refused")
-
-        panel = GpioPanel(self._button_pins(), on_press=on_press, on_fault=on_fault, leds=self._led_pins(),
+        panel = GpioPanel(self._button_pins(), on_press=self.press, on_fault=on_fault, leds=self._led_pins(),
                           buzzer=gpio.buzzer, gate=ButtonGate(gpio.min_gap.total_seconds(),
                                                               gpio.stuck_after.total_seconds()))
         self.panel = panel
         self.core.submit(ReportHealth("buttons", Health.OK))
         return panel
+
+    # --- what drivers call: a visitor pressed a button, a scanner read a code ---------------------
+
+    def press(self, concern: str, source: str = "button") -> None:
+        if self.dispenser is not None:
+            self.dispenser.request(concern, source)
+        else:  # no printer, or it never started: say so rather than do nothing
+            self.show_kiosk_answer(KioskAnswer(OUT_OF_ORDER, None, self.clock.now()))
+            self._signals.show("OUT_OF_ORDER")
+            self._signals.beep("refused")
+
+    def scan(self, payload: str, source: str = "scanner") -> Future:
+        """Check in what a scanner read; the visitor sees and hears the verdict."""
+        future = self.core.submit(CheckIn(payload, source))
+
+        def answer(done: Future) -> None:
+            if done.exception() is None:
+                result = done.result()
+                self.show_kiosk_answer(KioskAnswer(result.message, result.display_code, self.clock.now()))
+                self._signals.beep("accepted" if result.verdict.accepted else "refused")
+        future.add_done_callback(answer)
+        return future
 
     def _print_day_list(self) -> str:
         if self.dispenser is None:
@@ -149,6 +166,8 @@ class Appliance:
         """The kiosk screen's answer to a press or a scan; the monitor process draws it."""
         self.kiosk_answer = answer
         self._bump_view()
+        for listener in self.answer_listeners:
+            listener(answer)
 
     def _on_snapshot(self, snapshot) -> None:
         self._bump_view()

@@ -7,22 +7,27 @@ clock, so a stretch of an office day runs in seconds. What the monitor would sho
 import heapq
 import math
 import os
+import queue
 import random
 import signal
 import sys
 import threading
 from time import monotonic
-from datetime import time, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from display.text_screen import render_monitor
-from drivers.simulated import SimulatedButtons, SimulatedCounter
+from drivers.simulated import SimulatedButtons, SimulatedCounter, SimulatedScanner
+from printer.emulator import PrinterEmulator
 
 from .clock import FakeClock, SystemClock
+from .codes import AppointmentCode, Ed25519PrivateKey, encode, load_private_key, private_key_text, public_key_text
 from .config import Layer, load_layers
 from .config.loader import DEFAULTS_FILE
 from .daemon import Appliance
 from .errors import ApplianceError
+from .state import Appointment
 
 DEMO_CONFIG = """
 [device]
@@ -45,6 +50,14 @@ title_de = Unterlagen abgeben
 title_en = Hand in documents
 prefix = C
 
+[printer]
+uri = {printer}
+wait_page_url = https://jobcenter.example/wartezeit?standort={{site}}&nummer={{code}}
+
+[checkin]
+modes = signed, reference
+public_key_file = {var}/site.key.pub
+
 [state]
 database = {var}/state.db
 
@@ -58,15 +71,16 @@ MEAN_SERVICE_MIN = 7.0
 OPENING = time(7, 30)
 
 
-def demo_config(var_dir: Path):
+def demo_config(var_dir: Path, printer_uri: str):
+    text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri)
     return load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
-                        Layer("<embedded demo config>", DEMO_CONFIG.format(var=var_dir.resolve()), Path.cwd())])
+                        Layer("<embedded demo config>", text, Path.cwd())])
 
 
 def arrivals_per_minute(minute_of_day: float) -> float:
     """Walk-ins: a morning rush around 08:30, a quieter midday, a small bump after lunch."""
     hour = minute_of_day / 60
-    return 0.25 + 0.9 * math.exp(-((hour - 8.5) ** 2) / 0.8) + 0.3 * math.exp(-((hour - 13.5) ** 2) / 0.5)
+    return 0.15 + 0.45 * math.exp(-((hour - 8.5) ** 2) / 0.8) + 0.15 * math.exp(-((hour - 13.5) ** 2) / 0.5)
 
 
 def demo_start(now, store, tz):
@@ -79,29 +93,37 @@ def demo_start(now, store, tz):
 
 def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path, speed: float = 1.0,
              seed: int | None = None) -> int:
-    config = demo_config(var_dir)
     rng = random.Random(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    site_key = demo_site_key(var_dir)
+    printer = PrinterEmulator(out_dir=out_dir / "tickets")  # the kiosk's printer, on loopback
+    printer.start()
+    config = demo_config(var_dir, printer.uri)
     clock = FakeClock(SystemClock().now())
     try:
         appliance = Appliance(config, clock=clock)
     except ApplianceError as error:
+        printer.stop()
         print(f"demo: {error}", file=sys.stderr)
         return 3
-    clock.set(demo_start(clock.now(), appliance.store, config.device.timezone))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    tz = config.device.timezone
+    clock.set(demo_start(clock.now(), appliance.store, tz))
+    start = clock.now()
+    end = start + timedelta(minutes=minutes if minutes is not None else 600)
+    bookings = book_appointments(rng, start, end, tz, config.device.site, appliance.store)
     output = DemoOutput(out_dir, config, terminal=not headless and sys.stdout.isatty())
+    answers: queue.Queue = queue.Queue()
+    appliance.answer_listeners.append(answers.put)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     appliance.start()
-    print(f"demo: state in {config.state.database} (numbers continue from earlier runs today), screens in "
-          f"{out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
+    print(f"demo: state in {config.state.database} (numbers continue from earlier runs today), screens and "
+          f"tickets in {out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
           file=sys.stderr)
-    buttons = SimulatedButtons(appliance.core)
+    buttons = SimulatedButtons(appliance.press)
+    scanner = SimulatedScanner(appliance.scan)
     counters = [SimulatedCounter(appliance.core, n) for n in range(1, COUNTERS + 1)]
-    start = clock.now()
-    end = start + timedelta(minutes=minutes) if minutes is not None else None
-    tz = config.device.timezone
     agenda: list = []  # (instant, order, action, argument)
     order = 0
 
@@ -115,15 +137,24 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
         rate = arrivals_per_minute(local.hour * 60 + local.minute)
         return after + timedelta(minutes=rng.expovariate(rate))
 
+    def answer_to(action):
+        try:
+            return answers.get(timeout=15)
+        except queue.Empty:
+            raise ApplianceError(f"no answer on the kiosk screen to {action}") from None
+
     schedule(next_arrival(start), "arrive")
+    for booking, arrival in bookings:
+        if arrival is not None:
+            schedule(arrival, "scan", booking)
     for counter in counters:
         schedule(start + timedelta(minutes=rng.uniform(0, 3)), "call", counter)
-    issued = called = 0
+    tally = {"tickets": 0, "check-ins": 0, "calls": 0}
     progress = Progress(minutes) if minutes is not None else None
     try:
         while agenda and not stop.is_set():
             instant, _, action, argument = heapq.heappop(agenda)
-            if end is not None and instant > end:
+            if instant > end:
                 if progress:  # the whole stretch was simulated: say so, not the last event's 9x%
                     progress.show(minutes, end.astimezone(tz))
                 break
@@ -131,36 +162,89 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
                 if stop.wait(max(0.0, (instant - clock.now()).total_seconds() / speed)):
                     break
             clock.set(instant)
+            local = instant.astimezone(tz)
             if action == "arrive":
                 concern = rng.choices(list(CONCERN_WEIGHTS), weights=list(CONCERN_WEIGHTS.values()))[0]
-                try:
-                    ticket = buttons.press(concern).result(timeout=10)
-                    issued += 1
-                    output.ticket(ticket, instant.astimezone(tz), appliance.core.snapshot)
-                except ApplianceError as error:
-                    output.note(f"{instant.astimezone(tz):%H:%M} no ticket: {error}")
+                buttons.press(concern)
+                answer = answer_to("a button press")
+                tally["tickets"] += answer.code is not None
+                output.answer("tickets.log", local, answer)
                 schedule(next_arrival(instant), "arrive")
+            elif action == "scan":
+                result = scanner.scan(argument.text).result(timeout=15)
+                answer = answer_to("a scan")
+                tally["check-ins"] += result.verdict.accepted
+                output.answer("checkins.log", local, answer)
             else:
-                ticket = argument.call_next().result(timeout=10)
-                if ticket is None:
+                called = argument.call_next().result(timeout=10)
+                if called is None:
                     schedule(instant + timedelta(seconds=30), "call", argument)
                 else:
-                    called += 1
-                    output.call(ticket, instant.astimezone(tz))
+                    tally["calls"] += 1
+                    output.call(appliance.core.snapshot.recent_calls[0], local)
                     service = rng.lognormvariate(math.log(MEAN_SERVICE_MIN), 0.5)
                     schedule(instant + timedelta(minutes=service), "call", argument)
             output.screen(appliance.core.snapshot)
             if progress:
-                progress.show((instant - start).total_seconds() / 60, instant.astimezone(tz))
+                progress.show((instant - start).total_seconds() / 60, local)
     finally:
         if progress:
             progress.done()
         snapshot = appliance.core.snapshot
         appliance.stop()
+        printer.stop()
         output.close()
-    print(f"demo: {issued} tickets issued, {called} called, {snapshot.waiting_count()} still waiting; "
-          f"monitor: {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets.log'}", file=sys.stderr)
+    print(f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
+          f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
+          f"monitor: {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png", file=sys.stderr)
     return 0
+
+
+@dataclass(frozen=True)
+class Booking:
+    display_code: str
+    slot: datetime
+    text: str  # what the visitor's QR code says
+
+
+def demo_site_key(var_dir: Path):
+    """The demo site's signing key, made once: the demo plays the central system that signs codes."""
+    path = var_dir / "site.key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = Ed25519PrivateKey.generate()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(private_key_text(key) + "\n")
+        (var_dir / "site.key.pub").write_text(public_key_text(key) + "\n", encoding="ascii")
+    return load_private_key(path.read_text(encoding="ascii"))
+
+
+def book_appointments(rng, start, end, tz, site, store) -> list[tuple[Booking, datetime | None]]:
+    """Today's bookings from start to end, every few minutes, and when each visitor turns up:
+    most a little early, some late, some not at all."""
+    key = demo_site_key(store.path.parent)
+    day = start.astimezone(tz).date()
+    taken = {a.id for a in store.appointments(day)}
+    bookings, appointments = [], []
+    slot = start + timedelta(minutes=20)
+    number = len(taken) + 1
+    while slot < end:
+        # Over half of all visitors book: several appointments start at each slot time.
+        if number > len(taken) + 1 and rng.random() < 0.5:
+            slot += timedelta(minutes=rng.choice((5, 10)))
+        concern = rng.choices(list(CONCERN_WEIGHTS), weights=list(CONCERN_WEIGHTS.values()))[0]
+        local = slot.astimezone(tz)
+        code = AppointmentCode(number, site, day, local.time().replace(second=0, microsecond=0), concern,
+                               f"T{number:03d}")
+        appointments.append(Appointment(str(number), site, day, code.slot, concern, code.display_code))
+        roll = rng.random()
+        arrival = None if roll < 0.1 else slot + timedelta(minutes=rng.uniform(-25, 10 if roll < 0.9 else 30))
+        bookings.append((Booking(code.display_code, slot, encode(code, key)), arrival))
+        number += 1
+    store.replace_appointments(day, [a for a in store.appointments(day) if a.status in ("booked", "cancelled")]
+                               + appointments)
+    return bookings
 
 
 class DemoOutput:
@@ -170,26 +254,19 @@ class DemoOutput:
         self.out_dir, self.config, self.terminal = out_dir, config, terminal
         self._serial = None
         self._drawn_at = 0.0
-        self._tickets = open(out_dir / "tickets.log", "a", encoding="utf-8")
-        self._calls = open(out_dir / "calls.log", "a", encoding="utf-8")
 
-    def ticket(self, ticket, local_time, snapshot):
-        concern = self.config.concern(ticket.concern)
-        ahead = sum(1 for entry in snapshot.waiting if entry.code != ticket.code)
-        self._tickets.write(f"{local_time:%Y-%m-%d %H:%M}  {ticket.code}  {concern.title('de')}  "
-                            f"({ahead} vor Ihnen / ahead of you)\n")
-        self._tickets.flush()
+    def answer(self, log_name, local_time, answer):
+        """What the kiosk screen said, one line (German title and body)."""
+        message = answer.message
+        with open(self.out_dir / log_name, "a", encoding="utf-8") as log:
+            log.write(f"{local_time:%Y-%m-%d %H:%M}  {message.title_de}: {message.body_de}\n")
 
-    def call(self, ticket, local_time):
-        self._calls.write(f"{local_time:%Y-%m-%d %H:%M}  {ticket.code} -> Schalter / Counter {ticket.counter}\n")
-        self._calls.flush()
+    def call(self, entry, local_time):
+        with open(self.out_dir / "calls.log", "a", encoding="utf-8") as log:
+            log.write(f"{local_time:%Y-%m-%d %H:%M}  {entry.code} -> Schalter / Counter {entry.counter}\n")
 
     def close(self):
-        self._tickets.close()
-        self._calls.close()
-
-    def note(self, text):
-        self._tickets.write(text + "\n")
+        pass
 
     def screen(self, snapshot):
         if snapshot.serial == self._serial:

@@ -22,8 +22,9 @@ def render_monitor(snapshot: Snapshot, concerns: tuple[Concern, ...], tz: ZoneIn
     else:
         lines.append("Noch kein Aufruf / No calls yet")
     lines += ["-" * WIDTH, "Als Nächstes / Next:"]
-    upcoming = snapshot.waiting[:next_count]
-    lines.append("  " + "  ".join(entry.code for entry in upcoming) if upcoming else "  -")
+    # Checked-in appointments go first: that is the promise of booking online.
+    upcoming = [entry.code for entry in snapshot.appointments] + [entry.code for entry in snapshot.waiting]
+    lines.append("  " + "  ".join(upcoming[:next_count]) if upcoming else "  -")
     lines += ["-" * WIDTH, "Wartende / Waiting:"]
     for concern in concerns:
         waiting = snapshot.waiting_count(concern.name)

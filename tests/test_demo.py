@@ -60,7 +60,7 @@ def test_demo_writes_the_call_up_monitor_with_ticket_codes(two_runs):
 def test_demo_logs_every_issued_ticket(two_runs):
     directory, first, after_first, _ = two_runs
     lines = (directory / "OUT" / "tickets.log").read_text(encoding="utf-8").splitlines()
-    issued_first = int(re.search(r"demo: (\d+) tickets issued", first.stderr)[1])
+    issued_first = int(re.search(r"demo: (\d+) tickets printed", first.stderr)[1])
 
     assert issued_first == len(after_first) > 0
     assert len(lines) >= issued_first
@@ -73,7 +73,8 @@ def test_demo_shows_progress_up_to_100_percent_and_a_summary_on_stderr(two_runs)
 
     assert progress and [int(p) for p in progress] == sorted(int(p) for p in progress)
     assert progress[-1] == "100"
-    assert re.search(r"^demo: \d+ tickets issued, \d+ called, \d+ still waiting", first.stderr, re.MULTILINE)
+    assert re.search(r"^demo: \d+ tickets printed, \d+ appointments checked in, \d+ calls, \d+ still waiting",
+                     first.stderr, re.MULTILINE)
 
 
 def test_second_demo_run_continues_the_numbering_of_every_concern(two_runs):
