@@ -1,5 +1,6 @@
 """What drivers, sync and the display may ask of the core. Each is applied by the core, in order."""
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 
@@ -54,6 +55,46 @@ class RecordEvent:
     body: dict
 
 
+@dataclass(frozen=True)
+class TakeOutbox:
+    """Sync asks for the oldest undelivered events (at most ``limit``), in order."""
+
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class MarkDelivered:
+    """The backend confirmed these events (accepted or already known): never send them again."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ApplyDayList:
+    """The backend's (or a push's) whole list of a day's appointments; applied whole or not at all."""
+
+    day: date
+    appointments: tuple  # of appliance.state.Appointment
+
+
+@dataclass(frozen=True)
+class StaffCall:
+    """Counter ``counter`` called ``code`` at the central system (a ticket or an appointment)."""
+
+    counter: int
+    code: str
+
+
+@dataclass(frozen=True)
+class SetClockTrusted:
+    """Whether the wall clock is known to be right (time sync, or the backend's Date header).
+
+    Until it is, nothing bound to a day is issued: a Pi without a real-time clock may boot in 1970."""
+
+    trusted: bool
+    reason: str = ""
+
+
 class Health(str, Enum):
     STARTING = "starting"
     OK = "ok"
@@ -71,4 +112,5 @@ class ReportHealth:
     detail: str = ""
 
 
-Command = IssueTicket | CheckIn | CallNext | VoidTicket | ReportHealth | TakeDayList | RecordEvent
+Command = (IssueTicket | CheckIn | CallNext | StaffCall | VoidTicket | ReportHealth | TakeDayList | RecordEvent
+           | TakeOutbox | MarkDelivered | ApplyDayList | SetClockTrusted)

@@ -18,12 +18,12 @@ from .checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, 
 from .codes import PREFIX as SIGNED_PREFIX
 from .codes import CodeError, ForgedCode
 from .codes import decode as decode_code
-from .commands import (CallNext, CheckIn, Command, Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList,
-                       VoidTicket)
+from .commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, MarkDelivered, RecordEvent,
+                       ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
 from .journal import short_hash
 from .messages import VisitorMessage, check_in_message
 from .config import AppConfig
-from .errors import ApplianceError
+from .errors import ApplianceError, ClockNotTrusted
 from .numbering import number_block
 from .snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from .state import Appointment, StateStore, Ticket
@@ -44,7 +44,7 @@ RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently call
 
 
 class Core:
-    def __init__(self, config: AppConfig, store: StateStore, clock, on_alive=None):
+    def __init__(self, config: AppConfig, store: StateStore, clock, on_alive=None, clock_trusted: bool = True):
         self.config = config
         self._store = store
         self._clock = clock
@@ -53,6 +53,7 @@ class Core:
         self._listeners: list = []
         self._components: dict[str, ComponentHealth] = {}
         self._serial = 0
+        self.clock_trusted = clock_trusted
         self._thread: threading.Thread | None = None
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
@@ -130,6 +131,8 @@ class Core:
         return result
 
     def _handle(self, command: Command, now: datetime):
+        if isinstance(command, (IssueTicket, CheckIn)) and not self.clock_trusted:
+            raise ClockNotTrusted("the clock is not synchronised yet: no day-bound number or check-in")
         if isinstance(command, IssueTicket):
             return self._issue_ticket(command, now)
         if isinstance(command, CheckIn):
@@ -138,11 +141,7 @@ class Core:
             called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
                                            concerns=command.concerns)
             if called is not None:
-                entry = _call_entry(called)
-                log.info("called %s to counter %d", entry.code, command.counter)
-                self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
-                self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
-                self._recent_calls = (entry,) + self._recent_calls[:RECENT_CALLS - 1]
+                self._called(_call_entry(called))
             return called
         if isinstance(command, VoidTicket):
             ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
@@ -150,6 +149,28 @@ class Core:
                 log.warning("voided %s: %s", ticket.code, command.reason)
                 self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
             return ticket
+        if isinstance(command, StaffCall):
+            called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=now)
+            if called is not None:
+                self._called(_call_entry(called))
+            return called
+        if isinstance(command, TakeOutbox):
+            return self._store.undelivered_events(command.limit)
+        if isinstance(command, MarkDelivered):
+            return self._store.mark_delivered(command.keys, now)
+        if isinstance(command, ApplyDayList):
+            self._store.replace_appointments(command.day, list(command.appointments))
+            if command.day == self._day:
+                self._load_day()
+            return len(command.appointments)
+        if isinstance(command, SetClockTrusted):
+            if command.trusted != self.clock_trusted:
+                log.warning("clock %s%s", "trusted" if command.trusted else "NOT trusted",
+                            f": {command.reason}" if command.reason else "")
+                self.clock_trusted = command.trusted
+                self._roll_over_if_new_day(now)
+            return self._report(ReportHealth("clock", Health.OK if command.trusted else Health.DEGRADED,
+                                             "" if command.trusted else command.reason or "not synchronised"), now)
         if isinstance(command, TakeDayList):
             if command.scheduled and self._store.has_event("day_list_printed", self._day):
                 return None
@@ -159,6 +180,12 @@ class Core:
         if isinstance(command, ReportHealth):
             return self._report(command, now)
         raise TypeError(f"the core does not know {command!r}")
+
+    def _called(self, entry: CallEntry) -> None:
+        log.info("called %s to counter %d", entry.code, entry.counter)
+        self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
+        self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
+        self._recent_calls = (entry,) + self._recent_calls[:RECENT_CALLS - 1]
 
     def _check_in(self, command: CheckIn, now: datetime) -> CheckInResult:
         """Decide a scan. Only ACCEPTED changes state; a repeated scan gives the same answer again."""

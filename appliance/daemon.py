@@ -15,8 +15,8 @@ from .commands import CheckIn, Health, ReportHealth
 from .config import AppConfig
 from .control import ControlServer
 from .core import Core
-from .errors import ApplianceError
-from .messages import OUT_OF_ORDER, KioskAnswer
+from .errors import ApplianceError, ClockNotTrusted
+from .messages import CLOCK_UNKNOWN, OUT_OF_ORDER, KioskAnswer
 from .sdnotify import SystemdNotifier
 from .state import StateStore
 
@@ -149,7 +149,10 @@ class Appliance:
         future = self.core.submit(CheckIn(payload, source))
 
         def answer(done: Future) -> None:
-            if done.exception() is None:
+            if isinstance(done.exception(), ClockNotTrusted):
+                self.show_kiosk_answer(KioskAnswer(CLOCK_UNKNOWN, None, self.clock.now()))
+                self._signals.beep("refused")
+            elif done.exception() is None:
                 result = done.result()
                 self.show_kiosk_answer(KioskAnswer(result.message, result.display_code, self.clock.now()))
                 self._signals.beep("accepted" if result.verdict.accepted else "refused")

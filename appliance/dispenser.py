@@ -14,8 +14,8 @@ from printer.layout import TicketContent, day_list_bytes, ticket_bytes
 from printer.status import PrinterState, printer_status
 
 from .commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
-from .errors import ApplianceError, NumbersExhausted
-from .messages import NO_NUMBERS_LEFT, OUT_OF_ORDER, KioskAnswer, VisitorMessage, ticket_message
+from .errors import ApplianceError, ClockNotTrusted, NumbersExhausted
+from .messages import CLOCK_UNKNOWN, NO_NUMBERS_LEFT, OUT_OF_ORDER, KioskAnswer, VisitorMessage, ticket_message
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
@@ -130,6 +130,11 @@ class TicketDispenser:
             ticket = self._core.submit(IssueTicket(concern, source)).result(timeout=10)
         except NumbersExhausted:
             self._answer(NO_NUMBERS_LEFT)
+            self._signal("show", "READY")
+            self._signal("beep", "refused")
+            return
+        except ClockNotTrusted:
+            self._answer(CLOCK_UNKNOWN)
             self._signal("show", "READY")
             self._signal("beep", "refused")
             return

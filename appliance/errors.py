@@ -33,3 +33,7 @@ class UnknownConcern(ApplianceError, KeyError):
 
 class DaemonNotRunning(ApplianceError, ConnectionError):
     """No daemon answers on the control socket."""
+
+
+class ClockNotTrusted(ApplianceError):
+    """The wall clock is not known to be right yet, so no day-bound number or check-in is issued."""

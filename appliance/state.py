@@ -313,6 +313,35 @@ class StateStore:
         return [EventRecord(seq, key, kind, json.loads(body), datetime.fromisoformat(created))
                 for seq, key, kind, body, created in rows]
 
+    def undelivered_events(self, limit: int) -> list[EventRecord]:
+        """The oldest events the backend has not confirmed, in the order they happened."""
+        rows = self._db.execute("SELECT seq, key, kind, body, created_at FROM events WHERE delivered_at IS NULL "
+                                "ORDER BY seq LIMIT ?", (limit,))
+        return [EventRecord(seq, key, kind, json.loads(body), datetime.fromisoformat(created))
+                for seq, key, kind, body, created in rows]
+
+    def mark_delivered(self, keys, at: datetime) -> int:
+        with self._transaction():
+            return sum(self._db.execute("UPDATE events SET delivered_at=? WHERE key=? AND delivered_at IS NULL",
+                                        (at.isoformat(), key)).rowcount for key in keys)
+
+    def call_code(self, *, day: date, code: str, counter: int, called_at: datetime) -> Ticket | Appointment | None:
+        """A staff call for a given code (from the backend): the waiting ticket or checked-in appointment."""
+        with self._transaction():
+            row = self._db.execute("SELECT id FROM tickets WHERE day=? AND code=? AND state='waiting'",
+                                   (day.isoformat(), code)).fetchone()
+            if row is not None:
+                self._db.execute("UPDATE tickets SET state='called', called_at=?, counter=? WHERE id=?",
+                                 (called_at.isoformat(), counter, row[0]))
+                return self._ticket(row[0])
+            row = self._db.execute("SELECT id FROM appointments WHERE day=? AND display_code=? AND "
+                                   "status IN ('booked', 'checked_in')", (day.isoformat(), code)).fetchone()
+            if row is not None:
+                self._db.execute("UPDATE appointments SET status='called', called_at=?, counter=? WHERE id=?",
+                                 (called_at.isoformat(), counter, row[0]))
+                return self.appointment(row[0])
+        return None
+
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
