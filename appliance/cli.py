@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     test_print.add_argument("--paper", type=int, choices=(58, 80), help="paper width in mm (default: from the config)")
     day_list = with_config(commands.add_parser("print-day-list", help="print today's appointment list now"))
     day_list.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
+    scan = with_config(commands.add_parser("scan-test", help="show what a scanner or camera reads, and the "
+                                           "check-in verdict each code would get (for technicians)"))
+    scan.add_argument("--source", nargs="+", required=True, metavar="SRC",
+                      help="an evdev device (/dev/input/by-id/..., VID:PID or part of its name), "
+                           "serial:/dev/ttyACM0, a camera index, or video or image files")
     key = commands.add_parser("make-key", help="make a site's signing key pair for appointment codes")
     key.add_argument("--out", type=Path, required=True, help="private key file (mode 0600); FILE.pub is public")
     code = commands.add_parser("make-code", help="make a signed appointment code (for backends and the demo)")
@@ -59,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
     args = parser.parse_args(argv)
     return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
-            "make-code": _make_code, "print-test": _print_test, "print-day-list": _print_day_list}[args.command](args)
+            "make-code": _make_code, "print-test": _print_test, "print-day-list": _print_day_list,
+            "scan-test": _scan_test}[args.command](args)
 
 
 def _load(args):
@@ -170,6 +176,17 @@ def _print_day_list(args) -> int:
         print(f"not running: {error}", file=sys.stderr)
         return EXIT_NOT_RUNNING
     return 0
+
+
+def _scan_test(args) -> int:
+    from .scan_test import run_scan_test
+    try:
+        config = _load(args)
+    except ConfigError as error:
+        print("scan-test: without a valid config no verdicts can be given:", file=sys.stderr)
+        _report_config_problems(error)
+        config = None
+    return run_scan_test(args.source, config)
 
 
 def _make_key(args) -> int:

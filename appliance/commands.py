@@ -21,6 +21,13 @@ class CheckIn:
 
 
 @dataclass(frozen=True)
+class JudgeScan:
+    """What a check-in of ``payload`` would answer now, changing nothing (scan-test)."""
+
+    payload: str
+
+
+@dataclass(frozen=True)
 class CallNext:
     """A counter calls the longest-waiting ticket (of ``concerns``, if given)."""
 
@@ -112,5 +119,5 @@ class ReportHealth:
     detail: str = ""
 
 
-Command = (IssueTicket | CheckIn | CallNext | StaffCall | VoidTicket | ReportHealth | TakeDayList | RecordEvent
+Command = (IssueTicket | CheckIn | JudgeScan | CallNext | StaffCall | VoidTicket | ReportHealth | TakeDayList | RecordEvent
            | TakeOutbox | MarkDelivered | ApplyDayList | SetClockTrusted)

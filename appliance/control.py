@@ -19,7 +19,7 @@ MAX_REQUEST = 4096
 
 
 class ControlServer:
-    """Answers requests from ``handlers``: name -> function returning a JSON-able value."""
+    """Answers requests from ``handlers``: name -> function(request dict) returning a JSON-able value."""
 
     def __init__(self, path: Path, handlers: dict, streams: dict | None = None):
         """``streams``: name -> function returning an iterator of JSON-able values to send."""
@@ -79,7 +79,7 @@ class ControlServer:
         except (ValueError, KeyError, TypeError):
             return {"error": f"unknown request; known: {known}"}
         try:
-            return {"ok": handler()}
+            return {"ok": handler(request)}
         except Exception as error:
             log.exception("control request %r failed", request.get("request"))
             return {"error": str(error)}
@@ -96,13 +96,13 @@ class ControlServer:
             pass
 
 
-def request(path: Path, name: str, timeout: float = 3.0):
+def request(path: Path, name: str, timeout: float = 3.0, **arguments):
     """Ask the daemon listening on ``path``; raises DaemonNotRunning when none answers."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.settimeout(timeout)
             client.connect(str(path))
-            client.sendall(json.dumps({"request": name}).encode() + b"\n")
+            client.sendall(json.dumps({"request": name, **arguments}).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = client.recv(65536)

@@ -18,8 +18,8 @@ from .checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, 
 from .codes import PREFIX as SIGNED_PREFIX
 from .codes import CodeError, ForgedCode
 from .codes import decode as decode_code
-from .commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, MarkDelivered, RecordEvent,
-                       ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
+from .commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, JudgeScan, MarkDelivered,
+                       RecordEvent, ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
 from .journal import short_hash
 from .messages import VisitorMessage, check_in_message
 from .config import AppConfig
@@ -137,6 +137,9 @@ class Core:
             return self._issue_ticket(command, now)
         if isinstance(command, CheckIn):
             return self._check_in(command, now)
+        if isinstance(command, JudgeScan):
+            appointment, judgement = self._judge_scan(command.payload.strip(), now)
+            return self._check_in_result(appointment, judgement)
         if isinstance(command, CallNext):
             called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
                                            concerns=command.concerns)
@@ -195,6 +198,9 @@ class Core:
             self._appointments = tuple(sorted(
                 self._appointments + (_appointment_entry(appointment),), key=_call_order))
         log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
+        return self._check_in_result(appointment, judgement)
+
+    def _check_in_result(self, appointment: Appointment | None, judgement: Judgement) -> CheckInResult:
         code = appointment.display_code if appointment is not None else None
         policy = LatePolicy(self.config.checkin.late_policy)
         return CheckInResult(judgement.verdict, code, check_in_message(judgement, code, policy))

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 
 from . import __version__
 from .clock import SystemClock
-from .commands import CheckIn, Health, ReportHealth
+from .commands import CheckIn, Health, JudgeScan, ReportHealth
 from .config import AppConfig
 from .control import ControlServer
 from .core import Core
@@ -45,7 +45,8 @@ class Appliance:
         self._view_serial = 0
         self.core.subscribe(self._on_snapshot)
         self.control = ControlServer(config.core.control_socket,
-                                     {"status": self.status, "print-day-list": self._print_day_list},
+                                     {"status": self.status, "print-day-list": self._print_day_list,
+                                      "judge": self._judge},
                                      streams={"subscribe": self.views})
 
     def start(self) -> None:
@@ -88,6 +89,9 @@ class Appliance:
             self._start("printer", self._start_dispenser)
         if "kiosk" in roles and (self._button_pins() or self._led_pins()):
             self._start("buttons", self._start_panel)
+        if "kiosk" in roles:
+            for source in self.config.scanner.inputs:
+                self._start(f"scanner {source}", lambda source=source: self._start_reader(source))
 
     def _start(self, name: str, start) -> None:
         try:
@@ -107,6 +111,17 @@ class Appliance:
             signals=self._signals, on_answer=self.show_kiosk_answer)
         self.dispenser.start()
         return self.dispenser
+
+    def _start_reader(self, text: str):
+        from drivers.readers import open_reader, parse_source
+        name = f"scanner {text}"
+
+        def on_health(state: str, detail: str) -> None:
+            self.core.submit(ReportHealth(name, Health.OK if state == "ok" else Health.FAILED, detail))
+
+        reader = open_reader(parse_source(text), lambda payload, source: self.scan(payload, source), on_health,
+                             self.config.scanner)
+        return reader
 
     def _button_pins(self) -> dict[str, int]:
         return {c.name: c.button for c in self.config.concerns if c.button is not None}
@@ -159,7 +174,12 @@ class Appliance:
         future.add_done_callback(answer)
         return future
 
-    def _print_day_list(self) -> str:
+    def _judge(self, request: dict) -> dict:
+        result = self.core.submit(JudgeScan(str(request.get("payload", "")))).result(timeout=5)
+        return {"verdict": result.verdict.value, "display_code": result.display_code,
+                "message": result.message.to_json()}
+
+    def _print_day_list(self, request=None) -> str:
         if self.dispenser is None:
             raise ApplianceError("this device has no printer ([printer] uri)")
         self.dispenser.print_day_list()
@@ -217,7 +237,7 @@ class Appliance:
         return (f"{snapshot.waiting_count()} waiting, {sum(n for _, n in snapshot.issued_today)} tickets today"
                 + (f"; degraded: {degraded}" if degraded else ""))
 
-    def status(self) -> dict:
+    def status(self, request=None) -> dict:
         """Everything `entrance-appliance status` shows; no personal data."""
         snapshot = self.core.snapshot
         database = self.config.state.database

@@ -16,6 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -80,8 +81,9 @@ class _Monitor:
         raise RuntimeError(f"the monitor never logged {pattern!r}")
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time of all the process's threads, in nanoseconds' resolution (schedstat), not ticks."""
+        return sum(int((task / "schedstat").read_text().split()[0])
+                   for task in Path(f"/proc/{self.process.pid}/task").iterdir()) / 1e9
 
     def stop(self):
         self.process.terminate()
@@ -101,7 +103,7 @@ def monitor_idle_cpu_pct(seconds: float = IDLE_SECONDS) -> float:
                 time.sleep(2.0)  # start-up is over
                 cpu, started = monitor.cpu_seconds(), time.monotonic()
                 time.sleep(seconds)
-                return round((monitor.cpu_seconds() - cpu) / (time.monotonic() - started) * 100, 2)
+                return round((monitor.cpu_seconds() - cpu) / (time.monotonic() - started) * 100, 3)
             finally:
                 monitor.stop()
 

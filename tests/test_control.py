@@ -20,7 +20,7 @@ def socket_path(tmp_path):
 
 @pytest.fixture
 def server(socket_path):
-    server = ControlServer(socket_path, {"status": lambda: STATUS})
+    server = ControlServer(socket_path, {"status": lambda request: STATUS})
     server.start()
     yield server
     server.close()
@@ -87,10 +87,10 @@ def test_a_client_hanging_up_early_leaves_no_unprefixed_traceback_on_stderr(serv
 
 
 def test_a_handler_that_fails_gives_an_error_answer_and_the_server_goes_on(socket_path):
-    def broken():
+    def broken(request):
         raise RuntimeError("database is locked")
 
-    server = ControlServer(socket_path, {"status": lambda: STATUS, "broken": broken})
+    server = ControlServer(socket_path, {"status": lambda request: STATUS, "broken": broken})
     server.start()
     try:
         with pytest.raises(ApplianceError, match="database is locked"):
@@ -109,7 +109,7 @@ def test_stale_socket_file_left_by_a_killed_daemon_is_replaced_on_start(socket_p
     with pytest.raises(DaemonNotRunning):
         request(socket_path, "status")
 
-    server = ControlServer(socket_path, {"status": lambda: STATUS})
+    server = ControlServer(socket_path, {"status": lambda request: STATUS})
     server.start()
     try:
         assert request(socket_path, "status") == STATUS
@@ -124,7 +124,7 @@ def test_socket_file_is_mode_0660_so_only_the_service_user_and_group_connect(ser
 
 
 def test_closing_the_server_removes_the_socket_file_and_clients_hear_it_is_not_running(socket_path):
-    server = ControlServer(socket_path, {"status": lambda: STATUS})
+    server = ControlServer(socket_path, {"status": lambda request: STATUS})
     server.start()
     server.close()
 
@@ -135,11 +135,11 @@ def test_closing_the_server_removes_the_socket_file_and_clients_hear_it_is_not_r
 
 def test_a_second_server_refuses_to_take_over_a_live_socket(tmp_path):
     path = tmp_path / "control.sock"
-    first = ControlServer(path, {"status": lambda: "first"})
+    first = ControlServer(path, {"status": lambda request: "first"})
     first.start()
     try:
         with pytest.raises(ApplianceError, match="already answers"):
-            ControlServer(path, {"status": lambda: "second"})
+            ControlServer(path, {"status": lambda request: "second"})
         assert request(path, "status") == "first"
     finally:
         first.close()

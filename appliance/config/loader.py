@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..numbering import number_block
 from .ini import IniFile, Problem, Setting, parse_ini, read_ini
 from .model import (AppConfig, BackendConfig, CheckinConfig, Concern, CoreConfig, DeviceConfig, GpioConfig,
-                    LoggingConfig, NumberingConfig, PrinterConfig, StateConfig)
+                    LoggingConfig, NumberingConfig, PrinterConfig, ScannerConfig, StateConfig)
 from .schema import OPTIONAL_KEYS, SECTIONS, schema_for
 from .suggest import closest, did_you_mean
 
@@ -187,6 +187,8 @@ def _build(values, merged, files, problems) -> AppConfig | None:
     if "kiosk" in (device.roles or ()) and "signed" in (checkin.modes or ()) and checkin.public_key_file is None:
         problems.append(Problem(*where("checkin", "modes"), "signed codes need the site's public key: set "
                                 "public_key_file, or use modes = reference", "checkin", "modes"))
+    scanner = ScannerConfig(**section_values("scanner"))
+    _check_scanner_inputs(scanner, where, problems)
     printer = PrinterConfig(**section_values("printer"))
     if printer.paper_width is not None:
         printer = dataclasses.replace(printer, paper_width=int(printer.paper_width))
@@ -215,10 +217,20 @@ def _build(values, merged, files, problems) -> AppConfig | None:
         listing += f"# numbers this device issues (series {numbering.series} of {numbering.series_count}):\n" + \
             "\n".join(blocks) + "\n"
     return AppConfig(
-        device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin, printer=printer, gpio=gpio,
+        device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin, scanner=scanner, printer=printer,
+        gpio=gpio,
         state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
         backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
         files=tuple(files), effective=listing)
+
+
+def _check_scanner_inputs(scanner, where, problems) -> None:
+    from drivers.readers import parse_source
+    for source in scanner.inputs or ():
+        try:
+            parse_source(source)
+        except ValueError as error:
+            problems.append(Problem(*where("scanner", "inputs"), str(error), "scanner", "inputs"))
 
 
 def _check_printer(printer, where, problems) -> None:

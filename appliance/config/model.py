@@ -49,6 +49,16 @@ class CheckinConfig:
 
 
 @dataclass(frozen=True)
+class ScannerConfig:
+    inputs: tuple[str, ...]
+    layout: str
+    max_gap: timedelta
+    camera_fps: int
+    dedupe: timedelta
+    decoder: str
+
+
+@dataclass(frozen=True)
 class PrinterConfig:
     uri: str | None
     profile: str | None
@@ -102,6 +112,7 @@ class AppConfig:
     numbering: NumberingConfig
     concerns: tuple[Concern, ...]
     checkin: CheckinConfig
+    scanner: ScannerConfig
     printer: PrinterConfig
     gpio: GpioConfig
     state: StateConfig

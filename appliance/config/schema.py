@@ -31,6 +31,14 @@ SECTIONS = {
         "last": Integer(1, 9999),
         "button": Optional(GpioPin()),
     },
+    "scanner": {
+        "inputs": List(String(max_length=200), allow_empty=True),
+        "layout": Choice("us", "de"),
+        "max_gap": Duration(timedelta(milliseconds=5), timedelta(seconds=2)),
+        "camera_fps": Integer(1, 30),
+        "dedupe": Duration(timedelta(0), timedelta(minutes=5)),
+        "decoder": String(r"[a-z_]+(,[a-z_]+)*", "a comma-separated chain, e.g. zxingcpp,opencv_aruco,pyzbar"),
+    },
     "printer": {
         "uri": Optional(PrinterUri()),
         "profile": Optional(String(max_length=64)),
