@@ -37,13 +37,14 @@ install: system-packages
 	install -m 0644 systemd/entrance-appliance.sysusers /usr/lib/sysusers.d/entrance-appliance.conf
 	systemd-sysusers entrance-appliance.conf
 	install -m 0644 systemd/entrance-appliance.service /etc/systemd/system/entrance-appliance.service
+	install -m 0644 systemd/entrance-appliance-monitor.service /etc/systemd/system/entrance-appliance-monitor.service
 	install -m 0644 systemd/60-entrance-appliance-printer.rules /etc/udev/rules.d/60-entrance-appliance-printer.rules
 	-udevadm control --reload && udevadm trigger --subsystem-match=usb
 	install -d -m 0755 /etc/entrance-appliance /etc/entrance-appliance/conf.d
 	test -e /etc/entrance-appliance/appliance.conf || install -m 0644 config/kiosk-monitor.conf /etc/entrance-appliance/appliance.conf
 	systemctl daemon-reload
 	@echo "Now edit /etc/entrance-appliance/appliance.conf, run '$(PREFIX)/venv/bin/entrance-appliance check-config',"
-	@echo "then 'systemctl enable --now entrance-appliance'."
+	@echo "then 'systemctl enable --now entrance-appliance' (and entrance-appliance-monitor on a device with a screen)."
 
 # Installs what dpkg does not list as installed; as root directly, otherwise through sudo.
 system-packages:

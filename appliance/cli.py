@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--source", nargs="+", required=True, metavar="SRC",
                       help="an evdev device (/dev/input/by-id/..., VID:PID or part of its name), "
                            "serial:/dev/ttyACM0, a camera index, or video or image files")
+    commands.add_parser("monitor", help="the call-up monitor, full screen (its own process and unit)",
+                        add_help=False)
     key = commands.add_parser("make-key", help="make a site's signing key pair for appointment codes")
     key.add_argument("--out", type=Path, required=True, help="private key file (mode 0600); FILE.pub is public")
     code = commands.add_parser("make-code", help="make a signed appointment code (for backends and the demo)")
@@ -62,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, help="seed of the simulated visitors, for a repeatable run")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["monitor"]:  # the monitor has its own options (display.monitor.build_parser)
+        from display.monitor import main as monitor_main
+        return monitor_main(argv[1:])
     args = parser.parse_args(argv)
     return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
             "make-code": _make_code, "print-test": _print_test, "print-day-list": _print_day_list,

@@ -26,6 +26,8 @@ class ControlServer:
         self.path = Path(path)
         self._handlers = handlers
         self._streams = streams or {}
+        self.subscribers = 0  # monitors connected now: the status shows them
+        self._count_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_socket():
             if _answers(self.path):
@@ -61,15 +63,18 @@ class ControlServer:
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    @staticmethod
-    def send_stream(stream, wfile) -> None:
+    def send_stream(self, stream, wfile) -> None:
         items = stream()
+        with self._count_lock:
+            self.subscribers += 1
         try:
             for item in items:
                 wfile.write(json.dumps(item).encode() + b"\n")
                 wfile.flush()
         finally:
             items.close()
+            with self._count_lock:
+                self.subscribers -= 1
 
     def answer(self, line: bytes) -> dict:
         known = ", ".join(sorted([*self._handlers, *self._streams]))

@@ -8,10 +8,11 @@ the systemd watchdog is fed only while the loop really runs.
 import logging
 import queue
 import threading
+import dataclasses
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .clock import local_day
 from .checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, LatePolicy, judge
@@ -27,6 +28,7 @@ from .errors import ApplianceError, ClockNotTrusted
 from .numbering import number_block
 from .snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from .state import Appointment, StateStore, Ticket
+from .waits import WaitEstimator
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class CheckInResult:
 _STOP = object()
 MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
+WAITS_EVERY = timedelta(minutes=1)
 
 
 class Core:
@@ -54,6 +57,7 @@ class Core:
         self._components: dict[str, ComponentHealth] = {}
         self._serial = 0
         self.clock_trusted = clock_trusted
+        self._waits_published, self._waits_published_at = None, None
         self._thread: threading.Thread | None = None
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
@@ -101,6 +105,7 @@ class Core:
                 command, future = self._inbox.get(timeout=tick)
             except queue.Empty:
                 self._roll_over_if_new_day(self._clock.now())
+                self._publish_waits_if_due(self._clock.now())
                 continue
             if command is _STOP:
                 return
@@ -150,6 +155,7 @@ class Core:
             ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
             if ticket is not None:
                 log.warning("voided %s: %s", ticket.code, command.reason)
+                self._estimator.ticket_voided(ticket.code, now)
                 self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
             return ticket
         if isinstance(command, StaffCall):
@@ -164,7 +170,7 @@ class Core:
         if isinstance(command, ApplyDayList):
             self._store.replace_appointments(command.day, list(command.appointments))
             if command.day == self._day:
-                self._load_day()
+                self._estimator.appointments_upcoming(self._upcoming_appointments())
             return len(command.appointments)
         if isinstance(command, SetClockTrusted):
             if command.trusted != self.clock_trusted:
@@ -186,6 +192,7 @@ class Core:
 
     def _called(self, entry: CallEntry) -> None:
         log.info("called %s to counter %d", entry.code, entry.counter)
+        self._estimator.called(entry.code, entry.counter, entry.called_at)
         self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
         self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
         self._recent_calls = (entry,) + self._recent_calls[:RECENT_CALLS - 1]
@@ -195,6 +202,8 @@ class Core:
         appointment, judgement = self._judge_scan(command.payload.strip(), now)
         if judgement.verdict is CheckInVerdict.ACCEPTED:
             appointment = self._store.check_in(appointment, now)
+            self._estimator.appointment_checked_in(appointment.display_code, appointment.concern,
+                                                   self._local_slot(appointment), now)
             self._appointments = tuple(sorted(
                 self._appointments + (_appointment_entry(appointment),), key=_call_order))
         log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
@@ -235,9 +244,13 @@ class Core:
         ticket = self._store.issue_ticket(day=self._day, concern=concern.name, prefix=concern.prefix,
                                           low=low, high=high, last=concern.last, issued_at=now)
         log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
+        estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
+        ahead = len(self._appointments) + len(self._waiting)  # the queue as the monitor shows it
+        self._estimator.ticket_issued(ticket.code, concern.name, now)
         self._waiting += (QueueEntry(ticket.code, ticket.concern, ticket.issued_at),)
         self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
-        return ticket
+        # What the ticket prints: people called before it, and the wait as a range.
+        return dataclasses.replace(ticket, people_ahead=ahead, wait_minutes=(estimate.low_min, estimate.high_min))
 
     def _report(self, command: ReportHealth, now: datetime | None = None) -> ComponentHealth:
         previous = self._components.get(command.component)
@@ -254,6 +267,20 @@ class Core:
                 f": {command.detail}" if command.detail else "")
         return health
 
+    def _publish_waits_if_due(self, now: datetime) -> None:
+        """The estimate per concern goes to the backend for the online wait-time query: when it
+        changed, at most once a minute (a busy morning would otherwise send one per ticket)."""
+        if self._waits_published_at and now - self._waits_published_at < WAITS_EVERY:
+            return
+        waits = self._snapshot.waits
+        if waits == self._waits_published or not self.clock_trusted:
+            return
+        for concern, low, high in waits:
+            self._store.record_event("wait_estimate", {
+                "day": self._day.isoformat(), "concern": concern, "minutes": round((low + high) / 2),
+                "waiting": self._snapshot.waiting_count(concern)}, now)
+        self._waits_published, self._waits_published_at = waits, now
+
     def _roll_over_if_new_day(self, now: datetime) -> None:
         day = local_day(now, self.config.device.timezone)
         if day != self._day:
@@ -269,6 +296,37 @@ class Core:
         self._appointments = tuple(_appointment_entry(a) for a in store.checked_in(day))
         self._recent_calls = tuple(_call_entry(t) for t in store.recent_calls(day, RECENT_CALLS))
         self._issued = store.issued_counts(day)
+        self._estimator = self._replayed_estimator()
+
+    def _replayed_estimator(self) -> WaitEstimator:
+        """Today's estimator, fed again with today's history from the database (after a restart
+        it knows what it knew before), then kept current by the commands."""
+        concerns = self.config.concerns
+        estimator = WaitEstimator([c.name for c in concerns], default_counters=self.config.waits.counters,
+                                  default_service_min={c.name: c.service.total_seconds() / 60 for c in concerns})
+        history = []
+        for ticket in self._store.tickets(self._day):
+            history.append((ticket.issued_at, 0, estimator.ticket_issued, (ticket.code, ticket.concern)))
+            if ticket.called_at:
+                history.append((ticket.called_at, 1, estimator.called, (ticket.code, ticket.counter)))
+            elif ticket.state == "void":
+                history.append((ticket.issued_at + timedelta(seconds=1), 1, estimator.ticket_voided, (ticket.code,)))
+        for a in self._store.appointments(self._day):
+            if a.checked_in_at:
+                history.append((a.checked_in_at, 0, estimator.appointment_checked_in,
+                                (a.display_code, a.concern, self._local_slot(a))))
+            if a.called_at:
+                history.append((a.called_at, 1, estimator.called, (a.display_code, a.counter)))
+        for at, _, observe, arguments in sorted(history, key=lambda item: (item[0], item[1])):
+            observe(*arguments, at)
+        estimator.appointments_upcoming(self._upcoming_appointments())
+        return estimator
+
+    def _upcoming_appointments(self) -> list[tuple[datetime, str]]:
+        return [(self._local_slot(a), a.concern) for a in self._store.appointments(self._day) if a.status == "booked"]
+
+    def _local_slot(self, appointment: Appointment) -> datetime:
+        return datetime.combine(appointment.day, appointment.slot, tzinfo=self.config.device.timezone)
 
     def _publish(self) -> None:
         self._snapshot = self._take_snapshot()
@@ -287,6 +345,8 @@ class Core:
             day=self._day,
             appointments=self._appointments,
             waiting=self._waiting,
+            waits=tuple((concern, low, high) for concern, (low, high)
+                        in sorted(self._estimator.snapshot_waits(self._clock.now()).items())),
             recent_calls=self._recent_calls,
             issued_today=tuple(sorted(self._issued.items())),
             components=tuple(sorted(self._components.values(), key=lambda c: c.name)),

@@ -25,7 +25,8 @@ BLOCKED_AFTER_S = 5.0  # a core loop silent this long is reported (its tick is 1
 
 
 class Appliance:
-    def __init__(self, config: AppConfig, clock=None, notifier: SystemdNotifier | None = None):
+    def __init__(self, config: AppConfig, clock=None, notifier: SystemdNotifier | None = None,
+                 clock_trusted: bool = True):
         self.config = config
         self.clock = clock or SystemClock()
         self.notifier = notifier or SystemdNotifier(address=None)
@@ -33,7 +34,10 @@ class Appliance:
         self._watchdog_interval = self.notifier.watchdog_interval()
         self._last_ping = 0.0
         self.store = StateStore(config.state.database)  # refuses damaged or newer files
-        self.core = Core(config, self.store, self.clock, on_alive=self._feed_watchdog)
+        # Production decides at start (run_daemon); the demo and tests run on a clock they set themselves.
+        self.core = Core(config, self.store, self.clock, on_alive=self._feed_watchdog, clock_trusted=clock_trusted)
+        self.clock_trust = None
+        self.sync = None
         self._changed = threading.Condition()
         self._closing = False
         self.components: list = []
@@ -46,7 +50,7 @@ class Appliance:
         self.core.subscribe(self._on_snapshot)
         self.control = ControlServer(config.core.control_socket,
                                      {"status": self.status, "print-day-list": self._print_day_list,
-                                      "judge": self._judge},
+                                      "judge": self._judge, "press": self._touch_press},
                                      streams={"subscribe": self.views})
 
     def start(self) -> None:
@@ -85,6 +89,7 @@ class Appliance:
 
     def _start_components(self) -> None:
         roles = self.config.device.roles
+        self._start("clock", self._start_clock_trust)
         if "kiosk" in roles and self.config.printer.uri:
             self._start("printer", self._start_dispenser)
         if "kiosk" in roles and (self._button_pins() or self._led_pins()):
@@ -92,6 +97,10 @@ class Appliance:
         if "kiosk" in roles:
             for source in self.config.scanner.inputs:
                 self._start(f"scanner {source}", lambda source=source: self._start_reader(source))
+        if self.config.backend.url:
+            self._start("backend", self._start_sync)
+        if self.config.push.enabled:
+            self._start("push", self._start_push)
 
     def _start(self, name: str, start) -> None:
         try:
@@ -99,6 +108,22 @@ class Appliance:
         except Exception as error:  # one broken part must not take check-in or the monitor with it
             log.error("%s did not start: %s", name, error)
             self.core.submit(ReportHealth(name, Health.FAILED, f"did not start: {error}"))
+
+    def _start_clock_trust(self):
+        from .sync.clock_trust import ClockTrust
+        self.clock_trust = ClockTrust(self.core, self.clock, self.config.backend.clock_tolerance.total_seconds(),
+                                      trusted=self.core.clock_trusted)
+        return self.clock_trust.start()
+
+    def _start_sync(self):
+        from .sync.device_sync import DeviceSync
+        self.sync = DeviceSync(self.core, self.config, self.clock, self.clock_trust)
+        return self.sync.start()
+
+    def _start_push(self):
+        from .sync.push import PushEndpoint
+        return PushEndpoint(self.core, self.config, self.clock, self.config.push.token_file.value,
+                            self.clock_trust).start()
 
     def _start_dispenser(self):
         from printer.connection import open_printer
@@ -174,6 +199,13 @@ class Appliance:
         future.add_done_callback(answer)
         return future
 
+    def _touch_press(self, request: dict) -> str:
+        """A visitor chose a concern on the kiosk's touchscreen (the monitor process asks)."""
+        concern = str(request.get("concern", ""))
+        self.config.concern(concern)  # an unknown one is refused with the configured names
+        self.press(concern, source="touch")
+        return "pressed"
+
     def _judge(self, request: dict) -> dict:
         result = self.core.submit(JudgeScan(str(request.get("payload", "")))).result(timeout=5)
         return {"verdict": result.verdict.value, "display_code": result.display_code,
@@ -222,6 +254,8 @@ class Appliance:
             "concerns": [{"name": c.name, "prefix": c.prefix, "title_de": c.title_de, "title_en": c.title_en}
                          for c in config.concerns],
             "snapshot": snapshot.to_json(),
+            "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
+            "backend": {"stale_since": stale.isoformat() if (stale := self.sync and self.sync.stale_since) else None},
             "kiosk": {
                 "answer": self.kiosk_answer.to_json() if self.kiosk_answer else None,
                 "out_of_order": self.dispenser.out_of_order if self.dispenser else None,
@@ -248,6 +282,7 @@ class Appliance:
             "roles": list(self.config.device.roles),
             "uptime_s": round(time.monotonic() - self.started_at, 1),
             "core_loop_silent_s": round(self.core_silent_for(), 2),
+            "monitors_connected": self.control.subscribers,
             "state": {"path": str(database), "bytes": database.stat().st_size if database.exists() else 0,
                       "schema": self.store.schema_version},
             "snapshot": snapshot.to_json(),
@@ -259,7 +294,8 @@ def run_daemon(config: AppConfig) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    appliance = Appliance(config, notifier=SystemdNotifier())
+    from .sync.clock_trust import time_synchronized
+    appliance = Appliance(config, notifier=SystemdNotifier(), clock_trusted=time_synchronized())
     appliance.start()
     reported_block = False
     last_status = ""

@@ -10,9 +10,10 @@ import os
 import queue
 import random
 import signal
+import subprocess
 import sys
 import threading
-from time import monotonic
+from time import monotonic, sleep
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -68,6 +69,7 @@ control_socket = {var}/control.sock
 CONCERN_WEIGHTS = {"leave": 3, "first-application": 2, "documents": 5}
 COUNTERS = 4
 MEAN_SERVICE_MIN = 7.0
+REPO = Path(__file__).resolve().parent.parent
 OPENING = time(7, 30)
 
 
@@ -121,6 +123,7 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     print(f"demo: state in {config.state.database} (numbers continue from earlier runs today), screens and "
           f"tickets in {out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
           file=sys.stderr)
+    monitor = start_monitor(config.core.control_socket, out_dir / "monitor", headless)
     buttons = SimulatedButtons(appliance.press)
     scanner = SimulatedScanner(appliance.scan)
     counters = [SimulatedCounter(appliance.core, n) for n in range(1, COUNTERS + 1)]
@@ -191,13 +194,36 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
         if progress:
             progress.done()
         snapshot = appliance.core.snapshot
+        stop_monitor(monitor)
         appliance.stop()
         printer.stop()
         output.close()
     print(f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
           f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
-          f"monitor: {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png", file=sys.stderr)
+          f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
+          file=sys.stderr)
     return 0
+
+
+def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
+    """The call-up monitor, as on a device: its own process, fed over the control socket. Headless,
+    it writes a PNG after every change; with a display, it opens a window."""
+    command = [sys.executable, "-m", "display.monitor", "--socket", str(control_socket), "--clock", "snapshot",
+               "--no-sound", "--log-level", "warning"]
+    command += ["--out", str(out_dir), "--size", "1280x720"] if headless else ["--windowed", "--size", "1280x720"]
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    if headless:
+        environment.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    return subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL)
+
+
+def stop_monitor(monitor) -> None:
+    sleep(1.0)  # let it draw the last state before it goes
+    monitor.terminate()
+    try:
+        monitor.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        monitor.kill()
 
 
 @dataclass(frozen=True)

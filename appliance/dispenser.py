@@ -22,17 +22,15 @@ RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
 
 
 class TicketDispenser:
-    def __init__(self, core, config, connect, *, signals=None, on_answer=None, wait_estimate=None,
-                 recheck_s: float = RECHECK_S):
+    def __init__(self, core, config, connect, *, signals=None, on_answer=None, recheck_s: float = RECHECK_S):
         """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
         ``signals`` shows READY / PRINTING / OUT_OF_ORDER and beeps; ``on_answer(KioskAnswer)``
-        feeds the kiosk screen; ``wait_estimate(concern, ahead)`` gives a (low, high) range or None."""
+        feeds the kiosk screen. The wait printed is the core's estimate at the moment of issue."""
         self._core = core
         self._config = config
         self._connect = connect
         self._signals = signals
         self._on_answer = on_answer or (lambda answer: None)
-        self._wait_estimate = wait_estimate or (lambda concern, ahead: None)
         self._requests: queue.Queue = queue.Queue()
         self._recheck_s = recheck_s
         self._connection = None
@@ -143,10 +141,7 @@ class TicketDispenser:
             self._answer(OUT_OF_ORDER)
             self._signal("show", "READY")
             return
-        snapshot = self._core.snapshot
-        ahead = len(snapshot.appointments) + sum(1 for e in snapshot.waiting if e.code != ticket.code and
-                                                  e.issued_at <= ticket.issued_at)
-        wait = self._wait_estimate(concern, ahead)
+        ahead, wait = ticket.people_ahead or 0, ticket.wait_minutes
         try:
             self._connection.write(self._ticket_bytes(ticket, ahead, wait))
             after = printer_status(self._connection, self._config.printer.timeout.total_seconds())

@@ -57,6 +57,7 @@ class Snapshot:
     waiting: tuple[QueueEntry, ...] = ()          # walk-in tickets, in call order
     recent_calls: tuple[CallEntry, ...] = ()      # newest first
     issued_today: tuple[tuple[str, int], ...] = ()  # (concern, count)
+    waits: tuple[tuple[str, int, int], ...] = ()  # (concern, low, high): the wait for a ticket drawn now
     components: tuple[ComponentHealth, ...] = ()
     outbox_pending: int = 0
     last_events: tuple[EventSummary, ...] = field(default=())

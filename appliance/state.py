@@ -82,6 +82,9 @@ class Ticket:
     state: str
     called_at: datetime | None = None
     counter: int | None = None
+    # Set by the core when it issues the ticket: what the ticket prints.
+    people_ahead: int | None = None
+    wait_minutes: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ def format_status(status: dict) -> str:
         f"{status['core_loop_silent_s']:.1f} s ago",
         "components:",
     ]
+    lines.insert(2, f"monitors connected: {status.get('monitors_connected', 0)}")
     for component in components:
         detail = f" - {component['detail']}" if component["detail"] else ""
         lines.append(f"  {component['name']:<12} {component['state']:<9} since {component['since'][:19]}{detail}")

@@ -171,3 +171,31 @@ def test_health_changes_reach_the_outbox_for_the_backend(core):
     core.submit(ReportHealth("printer", Health.OK)).result(5)
     assert core.snapshot.outbox_pending == before + 2
     assert [e.kind for e in core.snapshot.last_events[:2]] == ["component_health", "component_health"]
+
+
+def test_a_ticket_carries_people_ahead_and_a_wait_range_and_the_snapshot_the_waits(core):
+    first = core.submit(IssueTicket("leave")).result(5)
+    second = core.submit(IssueTicket("leave")).result(5)
+    assert (first.people_ahead, second.people_ahead) == (0, 1)
+    low, high = second.wait_minutes
+    assert 0 <= low <= high
+    assert {concern for concern, _, _ in core.snapshot.waits} == {"leave", "documents"}
+
+
+def test_wait_estimates_go_to_the_backend_at_most_once_a_minute(device_config):
+    store = StateStore(device_config.state.database)
+    clock = FakeClock(MORNING)
+    core = Core(device_config, store, clock)
+    core.apply(IssueTicket("leave"))
+    core._publish_waits_if_due(clock.now())
+    for _ in range(12):  # more than the counters can take at once: the waits grow
+        core.apply(IssueTicket("leave"))
+    assert core.snapshot.waits != ()
+    core._publish_waits_if_due(clock.now())  # changed, but within the minute
+    events = [e for e in store.recent_events(100) if e.kind == "wait_estimate"]
+    assert len(events) == 2 and {e.body["concern"] for e in events} == {"leave", "documents"}
+    clock.advance(61)
+    core._publish_waits_if_due(clock.now())
+    events = [e for e in store.recent_events(100) if e.kind == "wait_estimate"]
+    assert len(events) == 4 and max(e.body["minutes"] for e in events) > 0
+    store.close()

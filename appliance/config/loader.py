@@ -11,7 +11,8 @@ from ..errors import ConfigError
 from ..numbering import number_block
 from .ini import IniFile, Problem, Setting, parse_ini, read_ini
 from .model import (AppConfig, BackendConfig, CheckinConfig, Concern, CoreConfig, DeviceConfig, GpioConfig,
-                    LoggingConfig, NumberingConfig, PrinterConfig, ScannerConfig, StateConfig)
+                    LoggingConfig, MonitorConfig, NumberingConfig, PrinterConfig, PushConfig, ScannerConfig,
+                    StateConfig, WaitsConfig)
 from .schema import OPTIONAL_KEYS, SECTIONS, schema_for
 from .suggest import closest, did_you_mean
 
@@ -208,6 +209,16 @@ def _build(values, merged, files, problems) -> AppConfig | None:
             problems.append(Problem(*where(section, key), f"GPIO{pin} is already used by [{pins[pin][0]}] "
                                     f"{pins[pin][1]}", section, key))
         pins.setdefault(pin, (section, key))
+    backend, push = BackendConfig(**section_values("backend")), PushConfig(**section_values("push"))
+    if backend.url and "token_file" not in merged.get("backend", {}):
+        problems.append(Problem(*where("backend", "url"), "the backend needs this device's token: set "
+                                "[backend] token_file", "backend", "token_file"))
+    if push.enabled and "token_file" not in merged.get("push", {}):
+        problems.append(Problem(*where("push", "enabled"), "the push endpoint needs a token of its own: set "
+                                "[push] token_file", "push", "token_file"))
+    monitor = MonitorConfig(**section_values("monitor"))
+    if monitor.rotation is not None:
+        monitor = dataclasses.replace(monitor, rotation=int(monitor.rotation))
     if problems:
         return None
     listing = _listing(values, merged)
@@ -218,9 +229,9 @@ def _build(values, merged, files, problems) -> AppConfig | None:
             "\n".join(blocks) + "\n"
     return AppConfig(
         device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin, scanner=scanner, printer=printer,
-        gpio=gpio,
+        gpio=gpio, monitor=monitor, waits=WaitsConfig(**section_values("waits")),
         state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
-        backend=BackendConfig(**section_values("backend")), logging=LoggingConfig(**section_values("logging")),
+        backend=backend, push=push, logging=LoggingConfig(**section_values("logging")),
         files=tuple(files), effective=listing)
 
 

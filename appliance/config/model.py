@@ -34,6 +34,7 @@ class Concern:
     first: int
     last: int
     button: int | None = None  # BCM pin of its ticket button, if it has one
+    service: timedelta = timedelta(minutes=8)  # a visit's usual length: the wait estimate's cold start
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" and self.title_en else self.title_de
@@ -82,6 +83,28 @@ class GpioConfig:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    rotation: int
+    size: str | None
+    slides: Path | None
+    slide_seconds: timedelta
+    highlight: timedelta
+    recent: int
+    stale_after: timedelta
+    language: str
+    sound: bool
+    speech: bool
+    layout: str            # monitor (the waiting room's) or kiosk (the kiosk's own screen)
+    touch: bool            # kiosk layout: concerns are buttons on a touchscreen
+    answer_seconds: timedelta  # kiosk layout: how long an answer stays
+
+
+@dataclass(frozen=True)
+class WaitsConfig:
+    counters: int  # counters usually open: the wait estimate's cold start
+
+
+@dataclass(frozen=True)
 class StateConfig:
     database: Path
 
@@ -99,6 +122,21 @@ class BackendConfig:
     ca_bundle: Path | None
     timeout: timedelta
     verify_tls: bool
+    heartbeat_interval: timedelta
+    appointments_interval: timedelta
+    batch_size: int             # events per upload
+    outbox_alarm: int           # undelivered events above which the backend's health is an alarm
+    clock_tolerance: timedelta  # how far the backend's Date may be off for the clock to count as right
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """The device's push endpoint, where the central system may put a day's appointments."""
+
+    enabled: bool
+    bind: str
+    port: int
+    token_file: Secret | None
 
 
 @dataclass(frozen=True)
@@ -115,9 +153,12 @@ class AppConfig:
     scanner: ScannerConfig
     printer: PrinterConfig
     gpio: GpioConfig
+    monitor: MonitorConfig
+    waits: WaitsConfig
     state: StateConfig
     core: CoreConfig
     backend: BackendConfig
+    push: PushConfig
     logging: LoggingConfig
     files: tuple[str, ...]       # the layers read, in order
     effective: str               # check-config's listing, secrets masked

@@ -364,6 +364,11 @@ class BackendStore:
             self._db.execute("UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
                              "WHERE id=? AND site=? AND status='booked'",
                              (created_at, self._next_seq(), timestamp(now), body["appointment"], site))
+        elif kind == "appointment_called":
+            self._db.execute("UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL",
+                             (created_at, body["appointment"], site))
+        elif kind == "component_health":
+            self._health(device, body["component"], body["state"], body.get("detail", ""), created_at)
         elif kind in ("printer_health", "scanner_health"):
             self._health(device, kind.removesuffix("_health"), body["state"], body.get("detail", ""), created_at)
         elif kind == "wait_estimate":

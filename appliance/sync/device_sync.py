@@ -1,0 +1,413 @@
+"""The device's side of the sync: outbox up, calls and day lists down, heartbeats, each on its own thread.
+
+It talks to the core only through commands and snapshots, so a slow or absent backend never holds up
+a ticket, a check-in or the monitor; the component "backend" says what is wrong and since when.
+"""
+import logging
+import threading
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from .. import __version__
+from ..clock import local_day
+from ..commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
+from .backend_store import timestamp
+from .client import BackendClient, BackendError, BackendRefused, BackendUnavailable, Backoff, BadAnswer
+from .contract import Contract, parse_timestamp
+from .wire import DayListRejected, OutboxEncoder, appointments_of, check_day, component_name, merge_changes
+
+log = logging.getLogger(__name__)
+
+CORE_WAIT_S = 10.0        # a core that does not answer a command in this time is busy: try later
+CALLS_WAIT_S = 25         # the long poll's wait; the document allows up to 30
+CALLS_LIMIT = 100
+OUTBOX_IDLE_S = 0.1       # how often an empty outbox is looked at again
+ALARM_CLEARS_AT = 0.9     # the outbox alarm ends below 90 % of its limit, so it does not flap
+UNREACHABLE = "unreachable"
+_DETAIL = 200
+
+
+@dataclass
+class _Day:
+    """What the device holds of one day's list: the backend's cursor and the list it applied."""
+
+    cursor: str | None = None
+    held: dict = field(default_factory=dict)  # id -> appointment, as the protocol has it
+    asked_since: str | None = None            # the `since` of the last answer, and its ETag
+    etag: str | None = None
+
+
+class LinkHealth:
+    """The component "backend": degraded while a channel fails or a problem stands, with since when.
+
+    Details stay the same for the whole of an outage (each change is an event in the outbox)."""
+
+    def __init__(self, core, clock, zone):
+        self._core, self._clock, self._zone = core, clock, zone
+        self._lock = threading.Lock()
+        self._down: dict[str, tuple[datetime, str, str]] = {}  # channel -> (since, label, first reason)
+        self._problems: dict[str, str] = {}
+        self._reported: tuple | None = None
+
+    def down_since(self, channel: str) -> datetime | None:
+        with self._lock:
+            known = self._down.get(channel)
+        return known[0] if known else None
+
+    def failed(self, channel: str, error: Exception) -> None:
+        label = _label(error)
+        with self._lock:
+            known = self._down.get(channel)
+            if known is not None and known[1] == label:
+                return
+            self._down[channel] = (known[0] if known else self._clock.now(), label, _reason(error))
+        log.warning("backend %s (%s): %s", label, channel, error)
+        self._report()
+
+    def succeeded(self, channel: str) -> None:
+        """``channel`` got its answer: it is up again, and so is every channel that had no answer at all
+        (the backend is reachable); one that got 5xx or refusals stays down until it gets its own."""
+        with self._lock:
+            known = self._down.pop(channel, None)
+            for other, (since, label, _) in list(self._down.items()):
+                if label == UNREACHABLE:
+                    known = known or self._down[other]
+                    del self._down[other]
+        if known is not None:
+            log.info("backend answers again (%s), after %s", channel, _since(known[0], self._clock.now()))
+        if known is not None or self._reported is None:  # the first answer shows the link in the status
+            self._report()
+
+    def problem(self, key: str, detail: str | None) -> None:
+        with self._lock:
+            if self._problems.get(key) == detail:
+                return
+            if detail is None:
+                self._problems.pop(key, None)
+            else:
+                self._problems[key] = detail
+        self._report()
+
+    def _report(self) -> None:
+        with self._lock:
+            parts: dict[str, str] = {}
+            for since, label, reason in sorted(self._down.values()):
+                parts.setdefault(label, f"{label} since {since.astimezone(self._zone):%H:%M} ({reason})")
+            parts.update(self._problems)
+            state = Health.DEGRADED if parts else Health.OK
+            report = (state, "; ".join(parts.values()))
+            if report == self._reported:
+                return
+            self._reported = report
+        self._core.submit(ReportHealth("backend", *report))
+
+
+class DeviceSync:
+    """Outbox delivery, the calls feed, day lists and heartbeats against the backend in ``config``."""
+
+    def __init__(self, core, config, clock, clock_trust=None, *, contract: Contract | None = None,
+                 calls_wait_s: int = CALLS_WAIT_S, retry_first_s: float = 0.5, retry_most_s: float = 60.0):
+        self.core, self.config, self.clock = core, config, clock
+        self.clock_trust = clock_trust
+        self.contract = contract or Contract.load()
+        backend, device = config.backend, config.device
+        self.site, self.zone = device.site, device.timezone
+        self.timeout = backend.timeout.total_seconds()
+        self.batch_size, self.outbox_alarm = backend.batch_size, backend.outbox_alarm
+        self.heartbeat_s = backend.heartbeat_interval.total_seconds()
+        self.appointments_s = backend.appointments_interval.total_seconds()
+        self.calls_wait_s, self.retry_first_s, self.retry_most_s = calls_wait_s, retry_first_s, retry_most_s
+        self.health = LinkHealth(core, clock, self.zone)
+        self.encoder = OutboxEncoder(self.contract)
+        self._paths = {"events": f"/v1/devices/{device.id}/events", "heartbeat": f"/v1/devices/{device.id}/heartbeat",
+                       "appointments": f"/v1/sites/{device.site}/appointments", "calls": f"/v1/sites/{device.site}/calls"}
+        self._days: dict[date, _Day] = {}
+        self._alarmed = False
+        self._stopping = threading.Event()
+        # One session per thread: the long poll holds its connection, uploads never wait for it.
+        self._clients = {name: self._client() for name in ("outbox", "calls", "routine")}
+        self._threads = [threading.Thread(target=self._forever, args=(name, loop), name=f"sync-{name}", daemon=True)
+                         for name, loop in (("outbox", self._outbox_loop), ("calls", self._calls_loop),
+                                            ("routine", self._routine_loop))]
+
+    def _client(self) -> BackendClient:
+        backend = self.config.backend
+        return BackendClient(backend.url, backend.token_file.value if backend.token_file else None,
+                             timeout=self.timeout, verify_tls=backend.verify_tls, ca_bundle=backend.ca_bundle,
+                             on_answer=self._on_answer)
+
+    @property
+    def stale_since(self) -> datetime | None:
+        """Since when the calls feed (what the monitor shows) has not been live; None while it is."""
+        return self.health.down_since("calls")
+
+    def start(self) -> "DeviceSync":
+        for thread in self._threads:
+            thread.start()
+        log.info("syncing with %s every %g s (heartbeat), day lists every %g s, calls live",
+                 self._clients["outbox"].where, self.heartbeat_s, self.appointments_s)
+        if not self.config.backend.verify_tls:
+            log.warning("the backend's TLS certificate is NOT verified ([backend] verify_tls = no)")
+        return self
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self._stopping.set()
+        for client in self._clients.values():
+            client.close()
+        deadline = time.monotonic() + timeout  # closing the clients cut their calls in flight
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _on_answer(self, answer, sent_at: float, received_at: float) -> None:
+        if self.clock_trust is not None:
+            self.clock_trust.observe_server_date(answer.server_date, received_at - sent_at)
+
+    def _clock_trusted(self) -> bool:
+        return self.clock_trust is None or self.clock_trust.trusted
+
+    def _forever(self, name: str, loop) -> None:
+        """Runs ``loop`` until stopped; should a bug end it, it is logged and the loop starts again."""
+        while not self._stopping.is_set():
+            try:
+                loop()
+            except Exception as error:
+                if self._stopping.is_set():
+                    return
+                log.exception("sync %s failed", name)
+                self.health.failed(name, error)
+                self._stopping.wait(self.retry_most_s)
+
+    def _failed(self, channel: str, error: Exception, backoff: Backoff) -> float:
+        """Reports a failed attempt; the seconds to wait before the next."""
+        if self._stopping.is_set():
+            return 0.0  # our own stop cut the call: nothing to report
+        if isinstance(error, FutureTimeout):
+            return 1.0  # the core is busy; it reports that itself
+        if not isinstance(error, BackendError):
+            log.exception("sync %s failed", channel)
+        self.health.failed(channel, error)
+        if isinstance(error, BackendError) and error.transient:
+            return backoff.next_delay(error.retry_after)
+        return self.retry_most_s
+
+    def _answered(self, channel: str, backoff: Backoff) -> None:
+        backoff.reset()
+        self.health.succeeded(channel)
+
+    # --- outbox -----------------------------------------------------------------------------------
+
+    def _outbox_loop(self) -> None:
+        client, backoff = self._clients["outbox"], Backoff(self.retry_first_s, self.retry_most_s)
+        while not self._stopping.is_set():
+            pending = self.core.snapshot.outbox_pending
+            self._check_alarm(pending)
+            if pending == 0:
+                self._stopping.wait(OUTBOX_IDLE_S)
+                continue
+            try:
+                records = self.core.submit(TakeOutbox(self.batch_size)).result(CORE_WAIT_S)
+                if records:
+                    self._upload(client, [self.encoder.encode(record) for record in records])
+            except Exception as error:
+                self._stopping.wait(self._failed("outbox", error, backoff))
+                continue
+            if records:
+                self._answered("outbox", backoff)
+            else:
+                self._stopping.wait(OUTBOX_IDLE_S)
+
+    def _upload(self, client: BackendClient, events: list[dict]) -> None:
+        """Send ``events`` in order and mark what the backend holds. A batch refused as a whole for one
+        event's sake (409: a key it holds with other content; 413: too large) is sent in halves."""
+        try:
+            answer = client.call("POST", self._paths["events"], json_body={"events": events})
+        except BackendRefused as error:
+            if error.status in (409, 413) and len(events) > 1:
+                half = len(events) // 2
+                self._upload(client, events[:half])
+                self._upload(client, events[half:])
+                return
+            if error.status == 409:
+                # The backend holds this key already, so the event's effect happened once: it is delivered.
+                log.error("the backend holds event %s with other content (%s): counted as delivered",
+                          events[0]["key"], error)
+                self._mark([events[0]["key"]])
+                return
+            raise
+        self._mark(_confirmed(answer.body, events))
+
+    def _mark(self, keys: list[str]) -> None:
+        if keys:
+            self.core.submit(MarkDelivered(tuple(keys))).result(CORE_WAIT_S)
+
+    def _check_alarm(self, pending: int) -> None:
+        alarm = pending > self.outbox_alarm or (self._alarmed and pending > self.outbox_alarm * ALARM_CLEARS_AT)
+        if alarm == self._alarmed:
+            return
+        self._alarmed = alarm
+        if alarm:
+            log.error("outbox alarm: %d events not delivered, more than [backend] outbox_alarm = %d; none is "
+                      "dropped, they wait in the state database", pending, self.outbox_alarm)
+        else:
+            log.info("outbox alarm over: %d events not delivered", pending)
+        self.health.problem("outbox", f"outbox alarm: more than {self.outbox_alarm} events not delivered "
+                                      "(none is dropped)" if alarm else None)
+
+    # --- calls --------------------------------------------------------------------------------------
+
+    def _calls_loop(self) -> None:
+        client, backoff = self._clients["calls"], Backoff(self.retry_first_s, self.retry_most_s)
+        feed_schema = self.contract.schema_validator("CallFeed")
+        cursor = None  # kept across reconnects; without one, the backend answers its latest calls
+        while not self._stopping.is_set():
+            asked = time.monotonic()
+            params = {"limit": CALLS_LIMIT}
+            if cursor is not None:
+                params.update(after=cursor, wait=self.calls_wait_s)
+            try:
+                answer = client.call("GET", self._paths["calls"], params=params,
+                                     timeout=self.calls_wait_s + self.timeout if cursor else None)
+                feed = answer.body
+                if not feed_schema.is_valid(feed):
+                    raise BadAnswer("GET calls: the answer does not match the protocol's CallFeed", answer.status)
+            except Exception as error:
+                if isinstance(error, BackendRefused) and error.status == 410:
+                    log.warning("the backend does not know the calls cursor (it was reset): taking its latest calls")
+                    cursor = None
+                    continue
+                self._stopping.wait(self._failed("calls", error, backoff))
+                continue
+            self._answered("calls", backoff)
+            if not self._stopping.is_set():
+                self._hand_over(feed["calls"])
+            cursor = feed["cursor"]
+            if cursor is not None and not feed["calls"] and time.monotonic() - asked < 0.5 and "after" in params:
+                self._stopping.wait(1.0)  # a backend that does not hold the poll must not be asked in a loop
+
+    def _hand_over(self, calls: list[dict]) -> None:
+        """Each call of today to the core; the latest calls after a restart are handed over again, which
+        changes nothing for a number already called, and yesterday's never call today's same number."""
+        today = self.core.snapshot.day
+        for call in calls:
+            if local_day(parse_timestamp(call["called_at"]), self.zone) == today:
+                self.core.submit(StaffCall(call["counter"], call["code"]))
+
+    # --- heartbeat and day lists --------------------------------------------------------------------
+
+    def _routine_loop(self) -> None:
+        client = self._clients["routine"]
+        beats, days = Backoff(self.retry_first_s, self.retry_most_s), Backoff(self.retry_first_s, self.retry_most_s)
+        next_beat = next_days = time.monotonic()
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + self._step("heartbeat", lambda: self._heartbeat(client), beats, self.heartbeat_s)
+            if now >= next_days:
+                next_days = now + self._step("appointments", lambda: self._sync_days(client), days,
+                                             self.appointments_s)
+            self._stopping.wait(max(0.05, min(next_beat, next_days) - time.monotonic()))
+
+    def _step(self, channel: str, work, backoff: Backoff, interval: float) -> float:
+        """Does ``work``; the seconds until the next time: the interval, or sooner after a failure."""
+        try:
+            work()
+        except Exception as error:
+            return min(interval, self._failed(channel, error, backoff))
+        self._answered(channel, backoff)
+        self.health.succeeded("routine")
+        return interval
+
+    def _heartbeat(self, client: BackendClient) -> None:
+        snapshot = self.core.snapshot
+        components = [{"name": component_name(c.name), "state": c.state.value,
+                       **({"detail": c.detail[:_DETAIL]} if c.detail else {})} for c in snapshot.components][:32]
+        client.call("POST", self._paths["heartbeat"], json_body={
+            "version": __version__, "roles": list(self.config.device.roles), "components": components,
+            "outbox_pending": min(snapshot.outbox_pending, 100_000_000), "clock_ok": self._clock_trusted(),
+            "sent_at": timestamp(self.clock.now())})
+
+    def _sync_days(self, client: BackendClient) -> None:
+        if not self._clock_trusted():
+            return  # which day is today is not known yet
+        today = self.core.snapshot.day
+        for day in (today, today + timedelta(days=1)):  # bookings for tomorrow are made until midnight
+            self._sync_day(client, day)
+        for day in [d for d in self._days if d < today]:
+            del self._days[day]
+
+    def _sync_day(self, client: BackendClient, day: date) -> None:
+        held = self._days.setdefault(day, _Day())
+        params = {"day": day.isoformat()}
+        if held.cursor:
+            params["since"] = held.cursor
+        headers = {"If-None-Match": held.etag} if held.etag and held.asked_since == held.cursor else {}
+        try:
+            answer = client.call("GET", self._paths["appointments"], params=params, headers=headers)
+        except BackendRefused as error:
+            if error.status != 410 or not held.cursor:
+                raise
+            log.warning("the backend does not know the cursor of %s (it was reset): fetching the whole day", day)
+            self._days[day] = _Day()
+            return self._sync_day(client, day)
+        if answer.status == 304:
+            self.health.problem(f"day {day}", None)
+            return
+        try:
+            if held.cursor:
+                body = check_day(self.contract, "AppointmentChanges", answer.body, self.site, day)
+                merged = merge_changes(held.held, body["changes"]) if body["changes"] else None
+            else:
+                body = check_day(self.contract, "AppointmentDay", answer.body, self.site, day)
+                appointments_of(body["appointments"], self.site, day)  # ids and codes once, before a dict
+                merged = {item["id"]: item for item in body["appointments"]}
+            if merged is not None:
+                appointments = appointments_of(list(merged.values()), self.site, day)
+        except DayListRejected as error:
+            log.warning("the day list of %s from the backend is refused, nothing of it applied: %s", day, error)
+            self.health.problem(f"day {day}", f"day list {day} refused: {str(error)[:120]}")
+            return
+        if merged is not None:
+            self.core.submit(ApplyDayList(day, appointments)).result(CORE_WAIT_S * 3)
+            log.info("day list %s applied: %d appointments", day, len(appointments))
+            held.held = merged
+        held.cursor, held.asked_since, held.etag = body["cursor"], params.get("since"), answer.headers.get("ETag")
+        self.health.problem(f"day {day}", None)
+
+
+def _confirmed(answer, events: list[dict]) -> list[str]:
+    """The keys of ``events`` the backend says it holds (accepted now or before), in batch order."""
+    if not isinstance(answer, dict) or not all(isinstance(answer.get(k), list) for k in ("accepted", "duplicates")):
+        raise BadAnswer("POST events: the answer has no 'accepted' and 'duplicates' lists")
+    held = {key for key in answer["accepted"] + answer["duplicates"] if isinstance(key, str)}
+    keys = [event["key"] for event in events if event["key"] in held]
+    if len(keys) < len(events):
+        log.warning("the backend confirmed %d of %d events; the others are sent again", len(keys), len(events))
+    return keys
+
+
+def _label(error: Exception) -> str:
+    if isinstance(error, BackendRefused):
+        return "refuses this device's token" if error.status in (401, 403) else "refuses requests"
+    if isinstance(error, BadAnswer):
+        return "answers malformed data"
+    if isinstance(error, BackendUnavailable):
+        return "unavailable"
+    if isinstance(error, BackendError):
+        return UNREACHABLE
+    return "sync error"
+
+
+def _reason(error: Exception) -> str:
+    """The error without the request it was about: 'Connection refused', '401 unauthorized: ...'."""
+    text = str(error)
+    if isinstance(error, BackendError) and ": " in text:
+        text = text.split(": ", 1)[1]
+    return text[:80]
+
+
+def _since(start: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - start).total_seconds()))
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min" if seconds >= 3600 else f"{seconds // 60} min {seconds % 60} s"

@@ -1,0 +1,126 @@
+"""The device's push endpoint: the central system puts a whole day's appointments (off by default).
+
+``PUT /v1/push/appointments/{day}`` exactly as the protocol's document says: its own bearer token,
+the document's body limit and schema, then site and day, and one atomic ApplyDayList; a refused
+body changes nothing. Served by uvicorn in a background thread, beside the core.
+"""
+# Plain HTTP for now: BackgroundServer does not pass uvicorn's ssl_certfile/ssl_keyfile on. Until it
+# does, bind it to a trusted network (or behind a TLS proxy); the token is compared in constant time.
+import hmac
+import logging
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import date, timedelta
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..clock import local_day
+from ..commands import ApplyDayList
+from .backend_http import _read_body
+from .contract import Contract, RequestRejected
+from .http_server import BackgroundServer
+from .wire import DayListRejected, appointments_of, check_day
+
+log = logging.getLogger(__name__)
+
+OPERATION = "pushAppointments"
+APPLY_WAIT_S = 30.0
+RETRY_CLOCK_S = 30  # Retry-After while the clock is not trusted yet
+
+
+class PushEndpoint:
+    """Receives pushed day lists and hands each, checked, to the core as one ApplyDayList."""
+
+    def __init__(self, core, config, clock, token: str, clock_trust=None, contract: Contract | None = None):
+        self.core, self.clock, self.clock_trust = core, clock, clock_trust
+        self.site, self.zone = config.device.site, config.device.timezone
+        self.contract = contract or Contract.load()
+        self._token = token.encode()
+        self._host, self._port = config.push.bind, config.push.port
+        self._server: BackgroundServer | None = None
+        self.url: str | None = None
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/push/appointments/{day}", self.push, methods=["PUT"])],
+                         exception_handlers={RequestRejected: _rejected, HTTPException: _http_error,
+                                             Exception: _crashed})
+
+    def start(self, host: str | None = None, port: int | None = None) -> "PushEndpoint":
+        self._server = BackgroundServer(self.app(), host or self._host, self._port if port is None else port)
+        self._server.start()
+        self.url = self._server.url
+        log.info("push endpoint listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(timeout=3)
+
+    async def push(self, request: Request) -> Response:
+        operation = self.contract.operations[OPERATION]
+        self._authenticate(request)
+        params = self.contract.parameters(OPERATION, request.path_params, request.query_params, request.headers)
+        raw = await _read_body(request, operation.max_body_bytes)
+        body = self.contract.body(OPERATION, raw, request.headers.get("content-type"))
+        if self.clock_trust is not None and not self.clock_trust.trusted:
+            raise RequestRejected(503, "clock_not_trusted", "the device's clock is not synchronised yet, so it "
+                                  "cannot tell today from tomorrow: try again later",
+                                  headers={"Retry-After": str(RETRY_CLOCK_S)})
+        day = date.fromisoformat(params["day"])
+        today = local_day(self.clock.now(), self.zone)
+        if day not in (today, today + timedelta(days=1)):
+            raise RequestRejected(409, "wrong_day", f"{day} is neither today ({today}) nor tomorrow on the "
+                                  "device's clock; nothing was changed")
+        try:
+            if body["day"] != params["day"]:
+                raise DayListRejected(f"the body is for {body['day']}, the path for {day}",
+                                      [("body.day", f"must be {day}, as in the path")])
+            check_day(self.contract, "PushedDay", body, self.site, day)
+            appointments = appointments_of(body["appointments"], self.site, day)
+        except DayListRejected as error:
+            raise RequestRejected(422, "invalid_body", f"{error}; nothing was changed", error.details) from None
+        held = await run_in_threadpool(self._apply, day, appointments)
+        log.info("pushed day list %s applied: %d appointments", day, held)
+        return JSONResponse({"site": self.site, "day": day.isoformat(), "appointments": held})
+
+    def _apply(self, day: date, appointments) -> int:
+        try:
+            return self.core.submit(ApplyDayList(day, appointments)).result(APPLY_WAIT_S)
+        except FutureTimeout:
+            raise RequestRejected(503, "busy", "the device is busy: push again (the same list changes nothing twice)",
+                                  headers={"Retry-After": "5"}) from None
+
+    def _authenticate(self, request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("a bearer token is required: send 'Authorization: Bearer <push token>'")
+        if not hmac.compare_digest(token.strip().encode(), self._token):
+            raise _unauthorized("the token is not this device's push token")
+
+
+def _unauthorized(message: str) -> RequestRejected:
+    return RequestRejected(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="push"'})
+
+
+async def _rejected(request, error: RequestRejected) -> Response:
+    # Only where the problem is: the messages may quote the pushed values.
+    where = ", ".join(where for where, _ in error.details[:3])
+    log.warning("push refused: %d %s%s", error.status, error.error, f" at {where}" if where else "")
+    return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
+
+
+async def _http_error(request, error: HTTPException) -> Response:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    message = {404: "no such path: this device serves only PUT /v1/push/appointments/{day}",
+               405: f"{request.method} is not allowed here; allowed: PUT"}
+    return JSONResponse({"error": code, "message": message.get(error.status_code, str(error.detail))},
+                        status_code=error.status_code, headers=error.headers)
+
+
+async def _crashed(request, error: Exception) -> Response:
+    log.error("push failed", exc_info=error)
+    return JSONResponse({"error": "internal_error", "message": "the device failed; it was logged"}, status_code=500)

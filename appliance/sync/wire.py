@@ -1,0 +1,160 @@
+"""The device's records in the protocol's form, and the protocol's day lists as the device's records.
+
+Outbox events are stored as the core wrote them; here each becomes the document's event of its kind,
+the same way on every attempt (a key sent again with another body would be a conflict). Day lists,
+pulled or pushed, are checked completely before anything of them is applied.
+"""
+import json
+import logging
+import re
+from datetime import date, time, timezone
+
+from ..errors import ApplianceError
+from ..state import Appointment, EventRecord
+from .backend_store import timestamp
+from .contract import Contract
+
+log = logging.getLogger(__name__)
+
+MAX_EVENT_BYTES = 64 * 1024  # far above any real event; a batch of 500 must stay under the 1 MiB limit
+_DETAIL = 200  # the document's Detail
+
+
+class DayListRejected(ApplianceError, ValueError):
+    """A day list that is not applied, and why; ``details`` are (where, what) pairs."""
+
+    def __init__(self, message: str, details=()):
+        super().__init__(message)
+        self.details = list(details)
+
+
+# --- events out --------------------------------------------------------------------------------
+
+class OutboxEncoder:
+    """Outbox records as the protocol's events, each checked against the document before it is sent."""
+
+    def __init__(self, contract: Contract):
+        # One validator per kind: the document's oneOf would try every kind's schema for every event.
+        self._by_kind = {}
+        for branch in contract.document["components"]["schemas"]["Event"]["oneOf"]:
+            name = branch["$ref"].rsplit("/", 1)[-1]
+            kind = contract.document["components"]["schemas"][name]["properties"]["kind"].get("const")
+            self._by_kind[kind] = contract.schema_validator(name)  # None: OtherEvent, any other kind
+
+    def encode(self, record: EventRecord) -> dict:
+        """``record`` as the protocol's event; one the document would refuse goes as an ``invalid_event``
+        holding the original, so a device fault never blocks the outbox and nothing is lost."""
+        created_at = timestamp(record.created_at.astimezone(timezone.utc))
+        event = {"key": record.key, "kind": record.kind, "created_at": created_at,
+                 "body": _protocol_body(record.kind, record.body)}
+        validator = self._by_kind.get(record.kind) or self._by_kind[None]
+        problems = [] if validator.is_valid(event) else [
+            _problem(error) for error in validator.iter_errors(event)]
+        size = len(json.dumps(event, separators=(",", ":")))
+        if not problems and size <= MAX_EVENT_BYTES:
+            return event
+        problem = f"{problems[0][0]}: {problems[0][1]}" if problems else f"{size} bytes, more than {MAX_EVENT_BYTES}"
+        log.error("outbox event %s (%s) does not fit the protocol (%s): sent as invalid_event", record.key,
+                  record.kind[:40], problem)
+        body = {"original_kind": record.kind[:40], "problem": problem[:_DETAIL]}
+        if size <= MAX_EVENT_BYTES:
+            body["original_body"] = record.body
+        return {"key": record.key, "kind": "invalid_event", "created_at": created_at, "body": body}
+
+
+def _protocol_body(kind: str, body: dict) -> dict:
+    """The core's body of ``kind`` in the document's form (field names, reasons, lengths)."""
+    if kind == "ticket_void":
+        reason = str(body.get("reason", ""))
+        mapped = "not_printed" if reason.startswith("printer") else "staff" if reason.startswith("staff") else "other"
+        return _present({"day": body.get("day"), "code": body.get("code"), "reason": mapped,
+                         "detail": reason[:_DETAIL] or None})
+    if kind == "check_in":
+        return _present({"day": body.get("day"), "appointment": body.get("appointment_id"),
+                         "display_code": body.get("code")})
+    if kind == "appointment_called":
+        return _present({"day": body.get("day"), "appointment": body.get("appointment_id"),
+                         "display_code": body.get("code"), "counter": body.get("counter")})
+    if kind == "component_health":
+        detail = body.get("detail")
+        return _present({"component": component_name(body.get("component")), "state": body.get("state"),
+                         "detail": detail[:_DETAIL] if isinstance(detail, str) and detail else None})
+    return body
+
+
+def component_name(name) -> str | None:
+    """A component's name as the protocol allows it: 'scanner evdev:/dev/input/event3' becomes
+    'scanner-evdev-dev-input-event3' (lower-case letters, digits, - and _, at most 32)."""
+    if not isinstance(name, str):
+        return None
+    text = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    text = text if text[:1].isalpha() else f"c-{text}"
+    return text[:32].rstrip("-_") or None
+
+
+def _present(body: dict) -> dict:
+    return {key: value for key, value in body.items() if value is not None}
+
+
+# --- day lists in ------------------------------------------------------------------------------
+
+def check_day(contract: Contract, schema: str, answer, site: str, day: date) -> dict:
+    """``answer`` checked against the document's ``schema`` and meant for ``site`` and ``day``."""
+    problems = sorted(_problem(error) for error in contract.schema_validator(schema).iter_errors(answer))
+    if problems:
+        raise DayListRejected(f"{problems[0][0]}: {problems[0][1]}", problems)
+    if answer["site"] != site:
+        raise DayListRejected(f"it is site {answer['site']}'s, not this device's ({site})",
+                              [("body.site", f"must be {site}")])
+    if answer["day"] != day.isoformat():
+        raise DayListRejected(f"it is for {answer['day']}, not {day}", [("body.day", f"must be {day}")])
+    return answer
+
+
+def appointments_of(items, site: str, day: date) -> tuple[Appointment, ...]:
+    """Schema-checked appointments as the device's records: all of ``site`` and ``day``, each id and
+    display code once."""
+    problems, ids, codes = [], set(), set()
+    for index, item in enumerate(items):
+        where = f"body.appointments[{index}]"
+        if item["site"] != site:
+            problems.append((f"{where}.site", f"is site {item['site']}'s, not {site}"))
+        if item["day"] != day.isoformat():
+            problems.append((f"{where}.day", f"is for {item['day']}, not {day}"))
+        if item["id"] in ids:
+            problems.append((f"{where}.id", f"{item['id']} appears twice"))
+        if item["display_code"] in codes:
+            problems.append((f"{where}.display_code", f"{item['display_code']} appears twice"))
+        ids.add(item["id"])
+        codes.add(item["display_code"])
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DayListRejected(f"{problems[0][0]}: {problems[0][1]}{more}", problems)
+    return tuple(Appointment(item["id"], item["site"], day, time.fromisoformat(item["slot"]), item["concern"],
+                             item["display_code"], item["reference"], item["status"]) for item in items)
+
+
+def merge_changes(held: dict, changes: list[dict]) -> dict:
+    """The day as held (id -> appointment) with the changes since its cursor, each in its current state."""
+    merged = dict(held)
+    for change in changes:
+        merged[change["appointment"]["id"]] = change["appointment"]
+    return merged
+
+
+def _problem(error) -> tuple[str, str]:
+    """Where and what, naming the rule but never the value: these messages are logged, shown in the
+    status and sent in heartbeats, and a value in a wrong place may be a person's name."""
+    where = "body" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+    if error.validator == "type":
+        return where, f"must be of type {error.validator_value}"
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if isinstance(error.instance, dict)
+                   and name not in error.instance]
+        return where, f"lacks {', '.join(map(repr, missing))[:80]}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return where, f"unknown field(s) {', '.join(map(repr, extra))[:80]}"
+    if error.validator in ("maxItems", "minItems", "maxLength", "minLength", "maximum", "minimum"):
+        return where, f"breaks {error.validator} {error.validator_value}"
+    return where, f"is not a valid value ({error.validator})"

@@ -1,0 +1,170 @@
+"""The kiosk layout's behaviour: which screen shows when, and touches sent to the daemon as presses.
+
+Drawing is kiosk_render's; this decides between welcome, answer, "one moment" and out of order.
+"""
+import logging
+import queue
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from .kiosk_render import KioskFrame, KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk
+from .view import KioskAnswer, MonitorView
+from .wording import word
+
+log = logging.getLogger(__name__)
+
+ANSWER_S = 15.0
+# A double tap, or a finger that bounces, must not print two tickets.
+DEBOUNCE_S = 2.0
+# Longer than a ticket takes to issue and print; an answer that comes later still shows when it comes.
+PENDING_S = 12.0
+
+
+class KioskScreen:
+    """Keeps the latest view and answer; ``render`` draws what a visitor should see now.
+
+    Durations run on ``monotonic``: a Pi without a real-time clock may set its wall clock late.
+    """
+
+    def __init__(self, send_press: Callable[[str], None] | None = None, *, touch: bool = False,
+                 answer_s: float = ANSWER_S, language: str = "de", debounce_s: float = DEBOUNCE_S,
+                 pending_s: float = PENDING_S, monotonic: Callable[[], float] = time.monotonic):
+        self.touch = touch  # buttons are drawn; they are pressed only with a ``send_press``
+        self.answer_s = answer_s
+        self.language = language
+        self._send_press = send_press
+        self._debounce_s = debounce_s
+        self._pending_s = pending_s
+        self._monotonic = monotonic
+        self.view: MonitorView | None = None
+        self.connected = False
+        self._seen_answer: KioskAnswer | None = None
+        self._answer: tuple[KioskTicket | KioskMessage, float] | None = None  # the screen, shown until
+        self._pending_until: float | None = None
+        self._last_press = float("-inf")
+        self._frame: KioskFrame | None = None
+        self._shown = None  # the screen last drawn
+
+    def offer(self, view: MonitorView, now: datetime) -> None:
+        """Takes a new view; a new answer in it shows for ``answer_s`` (``now`` is the view's clock)."""
+        self.view = view
+        answer = view.kiosk.answer
+        if answer is None or answer == self._seen_answer:
+            return
+        self._seen_answer = answer
+        if answer.at is not None and (now - answer.at).total_seconds() > self.answer_s:
+            return  # from before the monitor (re)started: that visitor has gone
+        self._answer = (answer_screen(answer, view), self._monotonic() + self.answer_s)
+        self._pending_until = None
+        log.info("kiosk answer: %s%s", answer.kind, f" ({answer.code})" if answer.code else "")
+
+    def set_connected(self, connected: bool) -> None:
+        self.connected = connected
+
+    def press_answered(self, concern: str, error: str | None) -> None:
+        """The daemon took the press (the ticket's answer follows in a view), or it did not."""
+        if error is None:
+            return
+        log.warning("the press for %s was not taken: %s", concern, error)
+        self._pending_until = None
+        self._answer = (KioskMessage("error", word("press_failed", "de"), word("press_failed_body", "de"),
+                                     word("press_failed", "en"), word("press_failed_body", "en")),
+                        self._monotonic() + self.answer_s)
+
+    def screen(self) -> KioskTicket | KioskMessage | OutOfOrder | OneMoment | None:
+        """What shows now; None is the welcome screen."""
+        now = self._monotonic()
+        if not self.connected or self.view is None:
+            return OutOfOrder()  # no daemon: a touch could not print anything
+        if self._answer is not None and now < self._answer[1]:
+            return self._answer[0]
+        if self._pending_until is not None and now < self._pending_until:
+            return OneMoment()
+        if self.view.kiosk.out_of_order is not None:
+            return OutOfOrder()
+        return None
+
+    def seconds_to_next_change(self) -> float | None:
+        """How long until time alone changes the screen (an answer or a wait ends), or None."""
+        now = self._monotonic()
+        ends = [end for end in (self._answer[1] if self._answer else None, self._pending_until)
+                if end is not None and end > now]
+        return min(ends) - now if ends else None
+
+    def due(self) -> bool:
+        """True when what should show is no longer what was drawn (time alone can do that)."""
+        return self._frame is None or self.screen() != self._shown
+
+    def render(self, surface, now: datetime) -> KioskFrame:
+        view = self.view
+        others = [code for code in (view.languages if view else ("de", "en")) if code != self.language]
+        self._shown = self.screen()
+        self._frame = render_kiosk(surface, self._shown, now, concerns=view.concerns if view else (),
+                                   touch=self.touch, language=self.language,
+                                   second_language=others[0] if others else None)
+        return self._frame
+
+    def touched(self, point: tuple[int, int]) -> bool:
+        """A touch at ``point`` in picture coordinates; True when it was taken as a press."""
+        if self._send_press is None or self._frame is None or self.screen() is not None:
+            return False  # buttons only count while the welcome screen with them is up
+        concern = self._frame.hit(point)
+        if concern is None:
+            return False
+        now = self._monotonic()
+        if now - self._last_press < self._debounce_s:
+            log.debug("touch on %s ignored: a press was sent %.1f s ago", concern, now - self._last_press)
+            return False
+        self._last_press = now
+        self._pending_until = now + self._pending_s
+        log.info("touch: %s", concern)
+        self._send_press(concern)
+        return True
+
+
+def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | KioskMessage:
+    """A ticket (its number, people ahead, wait) when the answer's code is waiting; else the message.
+
+    The answer carries the number; where it stands in the queue comes from the same view.
+    """
+    position = next((index for index, entry in enumerate(view.waiting) if entry.code == answer.code), None)
+    if answer.kind == "ok" and answer.code is not None and position is not None:
+        concern = view.waiting[position].concern
+        return KioskTicket(answer.code, view.concern(concern), ahead=len(view.appointments) + position,
+                           wait=view.wait_for(concern))
+    return KioskMessage(answer.kind, answer.title_de, answer.body_de, answer.title_en, answer.body_en)
+
+
+class PressSender:
+    """Sends ``{"request": "press", "concern": ...}`` on its own thread, so drawing never waits.
+
+    ``answered(concern, error)`` is called on that thread: error is None when the daemon took it.
+    """
+
+    def __init__(self, socket_path: Path, answered: Callable[[str, str | None], None], *, timeout_s: float = 5.0):
+        self.socket_path = Path(socket_path)
+        self._answered = answered
+        self._timeout_s = timeout_s
+        self._presses: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="kiosk-press", daemon=True)
+        self._thread.start()
+
+    def send(self, concern: str) -> None:
+        self._presses.put(concern)
+
+    def close(self, timeout: float = 2.0) -> None:
+        self._presses.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        from appliance.control import request
+        while (concern := self._presses.get()) is not None:
+            try:
+                request(self.socket_path, "press", timeout=self._timeout_s, concern=concern)
+                error = None
+            except Exception as failure:  # refused, no daemon, a garbled answer: the next press must still go
+                error = str(failure) or type(failure).__name__
+            self._answered(concern, error)

@@ -1,0 +1,216 @@
+"""Draws the kiosk's own small (often touch) screen: what to do, the answer, or out of order.
+
+On a touchscreen the welcome screen lists the concerns as buttons; their hit rectangles come back.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pygame
+
+from . import theme
+from .text import Canvas, Drawn, font, size_for_cap
+from .view import ConcernInfo, WaitRange
+from .wording import both, wait_text
+
+# Fingers need about 9 mm; on the 7" Pi touch display (800x480) that is about 75 px.
+MIN_BUTTON_PX = 64
+
+
+@dataclass(frozen=True)
+class KioskTicket:
+    """The answer to a button press or touch: the number, and what to expect."""
+    code: str
+    concern: ConcernInfo | None = None
+    ahead: int = 0
+    wait: WaitRange | None = None
+
+
+@dataclass(frozen=True)
+class KioskMessage:
+    """A check-in verdict or any other answer: ok (green), warn (amber) or error (red)."""
+    kind: str
+    title_de: str
+    body_de: str = ""
+    title_en: str | None = None
+    body_en: str | None = None
+
+    def title(self, language: str) -> str:
+        return (self.title_en if language == "en" and self.title_en else self.title_de) or ""
+
+    def body(self, language: str) -> str:
+        return (self.body_en if language == "en" and self.body_en is not None else self.body_de) or ""
+
+
+@dataclass(frozen=True)
+class OutOfOrder:
+    """The kiosk cannot serve (printer broken, core gone): send visitors to the information desk."""
+
+
+@dataclass(frozen=True)
+class OneMoment:
+    """A concern was touched and the daemon has not answered yet: the touch was felt."""
+
+
+@dataclass(frozen=True)
+class ConcernButton:
+    concern: str
+    rect: pygame.Rect
+
+
+@dataclass
+class KioskFrame:
+    drawn: list[Drawn]
+    buttons: tuple[ConcernButton, ...] = field(default=())
+
+    def hit(self, point: tuple[int, int]) -> str | None:
+        """The concern whose button contains ``point`` (picture coordinates), or None."""
+        return next((b.concern for b in self.buttons if b.rect.collidepoint(point)), None)
+
+    def texts(self, role: str | None = None) -> list[str]:
+        return [d.text for d in self.drawn if role is None or d.role == role]
+
+
+def render_kiosk(surface: pygame.Surface, screen: KioskTicket | KioskMessage | OutOfOrder | OneMoment | None,
+                 now: datetime,
+                 *, concerns: tuple[ConcernInfo, ...] = (), touch: bool = False, language: str = "de",
+                 second_language: str | None = "en") -> KioskFrame:
+    """Draws the kiosk screen; ``screen`` None is the welcome screen (with concern buttons on touch)."""
+    painter = _KioskPainter(surface, language, second_language if second_language != language else None)
+    if isinstance(screen, KioskTicket):
+        painter.ticket(screen)
+    elif isinstance(screen, KioskMessage):
+        painter.message(screen)
+    elif isinstance(screen, OutOfOrder):
+        painter.out_of_order()
+    elif isinstance(screen, OneMoment):
+        painter.one_moment()
+    else:
+        painter.welcome(concerns if touch else ())
+    return KioskFrame(painter.canvas.drawn, tuple(painter.buttons))
+
+
+class _KioskPainter:
+    def __init__(self, surface, first, second):
+        self.canvas = Canvas(surface)
+        self.width, self.height = surface.get_size()
+        self.first, self.second = first, second
+        # Designed for the 800x480 touch display; scales with the short side.
+        self.u = min(self.width, self.height) / 480
+        self.margin = round(20 * self.u)
+        self.buttons: list[ConcernButton] = []
+        surface.fill(theme.BACKGROUND)
+
+    def _pair(self, key_or_pair, y: int, first_size: int, role: str, colour=theme.TEXT, *, rect=None) -> int:
+        """German line, English line below it, centred; returns the bottom."""
+        first, second = both(key_or_pair, self.first, self.second) if isinstance(key_or_pair, str) else key_or_pair
+        box = rect or pygame.Rect(self.margin, 0, self.width - 2 * self.margin, self.height)
+        drawn = self.canvas.text(role, first, "bold", first_size, colour, max_width=box.width,
+                                 midtop=(box.centerx, y))
+        y = drawn.bottom
+        if second:
+            y = self.canvas.text(role, second, "regular", round(first_size * 0.66), theme.MUTED,
+                                 max_width=box.width, midtop=(box.centerx, y + round(2 * self.u))).bottom
+        return y
+
+    def welcome(self, concerns: tuple[ConcernInfo, ...]):
+        u, m = self.u, self.margin
+        if not concerns:
+            half = self.height // 2
+            self._pair("kiosk_appointment", half - round(110 * u), round(40 * u), "instruction")
+            pygame.draw.line(self.canvas.surface, theme.RULE, (m, half), (self.width - m, half), max(1, round(2 * u)))
+            self._pair("kiosk_walk_in", half + round(30 * u), round(40 * u), "instruction")
+            return
+        y = self._pair("kiosk_appointment", m, round(30 * u), "instruction")
+        y = self._pair("kiosk_choose", y + round(14 * u), round(30 * u), "instruction") + round(14 * u)
+        area = pygame.Rect(m, y, self.width - 2 * m, self.height - m - y)
+        gap = round(12 * u)
+        columns = 1 if self.width < 560 * u else 2
+        while True:
+            rows = -(-len(concerns) // columns)
+            button_h = min((area.height - (rows - 1) * gap) // rows, round(130 * u))
+            if button_h >= MIN_BUTTON_PX or columns >= 3:
+                break
+            columns += 1
+        button_w = (area.width - (columns - 1) * gap) // columns
+        title_size = size_for_cap("bold", min(button_h * 0.16, 19 * u))
+        second_size = round(title_size * 0.78)
+        inner_w = button_w - round(24 * u)
+        for index, concern in enumerate(concerns):
+            row, column = divmod(index, columns)
+            rect = pygame.Rect(area.left + column * (button_w + gap), area.top + row * (button_h + gap), button_w, button_h)
+            pygame.draw.rect(self.canvas.surface, theme.PANEL, rect, border_radius=round(12 * u))
+            pygame.draw.rect(self.canvas.surface, theme.RULE, rect, width=max(1, round(2 * u)), border_radius=round(12 * u))
+            first = concern.title(self.first)
+            second = concern.title(self.second) if self.second else None
+            # A long title wraps to a second line rather than shrinking: all buttons keep one size.
+            lines = [(line, "bold", title_size, theme.TEXT) for line in _wrap(first, title_size, inner_w, face="bold")]
+            if second and second != first:
+                lines.append((second, "regular", second_size, theme.MUTED))
+            while len(lines) > 1 and sum(font(f, z).get_linesize() for _, f, z, _ in lines) > button_h - 8 * u:
+                lines.pop(-1 if len(lines) > 2 or lines[-1][1] == "regular" else 1)
+            y = rect.centery - sum(font(f, z).get_linesize() for _, f, z, _ in lines) // 2
+            for text, face, size, colour in lines:
+                y = self.canvas.text("concern_button", text, face, size, colour, max_width=inner_w,
+                                     min_size=size, midtop=(rect.centerx, y)).bottom
+            self.buttons.append(ConcernButton(concern.name, rect))
+
+    def ticket(self, ticket: KioskTicket):
+        u, m = self.u, self.margin
+        y = self._pair("ticket_number", m, round(28 * u), "label", theme.MUTED)
+        code = self.canvas.text("ticket_code", ticket.code, "mono", size_for_cap("mono", self.height * 0.2),
+                                theme.HIGHLIGHT, max_width=self.width - 2 * m, midtop=(self.width // 2, y + round(6 * u)))
+        y = code.bottom + round(10 * u)
+        if ticket.concern:
+            y = self._pair((ticket.concern.title(self.first),
+                            ticket.concern.title(self.second) if self.second and ticket.concern.title_en else None),
+                           y, round(26 * u), "concern") + round(14 * u)
+        ahead_first, ahead_second = both("ahead", self.first, self.second)
+        facts_first = f"{ticket.ahead} {ahead_first}"
+        facts_second = f"{ticket.ahead} {ahead_second}" if ahead_second else None
+        if ticket.wait:
+            facts_first += f" · {wait_text(ticket.wait.low_min, ticket.wait.high_min, self.first)}"
+            if facts_second:
+                facts_second += f" · {wait_text(ticket.wait.low_min, ticket.wait.high_min, self.second)}"
+        self._pair((facts_first, facts_second), y, round(30 * u), "facts")
+
+    def message(self, message: KioskMessage):
+        u, m = self.u, self.margin
+        colour = {"ok": theme.OK, "warn": theme.WARNING, "error": theme.ERROR}.get(message.kind, theme.PANEL)
+        band = pygame.Rect(0, 0, self.width, round(self.height * 0.42))
+        pygame.draw.rect(self.canvas.surface, colour, band)
+        text_colour = theme.BACKGROUND if message.kind == "warn" else theme.TEXT
+        first_title = message.title(self.first)
+        second_title = message.title(self.second) if self.second and message.title_en else None
+        title = self.canvas.text("message_title", first_title, "bold", round(44 * u), text_colour,
+                                 max_width=self.width - 2 * m, midbottom=(band.centerx, band.centery + round(6 * u)))
+        if second_title and second_title != first_title:
+            self.canvas.text("message_title", second_title, "regular", round(28 * u), text_colour,
+                             max_width=self.width - 2 * m, midtop=(band.centerx, title.bottom + round(4 * u)))
+        y = band.bottom + m
+        for language, size, colour in ((self.first, 28, theme.TEXT), (self.second, 22, theme.MUTED)):
+            if language is None or (language != self.first and message.body_en is None):
+                continue
+            for line in _wrap(message.body(language), round(size * u), self.width - 2 * m):
+                y = self.canvas.text("message_body", line, "regular", round(size * u), colour, max_width=self.width - 2 * m,
+                                     midtop=(self.width // 2, y)).bottom
+            y += round(12 * u)
+
+    def out_of_order(self):
+        u = self.u
+        y = self._pair("out_of_order", round(self.height * 0.25), round(56 * u), "out_of_order", theme.WARNING)
+        self._pair("ask_information", y + round(30 * u), round(30 * u), "out_of_order")
+
+    def one_moment(self):
+        self._pair("one_moment", round(self.height * 0.4), round(48 * self.u), "one_moment")
+
+
+def _wrap(text: str, size: int, width: int, face: str = "regular") -> list[str]:
+    chosen, lines, line = font(face, size), [], ""
+    for part in text.split():
+        candidate = f"{line} {part}".strip()
+        if chosen.size(candidate)[0] <= width or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = part
+    return lines + ([line] if line else [])

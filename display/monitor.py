@@ -1,0 +1,410 @@
+"""The call-up monitor process: subscribes to the daemon's views and shows them full-screen.
+
+Its own process (and systemd unit), so an SDL crash or a missing display never stops check-in.
+With ``--layout kiosk`` it is the kiosk's own screen instead, touch included.
+"""
+import argparse
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .feed import ViewFeed
+from .rotation import ROTATIONS, logical_size, to_panel, to_picture
+
+log = logging.getLogger("display.monitor")  # the same name when run with python -m
+
+DEFAULT_SOCKET = Path("/run/entrance-appliance/control.sock")
+DEFAULT_SIZE = (1920, 1080)
+KIOSK_SIZE = (800, 480)  # the 7" Raspberry Pi touch display
+LAYOUTS = ("monitor", "kiosk")
+WINDOW_SIZE = (1280, 720)
+# With a window the loop wakes this often to hand SDL its events (window manager pings,
+# resizes); pygame's own event wait would poll every millisecond on KMSDRM instead.
+PUMP_S = 0.5
+# A touch must be answered at once ("Einen Moment bitte…"); twenty looks a second cost next to nothing.
+TOUCH_PUMP_S = 0.05
+IDLE_WAKE_S = 1.0
+EXIT_NO_DAEMON, EXIT_NO_DISPLAY = 4, 5
+
+
+def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
+                rotation: int = 0, slides_dir: Path | None = None, screenshot: Path | None = None,
+                headless_out: Path | None = None, highlight_s: float = 20.0, recent: int = 5,
+                slide_s: float = 10.0, stale_after_s: float = 120.0, language: str = "de",
+                sound: bool = True, speech: bool = False, sound_out: Path | None = None, clock: str = "wall",
+                screenshot_wait_s: float = 5.0, keep_frames: int = 2000, layout: str = "monitor",
+                touch: bool = False, answer_s: float = 15.0, on_frame=None,
+                stop: threading.Event | None = None) -> int:
+    """Runs until ``stop`` is set, the window is closed or SIGTERM; returns the exit code.
+
+    ``screenshot``: write one frame of the current state as PNG and return (4 if no daemon answered).
+    ``headless_out``: no window; a PNG into this folder after every change (and ``current.png``).
+    ``clock`` "snapshot" draws the time of the view's snapshot (the demo's simulated clock).
+    ``layout`` "kiosk": the kiosk's own screen; with ``touch`` (and a window) its concerns are buttons
+    that send a press to the daemon; an answer stays ``answer_s``.
+    ``on_frame``: called with each presented frame (MonitorFrame or KioskFrame), for tests.
+    """
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation must be one of {ROTATIONS}, not {rotation}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    import pygame  # here, not at import time: `entrance-appliance --help` must not need SDL
+
+    from .announcer import Announcer, Espeak, FilePlayer, MixerPlayer
+    from .kiosk import KioskScreen, PressSender
+    from .monitor_render import render_monitor
+    from .slides import Slides
+
+    stop = stop or threading.Event()
+    headless = screenshot is not None or headless_out is not None
+    kiosk_layout = layout == "kiosk"
+    touch = touch and kiosk_layout
+    pygame.font.init()
+    try:
+        screen = _OffscreenScreen(size or (KIOSK_SIZE if kiosk_layout else DEFAULT_SIZE), rotation) if headless \
+            else _WindowScreen(size, rotation, fullscreen, touch=touch)
+    except pygame.error as error:
+        log.error("no display to draw on (%s); set SDL_VIDEODRIVER, or use --out DIR for PNG files", error)
+        return EXIT_NO_DISPLAY
+    events: queue.Queue = queue.Queue()
+    # Files show the buttons but have no fingers to press them.
+    presses = PressSender(socket_path, lambda concern, error: events.put(("pressed", (concern, error)))) \
+        if touch and screen.window else None
+    kiosk = KioskScreen(presses.send if presses else None, touch=touch, answer_s=answer_s, language=language) \
+        if kiosk_layout else None
+    slides = Slides(slides_dir, slide_s) if slides_dir and not kiosk_layout else None
+    announcer = None
+    if sound and screenshot is None and not kiosk_layout:  # the kiosk's screen does not chime for calls
+        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer()
+        if player is not None:
+            announcer = Announcer(player, speech=Espeak() if speech else None)
+    feed = ViewFeed(socket_path, lambda kind, value: events.put((kind, value))).start()
+    frames = _FrameFiles(headless_out, keep_frames) if headless_out else None
+    view, connected, drawn_once, next_change = None, False, False, None
+    try:
+        if screenshot is not None:
+            view, connected = _first_view(events, screenshot_wait_s)
+            now = _now(view, clock)
+            if kiosk is not None:
+                if view is not None:
+                    kiosk.offer(view, now)
+                kiosk.set_connected(connected)
+                kiosk.render(screen.picture, now)
+            else:
+                render_monitor(screen.picture, view, now, language=language, highlight_s=highlight_s, recent=recent,
+                               stale_after_s=stale_after_s, slides=slides, connected=connected)
+            _save_png(screen.picture, Path(screenshot))
+            if view is None:
+                log.error("no daemon answered at %s within %.0f s; the screenshot shows the waiting screen",
+                          socket_path, screenshot_wait_s)
+                return EXIT_NO_DAEMON
+            return 0
+        while not stop.is_set():
+            now = _now(view, clock)
+            wake = (TOUCH_PUMP_S if presses else PUMP_S) if screen.window else IDLE_WAKE_S
+            if kiosk is not None:
+                until = kiosk.seconds_to_next_change()
+            else:
+                until = (next_change - now).total_seconds() if next_change is not None else None
+            if until is not None:
+                wake = max(0.0, min(wake, until))
+            changed = False
+            try:
+                item = events.get(timeout=wake)
+                while item is not None:  # a burst of views is drawn once, as its last state
+                    kind, value = item
+                    if kind == "view":
+                        if announcer:
+                            announcer.offer(value.recent_calls, _now(value, clock))
+                        if kiosk:
+                            kiosk.offer(value, _now(value, clock))
+                        changed |= value != view
+                        view = value
+                    elif kind == "connected":
+                        changed |= value != connected
+                        connected = value
+                        if kiosk:
+                            kiosk.set_connected(value)
+                    elif kind == "pressed":
+                        kiosk.press_answered(*value)
+                        changed = True
+                    item = events.get_nowait() if not events.empty() else None
+            except queue.Empty:
+                pass
+            if screen.window and screen.pump(stop, kiosk.touched if presses else None):
+                changed = True
+            now = _now(view, clock)
+            if kiosk is not None:
+                due = kiosk.due()  # an answer ending changes the screen: files record it too
+            else:
+                # Files record changes only; a screen also follows the clock, highlight and slides.
+                due = screen.window and next_change is not None and now >= next_change
+            if not (changed or due or not drawn_once):
+                continue
+            if kiosk is not None:
+                frame = kiosk.render(screen.picture, now)
+            else:
+                frame = render_monitor(screen.picture, view, now, language=language, highlight_s=highlight_s,
+                                       recent=recent, stale_after_s=stale_after_s, slides=slides, connected=connected)
+                next_change = frame.next_change
+            screen.present()
+            current = view.current_call if view else None
+            log.debug("frame presented: serial %s, calling %s", view.serial if view else "-",
+                      current.code if current else "-")
+            if on_frame is not None:
+                on_frame(frame)
+            if frames is not None:
+                frames.write(screen.picture)
+            drawn_once = True
+        return 0
+    finally:
+        feed.stop()
+        if presses:
+            presses.close()
+        if announcer:
+            announcer.close()
+        pygame.display.quit()
+
+
+class _OffscreenScreen:
+    window = False
+
+    def __init__(self, panel: tuple[int, int], rotation: int):
+        import pygame
+        # Files show the picture upright, as a person in front of the turned monitor sees it.
+        self.picture = pygame.Surface(logical_size(panel, rotation))
+
+    def present(self):
+        pass
+
+
+class _WindowScreen:
+    window = True
+
+    def __init__(self, size, rotation: int, fullscreen: bool, touch: bool = False):
+        import pygame
+        # No SDL_VIDEODRIVER is set here: SDL picks KMSDRM on a console, X11 or Wayland on a desktop.
+        pygame.display.init()
+        self.rotation = rotation
+        if fullscreen:
+            self.display = pygame.display.set_mode(size or (0, 0), pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            self.display = pygame.display.set_mode(size or WINDOW_SIZE, pygame.RESIZABLE)
+        pygame.display.set_caption("entrance-appliance monitor")
+        # Everything else (mouse motion above all) is dropped before it reaches the queue.
+        pygame.event.set_blocked(None)
+        pygame.event.set_allowed([pygame.QUIT, pygame.VIDEORESIZE, pygame.WINDOWEXPOSED,
+                                  pygame.WINDOWSIZECHANGED, pygame.KEYDOWN])
+        if touch:
+            pygame.event.set_allowed([pygame.MOUSEBUTTONDOWN, pygame.FINGERDOWN])
+        log.info("drawing on %s at %dx%d, rotation %d", pygame.display.get_driver(), *self.display.get_size(), rotation)
+        self._picture_for_display()
+
+    def _picture_for_display(self):
+        import pygame
+        if self.rotation == 0:
+            self.picture = self.display  # drawn straight into the display, no copy
+        else:
+            self.picture = pygame.Surface(logical_size(self.display.get_size(), self.rotation))
+
+    def pump(self, stop: threading.Event, on_touch=None) -> bool:
+        """Handles SDL's events; True when the picture must be drawn again.
+
+        ``on_touch(point)`` gets each touch or click in picture coordinates and says whether it
+        changed the picture.
+        """
+        import pygame
+        redraw = False
+        for event in pygame.event.get():
+            point = self._touch_point(event) if on_touch else None
+            if point is not None:
+                redraw |= bool(on_touch(to_picture(point, self.display.get_size(), self.rotation)))
+            elif event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE
+                                             and not self.display.get_flags() & pygame.FULLSCREEN):
+                stop.set()
+            elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+                self.display = pygame.display.get_surface()
+                self._picture_for_display()
+                redraw = True
+            elif event.type == pygame.WINDOWEXPOSED:
+                redraw = True
+        return redraw
+
+    def _touch_point(self, event) -> tuple[int, int] | None:
+        """Where on the panel a finger (or a mouse, on a desk) came down, in pixels; else None."""
+        import pygame
+        width, height = self.display.get_size()
+        if event.type == pygame.FINGERDOWN:  # SDL gives fingers as 0..1 of the panel
+            return (min(width - 1, max(0, int(event.x * width))), min(height - 1, max(0, int(event.y * height))))
+        # SDL also sends a made-up mouse click for every touch; the finger event already counted.
+        if event.type == pygame.MOUSEBUTTONDOWN and event.dict.get("button") == 1 and not event.dict.get("touch"):
+            return event.pos
+        return None
+
+    def present(self):
+        import pygame
+        if self.picture is not self.display:
+            self.display.blit(to_panel(self.picture, self.rotation), (0, 0))
+        pygame.display.flip()
+
+
+class _FrameFiles:
+    """Numbered PNGs of every changed frame, plus current.png; only the newest ``keep`` are kept."""
+
+    def __init__(self, folder: Path, keep: int):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        existing = sorted(self.folder.glob("frame-*.png"))
+        self.written = deque(existing)
+        self.count = max((int(p.stem.split("-")[1]) for p in existing if p.stem.split("-")[1].isdigit()), default=0)
+        self.keep = max(1, keep)
+
+    def write(self, picture) -> Path:
+        self.count += 1
+        path = self.folder / f"frame-{self.count:06d}.png"
+        _save_png(picture, path)
+        _save_png(picture, self.folder / "current.png")
+        self.written.append(path)
+        while len(self.written) > self.keep:
+            self.written.popleft().unlink(missing_ok=True)
+        return path
+
+
+def _save_png(picture, path: Path) -> None:
+    import pygame
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside and renamed: a reader (the demo, a browser) never sees half a PNG.
+    temporary = path.with_name(f".{path.stem}.tmp.png")
+    pygame.image.save(picture, str(temporary))
+    os.replace(temporary, path)
+
+
+def _first_view(events: queue.Queue, wait_s: float):
+    connected = False
+    deadline = time.monotonic() + wait_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            kind, value = events.get(timeout=remaining)
+        except queue.Empty:
+            break
+        if kind == "connected":
+            connected = value
+        elif kind == "view":
+            return value, True
+    return None, connected
+
+
+def _now(view, clock: str) -> datetime:
+    if clock == "snapshot" and view is not None and view.taken_at is not None:
+        return view.taken_at
+    return datetime.now(timezone.utc)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, such as 1920x1080, not {text!r}") from None
+    if not (16 <= width <= 16384 and 16 <= height <= 16384):
+        raise argparse.ArgumentTypeError(f"size {text} is out of range")
+    return width, height
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="entrance-appliance monitor",
+                                     description="Show the call-up monitor: full-screen, fed by the daemon.")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="take the control socket from this config (default: /etc/entrance-appliance/appliance.conf)")
+    parser.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
+    parser.add_argument("--screenshot", type=Path, metavar="FILE", help="write one frame as PNG and exit")
+    parser.add_argument("--screenshot-wait", type=float, default=5.0, metavar="SECONDS",
+                        help="with --screenshot: how long to wait for the daemon (default 5)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="no window: write a PNG after every change into DIR")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    parser.add_argument("--size", type=_size, metavar="WxH", help="picture size (default: the screen's; for files 1920x1080, "
+                        "800x480 in the kiosk layout)")
+    parser.add_argument("--rotation", type=int, choices=ROTATIONS, default=0,
+                        help="degrees the picture is turned clockwise, for monitors mounted in portrait")
+    parser.add_argument("--slides", type=Path, metavar="DIR", help="folder of information slides (PNG, JPEG)")
+    parser.add_argument("--slide-seconds", type=float, default=10.0, help="how long each slide stays (default 10)")
+    parser.add_argument("--highlight-seconds", type=float, default=20.0, help="how long a new call stays highlighted")
+    parser.add_argument("--recent", type=int, default=5, help="how many earlier calls are listed (default 5)")
+    parser.add_argument("--stale-after", type=float, default=120.0, metavar="SECONDS",
+                        help="show 'nicht aktuell' once the backend has been away this long (default 120)")
+    parser.add_argument("--language", default="de", help="the first language on screen (default de)")
+    parser.add_argument("--no-sound", action="store_true", help="no chime, no speech")
+    parser.add_argument("--speech", action="store_true", help="speak each call through espeak-ng (offline)")
+    parser.add_argument("--sound-out", type=Path, metavar="DIR", help="write the announcements as WAV files into DIR")
+    parser.add_argument("--clock", choices=("wall", "snapshot"), default="wall",
+                        help="'snapshot' draws the time of the daemon's snapshot (for the demo's simulated clock)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="monitor",
+                        help="'kiosk': the kiosk's own screen (what to do, the answer, out of order) instead of "
+                             "the call-up monitor")
+    parser.add_argument("--touch", action=argparse.BooleanOptionalAction, default=None,
+                        help="kiosk layout: concerns are buttons to touch (default: [monitor] touch, else no)")
+    parser.add_argument("--answer-seconds", type=float, default=15.0, metavar="SECONDS",
+                        help="kiosk layout: how long an answer stays before the welcome screen returns (default 15)")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return parser
+
+
+def _take_config_defaults(args, parser, monitor) -> None:
+    """[monitor] in the device's config sets what the command line leaves at its default."""
+    from_config = {"rotation": monitor.rotation, "slides": monitor.slides,
+                   "slide_seconds": monitor.slide_seconds.total_seconds(),
+                   "highlight_seconds": monitor.highlight.total_seconds(), "recent": monitor.recent,
+                   "stale_after": monitor.stale_after.total_seconds(), "language": monitor.language,
+                   "no_sound": not monitor.sound, "speech": monitor.speech,
+                   "size": _size(monitor.size) if monitor.size else None, "layout": monitor.layout,
+                   "touch": monitor.touch, "answer_seconds": monitor.answer_seconds.total_seconds()}
+    for name, value in from_config.items():
+        if getattr(args, name) == parser.get_default(name):
+            setattr(args, name, value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``entrance-appliance monitor``; exit codes 0, 2 (config or arguments), 4 (no daemon, screenshot), 5 (no display)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from appliance.journal import configure_logging
+    configure_logging(args.log_level)
+    socket_path = args.socket
+    if socket_path is None or args.config is not None:
+        from appliance.config import load_config
+        from appliance.errors import ConfigError
+        try:
+            config = load_config(args.config)
+        except ConfigError as error:
+            print(f"{len(error.problems)} problem(s) in the configuration:", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 2
+        socket_path = socket_path or config.core.control_socket
+        _take_config_defaults(args, parser, config.monitor)
+    stop = threading.Event()
+    # Before SDL starts: SDL only installs its own SIGTERM handler where none is set.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        return run_monitor(socket_path, fullscreen=not args.windowed, size=args.size, rotation=args.rotation,
+                           slides_dir=args.slides, screenshot=args.screenshot, headless_out=args.out,
+                           highlight_s=args.highlight_seconds, recent=args.recent, slide_s=args.slide_seconds,
+                           stale_after_s=args.stale_after, language=args.language, sound=not args.no_sound,
+                           speech=args.speech, sound_out=args.sound_out, clock=args.clock,
+                           screenshot_wait_s=args.screenshot_wait, layout=args.layout, touch=bool(args.touch),
+                           answer_s=args.answer_seconds, stop=stop)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

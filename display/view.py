@@ -1,0 +1,324 @@
+"""What the monitor shows, as frozen dataclasses parsed from the core's "view" JSON line.
+
+Parsing never raises: a bad or missing field becomes a safe default and a note in ``problems``.
+"""
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIMEZONE = "Europe/Berlin"
+# Codes are what the waiting room reads aloud and on screen. A strict shape keeps anything
+# else (a name typed into the wrong field upstream) off the screen: no spaces, no lower-case words.
+CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,11}")
+COUNTER = re.compile(r"[0-9A-Za-z]{1,4}")
+LANGUAGE = re.compile(r"[a-z]{2}")
+# Bounds keep a runaway upstream list from costing the display its memory or its frame time.
+MAX_WAITING, MAX_CALLS, MAX_APPOINTMENTS, MAX_CONCERNS = 500, 50, 100, 40
+MAX_TITLE, MAX_TICKER, MAX_BODY = 160, 600, 600
+KIOSK_KINDS = ("ok", "warn", "error")
+
+
+@dataclass(frozen=True)
+class ConcernInfo:
+    name: str
+    prefix: str
+    title_de: str
+    title_en: str | None = None
+
+    def title(self, language: str) -> str:
+        return self.title_en if language == "en" and self.title_en else self.title_de
+
+
+@dataclass(frozen=True)
+class Call:
+    code: str
+    concern: str
+    counter: str
+    called_at: datetime
+
+
+@dataclass(frozen=True)
+class Waiting:
+    code: str
+    concern: str
+
+
+@dataclass(frozen=True)
+class Appointment:
+    code: str
+    counter: str | None = None
+
+
+@dataclass(frozen=True)
+class WaitRange:
+    low_min: int
+    high_min: int
+
+
+@dataclass(frozen=True)
+class KioskAnswer:
+    """The daemon's answer to the latest press or scan (a ticket, a check-in verdict, a refusal)."""
+    kind: str                  # ok, warn or error: the colour of the answer
+    title_de: str
+    body_de: str = ""
+    title_en: str | None = None
+    body_en: str | None = None
+    code: str | None = None    # the ticket's number, or the appointment's display code
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KioskState:
+    """What the kiosk screen needs beyond the queue: the latest answer, and whether it can serve."""
+    answer: KioskAnswer | None = None
+    out_of_order: str | None = None  # why (for the log); the screen only says "Außer Betrieb"
+
+
+@dataclass(frozen=True)
+class MonitorView:
+    """One picture's worth of state; equal views draw the same picture (serial and age aside)."""
+    device: str = ""
+    site: str = ""
+    languages: tuple[str, ...] = ("de", "en")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    concerns: tuple[ConcernInfo, ...] = ()
+    waiting: tuple[Waiting, ...] = ()          # walk-ins, in call order
+    recent_calls: tuple[Call, ...] = ()        # newest first
+    appointments: tuple[Appointment, ...] = ()  # checked in, listed above the walk-ins
+    waits: tuple[tuple[str, WaitRange], ...] = ()
+    stale_since: datetime | None = None
+    open: bool = True
+    ticker: str = ""
+    kiosk: KioskState = KioskState()
+    # Not part of the picture: a keep-alive with a new serial must not cause a redraw.
+    serial: int = field(default=0, compare=False)
+    taken_at: datetime | None = field(default=None, compare=False)
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def current_call(self) -> Call | None:
+        return self.recent_calls[0] if self.recent_calls else None
+
+    def wait_for(self, concern: str) -> WaitRange | None:
+        return dict(self.waits).get(concern)
+
+    def concern(self, name: str) -> ConcernInfo | None:
+        return next((c for c in self.concerns if c.name == name), None)
+
+    def waiting_count(self, concern: str) -> int:
+        return sum(1 for entry in self.waiting if entry.concern == concern)
+
+
+def parse_view(data) -> MonitorView:
+    """The view line's dict as a MonitorView; unknown keys (a "name", say) are ignored, never shown."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        return MonitorView(problems=(f"view is {type(data).__name__}, not an object",))
+    snapshot = data.get("snapshot")
+    if snapshot is None:
+        snapshot = {}
+    elif not isinstance(snapshot, dict):
+        problems.append("snapshot is not an object")
+        snapshot = {}
+    concerns = _items(data.get("concerns"), "concerns", MAX_CONCERNS, _concern, problems)
+    return MonitorView(
+        device=_text(data.get("device"), 40),
+        site=_text(data.get("site"), 40),
+        languages=_languages(data.get("languages"), problems),
+        timezone=_zone(data.get("timezone"), problems),
+        concerns=concerns,
+        waiting=_items(snapshot.get("waiting"), "waiting", MAX_WAITING, _waiting, problems),
+        recent_calls=_items(snapshot.get("recent_calls"), "recent_calls", MAX_CALLS, _call, problems),
+        appointments=_items(data.get("appointments"), "appointments", MAX_APPOINTMENTS, _appointment, problems),
+        waits=_waits(data.get("waits"), problems),
+        stale_since=_stale_since(data.get("backend"), problems),
+        open=_open(data.get("open"), problems),
+        ticker=_text(data.get("ticker"), MAX_TICKER),
+        kiosk=_kiosk(data.get("kiosk"), problems),
+        serial=snapshot.get("serial") if isinstance(snapshot.get("serial"), int) else 0,
+        taken_at=_instant(snapshot.get("taken_at")),
+        problems=tuple(problems),
+    )
+
+
+def _items(value, key, limit, parse_one, problems) -> tuple:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(f"{key} is not a list")
+        return ()
+    parsed = []
+    for index, raw in enumerate(value[:limit]):
+        item = parse_one(raw) if isinstance(raw, dict) else None
+        if item is None:
+            problems.append(f"{key}[{index}] is not valid and is left out")
+        else:
+            parsed.append(item)
+    if len(value) > limit:
+        problems.append(f"{key} has {len(value)} entries; the first {limit} are shown")
+    return tuple(parsed)
+
+
+def _concern(raw: dict) -> ConcernInfo | None:
+    name, prefix, title = _text(raw.get("name"), 40), _text(raw.get("prefix"), 3), _text(raw.get("title_de"), MAX_TITLE)
+    if not name:
+        return None
+    return ConcernInfo(name, prefix, title or name, _text(raw.get("title_en"), MAX_TITLE) or None)
+
+
+def _call(raw: dict) -> Call | None:
+    code, counter, called_at = _code(raw.get("code")), _counter(raw.get("counter")), _instant(raw.get("called_at"))
+    if code is None or counter is None or called_at is None:
+        return None
+    return Call(code, _text(raw.get("concern"), 40), counter, called_at)
+
+
+def _waiting(raw: dict) -> Waiting | None:
+    code = _code(raw.get("code"))
+    return Waiting(code, _text(raw.get("concern"), 40)) if code else None
+
+
+def _appointment(raw: dict) -> Appointment | None:
+    code = _code(raw.get("code"))
+    return Appointment(code, _counter(raw.get("counter"))) if code else None
+
+
+def _code(value) -> str | None:
+    if isinstance(value, str) and CODE.fullmatch(value.strip()):
+        return value.strip()
+    return None
+
+
+def _counter(value) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 0 <= value <= 9999:
+        return str(value)
+    if isinstance(value, str) and COUNTER.fullmatch(value.strip()):
+        return value.strip()
+    return None
+
+
+def _waits(value, problems) -> tuple[tuple[str, WaitRange], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        problems.append("waits is not an object")
+        return ()
+    waits = []
+    for concern, raw in list(value.items())[:MAX_CONCERNS]:
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = [raw, raw]
+        numbers = [n for n in raw if isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n < 24 * 60] \
+            if isinstance(raw, list) and len(raw) == 2 else []
+        if len(numbers) != 2:
+            problems.append(f"waits[{concern!r}] is not [low, high] in minutes")
+            continue
+        low, high = sorted(round(n) for n in numbers)
+        waits.append((str(concern), WaitRange(low, high)))
+    return tuple(waits)
+
+
+def _stale_since(backend, problems) -> datetime | None:
+    if backend is None:
+        return None
+    if not isinstance(backend, dict):
+        problems.append("backend is not an object")
+        return None
+    raw = backend.get("stale_since")
+    since = _instant(raw)
+    if raw is not None and since is None:
+        problems.append("backend.stale_since is not an ISO time")
+    return since
+
+
+def _open(value, problems) -> bool:
+    if value is None or isinstance(value, bool):
+        return value is not False
+    problems.append("open is not true or false; shown as open")
+    return True
+
+
+def _kiosk(value, problems) -> KioskState:
+    if value is None:
+        return KioskState()  # a daemon without a kiosk role, or an older one
+    if not isinstance(value, dict):
+        problems.append("kiosk is not an object")
+        return KioskState()
+    return KioskState(_kiosk_answer(value.get("answer"), problems), _out_of_order(value.get("out_of_order"), problems))
+
+
+def _kiosk_answer(value, problems) -> KioskAnswer | None:
+    # Problems never quote the values: a wrong field might hold a name.
+    if value is None:
+        return None
+    message = value.get("message") if isinstance(value, dict) else None
+    title_de = _text(message.get("title_de"), MAX_TITLE) if isinstance(message, dict) else ""
+    if not title_de:
+        problems.append("kiosk.answer has no message with a title_de; it is not shown")
+        return None
+    kind = message.get("kind")
+    if kind not in KIOSK_KINDS:
+        problems.append("kiosk.answer.message.kind is not ok, warn or error; shown as warn")
+        kind = "warn"
+    code = _code(value.get("code"))
+    if value.get("code") is not None and code is None:
+        problems.append("kiosk.answer.code is not shaped like a code; it is left out")
+    at = _instant(value.get("at"))
+    if value.get("at") is not None and at is None:
+        problems.append("kiosk.answer.at is not an ISO time")
+    return KioskAnswer(kind, title_de, _text(message.get("body_de"), MAX_BODY),
+                       _text(message.get("title_en"), MAX_TITLE) or None,
+                       _text(message.get("body_en"), MAX_BODY) or None, code, at)
+
+
+def _out_of_order(value, problems) -> str | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip():
+        return _text(value, 200)
+    # The daemon sends null while it can serve: anything else means it cannot, whatever its shape.
+    if value is not True:
+        problems.append("kiosk.out_of_order is not text; taken as out of order")
+    return "out of order"
+
+
+def _languages(value, problems) -> tuple[str, ...]:
+    if value is None:
+        return ("de", "en")
+    found = tuple(v for v in value if isinstance(v, str) and LANGUAGE.fullmatch(v)) if isinstance(value, list) else ()
+    if not found:
+        problems.append("languages is not a list of two-letter codes")
+        return ("de", "en")
+    return found
+
+
+def _zone(value, problems) -> ZoneInfo:
+    if isinstance(value, str):
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if value is not None:
+        problems.append(f"timezone {value!r} is unknown; {DEFAULT_TIMEZONE} is used")
+    return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def _instant(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # The core's clock is UTC and always aware; a naive time can only be UTC too.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _text(value, limit: int) -> str:
+    if not isinstance(value, str):
+        return ""
+    # Control characters would draw as boxes; newlines would break a one-line layout.
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
