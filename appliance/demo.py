@@ -4,8 +4,6 @@ Simulated visitors press the ticket buttons and simulated counters call them, on
 clock, so a stretch of an office day runs in seconds. What the monitor would show is written to
 ``demo-out/`` (and drawn in the terminal when there is one).
 """
-import heapq
-import math
 import os
 import queue
 import random
@@ -14,8 +12,7 @@ import subprocess
 import sys
 import threading
 from time import monotonic, sleep
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from display.text_screen import render_monitor
@@ -27,7 +24,9 @@ from .codes import AppointmentCode, Ed25519PrivateKey, encode, load_private_key,
 from .config import Layer, load_layers
 from .config.loader import DEFAULTS_FILE
 from .daemon import Appliance
+from .checkin import CheckInRules, LatePolicy
 from .errors import ApplianceError
+from .simulation import AppointmentArrival, DaySpec, OfficeDay, WalkIn
 from .state import Appointment
 
 DEMO_CONFIG = """
@@ -65,10 +64,6 @@ database = {var}/state.db
 [core]
 control_socket = {var}/control.sock
 """
-# Share of walk-ins per concern, and the counters' mean service minutes.
-CONCERN_WEIGHTS = {"leave": 3, "first-application": 2, "documents": 5}
-COUNTERS = 4
-MEAN_SERVICE_MIN = 7.0
 REPO = Path(__file__).resolve().parent.parent
 OPENING = time(7, 30)
 
@@ -77,12 +72,6 @@ def demo_config(var_dir: Path, printer_uri: str):
     text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri)
     return load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
                         Layer("<embedded demo config>", text, Path.cwd())])
-
-
-def arrivals_per_minute(minute_of_day: float) -> float:
-    """Walk-ins: a morning rush around 08:30, a quieter midday, a small bump after lunch."""
-    hour = minute_of_day / 60
-    return 0.15 + 0.45 * math.exp(-((hour - 8.5) ** 2) / 0.8) + 0.15 * math.exp(-((hour - 13.5) ** 2) / 0.5)
 
 
 def demo_start(now, store, tz):
@@ -95,7 +84,6 @@ def demo_start(now, store, tz):
 
 def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path, speed: float = 1.0,
              seed: int | None = None) -> int:
-    rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     site_key = demo_site_key(var_dir)
     printer = PrinterEmulator(out_dir=out_dir / "tickets")  # the kiosk's printer, on loopback
@@ -111,8 +99,13 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     tz = config.device.timezone
     clock.set(demo_start(clock.now(), appliance.store, tz))
     start = clock.now()
-    end = start + timedelta(minutes=minutes if minutes is not None else 600)
-    bookings = book_appointments(rng, start, end, tz, config.device.site, appliance.store)
+    end = start + timedelta(minutes=minutes if minutes is not None else 24 * 60)
+    # The office day: the same simulator the wait-time benchmark scores estimators on.
+    checkin = config.checkin
+    office = OfficeDay(DaySpec(seed=seed if seed is not None else random.randrange(2**31),
+                               day=start.astimezone(tz).date(), tz=tz, opening=start.astimezone(tz).time(),
+                               checkin_rules=CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))))
+    codes = book_appointments(office, config.device.site, appliance.store, site_key)
     output = DemoOutput(out_dir, config, terminal=not headless and sys.stdout.isatty())
     answers: queue.Queue = queue.Queue()
     appliance.answer_listeners.append(answers.put)
@@ -126,19 +119,7 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     monitor = start_monitor(config.core.control_socket, out_dir / "monitor", headless)
     buttons = SimulatedButtons(appliance.press)
     scanner = SimulatedScanner(appliance.scan)
-    counters = [SimulatedCounter(appliance.core, n) for n in range(1, COUNTERS + 1)]
-    agenda: list = []  # (instant, order, action, argument)
-    order = 0
-
-    def schedule(instant, action, argument=None):
-        nonlocal order
-        order += 1
-        heapq.heappush(agenda, (instant, order, action, argument))
-
-    def next_arrival(after):
-        local = after.astimezone(tz)
-        rate = arrivals_per_minute(local.hour * 60 + local.minute)
-        return after + timedelta(minutes=rng.expovariate(rate))
+    counters: dict[int, SimulatedCounter] = {}
 
     def answer_to(action):
         try:
@@ -146,50 +127,44 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
         except queue.Empty:
             raise ApplianceError(f"no answer on the kiosk screen to {action}") from None
 
-    schedule(next_arrival(start), "arrive")
-    for booking, arrival in bookings:
-        if arrival is not None:
-            schedule(arrival, "scan", booking)
-    for counter in counters:
-        schedule(start + timedelta(minutes=rng.uniform(0, 3)), "call", counter)
+    def call_next(counter: int, at):
+        """A free counter of the simulated office asks the appliance whom to call."""
+        clock.set(max(at, clock.now()))
+        called = counters.setdefault(counter, SimulatedCounter(appliance.core, counter)).call_next().result(10)
+        if called is None:
+            return None
+        tally["calls"] += 1
+        output.call(appliance.core.snapshot.recent_calls[0], at.astimezone(tz))
+        return called.concern
+
     tally = {"tickets": 0, "check-ins": 0, "calls": 0}
     progress = Progress(minutes) if minutes is not None else None
     try:
-        while agenda and not stop.is_set():
-            instant, _, action, argument = heapq.heappop(agenda)
-            if instant > end:
+        for event in office.events(call_next=call_next):
+            if stop.is_set():
+                break
+            if event.at > end:
                 if progress:  # the whole stretch was simulated: say so, not the last event's 9x%
                     progress.show(minutes, end.astimezone(tz))
                 break
             if minutes is None:  # real time, sped up by `speed`
-                if stop.wait(max(0.0, (instant - clock.now()).total_seconds() / speed)):
+                if stop.wait(max(0.0, (event.at - clock.now()).total_seconds() / speed)):
                     break
-            clock.set(instant)
-            local = instant.astimezone(tz)
-            if action == "arrive":
-                concern = rng.choices(list(CONCERN_WEIGHTS), weights=list(CONCERN_WEIGHTS.values()))[0]
-                buttons.press(concern)
+            clock.set(max(event.at, clock.now()))
+            local = event.at.astimezone(tz)
+            if isinstance(event, WalkIn):
+                buttons.press(event.concern)
                 answer = answer_to("a button press")
                 tally["tickets"] += answer.code is not None
                 output.answer("tickets.log", local, answer)
-                schedule(next_arrival(instant), "arrive")
-            elif action == "scan":
-                result = scanner.scan(argument.text).result(timeout=15)
+            elif isinstance(event, AppointmentArrival):
+                result = scanner.scan(codes[event.booking.id]).result(timeout=15)
                 answer = answer_to("a scan")
                 tally["check-ins"] += result.verdict.accepted
                 output.answer("checkins.log", local, answer)
-            else:
-                called = argument.call_next().result(timeout=10)
-                if called is None:
-                    schedule(instant + timedelta(seconds=30), "call", argument)
-                else:
-                    tally["calls"] += 1
-                    output.call(appliance.core.snapshot.recent_calls[0], local)
-                    service = rng.lognormvariate(math.log(MEAN_SERVICE_MIN), 0.5)
-                    schedule(instant + timedelta(minutes=service), "call", argument)
             output.screen(appliance.core.snapshot)
             if progress:
-                progress.show((instant - start).total_seconds() / 60, local)
+                progress.show((event.at - start).total_seconds() / 60, local)
     finally:
         if progress:
             progress.done()
@@ -203,6 +178,23 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
           f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
           file=sys.stderr)
     return 0
+
+
+def book_appointments(office, site: str, store, key) -> dict[int, str]:
+    """Put the simulated day list into the state (as sync would) and sign each booking's QR code
+    (as the central system would). Ids continue after earlier demo runs of the same day."""
+    day = office.spec.day
+    earlier = [a for a in store.appointments(day)]
+    offset = max((int(a.id) for a in earlier if a.id.isdigit()), default=0)
+    appointments, codes = [], {}
+    for booking in office.bookings:
+        number = offset + booking.id
+        slot = booking.slot.astimezone(office.spec.tz).time().replace(second=0, microsecond=0)
+        code = AppointmentCode(number, site, day, slot, booking.concern, f"T{number:03d}")
+        appointments.append(Appointment(str(number), site, day, slot, booking.concern, code.display_code))
+        codes[booking.id] = encode(code, key)
+    store.replace_appointments(day, [a for a in earlier if a.status in ("booked", "cancelled")] + appointments)
+    return codes
 
 
 def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
@@ -226,13 +218,6 @@ def stop_monitor(monitor) -> None:
         monitor.kill()
 
 
-@dataclass(frozen=True)
-class Booking:
-    display_code: str
-    slot: datetime
-    text: str  # what the visitor's QR code says
-
-
 def demo_site_key(var_dir: Path):
     """The demo site's signing key, made once: the demo plays the central system that signs codes."""
     path = var_dir / "site.key"
@@ -244,33 +229,6 @@ def demo_site_key(var_dir: Path):
             file.write(private_key_text(key) + "\n")
         (var_dir / "site.key.pub").write_text(public_key_text(key) + "\n", encoding="ascii")
     return load_private_key(path.read_text(encoding="ascii"))
-
-
-def book_appointments(rng, start, end, tz, site, store) -> list[tuple[Booking, datetime | None]]:
-    """Today's bookings from start to end, every few minutes, and when each visitor turns up:
-    most a little early, some late, some not at all."""
-    key = demo_site_key(store.path.parent)
-    day = start.astimezone(tz).date()
-    taken = {a.id for a in store.appointments(day)}
-    bookings, appointments = [], []
-    slot = start + timedelta(minutes=20)
-    number = len(taken) + 1
-    while slot < end:
-        # Over half of all visitors book: several appointments start at each slot time.
-        if number > len(taken) + 1 and rng.random() < 0.5:
-            slot += timedelta(minutes=rng.choice((5, 10)))
-        concern = rng.choices(list(CONCERN_WEIGHTS), weights=list(CONCERN_WEIGHTS.values()))[0]
-        local = slot.astimezone(tz)
-        code = AppointmentCode(number, site, day, local.time().replace(second=0, microsecond=0), concern,
-                               f"T{number:03d}")
-        appointments.append(Appointment(str(number), site, day, code.slot, concern, code.display_code))
-        roll = rng.random()
-        arrival = None if roll < 0.1 else slot + timedelta(minutes=rng.uniform(-25, 10 if roll < 0.9 else 30))
-        bookings.append((Booking(code.display_code, slot, encode(code, key)), arrival))
-        number += 1
-    store.replace_appointments(day, [a for a in store.appointments(day) if a.status in ("booked", "cancelled")]
-                               + appointments)
-    return bookings
 
 
 class DemoOutput:
