@@ -6,12 +6,18 @@ from pathlib import Path
 import pytest
 
 from appliance.config import load_config
-from appliance.config.schema import SECTIONS
+from appliance.config.ini import parse_ini
+from appliance.config.loader import DEFAULTS_FILE
+from appliance.config.schema import OPTIONAL_KEYS, SECTIONS
 from appliance.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "config"
 KINDS = {"kiosk.conf": ("kiosk",), "monitor.conf": ("monitor",), "kiosk-monitor.conf": ("kiosk", "monitor")}
 CONCERNS = ("first-application", "leave", "documents", "other")
+_DEFAULTS = parse_ini(DEFAULTS_FILE.read_text(encoding="utf-8"), str(DEFAULTS_FILE), []).sections
+# Optional keys without a default (url, button, ready_led, ...): commented out, they show an example.
+NO_DEFAULT = {key for section, key in OPTIONAL_KEYS
+              if key not in _DEFAULTS.get("concern:*" if section == "concern:" else section, {})}
 
 
 @pytest.fixture(params=sorted(KINDS))
@@ -86,16 +92,18 @@ def test_example_shows_every_key_of_every_section_so_nothing_has_to_be_looked_up
 def test_commented_out_values_are_the_real_defaults(example, tmp_path):
     """Uncommenting any '# key = value' line must change nothing: the comment shows the default."""
     name, path = example
-    uncommented = re.sub(r"^# (\[[a-z:*-]+\]|[a-z_]+ = .*)$", r"\1", path.read_text(encoding="utf-8"), flags=re.M)
-    # The examples leave the backend, its token and CA file commented out: those have no default.
-    uncommented = re.sub(r"^(url|token_file|ca_bundle) = .*$", r"\1 =", uncommented, flags=re.M)
+    # A commented-out key without a default shows an example, so uncommenting it means leaving it unset.
+    uncommented = re.sub(r"^# (\[[a-z:*-]+\]|([a-z_]+) = .*)$",
+                         lambda m: f"{m[2]} =" if m[2] in NO_DEFAULT else m[1],
+                         path.read_text(encoding="utf-8"), flags=re.M)
     variant = tmp_path / "uncommented" / "appliance.conf"
     variant.parent.mkdir()
     variant.write_text(uncommented, encoding="utf-8")
 
     as_shipped, with_defaults_written = load_config(path), load_config(variant)
 
-    for part in ("device", "numbering", "concerns", "state", "core", "backend", "logging"):
+    for part in ("device", "numbering", "concerns", "waits", "checkin", "scanner", "printer", "gpio", "monitor",
+                 "state", "core", "backend", "push", "logging"):
         assert getattr(as_shipped, part) == getattr(with_defaults_written, part), f"config/{name}: {part}"
 
 

@@ -195,7 +195,7 @@ def _build(values, merged, files, problems) -> AppConfig | None:
         printer = dataclasses.replace(printer, paper_width=int(printer.paper_width))
     _check_printer(printer, where, problems)
     buttons = [(c.button, c.name) for c in concerns if c.button is not None]
-    if buttons and printer.uri is None:
+    if buttons and printer.uri is None and "kiosk" in (device.roles or ()):
         problems.append(Problem(*where(f"concern:{buttons[0][1]}", "button"), "a ticket button needs a printer: "
                                 "set [printer] uri", f"concern:{buttons[0][1]}", "button"))
     gpio = GpioConfig(**section_values("gpio"))
