@@ -162,6 +162,11 @@ class Core:
             called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=now)
             if called is not None:
                 self._called(_call_entry(called))
+            elif not self._recent_calls or (self._recent_calls[0].code, self._recent_calls[0].counter) != (
+                    command.code, command.counter):
+                # Not one of this device's tickets (a monitor-only device holds none, or another
+                # kiosk issued it): the waiting room must see the call all the same.
+                self._called(CallEntry(command.code, "", command.counter, now))
             return called
         if isinstance(command, TakeOutbox):
             return self._store.undelivered_events(command.limit)
@@ -170,7 +175,7 @@ class Core:
         if isinstance(command, ApplyDayList):
             self._store.replace_appointments(command.day, list(command.appointments))
             if command.day == self._day:
-                self._estimator.appointments_upcoming(self._upcoming_appointments())
+                self._load_day()  # checked in at another kiosk of the office: in this queue too
             return len(command.appointments)
         if isinstance(command, SetClockTrusted):
             if command.trusted != self.clock_trusted:

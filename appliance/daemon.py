@@ -255,7 +255,7 @@ class Appliance:
                          for c in config.concerns],
             "snapshot": snapshot.to_json(),
             "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
-            "backend": {"stale_since": stale.isoformat() if (stale := self.sync and self.sync.stale_since) else None},
+            "backend": {"stale_since": _iso(self.sync.stale_since if self.sync else None)},
             "kiosk": {
                 "answer": self.kiosk_answer.to_json() if self.kiosk_answer else None,
                 "out_of_order": self.dispenser.out_of_order if self.dispenser else None,
@@ -287,6 +287,10 @@ class Appliance:
                       "schema": self.store.schema_version},
             "snapshot": snapshot.to_json(),
         }
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def run_daemon(config: AppConfig) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-MODULES = ["bench.bench_core", "bench.bench_printer", "bench.bench_scan", "bench.bench_monitor", "bench.bench_waits"]
+MODULES = ["bench.bench_core", "bench.bench_printer", "bench.bench_scan", "bench.bench_monitor", "bench.bench_waits", "bench.bench_sync"]
 
 
 def main() -> int:

@@ -246,8 +246,9 @@ class Central:
 
     def book(self, count: int, day, slot: str = "09:00", first: int = 1) -> list[dict]:
         return self.store.add_appointments(
-            [{"site": SITE, "day": day.isoformat(), "slot": slot, "concern": "leave", "display_code": f"T{first + i:03d}",
-              "reference": f"REF{first + i:03d}X"} for i in range(count)], datetime.now(timezone.utc))
+            [{"site": SITE, "day": day.isoformat(), "slot": slot, "concern": "leave",
+              "display_code": f"T{first + i:03d}", "reference": f"REF{first + i:03d}X"} for i in range(count)],
+            datetime.now(timezone.utc))
 
 
 def free_port() -> int:
@@ -524,7 +525,7 @@ def test_a_staff_call_at_the_backend_is_on_the_device_within_a_second(central, d
     assert [c.code for c in device.core.snapshot.recent_calls] == ["A005", "A004", "A003", "A002", "A001"]
 
 
-def test_the_calls_cursor_outlives_a_backend_restart_and_a_reset_backend_is_followed(tmp_path, central, device):
+def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_path, central, device):
     for _ in range(3):
         device.do(IssueTicket("leave"))
     delivered(device)
@@ -549,6 +550,9 @@ def test_the_calls_cursor_outlives_a_backend_restart_and_a_reset_backend_is_foll
     wait_for(lambda: central.gate.arrived("GET", "/calls", "after=") > polls, what="polling the new backend")
     central.call(counter=2, code="A002")
     wait_for(lambda: "A002" in {c.code for c in device.core.snapshot.recent_calls}, what="A002 on the device")
+    central.book(2, local_now().date(), first=40)  # the day lists' cursors are gone too: whole lists again
+    wait_for(lambda: [a.display_code for a in device.do(TakeDayList())] == ["T040", "T041"], what="the new list")
+    assert central.gate.count("GET", "/appointments", 410) >= 1
 
 
 def test_yesterdays_calls_never_call_todays_same_number(tmp_path, central):
@@ -639,8 +643,8 @@ def test_the_daemon_runs_the_sync_and_its_view_says_since_when_calls_may_be_stal
         central.stop()
         stale = wait_for(lambda: appliance.view(appliance.core.snapshot)["backend"]["stale_since"], timeout=30)
         assert datetime.fromisoformat(stale) <= datetime.now(timezone.utc)
-        assert appliance.summary().endswith("degraded: backend degraded")
+        assert "degraded: backend degraded" in appliance.summary()
     finally:
         started = time.monotonic()
         appliance.stop()
-        assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5  # the sync cuts its long poll instead of waiting it out

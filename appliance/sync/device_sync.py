@@ -34,7 +34,7 @@ class _Day:
     """What the device holds of one day's list: the backend's cursor and the list it applied."""
 
     cursor: str | None = None
-    held: dict = field(default_factory=dict)  # id -> appointment, as the protocol has it
+    appointments: dict = field(default_factory=dict)  # id -> appointment, as the protocol has it
     asked_since: str | None = None            # the `since` of the last answer, and its ETag
     etag: str | None = None
 
@@ -121,8 +121,10 @@ class DeviceSync:
         self.calls_wait_s, self.retry_first_s, self.retry_most_s = calls_wait_s, retry_first_s, retry_most_s
         self.health = LinkHealth(core, clock, self.zone)
         self.encoder = OutboxEncoder(self.contract)
-        self._paths = {"events": f"/v1/devices/{device.id}/events", "heartbeat": f"/v1/devices/{device.id}/heartbeat",
-                       "appointments": f"/v1/sites/{device.site}/appointments", "calls": f"/v1/sites/{device.site}/calls"}
+        self._paths = {"events": f"/v1/devices/{device.id}/events",
+                       "heartbeat": f"/v1/devices/{device.id}/heartbeat",
+                       "appointments": f"/v1/sites/{device.site}/appointments",
+                       "calls": f"/v1/sites/{device.site}/calls"}
         self._days: dict[date, _Day] = {}
         self._alarmed = False
         self._stopping = threading.Event()
@@ -337,17 +339,18 @@ class DeviceSync:
             self._sync_day(client, day)
         for day in [d for d in self._days if d < today]:
             del self._days[day]
+            self.health.problem(f"day {day}", None)  # a refusal of yesterday's list no longer matters
 
     def _sync_day(self, client: BackendClient, day: date) -> None:
-        held = self._days.setdefault(day, _Day())
+        known = self._days.setdefault(day, _Day())
         params = {"day": day.isoformat()}
-        if held.cursor:
-            params["since"] = held.cursor
-        headers = {"If-None-Match": held.etag} if held.etag and held.asked_since == held.cursor else {}
+        if known.cursor:
+            params["since"] = known.cursor
+        headers = {"If-None-Match": known.etag} if known.etag and known.asked_since == known.cursor else {}
         try:
             answer = client.call("GET", self._paths["appointments"], params=params, headers=headers)
         except BackendRefused as error:
-            if error.status != 410 or not held.cursor:
+            if error.status != 410 or not known.cursor:
                 raise
             log.warning("the backend does not know the cursor of %s (it was reset): fetching the whole day", day)
             self._days[day] = _Day()
@@ -356,9 +359,9 @@ class DeviceSync:
             self.health.problem(f"day {day}", None)
             return
         try:
-            if held.cursor:
+            if known.cursor:
                 body = check_day(self.contract, "AppointmentChanges", answer.body, self.site, day)
-                merged = merge_changes(held.held, body["changes"]) if body["changes"] else None
+                merged = merge_changes(known.appointments, body["changes"]) if body["changes"] else None
             else:
                 body = check_day(self.contract, "AppointmentDay", answer.body, self.site, day)
                 appointments_of(body["appointments"], self.site, day)  # ids and codes once, before a dict
@@ -372,8 +375,8 @@ class DeviceSync:
         if merged is not None:
             self.core.submit(ApplyDayList(day, appointments)).result(CORE_WAIT_S * 3)
             log.info("day list %s applied: %d appointments", day, len(appointments))
-            held.held = merged
-        held.cursor, held.asked_since, held.etag = body["cursor"], params.get("since"), answer.headers.get("ETag")
+            known.appointments = merged
+        known.cursor, known.asked_since, known.etag = body["cursor"], params.get("since"), answer.headers.get("ETag")
         self.health.problem(f"day {day}", None)
 
 
@@ -410,4 +413,6 @@ def _reason(error: Exception) -> str:
 
 def _since(start: datetime, now: datetime) -> str:
     seconds = max(0, int((now - start).total_seconds()))
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min" if seconds >= 3600 else f"{seconds // 60} min {seconds % 60} s"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 60} min {seconds % 60} s"
