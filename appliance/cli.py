@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                            "serial:/dev/ttyACM0, a camera index, or video or image files")
     commands.add_parser("monitor", help="the call-up monitor, full screen (its own process and unit)",
                         add_help=False)
+    commands.add_parser("reference-backend", help="the reference central backend: serve, call, seed, push",
+                        add_help=False)
     key = commands.add_parser("make-key", help="make a site's signing key pair for appointment codes")
     key.add_argument("--out", type=Path, required=True, help="private key file (mode 0600); FILE.pub is public")
     code = commands.add_parser("make-code", help="make a signed appointment code (for backends and the demo)")
@@ -68,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["monitor"]:  # the monitor has its own options (display.monitor.build_parser)
         from display.monitor import main as monitor_main
         return monitor_main(argv[1:])
+    if argv[:1] == ["reference-backend"]:  # so has the reference backend (serve, call, seed, push)
+        from .sync.reference_backend import main as backend_main
+        return backend_main(argv[1:])
     args = parser.parse_args(argv)
     return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
             "make-code": _make_code, "print-test": _print_test, "print-day-list": _print_day_list,

@@ -44,6 +44,7 @@ _STOP = object()
 MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
 WAITS_EVERY = timedelta(minutes=1)
+WAITS_FRESH = timedelta(seconds=1)
 
 
 class Core:
@@ -272,6 +273,15 @@ class Core:
                 f": {command.detail}" if command.detail else "")
         return health
 
+    def _current_waits(self) -> tuple[tuple[str, int, int], ...]:
+        """The wait per concern for the monitor, worked out at most once a second: a queue of
+        hundreds would otherwise cost milliseconds on every command, for a figure in minutes."""
+        now = self._clock.now()
+        if self._waits is None or not timedelta(0) <= now - self._waits[0] < WAITS_FRESH:
+            waits = self._estimator.snapshot_waits(now)
+            self._waits = (now, tuple((c, low, high) for c, (low, high) in sorted(waits.items())))
+        return self._waits[1]
+
     def _publish_waits_if_due(self, now: datetime) -> None:
         """The estimate per concern goes to the backend for the online wait-time query: when it
         changed, at most once a minute (a busy morning would otherwise send one per ticket)."""
@@ -302,6 +312,7 @@ class Core:
         self._recent_calls = tuple(_call_entry(t) for t in store.recent_calls(day, RECENT_CALLS))
         self._issued = store.issued_counts(day)
         self._estimator = self._replayed_estimator()
+        self._waits = None
 
     def _replayed_estimator(self) -> WaitEstimator:
         """Today's estimator, fed again with today's history from the database (after a restart
@@ -350,8 +361,7 @@ class Core:
             day=self._day,
             appointments=self._appointments,
             waiting=self._waiting,
-            waits=tuple((concern, low, high) for concern, (low, high)
-                        in sorted(self._estimator.snapshot_waits(self._clock.now()).items())),
+            waits=self._current_waits(),
             recent_calls=self._recent_calls,
             issued_today=tuple(sorted(self._issued.items())),
             components=tuple(sorted(self._components.values(), key=lambda c: c.name)),

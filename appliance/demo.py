@@ -7,12 +7,13 @@ clock, so a stretch of an office day runs in seconds. What the monitor would sho
 import os
 import queue
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 from time import monotonic, sleep
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from display.text_screen import render_monitor
@@ -31,8 +32,8 @@ from .state import Appointment
 
 DEMO_CONFIG = """
 [device]
-id = demo-kiosk
-site = demo-office
+id = {device}
+site = {site}
 roles = kiosk, monitor
 
 [concern:leave]
@@ -58,6 +59,12 @@ wait_page_url = https://jobcenter.example/wartezeit?standort={{site}}&nummer={{c
 modes = signed, reference
 public_key_file = {var}/site.key.pub
 
+[backend]
+url = {backend}
+token_file = {var}/backend.token
+heartbeat_interval = 10s
+appointments_interval = 10s
+
 [state]
 database = {var}/state.db
 
@@ -65,11 +72,13 @@ database = {var}/state.db
 control_socket = {var}/control.sock
 """
 REPO = Path(__file__).resolve().parent.parent
+DEMO_DEVICE, DEMO_SITE = "demo-kiosk", "demo-office"
 OPENING = time(7, 30)
 
 
-def demo_config(var_dir: Path, printer_uri: str):
-    text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri)
+def demo_config(var_dir: Path, printer_uri: str, backend_url: str):
+    text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri, backend=backend_url, device=DEMO_DEVICE,
+                              site=DEMO_SITE)
     return load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
                         Layer("<embedded demo config>", text, Path.cwd())])
 
@@ -88,12 +97,14 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     site_key = demo_site_key(var_dir)
     printer = PrinterEmulator(out_dir=out_dir / "tickets")  # the kiosk's printer, on loopback
     printer.start()
-    config = demo_config(var_dir, printer.uri)
+    backend = start_reference_backend(var_dir)  # the central system, on loopback
+    config = demo_config(var_dir, printer.uri, backend.url)
     clock = FakeClock(SystemClock().now())
     try:
         appliance = Appliance(config, clock=clock)
     except ApplianceError as error:
         printer.stop()
+        backend.stop()
         print(f"demo: {error}", file=sys.stderr)
         return 3
     tz = config.device.timezone
@@ -105,7 +116,7 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     office = OfficeDay(DaySpec(seed=seed if seed is not None else random.randrange(2**31),
                                day=start.astimezone(tz).date(), tz=tz, opening=start.astimezone(tz).time(),
                                checkin_rules=CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))))
-    codes = book_appointments(office, config.device.site, appliance.store, site_key)
+    codes = book_appointments(office, config.device.site, appliance.store, site_key, backend)
     output = DemoOutput(out_dir, config, terminal=not headless and sys.stdout.isatty())
     answers: queue.Queue = queue.Queue()
     appliance.answer_listeners.append(answers.put)
@@ -170,19 +181,55 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
             progress.done()
         snapshot = appliance.core.snapshot
         stop_monitor(monitor)
+        delivered = wait_for_outbox(appliance)
         appliance.stop()
         printer.stop()
+        held = len(backend.store.events(config.device.id))
+        backend.stop()
         output.close()
     print(f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
           f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
           f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
           file=sys.stderr)
+    print(f"demo: the reference backend holds {held} events of this device"
+          + ("" if delivered else " (some were still on their way: they go up on the next run)"), file=sys.stderr)
     return 0
 
 
-def book_appointments(office, site: str, store, key) -> dict[int, str]:
-    """Put the simulated day list into the state (as sync would) and sign each booking's QR code
-    (as the central system would). Ids continue after earlier demo runs of the same day."""
+def start_reference_backend(var_dir: Path):
+    """The reference central backend with its own database beside the demo's state; the device
+    syncs with it like with the real one (events up, day lists down, calls live)."""
+    from .sync.backend_http import DeviceAccess, Settings
+    from .sync.reference_backend import BackgroundBackend
+    var_dir.mkdir(parents=True, exist_ok=True)
+    token = demo_secret(var_dir / "backend.token")
+    settings = Settings(database=var_dir / "backend.db", site=DEMO_SITE,
+                        devices=(DeviceAccess(DEMO_DEVICE, DEMO_SITE, token),), rate_limit=0)
+    return BackgroundBackend(settings).start()
+
+
+def demo_secret(path: Path) -> str:
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(secrets.token_urlsafe(24) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+def wait_for_outbox(appliance, timeout_s: float = 10.0) -> bool:
+    """Give the sync a moment to deliver the last events before the demo ends."""
+    deadline = monotonic() + timeout_s
+    while monotonic() < deadline:
+        if appliance.core.snapshot.outbox_pending == 0:
+            return True
+        sleep(0.1)
+    return False
+
+
+def book_appointments(office, site: str, store, key, backend) -> dict[int, str]:
+    """Book the simulated day at the central backend (the device gets the list by sync; it is also
+    put into the state at once, so the first scans need not wait for it) and sign each booking's
+    QR code as the central system would. Ids continue after earlier demo runs of the same day."""
     day = office.spec.day
     earlier = [a for a in store.appointments(day)]
     offset = max((int(a.id) for a in earlier if a.id.isdigit()), default=0)
@@ -194,6 +241,10 @@ def book_appointments(office, site: str, store, key) -> dict[int, str]:
         appointments.append(Appointment(str(number), site, day, slot, booking.concern, code.display_code))
         codes[booking.id] = encode(code, key)
     store.replace_appointments(day, [a for a in earlier if a.status in ("booked", "cancelled")] + appointments)
+    backend.store.add_appointments([
+        {"id": a.id, "site": site, "day": day.isoformat(), "slot": a.slot.strftime("%H:%M"), "concern": a.concern,
+         "display_code": a.display_code, "reference": f"R{int(a.id):05d}"} for a in appointments],
+        datetime.now(timezone.utc))
     return codes
 
 

@@ -246,6 +246,8 @@ def _check_scanner_inputs(scanner, where, problems) -> None:
 
 def _check_printer(printer, where, problems) -> None:
     """The profile must be one python-escpos knows, and a logo must be an image it can print."""
+    if printer.profile is None and printer.logo is None:
+        return  # python-escpos takes most of a second to import: only where there is something to check
     from printer.errors import PrinterConfigError
     from printer.layout import logo_problem
     from printer.profiles import load_profile
