@@ -116,7 +116,9 @@ def _check_config(args) -> int:
     return 0
 
 
-def _status(args) -> int:
+def _ask_daemon(args, name: str):
+    """The daemon's answer to ``name`` on the control socket (--socket, or from the config);
+    an int is an exit code after a message on stderr."""
     from .control import request
     socket_path = args.socket
     if socket_path is None:
@@ -125,10 +127,16 @@ def _status(args) -> int:
         except ConfigError as error:
             return _report_config_problems(error)
     try:
-        status = request(socket_path, "status")
+        return request(socket_path, name)
     except DaemonNotRunning as error:
         print(f"not running: {error}", file=sys.stderr)
         return EXIT_NOT_RUNNING
+
+
+def _status(args) -> int:
+    status = _ask_daemon(args, "status")
+    if isinstance(status, int):
+        return status
     if args.json:
         print(json.dumps(status, indent=2))
     else:
@@ -174,18 +182,10 @@ def _print_test(args) -> int:
 
 
 def _print_day_list(args) -> int:
-    from .control import request
-    socket_path = args.socket
-    if socket_path is None:
-        try:
-            socket_path = _load(args).core.control_socket
-        except ConfigError as error:
-            return _report_config_problems(error)
-    try:
-        print(request(socket_path, "print-day-list"))
-    except DaemonNotRunning as error:
-        print(f"not running: {error}", file=sys.stderr)
-        return EXIT_NOT_RUNNING
+    answer = _ask_daemon(args, "print-day-list")
+    if isinstance(answer, int):
+        return answer
+    print(answer)
     return 0
 
 

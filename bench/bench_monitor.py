@@ -30,8 +30,8 @@ from display.view import parse_view  # noqa: E402
 from display.view_server import ViewServer  # noqa: E402
 
 ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO))
-# The issue asks for 60 s of idling; 20 s keeps `make bench` short and already spans four keep-alives.
-IDLE_SECONDS = 20.0
+# A minute of idling: twelve keep-alives and the clock's minute change, as on a quiet afternoon.
+IDLE_SECONDS = 60.0
 
 
 def _busy_view(now: datetime, index: int) -> dict:
