@@ -10,7 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-MODULES = ["bench.bench_core", "bench.bench_printer", "bench.bench_scan", "bench.bench_monitor", "bench.bench_waits", "bench.bench_sync"]
+MODULES = ["bench.bench_core", "bench.bench_printer", "bench.bench_scan", "bench.bench_monitor", "bench.bench_waits", "bench.bench_sync",
+           "bench.bench_latency"]
 
 
 def main() -> int:
