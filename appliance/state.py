@@ -242,8 +242,8 @@ class StateStore:
         return self.appointment(appointment.id)
 
     def appointments(self, day: date) -> list[Appointment]:
-        rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? ORDER BY slot, id",
-                                (day.isoformat(),))
+        rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? "
+                                "ORDER BY slot, display_code", (day.isoformat(),))
         return [_appointment_from_row(row) for row in rows]
 
     def has_event(self, kind: str, day: date) -> bool:

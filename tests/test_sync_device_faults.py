@@ -55,7 +55,7 @@ def test_a_backend_killed_mid_batch_ends_with_every_event_once(tmp_path, central
         central.gate.clear()
         central.start()
         delivered(device)
-        sent = device.events()
+        sent = device.delivered_events()
     finally:
         device.stop()
     assert_held_once_in_order(central, device, sent)
@@ -69,7 +69,7 @@ def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, 
         for _ in range(5):
             device.do(IssueTicket("leave"))
         delivered(device, timeout=30)
-        sent = device.events()
+        sent = device.delivered_events()
     finally:
         device.stop()
     assert_held_once_in_order(central, device, sent)
@@ -84,7 +84,7 @@ def test_500s_are_retried_and_a_retry_after_is_waited(tmp_path, central):
     try:
         device.do(IssueTicket("leave"))
         delivered(device)
-        sent = device.events()
+        sent = device.delivered_events()
     finally:
         device.stop()
     assert_held_once_in_order(central, device, sent)
@@ -103,7 +103,7 @@ def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
         for _ in range(3):
             device.do(IssueTicket("leave"))
         delivered(device)
-        sent = device.events()
+        sent = device.delivered_events()
         wait_for(lambda: central.gate.arrived("GET", "/calls$", "after=") >= 1, what="the calls feed going on")
         time.sleep(0.05)
         assert central.call(counter=7, code="A002").status_code == 201
