@@ -100,29 +100,26 @@ def _unpack(body: bytes) -> AppointmentCode:
 
 def load_public_key(text: str) -> Ed25519PublicKey:
     """A PEM public key, or the raw 32-byte key in base64 (one line, as in a config file)."""
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_public_key(text.encode())
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("not an Ed25519 public key")
-        return key
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) != 32:
-        raise ValueError("an Ed25519 public key has 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return _load_key(text, Ed25519PublicKey, "public",
+                     lambda pem: serialization.load_pem_public_key(pem))
 
 
 def load_private_key(text: str) -> Ed25519PrivateKey:
+    return _load_key(text, Ed25519PrivateKey, "private",
+                     lambda pem: serialization.load_pem_private_key(pem, password=None))
+
+
+def _load_key(text: str, kind, name: str, load_pem):
     text = text.strip()
     if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("not an Ed25519 private key")
+        key = load_pem(text.encode())
+        if not isinstance(key, kind):
+            raise ValueError(f"not an Ed25519 {name} key")
         return key
     raw = base64.b64decode(text, validate=True)
     if len(raw) != 32:
-        raise ValueError("an Ed25519 private key has 32 bytes")
-    return Ed25519PrivateKey.from_private_bytes(raw)
+        raise ValueError(f"an Ed25519 {name} key has 32 bytes")
+    return kind.from_public_bytes(raw) if kind is Ed25519PublicKey else kind.from_private_bytes(raw)
 
 
 def public_key_text(key: Ed25519PrivateKey) -> str:
