@@ -60,10 +60,12 @@ system-packages:
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
 	fi
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+# The demo and the tests also run the reference backend (backend/, a program of its own);
+# `make install` puts only the device's package on a Pi.
+$(VENV)/.installed: setup.cfg pyproject.toml backend/setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test]' -e ./backend
 	touch $@
 
 clean:

@@ -8,11 +8,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from appliance.clock import SystemClock
-from appliance.commands import CallNext, IssueTicket
-from appliance.config import load_config
-from appliance.core import Core
-from appliance.state import StateStore
+from appliance.domain.clock import SystemClock
+from appliance.domain.commands import CallNext, IssueTicket
+from appliance.domain.config import load_config
+from appliance.domain.core import Core
+from appliance.domain.state import StateStore
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = """

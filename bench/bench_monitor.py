@@ -18,18 +18,18 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the sample views are test fixtures (tests/support)
 
 import pygame  # noqa: E402
 
-from display.announcer import Announcer  # noqa: E402
-from display.monitor_render import render_monitor  # noqa: E402
-from display.samples import NOW, call, make_slides, sample_view  # noqa: E402
-from display.slides import Slides  # noqa: E402
-from display.view import parse_view  # noqa: E402
-from display.view_server import ViewServer  # noqa: E402
+from appliance.display.announcer import Announcer  # noqa: E402
+from appliance.display.monitor_render import render_monitor  # noqa: E402
+from support.samples import NOW, call, make_slides, sample_view  # noqa: E402
+from appliance.display.slides import Slides  # noqa: E402
+from appliance.display.view import parse_view  # noqa: E402
+from support.view_server import ViewServer  # noqa: E402
 
-ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO))
+ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO / "tests"))
 # A minute of idling: twelve keep-alives and the clock's minute change, as on a quiet afternoon.
 IDLE_SECONDS = 60.0
 
@@ -62,7 +62,7 @@ class _Monitor:
     def __init__(self, socket_path: Path, *extra: str):
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "display.monitor", "--socket", str(socket_path), "--windowed",
+            [sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path), "--windowed",
              "--size", "1920x1080", "--no-sound", "--log-level", "debug", *extra],
             cwd=REPO, env=ENV, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()

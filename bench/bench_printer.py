@@ -5,7 +5,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from printer.layout import sample_ticket, ticket_bytes
+from appliance.printer.layout import sample_ticket, ticket_bytes
 
 PROFILE = "TM-T88V"
 

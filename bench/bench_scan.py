@@ -17,8 +17,8 @@ import qrcode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers.camera import frame_to_gray  # noqa: E402
-from drivers.qr_decoders import (  # noqa: E402
+from appliance.drivers.camera import frame_to_gray  # noqa: E402
+from appliance.drivers.qr_decoders import (  # noqa: E402
     CAMERA_FALLBACK_EVERY, DECODERS, DEFAULT_DECODER, DecoderUnavailable, make_decoder)
 
 SIZES = [(640, 480), (1280, 720)]

@@ -10,13 +10,13 @@ import uuid
 from datetime import datetime, time as clock_time, timedelta, timezone
 from pathlib import Path
 
-from appliance.clock import SystemClock, local_day
-from appliance.commands import ApplyDayList, IssueTicket
-from appliance.config import load_config
-from appliance.core import Core
-from appliance.state import Appointment, StateStore
+from appliance.domain.clock import SystemClock, local_day
+from appliance.domain.commands import ApplyDayList, IssueTicket
+from appliance.domain.config import load_config
+from appliance.domain.core import Core
+from appliance.domain.state import Appointment, StateStore
 from appliance.sync.device_sync import DeviceSync
-from appliance.sync.reference_backend import BackgroundBackend, DeviceAccess, Settings
+from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings
 
 TOKEN, STAFF = "bench-device-token", "bench-staff-token"
 CONFIG = """

@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from appliance.simulation import DaySpec, simulate  # noqa: E402
-from appliance.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimator  # noqa: E402
+from appliance.domain.simulation import DaySpec, simulate  # noqa: E402
+from appliance.domain.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimator  # noqa: E402
 
 SEEDS = range(1, 9)
 # What a technician would configure: plausible, not measured (first applications take longer).

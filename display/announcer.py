@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .view import Call
+from appliance.display.view import Call
 
 log = logging.getLogger(__name__)
 

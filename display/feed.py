@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .view import parse_view
+from appliance.display.view import parse_view
 
 log = logging.getLogger(__name__)
 

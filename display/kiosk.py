@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from .kiosk_render import KioskFrame, KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk
-from .view import KioskAnswer, MonitorView
-from .wording import word
+from appliance.display.kiosk_render import KioskFrame, KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk
+from appliance.display.view import KioskAnswer, MonitorView
+from appliance.display.wording import word
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class PressSender:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from appliance.control import request
+        from appliance.app.control import request
         while (concern := self._presses.get()) is not None:
             try:
                 request(self.socket_path, "press", timeout=self._timeout_s, concern=concern)

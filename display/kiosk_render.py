@@ -7,10 +7,10 @@ from datetime import datetime
 
 import pygame
 
-from . import theme
-from .text import Canvas, Drawn, font, size_for_cap
-from .view import ConcernInfo, WaitRange
-from .wording import both, wait_text
+from appliance.display import theme
+from appliance.display.text import Canvas, Drawn, font, size_for_cap
+from appliance.display.view import ConcernInfo, WaitRange
+from appliance.display.wording import both, wait_text
 
 # Fingers need about 9 mm; on the 7" Pi touch display (800x480) that is about 75 px.
 MIN_BUTTON_PX = 64

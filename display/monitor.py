@@ -15,10 +15,10 @@ from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .feed import ViewFeed
-from .rotation import ROTATIONS, logical_size, to_panel, to_picture
+from appliance.display.feed import ViewFeed
+from appliance.display.rotation import ROTATIONS, logical_size, to_panel, to_picture
 
-log = logging.getLogger("display.monitor")  # the same name when run with python -m
+log = logging.getLogger("appliance.display.monitor")  # the same name when run with python -m
 
 DEFAULT_SOCKET = Path("/run/entrance-appliance/control.sock")
 DEFAULT_SIZE = (1920, 1080)
@@ -57,10 +57,10 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     import pygame  # here, not at import time: `entrance-appliance --help` must not need SDL
 
-    from .announcer import Announcer, Espeak, FilePlayer, MixerPlayer
-    from .kiosk import KioskScreen, PressSender
-    from .monitor_render import render_monitor
-    from .slides import Slides
+    from appliance.display.announcer import Announcer, Espeak, FilePlayer, MixerPlayer
+    from appliance.display.kiosk import KioskScreen, PressSender
+    from appliance.display.monitor_render import render_monitor
+    from appliance.display.slides import Slides
 
     stop = stop or threading.Event()
     headless = screenshot is not None or headless_out is not None
@@ -374,12 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     """``entrance-appliance monitor``; exit codes 0, 2 (config or arguments), 4 (no daemon, screenshot), 5 (no display)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from appliance.journal import configure_logging
+    from appliance.domain.journal import configure_logging
     configure_logging(args.log_level)
     socket_path = args.socket
     if socket_path is None or args.config is not None:
-        from appliance.config import load_config
-        from appliance.errors import ConfigError
+        from appliance.domain.config import load_config
+        from appliance.domain.errors import ConfigError
         try:
             config = load_config(args.config)
         except ConfigError as error:

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pygame
 
-from . import theme
-from .kiosk_render import render_kiosk  # noqa: F401  (the kiosk screen is drawn by the same display code)
-from .slides import Slides
-from .text import Canvas, Drawn, fit_size, font, size_for_cap
-from .view import DEFAULT_TIMEZONE, Call, MonitorView
-from .wording import both, long_date, wait_text, word
+from appliance.display import theme
+from appliance.display.kiosk_render import render_kiosk  # noqa: F401  (the kiosk screen is drawn by the same display code)
+from appliance.display.slides import Slides
+from appliance.display.text import Canvas, Drawn, fit_size, font, size_for_cap
+from appliance.display.view import DEFAULT_TIMEZONE, Call, MonitorView
+from appliance.display.wording import both, long_date, wait_text, word
 
 # The waiting room reads the current call from across the room: its cap height is at least
 # an eighth of the screen height (the figure), with a little margin for rounding.

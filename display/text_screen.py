@@ -4,8 +4,8 @@ German first, English second, and nothing but ticket codes and counters: no name
 """
 from zoneinfo import ZoneInfo
 
-from appliance.config import Concern
-from appliance.snapshot import Snapshot
+from appliance.domain.config import Concern
+from appliance.domain.snapshot import Snapshot
 
 WIDTH = 64
 

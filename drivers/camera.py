@@ -14,10 +14,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
-from drivers.scanner import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
+from appliance.drivers.scanner import FAILED, OK, CodeReader, OnCode, OnHealth
 
-log = logging.getLogger("drivers.camera")
+log = logging.getLogger("appliance.drivers.camera")
 
 DEFAULT_FPS = 8.0
 DEFAULT_DEDUPE_S = 5.0

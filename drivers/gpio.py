@@ -14,8 +14,8 @@ from functools import partial
 
 from gpiozero import Button, Buzzer, Device, LED
 
-from appliance.buttons import ButtonGate, PressVerdict
-from appliance.errors import ApplianceError
+from appliance.domain.buttons import ButtonGate, PressVerdict
+from appliance.domain.errors import ApplianceError
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Protocol
 
 import numpy as np
 
-from appliance.errors import ApplianceError
+from appliance.domain.errors import ApplianceError
 
-log = logging.getLogger("drivers.qr_decoders")
+log = logging.getLogger("appliance.drivers.qr_decoders")
 
 DEFAULT_DECODER = "zxingcpp,opencv_aruco,pyzbar"
 """zxing-cpp first: the best single decoder on every degradation, and about 1 ms a frame; then

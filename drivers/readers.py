@@ -54,15 +54,15 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
                     "fps": scanner_config.camera_fps, "dedupe_s": scanner_config.dedupe.total_seconds(),
                     "decoder": scanner_config.decoder}
     if source.kind == "evdev":
-        from .scanner import EvdevScanner
+        from appliance.drivers.scanner import EvdevScanner
         reader = EvdevScanner(source.target, on_code, on_health, layout=settings.get("layout", "us"),
                               **({"max_gap_s": settings["max_gap_s"]} if "max_gap_s" in settings else {}))
     elif source.kind == "serial":
-        from .serial_scanner import SerialScanner
+        from appliance.drivers.serial_scanner import SerialScanner
         reader = SerialScanner(source.target, on_code, on_health, baudrate=source.baudrate)
     elif source.kind == "camera":
-        from .camera import CameraReader
-        from .qr_decoders import CAMERA_FALLBACK_EVERY, make_decoder
+        from appliance.drivers.camera import CameraReader
+        from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, make_decoder
         decoder = make_decoder(settings.get("decoder", "zxingcpp,opencv_aruco,pyzbar"),
                                fallback_every=CAMERA_FALLBACK_EVERY, skip_unavailable=True)
         # A recorded video is read as fast as it decodes; a live camera is capped to save CPU.

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import evdev
 from evdev import ecodes
 
-from appliance.errors import ApplianceError
-from appliance.journal import short_hash
-from drivers.keymap import DEFAULT_MAX_GAP_S, DEFAULT_MAX_LENGTH, KeyDecoder
+from appliance.domain.errors import ApplianceError
+from appliance.domain.journal import short_hash
+from appliance.drivers.keymap import DEFAULT_MAX_GAP_S, DEFAULT_MAX_LENGTH, KeyDecoder
 
-log = logging.getLogger("drivers.scanner")
+log = logging.getLogger("appliance.drivers.scanner")
 
 OnCode = Callable[[str, str], None]
 """``on_code(text, source)``: a finished code and which reader saw it (e.g. "scanner by-id/…")."""

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import serial
 
-from drivers.scanner import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.scanner import FAILED, OK, CodeReader, OnCode, OnHealth
 
-log = logging.getLogger("drivers.serial_scanner")
+log = logging.getLogger("appliance.drivers.serial_scanner")
 
 DEFAULT_MAX_GAP_S = 0.2
 """Longest pause inside one line: a code arrives in one or a few USB packets, milliseconds apart."""

@@ -5,7 +5,7 @@ through the same callbacks, so the demo runs the product's own paths.
 """
 from concurrent.futures import Future
 
-from appliance.commands import CallNext
+from appliance.domain.commands import CallNext
 
 
 class SimulatedButtons:

@@ -24,9 +24,9 @@ try:
 except ImportError:  # pragma: no cover - installed with python-escpos[serial]
     serial = None
 
-from printer.errors import PrinterError, PrinterGone, PrinterTimeout
-from printer.profiles import load_profile
-from printer.uri import (FilePrinterURI, PrinterURI, SerialPrinterURI, TcpPrinterURI, UsbPrinterURI,
+from appliance.printer.errors import PrinterError, PrinterGone, PrinterTimeout
+from appliance.printer.profiles import load_profile
+from appliance.printer.uri import (FilePrinterURI, PrinterURI, SerialPrinterURI, TcpPrinterURI, UsbPrinterURI,
                          parse_printer_uri)
 
 DEFAULT_TIMEOUT_S = 5.0

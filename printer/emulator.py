@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from printer.render import PrintedJob, render, render_png
-from printer.status import ERROR_CAUSE, OFFLINE_CAUSE, PAPER_SENSOR, PRINTER
-from printer.stream import REALTIME, next_command
+from appliance.printer.render import PrintedJob, render, render_png
+from appliance.printer.status import ERROR_CAUSE, OFFLINE_CAUSE, PAPER_SENSOR, PRINTER
+from appliance.printer.stream import REALTIME, next_command
 
 __all__ = ["PrinterEmulator", "MODES", "render", "render_png"]
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 from PIL import Image
 
-from printer.profiles import load_profile, printable_dots, text_columns
+from appliance.printer.profiles import load_profile, printable_dots, text_columns
 
 log = logging.getLogger(__name__)
 

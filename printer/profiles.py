@@ -8,7 +8,7 @@ import difflib
 
 from escpos.capabilities import CAPABILITIES, get_profile_class
 
-from printer.errors import PrinterConfigError
+from appliance.printer.errors import PrinterConfigError
 
 # Thermal printers print 8 dots per mm; these are the printable widths of the two paper rolls.
 PAPER_DOTS = {58: 384, 80: 576}

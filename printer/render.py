@@ -13,8 +13,8 @@ from escpos.capabilities import CAPABILITIES
 from escpos.codepages import CodePages
 from PIL import Image, ImageDraw, ImageFont
 
-from printer.profiles import check_paper_width
-from printer.stream import Command, next_command
+from appliance.printer.profiles import check_paper_width
+from appliance.printer.stream import Command, next_command
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 # Font A and Font B character cells in dots, as on Epson's 203 dpi thermal printers.

@@ -8,7 +8,7 @@ import enum
 import time
 from dataclasses import dataclass
 
-from printer.errors import PrinterError, PrinterGone, PrinterTimeout
+from appliance.printer.errors import PrinterError, PrinterGone, PrinterTimeout
 
 DLE_EOT = b"\x10\x04"
 PRINTER = 1       # online/offline

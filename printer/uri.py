@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from printer.errors import PrinterConfigError
+from appliance.printer.errors import PrinterConfigError
 
 EXAMPLES = "usb:04b8:0e15, serial:/dev/ttyUSB0?baudrate=19200, tcp://192.168.1.50:9100 or file:/dev/usb/lp0"
 KINDS = ("usb", "serial", "tcp", "file")

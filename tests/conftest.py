@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config import load_config
+from appliance.domain.config import load_config
 
 MINIMAL_DEVICE = """
 [device]

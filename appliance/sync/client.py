@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from ..errors import ApplianceError
+from appliance.domain.errors import ApplianceError
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a day of 5,000 appointments is about 1.5 MB
 MAX_RETRY_AFTER_S = 3600.0  # the document's upper bound for Retry-After

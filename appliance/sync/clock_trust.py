@@ -8,7 +8,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from ..commands import SetClockTrusted
+from appliance.domain.commands import SetClockTrusted
 
 log = logging.getLogger(__name__)
 

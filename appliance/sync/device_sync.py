@@ -10,13 +10,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from .. import __version__
-from ..clock import local_day
-from ..commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
-from .backend_store import timestamp
-from .client import BackendClient, BackendError, BackendRefused, BackendUnavailable, Backoff, BadAnswer
-from .contract import Contract, parse_timestamp
-from .wire import DayListRejected, OutboxEncoder, appointments_of, check_day, component_name, merge_changes
+from appliance import __version__
+from appliance.domain.clock import local_day
+from appliance.domain.commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
+from appliance.protocol.contract import timestamp
+from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, Backoff, BadAnswer
+from appliance.protocol.contract import Contract, parse_timestamp
+from appliance.sync.wire import DayListRejected, OutboxEncoder, appointments_of, check_day, component_name, merge_changes
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..clock import local_day
-from ..commands import ApplyDayList
-from .backend_http import _read_body
-from .contract import Contract, RequestRejected
-from .http_server import BackgroundServer
-from .wire import DayListRejected, appointments_of, check_day
+from appliance.domain.clock import local_day
+from appliance.domain.commands import ApplyDayList
+from appliance.protocol.contract import Contract, RequestRejected, read_body
+from appliance.protocol.http_server import BackgroundServer
+from appliance.sync.wire import DayListRejected, appointments_of, check_day
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class PushEndpoint:
         operation = self.contract.operations[OPERATION]
         self._authenticate(request)
         params = self.contract.parameters(OPERATION, request.path_params, request.query_params, request.headers)
-        raw = await _read_body(request, operation.max_body_bytes)
+        raw = await read_body(request, operation.max_body_bytes)
         body = self.contract.body(OPERATION, raw, request.headers.get("content-type"))
         if self.clock_trust is not None and not self.clock_trust.trusted:
             raise RequestRejected(503, "clock_not_trusted", "the device's clock is not synchronised yet, so it "

@@ -9,10 +9,10 @@ import logging
 import re
 from datetime import date, time, timezone
 
-from ..errors import ApplianceError
-from ..state import Appointment, EventRecord
-from .backend_store import timestamp
-from .contract import Contract
+from appliance.domain.errors import ApplianceError
+from appliance.domain.state import Appointment, EventRecord
+from appliance.protocol.contract import timestamp
+from appliance.protocol.contract import Contract
 
 log = logging.getLogger(__name__)
 

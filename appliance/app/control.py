@@ -1,0 +1,134 @@
+"""The control socket: a local Unix socket on which the daemon answers ``status`` and streams views.
+
+One JSON request per line; one JSON answer per line, or for a stream (the monitor's ``subscribe``)
+one line per change until the client goes. Only the same machine can connect, and the socket
+file's mode (0660) limits it to the service's user and group.
+"""
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from pathlib import Path
+
+from appliance.domain.errors import ApplianceError, DaemonNotRunning
+
+log = logging.getLogger(__name__)
+MAX_REQUEST = 4096
+
+
+class ControlServer:
+    """Answers requests from ``handlers``: name -> function(request dict) returning a JSON-able value."""
+
+    def __init__(self, path: Path, handlers: dict, streams: dict | None = None):
+        """``streams``: name -> function returning an iterator of JSON-able values to send."""
+        self.path = Path(path)
+        self._handlers = handlers
+        self._streams = streams or {}
+        self.subscribers = 0  # monitors connected now: the status shows them
+        self._count_lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_socket():
+            if _answers(self.path):
+                raise ApplianceError(f"another entrance-appliance already answers at {self.path}; "
+                                     "stop it first (systemctl stop entrance-appliance)")
+            self.path.unlink()  # left by a previous run that was killed
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                try:
+                    line = self.rfile.readline(MAX_REQUEST)
+                    stream = server.stream_for(line)
+                    if stream is not None:
+                        server.send_stream(stream, self.wfile)
+                        return
+                    self.wfile.write(json.dumps(server.answer(line)).encode() + b"\n")
+                except OSError as error:
+                    # The client hung up first. Left to socketserver, this would print a
+                    # multi-line traceback on stderr, outside the journal's one-line format.
+                    log.debug("control client left before its answer: %s", error)
+
+        self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
+        self._server.daemon_threads = True
+        os.chmod(self.path, 0o660)
+        # A short poll interval: shutdown() waits for it, and SIGTERM should end the daemon promptly.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="control", daemon=True)
+
+    def stream_for(self, line: bytes):
+        try:
+            return self._streams.get(json.loads(line)["request"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def send_stream(self, stream, wfile) -> None:
+        items = stream()
+        with self._count_lock:
+            self.subscribers += 1
+        try:
+            for item in items:
+                wfile.write(json.dumps(item).encode() + b"\n")
+                wfile.flush()
+        finally:
+            items.close()
+            with self._count_lock:
+                self.subscribers -= 1
+
+    def answer(self, line: bytes) -> dict:
+        known = ", ".join(sorted([*self._handlers, *self._streams]))
+        try:
+            request = json.loads(line)
+            handler = self._handlers[request["request"]]
+        except (ValueError, KeyError, TypeError):
+            return {"error": f"unknown request; known: {known}"}
+        try:
+            return {"ok": handler(request)}
+        except Exception as error:
+            log.exception("control request %r failed", request.get("request"))
+            return {"error": str(error)}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def request(path: Path, name: str, timeout: float = 3.0, **arguments):
+    """Ask the daemon listening on ``path``; raises DaemonNotRunning when none answers."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(timeout)
+            client.connect(str(path))
+            client.sendall(json.dumps({"request": name, **arguments}).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except (FileNotFoundError, ConnectionRefusedError) as error:
+        raise DaemonNotRunning(f"no daemon answers at {path} ({error.strerror}): is it running? "
+                               "(systemctl status entrance-appliance)") from None
+    except (socket.timeout, OSError) as error:
+        raise DaemonNotRunning(f"the daemon at {path} did not answer: {error}") from None
+    answer = json.loads(data)
+    if "error" in answer:
+        raise ApplianceError(f"the daemon at {path} answered: {answer['error']}")
+    return answer["ok"]
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+            return True
+        except OSError:
+            return False

@@ -1,5 +1,0 @@
-"""Provisioning by config files: a typed schema, layered files, and errors that name file and line."""
-from .loader import ETC_FILE, Layer, file_layers, load_config, load_layers
-from .model import AppConfig, Concern
-
-__all__ = ["AppConfig", "Concern", "ETC_FILE", "Layer", "file_layers", "load_config", "load_layers"]

@@ -1,0 +1,384 @@
+"""The core: the one owner of the appliance's state.
+
+Drivers, sync and the display hand commands in from any thread; the core applies them one at a
+time on its own thread, and after each change publishes a new immutable Snapshot to readers.
+Its loop also wakes every tick, so the day rolls over at local midnight without any input and
+the systemd watchdog is fed only while the loop really runs.
+"""
+import logging
+import queue
+import threading
+import dataclasses
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from appliance.domain.clock import local_day
+from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, LatePolicy, judge
+from appliance.domain.codes import PREFIX as SIGNED_PREFIX
+from appliance.domain.codes import CodeError, ForgedCode
+from appliance.domain.codes import decode as decode_code
+from appliance.domain.commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, JudgeScan, MarkDelivered,
+                       RecordEvent, ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
+from appliance.domain.journal import short_hash
+from appliance.domain.messages import VisitorMessage, check_in_message
+from appliance.domain.config import AppConfig
+from appliance.domain.errors import ApplianceError, ClockNotTrusted
+from appliance.domain.numbering import number_block
+from appliance.domain.snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
+from appliance.domain.state import Appointment, StateStore, Ticket
+from appliance.domain.waits import WaitEstimator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """What the kiosk shows and signals after a scan."""
+
+    verdict: CheckInVerdict
+    display_code: str | None
+    message: VisitorMessage
+_STOP = object()
+MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
+RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
+WAITS_EVERY = timedelta(minutes=1)
+WAITS_FRESH = timedelta(seconds=1)
+
+
+class Core:
+    def __init__(self, config: AppConfig, store: StateStore, clock, on_alive=None, clock_trusted: bool = True):
+        self.config = config
+        self._store = store
+        self._clock = clock
+        self._on_alive = on_alive or (lambda: None)
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._listeners: list = []
+        self._components: dict[str, ComponentHealth] = {}
+        self._serial = 0
+        self.clock_trusted = clock_trusted
+        self._waits_published, self._waits_published_at = None, None
+        self._thread: threading.Thread | None = None
+        self.last_alive = time.monotonic()
+        self._day = local_day(clock.now(), config.device.timezone)
+        self._load_day()
+        self._report(ReportHealth("core", Health.OK))
+        self._snapshot = self._take_snapshot()
+
+    # --- for any thread ------------------------------------------------------------------------
+
+    def submit(self, command: Command) -> Future:
+        """Queue ``command``; the Future gets its result (e.g. the Ticket) or its error."""
+        future: Future = Future()
+        self._inbox.put((command, future))
+        return future
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot  # replaced whole, never changed: a plain read is thread-safe
+
+    def subscribe(self, listener) -> None:
+        """``listener(snapshot)`` runs on the core thread after every change: keep it quick."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="core", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        if self._thread is not None:
+            self._inbox.put((_STOP, None))
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- the core thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        tick = self.config.core.tick.total_seconds()
+        while True:
+            self.last_alive = time.monotonic()
+            self._on_alive()
+            try:
+                command, future = self._inbox.get(timeout=tick)
+            except queue.Empty:
+                self._roll_over_if_new_day(self._clock.now())
+                self._publish_waits_if_due(self._clock.now())
+                continue
+            if command is _STOP:
+                return
+            self.apply(command, future)
+
+    def apply(self, command: Command, future: Future | None = None):
+        """Apply one command now, on the calling thread (the core thread, or a test's)."""
+        now = self._clock.now()  # one reading: a ticket's day and its time must agree at midnight
+        self._roll_over_if_new_day(now)
+        try:
+            result = self._handle(command, now)
+        except ApplianceError as error:
+            log.warning("%s refused: %s", type(command).__name__, error)
+            if future is not None:
+                future.set_exception(error)
+            self._publish()
+            return None
+        except Exception as error:  # a bug must not kill the core: report it and carry on
+            log.exception("%s failed", type(command).__name__)
+            self._report(ReportHealth("core", Health.DEGRADED, f"{type(command).__name__} failed: {error}"))
+            if future is not None:
+                future.set_exception(error)
+            self._publish()
+            return None
+        self._publish()
+        if future is not None:
+            future.set_result(result)
+        return result
+
+    def _handle(self, command: Command, now: datetime):
+        if isinstance(command, (IssueTicket, CheckIn)) and not self.clock_trusted:
+            raise ClockNotTrusted("the clock is not synchronised yet: no day-bound number or check-in")
+        if isinstance(command, IssueTicket):
+            return self._issue_ticket(command, now)
+        if isinstance(command, CheckIn):
+            return self._check_in(command, now)
+        if isinstance(command, JudgeScan):
+            appointment, judgement = self._judge_scan(command.payload.strip(), now)
+            return self._check_in_result(appointment, judgement)
+        if isinstance(command, CallNext):
+            called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
+                                           concerns=command.concerns)
+            if called is not None:
+                self._called(_call_entry(called))
+            return called
+        if isinstance(command, VoidTicket):
+            ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
+            if ticket is not None:
+                log.warning("voided %s: %s", ticket.code, command.reason)
+                self._estimator.ticket_voided(ticket.code, now)
+                self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
+            return ticket
+        if isinstance(command, StaffCall):
+            called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=now)
+            if called is not None:
+                self._called(_call_entry(called))
+            elif not self._recent_calls or (self._recent_calls[0].code, self._recent_calls[0].counter) != (
+                    command.code, command.counter):
+                # Not one of this device's tickets (a monitor-only device holds none, or another
+                # kiosk issued it): the waiting room must see the call all the same.
+                self._called(CallEntry(command.code, "", command.counter, now))
+            return called
+        if isinstance(command, TakeOutbox):
+            return self._store.undelivered_events(command.limit)
+        if isinstance(command, MarkDelivered):
+            return self._store.mark_delivered(command.keys, now)
+        if isinstance(command, ApplyDayList):
+            self._store.replace_appointments(command.day, list(command.appointments))
+            if command.day == self._day:
+                self._load_day()  # checked in at another kiosk of the office: in this queue too
+            return len(command.appointments)
+        if isinstance(command, SetClockTrusted):
+            if command.trusted != self.clock_trusted:
+                log.warning("clock %s%s", "trusted" if command.trusted else "NOT trusted",
+                            f": {command.reason}" if command.reason else "")
+                self.clock_trusted = command.trusted
+                self._roll_over_if_new_day(now)
+            return self._report(ReportHealth("clock", Health.OK if command.trusted else Health.DEGRADED,
+                                             "" if command.trusted else command.reason or "not synchronised"), now)
+        if isinstance(command, TakeDayList):
+            if command.scheduled and self._store.has_event("day_list_printed", self._day):
+                return None
+            return [a for a in self._store.appointments(self._day) if a.status != "cancelled"]
+        if isinstance(command, RecordEvent):
+            return self._store.record_event(command.kind, command.body, now)
+        if isinstance(command, ReportHealth):
+            return self._report(command, now)
+        raise TypeError(f"the core does not know {command!r}")
+
+    def _called(self, entry: CallEntry) -> None:
+        log.info("called %s to counter %d", entry.code, entry.counter)
+        self._estimator.called(entry.code, entry.counter, entry.called_at)
+        self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
+        self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
+        self._recent_calls = (entry,) + self._recent_calls[:RECENT_CALLS - 1]
+
+    def _check_in(self, command: CheckIn, now: datetime) -> CheckInResult:
+        """Decide a scan. Only ACCEPTED changes state; a repeated scan gives the same answer again."""
+        appointment, judgement = self._judge_scan(command.payload.strip(), now)
+        if judgement.verdict is CheckInVerdict.ACCEPTED:
+            appointment = self._store.check_in(appointment, now)
+            self._estimator.appointment_checked_in(appointment.display_code, appointment.concern,
+                                                   self._local_slot(appointment), now)
+            self._appointments = tuple(sorted(
+                self._appointments + (_appointment_entry(appointment),), key=_call_order))
+        log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
+        return self._check_in_result(appointment, judgement)
+
+    def _check_in_result(self, appointment: Appointment | None, judgement: Judgement) -> CheckInResult:
+        code = appointment.display_code if appointment is not None else None
+        policy = LatePolicy(self.config.checkin.late_policy)
+        return CheckInResult(judgement.verdict, code, check_in_message(judgement, code, policy))
+
+    def _judge_scan(self, payload: str, now: datetime) -> tuple[Appointment | None, Judgement]:
+        checkin = self.config.checkin
+        if not payload or len(payload) > MAX_PAYLOAD or not payload.isprintable():
+            return None, Judgement(CheckInVerdict.UNREADABLE)
+        if payload.startswith(SIGNED_PREFIX) and "signed" in checkin.modes:
+            try:
+                code = decode_code(payload, list(checkin.public_key_file.keys))
+            except ForgedCode:
+                return None, Judgement(CheckInVerdict.FORGED)
+            except CodeError:
+                return None, Judgement(CheckInVerdict.UNREADABLE)
+            appointment = self._store.appointment(str(code.appointment_id)) or Appointment(
+                str(code.appointment_id), code.site, code.day, code.slot, code.concern, code.display_code)
+        elif "reference" in checkin.modes:
+            appointment = self._store.appointment_by_reference(self._day, payload.upper())
+        else:
+            appointment = None
+        facts = None if appointment is None else AppointmentFacts(
+            appointment.site, appointment.day, appointment.slot, appointment.status)
+        rules = CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))
+        tz = self.config.device.timezone
+        return appointment, judge(facts, site=self.config.device.site, now_local=now.astimezone(tz), rules=rules)
+
+    def _issue_ticket(self, command: IssueTicket, now: datetime) -> Ticket:
+        concern = self.config.concern(command.concern)
+        numbering = self.config.numbering
+        low, high = number_block(concern.first, concern.last, numbering.series, numbering.series_count)
+        ticket = self._store.issue_ticket(day=self._day, concern=concern.name, prefix=concern.prefix,
+                                          low=low, high=high, last=concern.last, issued_at=now)
+        log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
+        estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
+        ahead = len(self._appointments) + len(self._waiting)  # the queue as the monitor shows it
+        self._estimator.ticket_issued(ticket.code, concern.name, now)
+        self._waiting += (QueueEntry(ticket.code, ticket.concern, ticket.issued_at),)
+        self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
+        # What the ticket prints: people called before it, and the wait as a range.
+        return dataclasses.replace(ticket, people_ahead=ahead, wait_minutes=(estimate.low_min, estimate.high_min))
+
+    def _report(self, command: ReportHealth, now: datetime | None = None) -> ComponentHealth:
+        previous = self._components.get(command.component)
+        if previous and (previous.state, previous.detail) == (command.state, command.detail):
+            return previous
+        health = ComponentHealth(command.component, command.state, command.detail, now or self._clock.now())
+        self._components[command.component] = health
+        if previous is not None or health.state != Health.OK:
+            # Every change after start-up goes to the backend too, so a central view sees faults.
+            self._store.record_event("component_health", {"component": health.name, "state": health.state.value,
+                                                          "detail": health.detail}, health.since)
+        level = logging.INFO if command.state in (Health.OK, Health.STARTING, Health.STOPPED) else logging.WARNING
+        log.log(level, "%s is %s%s", command.component, command.state.value,
+                f": {command.detail}" if command.detail else "")
+        return health
+
+    def _current_waits(self) -> tuple[tuple[str, int, int], ...]:
+        """The wait per concern for the monitor, worked out at most once a second: a queue of
+        hundreds would otherwise cost milliseconds on every command, for a figure in minutes."""
+        now = self._clock.now()
+        if self._waits is None or not timedelta(0) <= now - self._waits[0] < WAITS_FRESH:
+            waits = self._estimator.snapshot_waits(now)
+            self._waits = (now, tuple((c, low, high) for c, (low, high) in sorted(waits.items())))
+        return self._waits[1]
+
+    def _publish_waits_if_due(self, now: datetime) -> None:
+        """The estimate per concern goes to the backend for the online wait-time query: when it
+        changed, at most once a minute (a busy morning would otherwise send one per ticket)."""
+        if self._waits_published_at and now - self._waits_published_at < WAITS_EVERY:
+            return
+        waits = self._snapshot.waits
+        if waits == self._waits_published or not self.clock_trusted:
+            return
+        for concern, low, high in waits:
+            self._store.record_event("wait_estimate", {
+                "day": self._day.isoformat(), "concern": concern, "minutes": round((low + high) / 2),
+                "waiting": self._snapshot.waiting_count(concern)}, now)
+        self._waits_published, self._waits_published_at = waits, now
+
+    def _roll_over_if_new_day(self, now: datetime) -> None:
+        day = local_day(now, self.config.device.timezone)
+        if day != self._day:
+            log.info("new day %s: numbering starts again, yesterday's queue is closed", day)
+            self._day = day
+            self._load_day()
+            self._publish()
+
+    def _load_day(self) -> None:
+        """The day's queue, from the database; from then on the core keeps it current itself."""
+        store, day = self._store, self._day
+        self._waiting = tuple(QueueEntry(t.code, t.concern, t.issued_at) for t in store.waiting(day))
+        self._appointments = tuple(_appointment_entry(a) for a in store.checked_in(day))
+        self._recent_calls = tuple(_call_entry(t) for t in store.recent_calls(day, RECENT_CALLS))
+        self._issued = store.issued_counts(day)
+        self._estimator = self._replayed_estimator()
+        self._waits = None
+
+    def _replayed_estimator(self) -> WaitEstimator:
+        """Today's estimator, fed again with today's history from the database (after a restart
+        it knows what it knew before), then kept current by the commands."""
+        concerns = self.config.concerns
+        estimator = WaitEstimator([c.name for c in concerns], default_counters=self.config.waits.counters,
+                                  default_service_min={c.name: c.service.total_seconds() / 60 for c in concerns})
+        history = []
+        for ticket in self._store.tickets(self._day):
+            history.append((ticket.issued_at, 0, estimator.ticket_issued, (ticket.code, ticket.concern)))
+            if ticket.called_at:
+                history.append((ticket.called_at, 1, estimator.called, (ticket.code, ticket.counter)))
+            elif ticket.state == "void":
+                history.append((ticket.issued_at + timedelta(seconds=1), 1, estimator.ticket_voided, (ticket.code,)))
+        for a in self._store.appointments(self._day):
+            if a.checked_in_at:
+                history.append((a.checked_in_at, 0, estimator.appointment_checked_in,
+                                (a.display_code, a.concern, self._local_slot(a))))
+            if a.called_at:
+                history.append((a.called_at, 1, estimator.called, (a.display_code, a.counter)))
+        for at, _, observe, arguments in sorted(history, key=lambda item: (item[0], item[1])):
+            observe(*arguments, at)
+        estimator.appointments_upcoming(self._upcoming_appointments())
+        return estimator
+
+    def _upcoming_appointments(self) -> list[tuple[datetime, str]]:
+        return [(self._local_slot(a), a.concern) for a in self._store.appointments(self._day) if a.status == "booked"]
+
+    def _local_slot(self, appointment: Appointment) -> datetime:
+        return datetime.combine(appointment.day, appointment.slot, tzinfo=self.config.device.timezone)
+
+    def _publish(self) -> None:
+        self._snapshot = self._take_snapshot()
+        for listener in list(self._listeners):
+            try:
+                listener(self._snapshot)
+            except Exception:
+                log.exception("a snapshot listener failed")
+
+    def _take_snapshot(self) -> Snapshot:
+        self._serial += 1
+        store = self._store
+        return Snapshot(
+            serial=self._serial,
+            taken_at=self._clock.now(),
+            day=self._day,
+            appointments=self._appointments,
+            waiting=self._waiting,
+            waits=self._current_waits(),
+            recent_calls=self._recent_calls,
+            issued_today=tuple(sorted(self._issued.items())),
+            components=tuple(sorted(self._components.values(), key=lambda c: c.name)),
+            outbox_pending=store.pending_events(),
+            last_events=tuple(EventSummary(e.kind, e.created_at) for e in store.recent_events(10)),
+        )
+
+
+def _call_entry(called: Ticket | Appointment) -> CallEntry:
+    code = called.code if isinstance(called, Ticket) else called.display_code
+    return CallEntry(code, called.concern, called.counter, called.called_at)
+
+
+def _appointment_entry(appointment: Appointment) -> AppointmentEntry:
+    return AppointmentEntry(appointment.display_code, appointment.concern, appointment.slot.strftime("%H:%M"),
+                            appointment.checked_in_at)
+
+
+def _call_order(entry: AppointmentEntry):
+    return entry.slot, entry.checked_in_at.isoformat() if entry.checked_in_at else ""

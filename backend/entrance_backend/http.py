@@ -1,0 +1,329 @@
+"""The reference backend's HTTP layer: each operation of the sync protocol as a Starlette endpoint.
+
+A request is checked against the OpenAPI document (contract.py) before it reaches the store.
+"""
+# Why Starlette on uvicorn: ASGI, so a monitor waiting in a long poll is a suspended coroutine,
+# not a blocked thread (hundreds of monitors cost nothing); a call wakes them through an
+# asyncio.Event at once. Both are pure Python (they run on a Pi too), small, widely deployed and
+# well kept; uvicorn (with h11) is a production server with graceful shutdown. SQLite work runs in
+# Starlette's thread pool so a slow fsync never stalls the event loop.
+import asyncio
+import hmac
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from appliance.protocol.contract import Contract, RequestRejected, read_body, timestamp
+from entrance_backend.store import (BackendRefusal, BackendStore, CursorGone, KeyConflict, NobodyWaiting, NotCallable,
+                                    UnknownCode, site_day)
+
+log = logging.getLogger("entrance-backend")
+
+DEFAULT_SITE = "mitte"
+_REFUSALS = {CursorGone: (410, "cursor_gone"), KeyConflict: (409, "key_conflict"), UnknownCode: (404, "not_found"),
+             NotCallable: (409, "not_callable"), NobodyWaiting: (409, "nobody_waiting")}
+
+
+@dataclass(frozen=True)
+class DeviceAccess:
+    device: str
+    site: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Path
+    devices: tuple[DeviceAccess, ...] = ()
+    staff_token: str | None = field(default=None, repr=False)
+    site: str = DEFAULT_SITE
+    timezone: str = "Europe/Berlin"
+    rate_limit: float = 50.0  # requests per second and caller, bursts of twice that; 0: no limit
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+    @property
+    def sites(self) -> set[str]:
+        return {self.site} | {device.site for device in self.devices}
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # device, staff or public
+    device: DeviceAccess | None = None
+
+
+class CallFeed:
+    """Wakes the long polls of a site when a call is made there. Used on the event loop only."""
+
+    def __init__(self):
+        self._wakers: dict[str, asyncio.Event] = {}
+        self.closing = False
+
+    def waker(self, site: str) -> asyncio.Event:
+        return self._wakers.setdefault(site, asyncio.Event())
+
+    def notify(self, site: str) -> None:
+        if waker := self._wakers.pop(site, None):
+            waker.set()
+
+    def close(self) -> None:
+        """Answers every waiting poll now, so a shutdown does not wait for them."""
+        self.closing = True
+        for waker in self._wakers.values():
+            waker.set()
+        self._wakers.clear()
+
+    @staticmethod
+    async def wait(waker: asyncio.Event, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(waker.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
+class RateLimiter:
+    """A token bucket per caller: ``rate`` requests a second on average, bursts of twice that."""
+
+    def __init__(self, rate: float, clock=time.monotonic):
+        self.rate, self.burst, self._clock = rate, max(1.0, 2 * rate), clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, caller: str) -> float:
+        """0 when the request may go ahead (and counts it), else the seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            level, last = self._buckets.get(caller, (self.burst, now))
+            level = min(self.burst, level + (now - last) * self.rate)
+            if len(self._buckets) > 10_000:  # forget callers whose bucket is full again
+                self._buckets = {key: value for key, value in self._buckets.items()
+                                 if now - value[1] < self.burst / self.rate}
+            if level >= 1:
+                self._buckets[caller] = (level - 1, now)
+                return 0.0
+            self._buckets[caller] = (level, now)
+            return (1 - level) / self.rate
+
+
+class Backend:
+    """The protocol's operations on a BackendStore: checks each request, then does it."""
+
+    def __init__(self, settings: Settings, contract: Contract | None = None):
+        tokens = [device.token for device in settings.devices] + [settings.staff_token] * bool(settings.staff_token)
+        if len(set(tokens)) != len(tokens) or len({d.device for d in settings.devices}) != len(settings.devices):
+            raise ValueError("every device needs its own name and token, different from the staff token")
+        self.settings = settings
+        self.contract = contract or Contract.load()
+        self.store = BackendStore(settings.database)
+        self.zone = ZoneInfo(settings.timezone)
+        self.feed = CallFeed()
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def stopping(self) -> None:
+        """The server stops: answer the waiting long polls now (callable from any thread)."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.feed.close)
+
+    def today(self, now: datetime) -> str:
+        return site_day(now, self.zone)
+
+    async def admit(self, request: Request, operation_id: str):
+        """Authentication (401), rate (429), parameters (400), authorisation (403/404), body (413/415/422)."""
+        operation = self.contract.operations[operation_id]
+        caller = self._authenticate(request, operation.security)
+        who = (caller.device.device if caller.device else caller.kind if caller.kind == "staff" else
+               request.client.host if request.client else "public")
+        wait = self.limiter.retry_after(who)
+        if wait:
+            raise RequestRejected(429, "rate_limited", f"too many requests: retry in {wait:.1f} s",
+                                  headers={"Retry-After": str(int(wait) + 1)})
+        params = self.contract.parameters(operation_id, request.path_params, request.query_params, request.headers)
+        self._authorize(caller, params)
+        body = None
+        if operation.body is not None:
+            raw = await read_body(request, operation.max_body_bytes)
+            body = self.contract.body(operation_id, raw, request.headers.get("content-type"))
+        return caller, params, body
+
+    def _authenticate(self, request: Request, schemes: tuple[str, ...]) -> Caller:
+        if not schemes:
+            return Caller("public")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("a bearer token is required: send 'Authorization: Bearer <token>'")
+        token = token.strip()
+        caller = None
+        if self.settings.staff_token and hmac.compare_digest(token.encode(), self.settings.staff_token.encode()):
+            caller = Caller("staff")
+        for device in self.settings.devices:
+            if hmac.compare_digest(token.encode(), device.token.encode()):
+                caller = Caller("device", device)
+        if caller is None:
+            raise _unauthorized("the token is not known here")
+        if f"{caller.kind}Token" not in schemes:
+            raise RequestRejected(403, "forbidden", f"a {caller.kind} token cannot be used for this operation")
+        return caller
+
+    def _authorize(self, caller: Caller, params: dict) -> None:
+        if caller.device and "device" in params and params["device"] != caller.device.device:
+            raise RequestRejected(403, "forbidden", f"this token is device {caller.device.device}'s, "
+                                  f"not {params['device']}'s")
+        if "site" in params:
+            if caller.device and params["site"] != caller.device.site:
+                raise RequestRejected(403, "forbidden", f"device {caller.device.device} belongs to site "
+                                      f"{caller.device.site}, not {params['site']}")
+            if params["site"] not in self.settings.sites:
+                raise RequestRejected(404, "not_found", f"no site {params['site']!r} here")
+
+    # --- operations ----------------------------------------------------------------------------
+
+    async def send_heartbeat(self, request: Request) -> Response:
+        caller, params, body = await self.admit(request, "sendHeartbeat")
+        now = self.settings.clock()
+        await run_in_threadpool(self.store.record_heartbeat, params["device"], caller.device.site, body, now)
+        return JSONResponse({"device": params["device"], "server_time": timestamp(now)})
+
+    async def upload_events(self, request: Request) -> Response:
+        caller, params, body = await self.admit(request, "uploadEvents")
+        accepted, duplicates = await run_in_threadpool(self.store.apply_events, params["device"],
+                                                       caller.device.site, body["events"], self.settings.clock())
+        return JSONResponse({"accepted": accepted, "duplicates": duplicates})
+
+    async def get_appointments(self, request: Request) -> Response:
+        _, params, _ = await self.admit(request, "getAppointments")
+        site, day, since = params["site"], params["day"], params.get("since")
+        since_position = self.store.position(since) if since else None
+        current = await run_in_threadpool(self.store.day_position, site, day)
+        if _matches(params.get("If-None-Match"), self._etag(day, since_position, current)):
+            return Response(status_code=304, headers={"ETag": self._etag(day, since_position, current)})
+        if since is None:
+            position, appointments = await run_in_threadpool(self.store.appointment_day, site, day)
+            answer = {"site": site, "day": day, "cursor": self.store.cursor(position), "appointments": appointments}
+        else:
+            position, changes = await run_in_threadpool(self.store.appointment_changes, site, day, since_position)
+            answer = {"site": site, "day": day, "cursor": self.store.cursor(position),
+                      "changes": [{"change": change, "appointment": item} for change, item in changes]}
+        return JSONResponse(answer, headers={"ETag": self._etag(day, since_position, position)})
+
+    async def calls(self, request: Request) -> Response:
+        # One route for both methods, so a 405 on this path lists both in Allow.
+        return await (self.make_call if request.method == "POST" else self.wait_for_calls)(request)
+
+    async def wait_for_calls(self, request: Request) -> Response:
+        _, params, _ = await self.admit(request, "waitForCalls")
+        site = params["site"]
+        after = self.store.position(params["after"]) if "after" in params else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + params["wait"]
+        while True:
+            waker = self.feed.waker(site)  # taken before the query, so a call in between is not missed
+            position, calls = await run_in_threadpool(self.store.calls_after, site, after, params["limit"])
+            remaining = deadline - loop.time()
+            if calls or after is None or remaining <= 0 or self.feed.closing:
+                return JSONResponse({"cursor": self.store.cursor(position), "calls": calls})
+            await self.feed.wait(waker, remaining)
+
+    async def make_call(self, request: Request) -> Response:
+        _, params, body = await self.admit(request, "makeCall")
+        now = self.settings.clock()
+        site, day = params["site"], self.today(now)
+        if body.get("next"):
+            call = await run_in_threadpool(self.store.call_next, site, day, body["counter"], now, body.get("concerns"))
+        else:
+            call = await run_in_threadpool(self.store.call_code, site, day, body["counter"], body["code"], now)
+        self.feed.notify(site)
+        log.info("counter %s calls %s (%s)", call["counter"], call["code"], call["kind"])
+        return JSONResponse(call, status_code=201)
+
+    async def get_waits(self, request: Request) -> Response:
+        _, params, _ = await self.admit(request, "getWaits")
+        waits = await run_in_threadpool(self.store.waits, params["site"], self.today(self.settings.clock()))
+        return JSONResponse({"site": params["site"], "waits": waits},
+                            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=30"})
+
+    async def openapi(self, request: Request) -> Response:
+        document = dict(self.contract.document, servers=[{"url": str(request.base_url).rstrip("/"),
+                                                          "description": "this reference backend"}])
+        return Response(json.dumps(document, ensure_ascii=False, indent=1), media_type="application/json")
+
+    def _etag(self, day: str, since: int | None, position: int) -> str:
+        return f'"{self.store.epoch}-{day}-{"full" if since is None else since}-{position}"'
+
+
+def create_app(backend: Backend) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app):
+        backend.loop = asyncio.get_running_loop()
+        yield
+        backend.feed.close()
+
+    routes = [
+        Route("/openapi.json", backend.openapi, methods=["GET"]),
+        Route("/v1/devices/{device}/heartbeat", backend.send_heartbeat, methods=["POST"]),
+        Route("/v1/devices/{device}/events", backend.upload_events, methods=["POST"]),
+        Route("/v1/sites/{site}/appointments", backend.get_appointments, methods=["GET"]),
+        Route("/v1/sites/{site}/calls", backend.calls, methods=["GET", "POST"]),
+        Route("/v1/sites/{site}/waits", backend.get_waits, methods=["GET"]),
+    ]
+    handlers = {RequestRejected: _rejected, BackendRefusal: _refused, HTTPException: _http_error,
+                sqlite3.OperationalError: _busy, Exception: _crashed}
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+
+
+# --- errors as the protocol's JSON -----------------------------------------------------------
+
+async def _rejected(request, error: RequestRejected) -> Response:
+    return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
+
+
+async def _refused(request, error: BackendRefusal) -> Response:
+    status, code = next(value for kind, value in _REFUSALS.items() if isinstance(error, kind))
+    return JSONResponse({"error": code, "message": str(error)}, status_code=status)
+
+
+async def _http_error(request, error: HTTPException) -> Response:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "bad_request")
+    message = {404: f"no such path: {request.url.path}",
+               405: f"{request.method} is not allowed here; allowed: {(error.headers or {}).get('Allow', '')}"}
+    return JSONResponse({"error": code, "message": message.get(error.status_code, str(error.detail))},
+                        status_code=error.status_code, headers=error.headers)
+
+
+async def _busy(request, error: sqlite3.OperationalError) -> Response:
+    log.warning("database busy: %s", error)
+    return JSONResponse({"error": "unavailable", "message": "the backend's database is busy: try again"},
+                        status_code=503, headers={"Retry-After": "1"})
+
+
+async def _crashed(request, error: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    return JSONResponse({"error": "internal_error", "message": "the backend failed; it was logged"}, status_code=500)
+
+
+def _unauthorized(message: str) -> RequestRejected:
+    return RequestRejected(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="entrance"'})
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags

@@ -1,0 +1,251 @@
+"""The reference central backend: the whole sync protocol over HTTP, on its own SQLite database.
+
+Integrators test their side against it; the tests run it in-process (BackgroundBackend).
+``main(argv)`` is its command line: serve, call (a counter calls), seed (demo appointments), push.
+The layers: backend_store.py (SQLite), backend_http.py (the operations), contract.py (the document).
+"""
+import argparse
+import os
+import random
+import re
+import secrets
+import signal
+import sqlite3
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
+from entrance_backend.store import BackendRefusal, BackendStore
+from appliance.protocol.http_server import BackgroundServer, Server, server_config
+
+__all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
+
+DEFAULT_PORT = 8470
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")  # device and site names, as the devices' config allows
+
+
+class BackgroundBackend:
+    """The reference backend in a thread on 127.0.0.1 and a free port: for tests and the demo.
+
+    with BackgroundBackend(settings) as backend: requests.get(backend.url + "/openapi.json")
+    """
+
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0):
+        self.backend = Backend(settings)
+        self.store = self.backend.store
+        self._server = BackgroundServer(create_app(self.backend), host, port, on_stop=self.backend.stopping)
+        self.url, self.port = self._server.url, self._server.port
+
+    def start(self) -> "BackgroundBackend":
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+        self.store.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+# --- demo data ---------------------------------------------------------------------------------
+
+_REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
+
+
+def demo_appointments(site: str, day: str, count: int, concerns: list[str], rng: random.Random,
+                      first_code: int = 1, cancelled_share: float = 0.1) -> list[dict]:
+    """``count`` bookings in the morning's slots (07:30-12:00 every 10 min), some cancelled."""
+    slots = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(7 * 60 + 30, 12 * 60, 10)]
+    appointments = []
+    for index, slot in enumerate(sorted(rng.choice(slots) for _ in range(count))):
+        appointments.append({
+            "id": f"apt-{day.replace('-', '')}-{rng.getrandbits(40):010x}", "site": site, "day": day,
+            "slot": slot, "concern": rng.choice(concerns), "display_code": f"T{first_code + index:03d}",
+            "reference": "".join(rng.choice(_REFERENCE_LETTERS) for _ in range(6)),
+            "status": "cancelled" if rng.random() < cancelled_share else "booked"})
+    return appointments
+
+
+# --- command line ----------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """entrance-backend {serve, call, seed, push}."""
+    parser = argparse.ArgumentParser(prog="entrance-backend",
+                                     description="The reference central backend of the sync protocol.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the protocol over HTTP")
+    serve.add_argument("--db", type=Path, required=True, help="SQLite file (created if missing)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--device", action="append", default=[], metavar="ID[@SITE]:TOKEN", type=_device_option,
+                       help="a device and its token (site: --site); repeat for each device")
+    serve.add_argument("--staff-token", default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
+                       help="token for staff calls (default: $ENTRANCE_STAFF_TOKEN, else a new one is printed)")
+    serve.add_argument("--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})")
+    serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
+    serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
+    call = commands.add_parser("call", help="a counter calls a code or the next visitor")
+    call.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
+    call.add_argument("--site", type=_name, default=DEFAULT_SITE)
+    call.add_argument("--counter", type=int, required=True)
+    which = call.add_mutually_exclusive_group(required=True)
+    which.add_argument("--code", help="the ticket or appointment code, e.g. A042")
+    which.add_argument("--next", action="store_true", help="the next one waiting")
+    call.add_argument("--concern", action="append", help="with --next: only these concerns")
+    call.add_argument("--token", default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
+                      help="the staff token (default: $ENTRANCE_STAFF_TOKEN)")
+    seed = commands.add_parser("seed", help="add demo appointments to a database")
+    seed.add_argument("--db", type=Path, required=True)
+    seed.add_argument("--site", type=_name, default=DEFAULT_SITE)
+    seed.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
+    seed.add_argument("--count", type=int, default=40)
+    seed.add_argument("--concerns", default="first-application,leave,documents",
+                      help="comma-separated concern names, as in the devices' config")
+    seed.add_argument("--timezone", default="Europe/Berlin")
+    seed.add_argument("--seed", type=int, help="random seed, for the same data every time")
+    push = commands.add_parser("push", help="push a day's appointments to a device's push endpoint")
+    push.add_argument("--db", type=Path, required=True)
+    push.add_argument("--site", type=_name, default=DEFAULT_SITE)
+    push.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
+    push.add_argument("--timezone", default="Europe/Berlin")
+    push.add_argument("--url", required=True, help="the device's push endpoint, e.g. https://kiosk-mitte-1:8471")
+    push.add_argument("--token", default=os.environ.get("ENTRANCE_PUSH_TOKEN"),
+                      help="the device's push token (default: $ENTRANCE_PUSH_TOKEN)")
+    push.add_argument("--ca-bundle", help="CA bundle to verify the device's TLS certificate")
+    options = parser.parse_args(argv)
+    try:
+        return {"serve": _serve, "call": _call, "seed": _seed, "push": _push}[options.command](options)
+    except (BackendRefusal, ValueError, OSError, sqlite3.Error) as error:
+        print(f"entrance-backend: {error}", file=sys.stderr)
+        return 1
+
+
+def _device_option(text: str) -> DeviceAccess:
+    name, colon, token = text.partition(":")
+    device, _, site = name.partition("@")
+    if not colon or not token or not NAME.fullmatch(device) or (site and not NAME.fullmatch(site)):
+        raise argparse.ArgumentTypeError("expected ID:TOKEN or ID@SITE:TOKEN, names of 1 to 32 lower-case letters, "
+                                         "digits and dashes as in the devices' config, e.g. kiosk-1:s3cret")
+    return DeviceAccess(device, site, token)
+
+
+def _name(text: str) -> str:
+    if not NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use 1 to 32 lower-case letters, digits and dashes, "
+                                         "as in the devices' config")
+    return text
+
+
+def _day(text: str, zone: str) -> date:
+    today = datetime.now(ZoneInfo(zone)).date()
+    return {"today": today, "tomorrow": today + timedelta(days=1)}.get(text) or date.fromisoformat(text)
+
+
+def _serve(options) -> int:
+    staff_token = options.staff_token or secrets.token_urlsafe(24)
+    if not options.staff_token:
+        print(f"staff token (for 'call'): {staff_token}", file=sys.stderr)
+    devices = tuple(DeviceAccess(d.device, d.site or options.site, d.token) for d in options.device)
+    settings = Settings(options.db, devices, staff_token, options.site, options.timezone, options.rate_limit)
+    backend = Backend(settings)
+    config = server_config(create_app(backend), host=options.host, port=options.port)
+    print(f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
+          f"site {options.site}, {len(devices)} device(s), database {options.db}", file=sys.stderr)
+    # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers
+    # it found; with these, an asked-for stop ends with exit code 0, as the appliance's daemon does.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda number, frame: None)
+    Server(config, on_stop=backend.stopping).run()
+    backend.store.close()
+    print("reference backend stopped", file=sys.stderr)
+    return 0
+
+
+def _call(options) -> int:
+    import requests  # only this subcommand is an HTTP client
+
+    if not options.token:
+        print("entrance-backend call: no staff token: give --token or set ENTRANCE_STAFF_TOKEN", file=sys.stderr)
+        return 2
+    body = {"counter": options.counter}
+    body.update({"next": True, **({"concerns": options.concern} if options.concern else {})} if options.next
+                else {"code": options.code})
+    try:
+        answer = requests.post(f"{options.url.rstrip('/')}/v1/sites/{options.site}/calls", json=body, timeout=10,
+                               headers={"Authorization": f"Bearer {options.token}"})
+    except requests.RequestException as error:
+        print(f"entrance-backend call: {options.url} does not answer: {error}", file=sys.stderr)
+        return 1
+    if answer.status_code != 201:
+        print(f"entrance-backend call: {answer.status_code}: {_message(answer)}", file=sys.stderr)
+        return 1
+    call = answer.json()
+    print(f"{call['code']} -> counter {call['counter']} ({call['kind']})")
+    return 0
+
+
+def _seed(options) -> int:
+    day = _day(options.day, options.timezone)
+    if not 1 <= options.count <= 5000:
+        raise ValueError("--count must be between 1 and 5000")
+    store = BackendStore(options.db)
+    try:
+        _, existing = store.appointment_day(options.site, day.isoformat())
+        concerns = [name.strip() for name in options.concerns.split(",") if name.strip()]
+        appointments = demo_appointments(options.site, day.isoformat(), options.count, concerns,
+                                         random.Random(options.seed), first_code=len(existing) + 1)
+        store.add_appointments(appointments, datetime.now(timezone.utc))
+    finally:
+        store.close()
+    cancelled = sum(1 for a in appointments if a["status"] == "cancelled")
+    print(f"{len(appointments)} appointments for {options.site} on {day} "
+          f"({appointments[0]['display_code']}-{appointments[-1]['display_code']}, {cancelled} cancelled)")
+    return 0
+
+
+
+def _push(options) -> int:
+    """The whole day list in one PUT: the device applies it whole or not at all."""
+    import requests
+
+    if not options.token:
+        print("entrance-backend push: no push token: give --token or set ENTRANCE_PUSH_TOKEN", file=sys.stderr)
+        return 2
+    day = _day(options.day, options.timezone).isoformat()
+    store = BackendStore(options.db)
+    try:
+        _, appointments = store.appointment_day(options.site, day)
+    finally:
+        store.close()
+    try:
+        answer = requests.put(f"{options.url.rstrip('/')}/v1/push/appointments/{day}", timeout=30,
+                              json={"site": options.site, "day": day, "appointments": appointments},
+                              headers={"Authorization": f"Bearer {options.token}"},
+                              verify=options.ca_bundle or True)
+    except requests.RequestException as error:
+        print(f"entrance-backend push: {options.url} does not answer: {error}", file=sys.stderr)
+        return 1
+    if answer.status_code != 200:
+        print(f"entrance-backend push: {answer.status_code}: {_message(answer)}", file=sys.stderr)
+        return 1
+    print(f"{len(appointments)} appointments of {options.site} on {day} pushed; the device holds "
+          f"{answer.json().get('appointments')}")
+    return 0
+
+
+def _message(answer) -> str:
+    """The protocol's error message of an answer, or the start of whatever else it is."""
+    try:
+        return str(answer.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return answer.text[:200]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""`entrance-appliance` on the command line, as a technician at the device runs it.
+
+Each test runs the real program (`python -m appliance`) and reads its exit code, stdout and stderr.
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance import __version__
+from support import REPO_ROOT
+
+TOKEN = "tok-7f3a9c-RECOGNISABLE-SECRET-41d2"
+
+VALID = """\
+[device]
+id = kiosk-7
+site = test-office
+roles = kiosk, monitor
+
+[concern:leave]
+title_de = Urlaub beantragen
+prefix = A
+
+[state]
+database = var/state.db
+
+[core]
+control_socket = run/control.sock
+
+[backend]
+url = https://backend.example/api
+token_file = token
+"""
+
+BROKEN = """\
+[device]
+id = Kiosk 7
+site = test-office
+roles = kiosk, monitor
+
+[concern:leave]
+title_de = Urlaub beantragen
+prefix = a1
+
+[core]
+tik = 1s
+control_socket = run/control.sock
+
+[logging]
+level = loud
+"""
+
+
+def line_of(text: str, start: str) -> int:
+    """The 1-based number of the line in ``text`` that starts with ``start``."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+def entrance_appliance(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run([sys.executable, "-m", "appliance", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=20)
+
+
+@pytest.fixture
+def token_file(tmp_path) -> Path:
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "appliance.conf"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_check_config_prints_every_effective_value_with_the_file_and_line_it_came_from(tmp_path, token_file):
+    config = write_config(tmp_path, VALID)
+
+    result = entrance_appliance("check-config", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# configuration is valid")
+    assert f"id = kiosk-7    # {config}:{line_of(VALID, 'id =')}\n" in result.stdout
+    database = tmp_path / "var" / "state.db"  # relative paths are taken from the config file's directory
+    assert f"database = {database}    # {config}:{line_of(VALID, 'database =')}\n" in result.stdout
+    assert re.search(r"^tick = 1s    # .*defaults\.conf:\d+$", result.stdout, re.MULTILINE), result.stdout
+    assert "[concern:leave]\ntitle_de = Urlaub beantragen    #" in result.stdout
+
+
+def test_check_config_masks_the_secret_and_never_prints_it(tmp_path, token_file):
+    config = write_config(tmp_path, VALID)
+
+    result = entrance_appliance("check-config", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    origin = f"{config}:{line_of(VALID, 'token_file =')}"
+    assert f"token_file = {token_file} (********)    # {origin}\n" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_secret_file_readable_by_others_is_a_problem_that_still_does_not_print_the_secret(tmp_path, token_file):
+    token_file.chmod(0o644)
+    config = write_config(tmp_path, VALID)
+
+    result = entrance_appliance("check-config", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 2
+    origin = f"{config}:{line_of(VALID, 'token_file =')}"
+    assert f"{origin}: [backend] token_file: secret file {token_file} is readable by group or others" \
+           in result.stderr
+    assert f"chmod 600 {token_file}" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_check_config_exits_2_listing_every_problem_with_file_line_section_and_key(tmp_path):
+    config = write_config(tmp_path, BROKEN)
+
+    result = entrance_appliance("check-config", "--config", str(config), cwd=tmp_path)
+
+    def at(start):
+        return f"{config}:{line_of(BROKEN, start)}"
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    heading, *problems = result.stderr.splitlines()
+    assert heading == "4 problem(s) in the configuration:"
+    assert [problem.strip() for problem in problems] == [
+        f"{at('id =')}: [device] id: 'Kiosk 7' is not valid: use 1 to 32 lower-case letters, digits and "
+        "dashes, e.g. kiosk-1",
+        f"{at('prefix =')}: [concern:leave] prefix: 'a1' is not valid: use one or two capital letters, e.g. A",
+        f"{at('tik =')}: [core] tik: unknown key. Did you mean 'tick'?",
+        f"{at('level =')}: [logging] level: 'loud' is not one of debug, info, warning, error",
+    ]
+
+
+def test_check_config_of_a_missing_file_exits_2_naming_it(tmp_path):
+    missing = tmp_path / "nowhere.conf"
+
+    result = entrance_appliance("check-config", "--config", str(missing), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert str(missing) in result.stderr
+
+
+def test_version_prints_the_program_name_and_version():
+    result = entrance_appliance("--version", cwd=REPO_ROOT)
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"entrance-appliance {__version__}"
+
+
+def test_unknown_command_exits_2_and_lists_the_known_ones(tmp_path):
+    result = entrance_appliance("frobnicate", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
+    for command in ("run", "check-config", "status", "demo"):
+        assert f"'{command}'" in result.stderr
+
+
+def test_no_command_at_all_exits_2_with_usage(tmp_path):
+    result = entrance_appliance(cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: entrance-appliance")

@@ -1,0 +1,92 @@
+"""`entrance-appliance demo`: the real appliance on simulated hardware, an office hour in a second.
+
+Runs the real program headless in tmp_path and reads what it leaves: screens, ticket log, state.
+"""
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import REPO_ROOT
+
+TICKET_CODE = re.compile(r"\b[ABC]\d{3}\b")
+
+
+def run_demo(tmp_path: Path, minutes: int = 60, seed: int = 7) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", "demo", "--minutes", str(minutes), "--seed", str(seed),
+         "--headless", "--out", "OUT", "--state-dir", "VAR"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+
+def tickets(database: Path) -> list[tuple[int, str, int, str]]:
+    """(id, concern, number, code) of every ticket, as an inspector reads the state file."""
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT id, concern, number, code FROM tickets ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The demo run twice in the same directory: (first result, tickets after it, second result, tickets)."""
+    directory = tmp_path_factory.mktemp("demo")
+    first = run_demo(directory)
+    after_first = tickets(directory / "VAR" / "state.db") if first.returncode == 0 else []
+    second = run_demo(directory)
+    return directory, first, after_first, second
+
+
+def test_demo_runs_an_hour_headless_and_exits_0(two_runs):
+    _, first, _, second = two_runs
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+
+
+def test_demo_writes_the_call_up_monitor_with_ticket_codes(two_runs):
+    directory, *_ = two_runs
+    monitor = (directory / "OUT" / "monitor.txt").read_text(encoding="utf-8")
+
+    assert "Aufruf" in monitor
+    assert TICKET_CODE.search(monitor), monitor
+
+
+def test_demo_logs_every_issued_ticket(two_runs):
+    directory, first, after_first, _ = two_runs
+    lines = (directory / "OUT" / "tickets.log").read_text(encoding="utf-8").splitlines()
+    issued_first = int(re.search(r"demo: (\d+) tickets printed", first.stderr)[1])
+
+    assert issued_first == len(after_first) > 0
+    assert len(lines) >= issued_first
+    assert all(TICKET_CODE.search(line) for line in lines[:issued_first]), lines[:issued_first]
+
+
+def test_demo_shows_progress_up_to_100_percent_and_a_summary_on_stderr(two_runs):
+    _, first, _, _ = two_runs
+    progress = re.findall(r"^\[[# ]{30}\] +(\d+)%", first.stderr, re.MULTILINE)
+
+    assert progress and [int(p) for p in progress] == sorted(int(p) for p in progress)
+    assert progress[-1] == "100"
+    assert re.search(r"^demo: \d+ tickets printed, \d+ appointments checked in, \d+ calls, \d+ still waiting",
+                     first.stderr, re.MULTILINE)
+
+
+def test_second_demo_run_continues_the_numbering_of_every_concern(two_runs):
+    directory, _, after_first, _ = two_runs
+    last_id_of_first = max(ticket_id for ticket_id, *_ in after_first)
+    every = tickets(directory / "VAR" / "state.db")
+    second = [t for t in every if t[0] > last_id_of_first]
+
+    assert second, "the second run issued no tickets"
+    for concern in {c for _, c, _, _ in second}:
+        earlier = [number for _, c, number, _ in after_first if c == concern]
+        later = [number for _, c, number, _ in second if c == concern]
+        assert later[0] > max(earlier, default=0), f"{concern}: {later[0]} after {max(earlier, default=0)}"
+    codes = [code for *_, code in every]
+    assert len(codes) == len(set(codes)), "a code was issued twice"

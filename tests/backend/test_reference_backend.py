@@ -1,0 +1,519 @@
+"""The reference backend as a specification of the sync protocol: real server on loopback, real HTTP.
+
+Each test starts the backend in-process on a free port with its own SQLite file and talks to it
+with requests, as a device, the staff or the public website would.
+"""
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from appliance.protocol import OPENAPI_PATH
+from appliance.protocol.contract import Contract, RequestRejected
+from appliance.protocol.http_server import BackgroundServer
+from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, main
+from support import free_port
+
+NOW = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
+DAY = "2026-03-09"
+STAFF = "staff-secret"
+DEVICES = (DeviceAccess("kiosk-1", "mitte", "token-kiosk-1"), DeviceAccess("kiosk-2", "mitte", "token-kiosk-2"),
+           DeviceAccess("kiosk-nord", "nord", "token-nord"))
+KIOSK = {"Authorization": "Bearer token-kiosk-1"}
+STAFF_AUTH = {"Authorization": f"Bearer {STAFF}"}
+HEARTBEAT = {"version": "0.1.0", "roles": ["kiosk", "monitor"], "outbox_pending": 3, "clock_ok": True,
+             "components": [{"name": "printer", "state": "degraded", "detail": "paper near end"},
+                            {"name": "scanner", "state": "ok"}]}
+
+
+def start(tmp_path, **settings) -> BackgroundBackend:
+    options = dict(devices=DEVICES, staff_token=STAFF, site="mitte", rate_limit=0, clock=lambda: NOW)
+    return BackgroundBackend(Settings(tmp_path / "backend.db", **(options | settings))).start()
+
+
+@pytest.fixture
+def backend(tmp_path):
+    backend = start(tmp_path)
+    yield backend
+    backend.stop()
+
+
+def event(kind: str, body: dict, minutes: int = 0, key: str | None = None) -> dict:
+    return {"key": key or uuid.uuid4().hex, "kind": kind, "body": body,
+            "created_at": (NOW + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")}
+
+
+def ticket(code: str, minutes: int = 0, concern: str = "leave") -> dict:
+    return event("ticket_issued", {"day": DAY, "concern": concern, "number": int(code[1:]), "code": code}, minutes)
+
+
+def upload(backend, events, device="kiosk-1", headers=KIOSK):
+    return requests.post(f"{backend.url}/v1/devices/{device}/events", json={"events": events}, headers=headers,
+                         timeout=10)
+
+
+def staff_call(backend, **body):
+    return requests.post(f"{backend.url}/v1/sites/mitte/calls", json=body, headers=STAFF_AUTH, timeout=10)
+
+
+def book(backend, count: int, day: str = DAY) -> list[dict]:
+    return backend.store.add_appointments(
+        [{"site": "mitte", "day": day, "slot": f"{9 + i // 6:02d}:{i % 6 * 10:02d}", "concern": "leave",
+          "display_code": f"T{i + 1:03d}", "reference": f"K7Q2M{i}"} for i in range(count)], NOW)
+
+
+def appointments(backend, headers=KIOSK, **query):
+    return requests.get(f"{backend.url}/v1/sites/mitte/appointments", params={"day": DAY, **query},
+                        headers=headers, timeout=10)
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def test_every_device_operation_needs_a_known_token(backend):
+    for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic a2lvc2s6eA=="}):
+        answer = requests.post(f"{backend.url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+        assert answer.json()["error"] == "unauthorized"
+    assert requests.get(f"{backend.url}/v1/sites/mitte/calls").status_code == 401
+    assert backend.store.heartbeat("kiosk-1") is None
+
+
+def test_a_device_token_is_valid_only_for_its_own_device_and_site(backend):
+    other_device = requests.post(f"{backend.url}/v1/devices/kiosk-2/heartbeat", json=HEARTBEAT, headers=KIOSK)
+    assert other_device.status_code == 403
+    assert "kiosk-1" in other_device.json()["message"]
+    unknown_device = upload(backend, [ticket("A001")], device="kiosk-99")
+    assert unknown_device.status_code == 403
+    other_site = requests.get(f"{backend.url}/v1/sites/nord/appointments", params={"day": DAY}, headers=KIOSK)
+    assert other_site.status_code == 403
+    assert staff_call(backend, counter=1, next=True).status_code != 403
+    assert requests.post(f"{backend.url}/v1/sites/mitte/calls", json={"counter": 1, "next": True},
+                         headers=KIOSK).status_code == 403  # devices do not call through the backend
+    assert upload(backend, [ticket("A001")], headers=STAFF_AUTH).status_code == 403
+    unknown_site = requests.get(f"{backend.url}/v1/sites/sued/calls", headers=STAFF_AUTH)
+    assert unknown_site.status_code == 404
+    assert backend.store.events("kiosk-1") == [] and backend.store.events("kiosk-2") == []
+
+
+def test_heartbeat_is_recorded_and_answers_the_server_time(backend):
+    answer = requests.post(f"{backend.url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=KIOSK)
+    assert answer.status_code == 200
+    assert answer.json() == {"device": "kiosk-1", "server_time": "2026-03-09T08:00:00.000Z"}
+    assert answer.headers["Date"].endswith("GMT")  # devices without a real-time clock read it too
+    assert backend.store.heartbeat("kiosk-1") == HEARTBEAT
+
+
+# --- appointments ----------------------------------------------------------------------------
+
+
+def test_an_unchanged_day_is_answered_304_by_its_etag(backend):
+    book(backend, 3)
+    first = appointments(backend)
+    assert first.status_code == 200
+    assert [a["display_code"] for a in first.json()["appointments"]] == ["T001", "T002", "T003"]
+    etag = first.headers["ETag"]
+    unchanged = appointments(backend, headers={**KIOSK, "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["ETag"] == etag
+    book(backend, 1, day="2026-03-10")  # another day's booking does not change this day
+    assert appointments(backend, headers={**KIOSK, "If-None-Match": etag}).status_code == 304
+    backend.store.change_appointment(first.json()["appointments"][0]["id"], NOW, status="cancelled")
+    changed = appointments(backend, headers={**KIOSK, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.json()["appointments"][0]["status"] == "cancelled"
+
+
+def test_changes_since_a_cursor_are_only_the_added_changed_and_cancelled(backend):
+    booked = book(backend, 5)
+    cursor = appointments(backend).json()["cursor"]
+    added = backend.store.add_appointments([{"site": "mitte", "day": DAY, "slot": "11:30", "concern": "documents",
+                                             "display_code": "T006", "reference": "R9X4ZZ"}], NOW)[0]
+    backend.store.change_appointment(booked[1]["id"], NOW, status="cancelled")
+    backend.store.change_appointment(booked[2]["id"], NOW, slot="12:00")
+    assert upload(backend, [event("check_in", {"day": DAY, "appointment": booked[3]["id"]})]).status_code == 200
+
+    answer = appointments(backend, since=cursor).json()
+    changes = {change["appointment"]["display_code"]: change["change"] for change in answer["changes"]}
+    assert changes == {"T006": "added", "T002": "cancelled", "T003": "changed", "T004": "changed"}
+    by_code = {change["appointment"]["display_code"]: change["appointment"] for change in answer["changes"]}
+    assert by_code["T004"]["status"] == "checked_in" and by_code["T003"]["slot"] == "12:00"
+    assert by_code["T006"]["id"] == added["id"]
+    assert appointments(backend, since=answer["cursor"]).json()["changes"] == []
+
+
+def test_a_cursor_from_another_backend_is_gone(backend, tmp_path):
+    book(backend, 2)
+    cursor = appointments(backend).json()["cursor"]
+    foreign = "deadbeef-1" if not cursor.startswith("deadbeef") else "cafebabe-1"
+    assert appointments(backend, since=foreign).status_code == 410
+    too_far = cursor.rsplit("-", 1)[0] + "-999"
+    gone = appointments(backend, since=too_far)
+    assert gone.status_code == 410 and gone.json()["error"] == "cursor_gone"
+    assert requests.get(f"{backend.url}/v1/sites/mitte/calls", params={"after": too_far},
+                        headers=KIOSK).status_code == 410
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def test_the_same_batch_twice_is_applied_once(backend):
+    batch = [ticket("A001"), ticket("A002", 1), event("printer_health", {"state": "ok", "paper": "ok"}, 2)]
+    first = upload(backend, batch)
+    assert first.status_code == 200
+    assert first.json() == {"accepted": [e["key"] for e in batch], "duplicates": []}
+    again = upload(backend, batch)
+    assert again.json() == {"accepted": [], "duplicates": [e["key"] for e in batch]}
+    assert [e["key"] for e in backend.store.events("kiosk-1")] == [e["key"] for e in batch]
+    assert len(backend.store.tickets("mitte", DAY)) == 2
+    # A retry that overlaps the last batch and adds new events: only the new ones take effect.
+    overlap = batch[1:] + [ticket("A003", 3)]
+    assert upload(backend, overlap).json() == {"accepted": [overlap[-1]["key"]],
+                                               "duplicates": [e["key"] for e in batch[1:]]}
+    assert [t["code"] for t in backend.store.tickets("mitte", DAY)] == ["A001", "A002", "A003"]
+
+
+def test_a_key_reused_for_another_event_refuses_the_whole_batch(backend):
+    issued = ticket("A001")
+    assert upload(backend, [issued]).status_code == 200
+    reused = dict(ticket("A002", 1), key=issued["key"])
+    answer = upload(backend, [ticket("A003", 2), reused])
+    assert answer.status_code == 409 and answer.json()["error"] == "key_conflict"
+    assert issued["key"] in answer.json()["message"]
+    assert [t["code"] for t in backend.store.tickets("mitte", DAY)] == ["A001"]  # A003 was rolled back
+
+
+def test_events_take_effect_in_the_order_sent(backend):
+    issue_then_void = [ticket("A001"), event("ticket_void", {"day": DAY, "code": "A001", "reason": "not_printed"}, 1)]
+    void_then_issue = [event("ticket_void", {"day": DAY, "code": "A002"}, 2), ticket("A002", 3)]
+    assert upload(backend, issue_then_void).status_code == 200
+    assert upload(backend, void_then_issue).status_code == 200
+    assert {t["code"]: t["state"] for t in backend.store.tickets("mitte", DAY)} == {"A001": "void",
+                                                                                    "A002": "waiting"}
+    sent = [e["key"] for e in issue_then_void + void_then_issue]
+    assert [e["key"] for e in backend.store.events("kiosk-1")] == sent
+
+
+def test_each_event_counts_once_across_backend_restarts(tmp_path):
+    batch = [ticket(f"A{n:03d}", n) for n in range(1, 21)]
+    backend = start(tmp_path)
+    try:
+        assert upload(backend, batch[:10]).status_code == 200
+    finally:
+        backend.stop()
+    backend = start(tmp_path)  # the device never saw the answer and sends everything again
+    try:
+        answer = upload(backend, batch).json()
+        assert answer["duplicates"] == [e["key"] for e in batch[:10]]
+        assert answer["accepted"] == [e["key"] for e in batch[10:]]
+        assert len(backend.store.events("kiosk-1")) == 20 and len(backend.store.tickets("mitte", DAY)) == 20
+    finally:
+        backend.stop()
+
+
+def test_unknown_event_kinds_are_kept_without_effect(backend):
+    newer = event("display_brightness", {"percent": 80})
+    assert upload(backend, [newer]).json()["accepted"] == [newer["key"]]
+    assert backend.store.events("kiosk-1")[0]["kind"] == "display_brightness"
+
+
+def test_published_waits_are_public_and_the_latest_estimate_of_today(backend):
+    estimates = [event("wait_estimate", {"day": DAY, "concern": "leave", "minutes": 25, "waiting": 6}, 5),
+                 event("wait_estimate", {"day": DAY, "concern": "leave", "minutes": 15, "waiting": 4}, 1),
+                 event("wait_estimate", {"day": DAY, "concern": "documents", "minutes": 5, "waiting": 1}, 2),
+                 event("wait_estimate", {"day": "2026-03-08", "concern": "first-application", "minutes": 40,
+                                         "waiting": 9}, -1440)]
+    assert upload(backend, estimates).status_code == 200
+    answer = requests.get(f"{backend.url}/v1/sites/mitte/waits")  # no token
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.json() == {"site": "mitte", "waits": [
+        {"concern": "documents", "minutes": 5, "waiting": 1, "estimated_at": "2026-03-09T08:02:00.000Z"},
+        {"concern": "leave", "minutes": 25, "waiting": 6, "estimated_at": "2026-03-09T08:05:00.000Z"}]}
+    assert requests.get(f"{backend.url}/v1/sites/sued/waits").status_code == 404
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+
+def poll(backend, after, wait, headers=KIOSK):
+    return requests.get(f"{backend.url}/v1/sites/mitte/calls", params={"after": after, "wait": wait},
+                        headers=headers, timeout=wait + 10)
+
+
+def test_a_long_poll_answers_within_a_second_of_a_staff_call(backend):
+    upload(backend, [ticket(f"A{n:03d}", n) for n in range(1, 6)])
+    cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
+    latencies = []
+    for counter in range(1, 6):
+        answers = []
+        waiting = threading.Thread(target=lambda: answers.append((poll(backend, cursor, 20), time.monotonic())))
+        waiting.start()
+        time.sleep(0.3)  # the poll is waiting by now
+        called = time.monotonic()
+        assert staff_call(backend, counter=counter, next=True).status_code == 201
+        waiting.join(10)
+        answer, answered = answers[0]
+        latencies.append(answered - called)
+        calls = answer.json()["calls"]
+        assert [(c["code"], c["counter"], c["kind"]) for c in calls] == [(f"A{counter:03d}", counter, "ticket")]
+        cursor = answer.json()["cursor"]
+        assert calls[0]["cursor"] == cursor
+    print(f"\ncall -> long poll answered: median {statistics.median(latencies) * 1000:.1f} ms, "
+          f"max {max(latencies) * 1000:.1f} ms")
+    assert max(latencies) < 1.0
+
+
+def test_a_long_poll_without_calls_answers_empty_after_its_wait(backend):
+    cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
+    started = time.monotonic()
+    answer = poll(backend, cursor, 1)
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 200 and answer.json() == {"cursor": cursor, "calls": []}
+    assert 0.95 <= elapsed < 2.0
+
+
+def test_calls_already_made_are_answered_at_once_oldest_first(backend):
+    upload(backend, [ticket(f"A{n:03d}", n) for n in range(1, 4)])
+    start_cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
+    for counter in (1, 2, 3):
+        staff_call(backend, counter=counter, next=True)
+    started = time.monotonic()
+    answer = poll(backend, start_cursor, 20).json()
+    assert time.monotonic() - started < 1.0
+    assert [c["code"] for c in answer["calls"]] == ["A001", "A002", "A003"]
+    latest = requests.get(f"{backend.url}/v1/sites/mitte/calls", params={"limit": 2}, headers=KIOSK).json()
+    assert [c["code"] for c in latest["calls"]] == ["A002", "A003"] and latest["cursor"] == answer["cursor"]
+
+
+def test_call_next_takes_checked_in_appointments_first_then_tickets_in_issue_order(backend):
+    booked = book(backend, 3)
+    upload(backend, [ticket("A001", 0), ticket("E001", 5, concern="first-application"),
+                     event("check_in", {"day": DAY, "appointment": booked[2]["id"]}, 10),
+                     event("check_in", {"day": DAY, "appointment": booked[0]["id"]}, 12)])
+    upload(backend, [ticket("A002", 7)], device="kiosk-2", headers={"Authorization": "Bearer token-kiosk-2"})
+    order = []
+    for counter in range(1, 6):
+        answer = staff_call(backend, counter=counter, next=True)
+        assert answer.status_code == 201, answer.text
+        order.append((answer.json()["code"], answer.json()["kind"]))
+    # T001's slot (09:00) is before T003's (09:20), though T003 checked in first; T002 never checked in.
+    assert order == [("T001", "appointment"), ("T003", "appointment"), ("A001", "ticket"), ("E001", "ticket"),
+                     ("A002", "ticket")]
+    nobody = staff_call(backend, counter=1, next=True)
+    assert nobody.status_code == 409 and nobody.json()["error"] == "nobody_waiting"
+
+
+def test_call_next_for_some_concerns_and_a_code_called_by_name(backend):
+    upload(backend, [ticket("A001", 0), ticket("E001", 1, concern="first-application"),
+                     ticket("A002", 2), event("ticket_void", {"day": DAY, "code": "A002"}, 3)])
+    assert staff_call(backend, counter=2, next=True, concerns=["first-application"]).json()["code"] == "E001"
+    assert staff_call(backend, counter=2, next=True, concerns=["first-application"]).status_code == 409
+    assert staff_call(backend, counter=4, code="A001").json()["counter"] == 4
+    assert staff_call(backend, counter=5, code="A001").status_code == 201  # calling again is allowed
+    assert staff_call(backend, counter=4, code="A002").json()["error"] == "not_callable"
+    assert staff_call(backend, counter=4, code="Z999").status_code == 404
+
+
+def test_tickets_are_called_in_issue_order_whatever_offset_the_device_writes(backend):
+    later = ticket("A001") | {"created_at": "2026-03-09T09:30:00+01:00"}  # 08:30 UTC
+    earlier = ticket("A002") | {"created_at": "2026-03-09T08:10:00.123456789z"}
+    upload(backend, [later, earlier])
+    assert [staff_call(backend, counter=1, next=True).json()["code"] for _ in range(2)] == ["A002", "A001"]
+
+
+def test_tickets_the_device_called_itself_are_not_offered_again(backend):
+    upload(backend, [ticket("A001", 0), ticket("A002", 1),
+                     event("ticket_called", {"day": DAY, "code": "A001", "concern": "leave", "counter": 2}, 2)])
+    assert staff_call(backend, counter=1, next=True).json()["code"] == "A002"
+
+
+def test_the_call_command_line_calls_a_code_and_the_next(backend, capsys):
+    upload(backend, [ticket("A001"), ticket("A002", 1)])
+    assert main(["call", "--url", backend.url, "--counter", "3", "--next", "--token", STAFF]) == 0
+    assert capsys.readouterr().out.strip() == "A001 -> counter 3 (ticket)"
+    assert main(["call", "--url", backend.url, "--counter", "4", "--code", "A002", "--token", STAFF]) == 0
+    assert main(["call", "--url", backend.url, "--counter", "4", "--next", "--token", STAFF]) == 1
+    assert "nobody is waiting" in capsys.readouterr().err
+    assert main(["call", "--url", backend.url, "--counter", "4", "--next", "--token", "wrong"]) == 1
+    assert "401" in capsys.readouterr().err
+
+
+def test_push_sends_the_whole_day_as_the_document_describes(backend, capsys):
+    """The push endpoint is the device's; a stand-in checks what the backend's push command sends."""
+    book(backend, 4)
+    backend.store.change_appointment(appointments(backend).json()["appointments"][1]["id"], NOW, status="cancelled")
+    contract, received = Contract.load(), []
+
+    async def receive(request):
+        try:
+            contract.parameters("pushAppointments", request.path_params, request.query_params, request.headers)
+            received.append(contract.body("pushAppointments", await request.body(), request.headers["content-type"]))
+        except RequestRejected as error:
+            return JSONResponse(error.to_json(), status_code=error.status)
+        assert request.headers["authorization"] == "Bearer push-secret"
+        return JSONResponse({"site": "mitte", "day": request.path_params["day"],
+                             "appointments": len(received[-1]["appointments"])})
+
+    device = Starlette(routes=[Route("/v1/push/appointments/{day}", receive, methods=["PUT"])])
+    with BackgroundServer(device) as endpoint:
+        assert main(["push", "--db", str(backend.store.path), "--site", "mitte", "--day", DAY, "--url", endpoint.url,
+                     "--token", "push-secret"]) == 0
+    assert "4 appointments of mitte on 2026-03-09 pushed; the device holds 4" in capsys.readouterr().out
+    assert received[0]["appointments"] == appointments(backend).json()["appointments"]
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, where", [
+    (b"{not json", None),
+    (b"", None),
+    (b"[]", "body"),
+    (json.dumps({"events": []}).encode(), "body.events"),
+    (json.dumps({"events": [ticket("A001") | {"kind": "ticket_issued", "body": {"day": DAY, "concern": "leave",
+                                                                                 "number": "1", "code": "A001"}}]}
+                ).encode(), "body.events[0].body.number"),
+    (json.dumps({"events": [ticket("A001") | {"created_at": "2026-03-09 08:00"}]}).encode(),
+     "body.events[0].created_at"),
+    (json.dumps({"events": [ticket("A001") | {"name": "Erika Mustermann"}]}).encode(), "body.events[0]"),
+    (json.dumps({"events": [ticket("A001")] * 501}).encode(), "body.events"),
+    (json.dumps({"events": [ticket("A001") | {"key": "short"}]}).encode(), "body.events[0].key"),
+    (b'{"events": [{"key": "aaaaaaaaaa", "kind": "x", "created_at": "2026-03-09T08:00:00Z", "body": NaN}]}', None),
+])
+def test_malformed_or_wrongly_typed_bodies_are_422_and_change_nothing(backend, body, where):
+    answer = requests.post(f"{backend.url}/v1/devices/kiosk-1/events", data=body,
+                           headers={**KIOSK, "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "invalid_body"
+    if where:
+        assert answer.json()["details"][0]["where"] == where
+    assert backend.store.events("kiosk-1") == []
+
+
+def test_bodies_that_are_not_json_are_415(backend):
+    answer = requests.post(f"{backend.url}/v1/devices/kiosk-1/heartbeat", data={"version": "1"}, headers=KIOSK)
+    assert answer.status_code == 415 and answer.json()["error"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("query", [{"day": "2026-13-01"}, {"day": "09.03.2026"}, {}, {"since": "no spaces!"}])
+def test_malformed_parameters_are_400(backend, query):
+    answer = requests.get(f"{backend.url}/v1/sites/mitte/appointments", params=query, headers=KIOSK)
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_parameter"
+
+
+def test_a_wait_beyond_thirty_seconds_is_400(backend):
+    answer = requests.get(f"{backend.url}/v1/sites/mitte/calls", params={"wait": 31}, headers=KIOSK)
+    assert answer.status_code == 400 and "wait" in answer.json()["message"]
+
+
+def test_huge_bodies_are_413_and_change_nothing(backend):
+    events = [ticket(f"A{n % 1000:03d}") | {"body": {"day": DAY, "concern": "leave", "number": 1, "code": "A001"}}
+              for n in range(500)]
+    huge = json.dumps({"events": events, "padding": "x" * 2_000_000}).encode()
+    declared = requests.post(f"{backend.url}/v1/devices/kiosk-1/events", data=huge,
+                             headers={**KIOSK, "Content-Type": "application/json"})
+    assert declared.status_code == 413 and declared.json()["error"] == "too_large"
+    chunked = requests.post(f"{backend.url}/v1/devices/kiosk-1/events",  # no Content-Length: counted as it comes
+                            data=(huge[i:i + 65536] for i in range(0, len(huge), 65536)),
+                            headers={**KIOSK, "Content-Type": "application/json"})
+    assert chunked.status_code == 413
+    assert backend.store.events("kiosk-1") == []
+
+
+def test_too_many_requests_are_429_with_retry_after(tmp_path):
+    backend = start(tmp_path, rate_limit=2)
+    try:
+        answers = [requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK) for _ in range(8)]
+        limited = [a for a in answers if a.status_code == 429]
+        assert limited and answers[0].status_code == 200
+        assert int(limited[0].headers["Retry-After"]) >= 1 and limited[0].json()["error"] == "rate_limited"
+        assert requests.get(f"{backend.url}/v1/sites/mitte/calls",  # another device has its own budget
+                            headers={"Authorization": "Bearer token-kiosk-2"}).status_code == 200
+    finally:
+        backend.stop()
+
+
+# --- the document and the server's lifecycle -------------------------------------------------
+
+
+def test_the_openapi_document_is_served_and_valid(backend):
+    answer = requests.get(f"{backend.url}/openapi.json")
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
+    served = answer.json()
+    validate(served)
+    assert served["servers"][0]["url"] == backend.url
+    on_disk = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
+    assert {k: v for k, v in served.items() if k != "servers"} == {k: v for k, v in on_disk.items() if k != "servers"}
+
+
+def test_stopping_answers_waiting_long_polls_at_once(tmp_path):
+    backend = start(tmp_path)
+    cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(poll(backend, cursor, 30)))
+    waiting.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    backend.stop()
+    waiting.join(5)
+    assert time.monotonic() - started < 2.0
+    assert answers and answers[0].json()["calls"] == []
+
+
+def test_two_devices_with_the_same_token_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="own name and token"):
+        start(tmp_path, devices=(DeviceAccess("kiosk-1", "mitte", "same"), DeviceAccess("kiosk-2", "mitte", "same")))
+
+
+def test_seed_makes_a_realistic_morning_of_bookings(tmp_path, capsys):
+    database = tmp_path / "backend.db"
+    assert main(["seed", "--db", str(database), "--site", "mitte", "--day", DAY, "--count", "60", "--seed", "7"]) == 0
+    assert "60 appointments for mitte on 2026-03-09 (T001-T060" in capsys.readouterr().out
+    backend = start(tmp_path)
+    try:
+        day = appointments(backend).json()["appointments"]
+    finally:
+        backend.stop()
+    assert len(day) == 60 and len({a["display_code"] for a in day}) == 60
+    assert all("07:30" <= a["slot"] < "12:00" for a in day)
+    assert 0 < sum(a["status"] == "cancelled" for a in day) < 20
+    assert {a["concern"] for a in day} <= {"first-application", "leave", "documents"}
+
+
+@pytest.mark.slow
+def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from entrance_backend.main import main; sys.exit(main())",
+         "serve", "--db", str(tmp_path / "b.db"), "--port", str(port), "--device", "kiosk-1:token-kiosk-1",
+         "--staff-token", STAFF], stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(f"{url}/openapi.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert requests.post(f"{url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=KIOSK).status_code == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(10) == 0
+    finally:
+        server.kill()
+        server.wait()
+    assert f"reference backend on http://127.0.0.1:{port}" in server.stderr.read()

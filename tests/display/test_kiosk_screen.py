@@ -1,0 +1,326 @@
+"""The kiosk layout of the monitor process: welcome, touch → press, the answer, out of order.
+
+The process runs in a thread under SDL's dummy video driver against the fake daemon on a real Unix
+socket; touches are posted into SDL's event queue as a touchscreen would deliver them.
+"""
+import os
+import threading
+import time
+from datetime import datetime, time as time_of_day, timedelta, timezone
+from support import wait_for
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
+from appliance.domain.config import load_config  # noqa: E402
+from appliance.domain.messages import KioskAnswer, check_in_message, ticket_message  # noqa: E402
+from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402
+from appliance.display.kiosk_render import KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
+from appliance.display.monitor import build_parser, main, run_monitor, _take_config_defaults  # noqa: E402
+from appliance.display.rotation import to_panel  # noqa: E402
+from support.samples import sample_view  # noqa: E402
+from appliance.display.view import WaitRange, parse_view  # noqa: E402
+from support.view_server import ViewServer  # noqa: E402
+from support.ocr import read_text  # noqa: E402
+
+CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+PANEL = (800, 480)
+TOO_EARLY = check_in_message(Judgement(CheckInVerdict.TOO_EARLY, time_of_day(10, 15)), "T-4821",
+                             LatePolicy.INFORMATION)
+
+
+def kiosk_view(now=None, *, answer=None, out_of_order=None, waiting_extra=()) -> dict:
+    view = sample_view(now or datetime.now(timezone.utc), kiosk={"answer": answer, "out_of_order": out_of_order})
+    view["snapshot"]["waiting"] += list(waiting_extra)
+    return view
+
+
+class Kiosk:
+    """A running kiosk screen: the frames it presented (with the pixels), and a finger to touch it."""
+
+    def __init__(self, server: ViewServer, rotation: int):
+        self.server = server
+        self.rotation = rotation
+        self.frames: list = []
+
+    def keep(self, frame):  # on the monitor's thread, right after the frame was presented
+        self.frames.append((frame, pygame.display.get_surface().copy()))
+
+    def shows(self, predicate, what: str, timeout=5.0):
+        """The newest frame once it matches ``predicate``, and its pixels as on the panel."""
+        return wait_for(lambda: self.frames and predicate(self.frames[-1][0]) and self.frames[-1], timeout, what)
+
+    def welcome(self):
+        return self.shows(lambda frame: frame.buttons, "the welcome screen with buttons")[0]
+
+    def panel_point(self, picture_point, picture_size) -> tuple[int, int]:
+        """Where a finger lands on the panel to touch ``picture_point``: found by turning a marked picture."""
+        marked = pygame.Surface(picture_size)
+        marked.set_at(picture_point, (255, 0, 0))
+        panel = to_panel(marked, self.rotation)
+        return next((x, y) for x in range(panel.get_width()) for y in range(panel.get_height())
+                    if panel.get_at((x, y))[:3] == (255, 0, 0))
+
+    def click(self, point):
+        assert pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=point, button=1))
+
+    def finger(self, point):
+        assert pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, touch_id=1, finger_id=0, pressure=1.0,
+                                                    x=(point[0] + 0.5) / PANEL[0], y=(point[1] + 0.5) / PANEL[1],
+                                                    dx=0.0, dy=0.0))
+
+    def presses(self) -> list[str]:
+        return [r.get("concern") for r in self.server.requests if r.get("request") == "press"]
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    """Starts the kiosk layout (touch on, a window on the dummy driver) against a fake daemon."""
+    running = []
+
+    def start(view: dict, *, rotation=0, answer_s=15.0, **server_options) -> Kiosk:
+        server = ViewServer(tmp_path / "control.sock", view, keepalive_s=0.5, **server_options)
+        screen, stop, result = Kiosk(server, rotation), threading.Event(), []
+        thread = threading.Thread(target=lambda: result.append(run_monitor(
+            server.path, fullscreen=False, size=PANEL, rotation=rotation, layout="kiosk", touch=True,
+            answer_s=answer_s, on_frame=screen.keep, stop=stop)), daemon=True)
+        thread.start()
+        running.append((server, stop, thread, result))
+        return screen
+
+    yield start
+    for server, stop, thread, result in running:
+        stop.set()
+        thread.join(10)
+        server.close()
+        assert result == [0]
+
+
+def test_the_kiosk_layout_says_what_to_do_with_a_button_per_concern(kiosk):
+    screen = kiosk(kiosk_view())
+    frame = screen.welcome()
+
+    assert frame.texts("instruction")[:4] == ["Termin? QR-Code scannen", "Appointment? Scan your QR code",
+                                              "Ohne Termin? Anliegen wählen", "No appointment? Choose your concern"]
+    assert [b.concern for b in frame.buttons] == ["first-application", "leave", "documents", "other"]
+
+
+def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_printed_ticket(kiosk):
+    now = datetime.now(timezone.utc)
+    screen = kiosk(kiosk_view(now))
+    leave = next(b for b in screen.welcome().buttons if b.concern == "leave")
+
+    screen.click(leave.rect.center)
+    screen.click(leave.rect.center)  # a double tap
+    wait_for(lambda: screen.presses() == ["leave"], what="the press")
+    assert screen.server.requests[0] == {"request": "press", "concern": "leave"}
+    screen.shows(lambda frame: frame.texts("one_moment") == ["Einen Moment bitte…", "One moment please…"],
+                 "immediate feedback")
+
+    # The daemon issued U043 (12 walk-ins and 2 appointments before it) and says so in its next view.
+    ticket = {"code": "U043", "concern": "leave", "issued_at": now.isoformat()}
+    answer = KioskAnswer(ticket_message("U043", 14, (10, 20)), "U043", now).to_json()
+    screen.server.publish(kiosk_view(now, answer=answer, waiting_extra=[ticket]))
+    frame, pixels = screen.shows(lambda frame: frame.texts("ticket_code"), "the ticket")
+
+    code = next(d for d in frame.drawn if d.role == "ticket_code")
+    assert read_text(pixels, code.rect, charset=CODE_CHARS) == "U043"
+    assert frame.texts("facts") == ["14 vor Ihnen · 10–20 Min.", "14 ahead of you · 10–20 min"]
+    assert frame.texts("concern")[0] == "Urlaub / Ortsabwesenheit beantragen"
+    assert screen.presses() == ["leave"]  # one press for the double tap
+
+
+def test_an_answer_stays_answer_seconds_then_the_welcome_screen_returns(kiosk):
+    now = datetime.now(timezone.utc)
+    verdict = KioskAnswer(TOO_EARLY, "T-4821", now).to_json()
+    screen = kiosk(kiosk_view(now), answer_s=0.6)
+    screen.welcome()
+
+    screen.server.publish(kiosk_view(now, answer=verdict))
+    screen.shows(lambda frame: frame.texts("message_title")[:1] == ["Noch zu früh"], "the verdict")
+    shown_at = time.monotonic()
+    screen.shows(lambda frame: frame.buttons, "the welcome screen again")
+    assert 0.4 < time.monotonic() - shown_at < 2.0
+
+
+def test_out_of_order_shows_its_screen_as_long_as_it_lasts_and_touches_send_nothing(kiosk):
+    now = datetime.now(timezone.utc)
+    screen = kiosk(kiosk_view(now, out_of_order="paper out"))
+    frame, _ = screen.shows(lambda frame: frame.texts("out_of_order"), "out of order")
+    assert frame.buttons == () and frame.texts("out_of_order")[:2] == ["Außer Betrieb", "Out of order"]
+
+    welcome = render_kiosk(pygame.Surface(PANEL), None, now, concerns=parse_view(kiosk_view(now)).concerns,
+                           touch=True)
+    for button in welcome.buttons:  # where the buttons would be
+        screen.click(button.rect.center)
+        screen.finger(button.rect.center)
+    time.sleep(0.4)
+    assert screen.server.requests == []
+
+    screen.server.publish(kiosk_view(now))  # a new roll of paper
+    screen.welcome()
+
+
+def test_a_touch_on_a_screen_turned_by_90_degrees_presses_the_button_under_it(kiosk):
+    screen = kiosk(kiosk_view(), rotation=90)
+    frame = screen.welcome()
+    documents = next(b for b in frame.buttons if b.concern == "documents")
+
+    screen.click(screen.panel_point(documents.rect.center, (480, 800)))
+
+    wait_for(lambda: screen.presses() == ["documents"], what="the press for documents")
+
+
+def test_a_finger_on_a_screen_turned_by_270_degrees_presses_the_button_under_it(kiosk):
+    screen = kiosk(kiosk_view(), rotation=270)
+    other = next(b for b in screen.welcome().buttons if b.concern == "other")
+
+    screen.finger(screen.panel_point(other.rect.center, (480, 800)))
+
+    wait_for(lambda: screen.presses() == ["other"], what="the press for other")
+
+
+def test_a_press_the_daemon_refuses_says_so_instead_of_waiting(kiosk):
+    def refuse(request):
+        raise ValueError("unknown concern 'leave'")
+
+    screen = kiosk(kiosk_view(), answers={"press": refuse})
+    leave = next(b for b in screen.welcome().buttons if b.concern == "leave")
+    screen.click(leave.rect.center)
+
+    frame, _ = screen.shows(lambda frame: frame.texts("message_title"), "the refusal")
+    assert frame.texts("message_title") == ["Das hat nicht geklappt", "That did not work"]
+
+
+@pytest.mark.parametrize("how", ["config", "command line"])
+def test_layout_kiosk_from_the_config_file_or_the_command_line_draws_the_kiosk_screen(how, tmp_path,
+                                                                                       device_config_file):
+    now = datetime.now(timezone.utc)
+    view = kiosk_view(now)
+    if how == "config":
+        device_config_file.write_text(device_config_file.read_text() + "\n[monitor]\nlayout = kiosk\ntouch = yes\n")
+        arguments = ["--config", str(device_config_file)]
+    else:
+        arguments = ["--socket", str(tmp_path / "control.sock"), "--layout", "kiosk", "--touch"]
+    with ViewServer(tmp_path / "control.sock", view):
+        assert main([*arguments, "--screenshot", str(tmp_path / "shot.png")]) == 0
+
+    shot = pygame.image.load(str(tmp_path / "shot.png"))
+    expected = pygame.Surface((800, 480))
+    render_kiosk(expected, None, now, concerns=parse_view(view).concerns, touch=True)
+    assert shot.get_size() == (800, 480)
+    assert pygame.image.tobytes(shot, "RGB") == pygame.image.tobytes(expected, "RGB")
+
+
+def test_the_config_sets_layout_touch_and_answer_seconds_unless_the_command_line_does(tmp_path, device_config_file):
+    device_config_file.write_text(device_config_file.read_text() +
+                                  "\n[monitor]\nlayout = kiosk\ntouch = yes\nanswer_seconds = 8s\n")
+    monitor = load_config(device_config_file).monitor
+    parser = build_parser()
+
+    args = parser.parse_args([])
+    _take_config_defaults(args, parser, monitor)
+    assert (args.layout, args.touch, args.answer_seconds) == ("kiosk", True, 8.0)
+    args = parser.parse_args(["--no-touch", "--answer-seconds", "20"])
+    _take_config_defaults(args, parser, monitor)
+    assert (args.touch, args.answer_seconds) == (False, 20.0)
+
+
+# --- which screen shows when: KioskScreen on a clock the test turns ---------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def kiosk_screen(**options):
+    clock, sent = Clock(), []
+    screen = KioskScreen(sent.append, touch=True, answer_s=15.0, monotonic=clock, **options)
+    screen.set_connected(True)
+    return screen, clock, sent
+
+
+def draw(screen, now):
+    return screen.render(pygame.Surface(PANEL), now)
+
+
+def test_touches_within_two_seconds_of_a_press_send_nothing_more():
+    now = datetime.now(timezone.utc)
+    screen, clock, sent = kiosk_screen(pending_s=0.5)
+    screen.offer(parse_view(kiosk_view(now)), now)
+    centre = draw(screen, now).buttons[0].rect.center
+
+    assert screen.touched(centre) is True and screen.screen() == OneMoment()
+    clock.now += 1.0  # no answer came: welcome again, but the finger is still bouncing
+    assert screen.screen() is None and draw(screen, now).buttons
+    assert screen.touched(centre) is False
+    clock.now += 1.1
+    assert screen.touched(centre) is True
+    assert sent == ["first-application", "first-application"]
+
+
+def test_an_answer_from_before_the_monitor_started_is_not_shown_again():
+    now = datetime.now(timezone.utc)
+    old = KioskAnswer(ticket_message("U043", 0, None), "U043", now - timedelta(minutes=5)).to_json()
+    screen, clock, _ = kiosk_screen()
+    screen.offer(parse_view(kiosk_view(now, answer=old)), now)
+
+    assert screen.screen() is None
+
+
+def test_without_the_daemon_the_kiosk_is_out_of_order_and_takes_no_touch():
+    now = datetime.now(timezone.utc)
+    screen, clock, sent = kiosk_screen()
+    screen.offer(parse_view(kiosk_view(now)), now)
+    centre = draw(screen, now).buttons[0].rect.center
+
+    screen.set_connected(False)
+    assert screen.screen() == OutOfOrder() and screen.due()
+    assert screen.touched(centre) is False and sent == []
+
+
+def test_a_ticket_answer_shows_number_concern_people_ahead_and_wait_from_the_same_view():
+    now = datetime.now(timezone.utc)
+    answer = KioskAnswer(ticket_message("D022", 4, (5, 10)), "D022", now).to_json()
+    screen, clock, _ = kiosk_screen()
+    screen.offer(parse_view(kiosk_view(now, answer=answer)), now)
+
+    shown = screen.screen()
+    assert isinstance(shown, KioskTicket)
+    assert (shown.code, shown.concern.name, shown.ahead, shown.wait) == ("D022", "documents", 4, WaitRange(5, 10))
+    assert screen.seconds_to_next_change() == 15.0
+    clock.now += 15.0
+    assert screen.screen() is None and screen.seconds_to_next_change() is None
+
+
+def test_an_answer_whose_number_is_not_waiting_shows_the_daemons_own_words():
+    now = datetime.now(timezone.utc)
+    checked_in = KioskAnswer(TOO_EARLY, "T-4821", now).to_json()
+    screen, clock, _ = kiosk_screen()
+    screen.offer(parse_view(kiosk_view(now, answer=checked_in)), now)
+
+    shown = screen.screen()
+    assert isinstance(shown, KioskMessage) and (shown.kind, shown.title_de) == ("warn", "Noch zu früh")
+
+
+def test_the_press_sender_reports_the_daemons_refusal_from_its_own_thread(tmp_path):
+    answered = []
+    done = threading.Event()
+
+    def refuse(request):
+        raise ValueError(f"unknown concern {request['concern']!r}")
+
+    with ViewServer(tmp_path / "control.sock", answers={"press": refuse}) as server:
+        sender = PressSender(server.path, lambda concern, error: (answered.append((concern, error)), done.set()))
+        sender.send("holiday")
+        assert done.wait(5)
+        sender.close()
+
+    assert answered == [("holiday", f"the daemon at {server.path} answered: unknown concern 'holiday'")]

@@ -1,0 +1,226 @@
+"""The monitor as a process against a fake daemon on a real Unix socket: state, changes, reconnects, files."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from support import REPO_ROOT, wait_for
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from appliance.display import theme  # noqa: E402
+from appliance.display.monitor import main  # noqa: E402
+from appliance.display.monitor_render import render_monitor  # noqa: E402
+from support.samples import call, sample_view  # noqa: E402
+from appliance.display.view import parse_view  # noqa: E402
+from support.view_server import ViewServer  # noqa: E402
+from support.ocr import count_colour, read_text  # noqa: E402
+
+CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO_ROOT))
+
+pytestmark = pytest.mark.slow
+
+
+def view_calling(code: str, counter: int = 3, **changes) -> dict:
+    now = datetime.now(timezone.utc)
+    return sample_view(now, calls=[call(code, counter, now), call("D017", 1, now - timedelta(minutes=2))], **changes)
+
+
+def code_region(view: dict, size=(1920, 1080)) -> pygame.Rect:
+    """Where the current call's code stands: the layout is the same in any process."""
+    frame = render_monitor(pygame.Surface(size), parse_view(view), datetime.now(timezone.utc))
+    return frame.regions["call_code"]
+
+
+class Frames:
+    """The PNGs a headless monitor writes, newest last."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def all(self) -> list[Path]:
+        return sorted(self.folder.glob("frame-*.png")) if self.folder.is_dir() else []
+
+    def after(self, count: int, timeout=15.0) -> pygame.Surface:
+        """The newest frame once there are more than ``count``."""
+        wait_for(lambda: len(self.all()) > count, timeout, f"frame {count + 1}")
+        time.sleep(0.3)  # a burst of changes settles into its last frame
+        return pygame.image.load(str(self.all()[-1]))
+
+
+@pytest.fixture
+def socket_path(tmp_path):
+    return tmp_path / "run" / "control.sock"
+
+
+@pytest.fixture
+def headless(tmp_path, socket_path):
+    """Starts ``python -m display.monitor --out`` and stops it with SIGTERM, as systemd would."""
+    processes = []
+
+    def start(*extra, sound=False):
+        log = open(tmp_path / "monitor.log", "wb")
+        process = subprocess.Popen([sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path),
+                                    "--out", str(tmp_path / "frames"), "--log-level", "debug",
+                                    *([] if sound else ["--no-sound"]), *extra],
+                                   cwd=REPO_ROOT, env=ENV, stderr=log, stdout=log)
+        processes.append(process)
+        return process, Frames(tmp_path / "frames")
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(10) == 0
+
+
+def test_the_monitor_shows_the_daemons_state_and_then_each_new_call(headless, socket_path):
+    first = view_calling("U042")
+    with ViewServer(socket_path, first, keepalive_s=0.5) as server:
+        process, frames = headless()
+        frame = frames.after(0)
+        assert read_text(frame, code_region(first), charset=CODE_CHARS) == "U042"
+        assert count_colour(frame, theme.HIGHLIGHT) > 100000  # the fresh call is highlighted
+
+        count = len(frames.all())
+        second = view_calling("B731", 5)
+        server.publish(second)
+        frame = frames.after(count)
+        assert read_text(frame, code_region(second), charset=CODE_CHARS) == "B731"
+        # Keep-alives repeat the same view: no new frames for them.
+        count = len(frames.all())
+        time.sleep(1.6)
+        assert len(frames.all()) == count and process.poll() is None
+
+
+def test_the_monitor_reconnects_after_the_daemon_restarts_and_shows_reconnecting_meanwhile(headless, socket_path):
+    server = ViewServer(socket_path, view_calling("A001"), keepalive_s=0.5)
+    process, frames = headless()
+    frames.after(0)
+    count = len(frames.all())
+
+    server.close()
+    waiting = frames.after(count)
+    header = pygame.Rect(0, 0, 1920, 120)
+    assert count_colour(waiting, theme.WARNING, header, tolerance=30) > 50  # "Verbindung wird hergestellt"
+
+    count = len(frames.all())
+    later = view_calling("C117", 2)
+    with ViewServer(socket_path, later, keepalive_s=0.5) as again:
+        frame = frames.after(count)
+        wait_for(lambda: again.subscriptions == 1, what="a new subscription")
+        frame = pygame.image.load(str(frames.all()[-1]))
+        assert read_text(frame, code_region(later), charset=CODE_CHARS) == "C117"
+        assert count_colour(frame, theme.WARNING, header, tolerance=30) == 0
+    assert process.poll() is None
+
+
+def test_a_monitor_started_before_the_daemon_waits_and_then_connects(headless, socket_path):
+    process, frames = headless()
+    frame = frames.after(0)
+    assert count_colour(frame, theme.HIGHLIGHT) == 0
+
+    view = view_calling("E008", 4)
+    with ViewServer(socket_path, view):
+        frame = frames.after(len(frames.all()), timeout=20)
+        assert read_text(frame, code_region(view), charset=CODE_CHARS) == "E008"
+    assert process.poll() is None
+
+
+def test_screenshot_writes_one_png_of_the_current_state_and_exits_0(tmp_path, socket_path):
+    view = view_calling("A042", 3)
+    with ViewServer(socket_path, view):
+        result = subprocess.run([sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path),
+                                 "--screenshot", str(tmp_path / "shot.png")], cwd=REPO_ROOT, env=ENV,
+                                capture_output=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    shot = pygame.image.load(str(tmp_path / "shot.png"))
+    assert shot.get_size() == (1920, 1080)
+    assert read_text(shot, code_region(view), charset=CODE_CHARS) == "A042"
+
+
+def test_screenshot_of_a_portrait_monitor_is_upright(tmp_path, socket_path):
+    view = view_calling("C117", 12)
+    with ViewServer(socket_path, view):
+        result = subprocess.run([sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path),
+                                 "--size", "1920x1080", "--rotation", "90", "--screenshot", str(tmp_path / "shot.png")],
+                                cwd=REPO_ROOT, env=ENV, capture_output=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    shot = pygame.image.load(str(tmp_path / "shot.png"))
+    assert shot.get_size() == (1080, 1920)
+    assert read_text(shot, code_region(view, (1080, 1920)), charset=CODE_CHARS) == "C117"
+
+
+def test_screenshot_without_a_daemon_writes_the_waiting_screen_and_exits_4(tmp_path, socket_path):
+    result = subprocess.run([sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path),
+                             "--screenshot-wait", "0.5", "--screenshot", str(tmp_path / "shot.png")],
+                            cwd=REPO_ROOT, env=ENV, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 4
+    assert "no daemon answered" in result.stderr and (tmp_path / "shot.png").is_file()
+
+
+def test_main_takes_the_socket_from_the_device_config(tmp_path, device_config, device_config_file):
+    view = view_calling("D016", 1)
+    with ViewServer(device_config.core.control_socket, view):
+        code = main(["--config", str(device_config_file), "--screenshot", str(tmp_path / "shot.png")])
+
+    assert code == 0
+    assert read_text(pygame.image.load(str(tmp_path / "shot.png")), code_region(view), charset=CODE_CHARS) == "D016"
+
+
+def test_a_bad_config_stops_with_exit_2_naming_the_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[device]\nid = Not Valid!\n")
+
+    assert main(["--config", str(bad), "--screenshot", str(tmp_path / "x.png")]) == 2
+    assert "problem(s) in the configuration" in capsys.readouterr().err
+
+
+def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp_path, socket_path):
+    with ViewServer(socket_path, view_calling("A001"), keepalive_s=0.2) as server:
+        log = tmp_path / "monitor.log"
+        with open(log, "wb") as stream:
+            process = subprocess.Popen([sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path),
+                                        "--windowed", "--size", "640x360", "--no-sound", "--highlight-seconds", "0",
+                                        "--log-level", "debug"], cwd=REPO_ROOT, env=ENV, stderr=stream)
+        try:
+            wait_for(lambda: "frame presented" in log.read_text(), what="the first frame")
+            presented = log.read_text().count("frame presented")
+            cpu_before, started = _cpu_seconds(process.pid), time.monotonic()
+            time.sleep(3)  # fifteen keep-alives of an unchanged view
+            cpu_share = (_cpu_seconds(process.pid) - cpu_before) / (time.monotonic() - started)
+            # At most the clock's minute tick; a busy loop would use a whole core.
+            assert log.read_text().count("frame presented") - presented <= 1
+            assert cpu_share < 0.10, cpu_share
+
+            server.publish(view_calling("A002"))
+            wait_for(lambda: "calling A002" in log.read_text(), what="the new call presented")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(5) == 0
+
+
+def test_with_sound_out_each_new_call_is_announced_into_a_wav_file(headless, socket_path, tmp_path):
+    with ViewServer(socket_path, view_calling("A001", 1), keepalive_s=0.5) as server:
+        process, frames = headless("--sound-out", str(tmp_path / "sound"), sound=True)
+        frames.after(0)
+        server.publish(view_calling("A002", 2))
+        wait_for(lambda: len(list((tmp_path / "sound").glob("*.wav"))) >= 2, what="two chimes")
+        time.sleep(1.5)  # keep-alives repeat both calls: still two
+    assert sorted(p.name for p in (tmp_path / "sound").glob("*.wav")) == ["0001-chime.wav", "0002-chime.wav"]
+    assert "announcing A001 to counter 1" in (tmp_path / "monitor.log").read_text()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

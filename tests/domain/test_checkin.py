@@ -1,0 +1,208 @@
+"""Check-in by appointment code: signed codes verified offline, plain references, and the rules."""
+import base64
+import sqlite3
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, LatePolicy, judge
+from appliance.domain.clock import FakeClock
+from appliance.domain.codes import (AppointmentCode, CodeError, Ed25519PrivateKey, ForgedCode, decode, encode,
+                             public_key_text)
+from appliance.domain.commands import CallNext, CheckIn, IssueTicket
+from appliance.domain.config import load_config
+from appliance.domain.core import Core
+from appliance.domain.state import Appointment, StateStore
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY = date(2026, 11, 25)
+SITE_KEY = Ed25519PrivateKey.generate()
+SLOT = time(9, 30)
+
+
+def local(hour, minute=0, day=DAY):
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
+
+
+def code(appointment_id=4821, site="test-office", day=DAY, slot=SLOT, concern="leave", display="T021",
+         key=SITE_KEY):
+    return encode(AppointmentCode(appointment_id, site, day, slot, concern, display), key)
+
+
+# --- the code format --------------------------------------------------------------------------
+
+def test_a_signed_code_round_trips_and_fits_a_small_qr_code():
+    text = code()
+    assert decode(text, [SITE_KEY.public_key()]) == AppointmentCode(4821, "test-office", DAY, SLOT, "leave", "T021")
+    assert len(text) < 200 and text == text.upper()  # QR alphanumeric mode; typed alike by every wedge scanner
+
+
+def test_a_code_signed_with_another_key_is_forged():
+    with pytest.raises(ForgedCode):
+        decode(code(key=Ed25519PrivateKey.generate()), [SITE_KEY.public_key()])
+
+
+def test_a_hand_edited_code_is_forged_not_accepted():
+    text = code()
+    raw = bytearray(base64.b32decode(text[3:] + "=" * (-len(text[3:]) % 8)))
+    raw[6] ^= 0x01  # move the day by one: the signature no longer matches
+    forged = "EA1" + base64.b32encode(bytes(raw)).decode().rstrip("=")
+    with pytest.raises(ForgedCode):
+        decode(forged, [SITE_KEY.public_key()])
+
+
+@pytest.mark.parametrize("text", ["EA1", "EA1!!!!", "EA1AAAA", "hello", "EA1" + "A" * 300])
+def test_damaged_codes_are_unreadable_not_a_crash(text):
+    with pytest.raises(CodeError):
+        decode(text, [SITE_KEY.public_key()])
+
+
+def test_during_a_key_rollover_both_keys_verify():
+    new_key = Ed25519PrivateKey.generate()
+    keys = [new_key.public_key(), SITE_KEY.public_key()]
+    assert decode(code(key=SITE_KEY), keys).display_code == "T021"
+    assert decode(code(key=new_key), keys).display_code == "T021"
+
+
+# --- the rules, without I/O -------------------------------------------------------------------
+
+RULES = CheckInRules(early=timedelta(minutes=30), late=timedelta(minutes=15))
+
+
+def facts(**changes):
+    values = {"site": "test-office", "day": DAY, "slot": SLOT, "status": "booked"} | changes
+    return AppointmentFacts(**values)
+
+
+@pytest.mark.parametrize("now, verdict", [
+    (local(8, 59), CheckInVerdict.TOO_EARLY),
+    (local(9, 0), CheckInVerdict.ACCEPTED),
+    (local(9, 30), CheckInVerdict.ACCEPTED),
+    (local(9, 45), CheckInVerdict.ACCEPTED),
+    (local(9, 46), CheckInVerdict.TOO_LATE),
+])
+def test_the_check_in_window_opens_early_and_closes_late(now, verdict):
+    assert judge(facts(), site="test-office", now_local=now, rules=RULES).verdict is verdict
+
+
+def test_too_early_says_when_to_come_back():
+    assert judge(facts(), site="test-office", now_local=local(8), rules=RULES).come_back_at == time(9, 0)
+
+
+@pytest.mark.parametrize("changes, verdict", [
+    ({"day": DAY + timedelta(days=1)}, CheckInVerdict.WRONG_DAY),
+    ({"site": "nord"}, CheckInVerdict.OTHER_SITE),
+    ({"status": "cancelled"}, CheckInVerdict.CANCELLED),
+    ({"status": "checked_in"}, CheckInVerdict.ALREADY_CHECKED_IN),
+])
+def test_each_reason_to_refuse_has_its_own_verdict(changes, verdict):
+    assert judge(facts(**changes), site="test-office", now_local=local(9, 20), rules=RULES).verdict is verdict
+
+
+def test_an_unknown_appointment_is_unknown():
+    assert judge(None, site="test-office", now_local=local(9), rules=RULES).verdict is CheckInVerdict.UNKNOWN
+
+
+# --- the core: state, events, the call-up order ------------------------------------------------
+
+@pytest.fixture
+def signed_config(tmp_path, device_config_file):
+    key_file = tmp_path / "site-key.pub"
+    key_file.write_text(public_key_text(SITE_KEY) + "\n")
+    device_config_file.write_text(device_config_file.read_text() + f"""
+[checkin]
+modes = signed, reference
+public_key_file = {key_file}
+late_policy = walk-in
+""")
+    return load_config(device_config_file)
+
+
+@pytest.fixture
+def core(signed_config):
+    store = StateStore(signed_config.state.database)
+    clock = FakeClock(local(9, 10))
+    core = Core(signed_config, store, clock)
+    core.clock = clock
+    yield core
+    store.close()
+
+
+def events(core, kind):
+    return [e for e in core._store.recent_events(1000) if e.kind == kind]
+
+
+def test_an_accepted_code_goes_before_every_walk_in_number(core):
+    core.apply(IssueTicket("leave"))
+    result = core.apply(CheckIn(code()))
+    assert result.verdict is CheckInVerdict.ACCEPTED and result.display_code == "T021"
+    assert "angemeldet" in result.message.title_de and "checked in" in result.message.title_en
+    assert [a.code for a in core.snapshot.appointments] == ["T021"]
+    assert core.apply(CallNext(2)).display_code == "T021"
+    assert core.apply(CallNext(3)).code == "A001"
+
+
+def test_a_second_scan_gets_the_same_answer_and_no_second_event(core):
+    first = core.apply(CheckIn(code()))
+    again = core.apply(CheckIn(code()))
+    assert again.verdict is CheckInVerdict.ALREADY_CHECKED_IN
+    assert again.message == first.message
+    assert len(events(core, "check_in")) == 1
+    assert len(core.snapshot.appointments) == 1
+
+
+def test_a_forged_code_changes_nothing(core):
+    result = core.apply(CheckIn(code(key=Ed25519PrivateKey.generate())))
+    assert result.verdict is CheckInVerdict.FORGED and result.message.kind == "error"
+    assert events(core, "check_in") == [] and core.snapshot.appointments == ()
+
+
+def test_too_late_offers_a_walk_in_ticket_when_configured(core):
+    core.clock.set(local(10))
+    result = core.apply(CheckIn(code()))
+    assert result.verdict is CheckInVerdict.TOO_LATE
+    assert "Wartenummer" in result.message.body_de
+
+
+def test_a_cancelled_appointment_from_the_day_list_is_refused_even_with_a_genuine_code(core):
+    core._store.replace_appointments(DAY, [Appointment("4821", "test-office", DAY, SLOT, "leave", "T021",
+                                                       status="cancelled")])
+    assert core.apply(CheckIn(code())).verdict is CheckInVerdict.CANCELLED
+
+
+def test_a_plain_booking_reference_is_looked_up_in_the_day_list(core):
+    core._store.replace_appointments(DAY, [Appointment("77", "test-office", DAY, time(9, 15), "documents", "T077",
+                                                       reference="K7Q2M4")])
+    assert core.apply(CheckIn("k7q2m4\n")).verdict is CheckInVerdict.ACCEPTED
+    assert core.apply(CheckIn("NOPE42")).verdict is CheckInVerdict.UNKNOWN
+
+
+@pytest.mark.parametrize("payload", ["", "\x00\x01\x1b[2J", "A" * 10_000, "EA1" + "\u00e4" * 50, "EA1\tX"])
+def test_garbage_from_a_scanner_is_unreadable_and_never_logged(core, caplog, payload):
+    caplog.set_level("DEBUG")
+    result = core.apply(CheckIn(payload))
+    assert result.verdict in (CheckInVerdict.UNREADABLE, CheckInVerdict.UNKNOWN)
+    if payload:
+        assert payload not in caplog.text
+
+
+def test_a_scanned_payload_appears_in_logs_only_as_a_short_hash(core, caplog):
+    caplog.set_level("INFO")
+    text = code()
+    core.apply(CheckIn(text))
+    assert text not in caplog.text and text[3:20] not in caplog.text
+    assert "scan " in caplog.text
+
+
+def test_check_ins_survive_a_restart_in_call_order(core, signed_config):
+    core.apply(CheckIn(code(appointment_id=2, slot=time(9, 30), display="T002")))
+    core.apply(CheckIn(code(appointment_id=1, slot=time(9, 15), display="T001")))
+    core._store.close()
+    store = StateStore(signed_config.state.database)
+    restarted = Core(signed_config, store, FakeClock(local(9, 12)))
+    assert [a.code for a in restarted.snapshot.appointments] == ["T001", "T002"]
+    store.close()
+    rows = sqlite3.connect(signed_config.state.database).execute(
+        "SELECT COUNT(*) FROM events WHERE kind='check_in'").fetchone()
+    assert rows == (2,)

@@ -1,0 +1,117 @@
+"""The example files in config/ that technicians copy to a device load cleanly and say what they mean."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from appliance.domain.config import load_config
+from appliance.domain.config.ini import parse_ini
+from appliance.domain.config.loader import DEFAULTS_FILE
+from appliance.domain.config.schema import OPTIONAL_KEYS, SECTIONS
+from appliance.domain.errors import ConfigError
+from support import REPO_ROOT
+
+EXAMPLES = REPO_ROOT / "config"
+KINDS = {"kiosk.conf": ("kiosk",), "monitor.conf": ("monitor",), "kiosk-monitor.conf": ("kiosk", "monitor")}
+CONCERNS = ("first-application", "leave", "documents", "other")
+_DEFAULTS = parse_ini(DEFAULTS_FILE.read_text(encoding="utf-8"), str(DEFAULTS_FILE), []).sections
+# Optional keys without a default (url, button, ready_led, ...): commented out, they show an example.
+NO_DEFAULT = {key for section, key in OPTIONAL_KEYS
+              if key not in _DEFAULTS.get("concern:*" if section == "concern:" else section, {})}
+
+
+@pytest.fixture(params=sorted(KINDS))
+def example(request, tmp_path):
+    """An example copied to where a technician would put it, alone in its directory (no conf.d)."""
+    target = tmp_path / "appliance.conf"
+    shutil.copyfile(EXAMPLES / request.param, target)
+    return request.param, target
+
+
+def test_every_device_kind_has_an_example():
+    assert set(KINDS) <= {p.name for p in EXAMPLES.glob("*.conf")}
+
+
+def test_example_loads_without_any_problem(example):
+    name, path = example
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        pytest.fail(f"config/{name} has problems:\n{error}")
+
+    assert config.device.roles == KINDS[name]
+
+
+def test_example_shows_every_concern_in_the_check_config_listing(example):
+    _, path = example
+
+    config = load_config(path)
+
+    assert [c.name for c in config.concerns] == list(CONCERNS)
+    for concern in config.concerns:
+        assert f"[concern:{concern.name}]" in config.effective
+        assert f"title_de = {concern.title_de}    # {path}:" in config.effective
+        assert concern.title_en, f"[concern:{concern.name}] has no English title"
+
+
+def test_examples_use_realistic_job_centre_concerns(example):
+    _, path = example
+
+    config = load_config(path)
+
+    assert config.concern("leave").title("de") == "Urlaub / Ortsabwesenheit beantragen"
+    assert config.concern("leave").title("en") == "Apply for leave"
+    assert config.concern("first-application").title("en") == "First application (Bürgergeld)"
+    assert config.concern("documents").title("de") == "Unterlagen abgeben"
+    assert config.concern("other").title("de") == "Sonstiges Anliegen"
+
+
+def test_all_examples_define_the_same_concerns_as_devices_in_one_office_must(tmp_path):
+    loaded = []
+    for name in sorted(KINDS):
+        (tmp_path / name).mkdir()
+        loaded.append(load_config(shutil.copyfile(EXAMPLES / name, tmp_path / name / "appliance.conf")))
+
+    assert len({c.concerns for c in loaded}) == 1
+
+
+def test_example_shows_every_key_of_every_section_so_nothing_has_to_be_looked_up(example):
+    name, path = example
+    text = path.read_text(encoding="utf-8")
+
+    for section, keys in SECTIONS.items():
+        if section == "concern:":
+            continue
+        assert re.search(rf"^#? ?\[{re.escape(section)}\]$", text, re.M), f"config/{name} lacks [{section}]"
+        for key in keys:
+            assert re.search(rf"^(# )?{key} =", text, re.M), f"config/{name} lacks [{section}] {key}"
+    for key in SECTIONS["concern:"]:
+        assert re.search(rf"^{key} =", text, re.M), f"config/{name}: no concern sets {key}"
+
+
+def test_commented_out_values_are_the_real_defaults(example, tmp_path):
+    """Uncommenting any '# key = value' line must change nothing: the comment shows the default."""
+    name, path = example
+    # A commented-out key without a default shows an example, so uncommenting it means leaving it unset.
+    uncommented = re.sub(r"^# (\[[a-z:*-]+\]|([a-z_]+) = .*)$",
+                         lambda m: f"{m[2]} =" if m[2] in NO_DEFAULT else m[1],
+                         path.read_text(encoding="utf-8"), flags=re.M)
+    variant = tmp_path / "uncommented" / "appliance.conf"
+    variant.parent.mkdir()
+    variant.write_text(uncommented, encoding="utf-8")
+
+    as_shipped, with_defaults_written = load_config(path), load_config(variant)
+
+    for part in ("device", "numbering", "concerns", "waits", "checkin", "scanner", "printer", "gpio", "monitor",
+                 "state", "core", "backend", "push", "logging"):
+        assert getattr(as_shipped, part) == getattr(with_defaults_written, part), f"config/{name}: {part}"
+
+
+def test_backend_token_is_pointed_at_the_etc_file_with_a_chmod_600_hint(example):
+    _, path = example
+    text = path.read_text(encoding="utf-8")
+
+    assert "# token_file = /etc/entrance-appliance/backend.token" in text
+    assert "chmod 600 /etc/entrance-appliance/backend.token" in text
+

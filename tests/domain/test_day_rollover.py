@@ -1,0 +1,183 @@
+"""Numbers belong to the office's local calendar day: midnight, daylight-saving nights, odd zones.
+
+The day is always derived from the clock's current instant, never captured at start-up: a hobby
+Pi dispenser that evaluated the date once repeated numbers after midnight.
+"""
+import time
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.domain.clock import FakeClock, local_day, next_midnight
+from appliance.domain.commands import IssueTicket
+from appliance.domain.config import Layer, load_layers
+from appliance.domain.config.loader import DEFAULTS_FILE
+from appliance.domain.core import Core
+from appliance.domain.state import StateStore
+from support import wait_for
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SANTIAGO = ZoneInfo("America/Santiago")
+UTC = timezone.utc
+
+
+def config_text(zone: str, tick: str = "1s") -> str:
+    return f"""
+[device]
+id = kiosk-1
+site = test-office
+roles = kiosk
+timezone = {zone}
+
+[core]
+tick = {tick}
+
+[concern:leave]
+title_de = Urlaub beantragen
+prefix = A
+
+[concern:advice]
+title_de = Beratung
+prefix = B
+
+[state]
+database = state.db
+"""
+
+
+def local(tz, *fields, fold=0) -> datetime:
+    return datetime(*fields, tzinfo=tz, fold=fold)
+
+
+@pytest.fixture
+def make_core(tmp_path):
+    """make_core(start, zone=..., tick=...) -> (core, clock); stops the core and closes the store after."""
+    made = []
+
+    def make(start: datetime, zone: str = "Europe/Berlin", tick: str = "1s"):
+        config = load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
+                              Layer("<test>", config_text(zone, tick), tmp_path)])
+        clock = FakeClock(start)
+        store = StateStore(config.state.database)
+        core = Core(config, store, clock)
+        made.append((core, store))
+        return core, clock
+
+    yield make
+    for core, store in made:
+        core.stop()
+        store.close()
+
+
+def issue_at(core, clock, instant: datetime, concern: str = "leave"):
+    clock.set(instant)
+    return core.apply(IssueTicket(concern))
+
+
+# --- midnight ----------------------------------------------------------------------------------
+
+def test_a_running_core_rolls_over_at_local_midnight_by_itself_and_numbering_starts_again(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 15, 23, 59, 58), tick="20ms")
+    for _ in range(3):
+        core.apply(IssueTicket("leave"))
+    core.start()
+    assert core.snapshot.day == date(2026, 6, 15)
+    assert core.snapshot.issued_today == (("leave", 3),)
+
+    clock.advance(timedelta(seconds=3))  # 00:00:01 on the 16th; no command is sent
+    assert wait_for(lambda: core.snapshot.day == date(2026, 6, 16)), "the core did not roll over by itself"
+    assert core.snapshot.issued_today == ()
+    assert core.snapshot.waiting == ()  # yesterday's queue is closed
+
+    ticket = core.submit(IssueTicket("leave", source="test")).result(timeout=3)
+    assert (ticket.day, ticket.number, ticket.code) == (date(2026, 6, 16), 1, "A001")
+
+
+def test_a_ticket_at_23_59_59_belongs_to_the_old_day_and_at_00_00_00_to_the_new_one(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 15, 9, 0))
+    issue_at(core, clock, local(BERLIN, 2026, 6, 15, 9, 0))
+    last = issue_at(core, clock, local(BERLIN, 2026, 6, 15, 23, 59, 59))
+    first = issue_at(core, clock, local(BERLIN, 2026, 6, 16, 0, 0, 0))
+    assert (last.day, last.number) == (date(2026, 6, 15), 2)
+    assert (first.day, first.number) == (date(2026, 6, 16), 1)
+
+
+def test_a_process_started_at_23_50_issues_number_1_of_the_new_day_after_midnight(make_core):
+    # The classic dispenser bug: the date taken once at start-up, so numbers repeat after midnight.
+    core, clock = make_core(local(BERLIN, 2026, 6, 15, 23, 50))
+    assert [core.apply(IssueTicket("leave")).number for _ in range(2)] == [1, 2]
+    clock.advance(timedelta(minutes=5))
+    assert core.apply(IssueTicket("leave")).number == 3
+
+    clock.advance(timedelta(minutes=15))  # 00:10, and the core's loop never ticked in between
+    ticket = core.apply(IssueTicket("leave"))
+    assert (ticket.day, ticket.number, ticket.code) == (date(2026, 6, 16), 1, "A001")
+    assert core.snapshot.day == date(2026, 6, 16)
+    assert core.apply(IssueTicket("advice")).code == "B001"
+
+
+# --- daylight-saving nights in Berlin ----------------------------------------------------------
+
+def test_numbering_stays_on_one_day_through_the_spring_forward_night(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 3, 28, 23, 0))
+    assert issue_at(core, clock, local(BERLIN, 2026, 3, 28, 23, 59, 59)).day == date(2026, 3, 28)
+    # 2026-03-29: 02:00 CET becomes 03:00 CEST; the hour in between does not exist.
+    night = [datetime(2026, 3, 28, 23, 0, tzinfo=UTC),        # 00:00 CET
+             datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),    # 01:59:59 CET
+             datetime(2026, 3, 29, 1, 0, tzinfo=UTC),         # 03:00 CEST
+             local(BERLIN, 2026, 3, 29, 12, 0),
+             local(BERLIN, 2026, 3, 29, 23, 59, 59)]
+    tickets = [issue_at(core, clock, instant) for instant in night]
+    assert [(t.day, t.number) for t in tickets] == [(date(2026, 3, 29), n) for n in range(1, 6)]
+    after = issue_at(core, clock, local(BERLIN, 2026, 3, 30, 0, 0))
+    assert (after.day, after.number) == (date(2026, 3, 30), 1)
+
+
+def test_numbering_stays_on_one_day_through_the_fall_back_night_with_its_two_0230s(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 10, 24, 23, 0))
+    assert issue_at(core, clock, local(BERLIN, 2026, 10, 24, 23, 59, 59)).day == date(2026, 10, 24)
+    # 2026-10-25: 03:00 CEST becomes 02:00 CET; 02:00-03:00 happens twice.
+    first_0230 = local(BERLIN, 2026, 10, 25, 2, 30, fold=0)
+    second_0230 = local(BERLIN, 2026, 10, 25, 2, 30, fold=1)
+    assert second_0230.astimezone(UTC) - first_0230.astimezone(UTC) == timedelta(hours=1)
+    night = [local(BERLIN, 2026, 10, 25, 0, 0), first_0230, second_0230,
+             local(BERLIN, 2026, 10, 25, 12, 0), local(BERLIN, 2026, 10, 25, 23, 59, 59)]
+    tickets = [issue_at(core, clock, instant) for instant in night]
+    assert [(t.day, t.number) for t in tickets] == [(date(2026, 10, 25), n) for n in range(1, 6)]
+    after = issue_at(core, clock, local(BERLIN, 2026, 10, 26, 0, 0))
+    assert (after.day, after.number) == (date(2026, 10, 26), 1)
+
+
+@pytest.mark.parametrize("day, hours", [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25),
+                                        (date(2026, 6, 15), 24)])
+def test_next_midnight_is_23_or_25_hours_after_the_previous_one_on_daylight_saving_days(day, hours):
+    eve = local(BERLIN, day.year, day.month, day.day, 0, 0) - timedelta(hours=12)
+    start = next_midnight(eve, BERLIN)
+    end = next_midnight(start + timedelta(hours=1), BERLIN)
+    assert end - start == timedelta(hours=hours)
+    for midnight, expected in ((start, day), (end, day + timedelta(days=1))):
+        assert midnight.astimezone(BERLIN).replace(tzinfo=None) == datetime.combine(expected, datetime.min.time())
+        assert local_day(midnight - timedelta(microseconds=1), BERLIN) == expected - timedelta(days=1)
+
+
+# --- a zone where local midnight does not exist -----------------------------------------------
+
+def test_in_a_zone_that_skips_midnight_the_new_day_starts_at_its_first_instant(make_core):
+    # Chile moves its clocks from 24:00 to 01:00 on the first Sunday of September.
+    day = date(2026, 9, 6)
+    first_instant = datetime(2026, 9, 6, 4, 0, tzinfo=UTC)
+    assert first_instant.astimezone(SANTIAGO).replace(tzinfo=None) == datetime(2026, 9, 6, 1, 0)
+    assert local_day(first_instant - timedelta(microseconds=1), SANTIAGO) == date(2026, 9, 5)
+    minutes = (first_instant - timedelta(hours=3) + timedelta(minutes=m) for m in range(6 * 60))
+    assert not any(m.astimezone(SANTIAGO).replace(tzinfo=None) == datetime(2026, 9, 6, 0, 0) for m in minutes), \
+        "00:00 exists on this day in this tzdata: pick another zone whose midnight is skipped"
+
+    assert next_midnight(local(SANTIAGO, 2026, 9, 5, 12, 0), SANTIAGO) == first_instant
+    assert next_midnight(local(SANTIAGO, 2026, 9, 5, 23, 59, 59), SANTIAGO) == first_instant
+
+    core, clock = make_core(local(SANTIAGO, 2026, 9, 5, 23, 0), zone="America/Santiago")
+    before = issue_at(core, clock, first_instant - timedelta(seconds=1))
+    after = issue_at(core, clock, first_instant)
+    assert (before.day, before.number) == (date(2026, 9, 5), 1)
+    assert (after.day, after.number) == (day, 1)

@@ -1,0 +1,208 @@
+"""The ticket and the morning list: what is on the paper, in which code page, and how many bytes it takes."""
+import logging
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+
+from appliance.printer.errors import PrinterConfigError
+from appliance.printer.layout import (TicketContent, day_list_bytes, logo_problem, people_ahead_text, sample_ticket,
+                            ticket_bytes, wait_text)
+from appliance.printer.profiles import PAPER_DOTS
+from appliance.printer.render import render
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ISSUED = datetime(2026, 11, 25, 9, 14, tzinfo=BERLIN)
+GS_QR, GS_RASTER, CUT = b"\x1d(k", b"\x1dv0", b"\x1dV"
+LONG_TITLE = ("Sie wollen einen Antrag auf Weiterbewilligung der Leistungen zur Sicherung des "
+              "Lebensunterhalts stellen und dabei Nachweise über Einkommen, Vermögen, Unterkunftskosten "
+              "und Änderungen der Wohnsituation abgeben?")[:200]
+
+
+def ticket(**changes) -> TicketContent:
+    return replace(sample_ticket(ISSUED), **changes)
+
+
+def printed(content: TicketContent, profile="TM-T88V", paper=80, native_qr=None):
+    return render(ticket_bytes(content, profile=profile, paper_width_mm=paper, native_qr=native_qr), paper, profile)
+
+
+def test_a_native_qr_ticket_is_small_and_the_raster_one_larger():
+    native = ticket_bytes(ticket(), profile="TM-T88V", paper_width_mm=80, native_qr=True)
+    raster = ticket_bytes(ticket(), profile="TM-T88V", paper_width_mm=80, native_qr=False)
+    assert len(native) < 1500 and GS_QR in native and GS_RASTER not in native
+    assert GS_RASTER in raster and GS_QR not in raster
+    assert len(raster) > 4 * len(native)
+
+
+def test_the_profile_decides_native_qr_when_not_told():
+    assert GS_QR in ticket_bytes(ticket(), profile="TM-T88V", paper_width_mm=80)
+    # The POS-5890 profile has no QR command: the code goes as an image.
+    cheap = ticket_bytes(ticket(), profile="POS-5890", paper_width_mm=58)
+    assert GS_QR not in cheap and GS_RASTER in cheap
+
+
+def test_a_ticket_starts_from_a_reset_printer_and_ends_with_one_cut():
+    data = ticket_bytes(ticket(), profile=None, paper_width_mm=80)
+    assert data.startswith(b"\x1b@")
+    assert data.count(CUT) == 1 and data.endswith(b"\x1bd\x06\x1dV\x00")  # feed past the cutter, then cut
+
+
+def test_the_ticket_says_in_german_first_what_the_visitor_needs():
+    text = printed(ticket()).text.splitlines()
+    assert text[:5] == ["Ihre Wartenummer", "Your number", "A042", "Urlaub beantragen", "Apply for leave"]
+    assert "25.11.2026 09:14" in text
+    assert text.index("Vor Ihnen: 3 Personen") + 1 == text.index("3 people ahead of you")
+    assert "Wartezeit ca. 10-20 Min." in text and "Wait approx. 10-20 min" in text
+    assert text[-2:] == ["Bitte achten Sie auf den Monitor.", "Please watch the screen."]
+
+
+def test_english_lines_appear_only_when_english_text_is_given():
+    text = printed(ticket(concern_en=None, footer_en=None)).text
+    assert "Your number" not in text and "people ahead" not in text and "Wait approx." not in text
+    assert "Ihre Wartenummer" in text and "Vor Ihnen: 3 Personen" in text
+
+
+def test_queue_position_and_wait_read_naturally():
+    assert people_ahead_text(0) == ("Sie sind als Nächstes dran", "You are next")
+    assert people_ahead_text(1) == ("Vor Ihnen: 1 Person", "1 person ahead of you")
+    assert people_ahead_text(3) == ("Vor Ihnen: 3 Personen", "3 people ahead of you")
+    assert wait_text((10, 20)) == ("Wartezeit ca. 10\u201320 Min.", "Wait approx. 10\u201320 min")
+    assert wait_text((15, 15)) == ("Wartezeit ca. 15 Min.", "Wait approx. 15 min")
+
+
+def test_no_estimate_means_no_wait_line():
+    assert "Wartezeit ca." not in printed(ticket(wait_minutes=None)).text
+
+
+def test_the_number_is_printed_as_large_as_fits_on_one_line():
+    for paper in (58, 80):
+        job = printed(ticket(), profile=None, paper=paper)
+        largest = job.largest_line()
+        assert largest.text == "A042"
+        assert largest.magnification == (8, 8)
+        assert largest.height == 24 * 8
+    longer = printed(ticket(code="C10042"), profile=None, paper=58).largest_line()
+    assert longer.text == "C10042" and longer.magnification[0] == 5
+
+
+@pytest.mark.parametrize("profile, paper", [("TM-T88V", 80), (None, 80), (None, 58), ("POS-5890", 58),
+                                            ("TM-T20II", 80)])
+def test_a_200_character_concern_wraps_and_no_line_leaves_the_paper(profile, paper):
+    assert len(LONG_TITLE) == 200
+    content = ticket(concern_de=LONG_TITLE, concern_en=LONG_TITLE.replace("Ä", "A"), footer_de=LONG_TITLE)
+    job = printed(content, profile, paper)
+    assert job.wrapped_lines == 0  # the layout broke every line itself; the printer never had to
+    assert all(0 <= line.left and line.left + line.width <= PAPER_DOTS[paper] for line in job.lines)
+    assert " ".join(job.text.split()).count("Weiterbewilligung") == 3
+
+
+def test_a_word_longer_than_a_line_is_broken_not_overflowing():
+    job = printed(ticket(concern_de="Grundsicherungsleistungsbescheidwiderspruchsverfahrensangelegenheit" * 2),
+                  None, 58)
+    assert job.wrapped_lines == 0
+
+
+def test_umlauts_print_in_the_printers_own_code_page():
+    content = ticket(people_ahead=0, concern_de="Änderungen mitteilen (Ü, Ö, ß)")
+    data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80)
+    # Code page 0 (CP437) from the start and never another: Ä is 0x8e there, ä 0x84.
+    assert data.count(b"\x1bt") == 1 and b"\x1bt\x00" in data
+    assert b"\x8e" in data and b"\x84" in data
+    text = render(data, 80, "TM-T88V").text
+    assert "Änderungen mitteilen (Ü, Ö, ß)" in text and "Sie sind als Nächstes dran" in text
+
+
+def test_typography_outside_the_code_page_is_replaced_not_switched_to_another_page():
+    content = ticket(footer_de="Öffnungszeiten „Mo–Fr“ … 8–12 Uhr")
+    data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80)
+    assert data.count(b"\x1bt") == 1
+    assert 'Öffnungszeiten "Mo-Fr" ... 8-12 Uhr' in render(data, 80, "TM-T88V").text
+
+
+def test_control_characters_in_a_title_are_not_printer_commands():
+    data = ticket_bytes(ticket(concern_de="Urlaub\x1b@\x1dV\x00 beantragen\n\tjetzt"), profile=None,
+                        paper_width_mm=80)
+    assert data.count(b"\x1b@") == 1 and data.count(CUT) == 1
+    assert "Urlaub @ V beantragen jetzt" in render(data).text
+
+
+@pytest.mark.parametrize("write_logo", [
+    lambda path: None,                                       # missing
+    lambda path: path.write_text("not a picture"),          # not an image
+    lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40),  # a broken PNG
+])
+def test_a_logo_that_cannot_be_used_is_left_out_and_the_ticket_still_prints(tmp_path, caplog, write_logo):
+    logo = tmp_path / "logo.png"
+    write_logo(logo)
+    with caplog.at_level(logging.WARNING, logger="appliance.printer.layout"):
+        job = printed(ticket(logo=logo), native_qr=True)
+    assert job.raster_images == 0 and job.cut
+    assert job.largest_line().text == "A042"
+    assert "ticket printed without its logo" in caplog.text and str(logo) in caplog.text
+    assert logo_problem(logo) is not None
+
+
+def test_a_logo_is_scaled_to_the_paper_and_printed_first(tmp_path):
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (1200, 300), "black").save(logo)
+    assert logo_problem(logo) is None
+    job = printed(ticket(logo=logo), profile=None, paper=58, native_qr=True)
+    assert job.raster_images == 1
+    assert job.lines[0].top > 100  # below the 96-dot-high logo (1200 x 300 scaled to 384 wide)
+    assert job.image.getpixel((192, 50)) == 0 and job.image.width == 384
+
+
+def test_a_transparent_logo_prints_on_white(tmp_path):
+    logo = tmp_path / "logo.png"
+    Image.new("RGBA", (200, 100), (0, 0, 0, 0)).save(logo)
+    job = printed(ticket(logo=logo), native_qr=True)
+    assert job.raster_images == 1
+    assert job.image.crop((0, 16, job.image.width, 100)).getextrema() == (255, 255)
+
+
+def test_a_ticket_without_url_has_no_qr_code():
+    data = ticket_bytes(ticket(url=None), profile="TM-T88V", paper_width_mm=80)
+    assert GS_QR not in data and GS_RASTER not in data
+
+
+def test_ticket_content_refuses_what_would_print_wrongly():
+    with pytest.raises(ValueError, match="aware"):
+        ticket(issued_local=datetime(2026, 11, 25, 9, 14))
+    with pytest.raises(ValueError, match="negative"):
+        ticket(people_ahead=-1)
+    with pytest.raises(ValueError, match="range"):
+        ticket(wait_minutes=(20, 10))
+
+
+def test_the_date_is_the_local_one_given():
+    late = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc).astimezone(BERLIN)
+    assert "26.11.2026 00:30" in printed(ticket(issued_local=late)).text
+
+
+def test_an_unknown_profile_or_paper_is_refused_with_a_suggestion():
+    with pytest.raises(PrinterConfigError, match="unknown printer profile 'TM-T88X'. Did you mean 'TM-T88V'"):
+        ticket_bytes(ticket(), profile="TM-T88X", paper_width_mm=80)
+    with pytest.raises(PrinterConfigError, match="paper width 76 mm is not a ticket roll; use 58 or 80"):
+        ticket_bytes(ticket(), profile=None, paper_width_mm=76)
+
+
+ROWS = [("09:00", "T-7K2", "Unterlagen abgeben"), ("08:30", "T-3F9", LONG_TITLE), ("08:30", "T-A11", "Urlaub")]
+
+
+def test_the_morning_list_shows_date_count_and_rows_by_slot_without_names():
+    data = day_list_bytes(ROWS, date(2026, 11, 25), "Jobcenter Musterstadt – Eingangszone", "TM-T88V", 80)
+    job = render(data, 80, "TM-T88V")
+    lines = job.text.splitlines()
+    assert lines[:3] == ["Jobcenter Musterstadt - Eingangszone", "Termine am Mi. 25.11.2026", "3 Termine"]
+    slots = [line[:5] for line in lines if line[:2] in ("08", "09")]
+    assert slots == ["08:30", "08:30", "09:00"]
+    assert lines[4].startswith("08:30 T-3F9  Sie wollen")
+    assert job.wrapped_lines == 0 and job.cut and data.count(CUT) == 1
+
+
+def test_an_empty_morning_list_says_so():
+    text = render(day_list_bytes([], date(2026, 11, 28), "Jobcenter", None, 58), 58).text
+    assert "Termine am Sa. 28.11.2026" in text and "Keine Termine" in text

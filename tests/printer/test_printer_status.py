@@ -1,0 +1,194 @@
+"""Printer status: each DLE EOT byte read on its own, and the verdict over real TCP from the emulator."""
+import socket
+import threading
+import time
+
+import pytest
+
+from appliance.printer.connection import open_printer
+from appliance.printer.emulator import PrinterEmulator
+from appliance.printer.status import (ErrorCause, OfflineCause, OnlineStatus, PaperSensor, PrinterState, PrinterStatus,
+                            parse_error_cause, parse_offline_cause, parse_online_status, parse_paper_sensor,
+                            printer_status, query_command)
+
+PARSERS = [parse_online_status, parse_offline_cause, parse_error_cause, parse_paper_sensor]
+
+
+def test_status_queries_are_dle_eot_n():
+    assert [query_command(n) for n in (1, 2, 3, 4)] == [b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x03",
+                                                         b"\x10\x04\x04"]
+
+
+def test_printer_status_byte_says_online_or_offline():
+    assert parse_online_status(0x12) == OnlineStatus(offline=False, drawer_pin3_high=False,
+                                                     waiting_for_recovery=False, feed_button_pressed=False)
+    assert parse_online_status(0x1A).offline
+    assert parse_online_status(0x16).drawer_pin3_high
+    assert parse_online_status(0x32).waiting_for_recovery
+    assert parse_online_status(0x52).feed_button_pressed
+
+
+def test_offline_cause_byte_names_cover_feed_paper_end_and_error():
+    assert parse_offline_cause(0x12) == OfflineCause(False, False, False, False)
+    assert parse_offline_cause(0x16) == OfflineCause(cover_open=True, feeding_by_button=False,
+                                                     stopped_by_paper_end=False, error=False)
+    assert parse_offline_cause(0x1A).feeding_by_button
+    assert parse_offline_cause(0x32).stopped_by_paper_end
+    assert parse_offline_cause(0x52).error
+
+
+def test_error_cause_byte_names_cutter_unrecoverable_and_auto_recoverable_errors():
+    assert parse_error_cause(0x12) == ErrorCause(False, False, False, False)
+    assert parse_error_cause(0x1A) == ErrorCause(mechanical=False, autocutter=True, unrecoverable=False,
+                                                 auto_recoverable=False)
+    assert parse_error_cause(0x32).unrecoverable
+    assert parse_error_cause(0x52).auto_recoverable
+    assert parse_error_cause(0x16).mechanical
+
+
+def test_paper_sensor_byte_says_near_end_and_paper_out():
+    assert parse_paper_sensor(0x12) == PaperSensor(near_end=False, paper_out=False)
+    assert parse_paper_sensor(0x1E) == PaperSensor(near_end=True, paper_out=False)
+    assert parse_paper_sensor(0x72) == PaperSensor(near_end=False, paper_out=True)
+    assert parse_paper_sensor(0x7E) == PaperSensor(near_end=True, paper_out=True)
+    # Either bit of a sensor counts: a half-set pair warns rather than passes.
+    assert parse_paper_sensor(0x16).near_end
+    assert parse_paper_sensor(0x32).paper_out
+
+
+@pytest.mark.parametrize("parse", PARSERS)
+@pytest.mark.parametrize("byte", [0x00, 0xFF, 0x10, 0x02, 0x13, 0x92, 0x41])
+def test_a_byte_with_wrong_fixed_bits_is_not_a_status(parse, byte):
+    with pytest.raises(ValueError, match="fixed bits are wrong"):
+        parse(byte)
+
+
+@pytest.mark.parametrize("parse", PARSERS)
+def test_every_possible_byte_is_either_a_status_or_refused(parse):
+    accepted = 0
+    for byte in range(256):
+        try:
+            parse(byte)
+            accepted += 1
+        except ValueError:
+            pass
+    assert accepted == 16  # four fixed bits leave 16 of 256 values
+
+
+def test_only_ready_and_paper_near_end_can_print():
+    printable = {state for state in PrinterState if PrinterStatus(state).can_print}
+    assert printable == {PrinterState.READY, PrinterState.PAPER_NEAR_END}
+
+
+@pytest.fixture
+def emulator():
+    with PrinterEmulator(seed=7) as emulator:
+        yield emulator
+
+
+@pytest.mark.parametrize("mode, state", [
+    ("ready", PrinterState.READY),
+    ("near_end", PrinterState.PAPER_NEAR_END),
+    ("paper_out", PrinterState.PAPER_OUT),
+    ("cover_open", PrinterState.COVER_OPEN),
+    ("offline", PrinterState.OFFLINE),
+    ("error", PrinterState.ERROR),
+    ("silent", PrinterState.NO_ANSWER),
+    ("hung", PrinterState.NO_ANSWER),
+])
+def test_each_emulator_mode_reads_as_its_state_over_tcp(emulator, mode, state):
+    emulator.mode = mode
+    with open_printer(emulator.uri, timeout_s=2) as connection:
+        status = printer_status(connection, timeout_s=0.3)
+    assert status.state is state
+    assert status.detail
+
+
+def test_a_cutter_error_tells_the_technician_what_to_do(emulator):
+    emulator.mode = "error"
+    with open_printer(emulator.uri) as connection:
+        assert "cutter" in printer_status(connection, 1).detail
+
+
+def test_a_silent_printer_is_no_answer_within_the_timeout_never_ready(emulator):
+    emulator.mode = "silent"
+    with open_printer(emulator.uri) as connection:
+        started = time.monotonic()
+        status = printer_status(connection, timeout_s=0.5)
+        elapsed = time.monotonic() - started
+    assert status.state is PrinterState.NO_ANSWER and not status.can_print
+    assert 0.45 <= elapsed <= 1.0
+    assert "no answer to DLE EOT 1 within 0.5 s" in status.detail
+
+
+def test_garbage_answers_never_crash_and_never_pass_as_printable(emulator):
+    emulator.mode = "garbage"
+    states = set()
+    with open_printer(emulator.uri) as connection:
+        for _ in range(40):
+            status = printer_status(connection, timeout_s=0.5)
+            assert isinstance(status, PrinterStatus)
+            states.add(status.state)
+    assert PrinterState.ERROR in states
+    assert not any(PrinterStatus(state).can_print for state in states)
+
+
+def test_recovery_is_seen_on_the_next_check(emulator):
+    with open_printer(emulator.uri) as connection:
+        emulator.mode = "paper_out"
+        assert printer_status(connection, 1).state is PrinterState.PAPER_OUT
+        emulator.mode = "ready"
+        assert printer_status(connection, 1).state is PrinterState.READY
+
+
+def test_a_printer_that_drops_the_connection_is_no_answer_and_the_connection_closes():
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def accept_and_hang_up():
+        client, _ = server.accept()
+        client.recv(16)
+        client.close()
+
+    thread = threading.Thread(target=accept_and_hang_up)
+    thread.start()
+    try:
+        connection = open_printer(f"tcp://127.0.0.1:{port}", timeout_s=2)
+        status = printer_status(connection, timeout_s=2)
+    finally:
+        thread.join()
+        server.close()
+    assert status.state is PrinterState.NO_ANSWER
+    assert "closed the connection" in status.detail
+    assert connection.closed
+
+
+def test_a_printer_that_answers_only_the_first_query_is_not_ready():
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer_once():
+        client, _ = server.accept()
+        client.recv(3)
+        client.sendall(b"\x12")
+        time.sleep(0.6)
+        client.close()
+
+    thread = threading.Thread(target=answer_once)
+    thread.start()
+    try:
+        with open_printer(f"tcp://127.0.0.1:{port}") as connection:
+            status = printer_status(connection, timeout_s=0.4)
+    finally:
+        thread.join()
+        server.close()
+    assert status.state is PrinterState.NO_ANSWER
+    assert "no answer to DLE EOT 4" in status.detail
+
+
+def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
+    with open_printer(f"file:{tmp_path / 'lp0'}") as connection:
+        started = time.monotonic()
+        status = printer_status(connection, timeout_s=2)
+    assert status.state is PrinterState.NO_ANSWER and not status.can_print
+    assert time.monotonic() - started < 0.1  # a file cannot answer: no use waiting for it

@@ -1,0 +1,42 @@
+"""What a code reader hands its owner, recorded so tests can wait on it."""
+import queue
+import time
+
+WAIT = 3.0
+
+
+class Recorder:
+    """on_code / on_health callbacks that tests can wait on."""
+
+    def __init__(self):
+        self.codes: queue.Queue = queue.Queue()
+        self.health: queue.Queue = queue.Queue()
+        self.all_health: list[tuple[str, str]] = []
+
+    def on_code(self, text: str, source: str) -> None:
+        self.codes.put((text, source))
+
+    def on_health(self, state: str, detail: str) -> None:
+        self.all_health.append((state, detail))
+        self.health.put((state, detail))
+
+    def wait_health(self, state: str) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                got, detail = self.health.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if got == state:
+                return detail
+        raise AssertionError(f"no {state!r} health within {WAIT} s; saw {self.all_health}")
+
+    def next_code(self) -> tuple[str, str]:
+        return self.codes.get(timeout=WAIT)
+
+    def no_code(self, wait: float = 0.2) -> bool:
+        try:
+            self.codes.get(timeout=wait)
+        except queue.Empty:
+            return True
+        return False

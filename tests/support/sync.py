@@ -1,0 +1,326 @@
+"""The sync tests' harness: the reference backend behind a Gate (an ASGI wrapper that records every
+exchange and injects faults at the lowest boundary: status codes, cut connections, slow or mangled
+answers) and a Device put together as the daemon does, with fast test intervals.
+"""
+import asyncio
+import json
+import re
+import socket
+import sqlite3
+import statistics
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from appliance.domain.clock import FakeClock, SystemClock
+from appliance.domain.commands import (CallNext, CheckIn, Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList,
+                                VoidTicket)
+from appliance.domain.config import load_config
+from appliance.domain.core import Core
+from appliance.app.daemon import Appliance
+from appliance.domain.errors import ClockNotTrusted
+from appliance.domain.state import StateStore
+from entrance_backend.http import Backend, DeviceAccess, Settings, create_app
+from appliance.sync.clock_trust import WAITING, ClockTrust
+from appliance.sync.device_sync import DeviceSync
+from appliance.protocol.http_server import BackgroundServer
+from support import free_port, wait_for
+
+TOKEN = "token-kiosk-1-0123456789"
+STAFF = "staff-secret"
+SITE = "mitte"
+ZONE = "Europe/Berlin"
+CONFIG = """
+[device]
+id = kiosk-1
+site = mitte
+roles = kiosk, monitor
+
+[concern:leave]
+title_de = Urlaub beantragen
+prefix = A
+
+[concern:documents]
+title_de = Unterlagen abgeben
+prefix = C
+
+[state]
+database = {dir}/state.db
+
+[core]
+control_socket = {dir}/control.sock
+tick = 50ms
+
+[backend]
+url = {url}
+token_file = {dir}/backend.token
+timeout = {timeout}
+batch_size = {batch_size}
+outbox_alarm = {outbox_alarm}
+"""
+
+
+# --- the backend, behind a gate that can misbehave -----------------------------------------------
+
+class Gate:
+    """ASGI middleware in front of the reference backend: records (method, path, query, status) of
+    every exchange and, while a fault is set for a path, answers as the fault says."""
+
+    def __init__(self, app):
+        self.app = app
+        self.faults: list[list] = []  # [method, path regex, action, times left (None: always)]
+        self.exchanges: list[tuple] = []  # (method, path, query, status, when answered)
+        self.arrivals: list[tuple] = []   # (method, path, query), also of requests still waiting
+        self.lock = threading.Lock()
+
+    def fault(self, method: str, path: str, action, times: int | None = 1) -> None:
+        with self.lock:
+            self.faults.append([method, re.compile(path), action, times])
+
+    def clear(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def count(self, method: str, path: str, status: int | None = None, query: str = "") -> int:
+        with self.lock:
+            return sum(1 for m, p, q, s, _ in self.exchanges
+                       if m == method and re.search(path, p) and query in q and status in (None, s))
+
+    def arrived(self, method: str, path: str, query: str = "") -> int:
+        with self.lock:
+            return sum(1 for m, p, q in self.arrivals if m == method and re.search(path, p) and query in q)
+
+    def _take(self, scope):
+        with self.lock:
+            for fault in self.faults:
+                method, path, action, times = fault
+                if method == scope["method"] and path.search(scope["path"]) and times != 0:
+                    if times is not None:
+                        fault[3] -= 1
+                    return action
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        action = self._take(scope)
+        status = []
+        with self.lock:
+            self.arrivals.append((scope["method"], scope["path"], scope["query_string"].decode()))
+
+        async def recording_send(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        try:
+            if action is None:
+                await self.app(scope, receive, recording_send)
+            else:
+                await action(self.app, scope, receive, recording_send)
+        finally:
+            with self.lock:
+                self.exchanges.append((scope["method"], scope["path"], scope["query_string"].decode(),
+                                       status[0] if status else None, time.monotonic()))
+
+
+async def _inner(app, scope, receive) -> tuple[int, list, bytes]:
+    """The backend's own answer, kept back."""
+    parts, start = [], {}
+
+    async def keep(message):
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            parts.append(message.get("body", b""))
+    await app(scope, receive, keep)
+    return start["status"], [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"], \
+        b"".join(parts)
+
+
+async def _send(send, status: int, body: bytes, headers=(), content_type=b"application/json") -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def answer(status: int, body: bytes = b'{"error": "internal_error", "message": "injected"}', headers=(),
+           content_type=b"application/json"):
+    """The gate answers this itself; the backend never sees the request."""
+    async def action(app, scope, receive, send):
+        await _send(send, status, body, headers, content_type)
+    return action
+
+
+def mangled(change):
+    """The backend's real answer with its body changed by ``change(bytes) -> bytes``."""
+    async def action(app, scope, receive, send):
+        status, headers, body = await _inner(app, scope, receive)
+        await _send(send, status, change(body), [(k, v) for k, v in headers if k.lower() != b"content-type"])
+    return action
+
+
+def json_mangled(change):
+    """The backend's real JSON answer with ``change(document)`` applied."""
+    def rewrite(body: bytes) -> bytes:
+        document = json.loads(body)
+        change(document)
+        return json.dumps(document).encode()
+    return mangled(rewrite)
+
+
+def cut_after_apply():
+    """The backend does the work, then the connection breaks in the middle of its answer."""
+    async def action(app, scope, receive, send):
+        status, headers, body = await _inner(app, scope, receive)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-length", str(len(body) + 100).encode()), *headers]})
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        raise ConnectionResetError("injected: the backend died mid-answer")
+    return action
+
+
+def slow(seconds: float, after_work: bool = True):
+    """The answer comes ``seconds`` late; with ``after_work`` the backend has already done the work."""
+    async def action(app, scope, receive, send):
+        if not after_work:
+            await asyncio.sleep(seconds)
+            return await app(scope, receive, send)
+        status, headers, body = await _inner(app, scope, receive)
+        await asyncio.sleep(seconds)
+        await _send(send, status, body, [(k, v) for k, v in headers if k.lower() != b"content-type"])
+    return action
+
+
+class Central:
+    """The reference backend on a fixed loopback port and SQLite file: stopped and started again at will."""
+
+    def __init__(self, tmp_path, port: int | None = None):
+        self.settings = Settings(tmp_path / "backend.db", (DeviceAccess("kiosk-1", SITE, TOKEN),), STAFF, SITE,
+                                 ZONE, rate_limit=0)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.gate = Gate(None)
+        self.backend = self.server = None
+
+    def start(self) -> "Central":
+        self.backend = Backend(self.settings)
+        self.gate.app = create_app(self.backend)
+        self.server = BackgroundServer(self.gate, port=self.port, on_stop=self.backend.stopping).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.backend.store.close()
+            self.server = None
+
+    @property
+    def store(self):
+        return self.backend.store
+
+    def events(self) -> list[dict]:
+        """Every event the backend holds for kiosk-1, read from its file (also while it is stopped)."""
+        with sqlite3.connect(self.settings.database) as db:
+            rows = db.execute("SELECT key, kind, body FROM events WHERE device='kiosk-1' ORDER BY id").fetchall()
+        return [{"key": key, "kind": kind, "body": json.loads(body)} for key, kind, body in rows]
+
+    def count(self) -> int:
+        try:
+            with sqlite3.connect(self.settings.database, timeout=5) as db:
+                return db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    def health(self) -> dict:
+        with sqlite3.connect(self.settings.database) as db:
+            return {c: (s, d) for c, s, d in db.execute("SELECT component, state, detail FROM health")}
+
+    def call(self, **body) -> requests.Response:
+        return requests.post(f"{self.url}/v1/sites/{SITE}/calls", json=body, timeout=10,
+                             headers={"Authorization": f"Bearer {STAFF}"})
+
+    def book(self, count: int, day, slot: str = "09:00", first: int = 1) -> list[dict]:
+        return self.store.add_appointments(
+            [{"site": SITE, "day": day.isoformat(), "slot": slot, "concern": "leave",
+              "display_code": f"T{first + i:03d}", "reference": f"REF{first + i:03d}X"} for i in range(count)],
+            datetime.now(timezone.utc))
+
+
+# --- the device ------------------------------------------------------------------------------------
+
+def write_config(directory, url: str, token: str = TOKEN, timeout: str = "2s", batch_size: int = 100,
+                 outbox_alarm: int = 10000):
+    token_file = directory / "backend.token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    path = directory / "appliance.conf"
+    path.write_text(CONFIG.format(dir=directory, url=url, timeout=timeout, batch_size=batch_size,
+                                  outbox_alarm=outbox_alarm), encoding="utf-8")
+    return path
+
+
+class Device:
+    """Core, state, clock trust and sync as the daemon puts them together, with fast test intervals."""
+
+    def __init__(self, directory, url: str, clock=None, trusted: bool = True, **config):
+        self.config = load_config(write_config(directory, url, **config))
+        self.clock = clock or SystemClock()
+        self.store = StateStore(self.config.state.database)
+        self.core = Core(self.config, self.store, self.clock, clock_trusted=trusted)
+        self.clock_trust = ClockTrust(self.core, self.clock, 60, trusted=trusted,
+                                      synchronized_file=directory / "no-timesync", check_every_s=0.05)
+        self.sync = DeviceSync(self.core, self.config, self.clock, self.clock_trust, calls_wait_s=5,
+                               retry_first_s=0.05, retry_most_s=0.5)
+        self.sync.heartbeat_s = self.sync.appointments_s = 0.3
+
+    def start(self) -> "Device":
+        self.core.start()
+        self.clock_trust.start()
+        self.sync.start()
+        return self
+
+    def stop(self) -> None:
+        self.sync.stop()
+        self.clock_trust.stop()
+        self.core.stop()
+        self.store.close()
+
+    def do(self, command, timeout: float = 5):
+        return self.core.submit(command).result(timeout)
+
+    def health(self, name: str = "backend"):
+        return next((c for c in self.core.snapshot.components if c.name == name), None)
+
+    def events(self) -> list[tuple[str, str]]:
+        with sqlite3.connect(self.config.state.database) as db:
+            return db.execute("SELECT key, kind FROM events ORDER BY seq").fetchall()
+
+    def delivered_events(self) -> list[tuple[str, str]]:
+        """Those the backend confirmed: a health change may be recorded just after the outbox
+        emptied, and is then legitimately still on its way."""
+        with sqlite3.connect(self.config.state.database) as db:
+            return db.execute("SELECT key, kind FROM events WHERE delivered_at IS NOT NULL ORDER BY seq").fetchall()
+
+
+def delivered(device: Device, timeout: float = 20.0) -> None:
+    wait_for(lambda: device.core.snapshot.outbox_pending == 0, timeout, "an empty outbox")
+
+
+def assert_held_once_in_order(central: Central, device: Device, delivered_before: list[tuple[str, str]]) -> None:
+    """The backend holds each event once, in the order the device recorded it: all of those delivered
+    before, and at most the device's later ones (it records wait estimates on its own schedule)."""
+    held = [(e["key"], e["kind"]) for e in central.events()]
+    assert len(held) == len(set(held))
+    assert held == device.events()[:len(held)]
+    assert held[:len(delivered_before)] == delivered_before
+
+
+def local_now():
+    from zoneinfo import ZoneInfo
+    return datetime.now(ZoneInfo(ZONE))
+
+
