@@ -18,13 +18,23 @@ DEMO_ARGS ?= --minutes 180
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 
-.PHONY: demo test bench install system-packages clean
+.PHONY: demo test lint bench install system-packages clean
 
 demo: system-packages $(VENV)/.installed
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
 test: system-packages $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg),
+# checked on an installed copy: only there are drivers/, display/, printer/ inside appliance/.
+LINT_STAGE := build/lint-stage
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	rm -rf $(LINT_STAGE)
+	$(BIN)/python -m pip install -q --no-deps --target $(LINT_STAGE) . ./backend
+	cd $(LINT_STAGE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/setup.cfg
 
 bench: system-packages $(VENV)/.installed
 	$(BIN)/python bench/run.py --out bench/results.json

@@ -12,6 +12,7 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 
 import pygame  # noqa: E402
+import pytest  # noqa: E402
 
 from appliance.display.text import font  # noqa: E402
 
@@ -22,7 +23,8 @@ OCR_CAP_PX = 36
 def tesseract() -> str:
     program = shutil.which("tesseract")
     if program is None:
-        pytest.skip("tesseract is not installed (Debian package tesseract-ocr)")
+        # `make test` installs it: a screen test that silently skips would hide a broken screen.
+        pytest.fail("tesseract is not installed (Debian package tesseract-ocr; `make test` installs it)")
     return program
 
 
