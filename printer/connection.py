@@ -1,6 +1,9 @@
 """How bytes reach the printer: one python-escpos backend per URI kind, every I/O bounded by a timeout.
 
-Used from the daemon's printer thread only; a stuck printer costs that thread a timeout, never the core.
+python-escpos opens the device (its public ``device``: a socket, a pyusb device, a pyserial port or
+a file); the reads and writes are done here on that handle, each with a deadline python-escpos does
+not offer. Used from the daemon's printer thread only; a stuck printer costs that thread a timeout,
+never the core.
 """
 from __future__ import annotations
 
@@ -169,7 +172,7 @@ class _TcpConnection(PrinterConnection):
         sock.settimeout(max(0.001, self._remaining(deadline)))
         try:
             # sendall's timeout bounds the whole call (Python >= 3.5), not each chunk.
-            self.printer._raw(data)
+            sock.sendall(data)
         except TimeoutError:
             raise self._timeout("took no data") from None
         except OSError as error:
@@ -239,9 +242,8 @@ class _UsbConnection(PrinterConnection):
         return max(1, int(seconds * 1000))
 
     def _write(self, data: bytes, deadline: float) -> None:
-        self.printer.timeout = self._milliseconds(self._remaining(deadline))
         try:
-            self.printer._raw(data)
+            self.printer.device.write(self.uri.out_ep, data, self._milliseconds(self._remaining(deadline)))
         except Exception as error:
             raise self._usb_error(error, "took no data") from None
 
@@ -303,7 +305,7 @@ class _SerialConnection(PrinterConnection):
         device = self.printer.device
         device.write_timeout = max(0.001, self._remaining(deadline))
         try:
-            self.printer._raw(data)
+            device.write(data)
         except serial.SerialTimeoutException:
             raise self._timeout("took no data") from None
         except (serial.SerialException, OSError) as error:
