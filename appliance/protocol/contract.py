@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from functools import cached_property
 
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
@@ -105,10 +104,6 @@ class Contract:
     def load(cls, path=OPENAPI_PATH) -> "Contract":
         with open(path, encoding="utf-8") as file:
             return cls(json.load(file))
-
-    @cached_property
-    def document_bytes(self) -> bytes:
-        return json.dumps(self.document, ensure_ascii=False, indent=1).encode()
 
     def validator(self, schema: dict) -> Draft202012Validator:
         """A validator for ``schema``, whose references point into the document."""

@@ -264,10 +264,6 @@ class BackendStore:
 
     # --- calls ---------------------------------------------------------------------------------
 
-    def calls_position(self, site: str) -> int:
-        with self._lock:
-            return self._calls_position(site)
-
     def calls_after(self, site: str, after: int | None, limit: int) -> tuple[int, list[dict]]:
         """Calls after position ``after`` (None: the latest ``limit``), oldest first, and the new position."""
         with self._lock:
