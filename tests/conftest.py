@@ -5,38 +5,12 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.config import load_config
-
-MINIMAL_DEVICE = """
-[device]
-id = kiosk-1
-site = test-office
-roles = kiosk, monitor
-
-[concern:leave]
-title_de = Urlaub beantragen
-title_en = Apply for leave
-prefix = A
-
-[concern:documents]
-title_de = Unterlagen abgeben
-title_en = Hand in documents
-prefix = C
-
-[state]
-database = {tmp}/state.db
-
-[core]
-control_socket = {tmp}/control.sock
-tick = 50ms
-"""
-
+from support.config import write_device_config
 
 @pytest.fixture
 def device_config_file(tmp_path) -> Path:
     """A minimal, valid device config file in tmp_path (state and socket in tmp_path too)."""
-    path = tmp_path / "appliance.conf"
-    path.write_text(MINIMAL_DEVICE.format(tmp=tmp_path), encoding="utf-8")
-    return path
+    return write_device_config(tmp_path)
 
 
 @pytest.fixture

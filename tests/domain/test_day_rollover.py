@@ -16,34 +16,13 @@ from appliance.domain.config.loader import DEFAULTS_FILE
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
 from support import wait_for
+from support.config import device_config_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SANTIAGO = ZoneInfo("America/Santiago")
 UTC = timezone.utc
-
-
-def config_text(zone: str, tick: str = "1s") -> str:
-    return f"""
-[device]
-id = kiosk-1
-site = test-office
-roles = kiosk
-timezone = {zone}
-
-[core]
-tick = {tick}
-
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-
-[concern:advice]
-title_de = Beratung
-prefix = B
-
-[state]
-database = state.db
-"""
+# Two concerns with their own prefixes: both number from 1 again each day.
+CONCERNS = {"leave": {"title_de": "Urlaub beantragen", "prefix": "A"}, "advice": {"title_de": "Beratung", "prefix": "B"}}
 
 
 def local(tz, *fields, fold=0) -> datetime:
@@ -57,7 +36,9 @@ def make_core(tmp_path):
 
     def make(start: datetime, zone: str = "Europe/Berlin", tick: str = "1s"):
         config = load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
-                              Layer("<test>", config_text(zone, tick), tmp_path)])
+                              Layer("<test>", device_config_text(
+                                  tmp_path, device={"roles": "kiosk", "timezone": zone}, core={"tick": tick},
+                                  concerns=CONCERNS), tmp_path)])
         clock = FakeClock(start)
         store = StateStore(config.state.database)
         core = Core(config, store, clock)

@@ -28,39 +28,12 @@ from appliance.sync.clock_trust import WAITING, ClockTrust
 from appliance.sync.device_sync import DeviceSync
 from appliance.protocol.http_server import BackgroundServer
 from support import free_port, wait_for
+from support.config import secret_file, write_device_config
 
 TOKEN = "token-kiosk-1-0123456789"
 STAFF = "staff-secret"
 SITE = "mitte"
 ZONE = "Europe/Berlin"
-CONFIG = """
-[device]
-id = kiosk-1
-site = mitte
-roles = kiosk, monitor
-
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-
-[concern:documents]
-title_de = Unterlagen abgeben
-prefix = C
-
-[state]
-database = {dir}/state.db
-
-[core]
-control_socket = {dir}/control.sock
-tick = 50ms
-
-[backend]
-url = {url}
-token_file = {dir}/backend.token
-timeout = {timeout}
-batch_size = {batch_size}
-outbox_alarm = {outbox_alarm}
-"""
 
 
 # --- the backend, behind a gate that can misbehave -----------------------------------------------
@@ -254,13 +227,11 @@ class Central:
 
 def write_config(directory, url: str, token: str = TOKEN, timeout: str = "2s", batch_size: int = 100,
                  outbox_alarm: int = 10000):
-    token_file = directory / "backend.token"
-    token_file.write_text(token + "\n", encoding="utf-8")
-    token_file.chmod(0o600)
-    path = directory / "appliance.conf"
-    path.write_text(CONFIG.format(dir=directory, url=url, timeout=timeout, batch_size=batch_size,
-                                  outbox_alarm=outbox_alarm), encoding="utf-8")
-    return path
+    token_file = secret_file(directory / "backend.token", token)
+    return write_device_config(
+        directory, device={"site": SITE},
+        backend={"url": url, "token_file": token_file, "timeout": timeout, "batch_size": batch_size,
+                 "outbox_alarm": outbox_alarm})
 
 
 class Device:

@@ -26,40 +26,22 @@ from appliance.domain.state import StateStore
 from appliance.protocol import OPENAPI_PATH
 from appliance.sync.push import PushEndpoint
 from support import free_port
+from support.config import CONCERNS, secret_file, write_device_config
 from support.sync import local_now
 
 PUSH_TOKEN = "push-token-3b9e1c-0123456789"
-CONFIG = """
-[device]
-id = kiosk-1
-site = mitte
-roles = kiosk, monitor
-
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-
-[state]
-database = {dir}/state.db
-
-[core]
-control_socket = {dir}/control.sock
-tick = 50ms
-{push}
-"""
 
 
 class Trust:
     trusted = True
 
 
-def config_file(directory, push: str = ""):
-    token = directory / "push.token"
-    token.write_text(PUSH_TOKEN + "\n", encoding="utf-8")
-    token.chmod(0o600)
-    path = directory / "appliance.conf"
-    path.write_text(CONFIG.format(dir=directory, push=push.format(token=token)), encoding="utf-8")
-    return path
+def config_file(directory, **push):
+    """The device's config; ``push`` keys make a [push] section, whose token file is written."""
+    token = secret_file(directory / "push.token", PUSH_TOKEN)
+    sections = {"push": {"token_file": token} | push} if push else {}
+    return write_device_config(directory, device={"site": "mitte"}, concerns={"leave": CONCERNS["leave"]},
+                               **sections)
 
 
 class PushedDevice:
@@ -186,7 +168,7 @@ def test_a_refused_push_says_why_and_changes_nothing(device, request_, status, e
 
 def test_the_daemon_serves_the_push_endpoint_when_it_is_switched_on(tmp_path):
     port = free_port()
-    config = load_config(config_file(tmp_path, push=f"[push]\nenabled = yes\nport = {port}\ntoken_file = {{token}}\n"))
+    config = load_config(config_file(tmp_path, enabled="yes", port=port))
     appliance = Appliance(config)
     appliance.start()
     try:
@@ -204,7 +186,7 @@ def test_the_daemon_serves_the_push_endpoint_when_it_is_switched_on(tmp_path):
 def test_switching_push_on_without_a_token_is_a_config_problem(tmp_path):
     from appliance.domain.errors import ConfigError
     with pytest.raises(ConfigError, match=r"\[push\] token_file: the push endpoint needs a token of its own"):
-        load_config(config_file(tmp_path, push="[push]\nenabled = yes\n"))
+        load_config(config_file(tmp_path, enabled="yes", token_file=None))
 
 
 # --- schemathesis: the document's push operation against the device ----------------------------------
