@@ -18,8 +18,8 @@ import qrcode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from appliance.drivers.camera import frame_to_gray  # noqa: E402
-from appliance.drivers.qr_decoders import (  # noqa: E402
-    CAMERA_FALLBACK_EVERY, DECODERS, DEFAULT_DECODER, DecoderUnavailable, make_decoder)
+from appliance.drivers.errors import DecoderUnavailable  # noqa: E402
+from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DECODERS, DEFAULT_DECODER, make_decoder  # noqa: E402
 
 SIZES = [(640, 480), (1280, 720)]
 DEGRADATIONS = ["clean", "blur", "perspective", "noise", "small", "low_contrast", "glare", "empty"]

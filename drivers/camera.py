@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
-from appliance.drivers.scanner import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.errors import BadDriverSetting
 
 log = logging.getLogger("appliance.drivers.camera")
 
@@ -51,8 +52,8 @@ def frame_to_gray(frame) -> np.ndarray | None:
     return np.ascontiguousarray(gray)
 
 
-def parse_source(source: int | str) -> int | str:
-    """A config value as OpenCV wants it: "0" is device index 0; paths and URLs stay text."""
+def capture_target(source: int | str) -> int | str:
+    """What cv2.VideoCapture opens for ``source``: "0" is device index 0; paths and URLs stay text."""
     if isinstance(source, int):
         return source
     text = str(source).strip()
@@ -113,8 +114,8 @@ class CameraReader(CodeReader):
                  retry_initial_s: float = 0.5, retry_max_s: float = 30.0,
                  open_capture: Callable[..., cv2.VideoCapture] = open_video_capture):
         if fps is not None and fps <= 0:
-            raise ValueError("fps must be positive (or None for no cap)")
-        self.source = parse_source(source)
+            raise BadDriverSetting(f"camera fps must be positive (or None for no cap), not {fps}")
+        self.source = capture_target(source)
         """What OpenCV opens: a device index, a /dev/video* path, a file or a stream URL."""
         self._shown = _without_password(str(self.source))
         super().__init__(label or f"camera {self._shown}", on_code, on_health, log)

@@ -15,13 +15,9 @@ from functools import partial
 from gpiozero import Button, Buzzer, Device, LED
 
 from appliance.domain.buttons import ButtonGate, PressVerdict
-from appliance.domain.errors import ApplianceError
+from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
 
 log = logging.getLogger(__name__)
-
-
-class GpioUnavailable(ApplianceError):
-    """A GPIO pin cannot be opened; the message names the pin and the cause."""
 
 
 class PanelState(Enum):
@@ -100,7 +96,7 @@ class GpioPanel:
         leds = dict(leds or {})
         _check_pins(buttons, leds, buzzer)
         if check_every_s <= 0:
-            raise ValueError(f"check_every_s must be more than 0, not {check_every_s}")
+            raise BadDriverSetting(f"check_every_s must be more than 0, not {check_every_s}")
         self._on_press = on_press
         self._on_fault = on_fault
         self._gate = gate or ButtonGate()
@@ -229,7 +225,7 @@ class GpioPanel:
         try:
             pattern = BEEPS[kind]
         except KeyError:
-            raise ValueError(f"unknown beep {kind!r}; known: {', '.join(BEEPS)}") from None
+            raise BadDriverSetting(f"unknown beep {kind!r}; known: {', '.join(BEEPS)}") from None
         with self._output_lock:
             if self._buzzer is not None and not self._closed:
                 self._buzzer.beep(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.count)
@@ -305,7 +301,7 @@ def _unavailable_message(pin: int, what: str, error: Exception, tried: str = "")
 def _check_pins(buttons: dict[str, int], leds: dict[str, int], buzzer: int | None) -> None:
     unknown = sorted(set(leds) - set(LED_ROLES))
     if unknown:
-        raise ValueError(f"unknown LED role(s) {', '.join(unknown)}; known: {', '.join(LED_ROLES)}")
+        raise BadDriverSetting(f"unknown LED role(s) {', '.join(unknown)}; known: {', '.join(LED_ROLES)}")
     users: dict[int, list[str]] = {}
     for concern, pin in buttons.items():
         users.setdefault(pin, []).append(f"button {concern!r}")
@@ -316,4 +312,4 @@ def _check_pins(buttons: dict[str, int], leds: dict[str, int], buzzer: int | Non
     shared = [f"GPIO{pin} ({' and '.join(names)})"
               for pin, names in users.items() if len(names) > 1]
     if shared:
-        raise ValueError(f"one pin per device: {', '.join(shared)}")
+        raise BadDriverSetting(f"one pin per device: {', '.join(shared)}")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from evdev import InputEvent
 from evdev import ecodes as e
 
+from appliance.drivers.errors import BadDriverSetting
+
 DEFAULT_MAX_GAP_S = 0.05
 """Longest pause between two key-downs inside one code. Scanners type a character every few
 milliseconds; a person on a keyboard needs about 100 ms. Slow Bluetooth scanners may need more."""
@@ -132,10 +134,10 @@ class KeyDecoder:
                  max_length: int = DEFAULT_MAX_LENGTH):
         if isinstance(layout, str):
             if layout not in LAYOUTS:
-                raise ValueError(f"unknown keyboard layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+                raise BadDriverSetting(f"unknown keyboard layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
             layout = LAYOUTS[layout]
         if max_gap_s <= 0 or max_length < 1:
-            raise ValueError("max_gap_s must be positive and max_length at least 1")
+            raise BadDriverSetting("max_gap_s must be positive and max_length at least 1")
         self.layout = layout
         self.max_gap_s = max_gap_s
         self.max_length = max_length
@@ -240,13 +242,6 @@ class KeyDecoder:
         self._overflow = False
 
 
-def decode_keys(events, *, layout: str | Layout = "us", max_gap_s: float = DEFAULT_MAX_GAP_S,
-                max_length: int = DEFAULT_MAX_LENGTH) -> list[str]:
-    """Every complete code in ``events`` (an iterable of ``InputEvent``), in order."""
-    decoder = KeyDecoder(layout, max_gap_s=max_gap_s, max_length=max_length)
-    return [code for code in map(decoder.feed, events) if code is not None]
-
-
 def type_events(text: str, *, layout: str | Layout = "us", start: float = 0.0, interval_s: float = 0.004,
                 enter: bool = True) -> list[InputEvent]:
     """The events a scanner sends to type ``text`` (then Enter): for the simulated scanner and tests.
@@ -268,7 +263,7 @@ def type_events(text: str, *, layout: str | Layout = "us", start: float = 0.0, i
         elif char in where:
             strokes.append(where[char])
         else:
-            raise ValueError(f"{layout.name} layout cannot type {char!r}")
+            raise BadDriverSetting(f"the {layout.name} layout cannot type {char!r}")
     if enter:
         strokes.append((e.KEY_ENTER, 0))
 

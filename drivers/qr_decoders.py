@@ -9,7 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
-from appliance.domain.errors import ApplianceError
+from appliance.drivers.errors import BadDriverSetting, DecoderUnavailable
 
 log = logging.getLogger("appliance.drivers.qr_decoders")
 
@@ -22,10 +22,6 @@ CAMERA_FALLBACK_EVERY = 8
 """A camera asks the fallback decoders only on every 8th frame in which zxing-cpp found nothing
 (once a second at 8 fps): an idle camera then costs an eighth of their time, and a code held
 up for a second still gets them."""
-
-
-class DecoderUnavailable(ApplianceError, ImportError):
-    """A decoder's library (or, for pyzbar, Debian's libzbar0) is not installed."""
 
 
 class FrameDecoder(Protocol):
@@ -114,7 +110,7 @@ class DecoderChain:
 
     def __init__(self, decoders: list[FrameDecoder], *, fallback_every: int = 1):
         if not decoders or fallback_every < 1:
-            raise ValueError("a decoder chain needs at least one decoder and fallback_every >= 1")
+            raise BadDriverSetting("a decoder chain needs at least one decoder and fallback_every >= 1")
         self.decoders = list(decoders)
         self.name = ",".join(decoder.name for decoder in self.decoders)
         self.fallback_every = fallback_every
@@ -142,14 +138,15 @@ def make_decoder(spec: str = DEFAULT_DECODER, *, fallback_every: int = 1,
                  skip_unavailable: bool = False) -> FrameDecoder:
     """A decoder from its name, or a chain from names joined by commas ("zxingcpp,pyzbar").
 
-    Raises ``ValueError`` for an unknown name and ``DecoderUnavailable`` when a library is
-    missing; with ``skip_unavailable`` a chain does without such decoders (with a warning) as
-    long as one is left.
+    Raises ``BadDriverSetting`` (a ValueError) for an unknown name and ``DecoderUnavailable`` when
+    a library is missing; with ``skip_unavailable`` a chain does without such decoders (with a
+    warning) as long as one is left.
     """
     names = [name.strip() for name in spec.split(",") if name.strip()]
     unknown = [name for name in names if name not in DECODERS]
     if unknown or not names:
-        raise ValueError(f"unknown QR decoder {', '.join(unknown) or repr(spec)}; choose from {', '.join(DECODERS)}")
+        raise BadDriverSetting(f"unknown QR decoder {', '.join(unknown) or repr(spec)}; "
+                               f"choose from {', '.join(DECODERS)}")
     decoders, missing = [], []
     for name in names:
         try:

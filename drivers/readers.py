@@ -1,75 +1,106 @@
-"""Which reader a scanner source names, as technicians write it in config and for scan-test.
+"""Scanner sources: the text technicians write in ``[scanner] inputs`` and for scan-test, parsed
+once into a typed ``Source``, and the started reader each one names.
 
 ``serial:/dev/ttyACM0?baudrate=9600`` is a scanner in USB-serial mode, ``camera:0`` or
-``camera:/dev/video0`` a camera (``camera:FILE`` a recorded video), anything else an evdev
-keyboard-wedge scanner: a ``/dev/input/...`` path, ``vendor:product`` in hex, or part of its name.
+``camera:/dev/video0`` a camera (``camera:FILE`` a recorded video), an image file is read once by
+scan-test, anything else is an evdev keyboard-wedge scanner: a ``/dev/input/...`` path,
+``vendor:product`` in hex, or part of its name. No hardware library is imported until a reader opens.
 """
 from dataclasses import dataclass
+from enum import Enum
 from urllib.parse import parse_qs, urlsplit
+
+from appliance.drivers.errors import BadScannerSource
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+DEFAULT_BAUDRATE = 9600
+
+
+class SourceKind(Enum):
+    EVDEV = "evdev"
+    SERIAL = "serial"
+    CAMERA = "camera"
+    IMAGE = "image"
 
 
 @dataclass(frozen=True)
 class Source:
-    kind: str  # evdev, serial, camera, image
+    """One parsed scanner source; ``str()`` gives it back as text that parses to the same source."""
+
+    kind: SourceKind
     target: str | int
-    baudrate: int = 9600
+    """The evdev selector, the serial port, the camera's index, path or URL, or the image file."""
+    baudrate: int = DEFAULT_BAUDRATE
+    """Serial sources only."""
+
+    def __str__(self) -> str:
+        if self.kind is SourceKind.SERIAL:
+            query = f"?baudrate={self.baudrate}" if self.baudrate != DEFAULT_BAUDRATE else ""
+            return f"serial:{self.target}{query}"
+        if self.kind is SourceKind.CAMERA:
+            return f"camera:{self.target}"
+        return str(self.target)
 
 
 def parse_source(text: str) -> Source:
+    """The source ``text`` names; ``BadScannerSource`` (a ValueError) says what would be right."""
     text = text.strip()
     if not text:
-        raise ValueError("a scanner source must not be empty")
+        raise BadScannerSource("a scanner source must not be empty")
     if text.startswith("serial:"):
-        parts = urlsplit(text[len("serial:"):])
-        if not parts.path.startswith("/dev/"):
-            raise ValueError(f"{text!r}: write serial:/dev/ttyACM0 (optionally ?baudrate=9600)")
-        try:
-            baudrate = int(parse_qs(parts.query).get("baudrate", ["9600"])[0])
-        except ValueError:
-            raise ValueError(f"{text!r}: baudrate must be a whole number") from None
-        return Source("serial", parts.path, baudrate)
+        return _parse_serial(text)
     if text.startswith("camera:"):
         target = text[len("camera:"):]
         if not target:
-            raise ValueError(f"{text!r}: write camera:0, camera:/dev/video0 or camera:FILE")
-        return Source("camera", int(target) if target.isdigit() else target)
+            raise BadScannerSource(f"{text!r}: write camera:0, camera:/dev/video0 or camera:FILE")
+        return Source(SourceKind.CAMERA, int(target) if target.isdigit() else target)
     if text.isdigit():
-        return Source("camera", int(text))
+        return Source(SourceKind.CAMERA, int(text))
     lower = text.lower()
     if lower.endswith(IMAGE_SUFFIXES):
-        return Source("image", text)
+        return Source(SourceKind.IMAGE, text)
     if lower.endswith(VIDEO_SUFFIXES) or text.startswith("/dev/video"):
-        return Source("camera", text)
-    return Source("evdev", text)
+        return Source(SourceKind.CAMERA, text)
+    return Source(SourceKind.EVDEV, text)
+
+
+def _parse_serial(text: str) -> Source:
+    parts = urlsplit(text[len("serial:"):])
+    if not parts.path.startswith("/dev/"):
+        raise BadScannerSource(f"{text!r}: write serial:/dev/ttyACM0 (optionally ?baudrate=9600)")
+    options = parse_qs(parts.query, keep_blank_values=True)
+    # A misspelt option would otherwise be ignored, and the port read at the wrong speed.
+    unknown = sorted(set(options) - {"baudrate"})
+    if unknown:
+        raise BadScannerSource(f"{text!r}: unknown option {', '.join(unknown)}; the only one is baudrate")
+    baudrate = options.get("baudrate", [str(DEFAULT_BAUDRATE)])[-1]
+    if not baudrate.isdigit() or int(baudrate) == 0:
+        raise BadScannerSource(f"{text!r}: baudrate must be a positive whole number, e.g. 9600")
+    return Source(SourceKind.SERIAL, parts.path, int(baudrate))
 
 
 def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live: bool = True):
-    """A started reader for ``source``; ``scanner_config`` is the [scanner] section (None: defaults)."""
-    settings = {}
-    if scanner_config is not None:
-        settings = {"layout": scanner_config.layout, "max_gap_s": scanner_config.max_gap.total_seconds(),
-                    "fps": scanner_config.camera_fps, "dedupe_s": scanner_config.dedupe.total_seconds(),
-                    "decoder": scanner_config.decoder}
-    if source.kind == "evdev":
-        from appliance.drivers.scanner import EvdevScanner
-        reader = EvdevScanner(source.target, on_code, on_health, layout=settings.get("layout", "us"),
-                              **({"max_gap_s": settings["max_gap_s"]} if "max_gap_s" in settings else {}))
-    elif source.kind == "serial":
+    """A started reader for ``source``; ``scanner_config`` is the [scanner] section (None: the
+    readers' defaults). ``live=False`` reads a recorded video as fast as it decodes."""
+    if source.kind is SourceKind.EVDEV:
+        from appliance.drivers.evdev_scanner import EvdevScanner
+        options = {} if scanner_config is None else {
+            "layout": scanner_config.layout, "max_gap_s": scanner_config.max_gap.total_seconds()}
+        reader = EvdevScanner(source.target, on_code, on_health, **options)
+    elif source.kind is SourceKind.SERIAL:
         from appliance.drivers.serial_scanner import SerialScanner
         reader = SerialScanner(source.target, on_code, on_health, baudrate=source.baudrate)
-    elif source.kind == "camera":
-        from appliance.drivers.camera import CameraReader
-        from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, make_decoder
-        decoder = make_decoder(settings.get("decoder", "zxingcpp,opencv_aruco,pyzbar"),
+    elif source.kind is SourceKind.CAMERA:
+        from appliance.drivers.camera import DEFAULT_DEDUPE_S, DEFAULT_FPS, CameraReader
+        from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, make_decoder
+        decoder = make_decoder(scanner_config.decoder if scanner_config else DEFAULT_DECODER,
                                fallback_every=CAMERA_FALLBACK_EVERY, skip_unavailable=True)
-        # A recorded video is read as fast as it decodes; a live camera is capped to save CPU.
-        fps = settings.get("fps", 8) if live else None
-        reader = CameraReader(source.target, on_code, on_health, decoder=decoder, fps=fps,
-                              dedupe_s=settings.get("dedupe_s", 5.0))
+        # A live camera is capped to save CPU.
+        fps = (scanner_config.camera_fps if scanner_config else DEFAULT_FPS) if live else None
+        dedupe_s = scanner_config.dedupe.total_seconds() if scanner_config else DEFAULT_DEDUPE_S
+        reader = CameraReader(source.target, on_code, on_health, decoder=decoder, fps=fps, dedupe_s=dedupe_s)
     else:
-        raise ValueError(f"{source.kind} sources are read once, not started")
+        raise BadScannerSource(f"{source}: an image is read once by scan-test, not started as a reader")
     reader.start()
     return reader

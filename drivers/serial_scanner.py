@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import serial
 
-from appliance.drivers.scanner import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.errors import BadDriverSetting
 
 log = logging.getLogger("appliance.drivers.serial_scanner")
 
@@ -30,7 +31,7 @@ class LineAssembler:
 
     def __init__(self, *, max_gap_s: float = DEFAULT_MAX_GAP_S, max_length: int = DEFAULT_MAX_LENGTH):
         if max_gap_s <= 0 or max_length < 1:
-            raise ValueError("max_gap_s must be positive and max_length at least 1")
+            raise BadDriverSetting("max_gap_s must be positive and max_length at least 1")
         self.max_gap_s = max_gap_s
         self.max_length = max_length
         self.dropped_partial = 0

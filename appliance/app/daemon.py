@@ -137,16 +137,15 @@ class Appliance:
         self.dispenser.start()
         return self.dispenser
 
-    def _start_reader(self, text: str):
-        from appliance.drivers.readers import open_reader, parse_source
-        name = f"scanner {text}"
+    def _start_reader(self, source):
+        """``source``: a parsed ``appliance.drivers.readers.Source`` from ``[scanner] inputs``."""
+        from appliance.drivers.readers import open_reader
+        name = f"scanner {source}"
 
         def on_health(state: str, detail: str) -> None:
             self.core.submit(ReportHealth(name, Health.OK if state == "ok" else Health.FAILED, detail))
 
-        reader = open_reader(parse_source(text), lambda payload, source: self.scan(payload, source), on_health,
-                             self.config.scanner)
-        return reader
+        return open_reader(source, lambda payload, where: self.scan(payload, where), on_health, self.config.scanner)
 
     def _button_pins(self) -> dict[str, int]:
         return {c.name: c.button for c in self.config.concerns if c.button is not None}

@@ -14,10 +14,11 @@ from appliance.domain.errors import DaemonNotRunning
 
 
 def run_scan_test(sources: list[str], config) -> int:
-    from appliance.drivers.readers import open_reader, parse_source
+    from appliance.drivers.errors import BadScannerSource
+    from appliance.drivers.readers import SourceKind, open_reader, parse_source
     try:
         parsed = [parse_source(text) for text in sources]
-    except ValueError as error:
+    except BadScannerSource as error:
         print(f"scan-test: {error}", file=sys.stderr)
         return 2
     judge = _Judge(config)
@@ -31,7 +32,7 @@ def run_scan_test(sources: list[str], config) -> int:
         print(f"# {state}: {detail}", file=sys.stderr, flush=True)
 
     try:
-        images = [s for s in parsed if s.kind == "image"]
+        images = [s for s in parsed if s.kind is SourceKind.IMAGE]
         for source in images:
             from appliance.drivers.camera import decode_image
             codes = decode_image(str(source.target))
@@ -40,7 +41,7 @@ def run_scan_test(sources: list[str], config) -> int:
             for payload in codes:
                 on_code(payload, str(source.target))
         readers = [open_reader(s, on_code, on_health, config.scanner if config else None,
-                               live=not _is_file(s.target)) for s in parsed if s.kind != "image"]
+                               live=not _is_file(s.target)) for s in parsed if s.kind is not SourceKind.IMAGE]
         if not readers:
             return 0
         finished = [r for r in readers if getattr(r, "is_file", False)]

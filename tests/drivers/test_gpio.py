@@ -14,7 +14,8 @@ from gpiozero.pins.mock import MockFactory, MockPin
 
 from appliance.domain.buttons import ButtonGate
 from appliance.domain.errors import ApplianceError
-from appliance.drivers.gpio import BEEPS, GpioPanel, GpioUnavailable, PanelState
+from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
+from appliance.drivers.gpio import BEEPS, GpioPanel, PanelState
 
 LEAVE, DOCUMENTS = 17, 27
 READY_LED, PRINTING_LED, FAULT_LED, BUZZER = 5, 6, 13, 19
@@ -260,7 +261,7 @@ def test_the_buzzer_plays_its_pattern(panel, factory, kind, beeps):
 
 
 def test_an_unknown_beep_is_refused(panel):
-    with pytest.raises(ValueError, match="known: accepted, refused"):
+    with pytest.raises(BadDriverSetting, match="known: accepted, refused"):
         panel.beep("fanfare")
 
 
@@ -350,6 +351,6 @@ def test_a_busy_pin_is_a_clear_error_and_frees_the_pins_already_open(make_panel,
     ({"leds": {"busy": 5}}, "unknown LED role(s) busy"),
 ])
 def test_a_pin_given_twice_or_an_unknown_led_is_refused(make_panel, kwargs, message):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(BadDriverSetting) as error:
         make_panel(**kwargs)
     assert message in str(error.value)

@@ -1,4 +1,6 @@
-"""What a code reader hands its owner, recorded so tests can wait on it."""
+"""What a code reader hands its owner, recorded so tests can wait on it; a pseudo-terminal as a
+serial scanner."""
+import os
 import queue
 import time
 
@@ -40,3 +42,22 @@ class Recorder:
         except queue.Empty:
             return True
         return False
+
+
+class Pty:
+    """A pseudo-terminal: the scanner reads the slave through a stable link (like
+    /dev/serial/by-id/…); the test writes to the master as the scanner's firmware would."""
+
+    def __init__(self, link):
+        self.master, slave = os.openpty()
+        self.slave_path = os.ttyname(slave)
+        os.close(slave)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(self.slave_path, link)
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def unplug(self) -> None:
+        os.close(self.master)

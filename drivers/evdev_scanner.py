@@ -2,7 +2,6 @@
 
 One ``EvdevScanner`` per scanner: its thread finds the device, grabs it, turns key events into
 codes (``drivers.keymap``), and reopens the device after an unplug without a restart.
-``CodeReader``, the part every code reader shares (serial scanner, camera), lives here too.
 """
 import errno
 import logging
@@ -10,109 +9,16 @@ import os
 import re
 import select
 import stat
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import evdev
 from evdev import ecodes
 
-from appliance.domain.errors import ApplianceError
-from appliance.domain.journal import short_hash
+from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
+from appliance.drivers.errors import BadScannerSource, DeviceGone, DeviceNotFound
 from appliance.drivers.keymap import DEFAULT_MAX_GAP_S, DEFAULT_MAX_LENGTH, KeyDecoder
 
-log = logging.getLogger("appliance.drivers.scanner")
-
-OnCode = Callable[[str, str], None]
-"""``on_code(text, source)``: a finished code and which reader saw it (e.g. "scanner by-id/…")."""
-OnHealth = Callable[[str, str], None]
-"""``on_health(state, detail)``: state "ok" or "failed"; detail names device and cause, no payload."""
-
-OK = "ok"
-FAILED = "failed"
-
-
-class CodeReader:
-    """What every code reader shares: one worker thread, the two callbacks, health reported on
-    changes only, and logs that name a code by its short hash, never by its text.
-
-    Subclasses implement ``_run`` (ending soon after ``_stop`` is set) and, when their thread
-    can block in a read, ``_wake`` to interrupt it.
-    """
-
-    def __init__(self, label: str, on_code: OnCode, on_health: OnHealth, logger: logging.Logger):
-        self.label = label
-        """What ``on_code`` gets as its source, and what the log lines start with."""
-        self._on_code = on_code
-        self._on_health = on_health
-        self._log = logger
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._health: tuple[str, str] | None = None
-        self.codes_read = 0
-
-    def start(self):
-        self._thread = threading.Thread(target=self._run, name=self.label, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 2.0) -> bool:
-        """Stops the worker; False when it did not end within ``timeout`` (it is a daemon)."""
-        self._stop.set()
-        self._wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self._log.warning("%s: did not stop within %.1f s", self.label, timeout)
-                return False
-        return True
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def health(self) -> tuple[str, str] | None:
-        """The last (state, detail) reported; None before the first attempt to open."""
-        return self._health
-
-    def _run(self) -> None:
-        raise NotImplementedError
-
-    def _wake(self) -> None:
-        """Interrupts a read the worker may be blocked in."""
-
-    def _deliver(self, code: str) -> None:
-        self.codes_read += 1
-        self._log.info("%s: code %s (%d characters)", self.label, short_hash(code), len(code))
-        try:
-            self._on_code(code, self.label)
-        except Exception as exc:  # the reader goes on; no traceback, its message might quote the code
-            self._log.error("%s: on_code failed for code %s: %s", self.label, short_hash(code), type(exc).__name__)
-
-    def _report(self, state: str, detail: str) -> None:
-        if self._health == (state, detail):
-            return
-        self._health = (state, detail)
-        (self._log.info if state == OK else self._log.warning)("%s: %s: %s", self.label, state, detail)
-        try:
-            self._on_health(state, detail)
-        except Exception:
-            self._log.exception("%s: on_health failed", self.label)
-
-
-class ScannerSelectorError(ApplianceError, ValueError):
-    """A scanner selector is neither a path, a vendor:product pair nor a device name."""
-
-
-class DeviceNotFound(ApplianceError, LookupError):
-    """No input device matches the selector right now (unplugged, or a typo in the config)."""
-
-
-class DeviceGone(ApplianceError, OSError):
-    """The open device went away: unplugged, or the stream of events ended."""
+log = logging.getLogger("appliance.drivers.evdev_scanner")
 
 
 @dataclass(frozen=True)
@@ -127,8 +33,8 @@ class DeviceSelector:
     def parse(cls, text: str) -> "DeviceSelector":
         text = text.strip()
         if not text:
-            raise ScannerSelectorError("empty scanner device: give a /dev/input/by-id/… path, "
-                                       "a vendor:product like 05e0:1200, or part of the device name")
+            raise BadScannerSource("empty scanner device: give a /dev/input/by-id/… path, "
+                                   "a vendor:product like 05e0:1200, or part of the device name")
         if text.startswith("/"):
             return cls("path", text)
         if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", text):
@@ -224,8 +130,6 @@ class EvdevScanner(CodeReader):
         self._input_dir = input_dir
         self._retry = (retry_initial_s, retry_max_s)
         self._wake_r = self._wake_w = -1
-        self.device_path: str | None = None
-        """The event node in use now (changes on replug), for status."""
 
     def start(self) -> "EvdevScanner":
         self._wake_r, self._wake_w = os.pipe()  # stop() writes to it to end a waiting poll
@@ -261,7 +165,6 @@ class EvdevScanner(CodeReader):
                 delay = min(delay * 2, self._retry[1])
                 continue
             delay = self._retry[0]
-            self.device_path = device.path
             self._report(OK, f"{device.name} at {device.path}")
             try:
                 self._read(device)
@@ -272,7 +175,6 @@ class EvdevScanner(CodeReader):
                 self._report(FAILED, "reader error (see log); reopening")
                 self._stop.wait(delay)
             finally:
-                self.device_path = None
                 try:
                     device.close()  # closing also ends the grab
                 except OSError:

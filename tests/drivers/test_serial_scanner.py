@@ -1,32 +1,12 @@
 """Serial-mode scanners: lines from a pseudo-terminal pair standing in for /dev/ttyACM0."""
 import logging
-import os
 import time
 
 import pytest
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.serial_scanner import LineAssembler, SerialScanner
-from support.readers import Recorder
-
-
-class Pty:
-    """A pseudo-terminal: the scanner reads the slave through a stable link (like
-    /dev/serial/by-id/…); the test writes to the master as the scanner's firmware would."""
-
-    def __init__(self, link):
-        self.master, slave = os.openpty()
-        self.slave_path = os.ttyname(slave)
-        os.close(slave)
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(self.slave_path, link)
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def unplug(self) -> None:
-        os.close(self.master)
+from support.readers import Pty, Recorder
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 
 from bench import bench_scan
 from appliance.drivers.camera import decode_image
-from appliance.drivers.qr_decoders import (DECODERS, DEFAULT_DECODER, DecoderChain, DecoderUnavailable,
-                                 make_decoder)
+from appliance.drivers.errors import BadDriverSetting, DecoderUnavailable
+from appliance.drivers.qr_decoders import DECODERS, DEFAULT_DECODER, DecoderChain, make_decoder
 from support import DATA
 
 PHOTOS = DATA / "qr_photos"
@@ -62,7 +62,7 @@ def test_a_chain_can_ask_its_fallbacks_on_every_nth_empty_frame_only():
 
 
 def test_unknown_decoder_names_are_refused_with_the_choices():
-    with pytest.raises(ValueError, match="zxingcpp, pyzbar, opencv, opencv_aruco"):
+    with pytest.raises(BadDriverSetting, match="zxingcpp, pyzbar, opencv, opencv_aruco"):
         make_decoder("zxing,quirc")
 
 

@@ -9,7 +9,7 @@ import pytest
 import qrcode
 
 from appliance.domain.journal import short_hash
-from appliance.drivers.camera import CameraReader, frame_to_gray, open_video_capture, parse_source
+from appliance.drivers.camera import CameraReader, capture_target, frame_to_gray, open_video_capture
 from support.readers import Recorder
 
 SIZE = (640, 480)
@@ -271,4 +271,4 @@ def test_a_stream_password_never_reaches_health_or_logs(caplog):
 @pytest.mark.parametrize("given, wanted", [("0", 0), (2, 2), (" /dev/video0 ", "/dev/video0"),
                                            ("rtsp://127.0.0.1/cam", "rtsp://127.0.0.1/cam")])
 def test_sources_are_device_indexes_paths_or_urls(given, wanted):
-    assert parse_source(given) == wanted
+    assert capture_target(given) == wanted

@@ -5,9 +5,16 @@ import pytest
 from evdev import InputEvent
 from evdev import ecodes as e
 
-from appliance.drivers.keymap import KeyDecoder, decode_keys, type_events
+from appliance.drivers.errors import BadDriverSetting
+from appliance.drivers.keymap import KeyDecoder, type_events
 
 T0 = 1_700_000_000.0
+
+
+def decode_keys(events, **options) -> list[str]:
+    """Every complete code in ``events``, in order, as a scanner's reader would deliver them."""
+    decoder = KeyDecoder(**options)
+    return [code for code in map(decoder.feed, events) if code is not None]
 
 
 def key(t: float, code: int, value: int) -> InputEvent:
@@ -166,5 +173,5 @@ def test_random_event_soup_never_raises_and_yields_only_bounded_strings():
 
 
 def test_unknown_layout_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="us, de"):
+    with pytest.raises(BadDriverSetting, match="us, de"):
         KeyDecoder("fr")

@@ -20,7 +20,8 @@ from evdev import ecodes as e
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.keymap import type_events
-from appliance.drivers.scanner import DeviceSelector, EvdevScanner, ScannerSelectorError
+from appliance.drivers.errors import BadScannerSource
+from appliance.drivers.evdev_scanner import DeviceSelector, EvdevScanner
 from support.readers import WAIT, Recorder
 
 _EVENT = struct.Struct("llHHi")  # struct input_event: timeval, type, code, value (native sizes)
@@ -242,7 +243,7 @@ def test_selectors_match_usb_ids_exactly_and_names_by_substring():
 
 
 def test_an_empty_selector_is_refused_with_the_three_forms():
-    with pytest.raises(ScannerSelectorError, match="by-id"):
+    with pytest.raises(BadScannerSource, match="by-id"):
         DeviceSelector.parse("  ")
 
 
