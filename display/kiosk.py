@@ -160,7 +160,7 @@ class PressSender:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from appliance.app.control import request
+        from appliance.protocol.control import request
         while (concern := self._presses.get()) is not None:
             try:
                 request(self.socket_path, "press", timeout=self._timeout_s, concern=concern)
