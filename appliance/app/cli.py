@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["monitor"]:  # the monitor has its own options (display.monitor.build_parser)
-        from appliance.display.monitor import main as monitor_main
+    if argv[:1] == ["monitor"]:  # the monitor has its own options (app.monitor.build_parser)
+        from appliance.app.monitor import main as monitor_main
         return monitor_main(argv[1:])
     args = parser.parse_args(argv)
     return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,

@@ -19,7 +19,7 @@ from appliance.display.kiosk_render import KioskMessage, KioskTicket, OneMoment,
 from appliance.display.monitor_render import render_monitor  # noqa: E402
 from appliance.display.slides import Slides  # noqa: E402
 from support.samples import CONCERNS, NOW, make_slides, sample_view  # noqa: E402
-from appliance.display.view import ConcernInfo, WaitRange, parse_view  # noqa: E402
+from appliance.display.view import WaitRange, parse_view  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[2] / "display" / "screenshots"
 
@@ -44,13 +44,13 @@ def main():
             shoot(f"monitor-{layout}-call", size, sample_view(), slides=slides)
             shoot(f"monitor-{layout}-call-no-slides", size, sample_view())
             shoot(f"monitor-{layout}-empty", size, sample_view(snapshot={"serial": 1, "taken_at": NOW.isoformat()},
-                                                               appointments=[], waits={}))
+                                                               waits={}))
             shoot(f"monitor-{layout}-closed", size, sample_view(open=False, ticker="Montag bis Freitag 8–12 Uhr, "
                                                                "Donnerstag auch 14–18 Uhr"), slides=slides)
             shoot(f"monitor-{layout}-stale", size, sample_view(backend={"stale_since": (NOW - timedelta(minutes=9)).isoformat()}),
                   now=NOW + timedelta(minutes=1))
         shoot("monitor-landscape-connecting", (1920, 1080), None, connected=False)
-    concerns = tuple(ConcernInfo(c["name"], c["prefix"], c["title_de"], c["title_en"]) for c in CONCERNS)
+    concerns = parse_view({"concerns": CONCERNS}).concerns
     kiosk = pygame.Surface((800, 480))
     render_kiosk(kiosk, None, NOW)
     save(kiosk, "kiosk-welcome")
