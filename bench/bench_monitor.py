@@ -62,7 +62,7 @@ class _Monitor:
     def __init__(self, socket_path: Path, *extra: str):
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "appliance.display.monitor", "--socket", str(socket_path), "--windowed",
+            [sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path), "--windowed",
              "--size", "1920x1080", "--no-sound", "--log-level", "debug", *extra],
             cwd=REPO, env=ENV, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()

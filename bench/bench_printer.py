@@ -5,7 +5,8 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from appliance.printer.layout import sample_ticket, ticket_bytes
+from appliance.app.sample_ticket import sample_ticket
+from appliance.printer.layout import ticket_bytes
 
 PROFILE = "TM-T88V"
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from appliance.display.view import Call
+from appliance.domain.snapshot import CallEntry
+from appliance.domain.wording import text
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,6 @@ RATE = 22050
 FRESH_S = 20.0
 # Enough keys to cover a day's calls on one monitor; older keys cannot come back in recent_calls.
 REMEMBER = 2000
-SPEECH = {
-    "de": "Wartenummer {code}, bitte zu Schalter {counter}.",
-    "en": "Number {code}, please go to counter {counter}.",
-}
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ def spoken_code(code: str) -> str:
 
 def spoken_text(call: Announcement, language: str = "de") -> str:
     counter = str(int(call.counter)) if call.counter.isdigit() else " ".join(call.counter)
-    return SPEECH.get(language, SPEECH["de"]).format(code=spoken_code(call.code), counter=counter)
+    return text("announce", language, code=spoken_code(call.code), counter=counter)
 
 
 def chime_wav() -> bytes:
@@ -170,11 +167,11 @@ class Announcer:
         self._thread = threading.Thread(target=self._work, name="announcer", daemon=True)
         self._thread.start()
 
-    def offer(self, calls: tuple[Call, ...], now: datetime) -> list[Announcement]:
+    def offer(self, calls: tuple[CallEntry, ...], now: datetime) -> list[Announcement]:
         """Queues the calls not seen before (``calls`` newest first, as in the view); returns them."""
         new = []
         for call in reversed(calls):
-            item = Announcement(call.code, call.counter, call.called_at)
+            item = Announcement(call.code, str(call.counter), call.called_at)
             if item.key in self._seen:
                 continue
             self._remember(item.key)

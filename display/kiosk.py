@@ -10,9 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from appliance.display.kiosk_render import KioskFrame, KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk
-from appliance.display.view import KioskAnswer, MonitorView
-from appliance.display.wording import word
+from appliance.display.kiosk_render import KioskFrame, KioskTicket, OneMoment, OutOfOrder, render_kiosk
+from appliance.display.view import MonitorView
+from appliance.domain.screen import KioskAnswer
+from appliance.domain.wording import PRESS_FAILED, VisitorMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class KioskScreen:
         self.view: MonitorView | None = None
         self.connected = False
         self._seen_answer: KioskAnswer | None = None
-        self._answer: tuple[KioskTicket | KioskMessage, float] | None = None  # the screen, shown until
+        self._answer: tuple[KioskTicket | VisitorMessage, float] | None = None  # the screen, shown until
         self._pending_until: float | None = None
         self._last_press = float("-inf")
         self._frame: KioskFrame | None = None
@@ -59,7 +60,7 @@ class KioskScreen:
             return  # from before the monitor (re)started: that visitor has gone
         self._answer = (answer_screen(answer, view), self._monotonic() + self.answer_s)
         self._pending_until = None
-        log.info("kiosk answer: %s%s", answer.kind, f" ({answer.code})" if answer.code else "")
+        log.info("kiosk answer: %s%s", answer.message.kind, f" ({answer.code})" if answer.code else "")
 
     def set_connected(self, connected: bool) -> None:
         self.connected = connected
@@ -70,11 +71,9 @@ class KioskScreen:
             return
         log.warning("the press for %s was not taken: %s", concern, error)
         self._pending_until = None
-        self._answer = (KioskMessage("error", word("press_failed", "de"), word("press_failed_body", "de"),
-                                     word("press_failed", "en"), word("press_failed_body", "en")),
-                        self._monotonic() + self.answer_s)
+        self._answer = (PRESS_FAILED, self._monotonic() + self.answer_s)
 
-    def screen(self) -> KioskTicket | KioskMessage | OutOfOrder | OneMoment | None:
+    def screen(self) -> KioskTicket | VisitorMessage | OutOfOrder | OneMoment | None:
         """What shows now; None is the welcome screen."""
         now = self._monotonic()
         if not self.connected or self.view is None:
@@ -125,17 +124,17 @@ class KioskScreen:
         return True
 
 
-def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | KioskMessage:
+def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | VisitorMessage:
     """A ticket (its number, people ahead, wait) when the answer's code is waiting; else the message.
 
     The answer carries the number; where it stands in the queue comes from the same view.
     """
     position = next((index for index, entry in enumerate(view.waiting) if entry.code == answer.code), None)
-    if answer.kind == "ok" and answer.code is not None and position is not None:
+    if answer.message.kind == "ok" and answer.code is not None and position is not None:
         concern = view.waiting[position].concern
         return KioskTicket(answer.code, view.concern(concern), ahead=len(view.appointments) + position,
                            wait=view.wait_for(concern))
-    return KioskMessage(answer.kind, answer.title_de, answer.body_de, answer.title_en, answer.body_en)
+    return answer.message
 
 
 class PressSender:
@@ -160,7 +159,7 @@ class PressSender:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from appliance.app.control import request
+        from appliance.protocol.control import request
         while (concern := self._presses.get()) is not None:
             try:
                 request(self.socket_path, "press", timeout=self._timeout_s, concern=concern)

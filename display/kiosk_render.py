@@ -8,9 +8,10 @@ from datetime import datetime
 import pygame
 
 from appliance.display import theme
-from appliance.display.text import Canvas, Drawn, font, size_for_cap
-from appliance.display.view import ConcernInfo, WaitRange
-from appliance.display.wording import both, wait_text
+from appliance.display.text import Canvas, Drawn, font, size_for_cap, wrap
+from appliance.display.view import WaitRange
+from appliance.domain.screen import ConcernInfo
+from appliance.domain.wording import VisitorMessage, both, people_ahead, wait_minutes
 
 # Fingers need about 9 mm; on the 7" Pi touch display (800x480) that is about 75 px.
 MIN_BUTTON_PX = 64
@@ -23,22 +24,6 @@ class KioskTicket:
     concern: ConcernInfo | None = None
     ahead: int = 0
     wait: WaitRange | None = None
-
-
-@dataclass(frozen=True)
-class KioskMessage:
-    """A check-in verdict or any other answer: ok (green), warn (amber) or error (red)."""
-    kind: str
-    title_de: str
-    body_de: str = ""
-    title_en: str | None = None
-    body_en: str | None = None
-
-    def title(self, language: str) -> str:
-        return (self.title_en if language == "en" and self.title_en else self.title_de) or ""
-
-    def body(self, language: str) -> str:
-        return (self.body_en if language == "en" and self.body_en is not None else self.body_de) or ""
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ class KioskFrame:
         return [d.text for d in self.drawn if role is None or d.role == role]
 
 
-def render_kiosk(surface: pygame.Surface, screen: KioskTicket | KioskMessage | OutOfOrder | OneMoment | None,
+def render_kiosk(surface: pygame.Surface, screen: KioskTicket | VisitorMessage | OutOfOrder | OneMoment | None,
                  now: datetime,
                  *, concerns: tuple[ConcernInfo, ...] = (), touch: bool = False, language: str = "de",
                  second_language: str | None = "en") -> KioskFrame:
@@ -78,7 +63,7 @@ def render_kiosk(surface: pygame.Surface, screen: KioskTicket | KioskMessage | O
     painter = _KioskPainter(surface, language, second_language if second_language != language else None)
     if isinstance(screen, KioskTicket):
         painter.ticket(screen)
-    elif isinstance(screen, KioskMessage):
+    elif isinstance(screen, VisitorMessage):
         painter.message(screen)
     elif isinstance(screen, OutOfOrder):
         painter.out_of_order()
@@ -143,7 +128,7 @@ class _KioskPainter:
             first = concern.title(self.first)
             second = concern.title(self.second) if self.second else None
             # A long title wraps to a second line rather than shrinking: all buttons keep one size.
-            lines = [(line, "bold", title_size, theme.TEXT) for line in _wrap(first, title_size, inner_w, face="bold")]
+            lines = [(line, "bold", title_size, theme.TEXT) for line in wrap(first, "bold", title_size, inner_w)]
             if second and second != first:
                 lines.append((second, "regular", second_size, theme.MUTED))
             while len(lines) > 1 and sum(font(f, z).get_linesize() for _, f, z, _ in lines) > button_h - 8 * u:
@@ -156,61 +141,44 @@ class _KioskPainter:
 
     def ticket(self, ticket: KioskTicket):
         u, m = self.u, self.margin
-        y = self._pair("ticket_number", m, round(28 * u), "label", theme.MUTED)
+        y = self._pair("ticket.number", m, round(28 * u), "label", theme.MUTED)
         code = self.canvas.text("ticket_code", ticket.code, "mono", size_for_cap("mono", self.height * 0.2),
                                 theme.HIGHLIGHT, max_width=self.width - 2 * m, midtop=(self.width // 2, y + round(6 * u)))
         y = code.bottom + round(10 * u)
         if ticket.concern:
-            y = self._pair((ticket.concern.title(self.first),
-                            ticket.concern.title(self.second) if self.second and ticket.concern.title_en else None),
-                           y, round(26 * u), "concern") + round(14 * u)
-        ahead_first, ahead_second = both("ahead", self.first, self.second)
-        facts_first = f"{ticket.ahead} {ahead_first}"
-        facts_second = f"{ticket.ahead} {ahead_second}" if ahead_second else None
-        if ticket.wait:
-            facts_first += f" · {wait_text(ticket.wait.low_min, ticket.wait.high_min, self.first)}"
-            if facts_second:
-                facts_second += f" · {wait_text(ticket.wait.low_min, ticket.wait.high_min, self.second)}"
-        self._pair((facts_first, facts_second), y, round(30 * u), "facts")
+            first = ticket.concern.title(self.first)
+            second = ticket.concern.title(self.second) if self.second else None
+            y = self._pair((first, second if second != first else None), y, round(26 * u), "concern") + round(14 * u)
+        facts = [people_ahead(ticket.ahead)] + ([wait_minutes(ticket.wait.low_min, ticket.wait.high_min)]
+                                                if ticket.wait else [])
+        first, second = (" · ".join(fact.render(language) for fact in facts) for language in (self.first, self.second))
+        self._pair((first, second if self.second and second != first else None), y, round(30 * u), "facts")
 
-    def message(self, message: KioskMessage):
+    def message(self, message: VisitorMessage):
         u, m = self.u, self.margin
         colour = {"ok": theme.OK, "warn": theme.WARNING, "error": theme.ERROR}.get(message.kind, theme.PANEL)
         band = pygame.Rect(0, 0, self.width, round(self.height * 0.42))
         pygame.draw.rect(self.canvas.surface, colour, band)
         text_colour = theme.BACKGROUND if message.kind == "warn" else theme.TEXT
-        first_title = message.title(self.first)
-        second_title = message.title(self.second) if self.second and message.title_en else None
+        first_title, second_title = both(message.title, self.first, self.second)
         title = self.canvas.text("message_title", first_title, "bold", round(44 * u), text_colour,
                                  max_width=self.width - 2 * m, midbottom=(band.centerx, band.centery + round(6 * u)))
-        if second_title and second_title != first_title:
+        if second_title:
             self.canvas.text("message_title", second_title, "regular", round(28 * u), text_colour,
                              max_width=self.width - 2 * m, midtop=(band.centerx, title.bottom + round(4 * u)))
         y = band.bottom + m
-        for language, size, colour in ((self.first, 28, theme.TEXT), (self.second, 22, theme.MUTED)):
-            if language is None or (language != self.first and message.body_en is None):
+        for body, size, colour in zip(both(message.body, self.first, self.second), (28, 22), (theme.TEXT, theme.MUTED)):
+            if body is None:
                 continue
-            for line in _wrap(message.body(language), round(size * u), self.width - 2 * m):
+            for line in wrap(body, "regular", round(size * u), self.width - 2 * m):
                 y = self.canvas.text("message_body", line, "regular", round(size * u), colour, max_width=self.width - 2 * m,
                                      midtop=(self.width // 2, y)).bottom
             y += round(12 * u)
 
     def out_of_order(self):
         u = self.u
-        y = self._pair("out_of_order", round(self.height * 0.25), round(56 * u), "out_of_order", theme.WARNING)
+        y = self._pair("out_of_order.title", round(self.height * 0.25), round(56 * u), "out_of_order", theme.WARNING)
         self._pair("ask_information", y + round(30 * u), round(30 * u), "out_of_order")
 
     def one_moment(self):
         self._pair("one_moment", round(self.height * 0.4), round(48 * self.u), "one_moment")
-
-
-def _wrap(text: str, size: int, width: int, face: str = "regular") -> list[str]:
-    chosen, lines, line = font(face, size), [], ""
-    for part in text.split():
-        candidate = f"{line} {part}".strip()
-        if chosen.size(candidate)[0] <= width or not line:
-            line = candidate
-        else:
-            lines.append(line)
-            line = part
-    return lines + ([line] if line else [])

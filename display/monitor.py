@@ -1,14 +1,10 @@
-"""The call-up monitor process: subscribes to the daemon's views and shows them full-screen.
+"""The call-up monitor's run loop: takes the daemon's views from the control socket and shows them.
 
-Its own process (and systemd unit), so an SDL crash or a missing display never stops check-in.
-With ``--layout kiosk`` it is the kiosk's own screen instead, touch included.
+With the kiosk layout it is the kiosk's own screen instead, touch included. appliance.app.monitor starts it.
 """
-import argparse
 import logging
 import os
 import queue
-import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -18,9 +14,8 @@ from pathlib import Path
 from appliance.display.feed import ViewFeed
 from appliance.display.rotation import ROTATIONS, logical_size, to_panel, to_picture
 
-log = logging.getLogger("appliance.display.monitor")  # the same name when run with python -m
+log = logging.getLogger(__name__)
 
-DEFAULT_SOCKET = Path("/run/entrance-appliance/control.sock")
 DEFAULT_SIZE = (1920, 1080)
 KIOSK_SIZE = (800, 480)  # the 7" Raspberry Pi touch display
 LAYOUTS = ("monitor", "kiosk")
@@ -87,7 +82,7 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
             announcer = Announcer(player, speech=Espeak() if speech else None)
     feed = ViewFeed(socket_path, lambda kind, value: events.put((kind, value))).start()
     frames = _FrameFiles(headless_out, keep_frames) if headless_out else None
-    view, connected, drawn_once, next_change = None, False, False, None
+    view, connected, drawn_once, next_change, next_reason = None, False, False, None, ""
     try:
         if screenshot is not None:
             view, connected = _first_view(events, screenshot_wait_s)
@@ -115,7 +110,7 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
                 until = (next_change - now).total_seconds() if next_change is not None else None
             if until is not None:
                 wake = max(0.0, min(wake, until))
-            changed = False
+            reasons: list[str] = []  # why this frame is drawn: logged, so a redraw without a cause shows
             try:
                 item = events.get(timeout=wake)
                 while item is not None:  # a burst of views is drawn once, as its last state
@@ -125,38 +120,43 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
                             announcer.offer(value.recent_calls, _now(value, clock))
                         if kiosk:
                             kiosk.offer(value, _now(value, clock))
-                        changed |= value != view
+                        if value != view:
+                            reasons.append("view changed")
                         view = value
                     elif kind == "connected":
-                        changed |= value != connected
+                        if value != connected:
+                            reasons.append("connection changed")
                         connected = value
                         if kiosk:
                             kiosk.set_connected(value)
                     elif kind == "pressed":
                         kiosk.press_answered(*value)
-                        changed = True
+                        reasons.append("press answered")
                     item = events.get_nowait() if not events.empty() else None
             except queue.Empty:
                 pass
             if screen.window and screen.pump(stop, kiosk.touched if presses else None):
-                changed = True
+                reasons.append("window")
             now = _now(view, clock)
             if kiosk is not None:
-                due = kiosk.due()  # an answer ending changes the screen: files record it too
-            else:
+                if kiosk.due():  # an answer ending changes the screen: files record it too
+                    reasons.append("kiosk screen due")
+            elif screen.window and next_change is not None and now >= next_change:
                 # Files record changes only; a screen also follows the clock, highlight and slides.
-                due = screen.window and next_change is not None and now >= next_change
-            if not (changed or due or not drawn_once):
+                reasons.append(next_reason)
+            if not drawn_once:
+                reasons.append("first frame")
+            if not reasons:
                 continue
             if kiosk is not None:
                 frame = kiosk.render(screen.picture, now)
             else:
                 frame = render_monitor(screen.picture, view, now, language=language, highlight_s=highlight_s,
                                        recent=recent, stale_after_s=stale_after_s, slides=slides, connected=connected)
-                next_change = frame.next_change
+                next_change, next_reason = frame.next_change, frame.next_change_reason
             screen.present()
             current = view.current_call if view else None
-            log.debug("frame presented: serial %s, calling %s", view.serial if view else "-",
+            log.debug("frame presented (%s): serial %s, calling %s", ", ".join(reasons), view.serial if view else "-",
                       current.code if current else "-")
             if on_frame is not None:
                 on_frame(frame)
@@ -306,105 +306,3 @@ def _now(view, clock: str) -> datetime:
     if clock == "snapshot" and view is not None and view.taken_at is not None:
         return view.taken_at
     return datetime.now(timezone.utc)
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, such as 1920x1080, not {text!r}") from None
-    if not (16 <= width <= 16384 and 16 <= height <= 16384):
-        raise argparse.ArgumentTypeError(f"size {text} is out of range")
-    return width, height
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="entrance-appliance monitor",
-                                     description="Show the call-up monitor: full-screen, fed by the daemon.")
-    parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="take the control socket from this config (default: /etc/entrance-appliance/appliance.conf)")
-    parser.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
-    parser.add_argument("--screenshot", type=Path, metavar="FILE", help="write one frame as PNG and exit")
-    parser.add_argument("--screenshot-wait", type=float, default=5.0, metavar="SECONDS",
-                        help="with --screenshot: how long to wait for the daemon (default 5)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="no window: write a PNG after every change into DIR")
-    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
-    parser.add_argument("--size", type=_size, metavar="WxH", help="picture size (default: the screen's; for files 1920x1080, "
-                        "800x480 in the kiosk layout)")
-    parser.add_argument("--rotation", type=int, choices=ROTATIONS, default=0,
-                        help="degrees the picture is turned clockwise, for monitors mounted in portrait")
-    parser.add_argument("--slides", type=Path, metavar="DIR", help="folder of information slides (PNG, JPEG)")
-    parser.add_argument("--slide-seconds", type=float, default=10.0, help="how long each slide stays (default 10)")
-    parser.add_argument("--highlight-seconds", type=float, default=20.0, help="how long a new call stays highlighted")
-    parser.add_argument("--recent", type=int, default=5, help="how many earlier calls are listed (default 5)")
-    parser.add_argument("--stale-after", type=float, default=120.0, metavar="SECONDS",
-                        help="show 'nicht aktuell' once the backend has been away this long (default 120)")
-    parser.add_argument("--language", default="de", help="the first language on screen (default de)")
-    parser.add_argument("--no-sound", action="store_true", help="no chime, no speech")
-    parser.add_argument("--speech", action="store_true", help="speak each call through espeak-ng (offline)")
-    parser.add_argument("--sound-out", type=Path, metavar="DIR", help="write the announcements as WAV files into DIR")
-    parser.add_argument("--clock", choices=("wall", "snapshot"), default="wall",
-                        help="'snapshot' draws the time of the daemon's snapshot (for the demo's simulated clock)")
-    parser.add_argument("--layout", choices=LAYOUTS, default="monitor",
-                        help="'kiosk': the kiosk's own screen (what to do, the answer, out of order) instead of "
-                             "the call-up monitor")
-    parser.add_argument("--touch", action=argparse.BooleanOptionalAction, default=None,
-                        help="kiosk layout: concerns are buttons to touch (default: [monitor] touch, else no)")
-    parser.add_argument("--answer-seconds", type=float, default=15.0, metavar="SECONDS",
-                        help="kiosk layout: how long an answer stays before the welcome screen returns (default 15)")
-    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    return parser
-
-
-def _take_config_defaults(args, parser, monitor) -> None:
-    """[monitor] in the device's config sets what the command line leaves at its default."""
-    from_config = {"rotation": monitor.rotation, "slides": monitor.slides,
-                   "slide_seconds": monitor.slide_seconds.total_seconds(),
-                   "highlight_seconds": monitor.highlight.total_seconds(), "recent": monitor.recent,
-                   "stale_after": monitor.stale_after.total_seconds(), "language": monitor.language,
-                   "no_sound": not monitor.sound, "speech": monitor.speech,
-                   "size": _size(monitor.size) if monitor.size else None, "layout": monitor.layout,
-                   "touch": monitor.touch, "answer_seconds": monitor.answer_seconds.total_seconds()}
-    for name, value in from_config.items():
-        if getattr(args, name) == parser.get_default(name):
-            setattr(args, name, value)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``entrance-appliance monitor``; exit codes 0, 2 (config or arguments), 4 (no daemon, screenshot), 5 (no display)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from appliance.domain.journal import configure_logging
-    configure_logging(args.log_level)
-    socket_path = args.socket
-    if socket_path is None or args.config is not None:
-        from appliance.domain.config import load_config
-        from appliance.domain.errors import ConfigError
-        try:
-            config = load_config(args.config)
-        except ConfigError as error:
-            print(f"{len(error.problems)} problem(s) in the configuration:", file=sys.stderr)
-            for problem in error.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 2
-        socket_path = socket_path or config.core.control_socket
-        _take_config_defaults(args, parser, config.monitor)
-    stop = threading.Event()
-    # Before SDL starts: SDL only installs its own SIGTERM handler where none is set.
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        return run_monitor(socket_path, fullscreen=not args.windowed, size=args.size, rotation=args.rotation,
-                           slides_dir=args.slides, screenshot=args.screenshot, headless_out=args.out,
-                           highlight_s=args.highlight_seconds, recent=args.recent, slide_s=args.slide_seconds,
-                           stale_after_s=args.stale_after, language=args.language, sound=not args.no_sound,
-                           speech=args.speech, sound_out=args.sound_out, clock=args.clock,
-                           screenshot_wait_s=args.screenshot_wait, layout=args.layout, touch=bool(args.touch),
-                           answer_s=args.answer_seconds, stop=stop)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

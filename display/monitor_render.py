@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pygame
 
 from appliance.display import theme
-from appliance.display.kiosk_render import render_kiosk  # noqa: F401  (the kiosk screen is drawn by the same display code)
 from appliance.display.slides import Slides
-from appliance.display.text import Canvas, Drawn, fit_size, font, size_for_cap
-from appliance.display.view import DEFAULT_TIMEZONE, Call, MonitorView
-from appliance.display.wording import both, long_date, wait_text, word
+from appliance.display.text import Canvas, Drawn, fit_size, font, size_for_cap, wrap
+from appliance.display.view import DEFAULT_TIMEZONE, MonitorView
+from appliance.domain.snapshot import CallEntry
+from appliance.domain.wording import both, long_date, text, wait_minutes
 
 # The waiting room reads the current call from across the room: its cap height is at least
 # an eighth of the screen height (the issue's figure), with a little margin for rounding.
@@ -27,6 +27,7 @@ class MonitorFrame:
     drawn: list[Drawn]
     regions: dict[str, pygame.Rect]
     next_change: datetime
+    next_change_reason: str = "minute"  # what time alone changes then (the clock's minute, a highlight ending...)
     highlighted: bool = False
     marks: tuple[str, ...] = field(default=())
 
@@ -45,8 +46,8 @@ def render_monitor(surface: pygame.Surface, view: MonitorView | None, now: datet
     painter = _Painter(surface, view, now, layout, language, slides)
     painter.draw(highlight_s=highlight_s, recent=max(0, recent), stale_after_s=stale_after_s,
                  connected=connected, ticker_page_s=ticker_page_s)
-    return MonitorFrame(painter.canvas.drawn, painter.regions, painter.next_change, painter.highlighted,
-                        tuple(painter.marks))
+    return MonitorFrame(painter.canvas.drawn, painter.regions, painter.next_change, painter.next_change_reason,
+                        painter.highlighted, tuple(painter.marks))
 
 
 class _Painter:
@@ -71,6 +72,7 @@ class _Painter:
         self.highlighted = False
         # The clock shows minutes: without any other change, the next picture is due on the minute.
         self.next_change = (now.replace(second=0, microsecond=0) + timedelta(minutes=1))
+        self.next_change_reason = "minute"
 
     # -- the whole picture -------------------------------------------------------------------------
     def draw(self, *, highlight_s, recent, stale_after_s, connected, ticker_page_s):
@@ -78,7 +80,7 @@ class _Painter:
         view = self.view
         stale = bool(view and view.stale_since and self.now - view.stale_since >= timedelta(seconds=stale_after_s))
         if view and view.stale_since and not stale:
-            self._due(view.stale_since + timedelta(seconds=stale_after_s))
+            self._due(view.stale_since + timedelta(seconds=stale_after_s), "stale")
         mark = "reconnecting" if not connected or view is None else "stale" if stale else None
         top = self._header(mark)
         bottom = self.height - self.margin
@@ -174,7 +176,7 @@ class _Painter:
         return m + height
 
     # -- the current call ------------------------------------------------------------------------
-    def _call_band(self, top: int, call: Call | None, highlight_s: float) -> pygame.Rect:
+    def _call_band(self, top: int, call: CallEntry | None, highlight_s: float) -> pygame.Rect:
         u, m = self.u, self.margin
         cap = self.height * CALL_CAP_SHARE
         pad = round(18 * u)
@@ -187,7 +189,7 @@ class _Painter:
         band = pygame.Rect(m, top, self.width - 2 * m, pad + label_h + rows * row_h + pad)
         self.highlighted = call is not None and (self.now - call.called_at).total_seconds() < highlight_s
         if self.highlighted:
-            self._due(call.called_at + timedelta(seconds=highlight_s))
+            self._due(call.called_at + timedelta(seconds=highlight_s), "highlight ended")
         background, colour = (theme.HIGHLIGHT, theme.HIGHLIGHT_TEXT) if self.highlighted else (theme.PANEL, theme.TEXT)
         muted = theme.HIGHLIGHT_TEXT if self.highlighted else theme.MUTED
         pygame.draw.rect(self.canvas.surface, background, band, border_radius=round(12 * u))
@@ -225,7 +227,7 @@ class _Painter:
         if word_second:
             self.canvas.text_on_baseline("call_word", word_second, "regular", plan.word_second_size, muted,
                                          words_x, baseline)
-        number = self.canvas.text_on_baseline("call_counter", call.counter, "mono", plan.number_size, colour,
+        number = self.canvas.text_on_baseline("call_counter", str(call.counter), "mono", plan.number_size, colour,
                                               words_x + plan.words_w + plan.gap // 2, baseline, ink=True)
         self.regions["call_code"], self.regions["call_counter"] = code, number
         return band
@@ -266,7 +268,7 @@ class _Painter:
         for index, call in enumerate(calls):
             baseline = round(inner.top + index * row_h + (row_h + row_h * 0.5) / 2)
             self.canvas.text_on_baseline("recent", call.code, "mono", size, theme.TEXT, inner.left, baseline)
-            number = self.canvas.text_on_baseline("recent_counter", call.counter, "mono", size, theme.TEXT,
+            number = self.canvas.text_on_baseline("recent_counter", str(call.counter), "mono", size, theme.TEXT,
                                                   inner.right, baseline, align="right")
             self.canvas.text_on_baseline("recent_arrow", ARROW, "regular", arrow_size, theme.MUTED,
                                          number.left - round(16 * self.u), baseline, align="right")
@@ -284,7 +286,7 @@ class _Painter:
             return
         top = inner.top
         if view.appointments:
-            labels = [a.code + (f" {ARROW} {a.counter}" if a.counter else "") for a in view.appointments]
+            labels = [a.code for a in view.appointments]
             # Appointments come first and take what they need, but leave the walk-ins a row.
             reserve = round(120 * u) if view.waiting else 0
             top = self._grid(inner, top, "with_appointment", labels, theme.APPOINTMENT, "next_appointment", reserve)
@@ -351,8 +353,8 @@ class _Painter:
         values = []
         for concern in view.concerns:
             wait = view.wait_for(concern.name)
-            values.append(wait_text(wait.low_min, wait.high_min, self.first) if wait
-                          else f"{view.waiting_count(concern.name)} {word('waiting_people', self.first)}")
+            values.append(wait_minutes(wait.low_min, wait.high_min).render(self.first) if wait
+                          else text("waiting_count", self.first, count=view.waiting_count(concern.name)))
         value_w = min(max(font("bold", value_size).size(v)[0] for v in values), cell_w // 3)
         badge = round(min(row_h * 0.72, 58 * u))
         title_w = cell_w - badge - gap - value_w - gap
@@ -396,7 +398,7 @@ class _Painter:
             self.canvas.surface.blit(image, image.get_rect(center=rect.center))
         wait = self.slides.next_change(self.now)
         if wait is not None:
-            self._due(self.now + timedelta(seconds=wait))
+            self._due(self.now + timedelta(seconds=wait), "slide")
 
     def _ticker(self, text: str, page_s: float) -> int:
         u = self.u
@@ -406,10 +408,10 @@ class _Painter:
         pygame.draw.rect(self.canvas.surface, theme.PANEL, strip)
         self.regions["ticker"] = strip
         # Paged, not scrolled: a page every few seconds costs a frame each, a scroll 30 per second.
-        pages = _pages(text, size, self.width - 2 * self.margin)
+        pages = wrap(text, "regular", size, self.width - 2 * self.margin) or [""]
         index = int(self.now.timestamp() // page_s) % len(pages)
         if len(pages) > 1:
-            self._due(self.now + timedelta(seconds=page_s - self.now.timestamp() % page_s))
+            self._due(self.now + timedelta(seconds=page_s - self.now.timestamp() % page_s), "ticker page")
         self.canvas.text("ticker", pages[index], "regular", size, theme.TEXT, max_width=self.width - 2 * self.margin,
                          midleft=(self.margin, strip.centery))
         return strip.top
@@ -450,16 +452,16 @@ class _Painter:
             self.canvas.text(role, second, "regular", round(34 * self.u), theme.MUTED, max_width=body.width,
                              midtop=(body.centerx, body.centery + round(10 * self.u)))
 
-    def _due(self, moment: datetime):
-        if moment > self.now:
-            self.next_change = min(self.next_change, moment)
+    def _due(self, moment: datetime, reason: str):
+        if self.now < moment < self.next_change:
+            self.next_change, self.next_change_reason = moment, reason
 
 
 class _CallPlan:
     """Sizes for "A042 → Schalter 3": code and counter number at the full cap height, on one row
     when they fit, else the code above "→ Schalter 3"; only a code too long for the width shrinks."""
 
-    def __init__(self, call: Call, cap: float, avail: int, first: str, second: str | None):
+    def __init__(self, call: CallEntry, cap: float, avail: int, first: str, second: str | None):
         self.code_size = self.number_size = size_for_cap("mono", cap)
         self.number_cap = cap
         self.code_face = "mono"
@@ -469,7 +471,7 @@ class _CallPlan:
             self.code_w = font("mono", self.code_size).size(call.code)[0]
         self.words = both("counter", first, second)
         self.gap = round(self.number_size * 0.22)
-        self.number_w = font("mono", self.number_size).size(call.counter)[0]
+        self.number_w = font("mono", self.number_size).size(str(call.counter))[0]
         self._size_tail(1.0)
         self.rows = 1 if self.code_w + self.gap + self.tail_w <= avail else 2
         if self.rows == 2:
@@ -481,7 +483,7 @@ class _CallPlan:
                 self._size_tail(scale)
             if self.tail_w > avail:
                 self.number_size = max(8, int(self.number_size * avail / self.tail_w))
-                self.number_w = font("mono", self.number_size).size(call.counter)[0]
+                self.number_w = font("mono", self.number_size).size(str(call.counter))[0]
                 self._size_tail(scale)
 
     def _size_tail(self, scale: float):
@@ -494,21 +496,6 @@ class _CallPlan:
                            font("regular", self.word_second_size).size(second or "")[0])
         arrow_w = font("bold", self.arrow_size).size(ARROW)[0]
         self.tail_w = arrow_w + self.gap + self.words_w + self.gap // 2 + self.number_w
-
-
-def _pages(text: str, size: int, width: int) -> list[str]:
-    """The ticker text cut at words into pages that each fit one line."""
-    chosen = font("regular", size)
-    pages, line = [], ""
-    for word_ in text.split():
-        candidate = f"{line} {word_}".strip()
-        if chosen.size(candidate)[0] <= width or not line:
-            line = candidate
-        else:
-            pages.append(line)
-            line = word_
-    pages.append(line)
-    return pages or [""]
 
 
 def _default_zone() -> ZoneInfo:

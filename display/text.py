@@ -94,6 +94,19 @@ def shorten(face: str, size: int, text: str, max_width: int) -> str:
     return cut.rstrip() + ELLIPSIS if cut else ""
 
 
+def wrap(text: str, face: str, size: int, width: int) -> list[str]:
+    """``text`` broken at spaces into lines that each fit ``width`` (a single word wider stays whole)."""
+    chosen, lines, line = font(face, size), [], ""
+    for part in text.split():
+        candidate = f"{line} {part}".strip()
+        if chosen.size(candidate)[0] <= width or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = part
+    return lines + ([line] if line else [])
+
+
 class Canvas:
     """A surface plus the record of every string drawn on it."""
 

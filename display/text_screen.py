@@ -1,35 +1,37 @@
-"""The call-up monitor as plain text: what the demo shows in a terminal and writes headless.
+"""The call-up monitor as plain text, from the same MonitorView the monitor draws: the demo's terminal screen.
 
-German first, English second, and nothing but ticket codes and counters: no names.
+German first, English second (the view's first two languages), and nothing but ticket codes and counters.
 """
-from zoneinfo import ZoneInfo
-
-from appliance.domain.config import Concern
-from appliance.domain.snapshot import Snapshot
+from appliance.display.view import MonitorView
+from appliance.domain.wording import both
 
 WIDTH = 64
 
 
-def render_monitor(snapshot: Snapshot, concerns: tuple[Concern, ...], tz: ZoneInfo, next_count: int = 8) -> str:
-    now = snapshot.taken_at.astimezone(tz)
-    lines = [f"{'Aufruf / Now calling':<{WIDTH - 17}}{now:%d.%m.%Y %H:%M}", "=" * WIDTH]
-    if snapshot.recent_calls:
-        current = snapshot.recent_calls[0]
-        lines.append(f">>> {current.code}  ->  Schalter / Counter {current.counter}")
-        earlier = "   ".join(f"{c.code} -> {c.counter}" for c in snapshot.recent_calls[1:6])
+def monitor_text(view: MonitorView, next_count: int = 8) -> str:
+    first, second = (list(view.languages) + [None])[:2]
+
+    def words(key: str) -> str:
+        return " / ".join(filter(None, both(key, first, second)))
+
+    now = view.taken_at.astimezone(view.timezone) if view.taken_at else None
+    lines = [f"{words('now_calling'):<{WIDTH - 17}}{f'{now:%d.%m.%Y %H:%M}' if now else ''}", "=" * WIDTH]
+    if view.current_call:
+        current = view.current_call
+        lines.append(f">>> {current.code}  ->  {words('counter')} {current.counter}")
+        earlier = "   ".join(f"{c.code} -> {c.counter}" for c in view.recent_calls[1:6])
         if earlier:
-            lines.append(f"Zuletzt / Recently: {earlier}")
+            lines.append(f"{words('recent')}: {earlier}")
     else:
-        lines.append("Noch kein Aufruf / No calls yet")
-    lines += ["-" * WIDTH, "Als Nächstes / Next:"]
+        lines.append(words("no_call"))
+    lines += ["-" * WIDTH, f"{words('next')}:"]
     # Checked-in appointments go first: that is the promise of booking online.
-    upcoming = [entry.code for entry in snapshot.appointments] + [entry.code for entry in snapshot.waiting]
+    upcoming = [entry.code for entry in view.appointments] + [entry.code for entry in view.waiting]
     lines.append("  " + "  ".join(upcoming[:next_count]) if upcoming else "  -")
-    lines += ["-" * WIDTH, "Wartende / Waiting:"]
-    for concern in concerns:
-        waiting = snapshot.waiting_count(concern.name)
-        title = concern.title("de") + (f" / {concern.title_en}" if concern.title_en else "")
-        lines.append(f"  {concern.prefix:<3}{_shorten(title, WIDTH - 12):<{WIDTH - 12}}{waiting:>5}")
+    lines += ["-" * WIDTH, f"{words('waiting')}:"]
+    for concern in view.concerns:
+        title = " / ".join(filter(None, dict.fromkeys((concern.title(first), concern.title(second) if second else None))))
+        lines.append(f"  {concern.prefix:<3}{_shorten(title, WIDTH - 12):<{WIDTH - 12}}{view.waiting_count(concern.name):>5}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""What the monitor shows, as frozen dataclasses parsed from the core's "view" JSON line.
+"""What the monitor shows, parsed from the daemon's view (appliance.app.view) into the domain's own classes.
 
 Parsing never raises: a bad or missing field becomes a safe default and a note in ``problems``.
 """
@@ -7,65 +7,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from appliance.domain.screen import ConcernInfo, KioskAnswer
+from appliance.domain.snapshot import AppointmentEntry, CallEntry, QueueEntry
+from appliance.domain.wording import KINDS, VisitorMessage
+
 DEFAULT_TIMEZONE = "Europe/Berlin"
 # Codes are what the waiting room reads aloud and on screen. A strict shape keeps anything
 # else (a name typed into the wrong field upstream) off the screen: no spaces, no lower-case words.
 CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,11}")
-COUNTER = re.compile(r"[0-9A-Za-z]{1,4}")
 LANGUAGE = re.compile(r"[a-z]{2}")
 # Bounds keep a runaway upstream list from costing the display its memory or its frame time.
 MAX_WAITING, MAX_CALLS, MAX_APPOINTMENTS, MAX_CONCERNS = 500, 50, 100, 40
 MAX_TITLE, MAX_TICKER, MAX_BODY = 160, 600, 600
-KIOSK_KINDS = ("ok", "warn", "error")
-
-
-@dataclass(frozen=True)
-class ConcernInfo:
-    name: str
-    prefix: str
-    title_de: str
-    title_en: str | None = None
-
-    def title(self, language: str) -> str:
-        return self.title_en if language == "en" and self.title_en else self.title_de
-
-
-@dataclass(frozen=True)
-class Call:
-    code: str
-    concern: str
-    counter: str
-    called_at: datetime
-
-
-@dataclass(frozen=True)
-class Waiting:
-    code: str
-    concern: str
-
-
-@dataclass(frozen=True)
-class Appointment:
-    code: str
-    counter: str | None = None
 
 
 @dataclass(frozen=True)
 class WaitRange:
     low_min: int
     high_min: int
-
-
-@dataclass(frozen=True)
-class KioskAnswer:
-    """The daemon's answer to the latest press or scan (a ticket, a check-in verdict, a refusal)."""
-    kind: str                  # ok, warn or error: the colour of the answer
-    title_de: str
-    body_de: str = ""
-    title_en: str | None = None
-    body_en: str | None = None
-    code: str | None = None    # the ticket's number, or the appointment's display code
-    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +42,9 @@ class MonitorView:
     languages: tuple[str, ...] = ("de", "en")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     concerns: tuple[ConcernInfo, ...] = ()
-    waiting: tuple[Waiting, ...] = ()          # walk-ins, in call order
-    recent_calls: tuple[Call, ...] = ()        # newest first
-    appointments: tuple[Appointment, ...] = ()  # checked in, listed above the walk-ins
+    waiting: tuple[QueueEntry, ...] = ()              # walk-ins, in call order
+    recent_calls: tuple[CallEntry, ...] = ()          # newest first
+    appointments: tuple[AppointmentEntry, ...] = ()  # checked in, listed above the walk-ins
     waits: tuple[tuple[str, WaitRange], ...] = ()
     stale_since: datetime | None = None
     open: bool = True
@@ -97,7 +56,7 @@ class MonitorView:
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @property
-    def current_call(self) -> Call | None:
+    def current_call(self) -> CallEntry | None:
         return self.recent_calls[0] if self.recent_calls else None
 
     def wait_for(self, concern: str) -> WaitRange | None:
@@ -130,7 +89,7 @@ def parse_view(data) -> MonitorView:
         concerns=concerns,
         waiting=_items(snapshot.get("waiting"), "waiting", MAX_WAITING, _waiting, problems),
         recent_calls=_items(snapshot.get("recent_calls"), "recent_calls", MAX_CALLS, _call, problems),
-        appointments=_items(data.get("appointments"), "appointments", MAX_APPOINTMENTS, _appointment, problems),
+        appointments=_items(snapshot.get("appointments"), "appointments", MAX_APPOINTMENTS, _appointment, problems),
         waits=_waits(data.get("waits"), problems),
         stale_since=_stale_since(data.get("backend"), problems),
         open=_open(data.get("open"), problems),
@@ -161,27 +120,29 @@ def _items(value, key, limit, parse_one, problems) -> tuple:
 
 
 def _concern(raw: dict) -> ConcernInfo | None:
-    name, prefix, title = _text(raw.get("name"), 40), _text(raw.get("prefix"), 3), _text(raw.get("title_de"), MAX_TITLE)
-    if not name:
-        return None
-    return ConcernInfo(name, prefix, title or name, _text(raw.get("title_en"), MAX_TITLE) or None)
+    name, prefix = _text(raw.get("name"), 40), _text(raw.get("prefix"), 3)
+    titles = raw.get("titles") if isinstance(raw.get("titles"), dict) else {}
+    titles = tuple((language, _text(title, MAX_TITLE)) for language, title in titles.items()
+                   if isinstance(language, str) and LANGUAGE.fullmatch(language) and _text(title, MAX_TITLE))
+    return ConcernInfo(name, prefix, titles or (("de", name),)) if name else None
 
 
-def _call(raw: dict) -> Call | None:
+def _call(raw: dict) -> CallEntry | None:
     code, counter, called_at = _code(raw.get("code")), _counter(raw.get("counter")), _instant(raw.get("called_at"))
     if code is None or counter is None or called_at is None:
         return None
-    return Call(code, _text(raw.get("concern"), 40), counter, called_at)
+    return CallEntry(code, _text(raw.get("concern"), 40), counter, called_at)
 
 
-def _waiting(raw: dict) -> Waiting | None:
+def _waiting(raw: dict) -> QueueEntry | None:
+    code, issued_at = _code(raw.get("code")), _instant(raw.get("issued_at"))
+    return QueueEntry(code, _text(raw.get("concern"), 40), issued_at) if code and issued_at else None
+
+
+def _appointment(raw: dict) -> AppointmentEntry | None:
     code = _code(raw.get("code"))
-    return Waiting(code, _text(raw.get("concern"), 40)) if code else None
-
-
-def _appointment(raw: dict) -> Appointment | None:
-    code = _code(raw.get("code"))
-    return Appointment(code, _counter(raw.get("counter"))) if code else None
+    return AppointmentEntry(code, _text(raw.get("concern"), 40), _text(raw.get("slot"), 5),
+                            _instant(raw.get("checked_in_at"))) if code else None
 
 
 def _code(value) -> str | None:
@@ -190,13 +151,12 @@ def _code(value) -> str | None:
     return None
 
 
-def _counter(value) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 <= value <= 9999:
-        return str(value)
-    if isinstance(value, str) and COUNTER.fullmatch(value.strip()):
-        return value.strip()
+def _counter(value) -> int | None:
+    # Counters are numbers: the core calls to counter 3, and the waiting room hears "Schalter 3".
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9999:
+        return value
     return None
 
 
@@ -253,24 +213,21 @@ def _kiosk_answer(value, problems) -> KioskAnswer | None:
     # Problems never quote the values: a wrong field might hold a name.
     if value is None:
         return None
-    message = value.get("message") if isinstance(value, dict) else None
-    title_de = _text(message.get("title_de"), MAX_TITLE) if isinstance(message, dict) else ""
-    if not title_de:
-        problems.append("kiosk.answer has no message with a title_de; it is not shown")
-        return None
-    kind = message.get("kind")
-    if kind not in KIOSK_KINDS:
+    raw = value.get("message") if isinstance(value, dict) else None
+    if isinstance(raw, dict) and raw.get("kind") not in KINDS:
         problems.append("kiosk.answer.message.kind is not ok, warn or error; shown as warn")
-        kind = "warn"
+        raw = dict(raw, kind="warn")
+    message = VisitorMessage.from_json(raw)
+    if message is None:
+        problems.append("kiosk.answer has no message with a known title and body; it is not shown")
+        return None
     code = _code(value.get("code"))
     if value.get("code") is not None and code is None:
         problems.append("kiosk.answer.code is not shaped like a code; it is left out")
     at = _instant(value.get("at"))
     if value.get("at") is not None and at is None:
         problems.append("kiosk.answer.at is not an ISO time")
-    return KioskAnswer(kind, title_de, _text(message.get("body_de"), MAX_BODY),
-                       _text(message.get("title_en"), MAX_TITLE) or None,
-                       _text(message.get("body_en"), MAX_BODY) or None, code, at)
+    return KioskAnswer(message, code, at)
 
 
 def _out_of_order(value, problems) -> str | None:

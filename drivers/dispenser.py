@@ -15,7 +15,9 @@ from appliance.printer.status import PrinterState, printer_status
 
 from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
 from appliance.domain.errors import ApplianceError, ClockNotTrusted, NumbersExhausted
-from appliance.domain.messages import CLOCK_UNKNOWN, NO_NUMBERS_LEFT, OUT_OF_ORDER, KioskAnswer, VisitorMessage, ticket_message
+from appliance.domain.screen import KioskAnswer
+from appliance.domain.wording import (CLOCK_UNKNOWN, NO_NUMBERS_LEFT, OUT_OF_ORDER, VisitorMessage, in_languages,
+                                      ticket_languages, ticket_message, ticket_queue)
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
@@ -193,16 +195,19 @@ class TicketDispenser:
     def _ticket_bytes(self, ticket, ahead: int, wait) -> bytes:
         printer = self._config.printer
         concern = self._config.concern(ticket.concern)
-        english = "en" in self._config.device.languages
+        languages = ticket_languages(self._config.device.languages)
         url = None
         if printer.wait_page_url:
             url = printer.wait_page_url.format(site=self._config.device.site, code=ticket.code,
                                                day=ticket.day.isoformat())
         content = TicketContent(
-            code=ticket.code, concern_de=concern.title_de, concern_en=concern.title_en if english else None,
-            issued_local=ticket.issued_at.astimezone(self._config.device.timezone), people_ahead=ahead,
-            wait_minutes=wait, url=url, footer_de=printer.footer_de,
-            footer_en=printer.footer_en if english else None, logo=printer.logo)
+            code=ticket.code, issued_local=ticket.issued_at.astimezone(self._config.device.timezone),
+            heading=in_languages("ticket.number", languages),
+            concern=tuple(dict.fromkeys(concern.title(language) for language in languages)),
+            queue=tuple(in_languages(line, languages) for line in ticket_queue(ahead, wait)),
+            url=url, url_label=in_languages("ticket.online", languages) if url else (),
+            footer=tuple(t for t in (printer.footer_de, printer.footer_en if "en" in languages else None) if t),
+            logo=printer.logo)
         return ticket_bytes(content, profile=printer.profile, paper_width_mm=printer.paper_width)
 
     def _answer(self, message: VisitorMessage, code: str | None = None) -> None:

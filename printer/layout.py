@@ -1,6 +1,6 @@
 """What is printed: a waiting ticket and the staff's morning list, as the ESC/POS bytes python-escpos makes.
 
-Pure: domain values in, bytes out (through python-escpos' Dummy printer); no printer, no clock.
+Pure: words in the ticket's languages and values in, bytes out (through python-escpos' Dummy printer).
 """
 from __future__ import annotations
 
@@ -38,56 +38,28 @@ _HOME_CODE_PAGES = ("CP437", "CP858", "CP850")
 _WEEKDAYS_DE = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
 
 
+# One phrase in each of the ticket's languages, the first language first.
+Words = tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class TicketContent:
-    """Everything a waiting ticket shows; nothing on it identifies the visitor."""
+    """Everything a waiting ticket shows, its words already in the ticket's languages; nothing identifies
+    the visitor. The caller chooses the languages and words (the layout prints what it is given)."""
 
     code: str                                   # 'A042'
-    concern_de: str                             # the concern in plain German
     issued_local: datetime                      # aware, local time of the device's site
-    people_ahead: int
-    wait_minutes: tuple[int, int] | None = None  # estimated range, e.g. (10, 20)
+    heading: Words                              # 'Ihre Wartenummer', 'Your number'
+    concern: Words                              # the concern in plain words
+    queue: tuple[Words, ...] = ()               # people ahead, the estimated wait
     url: str | None = None                      # the online wait-time page for this ticket
-    concern_en: str | None = None
-    footer_de: str = ""
-    footer_en: str | None = None
+    url_label: Words = ()
+    footer: Words = ()
     logo: Path | None = None
 
     def __post_init__(self) -> None:
         if self.issued_local.tzinfo is None:
             raise ValueError("issued_local must be an aware datetime (the site's local time zone)")
-        if self.people_ahead < 0:
-            raise ValueError(f"people_ahead cannot be negative ({self.people_ahead})")
-        if self.wait_minutes is not None:
-            low, high = self.wait_minutes
-            if not 0 <= low <= high:
-                raise ValueError(f"wait_minutes must be a range (low, high) with 0 <= low <= high, "
-                                 f"not {self.wait_minutes}")
-
-
-def sample_ticket(issued_local: datetime) -> TicketContent:
-    """The ticket that ``print-test`` and the benchmarks print."""
-    return TicketContent(
-        code="A042", concern_de="Urlaub beantragen", concern_en="Apply for leave", issued_local=issued_local,
-        people_ahead=3, wait_minutes=(10, 20),
-        url=f"https://jobcenter.example/wartezeit/A042?d={issued_local:%Y-%m-%d}",
-        footer_de="Bitte achten Sie auf den Monitor.", footer_en="Please watch the screen.")
-
-
-def people_ahead_text(people_ahead: int) -> tuple[str, str]:
-    """German and English line for the queue position."""
-    if people_ahead == 0:
-        return "Sie sind als Nächstes dran", "You are next"
-    if people_ahead == 1:
-        return "Vor Ihnen: 1 Person", "1 person ahead of you"
-    return f"Vor Ihnen: {people_ahead} Personen", f"{people_ahead} people ahead of you"
-
-
-def wait_text(wait_minutes: tuple[int, int]) -> tuple[str, str]:
-    """German and English line for the estimated wait, a range because it is an estimate."""
-    low, high = wait_minutes
-    span = f"{low}" if low == high else f"{low}\u2013{high}"
-    return f"Wartezeit ca. {span} Min.", f"Wait approx. {span} min"
 
 
 def ticket_bytes(content: TicketContent, *, profile: str | None, paper_width_mm: int,
@@ -98,38 +70,29 @@ def ticket_bytes(content: TicketContent, *, profile: str | None, paper_width_mm:
     otherwise it goes as a raster image. A logo that cannot be used is left out with a warning.
     """
     out = _Writer(profile, paper_width_mm)
-    english = bool(content.concern_en or content.footer_en)
     p = out.printer
     p.hw("INIT")  # whatever the last job left set (sizes, code page) starts fresh
     p.set(align="center")
     if content.logo is not None:
         out.logo(content.logo)
-    p.set(bold=True)
-    out.lines("Ihre Wartenummer")
-    p.set(bold=False)
-    if english:
-        out.lines("Your number")
+    out.words(content.heading, bold=True)
     out.big(content.code)
     p.set(double_height=True, bold=True)
-    out.lines(content.concern_de)
+    out.lines(content.concern[0] if content.concern else "")
     p.set(normal_textsize=True, bold=False)
-    if content.concern_en:
-        out.lines(content.concern_en)
+    for line in content.concern[1:]:
+        out.lines(line)
     p.ln()
     out.lines(content.issued_local.strftime("%d.%m.%Y %H:%M"))
-    out.pair(people_ahead_text(content.people_ahead), english)
-    if content.wait_minutes is not None:
-        out.pair(wait_text(content.wait_minutes), english)
+    for words in content.queue:
+        out.words(words)
     if content.url:
         p.ln()
-        out.pair(("Aktuelle Wartezeit online:", "Current wait online:"), english)
+        out.words(content.url_label)
         out.qr(content.url, native_qr)
-    if content.footer_de or content.footer_en:
+    if content.footer:
         p.ln()
-        if content.footer_de:
-            out.lines(content.footer_de)
-        if content.footer_en:
-            out.lines(content.footer_en)
+        out.words(content.footer)
     p.cut()
     return p.output
 
@@ -222,10 +185,14 @@ class _Writer:
         for line in _wrap(self.clean(text), self.columns // magnification):
             self.printer.textln(self.printable(line))
 
-    def pair(self, texts: tuple[str, str], english: bool) -> None:
-        self.lines(texts[0])
-        if english:
-            self.lines(texts[1])
+    def words(self, words: Words, bold: bool = False) -> None:
+        """The first language's line (bold if asked), then the others' in normal type."""
+        for number, line in enumerate(words):
+            if bold and number < 2:
+                self.printer.set(bold=number == 0)
+            self.lines(line)
+        if bold and len(words) == 1:
+            self.printer.set(bold=False)
 
     def big(self, code: str) -> None:
         """The number as large as the printer can make it while it stays on one line."""

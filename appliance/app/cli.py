@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from appliance import __version__
-from appliance.domain.errors import ConfigError, DaemonNotRunning, StateError
+from appliance.domain.errors import ConfigError, StateError
+from appliance.protocol.control import DaemonNotRunning
 
 EXIT_CONFIG, EXIT_STATE, EXIT_NOT_RUNNING, EXIT_PRINTER = 2, 3, 4, 5
 
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["monitor"]:  # the monitor has its own options (display.monitor.build_parser)
-        from appliance.display.monitor import main as monitor_main
+    if argv[:1] == ["monitor"]:  # the monitor has its own options (app.monitor.build_parser)
+        from appliance.app.monitor import main as monitor_main
         return monitor_main(argv[1:])
     args = parser.parse_args(argv)
     return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
@@ -114,7 +115,7 @@ def _check_config(args) -> int:
 def _ask_daemon(args, name: str):
     """The daemon's answer to ``name`` on the control socket (--socket, or from the config);
     an int is an exit code after a message on stderr."""
-    from appliance.app.control import request
+    from appliance.protocol.control import request
     socket_path = args.socket
     if socket_path is None:
         try:
@@ -145,7 +146,8 @@ def _print_test(args) -> int:
 
     from appliance.printer.connection import open_printer
     from appliance.printer.errors import PrinterError
-    from appliance.printer.layout import sample_ticket, ticket_bytes
+    from appliance.app.sample_ticket import sample_ticket
+    from appliance.printer.layout import ticket_bytes
     from appliance.printer.status import printer_status
     uri, profile, paper, timeout, tz = args.printer, args.profile, args.paper, 5.0, None
     if uri is None or profile is None or paper is None:

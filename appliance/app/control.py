@@ -1,10 +1,8 @@
-"""The control socket: a local Unix socket on which the daemon answers ``status`` and streams views.
+"""The control socket's server: a local Unix socket on which the daemon answers ``status`` and streams views.
 
-One JSON request per line; one JSON answer per line, or for a stream (the monitor's ``subscribe``)
-one line per change until the client goes. Only the same machine can connect, and the socket
+The line format is appliance.protocol.control's. Only the same machine can connect, and the socket
 file's mode (0660) limits it to the service's user and group.
 """
-import json
 import logging
 import os
 import socket
@@ -12,10 +10,10 @@ import socketserver
 import threading
 from pathlib import Path
 
-from appliance.domain.errors import ApplianceError, DaemonNotRunning
+from appliance.domain.errors import ApplianceError
+from appliance.protocol.control import MAX_REQUEST, decode, encode
 
 log = logging.getLogger(__name__)
-MAX_REQUEST = 4096
 
 
 class ControlServer:
@@ -44,7 +42,7 @@ class ControlServer:
                     if stream is not None:
                         server.send_stream(stream, self.wfile)
                         return
-                    self.wfile.write(json.dumps(server.answer(line)).encode() + b"\n")
+                    self.wfile.write(encode(server.answer(line)))
                 except OSError as error:
                     # The client hung up first. Left to socketserver, this would print a
                     # multi-line traceback on stderr, outside the journal's one-line format.
@@ -59,7 +57,7 @@ class ControlServer:
 
     def stream_for(self, line: bytes):
         try:
-            return self._streams.get(json.loads(line)["request"])
+            return self._streams.get(decode(line)["request"])
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -69,7 +67,7 @@ class ControlServer:
             self.subscribers += 1
         try:
             for item in items:
-                wfile.write(json.dumps(item).encode() + b"\n")
+                wfile.write(encode(item))
                 wfile.flush()
         finally:
             items.close()
@@ -79,7 +77,7 @@ class ControlServer:
     def answer(self, line: bytes) -> dict:
         known = ", ".join(sorted([*self._handlers, *self._streams]))
         try:
-            request = json.loads(line)
+            request = decode(line)
             handler = self._handlers[request["request"]]
         except (ValueError, KeyError, TypeError):
             return {"error": f"unknown request; known: {known}"}
@@ -99,30 +97,6 @@ class ControlServer:
             self.path.unlink()
         except FileNotFoundError:
             pass
-
-
-def request(path: Path, name: str, timeout: float = 3.0, **arguments):
-    """Ask the daemon listening on ``path``; raises DaemonNotRunning when none answers."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.settimeout(timeout)
-            client.connect(str(path))
-            client.sendall(json.dumps({"request": name, **arguments}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = client.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    except (FileNotFoundError, ConnectionRefusedError) as error:
-        raise DaemonNotRunning(f"no daemon answers at {path} ({error.strerror}): is it running? "
-                               "(systemctl status entrance-appliance)") from None
-    except (socket.timeout, OSError) as error:
-        raise DaemonNotRunning(f"the daemon at {path} did not answer: {error}") from None
-    answer = json.loads(data)
-    if "error" in answer:
-        raise ApplianceError(f"the daemon at {path} answered: {answer['error']}")
-    return answer["ok"]
 
 
 def _answers(path: Path) -> bool:

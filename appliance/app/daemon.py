@@ -16,8 +16,10 @@ from appliance.domain.config import AppConfig
 from appliance.app.control import ControlServer
 from appliance.domain.core import Core
 from appliance.domain.errors import ApplianceError, ClockNotTrusted
-from appliance.domain.messages import CLOCK_UNKNOWN, OUT_OF_ORDER, KioskAnswer
+from appliance.domain.screen import KioskAnswer
+from appliance.domain.wording import CLOCK_UNKNOWN, OUT_OF_ORDER
 from appliance.app.sdnotify import SystemdNotifier
+from appliance.app.view import monitor_view
 from appliance.domain.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -244,22 +246,9 @@ class Appliance:
             yield self.view(self.core.snapshot)
 
     def view(self, snapshot) -> dict:
-        config = self.config
-        return {
-            "device": config.device.id,
-            "site": config.device.site,
-            "languages": list(config.device.languages),
-            "timezone": config.device.timezone.key,
-            "concerns": [{"name": c.name, "prefix": c.prefix, "title_de": c.title_de, "title_en": c.title_en}
-                         for c in config.concerns],
-            "snapshot": snapshot.to_json(),
-            "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
-            "backend": {"stale_since": _iso(self.sync.stale_since if self.sync else None)},
-            "kiosk": {
-                "answer": self.kiosk_answer.to_json() if self.kiosk_answer else None,
-                "out_of_order": self.dispenser.out_of_order if self.dispenser else None,
-            },
-        }
+        return monitor_view(self.config, snapshot, kiosk_answer=self.kiosk_answer,
+                            out_of_order=self.dispenser.out_of_order if self.dispenser else None,
+                            stale_since=self.sync.stale_since if self.sync else None)
 
     def core_silent_for(self) -> float:
         return time.monotonic() - self.core.last_alive
@@ -286,10 +275,6 @@ class Appliance:
                       "schema": self.store.schema_version},
             "snapshot": snapshot.to_json(),
         }
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 def run_daemon(config: AppConfig) -> int:

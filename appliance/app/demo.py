@@ -16,7 +16,8 @@ from time import monotonic, sleep
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from appliance.display.text_screen import render_monitor
+from appliance.display.text_screen import monitor_text
+from appliance.display.view import parse_view
 from appliance.drivers.simulated import SimulatedButtons, SimulatedCounter, SimulatedScanner
 from appliance.printer.emulator import PrinterEmulator
 
@@ -25,6 +26,7 @@ from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, l
 from appliance.domain.config import Layer, load_layers
 from appliance.domain.config.loader import DEFAULTS_FILE
 from appliance.app.daemon import Appliance
+from appliance.app.view import monitor_view
 from appliance.domain.checkin import CheckInRules, LatePolicy
 from appliance.domain.errors import ApplianceError
 from appliance.domain.simulation import AppointmentArrival, DaySpec, OfficeDay, WalkIn
@@ -251,7 +253,7 @@ def book_appointments(office, site: str, store, key, backend) -> dict[int, str]:
 def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
     """The call-up monitor, as on a device: its own process, fed over the control socket. Headless,
     it writes a PNG after every change; with a display, it opens a window."""
-    command = [sys.executable, "-m", "appliance.display.monitor", "--socket", str(control_socket), "--clock", "snapshot",
+    command = [sys.executable, "-m", "appliance.app.monitor", "--socket", str(control_socket), "--clock", "snapshot",
                "--no-sound", "--log-level", "warning"]
     command += ["--out", str(out_dir), "--size", "1280x720"] if headless else ["--windowed", "--size", "1280x720"]
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
@@ -294,7 +296,7 @@ class DemoOutput:
         """What the kiosk screen said, one line (German title and body)."""
         message = answer.message
         with open(self.out_dir / log_name, "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {message.title_de}: {message.body_de}\n")
+            log.write(f"{local_time:%Y-%m-%d %H:%M}  {message.title.render()}: {message.body.render()}\n")
 
     def call(self, entry, local_time):
         with open(self.out_dir / "calls.log", "a", encoding="utf-8") as log:
@@ -307,7 +309,7 @@ class DemoOutput:
         if snapshot.serial == self._serial:
             return
         self._serial = snapshot.serial
-        text = render_monitor(snapshot, self.config.concerns, self.config.device.timezone)
+        text = monitor_text(parse_view(monitor_view(self.config, snapshot)))
         target = self.out_dir / "monitor.txt"
         temporary = target.with_suffix(".tmp")
         temporary.write_text(text, encoding="utf-8")

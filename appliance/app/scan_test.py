@@ -10,7 +10,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from appliance.domain.errors import DaemonNotRunning
+from appliance.protocol.control import DaemonNotRunning
 
 
 def run_scan_test(sources: list[str], config) -> int:
@@ -75,7 +75,7 @@ class _Judge:
     def __call__(self, payload: str) -> str:
         if self._config is None:
             return "(no verdict: the config has problems)"
-        from appliance.app.control import request
+        from appliance.protocol.control import request
         try:
             answer = request(self._config.core.control_socket, "judge", payload=payload)
             return _describe(answer["verdict"], answer["display_code"], "daemon")

@@ -1,6 +1,6 @@
 """Check-in rules: what a scanned appointment code gets, decided without I/O.
 
-Each verdict has a plain-language answer for the visitor (appliance/messages.py) and a signal on
+Each verdict has a plain-language answer for the visitor (appliance/domain/wording.py) and a signal on
 the kiosk; only ACCEPTED changes anything: the appointment goes to the top of the call-up list.
 """
 from dataclasses import dataclass

@@ -22,7 +22,7 @@ from appliance.domain.codes import decode as decode_code
 from appliance.domain.commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, JudgeScan, MarkDelivered,
                        RecordEvent, ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
 from appliance.domain.journal import short_hash
-from appliance.domain.messages import VisitorMessage, check_in_message
+from appliance.domain.wording import VisitorMessage, check_in_message
 from appliance.domain.config import AppConfig
 from appliance.domain.errors import ApplianceError, ClockNotTrusted
 from appliance.domain.numbering import number_block

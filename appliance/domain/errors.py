@@ -31,9 +31,5 @@ class UnknownConcern(ApplianceError, KeyError):
         return str(self.args[0]) if self.args else "unknown concern"
 
 
-class DaemonNotRunning(ApplianceError, ConnectionError):
-    """No daemon answers on the control socket."""
-
-
 class ClockNotTrusted(ApplianceError):
     """The wall clock is not known to be right yet, so no day-bound number or check-in is issued."""

@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from appliance.app.control import ControlServer, request
-from appliance.domain.errors import ApplianceError, DaemonNotRunning
+from appliance.app.control import ControlServer
+from appliance.domain.errors import ApplianceError
+from appliance.protocol.control import ControlError, DaemonNotRunning, request
 
 STATUS = {"device": "kiosk-7", "snapshot": {"waiting": [{"code": "A001", "concern": "leave"}]}}
 
@@ -53,7 +54,7 @@ def test_each_request_is_one_json_line_and_each_answer_is_one_json_line(server, 
 def test_unknown_request_gets_an_error_naming_the_known_requests(server, socket_path):
     assert json.loads(exchange(socket_path, b'{"request": "reboot"}\n')) == {
         "error": "unknown request; known: status"}
-    with pytest.raises(ApplianceError, match="answered: unknown request; known: status"):
+    with pytest.raises(ControlError, match="answered: unknown request; known: status"):
         request(socket_path, "reboot")
 
 
@@ -93,7 +94,7 @@ def test_a_handler_that_fails_gives_an_error_answer_and_the_server_goes_on(socke
     server = ControlServer(socket_path, {"status": lambda request: STATUS, "broken": broken})
     server.start()
     try:
-        with pytest.raises(ApplianceError, match="database is locked"):
+        with pytest.raises(ControlError, match="database is locked"):
             request(socket_path, "broken")
         assert request(socket_path, "status") == STATUS
     finally:

@@ -17,10 +17,12 @@ import pytest  # noqa: E402
 
 from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
 from appliance.domain.config import load_config  # noqa: E402
-from appliance.domain.messages import KioskAnswer, check_in_message, ticket_message  # noqa: E402
+from appliance.domain.screen import KioskAnswer  # noqa: E402
+from appliance.domain.wording import VisitorMessage, check_in_message, ticket_message  # noqa: E402
 from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402
-from appliance.display.kiosk_render import KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
-from appliance.display.monitor import build_parser, main, run_monitor, _take_config_defaults  # noqa: E402
+from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
+from appliance.app.monitor import build_parser, main, _take_config_defaults  # noqa: E402
+from appliance.display.monitor import run_monitor  # noqa: E402
 from appliance.display.rotation import to_panel  # noqa: E402
 from support.samples import sample_view  # noqa: E402
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
@@ -129,7 +131,7 @@ def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_pri
 
     code = next(d for d in frame.drawn if d.role == "ticket_code")
     assert read_text(pixels, code.rect, charset=CODE_CHARS) == "U043"
-    assert frame.texts("facts") == ["14 vor Ihnen · 10–20 Min.", "14 ahead of you · 10–20 min"]
+    assert frame.texts("facts") == ["Vor Ihnen: 14 Personen · 10–20 Min.", "14 people ahead of you · 10–20 min"]
     assert frame.texts("concern")[0] == "Urlaub / Ortsabwesenheit beantragen"
     assert screen.presses() == ["leave"]  # one press for the double tap
 
@@ -307,7 +309,7 @@ def test_an_answer_whose_number_is_not_waiting_shows_the_daemons_own_words():
     screen.offer(parse_view(kiosk_view(now, answer=checked_in)), now)
 
     shown = screen.screen()
-    assert isinstance(shown, KioskMessage) and (shown.kind, shown.title_de) == ("warn", "Noch zu früh")
+    assert shown == TOO_EARLY and isinstance(shown, VisitorMessage) and shown.title.render() == "Noch zu früh"
 
 
 def test_the_press_sender_reports_the_daemons_refusal_from_its_own_thread(tmp_path):

@@ -3,23 +3,28 @@ from datetime import timedelta
 
 import pytest
 
-from appliance.domain.messages import OUT_OF_ORDER, KioskAnswer as DaemonAnswer, ticket_message
+from appliance.display.view import KioskState, parse_view
+from appliance.domain.screen import KioskAnswer
+from appliance.domain.wording import OUT_OF_ORDER, VisitorMessage, phrase, ticket_message
 from support.samples import NOW, sample_view
-from appliance.display.view import KioskAnswer, KioskState, parse_view
+
+HALLO = {"key": "checked_in.title"}  # a title of the daemon's, with no parameters
+SEATED = {"key": "checked_in.body", "params": {"code": "T-4821"}}
 
 
 def kiosk_view(kiosk) -> dict:
     return sample_view(kiosk=kiosk)
 
 
-def test_the_daemons_ticket_answer_arrives_with_its_message_number_and_time():
-    answer = DaemonAnswer(ticket_message("U043", 4, (10, 20)), "U043", NOW).to_json()
-    view = parse_view(kiosk_view({"answer": answer, "out_of_order": None}))
+def test_the_daemons_ticket_answer_arrives_as_the_same_message_with_its_number_and_time():
+    sent = KioskAnswer(ticket_message("U043", 4, (10, 20)), "U043", NOW)
+    view = parse_view(kiosk_view({"answer": sent.to_json(), "out_of_order": None}))
 
-    assert view.kiosk == KioskState(KioskAnswer(
-        "ok", "Ihre Wartenummer: U043",
-        "Bitte nehmen Sie Ihren Zettel. Vor Ihnen: 4 Personen. Wartezeit ca. 10–20 Min.",
-        "Your number: U043", "Please take your ticket. 4 people ahead of you. Wait approx. 10–20 min.", "U043", NOW))
+    assert view.kiosk == KioskState(sent)
+    assert view.kiosk.answer.message.body.render("de") == \
+        "Bitte nehmen Sie Ihren Zettel. Vor Ihnen: 4 Personen. Wartezeit ca. 10–20 Min."
+    assert view.kiosk.answer.message.body.render("en") == \
+        "Please take your ticket. 4 people ahead of you. Wait approx. 10–20 min."
     assert view.problems == ()
 
 
@@ -30,24 +35,32 @@ def test_out_of_order_keeps_the_reason_and_a_view_without_a_kiosk_part_can_serve
 
 
 def test_a_new_answer_is_a_new_picture_but_a_keep_alive_is_not():
-    first = kiosk_view({"answer": DaemonAnswer(OUT_OF_ORDER, None, NOW).to_json(), "out_of_order": "paper out"})
+    first = kiosk_view({"answer": KioskAnswer(OUT_OF_ORDER, None, NOW).to_json(), "out_of_order": "paper out"})
     again = dict(first, snapshot=dict(first["snapshot"], serial=999))
-    later = kiosk_view({"answer": DaemonAnswer(OUT_OF_ORDER, None, NOW + timedelta(seconds=30)).to_json(),
+    later = kiosk_view({"answer": KioskAnswer(OUT_OF_ORDER, None, NOW + timedelta(seconds=30)).to_json(),
                         "out_of_order": "paper out"})
 
     assert parse_view(first) == parse_view(again)
     assert parse_view(first) != parse_view(later)
 
 
+NOT_SHOWN = "kiosk.answer has no message with a known title and body; it is not shown"
+CHECKED_IN = VisitorMessage("ok", phrase("checked_in.title"), phrase("checked_in.body", code="T-4821"))
+
+
 @pytest.mark.parametrize("kiosk, expected, problem", [
     ("yes", KioskState(), "kiosk is not an object"),
-    ({"answer": "A001"}, KioskState(), "kiosk.answer has no message with a title_de; it is not shown"),
-    ({"answer": {"message": {"kind": "ok"}, "code": "A001"}}, KioskState(),
-     "kiosk.answer has no message with a title_de; it is not shown"),
-    ({"answer": {"message": {"kind": "party", "title_de": "Hallo"}}}, KioskState(KioskAnswer("warn", "Hallo")),
+    ({"answer": "A001"}, KioskState(), NOT_SHOWN),
+    ({"answer": {"message": {"kind": "ok"}, "code": "A001"}}, KioskState(), NOT_SHOWN),
+    ({"answer": {"message": {"kind": "ok", "title": {"key": "no.such.text"}, "body": SEATED}}}, KioskState(),
+     NOT_SHOWN),
+    ({"answer": {"message": {"kind": "ok", "title": HALLO, "body": {"key": "checked_in.body"}}}}, KioskState(),
+     NOT_SHOWN),  # a parameter missing
+    ({"answer": {"message": {"kind": "party", "title": HALLO, "body": SEATED}}},
+     KioskState(KioskAnswer(VisitorMessage("warn", CHECKED_IN.title, CHECKED_IN.body))),
      "kiosk.answer.message.kind is not ok, warn or error; shown as warn"),
-    ({"answer": {"message": {"kind": "ok", "title_de": "Hallo"}, "at": "gestern"}},
-     KioskState(KioskAnswer("ok", "Hallo")), "kiosk.answer.at is not an ISO time"),
+    ({"answer": {"message": {"kind": "ok", "title": HALLO, "body": SEATED}, "at": "gestern"}},
+     KioskState(KioskAnswer(CHECKED_IN)), "kiosk.answer.at is not an ISO time"),
     ({"out_of_order": 3}, KioskState(out_of_order="out of order"),
      "kiosk.out_of_order is not text; taken as out of order"),
 ])
@@ -60,19 +73,19 @@ def test_a_bad_kiosk_part_becomes_a_safe_default_and_a_problem(kiosk, expected, 
 
 
 def test_a_name_in_the_code_field_never_reaches_the_screen_nor_the_problems():
-    view = parse_view(kiosk_view({"answer": {"message": {"kind": "ok", "title_de": "Sie sind angemeldet",
-                                                         "body_de": "Bitte nehmen Sie Platz."},
+    view = parse_view(kiosk_view({"answer": {"message": {"kind": "ok", "title": HALLO, "body": SEATED},
                                              "code": "Erika Mustermann", "name": "Erika Mustermann"}}))
 
-    assert view.kiosk.answer == KioskAnswer("ok", "Sie sind angemeldet", "Bitte nehmen Sie Platz.")
+    assert view.kiosk.answer == KioskAnswer(CHECKED_IN)
     assert view.problems == ("kiosk.answer.code is not shaped like a code; it is left out",)
     assert "Erika" not in repr(view)
 
 
-def test_control_characters_and_overlong_texts_are_cleaned_and_cut():
-    view = parse_view(kiosk_view({"answer": {"message": {"kind": "error", "title_de": "Code\nungültig\x07",
-                                                         "body_de": "x" * 5000, "title_en": 42}}}))
+@pytest.mark.parametrize("parameter", ["Erika Mustermann, geboren am 1. Januar 1970, wohnhaft in Berlin",
+                                       "Code\nungültig\x07", 4.5, True, None, [1]])
+def test_a_parameter_that_is_not_a_short_printable_value_refuses_the_message(parameter):
+    view = parse_view(kiosk_view({"answer": {"message": {"kind": "ok", "title": HALLO, "body": {
+        "key": "checked_in.body", "params": {"code": parameter}}}}}))
 
-    assert view.kiosk.answer.title_de == "Code ungültig"
-    assert len(view.kiosk.answer.body_de) == 600 and view.kiosk.answer.body_de.endswith("…")
-    assert view.kiosk.answer.title_en is None and view.kiosk.answer.body_en is None
+    assert view.kiosk.answer is None and view.problems == (NOT_SHOWN,)
+    assert "Erika" not in repr(view)

@@ -8,14 +8,15 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.display import theme  # noqa: E402
-from appliance.display.kiosk_render import KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
-from appliance.display.monitor_render import render_kiosk as render_kiosk_from_monitor_module  # noqa: E402
+from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
 from appliance.display.rotation import logical_size, to_panel, to_picture  # noqa: E402
 from support.samples import CONCERNS, NOW  # noqa: E402
-from appliance.display.view import ConcernInfo, WaitRange  # noqa: E402
+from appliance.display.view import WaitRange, parse_view  # noqa: E402
+from appliance.domain.screen import ConcernInfo  # noqa: E402
+from appliance.domain.wording import CLOCK_UNKNOWN, VisitorMessage, phrase  # noqa: E402
 from support.ocr import count_colour, read_text  # noqa: E402
 
-CONCERN_INFOS = tuple(ConcernInfo(c["name"], c["prefix"], c["title_de"], c["title_en"]) for c in CONCERNS)
+CONCERN_INFOS = parse_view({"concerns": CONCERNS}).concerns
 
 
 def kiosk(screen, size=(800, 480), **options):
@@ -56,7 +57,7 @@ def test_a_touch_on_a_kiosk_screen_mounted_upside_down_still_hits_the_right_butt
 
 
 def test_many_concerns_on_a_small_screen_still_get_touchable_buttons_inside_the_screen():
-    many = tuple(ConcernInfo(f"c{i}", "A", f"Anliegen Nummer {i} mit einem langen Titel") for i in range(9))
+    many = tuple(ConcernInfo(f"c{i}", "A", (("de", f"Anliegen Nummer {i} mit einem langen Titel"),)) for i in range(9))
     surface, frame = kiosk(None, concerns=many, touch=True)
 
     assert len(frame.buttons) == 9
@@ -69,19 +70,25 @@ def test_the_ticket_answer_shows_number_concern_people_ahead_and_wait():
     code = next(d for d in frame.drawn if d.role == "ticket_code")
 
     assert read_text(surface, code.rect, charset="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == "U043"
-    assert frame.texts("facts") == ["4 vor Ihnen · 10–20 Min.", "4 ahead of you · 10–20 min"]
+    # The same words for people ahead and the wait as the printed ticket and the kiosk's answer.
+    assert frame.texts("facts") == ["Vor Ihnen: 4 Personen · 10–20 Min.", "4 people ahead of you · 10–20 min"]
+
+
+def test_a_ticket_with_no_one_ahead_says_you_are_next_and_one_wait():
+    _, frame = kiosk(KioskTicket("U043", CONCERN_INFOS[1], ahead=0, wait=WaitRange(5, 5)))
+
+    assert frame.texts("facts") == ["Sie sind als Nächstes dran · 5 Min.", "You are next · 5 min"]
     assert frame.texts("concern") == ["Urlaub / Ortsabwesenheit beantragen", "Apply for leave"]
 
 
 @pytest.mark.parametrize("kind, colour", [("ok", theme.OK), ("warn", theme.WARNING), ("error", theme.ERROR)])
 def test_a_verdict_shows_its_title_and_body_in_both_languages_on_its_colour(kind, colour):
-    message = KioskMessage(kind, "Zu früh", "Ihr Termin ist um 10:30 Uhr. Bitte scannen Sie ab 10:15 Uhr.",
-                           "Too early", "Your appointment is at 10:30. Please scan from 10:15.")
+    message = VisitorMessage(kind, phrase("too_early.title"), phrase("too_early.body", at="10:15"))
     surface, frame = kiosk(message)
 
-    assert frame.texts("message_title") == ["Zu früh", "Too early"]
-    assert frame.texts("message_body")[0].startswith("Ihr Termin ist um 10:30 Uhr.")
-    assert any(text.startswith("Your appointment") for text in frame.texts("message_body"))
+    assert frame.texts("message_title") == ["Noch zu früh", "Too early"]
+    assert frame.texts("message_body")[0].startswith("Bitte scannen Sie Ihren Code ab 10:15 Uhr")
+    assert any(text.startswith("Please scan your code") for text in frame.texts("message_body"))
     assert count_colour(surface, colour) > 800 * 480 * 0.3
     assert all(surface.get_rect().contains(d.rect) for d in frame.drawn)
 
@@ -97,13 +104,9 @@ def test_out_of_order_sends_visitors_to_the_information_desk():
     assert read_text(surface, title.rect).endswith("Betrieb")
 
 
-def test_the_kiosk_screen_comes_from_the_same_display_code_as_the_monitor():
-    assert render_kiosk_from_monitor_module is render_kiosk
-
-
 @pytest.mark.parametrize("size", [(480, 320), (800, 480), (1024, 600), (480, 800), (1920, 1080)])
 def test_every_kiosk_screen_fits_any_small_screen(size):
     for screen in (None, KioskTicket("U043", CONCERN_INFOS[0], 2, WaitRange(5, 5)), OutOfOrder(), OneMoment(),
-                   KioskMessage("error", "Code ungültig", "Dieser QR-Code gehört zu keinem Termin heute.")):
+                   CLOCK_UNKNOWN):
         surface, frame = kiosk(screen, size=size, concerns=CONCERN_INFOS, touch=True)
         assert all(surface.get_rect().contains(d.rect) for d in frame.drawn), (size, screen)

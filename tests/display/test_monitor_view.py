@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from support.samples import NOW, call, sample_view
-from appliance.display.view import Appointment, MonitorView, WaitRange, parse_view
+from appliance.display.view import MonitorView, WaitRange, parse_view
+from appliance.domain.snapshot import AppointmentEntry
 
 
 def test_a_full_view_becomes_frozen_dataclasses_with_every_field():
@@ -15,10 +16,12 @@ def test_a_full_view_becomes_frozen_dataclasses_with_every_field():
     assert view.device == "monitor-mitte-1" and view.site == "mitte"
     assert view.languages == ("de", "en") and view.timezone == ZoneInfo("Europe/Berlin")
     assert [c.prefix for c in view.concerns] == ["E", "U", "D", "S"]
-    assert view.current_call.code == "U042" and view.current_call.counter == "3"
+    assert view.current_call.code == "U042" and view.current_call.counter == 3
     assert view.current_call.called_at == NOW - timedelta(seconds=5)
     assert len(view.recent_calls) == 6 and len(view.waiting) == 12
-    assert view.appointments == (Appointment("T-4821", None), Appointment("T-4835", "5"))
+    assert view.appointments == (AppointmentEntry("T-4821", "leave", "09:30", NOW - timedelta(minutes=3)),
+                                 AppointmentEntry("T-4835", "documents", "09:40", NOW - timedelta(minutes=3)))
+    assert view.concerns[1].title("en") == "Apply for leave" and view.concerns[1].title("fr") == view.concerns[1].title("de")
     assert view.wait_for("leave") == WaitRange(10, 20) and view.wait_for("other") is None
     assert view.open and view.stale_since is None and view.ticker.startswith("Heute")
     assert view.serial == 812 and view.taken_at == NOW and view.problems == ()
@@ -77,7 +80,7 @@ def test_personal_fields_are_ignored_and_never_reach_the_view():
     raw["name"] = "Erika Mustermann"
     raw["snapshot"]["recent_calls"][0]["name"] = "Max Mustermann"
     raw["snapshot"]["waiting"][0].update(name="Max Mustermann", birthdate="1970-01-01")
-    raw["appointments"][0].update(name="Max Mustermann", email="max@example.org", customer_number="123D456")
+    raw["snapshot"]["appointments"][0].update(name="Max Mustermann", email="max@example.org", customer_number="123D456")
 
     view = parse_view(raw)
 
@@ -89,9 +92,9 @@ def test_personal_fields_are_ignored_and_never_reach_the_view():
 
 @pytest.mark.parametrize("not_a_code", ["Max Mustermann", "mustermann", "A 42", "", "A" * 13, "<b>A1</b>", 42])
 def test_a_code_field_holding_anything_but_a_code_is_refused(not_a_code):
-    view = parse_view({"snapshot": {"waiting": [{"code": not_a_code, "concern": "leave"}],
-                                    "recent_calls": [{"code": not_a_code, "counter": 1, "called_at": NOW.isoformat()}]},
-                       "appointments": [{"code": not_a_code}]})
+    view = parse_view({"snapshot": {"waiting": [{"code": not_a_code, "concern": "leave", "issued_at": NOW.isoformat()}],
+                                    "recent_calls": [{"code": not_a_code, "counter": 1, "called_at": NOW.isoformat()}],
+                                    "appointments": [{"code": not_a_code}]}})
 
     assert (view.waiting, view.recent_calls, view.appointments) == ((), (), ())
 
@@ -114,6 +117,6 @@ def test_runaway_lists_are_cut_to_a_bound():
 
 def test_control_characters_in_titles_and_ticker_become_spaces():
     view = parse_view({"ticker": "Heute\ngeschlossen\x07", "concerns": [{"name": "a", "prefix": "A",
-                                                                           "title_de": "Ur\tlaub"}]})
+                                                                           "titles": {"de": "Ur\tlaub"}}]})
 
-    assert view.ticker == "Heute geschlossen" and view.concerns[0].title_de == "Ur laub"
+    assert view.ticker == "Heute geschlossen" and view.concerns[0].title("de") == "Ur laub"

@@ -137,7 +137,7 @@ def test_an_accepted_code_goes_before_every_walk_in_number(core):
     core.apply(IssueTicket("leave"))
     result = core.apply(CheckIn(code()))
     assert result.verdict is CheckInVerdict.ACCEPTED and result.display_code == "T021"
-    assert "angemeldet" in result.message.title_de and "checked in" in result.message.title_en
+    assert "angemeldet" in result.message.title.render("de") and "checked in" in result.message.title.render("en")
     assert [a.code for a in core.snapshot.appointments] == ["T021"]
     assert core.apply(CallNext(2)).display_code == "T021"
     assert core.apply(CallNext(3)).code == "A001"
@@ -162,7 +162,7 @@ def test_too_late_offers_a_walk_in_ticket_when_configured(core):
     core.clock.set(local(10))
     result = core.apply(CheckIn(code()))
     assert result.verdict is CheckInVerdict.TOO_LATE
-    assert "Wartenummer" in result.message.body_de
+    assert "Wartenummer" in result.message.body.render("de")
 
 
 def test_a_cancelled_appointment_from_the_day_list_is_refused_even_with_a_genuine_code(core):

@@ -102,7 +102,7 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
     emulator, core, dispenser, recorder = kiosk()
     dispenser.request("leave")
     answer = recorder.wait_answer()
-    assert answer.code == "A001" and answer.message.title_de == "Ihre Wartenummer: A001"
+    assert answer.code == "A001" and answer.message.title.render() == "Ihre Wartenummer: A001"
     job = emulator.wait_for_jobs(1)[0]
     assert b"A001" in job
     png = tmp_path / "tickets" / "A001.png"
@@ -119,8 +119,8 @@ def test_a_printer_that_cannot_print_consumes_no_number_and_says_out_of_order(ki
     emulator, core, dispenser, recorder = kiosk(mode=mode)
     dispenser.request("leave")
     answer = recorder.wait_answer()
-    assert answer.code is None and answer.message.title_de == "Außer Betrieb"
-    assert "Information" in answer.message.body_de
+    assert answer.code is None and answer.message.title.render() == "Außer Betrieb"
+    assert "Information" in answer.message.body.render()
     assert core.snapshot.issued_today == ()
     health = printer_health(core)
     assert health.state is Health.FAILED and reason in health.detail
@@ -142,7 +142,7 @@ def test_paper_running_out_during_a_ticket_voids_its_number_for_good(kiosk):
     emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutDuringTheTicket)
     dispenser.request("leave")
     answer = recorder.wait_answer()
-    assert answer.message.title_de == "Außer Betrieb"
+    assert answer.message.title.render() == "Außer Betrieb"
     assert core.snapshot.waiting == ()  # a voided number is never called
     assert dict(core.snapshot.issued_today) == {"leave": 1}  # ...and never issued again
     kinds = [e.kind for e in core.snapshot.last_events]

@@ -15,7 +15,8 @@ from pyzbar.pyzbar import decode
 
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
-from appliance.printer.layout import sample_ticket, ticket_bytes
+from appliance.app.sample_ticket import sample_ticket
+from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
 from support import REPO_ROOT
 
@@ -78,7 +79,7 @@ def test_each_job_is_written_as_a_png_named_after_the_ticket_number(emulator, tm
 
 
 def test_umlauts_come_back_out_of_the_printer(emulator):
-    print_ticket(emulator, replace(TICKET, people_ahead=0, concern_de="Ärger über Änderungen"))
+    print_ticket(emulator, replace(TICKET, queue=(("Sie sind als Nächstes dran", "You are next"),), concern=("Ärger über Änderungen",)))
     text = render(emulator.jobs[0]).text
     assert "Ärger über Änderungen" in text and "Sie sind als Nächstes dran" in text
 

@@ -8,8 +8,7 @@ import pytest
 from PIL import Image
 
 from appliance.printer.errors import PrinterConfigError
-from appliance.printer.layout import (TicketContent, day_list_bytes, logo_problem, people_ahead_text, sample_ticket,
-                            ticket_bytes, wait_text)
+from appliance.printer.layout import TicketContent, day_list_bytes, logo_problem, ticket_bytes
 from appliance.printer.profiles import PAPER_DOTS
 from appliance.printer.render import render
 
@@ -21,8 +20,21 @@ LONG_TITLE = ("Sie wollen einen Antrag auf Weiterbewilligung der Leistungen zur 
               "und Änderungen der Wohnsituation abgeben?")[:200]
 
 
+# The layout prints the words it is given; which words and languages is the caller's choice.
+TICKET = TicketContent(
+    code="A042", issued_local=ISSUED, heading=("Ihre Wartenummer", "Your number"),
+    concern=("Urlaub beantragen", "Apply for leave"),
+    queue=(("Vor Ihnen: 3 Personen", "3 people ahead of you"), ("Wartezeit ca. 10–20 Min.", "Wait approx. 10–20 min")),
+    url="https://jobcenter.example/wartezeit/A042?d=2026-11-25", url_label=("Aktuelle Wartezeit online:",
+                                                                          "Current wait online:"),
+    footer=("Bitte achten Sie auf den Monitor.", "Please watch the screen."))
+GERMAN_ONLY = replace(TICKET, heading=TICKET.heading[:1], concern=TICKET.concern[:1],
+                      queue=tuple(words[:1] for words in TICKET.queue), url_label=TICKET.url_label[:1],
+                      footer=TICKET.footer[:1])
+
+
 def ticket(**changes) -> TicketContent:
-    return replace(sample_ticket(ISSUED), **changes)
+    return replace(TICKET, **changes)
 
 
 def printed(content: TicketContent, profile="TM-T88V", paper=80, native_qr=None):
@@ -59,22 +71,20 @@ def test_the_ticket_says_in_german_first_what_the_visitor_needs():
     assert text[-2:] == ["Bitte achten Sie auf den Monitor.", "Please watch the screen."]
 
 
-def test_english_lines_appear_only_when_english_text_is_given():
-    text = printed(ticket(concern_en=None, footer_en=None)).text
+def test_a_ticket_in_one_language_prints_only_that_language():
+    text = printed(GERMAN_ONLY).text
     assert "Your number" not in text and "people ahead" not in text and "Wait approx." not in text
     assert "Ihre Wartenummer" in text and "Vor Ihnen: 3 Personen" in text
 
 
-def test_queue_position_and_wait_read_naturally():
-    assert people_ahead_text(0) == ("Sie sind als Nächstes dran", "You are next")
-    assert people_ahead_text(1) == ("Vor Ihnen: 1 Person", "1 person ahead of you")
-    assert people_ahead_text(3) == ("Vor Ihnen: 3 Personen", "3 people ahead of you")
-    assert wait_text((10, 20)) == ("Wartezeit ca. 10\u201320 Min.", "Wait approx. 10\u201320 min")
-    assert wait_text((15, 15)) == ("Wartezeit ca. 15 Min.", "Wait approx. 15 min")
+def test_the_first_language_of_the_heading_is_bold_and_the_others_are_not():
+    data = ticket_bytes(ticket(), profile=None, paper_width_mm=80)
+    bold_on, bold_off = b"\x1bE\x01", b"\x1bE\x00"
+    assert data.index(bold_on) < data.index(b"Ihre Wartenummer") < data.index(bold_off) < data.index(b"Your number")
 
 
-def test_no_estimate_means_no_wait_line():
-    assert "Wartezeit ca." not in printed(ticket(wait_minutes=None)).text
+def test_no_queue_lines_means_none_printed():
+    assert "Wartezeit ca." not in printed(ticket(queue=())).text
 
 
 def test_the_number_is_printed_as_large_as_fits_on_one_line():
@@ -92,7 +102,7 @@ def test_the_number_is_printed_as_large_as_fits_on_one_line():
                                             ("TM-T20II", 80)])
 def test_a_200_character_concern_wraps_and_no_line_leaves_the_paper(profile, paper):
     assert len(LONG_TITLE) == 200
-    content = ticket(concern_de=LONG_TITLE, concern_en=LONG_TITLE.replace("Ä", "A"), footer_de=LONG_TITLE)
+    content = ticket(concern=(LONG_TITLE, LONG_TITLE.replace("Ä", "A")), footer=(LONG_TITLE,))
     job = printed(content, profile, paper)
     assert job.wrapped_lines == 0  # the layout broke every line itself; the printer never had to
     assert all(0 <= line.left and line.left + line.width <= PAPER_DOTS[paper] for line in job.lines)
@@ -100,13 +110,13 @@ def test_a_200_character_concern_wraps_and_no_line_leaves_the_paper(profile, pap
 
 
 def test_a_word_longer_than_a_line_is_broken_not_overflowing():
-    job = printed(ticket(concern_de="Grundsicherungsleistungsbescheidwiderspruchsverfahrensangelegenheit" * 2),
+    job = printed(ticket(concern=("Grundsicherungsleistungsbescheidwiderspruchsverfahrensangelegenheit" * 2,)),
                   None, 58)
     assert job.wrapped_lines == 0
 
 
 def test_umlauts_print_in_the_printers_own_code_page():
-    content = ticket(people_ahead=0, concern_de="Änderungen mitteilen (Ü, Ö, ß)")
+    content = ticket(queue=(("Sie sind als Nächstes dran",),), concern=("Änderungen mitteilen (Ü, Ö, ß)",))
     data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80)
     # Code page 0 (CP437) from the start and never another: Ä is 0x8e there, ä 0x84.
     assert data.count(b"\x1bt") == 1 and b"\x1bt\x00" in data
@@ -116,14 +126,14 @@ def test_umlauts_print_in_the_printers_own_code_page():
 
 
 def test_typography_outside_the_code_page_is_replaced_not_switched_to_another_page():
-    content = ticket(footer_de="Öffnungszeiten „Mo–Fr“ … 8–12 Uhr")
+    content = ticket(footer=("Öffnungszeiten „Mo–Fr“ … 8–12 Uhr",))
     data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80)
     assert data.count(b"\x1bt") == 1
     assert 'Öffnungszeiten "Mo-Fr" ... 8-12 Uhr' in render(data, 80, "TM-T88V").text
 
 
 def test_control_characters_in_a_title_are_not_printer_commands():
-    data = ticket_bytes(ticket(concern_de="Urlaub\x1b@\x1dV\x00 beantragen\n\tjetzt"), profile=None,
+    data = ticket_bytes(ticket(concern=("Urlaub\x1b@\x1dV\x00 beantragen\n\tjetzt",)), profile=None,
                         paper_width_mm=80)
     assert data.count(b"\x1b@") == 1 and data.count(CUT) == 1
     assert "Urlaub @ V beantragen jetzt" in render(data).text
@@ -171,10 +181,6 @@ def test_a_ticket_without_url_has_no_qr_code():
 def test_ticket_content_refuses_what_would_print_wrongly():
     with pytest.raises(ValueError, match="aware"):
         ticket(issued_local=datetime(2026, 11, 25, 9, 14))
-    with pytest.raises(ValueError, match="negative"):
-        ticket(people_ahead=-1)
-    with pytest.raises(ValueError, match="range"):
-        ticket(wait_minutes=(20, 10))
 
 
 def test_the_date_is_the_local_one_given():

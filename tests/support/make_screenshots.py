@@ -15,11 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the samp
 
 import pygame  # noqa: E402
 
-from appliance.display.kiosk_render import KioskMessage, KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
+from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
 from appliance.display.slides import Slides  # noqa: E402
 from support.samples import CONCERNS, NOW, make_slides, sample_view  # noqa: E402
-from appliance.display.view import ConcernInfo, WaitRange, parse_view  # noqa: E402
+from appliance.display.view import WaitRange, parse_view  # noqa: E402
+from appliance.domain.wording import VisitorMessage, phrase  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[2] / "display" / "screenshots"
 
@@ -44,13 +45,13 @@ def main():
             shoot(f"monitor-{layout}-call", size, sample_view(), slides=slides)
             shoot(f"monitor-{layout}-call-no-slides", size, sample_view())
             shoot(f"monitor-{layout}-empty", size, sample_view(snapshot={"serial": 1, "taken_at": NOW.isoformat()},
-                                                               appointments=[], waits={}))
+                                                               waits={}))
             shoot(f"monitor-{layout}-closed", size, sample_view(open=False, ticker="Montag bis Freitag 8–12 Uhr, "
                                                                "Donnerstag auch 14–18 Uhr"), slides=slides)
             shoot(f"monitor-{layout}-stale", size, sample_view(backend={"stale_since": (NOW - timedelta(minutes=9)).isoformat()}),
                   now=NOW + timedelta(minutes=1))
         shoot("monitor-landscape-connecting", (1920, 1080), None, connected=False)
-    concerns = tuple(ConcernInfo(c["name"], c["prefix"], c["title_de"], c["title_en"]) for c in CONCERNS)
+    concerns = parse_view({"concerns": CONCERNS}).concerns
     kiosk = pygame.Surface((800, 480))
     render_kiosk(kiosk, None, NOW)
     save(kiosk, "kiosk-welcome")
@@ -58,14 +59,10 @@ def main():
     save(kiosk, "kiosk-welcome-touch")
     render_kiosk(kiosk, KioskTicket("U043", concerns[1], ahead=4, wait=WaitRange(10, 20)), NOW)
     save(kiosk, "kiosk-ticket")
-    render_kiosk(kiosk, KioskMessage("ok", "Willkommen! Sie sind angemeldet.", "Bitte nehmen Sie Platz. "
-                                     "Ihre Nummer T-4821 erscheint gleich auf dem Bildschirm.",
-                                     "Welcome! You are checked in.", "Please take a seat. Your number T-4821 "
-                                     "will appear on the screen shortly."), NOW)
+    # The daemon's own words for a check-in and a scan too early (appliance.domain.wording).
+    render_kiosk(kiosk, VisitorMessage("ok", phrase("checked_in.title"), phrase("checked_in.body", code="T-4821")), NOW)
     save(kiosk, "kiosk-checked-in")
-    render_kiosk(kiosk, KioskMessage("warn", "Zu früh", "Ihr Termin ist um 10:30 Uhr. Bitte scannen Sie ab "
-                                     "10:15 Uhr noch einmal.", "Too early", "Your appointment is at 10:30. "
-                                     "Please scan again from 10:15."), NOW)
+    render_kiosk(kiosk, VisitorMessage("warn", phrase("too_early.title"), phrase("too_early.body", at="10:15")), NOW)
     save(kiosk, "kiosk-too-early")
     render_kiosk(kiosk, OutOfOrder(), NOW)
     save(kiosk, "kiosk-out-of-order")

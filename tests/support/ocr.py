@@ -14,7 +14,7 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from appliance.display.text import font  # noqa: E402
+import pytest  # noqa: E402
 
 # Measured on the monitor's codes: tesseract reads them reliably with capitals of 30-40 px.
 OCR_CAP_PX = 36

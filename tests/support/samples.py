@@ -1,23 +1,28 @@
 """Made-up views and slides for the screenshots, the monitor's tests and its benchmark.
 
-Codes and counters only, as in real views; the slides are drawn here so no image files are needed.
+Shaped as appliance.app.view builds them (tests/display/test_view_contract.py holds the real daemon to it);
+codes and counters only; the slides are drawn here so no image files are needed.
 """
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 NOW = datetime(2025, 11, 25, 8, 42, 10, tzinfo=timezone.utc)  # 09:42 in Berlin, a Tuesday
 CONCERNS = [
-    {"name": "first-application", "prefix": "E", "title_de": "Erstantrag Bürgergeld stellen",
-     "title_en": "First application (Bürgergeld)"},
-    {"name": "leave", "prefix": "U", "title_de": "Urlaub / Ortsabwesenheit beantragen", "title_en": "Apply for leave"},
-    {"name": "documents", "prefix": "D", "title_de": "Unterlagen abgeben", "title_en": "Hand in documents"},
-    {"name": "other", "prefix": "S", "title_de": "Sonstiges Anliegen", "title_en": "Other matters"},
+    {"name": "first-application", "prefix": "E",
+     "titles": {"de": "Erstantrag Bürgergeld stellen", "en": "First application (Bürgergeld)"}},
+    {"name": "leave", "prefix": "U", "titles": {"de": "Urlaub / Ortsabwesenheit beantragen", "en": "Apply for leave"}},
+    {"name": "documents", "prefix": "D", "titles": {"de": "Unterlagen abgeben", "en": "Hand in documents"}},
+    {"name": "other", "prefix": "S", "titles": {"de": "Sonstiges Anliegen", "en": "Other matters"}},
 ]
 PREFIXES = {concern["name"]: concern["prefix"] for concern in CONCERNS}
 
 
 def call(code: str, counter: int, called_at: datetime, concern: str = "leave") -> dict:
     return {"code": code, "concern": concern, "counter": counter, "called_at": called_at.isoformat()}
+
+
+def appointment(code: str, concern: str, slot: str, now: datetime) -> dict:
+    return {"code": code, "concern": concern, "slot": slot, "checked_in_at": (now - timedelta(minutes=3)).isoformat()}
 
 
 def sample_view(now: datetime = NOW, *, waiting: int = 12, calls: list[dict] | None = None, **changes) -> dict:
@@ -32,12 +37,13 @@ def sample_view(now: datetime = NOW, *, waiting: int = 12, calls: list[dict] | N
     view = {"device": "monitor-mitte-1", "site": "mitte", "languages": ["de", "en"], "timezone": "Europe/Berlin",
             "concerns": CONCERNS,
             "snapshot": {"serial": 812, "taken_at": now.isoformat(), "day": now.date().isoformat(),
+                         "appointments": [appointment("T-4821", "leave", "09:30", now),
+                                          appointment("T-4835", "documents", "09:40", now)],
                          "waiting": queue, "recent_calls": calls, "issued_today": [], "components": [],
                          "outbox_pending": 0, "last_events": []},
             "waits": {"first-application": [25, 40], "leave": [10, 20], "documents": [5, 10]},
             "backend": {"stale_since": None}, "open": True,
-            "ticker": "Heute bis 12:00 Uhr geöffnet · Termine online buchen: jobcenter.example/termin",
-            "appointments": [{"code": "T-4821", "counter": None}, {"code": "T-4835", "counter": 5}]}
+            "ticker": "Heute bis 12:00 Uhr geöffnet · Termine online buchen: jobcenter.example/termin"}
     view.update(changes)
     return view
 

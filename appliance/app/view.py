@@ -1,0 +1,28 @@
+"""The view the daemon sends the monitor process: the core's snapshot with the concerns' titles, the waits,
+the backend's freshness and the kiosk's answer. Built here only; appliance.display.view parses it back.
+"""
+from appliance.domain.screen import ConcernInfo, KioskAnswer
+
+
+def monitor_view(config, snapshot, *, kiosk_answer: KioskAnswer | None = None, out_of_order: str | None = None,
+                 stale_since=None) -> dict:
+    """One view as JSON types. ``out_of_order``: why the kiosk cannot serve (None while it can);
+    ``stale_since``: since when the backend has been unreachable (None while it answers)."""
+    return {
+        "device": config.device.id,
+        "site": config.device.site,
+        "languages": list(config.device.languages),
+        "timezone": config.device.timezone.key,
+        "concerns": [concern_info(concern).to_json() for concern in config.concerns],
+        # Checked-in appointments, walk-ins and calls travel inside the snapshot, as the core made them.
+        "snapshot": snapshot.to_json(),
+        "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
+        "backend": {"stale_since": stale_since.isoformat() if stale_since is not None else None},
+        "kiosk": {"answer": kiosk_answer.to_json() if kiosk_answer else None, "out_of_order": out_of_order},
+    }
+
+
+def concern_info(concern) -> ConcernInfo:
+    """A configured concern as the screens show it."""
+    titles = (("de", concern.title_de),) + ((("en", concern.title_en),) if concern.title_en else ())
+    return ConcernInfo(concern.name, concern.prefix, titles)
