@@ -19,6 +19,7 @@ from appliance.domain.errors import ApplianceError, ClockNotTrusted
 from appliance.domain.messages import CLOCK_UNKNOWN, OUT_OF_ORDER, KioskAnswer
 from appliance.app.sdnotify import SystemdNotifier
 from appliance.domain.state import StateStore
+from appliance.drivers.settings import source_text
 
 log = logging.getLogger(__name__)
 BLOCKED_AFTER_S = 5.0  # a core loop silent this long is reported (its tick is 1 s)
@@ -96,7 +97,7 @@ class Appliance:
             self._start("buttons", self._start_panel)
         if "kiosk" in roles:
             for source in self.config.scanner.inputs:
-                self._start(f"scanner {source}", lambda source=source: self._start_reader(source))
+                self._start(f"scanner {source_text(source)}", lambda source=source: self._start_reader(source))
         if self.config.backend.url:
             self._start("backend", self._start_sync)
         if self.config.push.enabled:
@@ -137,14 +138,14 @@ class Appliance:
         self.dispenser.start()
         return self.dispenser
 
-    def _start_reader(self, text: str):
-        from appliance.drivers.readers import open_reader, parse_source
-        name = f"scanner {text}"
+    def _start_reader(self, source):
+        from appliance.drivers.readers import open_reader
+        name = f"scanner {source_text(source)}"
 
         def on_health(state: str, detail: str) -> None:
             self.core.submit(ReportHealth(name, Health.OK if state == "ok" else Health.FAILED, detail))
 
-        reader = open_reader(parse_source(text), lambda payload, source: self.scan(payload, source), on_health,
+        reader = open_reader(source, lambda payload, source: self.scan(payload, source), on_health,
                              self.config.scanner)
         return reader
 

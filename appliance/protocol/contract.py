@@ -106,6 +106,10 @@ class Contract:
         with open(path, encoding="utf-8") as file:
             return cls(json.load(file))
 
+    def pattern(self, schema: str) -> re.Pattern:
+        """The pattern of one of the document's string schemas, e.g. "Name", for checks outside a request."""
+        return re.compile(self.document["components"]["schemas"][schema]["pattern"])
+
     @cached_property
     def document_bytes(self) -> bytes:
         return json.dumps(self.document, ensure_ascii=False, indent=1).encode()
