@@ -185,3 +185,15 @@ def test_concerns_keep_the_order_of_the_file(tmp_path):
         """))
 
     assert [c.name for c in load_config(path).concerns] == ["leave", "other", "documents"]
+
+
+def test_a_kiosk_taking_signed_codes_needs_the_sites_public_key(tmp_path):
+    path = write(tmp_path / "appliance.conf", KIOSK + "[checkin]\nmodes = signed, reference\n")
+
+    problem = only_problem(path)
+
+    assert (problem.line, problem.section, problem.key) == (line_of(path, "modes ="), "checkin", "modes")
+    assert problem.message == ("signed codes need the site's public key: set public_key_file, or use "
+                               "modes = reference")
+    assert load_config(write(tmp_path / "monitor.conf", MONITOR + "[checkin]\nmodes = signed\n")).checkin.modes == (
+        "signed",)
