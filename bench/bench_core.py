@@ -10,7 +10,7 @@ from pathlib import Path
 
 from appliance.domain.clock import SystemClock
 from appliance.domain.commands import CallNext, IssueTicket
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
 

@@ -10,7 +10,7 @@ from pathlib import Path
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
-from appliance.domain.config import load_config  # noqa: E402
+from appliance.app.config import load_config  # noqa: E402
 from appliance.app.daemon import Appliance  # noqa: E402
 from appliance.drivers.keymap import KeyDecoder, type_events  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402

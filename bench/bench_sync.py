@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance.domain.clock import SystemClock, local_day
 from appliance.domain.commands import ApplyDayList, IssueTicket
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import Appointment, StateStore
 from appliance.sync.device_sync import DeviceSync

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from support.config import write_device_config
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load(args):
-    from appliance.domain.config import load_config
+    from appliance.app.config import load_config
     return load_config(args.config)
 
 

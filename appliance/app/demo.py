@@ -23,8 +23,8 @@ from appliance.printer.emulator import PrinterEmulator
 
 from appliance.domain.clock import FakeClock, SystemClock
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, load_private_key, private_key_text, public_key_text
-from appliance.domain.config import Layer, load_layers
-from appliance.domain.config.loader import DEFAULTS_FILE
+from appliance.app.config import load_layers
+from appliance.domain.config import Layer
 from appliance.app.daemon import Appliance
 from appliance.app.view import monitor_view
 from appliance.domain.checkin import CheckInRules, LatePolicy
@@ -81,8 +81,7 @@ OPENING = time(7, 30)
 def demo_config(var_dir: Path, printer_uri: str, backend_url: str):
     text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri, backend=backend_url, device=DEMO_DEVICE,
                               site=DEMO_SITE)
-    return load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
-                        Layer("<embedded demo config>", text, Path.cwd())])
+    return load_layers([Layer("<embedded demo config>", text, Path.cwd())])
 
 
 def demo_start(now, store, tz):

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     socket_path = args.socket
     if socket_path is None or args.config is not None:
-        from appliance.domain.config import load_config
+        from appliance.app.config import load_config
         from appliance.domain.errors import ConfigError
         try:
             config = load_config(args.config)

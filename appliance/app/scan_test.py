@@ -95,11 +95,11 @@ class _LocalJudge:
         import dataclasses
 
         from appliance.domain.clock import SystemClock
-        from appliance.domain.config.model import StateConfig
         from appliance.domain.core import Core
         from appliance.domain.state import StateStore
         self._directory = tempfile.TemporaryDirectory()
-        config = dataclasses.replace(config, state=StateConfig(Path(self._directory.name) / "scratch.db"))
+        config = dataclasses.replace(config, state=dataclasses.replace(
+            config.state, database=Path(self._directory.name) / "scratch.db"))
         self._store = StateStore(config.state.database)
         self._core = Core(config, self._store, SystemClock())
 

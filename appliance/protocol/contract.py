@@ -105,6 +105,10 @@ class Contract:
         with open(path, encoding="utf-8") as file:
             return cls(json.load(file))
 
+    def pattern(self, schema: str) -> re.Pattern:
+        """The pattern of one of the document's string schemas, e.g. "Name", for checks outside a request."""
+        return re.compile(self.document["components"]["schemas"][schema]["pattern"])
+
     def validator(self, schema: dict) -> Draft202012Validator:
         """A validator for ``schema``, whose references point into the document."""
         return Draft202012Validator(_absolute_refs(schema), registry=self._registry, format_checker=FORMATS)

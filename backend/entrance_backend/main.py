@@ -7,7 +7,6 @@ The layers: backend_store.py (SQLite), backend_http.py (the operations), contrac
 import argparse
 import os
 import random
-import re
 import secrets
 import signal
 import sqlite3
@@ -18,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
 from entrance_backend.store import BackendRefusal, BackendStore
+from appliance.protocol.contract import Contract
 from appliance.protocol.http_server import BackgroundServer, Server, server_config
 
 __all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
 
 DEFAULT_PORT = 8470
-NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")  # device and site names, as the devices' config allows
+NAME = Contract.load().pattern("Name")  # device and site names: the protocol's, which the devices' config shares
 
 
 class BackgroundBackend:

@@ -18,7 +18,7 @@ import pytest
 
 from appliance.domain.clock import SystemClock, local_day
 from appliance.domain.commands import IssueTicket
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.protocol.control import request
 from appliance.app.daemon import Appliance
 from appliance.app.sdnotify import SystemdNotifier

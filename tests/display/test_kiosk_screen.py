@@ -16,7 +16,7 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
-from appliance.domain.config import load_config  # noqa: E402
+from appliance.app.config import load_config  # noqa: E402
 from appliance.domain.screen import KioskAnswer  # noqa: E402
 from appliance.domain.wording import VisitorMessage, check_in_message, ticket_message  # noqa: E402
 from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402

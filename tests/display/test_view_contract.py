@@ -20,7 +20,7 @@ from appliance.display.view import parse_view  # noqa: E402
 from appliance.domain.clock import FakeClock  # noqa: E402
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
 from appliance.domain.commands import CallNext, StaffCall, VoidTicket  # noqa: E402
-from appliance.domain.config import load_config  # noqa: E402
+from appliance.app.config import load_config  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402
 from support import wait_for  # noqa: E402
 from support.ocr import read_text  # noqa: E402

@@ -11,7 +11,7 @@ from appliance.domain.clock import FakeClock
 from appliance.domain.codes import (AppointmentCode, CodeError, Ed25519PrivateKey, ForgedCode, decode, encode,
                              public_key_text)
 from appliance.domain.commands import CallNext, CheckIn, IssueTicket
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import Appointment, StateStore
 

@@ -1,24 +1,20 @@
 """The example files in config/ that technicians copy to a device load cleanly and say what they mean."""
+import dataclasses
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
-from appliance.domain.config import load_config
-from appliance.domain.config.ini import parse_ini
-from appliance.domain.config.loader import DEFAULTS_FILE
-from appliance.domain.config.schema import OPTIONAL_KEYS, SECTIONS
+from appliance.app.config import SCHEMA, load_config
 from appliance.domain.errors import ConfigError
 from support import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "config"
 KINDS = {"kiosk.conf": ("kiosk",), "monitor.conf": ("monitor",), "kiosk-monitor.conf": ("kiosk", "monitor")}
 CONCERNS = ("first-application", "leave", "documents", "other")
-_DEFAULTS = parse_ini(DEFAULTS_FILE.read_text(encoding="utf-8"), str(DEFAULTS_FILE), []).sections
 # Optional keys without a default (url, button, ready_led, ...): commented out, they show an example.
-NO_DEFAULT = {key for section, key in OPTIONAL_KEYS
-              if key not in _DEFAULTS.get("concern:*" if section == "concern:" else section, {})}
+NO_DEFAULT = {key for section in SCHEMA.sections.values() for key, spec in section.keys.items()
+              if spec.optional and spec.default is None}
 
 
 @pytest.fixture(params=sorted(KINDS))
@@ -80,13 +76,11 @@ def test_example_shows_every_key_of_every_section_so_nothing_has_to_be_looked_up
     name, path = example
     text = path.read_text(encoding="utf-8")
 
-    for section, keys in SECTIONS.items():
-        if section == "concern:":
-            continue
-        assert re.search(rf"^#? ?\[{re.escape(section)}\]$", text, re.M), f"config/{name} lacks [{section}]"
-        for key in keys:
-            assert re.search(rf"^(# )?{key} =", text, re.M), f"config/{name} lacks [{section}] {key}"
-    for key in SECTIONS["concern:"]:
+    for section in SCHEMA.fixed():
+        assert re.search(rf"^#? ?\[{re.escape(section.name)}\]$", text, re.M), f"config/{name} lacks [{section.name}]"
+        for key in section.keys:
+            assert re.search(rf"^(# )?{key} =", text, re.M), f"config/{name} lacks [{section.name}] {key}"
+    for key in SCHEMA.sections["concern"].keys:
         assert re.search(rf"^{key} =", text, re.M), f"config/{name}: no concern sets {key}"
 
 
@@ -103,8 +97,7 @@ def test_commented_out_values_are_the_real_defaults(example, tmp_path):
 
     as_shipped, with_defaults_written = load_config(path), load_config(variant)
 
-    for part in ("device", "numbering", "concerns", "waits", "checkin", "scanner", "printer", "gpio", "monitor",
-                 "state", "core", "backend", "push", "logging"):
+    for part in [field.name for field in dataclasses.fields(as_shipped) if field.name not in ("files", "effective")]:
         assert getattr(as_shipped, part) == getattr(with_defaults_written, part), f"config/{name}: {part}"
 
 

@@ -100,7 +100,7 @@ def test_a_refusal_does_not_stop_the_core(core, device_config):
 def test_a_used_up_range_refuses_and_issues_nothing(tmp_path, device_config_file):
     text = device_config_file.read_text().replace("prefix = A", "prefix = A\nfirst = 1\nlast = 2")
     device_config_file.write_text(text)
-    from appliance.domain.config import load_config
+    from appliance.app.config import load_config
     config = load_config(device_config_file)
     store = StateStore(config.state.database)
     core = Core(config, store, FakeClock(MORNING))

@@ -11,8 +11,8 @@ import pytest
 
 from appliance.domain.clock import FakeClock, local_day, next_midnight
 from appliance.domain.commands import IssueTicket
-from appliance.domain.config import Layer, load_layers
-from appliance.domain.config.loader import DEFAULTS_FILE
+from appliance.app.config import load_layers
+from appliance.domain.config import Layer
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
 from support import wait_for
@@ -35,10 +35,8 @@ def make_core(tmp_path):
     made = []
 
     def make(start: datetime, zone: str = "Europe/Berlin", tick: str = "1s"):
-        config = load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent),
-                              Layer("<test>", device_config_text(
-                                  tmp_path, device={"roles": "kiosk", "timezone": zone}, core={"tick": tick},
-                                  concerns=CONCERNS), tmp_path)])
+        config = load_layers([Layer("<test>", device_config_text(
+            tmp_path, device={"roles": "kiosk", "timezone": zone}, core={"tick": tick}, concerns=CONCERNS), tmp_path)])
         clock = FakeClock(start)
         store = StateStore(config.state.database)
         core = Core(config, store, clock)

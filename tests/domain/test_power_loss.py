@@ -36,8 +36,8 @@ from pathlib import Path
 
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import IssueTicket
-from appliance.domain.config import Layer, load_layers
-from appliance.domain.config.loader import DEFAULTS_FILE
+from appliance.app.config import load_layers
+from appliance.domain.config import Layer
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
 
@@ -60,7 +60,7 @@ last = 9999
 [state]
 database = {db}
 '''
-config = load_layers([Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent), Layer("<child>", text, db.parent)])
+config = load_layers([Layer("<child>", text, db.parent)])
 core = Core(config, StateStore(config.state.database), FakeClock(datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)))
 while True:
     for concern in ("leave", "advice"):
@@ -76,8 +76,10 @@ while True:
 def run_child_and_kill(db_path: Path, delay: float) -> tuple[list[str], str]:
     """Start the child, SIGKILL it after ``delay`` s; the codes it reported and its stderr."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    # Unbuffered: communicate() reads the raw pipe, so lines a buffered readline() had already
+    # taken in beyond the first would be lost and look like tickets the child never reported.
     child = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(db_path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT)
+                             stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT, bufsize=0)
     # The delay counts from the child's first ticket, so that every kill lands in rapid issuing
     # however slowly Python starts on a loaded machine (or an old Pi).
     ready, _, _ = select.select([child.stdout], [], [], 30)

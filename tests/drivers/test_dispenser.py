@@ -9,7 +9,7 @@ from pyzbar.pyzbar import decode as decode_qr
 
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.drivers.dispenser import TicketDispenser
 from appliance.domain.state import StateStore

@@ -3,7 +3,7 @@ import termios
 
 import pytest
 
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.drivers.errors import BadScannerSource
 from appliance.drivers.evdev_scanner import EvdevScanner
 from appliance.drivers.readers import Source, SourceKind, open_reader, parse_source

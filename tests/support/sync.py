@@ -18,7 +18,7 @@ import requests
 from appliance.domain.clock import FakeClock, SystemClock
 from appliance.domain.commands import (CallNext, CheckIn, Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList,
                                 VoidTicket)
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.app.daemon import Appliance
 from appliance.domain.errors import ClockNotTrusted

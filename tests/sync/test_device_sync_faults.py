@@ -168,7 +168,7 @@ def test_an_event_the_document_would_refuse_goes_as_invalid_event_with_its_origi
 CHILD = """
 import sys, time
 from appliance.domain.clock import SystemClock
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
 from appliance.sync.device_sync import DeviceSync

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
 
 from appliance.domain.clock import SystemClock
 from appliance.domain.commands import TakeDayList
-from appliance.domain.config import load_config
+from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.app.daemon import Appliance
 from appliance.domain.state import StateStore

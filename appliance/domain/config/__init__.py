@@ -1,5 +1,8 @@
-"""Provisioning by config files: a typed schema, layered files, and errors that name file and line."""
-from appliance.domain.config.loader import ETC_FILE, Layer, file_layers, load_config, load_layers
+"""Provisioning by config files: a typed schema the components declare, layered files, and errors
+that name file and line. The wiring layer (appliance.app.config) assembles the schema and loads."""
+from appliance.domain.config.loader import ETC_FILE, Checked, Layer, file_layers, load_layers
 from appliance.domain.config.model import AppConfig, Concern
+from appliance.domain.config.schema import Key, Schema, Section
 
-__all__ = ["AppConfig", "Concern", "ETC_FILE", "Layer", "file_layers", "load_config", "load_layers"]
+__all__ = ["AppConfig", "Checked", "Concern", "ETC_FILE", "Key", "Layer", "Schema", "Section", "file_layers",
+           "load_layers"]

@@ -1,26 +1,22 @@
-"""Layered loading: package defaults, then the device's file, then conf.d/*.conf in order.
+"""Layered loading against a schema: the device's file, then conf.d/*.conf in order, over the defaults.
 
-Every problem in every layer is collected before failing, so a technician fixes them in one go.
+Every problem in every layer, and every check's, is collected before failing, so a technician
+fixes them in one go.
 """
-import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.domain.errors import ConfigError
-from appliance.domain.numbering import number_block
 from appliance.domain.config.ini import IniFile, Problem, Setting, parse_ini, read_ini
-from appliance.domain.config.model import (AppConfig, BackendConfig, CheckinConfig, Concern, CoreConfig, DeviceConfig, GpioConfig,
-                    LoggingConfig, MonitorConfig, NumberingConfig, PrinterConfig, PushConfig, ScannerConfig,
-                    StateConfig, WaitsConfig)
-from appliance.domain.config.schema import OPTIONAL_KEYS, SECTIONS, schema_for
+from appliance.domain.config.model import AppConfig
+from appliance.domain.config.schema import ALL, Schema, Section, plural
 from appliance.domain.config.suggest import closest, did_you_mean
+from appliance.domain.config.types import NAME_PATTERN
+from appliance.domain.errors import ConfigError
 
-DEFAULTS_FILE = Path(__file__).resolve().parent / "defaults.conf"
 ETC_FILE = Path("/etc/entrance-appliance/appliance.conf")
-# [concern:*] gives values to every concern section that does not set them itself.
-ALL_CONCERNS = "concern:*"
-_CONCERN_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+DEFAULT = "default"  # where a value no file sets comes from, in check-config's listing
+_NAME = re.compile(NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -33,248 +29,181 @@ class Layer:
 
 
 def file_layers(main: Path | None = None) -> list[Layer]:
-    """The defaults, the device's file (``main`` or the /etc file) and the conf.d beside it."""
+    """The device's file (``main`` or the /etc file) and the conf.d beside it."""
     main = Path(main) if main is not None else ETC_FILE
-    layers = [Layer(str(DEFAULTS_FILE), None, DEFAULTS_FILE.parent), Layer(str(main), None, main.parent.resolve())]
+    layers = [Layer(str(main), None, main.parent.resolve())]
     conf_d = main.parent / "conf.d"
     if conf_d.is_dir():
         layers += [Layer(str(p), None, conf_d.resolve()) for p in sorted(conf_d.glob("*.conf"))]
     return layers
 
 
-def load_config(main: Path | None = None) -> AppConfig:
-    """Load the layered config of a device; raises ConfigError listing every problem."""
-    return load_layers(file_layers(main))
-
-
-def load_layers(layers: list[Layer]) -> AppConfig:
+def load_layers(layers: list[Layer], schema: Schema) -> AppConfig:
+    """Load ``layers`` (later ones win key by key) against ``schema``; raises ConfigError listing every problem."""
     problems: list[Problem] = []
     parsed: list[tuple[IniFile, Path]] = []
     for layer in layers:
-        if layer.text is None:
-            ini = read_ini(Path(layer.name), problems)
-        else:
-            ini = parse_ini(layer.text, layer.name, problems)
+        ini = read_ini(Path(layer.name), problems) if layer.text is None else parse_ini(layer.text, layer.name, problems)
         if ini is not None:
             parsed.append((ini, layer.base_dir))
     if any(p.line == 0 and p.message == "file not found" for p in problems):
         raise ConfigError(problems)  # everything else would only be a consequence
-    merged, bases = _merge(parsed, problems)
-    values = _typed_values(merged, bases, problems)
-    main_file = layers[1].name if len(layers) > 1 else layers[0].name
-    _require(merged, main_file, problems)
-    config = _build(values, merged, [layer.name for layer in layers], problems)
+    checked = Checked(schema, _merge(parsed, schema, problems), layers[0].name, problems)
+    for section in schema.sections.values():
+        for check in section.checks:
+            check(checked)
     if problems:
         raise ConfigError(sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.message)))
-    return config
+    return checked.build(tuple(layer.name for layer in layers))
 
 
-def _merge(parsed, problems):
+class Checked:
+    """The merged, typed values of every layer, as the sections' checks see them.
+
+    ``value`` is None where a key is unset or its value was refused (already a problem), so a
+    check only looks further where what it needs is there.
+    """
+
+    def __init__(self, schema: Schema, merged: dict[str, dict[str, tuple[Setting, Path]]], main_file: str,
+                 problems: list[Problem]):
+        self.schema, self.main_file, self.problems = schema, main_file, problems
+        self.settings = {header: {key: setting for key, (setting, _) in keys.items()} for header, keys in merged.items()}
+        self._values: dict[str, dict[str, object]] = {}
+        for header, keys in merged.items():
+            section = schema.section_of(header)
+            for key, (setting, base_dir) in keys.items():
+                spec = section.keys[key]
+                try:
+                    value = None if spec.optional and setting.value == "" else spec.type.parse(setting.value, base_dir)
+                except ValueError as error:
+                    problems.append(Problem(setting.file, setting.line, str(error), header, key))
+                else:
+                    self._values.setdefault(header, {})[key] = value
+        self._require()
+
+    def instances(self, template: str) -> list[str]:
+        """The headers of a template's sections (``concern:leave``, ...) in the order of the files."""
+        return [h for h in self.settings if h.startswith(f"{template}:") and h != f"{template}:{ALL}"]
+
+    def is_set(self, header: str, key: str) -> bool:
+        """Whether a file sets ``key`` in ``[header]`` itself (not by default or through [NAME:*])."""
+        return key in self.settings.get(header, {})
+
+    def value(self, header: str, key: str):
+        """The typed value in effect; None when unset or refused."""
+        source = self._source(header, key)
+        if source is None:
+            return self.schema.defaults[header.partition(":")[0]].get(key)
+        return self._values.get(source, {}).get(key)
+
+    def where(self, header: str, key: str) -> tuple[str, int]:
+        """The file and line that set the value in effect (the device's file when none does)."""
+        source = self._source(header, key)
+        if source is None:
+            return self.main_file, 0
+        setting = self.settings[source][key]
+        return setting.file, setting.line
+
+    def problem(self, header: str, key: str, message: str, at: tuple[str, int] | None = None) -> None:
+        """Report ``message`` about ``[header] key``, at the line that set it unless ``at`` says where."""
+        self.problems.append(Problem(*(at or self.where(header, key)), message, header, key))
+
+    def build(self, files: tuple[str, ...]) -> AppConfig:
+        """The typed, frozen config, once no problem is left."""
+        sections = {}
+        for section in self.schema.sections.values():
+            if section.template:
+                sections[plural(section)] = tuple(self._model(section, h, name=h.partition(":")[2])
+                                                  for h in self.instances(section.name))
+            else:
+                sections[section.name] = self._model(section, section.name)
+        return self.schema.config_model(**sections, files=files, effective=self._listing())
+
+    def _model(self, section: Section, header: str, **extra):
+        return self.schema.models[section.name](**extra, **{key: self.value(header, key) for key in section.keys})
+
+    def _source(self, header: str, key: str) -> str | None:
+        if key in self.settings.get(header, {}):
+            return header
+        template, colon, _ = header.partition(":")
+        if colon and key in self.settings.get(f"{template}:{ALL}", {}):
+            return f"{template}:{ALL}"
+        return None
+
+    def _require(self) -> None:
+        for section in self.schema.fixed():
+            for key, spec in section.keys.items():
+                if spec.required and not self.is_set(section.name, key):
+                    self.problem(section.name, key, "is required but not set", at=(self.main_file, 0))
+        for section in self.schema.templates():
+            for header in self.instances(section.name):
+                for key, spec in section.keys.items():
+                    if spec.required and self._source(header, key) is None:
+                        self.problem(header, key, "is required but not set", at=(self.main_file, 0))
+
+    def _listing(self) -> str:
+        """The effective config as check-config prints it: every value with the file and line it came from."""
+        headers = []
+        for section in self.schema.sections.values():
+            if section.template:
+                headers += [h for h in self.settings if h == f"{section.name}:{ALL}"] + self.instances(section.name)
+            else:
+                headers.append(section.name)
+        lines = []
+        for header in headers:
+            keys = self.schema.section_of(header).keys
+            shown = []
+            for key, spec in keys.items():
+                source = self._source(header, key)
+                if source is not None:
+                    setting = self.settings[source][key]
+                    shown.append(f"{key} = {_show(spec, self._values[source][key])}    # {setting.file}:{setting.line}")
+                elif self.value(header, key) is not None and not header.endswith(f":{ALL}"):
+                    shown.append(f"{key} = {_show(spec, self.value(header, key))}    # {DEFAULT}")
+            if shown:
+                lines += [f"[{header}]", *shown, ""]
+        listing = "\n".join(lines)
+        for section in self.schema.sections.values():
+            if section.remarks is not None:
+                listing += section.remarks(self)
+        return listing
+
+
+def _show(spec, value) -> str:
+    return "" if value is None else spec.type.show(value)
+
+
+def _merge(parsed, schema: Schema, problems) -> dict[str, dict[str, tuple[Setting, Path]]]:
     """Later layers win key by key; unknown sections and keys are problems."""
-    merged: dict[str, dict[str, Setting]] = {}
-    bases: dict[tuple[str, str], Path] = {}
-    known_sections = [s for s in SECTIONS if not s.endswith(":")] + [ALL_CONCERNS]
+    merged: dict[str, dict[str, tuple[Setting, Path]]] = {}
     for ini, base_dir in parsed:
-        for section, settings in ini.sections.items():
-            line = ini.section_lines[section]
-            keys, _ = schema_for(section)
-            if (keys is not None and section.startswith("concern:") and section != ALL_CONCERNS
-                    and not _CONCERN_NAME.fullmatch(section[8:])):
-                problems.append(Problem(ini.path, line, "a concern's name uses lower-case letters, digits and "
-                                        "dashes, e.g. [concern:first-application]", section))
+        for header, settings in ini.sections.items():
+            line = ini.section_lines[header]
+            section = schema.section_of(header)
+            if section is None:
+                problems.append(Problem(ini.path, line, f"unknown section{_section_hint(header, schema)}", header))
                 continue
-            if keys is None and section != ALL_CONCERNS:
-                hint = _section_hint(section, known_sections)
-                problems.append(Problem(ini.path, line, f"unknown section{hint}", section))
+            instance = header.partition(":")[2]
+            if section.template and instance != ALL and not _NAME.fullmatch(instance):
+                problems.append(Problem(ini.path, line, f"a {section.name}'s name uses lower-case letters, digits "
+                                        f"and dashes, e.g. [{section.name}:{section.example}]", header))
                 continue
-            keys = keys or SECTIONS["concern:"]
+            own = merged.setdefault(header, {})
             for key, setting in settings.items():
-                if key not in keys:
+                if key not in section.keys:
                     problems.append(Problem(ini.path, setting.line,
-                                            f"unknown key{did_you_mean(key, keys)}", section, key))
+                                            f"unknown key{did_you_mean(key, section.keys)}", header, key))
                     continue
-                merged.setdefault(section, {})[key] = setting
-                bases[(section, key)] = base_dir
-            merged.setdefault(section, {})
-    return merged, bases
+                own[key] = (setting, base_dir)
+    return merged
 
 
-def _section_hint(section: str, known_sections) -> str:
-    prefix, colon, name = section.partition(":")
-    templates = [s[:-1] for s in SECTIONS if s.endswith(":")]
+def _section_hint(header: str, schema: Schema) -> str:
+    prefix, colon, name = header.partition(":")
+    templates = [s.name for s in schema.templates()]
     if colon:
         match = closest(prefix, templates)
         return f". Did you mean '{match}:{name}'?" if match else ""
-    if section in templates:
-        return f". Sections of this kind are named like [{section}:NAME]"
-    return did_you_mean(section, known_sections)
-
-
-def _typed_values(merged, bases, problems):
-    values: dict[str, dict[str, object]] = {}
-    for section, settings in merged.items():
-        keys = schema_for(section)[0] or SECTIONS["concern:"]
-        for key, setting in settings.items():
-            try:
-                values.setdefault(section, {})[key] = keys[key].parse(setting.value, bases[(section, key)])
-            except ValueError as error:
-                problems.append(Problem(setting.file, setting.line, str(error), section, key))
-    return values
-
-
-def _require(merged, main_file, problems):
-    concern_defaults = merged.get(ALL_CONCERNS, {})
-    for section, keys in SECTIONS.items():
-        if section.endswith(":"):
-            continue
-        for key in keys:
-            if (section, key) not in OPTIONAL_KEYS and key not in merged.get(section, {}):
-                problems.append(Problem(main_file, 0, "is required but not set", section, key))
-    for section in merged:
-        if section.startswith("concern:") and section != ALL_CONCERNS:
-            for key in SECTIONS["concern:"]:
-                if ("concern:", key) in OPTIONAL_KEYS:
-                    continue
-                if key not in merged[section] and key not in concern_defaults:
-                    problems.append(Problem(main_file, 0, "is required but not set", section, key))
-
-
-def _build(values, merged, files, problems) -> AppConfig | None:
-    def where(section, key):
-        setting = merged.get(section, {}).get(key) or merged.get(ALL_CONCERNS, {}).get(key)
-        return (setting.file, setting.line) if setting else (files[-1], 0)
-
-    def section_values(section, **extra):
-        result = {k: None for k in SECTIONS[section]}
-        result.update(values.get(section, {}))
-        return {**result, **extra}
-
-    device = DeviceConfig(**section_values("device"))
-    numbering = NumberingConfig(**section_values("numbering"))
-    series_ok = None not in (numbering.series, numbering.series_count)
-    if series_ok and numbering.series > numbering.series_count:
-        problems.append(Problem(*where("numbering", "series"), f"is {numbering.series} but series_count is only "
-                                f"{numbering.series_count}: give each kiosk in the office a series from 1 to "
-                                f"{numbering.series_count}", "numbering", "series"))
-    concerns, prefixes = [], {}
-    defaults = values.get(ALL_CONCERNS, {})
-    for section in merged:
-        if not section.startswith("concern:") or section == ALL_CONCERNS:
-            continue
-        fields = {k: None for k in SECTIONS["concern:"]} | defaults | values.get(section, {})
-        if any(fields[k] is None for k in ("title_de", "prefix", "first", "last")):
-            continue  # already reported as a type problem
-        concern = Concern(name=section.partition(":")[2], **fields)
-        if concern.first >= concern.last:
-            own = "last" if "last" in merged[section] or "first" not in merged[section] else "first"
-            problems.append(Problem(*where(section, own), f"first ({concern.first}) must be below last "
-                                    f"({concern.last})", section, own))
-        elif series_ok and numbering.series <= numbering.series_count:
-            try:
-                number_block(concern.first, concern.last, numbering.series, numbering.series_count)
-            except ValueError as error:
-                problems.append(Problem(*where(section, "last"), str(error), section, "last"))
-        if concern.prefix in prefixes:
-            problems.append(Problem(*where(section, "prefix"), f"'{concern.prefix}' is already the prefix of "
-                                    f"[{prefixes[concern.prefix]}]: ticket numbers would be ambiguous",
-                                    section, "prefix"))
-        prefixes.setdefault(concern.prefix, section)
-        concerns.append(concern)
-    declared = any(s.startswith("concern:") and s != ALL_CONCERNS for s in merged)  # even if one failed to parse
-    if "kiosk" in (device.roles or ()) and not declared:
-        problems.append(Problem(files[1] if len(files) > 1 else files[0], 0,
-                                "a kiosk needs at least one [concern:NAME] section", "device", "roles"))
-    checkin = CheckinConfig(**section_values("checkin"))
-    if "kiosk" in (device.roles or ()) and "signed" in (checkin.modes or ()) and checkin.public_key_file is None:
-        problems.append(Problem(*where("checkin", "modes"), "signed codes need the site's public key: set "
-                                "public_key_file, or use modes = reference", "checkin", "modes"))
-    scanner = ScannerConfig(**section_values("scanner"))
-    _check_scanner_inputs(scanner, where, problems)
-    printer = PrinterConfig(**section_values("printer"))
-    if printer.paper_width is not None:
-        printer = dataclasses.replace(printer, paper_width=int(printer.paper_width))
-    _check_printer(printer, where, problems)
-    buttons = [(c.button, c.name) for c in concerns if c.button is not None]
-    if buttons and printer.uri is None and "kiosk" in (device.roles or ()):
-        problems.append(Problem(*where(f"concern:{buttons[0][1]}", "button"), "a ticket button needs a printer: "
-                                "set [printer] uri", f"concern:{buttons[0][1]}", "button"))
-    gpio = GpioConfig(**section_values("gpio"))
-    pins: dict[int, tuple[str, str]] = {}
-    for section, key, pin in ([(f"concern:{n}", "button", p) for p, n in buttons] +
-                              [("gpio", k, getattr(gpio, k)) for k in ("ready_led", "printing_led", "fault_led",
-                                                                      "buzzer")]):
-        if pin is None:
-            continue
-        if pin in pins:
-            problems.append(Problem(*where(section, key), f"GPIO{pin} is already used by [{pins[pin][0]}] "
-                                    f"{pins[pin][1]}", section, key))
-        pins.setdefault(pin, (section, key))
-    backend, push = BackendConfig(**section_values("backend")), PushConfig(**section_values("push"))
-    if backend.url and "token_file" not in merged.get("backend", {}):
-        problems.append(Problem(*where("backend", "url"), "the backend needs this device's token: set "
-                                "[backend] token_file", "backend", "token_file"))
-    if push.enabled and "token_file" not in merged.get("push", {}):
-        problems.append(Problem(*where("push", "enabled"), "the push endpoint needs a token of its own: set "
-                                "[push] token_file", "push", "token_file"))
-    monitor = MonitorConfig(**section_values("monitor"))
-    if monitor.rotation is not None:
-        monitor = dataclasses.replace(monitor, rotation=int(monitor.rotation))
-    if problems:
-        return None
-    listing = _listing(values, merged)
-    if numbering.series_count > 1 or concerns:
-        blocks = [f"#   {c.prefix}: {c.name} {'-'.join(map(str, number_block(c.first, c.last, numbering.series, numbering.series_count)))}"
-                  for c in concerns]
-        listing += f"# numbers this device issues (series {numbering.series} of {numbering.series_count}):\n" + \
-            "\n".join(blocks) + "\n"
-    return AppConfig(
-        device=device, numbering=numbering, concerns=tuple(concerns), checkin=checkin, scanner=scanner, printer=printer,
-        gpio=gpio, monitor=monitor, waits=WaitsConfig(**section_values("waits")),
-        state=StateConfig(**section_values("state")), core=CoreConfig(**section_values("core")),
-        backend=backend, push=push, logging=LoggingConfig(**section_values("logging")),
-        files=tuple(files), effective=listing)
-
-
-def _check_scanner_inputs(scanner, where, problems) -> None:
-    from appliance.drivers.readers import parse_source
-    for source in scanner.inputs or ():
-        try:
-            parse_source(source)
-        except ValueError as error:
-            problems.append(Problem(*where("scanner", "inputs"), str(error), "scanner", "inputs"))
-
-
-def _check_printer(printer, where, problems) -> None:
-    """The profile must be one python-escpos knows, and a logo must be an image it can print."""
-    if printer.profile is None and printer.logo is None:
-        return  # python-escpos takes most of a second to import: only where there is something to check
-    from appliance.printer.errors import PrinterConfigError
-    from appliance.printer.layout import logo_problem
-    from appliance.printer.profiles import load_profile
-    if printer.profile is not None and printer.paper_width is not None:
-        try:
-            load_profile(printer.profile, printer.paper_width)
-        except PrinterConfigError as error:
-            problems.append(Problem(*where("printer", "profile"), str(error), "printer", "profile"))
-    if printer.logo is not None:
-        problem = logo_problem(printer.logo)
-        if problem:
-            problems.append(Problem(*where("printer", "logo"), problem, "printer", "logo"))
-
-
-def _listing(values, merged) -> str:
-    """The effective config as check-config prints it: every value with the file and line it came from."""
-    lines = []
-    for section in merged:
-        if not merged[section]:
-            continue
-        keys = schema_for(section)[0] or SECTIONS["concern:"]
-        lines.append(f"[{section}]")
-        inherited = merged.get(ALL_CONCERNS, {}) if section.startswith("concern:") else {}
-        for key in keys:
-            source = section if key in merged[section] else ALL_CONCERNS if key in inherited else None
-            if source is not None and key in values.get(source, {}):
-                setting = merged[source][key]
-                lines.append(f"{key} = {keys[key].show(values[source][key])}    # {setting.file}:{setting.line}")
-        lines.append("")
-    return "\n".join(lines)
+    if header in templates:
+        return f". Sections of this kind are named like [{header}:NAME]"
+    return did_you_mean(header, [s.name for s in schema.fixed()] + [f"{t}:{ALL}" for t in templates])

@@ -11,6 +11,12 @@ from pathlib import Path as _Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from appliance.domain.config.suggest import did_you_mean
+
+# Devices, sites and concerns share one kind of name; the sync protocol's "Name" schema is the same.
+NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,31}"
+NAME_HINT = "use 1 to 32 lower-case letters, digits and dashes, e.g. kiosk-1"
+
 
 class ValueType:
     """Base of every config value type."""
@@ -36,6 +42,13 @@ class String(ValueType):
         if self.pattern and not self.pattern.fullmatch(raw):
             raise ValueError(f"{raw!r} is not valid: {self.hint}")
         return raw
+
+
+class Name(String):
+    """A device's, site's or concern's name, as the backend knows it."""
+
+    def __init__(self):
+        super().__init__(NAME_PATTERN, NAME_HINT, max_length=32)
 
 
 class Integer(ValueType):
@@ -66,14 +79,15 @@ class Boolean(ValueType):
 
 
 class Choice(ValueType):
-    def __init__(self, *choices: str):
-        self.choices = choices
+    """One of a few words; numbers given as choices (``Choice(80, 58)``) come back as numbers."""
+
+    def __init__(self, *choices):
+        self.choices = {str(choice): choice for choice in choices}
 
     def parse(self, raw, base_dir):
         if raw not in self.choices:
-            from appliance.domain.config.suggest import did_you_mean
             raise ValueError(f"{raw!r} is not one of {', '.join(self.choices)}{did_you_mean(raw, self.choices)}")
-        return raw
+        return self.choices[raw]
 
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
@@ -218,20 +232,6 @@ class SecretFile(ValueType):
         return f"{value.path} (********)"
 
 
-class Optional(ValueType):
-    """Wraps a type so that an empty value means 'not set' (None)."""
-
-    def __init__(self, inner: ValueType):
-        self.inner = inner
-
-    def parse(self, raw, base_dir):
-        return None if raw == "" else self.inner.parse(raw, base_dir)
-
-    def show(self, value):
-        return "" if value is None else self.inner.show(value)
-
-
-
 class PublicKeyFile(ValueType):
     """A file of Ed25519 public keys, one per line (base64 or PEM): more than one during a key rollover."""
 
@@ -261,18 +261,6 @@ class PublicKeyFile(ValueType):
 class KeyRing:
     path: _Path
     keys: tuple
-
-
-class PrinterUri(ValueType):
-    """usb:VID:PID, serial:/dev/ttyUSB0?baudrate=19200, tcp://HOST:PORT or file:/dev/usb/lp0."""
-
-    def parse(self, raw, base_dir):
-        from appliance.printer.uri import parse_printer_uri
-        try:
-            parse_printer_uri(raw)
-        except ValueError as error:
-            raise ValueError(str(error)) from None
-        return raw
 
 
 class UrlTemplate(ValueType):
