@@ -47,7 +47,7 @@ def parse_source(text: str) -> Source:
 
 
 def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live: bool = True):
-    """A started reader for ``source``; ``scanner_config`` is the [scanner] section (None: defaults)."""
+    """A reader for ``source``, not yet started; ``scanner_config`` is the [scanner] section (None: defaults)."""
     settings = {}
     if scanner_config is not None:
         settings = {"layout": scanner_config.layout, "max_gap_s": scanner_config.max_gap.total_seconds(),
@@ -71,5 +71,4 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
                               dedupe_s=settings.get("dedupe_s", 5.0))
     else:
         raise ValueError(f"{source.kind} sources are read once, not started")
-    reader.start()
     return reader

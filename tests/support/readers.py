@@ -40,3 +40,9 @@ class Recorder:
         except queue.Empty:
             return True
         return False
+
+
+def started(reader):
+    """``reader`` after its start() (which returns None, as every component's does)."""
+    reader.start()
+    return reader
