@@ -231,8 +231,9 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
             status = request(config.core.control_socket, "status")
             push = next(c for c in status["supervised"] if c["name"] == "push")
             assert push["state"] == "failed" and "Address already in use" in push["last_error"]
-            text = format_status(status)
-            assert "push         failed" in text and "did not start: OSError" in text
+            text = wait_for(lambda: (text := format_status(request(config.core.control_socket, "status")))
+                            and "push         failed" in text and text, what="the core heard of the failure")
+            assert "did not start: OSError" in text
 
             pings = notifier.pings
             wait_for(lambda: notifier.pings >= pings + 3, what="the watchdog pings go on")
