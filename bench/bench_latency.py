@@ -74,7 +74,7 @@ def scan_to_checkin_p99_ms(scans: int = 1000) -> float:
                 if text is not None:  # Enter: the last key event of the code
                     break
             serial = appliance.core.snapshot.serial
-            appliance.scan(text, "bench").result(10)
+            appliance.kiosk.scan(text, "bench").result(10)
             while appliance.core.snapshot.serial == serial:  # published after the commit
                 time.sleep(0)
             samples.append((time.perf_counter() - started) * 1000)

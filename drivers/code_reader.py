@@ -5,6 +5,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from appliance.domain.component import WorkerThread
 from appliance.domain.journal import short_hash
 
 OnCode = Callable[[str, str], None]
@@ -31,14 +32,24 @@ class CodeReader:
         self._on_health = on_health
         self._log = logger
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: WorkerThread | None = None
         self._health: tuple[str, str] | None = None
         self.codes_read = 0
 
-    def start(self):
-        self._thread = threading.Thread(target=self._run, name=self.label, daemon=True)
+    @property
+    def name(self) -> str:
+        """The reader as a component: its health is reported under its label."""
+        return self.label
+
+    def start(self) -> None:
+        """Starts the worker; after stop() (or the worker's death) it starts afresh."""
+        self._stop.clear()
+        self._health = None  # a restarted reader reports its health again
+        self._thread = WorkerThread(self._run, self.label)
         self._thread.start()
-        return self
+
+    def failure(self) -> str | None:
+        return self._thread.failure if self._thread is not None else None
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stops the worker; False when it did not end within ``timeout`` (it is a daemon)."""
@@ -52,7 +63,8 @@ class CodeReader:
         return True
 
     def __enter__(self):
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -14,19 +14,29 @@ from appliance.printer.layout import TicketContent, day_list_bytes, ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
 
 from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
+from appliance.domain.component import ComponentName, WorkerThread
 from appliance.domain.errors import ApplianceError, ClockNotTrusted, NumbersExhausted
 from appliance.domain.screen import KioskAnswer
 from appliance.domain.wording import (CLOCK_UNKNOWN, NO_NUMBERS_LEFT, OUT_OF_ORDER, VisitorMessage, in_languages,
                                       ticket_languages, ticket_message, ticket_queue)
+from appliance.domain.panel import Beep, PanelState
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
 
 
 class TicketDispenser:
+    """The printer component: presses queue here and are served, one at a time, on its thread.
+
+    Should the thread die of a bug, the supervisor starts it again; presses queued meanwhile stay
+    queued and are served then, and the visitor whose press was being served is told no.
+    """
+
+    name = ComponentName.PRINTER
+
     def __init__(self, core, config, connect, *, signals=None, on_answer=None, recheck_s: float = RECHECK_S):
         """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
-        ``signals`` shows READY / PRINTING / OUT_OF_ORDER and beeps; ``on_answer(KioskAnswer)``
+        ``signals`` shows a PanelState and sounds a Beep (the GPIO panel); ``on_answer(KioskAnswer)``
         feeds the kiosk screen. The wait printed is the core's estimate at the moment of issue."""
         self._core = core
         self._config = config
@@ -38,7 +48,7 @@ class TicketDispenser:
         self._connection = None
         self._out_of_order: str | None = "starting"
         self._day_list_done = None  # the day whose morning list is printed
-        self._thread = threading.Thread(target=self._run, name="dispenser", daemon=True)
+        self._thread: WorkerThread | None = None
         self._stopping = threading.Event()
 
     # --- any thread ------------------------------------------------------------------------------
@@ -56,14 +66,22 @@ class TicketDispenser:
         return self._out_of_order
 
     def start(self) -> None:
-        self._core.submit(ReportHealth("printer", Health.STARTING))
+        """Starts serving; after stop() (or the thread's death) it serves the same queue again."""
+        self._core.submit(ReportHealth(self.name, Health.STARTING))
+        self._out_of_order = "starting"
+        self._stopping.clear()
+        self._thread = WorkerThread(self._run, "dispenser")
         self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._requests.put(None)
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._requests.put(None)
+            self._thread.join(timeout=5)
         self._close()
+
+    def failure(self) -> str | None:
+        return self._thread.failure if self._thread is not None else None
 
     # --- the worker thread -----------------------------------------------------------------------
 
@@ -80,8 +98,15 @@ class TicketDispenser:
                 continue
             if request[0] == "<day list>":
                 self._print_day_list(scheduled=request[1] == "scheduled")
-            else:
+                continue
+            try:
                 self._serve(*request)
+            except Exception:
+                # A bug ends this thread (the supervisor restarts it); the visitor in front of the
+                # kiosk must not wait for an answer that will never come.
+                self._answer(OUT_OF_ORDER)
+                self._beep(Beep.REFUSED)
+                raise
 
     def _day_list_if_due(self) -> None:
         at = self._config.printer.day_list_at
@@ -123,25 +148,25 @@ class TicketDispenser:
     def _serve(self, concern: str, source: str) -> None:
         if not self._check_printer():
             self._answer(OUT_OF_ORDER)
-            self._signal("beep", "refused")
+            self._beep(Beep.REFUSED)
             return
-        self._signal("show", "PRINTING")
+        self._show(PanelState.PRINTING)
         try:
             ticket = self._core.submit(IssueTicket(concern, source)).result(timeout=10)
         except NumbersExhausted:
             self._answer(NO_NUMBERS_LEFT)
-            self._signal("show", "READY")
-            self._signal("beep", "refused")
+            self._show(PanelState.READY)
+            self._beep(Beep.REFUSED)
             return
         except ClockNotTrusted:
             self._answer(CLOCK_UNKNOWN)
-            self._signal("show", "READY")
-            self._signal("beep", "refused")
+            self._show(PanelState.READY)
+            self._beep(Beep.REFUSED)
             return
         except (ApplianceError, FutureTimeout) as error:
             log.error("no ticket for %s: %s", concern, error)
             self._answer(OUT_OF_ORDER)
-            self._signal("show", "READY")
+            self._show(PanelState.READY)
             return
         ahead, wait = ticket.people_ahead or 0, ticket.wait_minutes
         try:
@@ -154,11 +179,11 @@ class TicketDispenser:
             self._core.submit(VoidTicket(ticket.code, f"printer: {error}")).result(timeout=10)
             self._fault(str(error))
             self._answer(OUT_OF_ORDER)
-            self._signal("beep", "refused")
+            self._beep(Beep.REFUSED)
             return
         self._answer(ticket_message(ticket.code, ahead, wait), ticket.code)
-        self._signal("show", "READY")
-        self._signal("beep", "accepted")
+        self._show(PanelState.READY)
+        self._beep(Beep.ACCEPTED)
 
     def _check_printer(self) -> bool:
         """Ask the printer; report any change. True when a ticket can be printed now."""
@@ -176,21 +201,21 @@ class TicketDispenser:
             self._fault(status.state.value + (f" ({status.detail})" if status.detail else ""))
             return False
         if status.state is PrinterState.PAPER_NEAR_END:
-            self._core.submit(ReportHealth("printer", Health.DEGRADED, "paper near end: put in a new roll soon"))
+            self._core.submit(ReportHealth(self.name, Health.DEGRADED, "paper near end: put in a new roll soon"))
         else:
-            self._core.submit(ReportHealth("printer", Health.OK))
+            self._core.submit(ReportHealth(self.name, Health.OK))
         if self._out_of_order is not None:
             log.info("printer ready again%s", f" (was: {self._out_of_order})" if self._out_of_order else "")
             self._out_of_order = None
-            self._signal("show", "READY")
+            self._show(PanelState.READY)
         return True
 
     def _fault(self, detail: str) -> None:
         if self._out_of_order != detail:
             log.warning("printer out of order: %s", detail)
         self._out_of_order = detail
-        self._core.submit(ReportHealth("printer", Health.FAILED, detail)).result(timeout=10)
-        self._signal("show", "OUT_OF_ORDER")
+        self._core.submit(ReportHealth(self.name, Health.FAILED, detail)).result(timeout=10)
+        self._show(PanelState.OUT_OF_ORDER)
 
     def _ticket_bytes(self, ticket, ahead: int, wait) -> bytes:
         printer = self._config.printer
@@ -213,12 +238,18 @@ class TicketDispenser:
     def _answer(self, message: VisitorMessage, code: str | None = None) -> None:
         self._on_answer(KioskAnswer(message, code, self._core.snapshot.taken_at))
 
-    def _signal(self, what: str, argument: str) -> None:
+    def _show(self, state: PanelState) -> None:
+        self._signal(lambda signals: signals.show(state), state)
+
+    def _beep(self, kind: Beep) -> None:
+        self._signal(lambda signals: signals.beep(kind), kind)
+
+    def _signal(self, send, what) -> None:
         if self._signals is not None:
             try:
-                getattr(self._signals, what)(argument)
-            except Exception:  # a broken LED must not stop tickets
-                log.exception("signal %s(%s) failed", what, argument)
+                send(self._signals)
+            except Exception:  # a broken LED or buzzer must not stop tickets
+                log.exception("signal %s failed", what)
 
     def _close(self) -> None:
         if self._connection is not None:

@@ -131,9 +131,9 @@ class EvdevScanner(CodeReader):
         self._retry = (retry_initial_s, retry_max_s)
         self._wake_r = self._wake_w = -1
 
-    def start(self) -> "EvdevScanner":
+    def start(self) -> None:
         self._wake_r, self._wake_w = os.pipe()  # stop() writes to it to end a waiting poll
-        return super().start()
+        super().start()
 
     def stop(self, timeout: float = 2.0) -> bool:
         stopped = super().stop(timeout)

@@ -15,15 +15,13 @@ from functools import partial
 from gpiozero import Button, Buzzer, Device, LED
 
 from appliance.domain.buttons import ButtonGate, PressVerdict
+from appliance.domain.component import ComponentName, WorkerThread
+from appliance.domain.panel import Beep, PanelState
 from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
 
 log = logging.getLogger(__name__)
 
 
-class PanelState(Enum):
-    READY = "ready"
-    PRINTING = "printing"
-    OUT_OF_ORDER = "out of order"
 
 
 class Light(Enum):
@@ -49,9 +47,9 @@ LIGHTS: dict[PanelState, dict[str, Light]] = {
 }
 BLINK_ON_S = BLINK_OFF_S = 0.25
 
-BEEPS: dict[str, BeepPattern] = {
-    "accepted": BeepPattern(on_s=0.1, off_s=0.1, count=1),
-    "refused": BeepPattern(on_s=0.1, off_s=0.1, count=3),
+BEEPS: dict[Beep, BeepPattern] = {
+    Beep.ACCEPTED: BeepPattern(on_s=0.1, off_s=0.1, count=1),
+    Beep.REFUSED: BeepPattern(on_s=0.1, off_s=0.1, count=3),
 }
 
 # Causes a technician meets on a Pi, and what to do about them.
@@ -77,8 +75,11 @@ class GpioPanel:
     ``buttons`` maps a concern to a BCM pin wired to ground through the button (internal
     pull-up, pressed = low). ``on_press(concern)`` is called for accepted presses only and
     ``on_fault(message)`` when a button gets stuck or is back in service; both run on gpiozero's
-    or the panel's threads and must return quickly (hand the work to the core).
+    or the panel's threads and must return quickly (hand the work to the core). The pins are
+    opened by ``start()`` and released by ``stop()``.
     """
+
+    name = ComponentName.BUTTONS
 
     def __init__(
         self,
@@ -102,34 +103,44 @@ class GpioPanel:
         self._gate = gate or ButtonGate()
         self._clock = clock
         self._pins = dict(buttons)
+        self._led_pins = leds
+        self._buzzer_pin = buzzer
+        self._check_every_s = check_every_s
         # Edges of all buttons and the stuck check go through one lock, so that the clock is
         # read in the order the edges are handled and the check never races a callback.
         self._lock = threading.Lock()
         self._output_lock = threading.Lock()
         self._reported_stuck: set[str] = set()
         self._state: PanelState | None = None
-        self._closed = False
+        self._closed = True
         self._devices: list[Device] = []
         self._buttons: dict[str, Button] = {}
         self._leds: dict[str, LED] = {}
         self._buzzer: Buzzer | None = None
-
         self._factory = pin_factory
+        self._stop = threading.Event()
+        self._checker: WorkerThread | None = None
+
+    def start(self) -> None:
+        """Opens every pin (GpioUnavailable names the one that failed) and starts counting presses."""
+        self._buttons, self._leds, self._buzzer = {}, {}, None
+        self._reported_stuck, self._state = set(), None
         try:
-            for concern, pin in buttons.items():
+            for concern, pin in self._pins.items():
                 # bounce_time stays None: the gate debounces, the same way on every pin library.
                 # when_held is not used, but every Button has a hold thread that notices close()
                 # only after hold_time while gpiozero thinks the button is down: keep it short.
                 self._buttons[concern] = self._open(
                     Button, pin, f"the button for {concern!r}",
                     pull_up=True, bounce_time=None, hold_time=0.1)
-            for role, pin in leds.items():
+            for role, pin in self._led_pins.items():
                 self._leds[role] = self._open(LED, pin, f"the {role} LED")
-            if buzzer is not None:
-                self._buzzer = self._open(Buzzer, buzzer, "the buzzer")
+            if self._buzzer_pin is not None:
+                self._buzzer = self._open(Buzzer, self._buzzer_pin, "the buzzer")
         except BaseException:
             self._close_devices()
             raise
+        self._closed = False
         # Only with every pin open do presses start to count: a failed start issues no ticket.
         for concern, button in self._buttons.items():
             if button.is_pressed:
@@ -141,10 +152,13 @@ class GpioPanel:
 
         # gpiozero's hold_time runs on the wall clock in gpiozero's own thread; the gate's clock
         # is injected, so the panel asks the gate itself, once a second.
-        self._stop = threading.Event()
-        self._checker = threading.Thread(
-            target=self._check_loop, args=(check_every_s,), name="gpio-stuck-check", daemon=True)
+        self._stop.clear()
+        self._checker = WorkerThread(self._check_loop, "gpio-stuck-check")
         self._checker.start()
+
+    def failure(self) -> str | None:
+        """Why the stuck check ended (a bug): without it a stuck button would go unnoticed."""
+        return self._checker.failure if self._checker is not None else None
 
     # -- buttons in
 
@@ -162,8 +176,8 @@ class GpioPanel:
             if not self._closed:
                 self._gate.released(concern, self._clock())
 
-    def _check_loop(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
+    def _check_loop(self) -> None:
+        while not self._stop.wait(self._check_every_s):
             self._check_stuck()
 
     def _check_stuck(self) -> None:
@@ -220,34 +234,32 @@ class GpioPanel:
                     led.blink(on_time=BLINK_ON_S, off_time=BLINK_OFF_S)
             self._state = state
 
-    def beep(self, kind: str) -> None:
-        """Sounds one of BEEPS in the background; nothing when no buzzer is fitted."""
-        try:
-            pattern = BEEPS[kind]
-        except KeyError:
-            raise BadDriverSetting(f"unknown beep {kind!r}; known: {', '.join(BEEPS)}") from None
+    def beep(self, kind: Beep) -> None:
+        """Sounds ``kind`` in the background; nothing when no buzzer is fitted."""
+        pattern = BEEPS[kind]
         with self._output_lock:
             if self._buzzer is not None and not self._closed:
                 self._buzzer.beep(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.count)
 
     # -- lifecycle
 
-    def close(self) -> None:
-        """Turns the LEDs and buzzer off and releases every pin; closing twice is harmless."""
+    def stop(self) -> None:
+        """Turns the LEDs and buzzer off and releases every pin; stopping twice is harmless."""
         with self._lock, self._output_lock:
             if self._closed:
                 return
             self._closed = True
         self._stop.set()
-        if self._checker is not threading.current_thread():
+        if self._checker is not None and self._checker is not threading.current_thread():
             self._checker.join(timeout=5)
         self._close_devices()
 
     def __enter__(self):
+        self.start()
         return self
 
     def __exit__(self, *exc_info):
-        self.close()
+        self.stop()
 
     def _open(self, device_class, pin: int, what: str, **kwargs):
         if self._factory is None:

@@ -81,8 +81,8 @@ def _parse_serial(text: str) -> Source:
 
 
 def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live: bool = True):
-    """A started reader for ``source``; ``scanner_config`` is the [scanner] section (None: the
-    readers' defaults). ``live=False`` reads a recorded video as fast as it decodes."""
+    """A reader for ``source``, not yet started (its supervisor starts it); ``scanner_config`` is the
+    [scanner] section (None: the readers' defaults). ``live=False`` reads a recorded video as fast as it decodes."""
     if source.kind is SourceKind.EVDEV:
         from appliance.drivers.evdev_scanner import EvdevScanner
         options = {} if scanner_config is None else {
@@ -102,5 +102,4 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
         reader = CameraReader(source.target, on_code, on_health, decoder=decoder, fps=fps, dedupe_s=dedupe_s)
     else:
         raise BadScannerSource(f"{source}: an image is read once by scan-test, not started as a reader")
-    reader.start()
     return reader

@@ -120,7 +120,7 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     codes = book_appointments(office, config.device.site, appliance.store, site_key, backend)
     output = DemoOutput(out_dir, config, terminal=not headless and sys.stdout.isatty())
     answers: queue.Queue = queue.Queue()
-    appliance.answer_listeners.append(answers.put)
+    appliance.kiosk.listeners.append(answers.put)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -129,8 +129,8 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
           f"tickets in {out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
           file=sys.stderr)
     monitor = start_monitor(config.core.control_socket, out_dir / "monitor", headless)
-    buttons = SimulatedButtons(appliance.press)
-    scanner = SimulatedScanner(appliance.scan)
+    buttons = SimulatedButtons(appliance.kiosk.press)
+    scanner = SimulatedScanner(appliance.kiosk.scan)
     counters: dict[int, SimulatedCounter] = {}
 
     def answer_to(action):

@@ -42,6 +42,8 @@ def run_scan_test(sources: list[str], config) -> int:
                 on_code(payload, str(source.target))
         readers = [open_reader(s, on_code, on_health, config.scanner if config else None,
                                live=not _is_file(s.target)) for s in parsed if s.kind is not SourceKind.IMAGE]
+        for reader in readers:
+            reader.start()
         if not readers:
             return 0
         finished = [r for r in readers if getattr(r, "is_file", False)]

@@ -13,9 +13,13 @@ def format_status(status: dict) -> str:
         "components:",
     ]
     lines.insert(2, f"monitors connected: {status.get('monitors_connected', 0)}")
+    supervised = {watched["name"]: watched for watched in status.get("supervised", [])}
     for component in components:
         detail = f" - {component['detail']}" if component["detail"] else ""
         lines.append(f"  {component['name']:<12} {component['state']:<9} since {component['since'][:19]}{detail}")
+        watched = supervised.get(component["name"])
+        if watched and watched["restarts"]:
+            lines.append(f"  {'':<12} restarted {watched['restarts']} time(s); last error: {watched['last_error']}")
     waiting: dict[str, int] = {}
     for entry in snapshot["waiting"]:
         waiting[entry["concern"]] = waiting.get(entry["concern"], 0) + 1

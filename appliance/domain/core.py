@@ -21,6 +21,7 @@ from appliance.domain.codes import CodeError, ForgedCode
 from appliance.domain.codes import decode as decode_code
 from appliance.domain.commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, JudgeScan, MarkDelivered,
                        RecordEvent, ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
+from appliance.domain.component import ComponentName
 from appliance.domain.journal import short_hash
 from appliance.domain.wording import VisitorMessage, check_in_message
 from appliance.domain.config import AppConfig
@@ -45,6 +46,7 @@ MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
 WAITS_EVERY = timedelta(minutes=1)
 WAITS_FRESH = timedelta(seconds=1)
+NEEDS_TRUSTED_CLOCK = (IssueTicket, CheckIn)  # bound to a day: a wrong clock would put them on the wrong one
 
 
 class Core:
@@ -60,10 +62,18 @@ class Core:
         self.clock_trusted = clock_trusted
         self._waits_published, self._waits_published_at = None, None
         self._thread: threading.Thread | None = None
+        # One handler per command: a new command is one entry here and one method.
+        self._handlers = {
+            IssueTicket: self._issue_ticket, CheckIn: self._check_in, JudgeScan: self._judge,
+            CallNext: self._call_next, StaffCall: self._staff_call, VoidTicket: self._void_ticket,
+            TakeOutbox: self._take_outbox, MarkDelivered: self._mark_delivered,
+            ApplyDayList: self._apply_day_list, SetClockTrusted: self._set_clock_trusted,
+            TakeDayList: self._take_day_list, RecordEvent: self._record_event, ReportHealth: self._report,
+        }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
         self._load_day()
-        self._report(ReportHealth("core", Health.OK))
+        self._report(ReportHealth(ComponentName.CORE, Health.OK))
         self._snapshot = self._take_snapshot()
 
     # --- for any thread ------------------------------------------------------------------------
@@ -126,7 +136,7 @@ class Core:
             return None
         except Exception as error:  # a bug must not kill the core: report it and carry on
             log.exception("%s failed", type(command).__name__)
-            self._report(ReportHealth("core", Health.DEGRADED, f"{type(command).__name__} failed: {error}"))
+            self._report(ReportHealth(ComponentName.CORE, Health.DEGRADED, f"{type(command).__name__} failed: {error}"))
             if future is not None:
                 future.set_exception(error)
             self._publish()
@@ -137,64 +147,72 @@ class Core:
         return result
 
     def _handle(self, command: Command, now: datetime):
-        if isinstance(command, (IssueTicket, CheckIn)) and not self.clock_trusted:
+        if isinstance(command, NEEDS_TRUSTED_CLOCK) and not self.clock_trusted:
             raise ClockNotTrusted("the clock is not synchronised yet: no day-bound number or check-in")
-        if isinstance(command, IssueTicket):
-            return self._issue_ticket(command, now)
-        if isinstance(command, CheckIn):
-            return self._check_in(command, now)
-        if isinstance(command, JudgeScan):
-            appointment, judgement = self._judge_scan(command.payload.strip(), now)
-            return self._check_in_result(appointment, judgement)
-        if isinstance(command, CallNext):
-            called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
-                                           concerns=command.concerns)
-            if called is not None:
-                self._called(_call_entry(called))
-            return called
-        if isinstance(command, VoidTicket):
-            ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
-            if ticket is not None:
-                log.warning("voided %s: %s", ticket.code, command.reason)
-                self._estimator.ticket_voided(ticket.code, now)
-                self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
-            return ticket
-        if isinstance(command, StaffCall):
-            called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=now)
-            if called is not None:
-                self._called(_call_entry(called))
-            elif not self._recent_calls or (self._recent_calls[0].code, self._recent_calls[0].counter) != (
-                    command.code, command.counter):
-                # Not one of this device's tickets (a monitor-only device holds none, or another
-                # kiosk issued it): the waiting room must see the call all the same.
-                self._called(CallEntry(command.code, "", command.counter, now))
-            return called
-        if isinstance(command, TakeOutbox):
-            return self._store.undelivered_events(command.limit)
-        if isinstance(command, MarkDelivered):
-            return self._store.mark_delivered(command.keys, now)
-        if isinstance(command, ApplyDayList):
-            self._store.replace_appointments(command.day, list(command.appointments))
-            if command.day == self._day:
-                self._load_day()  # checked in at another kiosk of the office: in this queue too
-            return len(command.appointments)
-        if isinstance(command, SetClockTrusted):
-            if command.trusted != self.clock_trusted:
-                log.warning("clock %s%s", "trusted" if command.trusted else "NOT trusted",
-                            f": {command.reason}" if command.reason else "")
-                self.clock_trusted = command.trusted
-                self._roll_over_if_new_day(now)
-            return self._report(ReportHealth("clock", Health.OK if command.trusted else Health.DEGRADED,
-                                             "" if command.trusted else command.reason or "not synchronised"), now)
-        if isinstance(command, TakeDayList):
-            if command.scheduled and self._store.has_event("day_list_printed", self._day):
-                return None
-            return [a for a in self._store.appointments(self._day) if a.status != "cancelled"]
-        if isinstance(command, RecordEvent):
-            return self._store.record_event(command.kind, command.body, now)
-        if isinstance(command, ReportHealth):
-            return self._report(command, now)
-        raise TypeError(f"the core does not know {command!r}")
+        try:
+            handler = self._handlers[type(command)]
+        except KeyError:
+            raise TypeError(f"the core does not know {command!r}") from None
+        return handler(command, now)
+
+    def _judge(self, command: JudgeScan, now: datetime) -> CheckInResult:
+        appointment, judgement = self._judge_scan(command.payload.strip(), now)
+        return self._check_in_result(appointment, judgement)
+
+    def _call_next(self, command: CallNext, now: datetime) -> Ticket | Appointment | None:
+        called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
+                                       concerns=command.concerns)
+        if called is not None:
+            self._called(_call_entry(called))
+        return called
+
+    def _void_ticket(self, command: VoidTicket, now: datetime) -> Ticket | None:
+        ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
+        if ticket is not None:
+            log.warning("voided %s: %s", ticket.code, command.reason)
+            self._estimator.ticket_voided(ticket.code, now)
+            self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
+        return ticket
+
+    def _staff_call(self, command: StaffCall, now: datetime) -> Ticket | Appointment | None:
+        called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=now)
+        if called is not None:
+            self._called(_call_entry(called))
+        elif not self._recent_calls or (self._recent_calls[0].code, self._recent_calls[0].counter) != (
+                command.code, command.counter):
+            # Not one of this device's tickets (a monitor-only device holds none, or another
+            # kiosk issued it): the waiting room must see the call all the same.
+            self._called(CallEntry(command.code, "", command.counter, now))
+        return called
+
+    def _take_outbox(self, command: TakeOutbox, now: datetime):
+        return self._store.undelivered_events(command.limit)
+
+    def _mark_delivered(self, command: MarkDelivered, now: datetime):
+        return self._store.mark_delivered(command.keys, now)
+
+    def _apply_day_list(self, command: ApplyDayList, now: datetime) -> int:
+        self._store.replace_appointments(command.day, list(command.appointments))
+        if command.day == self._day:
+            self._load_day()  # checked in at another kiosk of the office: in this queue too
+        return len(command.appointments)
+
+    def _set_clock_trusted(self, command: SetClockTrusted, now: datetime) -> ComponentHealth:
+        if command.trusted != self.clock_trusted:
+            log.warning("clock %s%s", "trusted" if command.trusted else "NOT trusted",
+                        f": {command.reason}" if command.reason else "")
+            self.clock_trusted = command.trusted
+            self._roll_over_if_new_day(now)
+        return self._report(ReportHealth(ComponentName.CLOCK, Health.OK if command.trusted else Health.DEGRADED,
+                                         "" if command.trusted else command.reason or "not synchronised"), now)
+
+    def _take_day_list(self, command: TakeDayList, now: datetime) -> list[Appointment] | None:
+        if command.scheduled and self._store.has_event("day_list_printed", self._day):
+            return None
+        return [a for a in self._store.appointments(self._day) if a.status != "cancelled"]
+
+    def _record_event(self, command: RecordEvent, now: datetime):
+        return self._store.record_event(command.kind, command.body, now)
 
     def _called(self, entry: CallEntry) -> None:
         log.info("called %s to counter %d", entry.code, entry.counter)

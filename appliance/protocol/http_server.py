@@ -60,6 +60,10 @@ class BackgroundServer:
             time.sleep(0.01)
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 10) -> None:
         self._server.request_stop()
         self._thread.join(timeout)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.domain.commands import SetClockTrusted
+from appliance.domain.component import ComponentName, WorkerThread
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def time_synchronized(path: Path = TIMESYNC_FILE) -> bool:
 class ClockTrust:
     """Watches for the signals while the clock is not trusted and tells the core once one comes."""
 
+    name = ComponentName.CLOCK
+
     def __init__(self, core, clock, tolerance_s: float, trusted: bool, synchronized_file: Path = TIMESYNC_FILE,
                  check_every_s: float = 2.0):
         self._core, self._clock = core, clock
@@ -33,24 +36,27 @@ class ClockTrust:
         self._trusted = trusted
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: WorkerThread | None = None
         self.reason = "" if trusted else WAITING
 
     @property
     def trusted(self) -> bool:
         return self._trusted
 
-    def start(self) -> "ClockTrust":
+    def start(self) -> None:
         if not self._trusted:
             self._core.submit(SetClockTrusted(False, self.reason))
-            self._thread = threading.Thread(target=self._watch_file, name="clock-trust", daemon=True)
+            self._stop.clear()
+            self._thread = WorkerThread(self._watch_file, "clock-trust")
             self._thread.start()
-        return self
 
     def stop(self, timeout: float = 1.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def failure(self) -> str | None:
+        return self._thread.failure if self._thread is not None else None
 
     def observe_server_date(self, server_date: datetime | None, round_trip_s: float) -> None:
         """An answer's Date header (whole seconds) read just now, ``round_trip_s`` after asking."""

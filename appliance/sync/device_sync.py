@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from appliance import __version__
 from appliance.domain.clock import local_day
 from appliance.domain.commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
+from appliance.domain.component import ComponentName, WorkerThread
 from appliance.protocol.contract import timestamp
 from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, Backoff, BadAnswer
 from appliance.protocol.contract import Contract, parse_timestamp
@@ -90,6 +91,15 @@ class LinkHealth:
                 self._problems[key] = detail
         self._report()
 
+    def report_again(self) -> None:
+        """Says how the link is once more, changed or not: a restarted sync must not stay silent
+        about an outage that the supervisor's reports covered meanwhile."""
+        with self._lock:
+            self._reported = None
+            known = bool(self._down or self._problems)
+        if known:
+            self._report()
+
     def _report(self) -> None:
         with self._lock:
             parts: dict[str, str] = {}
@@ -101,11 +111,15 @@ class LinkHealth:
             if report == self._reported:
                 return
             self._reported = report
-        self._core.submit(ReportHealth("backend", *report))
+        self._core.submit(ReportHealth(ComponentName.BACKEND, *report))
 
 
 class DeviceSync:
-    """Outbox delivery, the calls feed, day lists and heartbeats against the backend in ``config``."""
+    """Outbox delivery, the calls feed, day lists and heartbeats against the backend in ``config``.
+
+    Each on a thread of its own; should a bug end one, the supervisor restarts the whole sync."""
+
+    name = ComponentName.BACKEND
 
     def __init__(self, core, config, clock, clock_trust=None, *, contract: Contract | None = None,
                  calls_wait_s: int = CALLS_WAIT_S, retry_first_s: float = 0.5, retry_most_s: float = 60.0):
@@ -128,11 +142,8 @@ class DeviceSync:
         self._days: dict[date, _Day] = {}
         self._alarmed = False
         self._stopping = threading.Event()
-        # One session per thread: the long poll holds its connection, uploads never wait for it.
-        self._clients = {name: self._client() for name in ("outbox", "calls", "routine")}
-        self._threads = [threading.Thread(target=self._forever, args=(name, loop), name=f"sync-{name}", daemon=True)
-                         for name, loop in (("outbox", self._outbox_loop), ("calls", self._calls_loop),
-                                            ("routine", self._routine_loop))]
+        self._clients: dict[str, BackendClient] = {}
+        self._threads: list[WorkerThread] = []
 
     def _client(self) -> BackendClient:
         backend = self.config.backend
@@ -145,14 +156,22 @@ class DeviceSync:
         """Since when the calls feed (what the monitor shows) has not been live; None while it is."""
         return self.health.down_since("calls")
 
-    def start(self) -> "DeviceSync":
+    def start(self) -> None:
+        self._stopping.clear()
+        self.health.report_again()
+        # One session per thread: the long poll holds its connection, uploads never wait for it.
+        self._clients = {name: self._client() for name in ("outbox", "calls", "routine")}
+        self._threads = [WorkerThread(loop, f"sync-{name}") for name, loop in (
+            ("outbox", self._outbox_loop), ("calls", self._calls_loop), ("routine", self._routine_loop))]
         for thread in self._threads:
             thread.start()
         log.info("syncing with %s every %g s (heartbeat), day lists every %g s, calls live",
                  self._clients["outbox"].where, self.heartbeat_s, self.appointments_s)
         if not self.config.backend.verify_tls:
             log.warning("the backend's TLS certificate is NOT verified ([backend] verify_tls = no)")
-        return self
+
+    def failure(self) -> str | None:
+        return next((f"{thread.name}: {thread.failure}" for thread in self._threads if thread.failure), None)
 
     def stop(self, timeout: float = 1.0) -> None:
         self._stopping.set()
@@ -169,18 +188,6 @@ class DeviceSync:
 
     def _clock_trusted(self) -> bool:
         return self.clock_trust is None or self.clock_trust.trusted
-
-    def _forever(self, name: str, loop) -> None:
-        """Runs ``loop`` until stopped; should a bug end it, it is logged and the loop starts again."""
-        while not self._stopping.is_set():
-            try:
-                loop()
-            except Exception as error:
-                if self._stopping.is_set():
-                    return
-                log.exception("sync %s failed", name)
-                self.health.failed(name, error)
-                self._stopping.wait(self.retry_most_s)
 
     def _failed(self, channel: str, error: Exception, backoff: Backoff) -> float:
         """Reports a failed attempt; the seconds to wait before the next."""

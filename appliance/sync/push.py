@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from appliance.domain.clock import local_day
 from appliance.domain.commands import ApplyDayList
+from appliance.domain.component import ComponentName
 from appliance.protocol.contract import Contract, RequestRejected, read_body
 from appliance.protocol.http_server import BackgroundServer
 from appliance.sync.wire import DayListRejected, appointments_of, check_day
@@ -34,12 +35,16 @@ RETRY_CLOCK_S = 30  # Retry-After while the clock is not trusted yet
 class PushEndpoint:
     """Receives pushed day lists and hands each, checked, to the core as one ApplyDayList."""
 
-    def __init__(self, core, config, clock, token: str, clock_trust=None, contract: Contract | None = None):
+    name = ComponentName.PUSH
+
+    def __init__(self, core, config, clock, token: str, clock_trust=None, contract: Contract | None = None,
+                 port: int | None = None):
+        """``port``: where to listen instead of the config's (0: a free port, see ``url``)."""
         self.core, self.clock, self.clock_trust = core, clock, clock_trust
         self.site, self.zone = config.device.site, config.device.timezone
         self.contract = contract or Contract.load()
         self._token = token.encode()
-        self._host, self._port = config.push.bind, config.push.port
+        self._host, self._port = config.push.bind, config.push.port if port is None else port
         self._server: BackgroundServer | None = None
         self.url: str | None = None
 
@@ -48,16 +53,21 @@ class PushEndpoint:
                          exception_handlers={RequestRejected: _rejected, HTTPException: _http_error,
                                              Exception: _crashed})
 
-    def start(self, host: str | None = None, port: int | None = None) -> "PushEndpoint":
-        self._server = BackgroundServer(self.app(), host or self._host, self._port if port is None else port)
+    def start(self) -> None:
+        self._server = BackgroundServer(self.app(), self._host, self._port)
         self._server.start()
         self.url = self._server.url
         log.info("push endpoint listening on %s", self.url)
-        return self
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop(timeout=3)
+            self._server = None
+
+    def failure(self) -> str | None:
+        if self._server is not None and not self._server.running:
+            return "its HTTP server stopped"
+        return None
 
     async def push(self, request: Request) -> Response:
         operation = self.contract.operations[OPERATION]

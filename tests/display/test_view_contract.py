@@ -65,7 +65,7 @@ def daemon_view(appliance):
 def press(appliance, concern: str):
     """A visitor presses ``concern``'s button; returns the kiosk's answer."""
     before = len(appliance.answers)
-    appliance.press(concern)
+    appliance.kiosk.press(concern)
     wait_for(lambda: len(appliance.answers) > before, what=f"the answer to a press for {concern}")
     return appliance.answers[before]
 
@@ -81,11 +81,11 @@ def drawn(frame, role: str):
 
 def test_every_kind_of_entry_the_daemon_sends_reaches_the_monitor_and_the_kiosk_screen(appliance):
     appliance.answers = []
-    appliance.answer_listeners.append(appliance.answers.append)
+    appliance.kiosk.listeners.append(appliance.answers.append)
     tickets = [press(appliance, concern) for concern in ["leave", "leave", "documents", "leave", "documents", "leave"]]
     assert [answer.code for answer in tickets] == ["A001", "A002", "C001", "A003", "C002", "A004"]
     appointment = encode(AppointmentCode(4821, "test-office", DAY, time(9, 30), "leave", "T021"), SITE_KEY)
-    assert appliance.scan(appointment).result(timeout=10).verdict.accepted
+    assert appliance.kiosk.scan(appointment).result(timeout=10).verdict.accepted
     core = appliance.core
     core.submit(StaffCall(4, "A001")).result(timeout=10)
     core.submit(CallNext(2, concerns=("documents",))).result(timeout=10)  # C001

@@ -10,7 +10,7 @@ import qrcode
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.camera import CameraReader, capture_target, frame_to_gray, open_video_capture
-from support.readers import Recorder
+from support.readers import Recorder, started
 
 SIZE = (640, 480)
 CODE_A = "EA1.kiosk-test.0001.c2lnbmF0dXJlLWEtbm90LXJlYWw"
@@ -78,7 +78,7 @@ class ScriptedCapture:
 def test_a_recorded_video_yields_each_code_once(tmp_path):
     video = record(tmp_path / "entrance.avi", [None] * 3 + [CODE_A] * 5 + [None] * 2 + [CODE_B] * 3 + [CODE_A] * 3)
     recorder = Recorder()
-    camera = CameraReader(video, recorder.on_code, recorder.on_health, fps=None).start()
+    camera = started(CameraReader(video, recorder.on_code, recorder.on_health, fps=None))
     assert camera.wait_finished(10)
     assert codes_of(recorder) == [CODE_A, CODE_B]  # A again within 5 s counts once
     assert camera.frames_read == 16 and camera.frames_unusable == 0
@@ -89,7 +89,7 @@ def test_a_code_seen_again_after_the_window_counts_again_and_one_held_up_counts_
     # At 20 frames a second: A held for 0.4 s, gone for 0.6 s, back; the window is 0.3 s.
     video = record(tmp_path / "again.avi", [CODE_A] * 8 + [None] * 12 + [CODE_A] * 2)
     recorder = Recorder()
-    camera = CameraReader(video, recorder.on_code, recorder.on_health, fps=20, dedupe_s=0.3).start()
+    camera = started(CameraReader(video, recorder.on_code, recorder.on_health, fps=20, dedupe_s=0.3))
     assert camera.wait_finished(10)
     assert codes_of(recorder) == [CODE_A, CODE_A]
 
@@ -98,18 +98,18 @@ def test_the_frame_rate_is_capped(tmp_path):
     video = record(tmp_path / "idle.avi", [None] * 9)
     recorder = Recorder()
     began = time.monotonic()
-    CameraReader(video, recorder.on_code, recorder.on_health, fps=25).start().wait_finished(10)
+    started(CameraReader(video, recorder.on_code, recorder.on_health, fps=25)).wait_finished(10)
     assert time.monotonic() - began >= 8 / 25
     began = time.monotonic()
-    CameraReader(video, recorder.on_code, recorder.on_health, fps=None).start().wait_finished(10)
+    started(CameraReader(video, recorder.on_code, recorder.on_health, fps=None)).wait_finished(10)
     assert time.monotonic() - began < 8 / 25
 
 
 def test_an_idle_camera_reads_no_faster_than_the_cap():
     capture = ScriptedCapture([frame_with(None)], loop=True)
     recorder = Recorder()
-    camera = CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=10,
-                          open_capture=lambda source, **_: capture).start()
+    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=10,
+                          open_capture=lambda source, **_: capture))
     time.sleep(0.5)
     camera.stop()
     assert 3 <= capture.reads <= 7
@@ -133,8 +133,8 @@ def test_a_lost_camera_is_reported_and_reopened_with_growing_pauses():
         return backend or Closed([])
 
     recorder = Recorder()
-    camera = CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
-                          retry_initial_s=0.05, retry_max_s=1.0, open_capture=open_capture).start()
+    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
+                          retry_initial_s=0.05, retry_max_s=1.0, open_capture=open_capture))
     try:
         assert recorder.next_code()[0] == CODE_A
         assert recorder.wait_health("failed").startswith("lost")
@@ -155,8 +155,8 @@ def test_a_missing_camera_device_is_reported_through_opencv_and_retried():
         return open_video_capture(source, **options)
 
     recorder = Recorder()
-    camera = CameraReader("/dev/video-entrance-test-missing", recorder.on_code, recorder.on_health,
-                          retry_initial_s=0.02, open_capture=counting_open).start()
+    camera = started(CameraReader("/dev/video-entrance-test-missing", recorder.on_code, recorder.on_health,
+                          retry_initial_s=0.02, open_capture=counting_open))
     try:
         assert "cannot open" in recorder.wait_health("failed")
         time.sleep(0.2)
@@ -173,8 +173,8 @@ def test_a_missing_camera_device_is_reported_through_opencv_and_retried():
 def test_garbage_frames_are_skipped_and_the_next_good_frame_is_read(garbage):
     capture = ScriptedCapture([garbage, garbage, frame_with(CODE_A)])
     recorder = Recorder()
-    camera = CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
-                          open_capture=lambda source, **_: capture).start()
+    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
+                          open_capture=lambda source, **_: capture))
     try:
         assert recorder.next_code()[0] == CODE_A
         assert camera.frames_unusable == 2
@@ -190,8 +190,8 @@ def test_a_camera_delivering_only_garbage_is_reported_and_reopened():
         return ScriptedCapture([np.zeros((480, 640, 7), np.uint8)], loop=True)
 
     recorder = Recorder()
-    camera = CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
-                          max_unusable_frames=10, retry_initial_s=0.02, open_capture=open_capture).start()
+    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
+                          max_unusable_frames=10, retry_initial_s=0.02, open_capture=open_capture))
     try:
         assert "unusable frames" in recorder.wait_health("failed")
         recorder.wait_health("ok")
@@ -223,8 +223,8 @@ def test_a_decoder_that_fails_on_a_frame_does_not_stop_the_camera(caplog):
 
     capture = ScriptedCapture([frame_with(None), frame_with(None)])
     recorder = Recorder()
-    camera = CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None, decoder=Flaky(),
-                          open_capture=lambda source, **_: capture).start()
+    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None, decoder=Flaky(),
+                          open_capture=lambda source, **_: capture))
     try:
         assert recorder.next_code()[0] == CODE_B
     finally:
@@ -240,7 +240,7 @@ def test_payloads_never_reach_the_log_only_their_short_hash(tmp_path, caplog):
         raise ValueError(f"rejected {text}")
 
     recorder = Recorder()
-    CameraReader(video, failing_on_code, recorder.on_health, fps=None).start().wait_finished(10)
+    started(CameraReader(video, failing_on_code, recorder.on_health, fps=None)).wait_finished(10)
     assert CODE_A not in caplog.text and CODE_B not in caplog.text
     assert short_hash(CODE_A) in caplog.text and short_hash(CODE_B) in caplog.text
 
@@ -248,8 +248,8 @@ def test_payloads_never_reach_the_log_only_their_short_hash(tmp_path, caplog):
 def test_stop_returns_promptly_from_a_capped_camera():
     capture = ScriptedCapture([frame_with(None)], loop=True)
     recorder = Recorder()
-    camera = CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=1,
-                          open_capture=lambda source, **_: capture).start()
+    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=1,
+                          open_capture=lambda source, **_: capture))
     recorder.wait_health("ok")
     began = time.monotonic()
     camera.stop()
@@ -258,8 +258,8 @@ def test_stop_returns_promptly_from_a_capped_camera():
 
 def test_a_stream_password_never_reaches_health_or_logs(caplog):
     recorder = Recorder()
-    camera = CameraReader("rtsp://entrance:s3cret@127.0.0.1:1/cam", recorder.on_code, recorder.on_health,
-                          open_capture=lambda source, **_: ScriptedCapture([]), retry_initial_s=0.02).start()
+    camera = started(CameraReader("rtsp://entrance:s3cret@127.0.0.1:1/cam", recorder.on_code, recorder.on_health,
+                          open_capture=lambda source, **_: ScriptedCapture([]), retry_initial_s=0.02))
     try:
         detail = recorder.wait_health("failed")
     finally:

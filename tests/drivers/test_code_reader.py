@@ -8,7 +8,7 @@ import threading
 from appliance.domain.journal import short_hash
 from appliance.drivers.code_reader import FAILED, OK, CodeReader
 from support import REPO_ROOT
-from support.readers import Recorder
+from support.readers import Recorder, started
 
 
 def import_without(blocked: list[str], modules: list[str]) -> subprocess.CompletedProcess:
@@ -59,9 +59,9 @@ class ScriptedReader(CodeReader):
 
 def test_health_is_reported_on_changes_only():
     recorder = Recorder()
-    reader = ScriptedReader([("health", (FAILED, "unplugged")), ("health", (FAILED, "unplugged")),
+    reader = started(ScriptedReader([("health", (FAILED, "unplugged")), ("health", (FAILED, "unplugged")),
                              ("health", (OK, "open")), ("health", (OK, "open")),
-                             ("health", (FAILED, "unplugged"))], recorder).start()
+                             ("health", (FAILED, "unplugged"))], recorder))
     assert reader.done.wait(3) and reader.stop()
     assert recorder.all_health == [(FAILED, "unplugged"), (OK, "open"), (FAILED, "unplugged")]
     assert reader.health == (FAILED, "unplugged")
@@ -75,7 +75,7 @@ def test_a_failing_owner_neither_stops_the_reader_nor_sees_the_code_in_the_log(c
             raise RuntimeError(f"cannot handle {text}")
         recorder.on_code(text, source)
 
-    reader = ScriptedReader([("code", "SECRET-1"), ("code", "next")], recorder, on_code).start()
+    reader = started(ScriptedReader([("code", "SECRET-1"), ("code", "next")], recorder, on_code))
     assert reader.done.wait(3) and reader.stop()
     assert recorder.next_code() == ("next", "scripted") and reader.codes_read == 2
     assert "SECRET" not in caplog.text and short_hash("SECRET-1") in caplog.text
@@ -88,7 +88,7 @@ def test_stop_says_when_the_worker_did_not_end():
         def _run(self):
             release.wait(10)
 
-    reader = Stuck("stuck", print, print, logging.getLogger("test")).start()
+    reader = started(Stuck("stuck", print, print, logging.getLogger("test")))
     try:
         assert reader.stop(timeout=0.05) is False
     finally:

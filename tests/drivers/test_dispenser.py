@@ -1,18 +1,22 @@
 """Walk-in tickets end to end: the core, the dispenser, and a printer emulator on a real TCP port."""
 import threading
 import time
+from concurrent.futures import Future
 from datetime import datetime, timezone
 
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode as decode_qr
 
+from appliance.app.supervisor import Supervisor
 from appliance.domain.clock import FakeClock
-from appliance.domain.commands import Health
 from appliance.app.config import load_config
+from appliance.domain.commands import Health, IssueTicket, ReportHealth
 from appliance.domain.core import Core
+from appliance.domain.panel import Beep, PanelState
 from appliance.drivers.dispenser import TicketDispenser
 from appliance.domain.state import StateStore
+from appliance.sync.client import Backoff
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
 
@@ -62,7 +66,9 @@ def until(condition, timeout=10.0):
 
 @pytest.fixture
 def kiosk(tmp_path, device_config_file):
-    def build(emulator_class=PrinterEmulator, mode="ready", appointments=()):
+    def build(emulator_class=PrinterEmulator, mode="ready", appointments=(), core_seen=None, supervisor=None):
+        """``core_seen(core)``: what the dispenser sees of the core; ``supervisor(core)``: one that
+        starts the dispenser (else it is started directly)."""
         emulator = emulator_class(out_dir=tmp_path / "tickets", mode=mode)
         emulator.start()
         device_config_file.write_text(device_config_file.read_text() + f"""
@@ -79,9 +85,13 @@ wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}
         core.start()
         recorder = Recorder()
         printer = config.printer
-        dispenser = TicketDispenser(core, config, lambda: open_printer(printer.uri, None, 1.0), signals=recorder,
+        dispenser = TicketDispenser(core_seen(core) if core_seen else core, config,
+                                    lambda: open_printer(printer.uri, None, 1.0), signals=recorder,
                                     on_answer=recorder.on_answer, recheck_s=0.1)
-        dispenser.start()
+        if supervisor is None:
+            dispenser.start()
+        else:
+            supervisor(core).add(dispenser)
         built.append((emulator, core, store, dispenser))
         return emulator, core, dispenser, recorder
 
@@ -110,7 +120,7 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
     codes = [c.data.decode() for c in decode_qr(Image.open(png))]
     assert codes == ["https://jobcenter.example/wartezeit?site=test-office&ticket=A001"]
     assert [e.code for e in core.snapshot.waiting] == ["A001"]
-    assert recorder.beeps == ["accepted"] and "PRINTING" in recorder.states
+    assert recorder.beeps == [Beep.ACCEPTED] and PanelState.PRINTING in recorder.states
 
 
 @pytest.mark.parametrize("mode, reason", [("paper_out", "paper out"), ("cover_open", "cover open"),
@@ -124,7 +134,7 @@ def test_a_printer_that_cannot_print_consumes_no_number_and_says_out_of_order(ki
     assert core.snapshot.issued_today == ()
     health = printer_health(core)
     assert health.state is Health.FAILED and reason in health.detail
-    assert recorder.states[-1] == "OUT_OF_ORDER" and recorder.beeps == ["refused"]
+    assert recorder.states[-1] is PanelState.OUT_OF_ORDER and recorder.beeps == [Beep.REFUSED]
     assert "component_health" in [e.kind for e in core.snapshot.last_events]
 
 
@@ -133,7 +143,7 @@ def test_recovery_is_detected_by_itself_and_the_next_press_prints(kiosk):
     assert until(lambda: printer_health(core) and printer_health(core).state is Health.FAILED)
     emulator.mode = "ready"
     assert until(lambda: printer_health(core).state is Health.OK)
-    assert recorder.states[-1] == "READY" and dispenser.out_of_order is None
+    assert recorder.states[-1] is PanelState.READY and dispenser.out_of_order is None
     dispenser.request("documents")
     assert recorder.wait_answer().code == "C001"
 
@@ -177,3 +187,88 @@ def test_the_morning_list_prints_each_appointment_without_names_once_a_day(kiosk
     dispenser.print_day_list(scheduled=True)  # the scheduled run happens once a day
     time.sleep(0.5)
     assert len(emulator.jobs) == 1
+
+
+# --- a bug in the dispenser's thread: reported, restarted, no press lost ----------------------------
+
+class SteppedSupervision:
+    """A real Supervisor on a clock the test moves, with backoff at its upper bound."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.supervisor = None
+
+    def __call__(self, core) -> Supervisor:
+        self.supervisor = Supervisor(core, monotonic=lambda: self.now,
+                                     backoff=lambda: Backoff(1.0, 60.0, rng=UpperBound()))
+        return self.supervisor
+
+    def later(self, seconds: float) -> None:
+        self.now += seconds
+        self.supervisor.check()
+
+
+class UpperBound:
+    def uniform(self, low, high):
+        return high
+
+
+class FailsOnce:
+    """The core as the dispenser sees it, where the first command that ``matches`` fails with ``error``."""
+
+    def __init__(self, core, matches, error):
+        self._core, self._matches, self._error = core, matches, error
+        self.failed = False
+
+    def submit(self, command):
+        if not self.failed and self._matches(command):
+            self.failed = True
+            future = Future()
+            future.set_exception(self._error)
+            return future
+        return self._core.submit(command)
+
+    def __getattr__(self, name):
+        return getattr(self._core, name)
+
+
+def test_a_health_report_that_fails_once_no_longer_ends_the_dispenser_and_loses_presses(kiosk):
+    # The original failure: the core did not confirm the printer's health report in time, the
+    # exception ended the dispenser's thread, and every later press queued forever, unanswered.
+    supervision = SteppedSupervision()
+    emulator, core, dispenser, recorder = kiosk(
+        mode="paper_out", supervisor=supervision,
+        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, ReportHealth) and c.state is Health.FAILED,
+                                         TimeoutError("the core did not confirm within 10 s")))
+    assert until(lambda: dispenser.failure() is not None)
+    dispenser.request("leave")  # a visitor presses while the dispenser is down
+
+    supervision.later(0.0)
+    assert until(lambda: printer_health(core).state is Health.FAILED)
+    health = printer_health(core)
+    assert "TimeoutError: the core did not confirm within 10 s" in health.detail
+    assert "restarting in 1 s" in health.detail
+    assert recorder.answers == []  # still queued, not lost
+
+    emulator.mode = "ready"
+    supervision.later(1.0)
+    assert recorder.wait_answer().code == "A001"
+    assert dispenser.failure() is None
+    assert supervision.supervisor.status()[0]["restarts"] == 1
+    assert until(lambda: printer_health(core).state is Health.OK)
+
+
+def test_a_bug_while_serving_a_press_answers_that_visitor_and_the_next_press_prints(kiosk):
+    supervision = SteppedSupervision()
+    emulator, core, dispenser, recorder = kiosk(
+        supervisor=supervision,
+        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, IssueTicket), RuntimeError("a bug")))
+    dispenser.request("leave")
+    assert recorder.wait_answer().message.title.render("de") == "Außer Betrieb"
+    assert recorder.beeps == [Beep.REFUSED]
+    assert until(lambda: dispenser.failure() == "RuntimeError: a bug")
+
+    supervision.later(0.0)
+    supervision.later(1.0)
+    dispenser.request("leave")
+    assert recorder.wait_answer().code == "A001"

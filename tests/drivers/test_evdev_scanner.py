@@ -22,7 +22,7 @@ from appliance.domain.journal import short_hash
 from appliance.drivers.keymap import type_events
 from appliance.drivers.errors import BadScannerSource
 from appliance.drivers.evdev_scanner import DeviceSelector, EvdevScanner
-from support.readers import WAIT, Recorder
+from support.readers import WAIT, Recorder, started
 
 _EVENT = struct.Struct("llHHi")  # struct input_event: timeval, type, code, value (native sizes)
 
@@ -48,8 +48,8 @@ def fifo(tmp_path):
 
 def start_on_fifo(fifo, recorder, **options) -> tuple[EvdevScanner, int]:
     """A scanner reading the FIFO, and the FIFO's write end (the 'device' side)."""
-    scanner = EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=False,
-                           retry_initial_s=0.02, retry_max_s=0.1, **options).start()
+    scanner = started(EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=False,
+                           retry_initial_s=0.02, retry_max_s=0.1, **options))
     recorder.wait_health("ok")
     return scanner, os.open(fifo, os.O_WRONLY)
 
@@ -92,8 +92,8 @@ def test_unplug_reports_failed_and_replug_at_the_same_path_reads_again(fifo):
 
 def test_a_device_that_cannot_be_grabbed_is_reported_not_read(fifo):
     recorder = Recorder()
-    scanner = EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=True,
-                           retry_initial_s=0.02).start()
+    scanner = started(EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=True,
+                           retry_initial_s=0.02))
     try:
         assert "cannot grab" in recorder.wait_health("failed")
     finally:
@@ -103,8 +103,8 @@ def test_a_device_that_cannot_be_grabbed_is_reported_not_read(fifo):
 def test_a_missing_device_is_reported_and_picked_up_when_it_appears(tmp_path):
     path = tmp_path / "later"
     recorder = Recorder()
-    scanner = EvdevScanner(str(path), recorder.on_code, recorder.on_health, grab=False,
-                           retry_initial_s=0.02, retry_max_s=0.05).start()
+    scanner = started(EvdevScanner(str(path), recorder.on_code, recorder.on_health, grab=False,
+                           retry_initial_s=0.02, retry_max_s=0.05))
     try:
         assert "not found" in recorder.wait_health("failed")
         os.mkfifo(path)
@@ -199,7 +199,7 @@ def test_a_failing_on_code_neither_stops_the_reader_nor_logs_the_payload(fifo, c
             raise ValueError(f"cannot handle {text}")
 
     recorder = Recorder()
-    scanner = EvdevScanner(str(fifo), on_code, recorder.on_health, grab=False).start()
+    scanner = started(EvdevScanner(str(fifo), on_code, recorder.on_health, grab=False))
     recorder.wait_health("ok")
     device = os.open(fifo, os.O_WRONLY)
     try:
@@ -278,8 +278,8 @@ def test_uinput_scanner_is_found_grabbed_read_and_survives_replug(selector):
 
     recorder = Recorder()
     device = plug()
-    scanner = EvdevScanner(selector, recorder.on_code, recorder.on_health,
-                           retry_initial_s=0.05, retry_max_s=0.2).start()
+    scanner = started(EvdevScanner(selector, recorder.on_code, recorder.on_health,
+                           retry_initial_s=0.05, retry_max_s=0.2))
     try:
         assert "Test QR Scanner" in recorder.wait_health("ok")
         scan(device, "Uinput-Code_1")

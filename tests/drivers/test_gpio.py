@@ -14,8 +14,9 @@ from gpiozero.pins.mock import MockFactory, MockPin
 
 from appliance.domain.buttons import ButtonGate
 from appliance.domain.errors import ApplianceError
+from appliance.domain.panel import Beep, PanelState
 from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
-from appliance.drivers.gpio import BEEPS, GpioPanel, PanelState
+from appliance.drivers.gpio import BEEPS, GpioPanel
 
 LEAVE, DOCUMENTS = 17, 27
 READY_LED, PRINTING_LED, FAULT_LED, BUZZER = 5, 6, 13, 19
@@ -104,11 +105,12 @@ def make_panel(factory, clock, presses, faults):
         kwargs.update(overrides)
         panel = GpioPanel(**kwargs)
         panels.append(panel)
+        panel.start()
         return panel
 
     yield make
     for panel in panels:
-        panel.close()
+        panel.stop()
 
 
 @pytest.fixture
@@ -248,7 +250,7 @@ def test_printing_blinks_the_printing_led(panel, factory):
     assert (ready.state, printing.state) == (True, False)
 
 
-@pytest.mark.parametrize("kind, beeps", [("accepted", 1), ("refused", 3)])
+@pytest.mark.parametrize("kind, beeps", [(Beep.ACCEPTED, 1), (Beep.REFUSED, 3)])
 def test_the_buzzer_plays_its_pattern(panel, factory, kind, beeps):
     pin = factory.pin(BUZZER)
     pin.clear_states()
@@ -260,17 +262,12 @@ def test_the_buzzer_plays_its_pattern(panel, factory, kind, beeps):
     assert all(BEEPS[kind].on_s * 0.9 <= t <= BEEPS[kind].on_s + 0.25 for t in on_times), on_times
 
 
-def test_an_unknown_beep_is_refused(panel):
-    with pytest.raises(BadDriverSetting, match="known: accepted, refused"):
-        panel.beep("fanfare")
-
-
-def test_close_releases_the_pins(make_panel, factory, clock):
+def test_stop_releases_the_pins(make_panel, factory, clock):
     first, second = Recorder(), Recorder()
     old = make_panel(on_press=first)
     old.show(PanelState.READY)
-    old.close()
-    old.close()  # twice is harmless
+    old.stop()
+    old.stop()  # twice is harmless
     assert factory.pin(READY_LED).state is False
 
     make_panel(on_press=second)  # the same pins again: no "pin already in use"
@@ -317,7 +314,7 @@ def test_no_gpio_and_no_mock_is_a_clear_error(monkeypatch, presses, faults):
     Device.pin_factory = None
     try:
         with pytest.raises(GpioUnavailable) as error:
-            GpioPanel({"leave": LEAVE}, on_press=presses, on_fault=faults)
+            GpioPanel({"leave": LEAVE}, on_press=presses, on_fault=faults).start()
     finally:
         Device.pin_factory = saved
     message = str(error.value)
@@ -354,3 +351,21 @@ def test_a_pin_given_twice_or_an_unknown_led_is_refused(make_panel, kwargs, mess
     with pytest.raises(BadDriverSetting) as error:
         make_panel(**kwargs)
     assert message in str(error.value)
+
+
+def test_a_panel_started_again_after_stop_counts_presses_again(make_panel, factory, clock, presses):
+    panel = make_panel()
+    panel.stop()
+    panel.start()  # what the supervisor does to restart it
+    press(factory.pin(LEAVE), clock)
+    assert presses.calls == ["leave"]
+
+
+def test_a_stuck_check_that_dies_is_told_to_the_supervisor(make_panel, clock):
+    class BrokenGate(ButtonGate):
+        def stuck(self, now):
+            raise RuntimeError("a bug in the gate")
+
+    panel = make_panel(gate=BrokenGate())
+    wait_until(lambda: panel.failure() is not None)
+    assert panel.failure() == "RuntimeError: a bug in the gate"

@@ -8,7 +8,7 @@ from appliance.drivers.errors import BadScannerSource
 from appliance.drivers.evdev_scanner import EvdevScanner
 from appliance.drivers.readers import Source, SourceKind, open_reader, parse_source
 from appliance.drivers.serial_scanner import SerialScanner
-from support.readers import Pty, Recorder
+from support.readers import Pty, Recorder, started
 
 
 @pytest.mark.parametrize("text, source", [
@@ -73,7 +73,7 @@ def scanner_config(device_config_file):
 def test_a_serial_source_opens_its_port_at_its_baudrate_and_reads_codes(tmp_path, scanner_config):
     pty, recorder = Pty(tmp_path / "usb-Scanner-if00"), Recorder()
     source = parse_source(f"serial:{pty.slave_path}?baudrate=19200")
-    reader = open_reader(source, recorder.on_code, recorder.on_health, scanner_config)
+    reader = started(open_reader(source, recorder.on_code, recorder.on_health, scanner_config))
     try:
         assert isinstance(reader, SerialScanner)
         recorder.wait_health("ok")
@@ -85,10 +85,10 @@ def test_a_serial_source_opens_its_port_at_its_baudrate_and_reads_codes(tmp_path
         pty.unplug()
 
 
-def test_an_evdev_source_is_started_and_reports_a_missing_device_by_its_path(tmp_path, scanner_config):
+def test_an_evdev_source_opens_a_reader_that_reports_a_missing_device_by_its_path(tmp_path, scanner_config):
     recorder = Recorder()
     missing = tmp_path / "usb-Unplugged-event-kbd"
-    reader = open_reader(parse_source(str(missing)), recorder.on_code, recorder.on_health, scanner_config)
+    reader = started(open_reader(parse_source(str(missing)), recorder.on_code, recorder.on_health, scanner_config))
     try:
         assert isinstance(reader, EvdevScanner)
         assert str(missing) in recorder.wait_health("failed")

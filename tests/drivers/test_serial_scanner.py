@@ -6,7 +6,7 @@ import pytest
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.serial_scanner import LineAssembler, SerialScanner
-from support.readers import Pty, Recorder
+from support.readers import Pty, Recorder, started
 
 
 @pytest.fixture
@@ -15,8 +15,8 @@ def link(tmp_path):
 
 
 def start(link, recorder, **options) -> SerialScanner:
-    scanner = SerialScanner(str(link), recorder.on_code, recorder.on_health, retry_initial_s=0.02,
-                            retry_max_s=0.1, **options).start()
+    scanner = started(SerialScanner(str(link), recorder.on_code, recorder.on_health, retry_initial_s=0.02,
+                            retry_max_s=0.1, **options))
     recorder.wait_health("ok")
     return scanner
 
@@ -80,8 +80,8 @@ def test_unplug_reports_failed_and_replug_reads_again(link):
 
 def test_a_missing_port_is_reported_and_retried(tmp_path):
     recorder = Recorder()
-    scanner = SerialScanner(str(tmp_path / "nothing"), recorder.on_code, recorder.on_health,
-                            retry_initial_s=0.02).start()
+    scanner = started(SerialScanner(str(tmp_path / "nothing"), recorder.on_code, recorder.on_health,
+                            retry_initial_s=0.02))
     try:
         assert "cannot open" in recorder.wait_health("failed")
     finally:

@@ -61,3 +61,9 @@ class Pty:
 
     def unplug(self) -> None:
         os.close(self.master)
+
+
+def started(reader):
+    """``reader`` after its start() (which returns None, as every component's does)."""
+    reader.start()
+    return reader

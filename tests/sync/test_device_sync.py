@@ -325,7 +325,7 @@ def test_the_daemon_runs_the_sync_and_its_view_says_since_when_calls_may_be_stal
         central.stop()
         stale = wait_for(lambda: appliance.view(appliance.core.snapshot)["backend"]["stale_since"], timeout=30)
         assert datetime.fromisoformat(stale) <= datetime.now(timezone.utc)
-        wait_for(lambda: "degraded: backend degraded" in appliance.summary(), what="the summary says so")
+        wait_for(lambda: "degraded: backend degraded" in appliance.status.summary(), what="the summary says so")
     finally:
         started = time.monotonic()
         appliance.stop()

@@ -51,7 +51,8 @@ class PushedDevice:
         self.core = Core(self.config, self.store, SystemClock())
         self.core.start()
         self.trust = Trust()
-        self.endpoint = PushEndpoint(self.core, self.config, SystemClock(), PUSH_TOKEN, self.trust).start(port=0)
+        self.endpoint = PushEndpoint(self.core, self.config, SystemClock(), PUSH_TOKEN, self.trust, port=0)
+        self.endpoint.start()
         self.url = self.endpoint.url
 
     def stop(self):
@@ -89,7 +90,7 @@ def test_the_push_endpoint_is_off_by_default(tmp_path):
     appliance = Appliance(config)
     appliance.start()
     try:
-        assert not [c for c in appliance.components if isinstance(c, PushEndpoint)]
+        assert PushEndpoint.name not in [component["name"] for component in appliance.supervisor.status()]
     finally:
         appliance.stop()
 

@@ -1,0 +1,41 @@
+"""What the daemon answers on its control socket: status, judge, print-day-list, and the touchscreen's press.
+
+Each request is one function of the request's JSON; the socket itself is appliance.app.control.
+"""
+from appliance.domain.commands import JudgeScan
+from appliance.domain.errors import ApplianceError
+
+
+class ControlRequests:
+    def __init__(self, config, core, kiosk, status):
+        """``status()``: the daemon's status (appliance.app.status.DeviceStatus.status)."""
+        self._config = config
+        self._core = core
+        self._kiosk = kiosk
+        self._status = status
+
+    def handlers(self) -> dict:
+        """Request name -> function(request dict), as ControlServer takes them."""
+        return {"status": self.status, "print-day-list": self.print_day_list, "judge": self.judge,
+                "press": self.touch_press}
+
+    def status(self, request: dict) -> dict:
+        return self._status()
+
+    def touch_press(self, request: dict) -> str:
+        """A visitor chose a concern on the kiosk's touchscreen (the monitor process asks)."""
+        concern = str(request.get("concern", ""))
+        self._config.concern(concern)  # an unknown one is refused with the configured names
+        self._kiosk.press(concern, source="touch")
+        return "pressed"
+
+    def judge(self, request: dict) -> dict:
+        result = self._core.submit(JudgeScan(str(request.get("payload", "")))).result(timeout=5)
+        return {"verdict": result.verdict.value, "display_code": result.display_code,
+                "message": result.message.to_json()}
+
+    def print_day_list(self, request: dict) -> str:
+        if self._kiosk.dispenser is None:
+            raise ApplianceError("this device has no printer ([printer] uri)")
+        self._kiosk.dispenser.print_day_list()
+        return "the day list is being printed"

@@ -1,0 +1,56 @@
+"""The kiosk's answer to a press: forwarded to a running dispenser, refused at once otherwise."""
+from datetime import datetime, timezone
+
+import pytest
+
+from appliance.app.kiosk import Kiosk
+from appliance.domain.clock import FakeClock
+from appliance.domain.wording import OUT_OF_ORDER
+from appliance.domain.panel import Beep, PanelState
+
+
+class Dispenser:
+    def __init__(self, failure=None):
+        self.requests, self._failure = [], failure
+
+    def request(self, concern, source):
+        self.requests.append((concern, source))
+
+    def failure(self):
+        return self._failure
+
+
+class Panel:
+    def __init__(self):
+        self.states, self.beeps = [], []
+
+    def show(self, state: PanelState) -> None:
+        self.states.append(state)
+
+    def beep(self, kind: Beep) -> None:
+        self.beeps.append(kind)
+
+
+@pytest.fixture
+def kiosk():
+    kiosk = Kiosk(core=None, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=timezone.utc)))
+    kiosk.panel = Panel()
+    return kiosk
+
+
+def test_a_press_goes_to_a_running_dispenser(kiosk):
+    kiosk.dispenser = Dispenser()
+    kiosk.press("leave", "touch")
+    assert kiosk.dispenser.requests == [("leave", "touch")] and kiosk.answer is None
+
+
+@pytest.mark.parametrize("dispenser", [None, Dispenser(failure="RuntimeError: a bug")],
+                         ids=["no printer", "dispenser waiting for its restart"])
+def test_a_press_without_a_running_dispenser_is_refused_at_once_on_screen_leds_and_buzzer(kiosk, dispenser):
+    heard = []
+    kiosk.listeners.append(heard.append)
+    kiosk.dispenser = dispenser
+    kiosk.press("leave")
+    assert kiosk.answer.message is OUT_OF_ORDER and heard == [kiosk.answer]
+    assert kiosk.panel.states == [PanelState.OUT_OF_ORDER] and kiosk.panel.beeps == [Beep.REFUSED]
+    assert dispenser is None or dispenser.requests == []
