@@ -5,6 +5,7 @@ Where /dev/uinput is missing (containers, CI), the device is a FIFO carrying raw
 the FIFO; evdev's C reader parses them as it parses the kernel's. The uinput test runs the
 whole path (find by name and vendor:product, grab, unplug, replug) where the kernel offers it.
 """
+import errno
 import logging
 import os
 import queue
@@ -20,6 +21,8 @@ from evdev import ecodes as e
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.keymap import type_events
+from appliance.drivers import scanner as scanner_module
+from appliance.drivers.readers import open_reader, parse_source
 from appliance.drivers.scanner import DeviceSelector, EvdevScanner, ScannerSelectorError
 from support.readers import WAIT, Recorder
 
@@ -89,12 +92,46 @@ def test_unplug_reports_failed_and_replug_at_the_same_path_reads_again(fifo):
         scanner.stop()
 
 
-def test_a_device_that_cannot_be_grabbed_is_reported_not_read(fifo):
+@pytest.fixture
+def held_by_another_program(monkeypatch):
+    """Every event node opens as one that another program holds exclusively."""
+
+    class Held:
+        def __init__(self, path):
+            self.path = path
+
+        def grab(self):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(scanner_module, "open_event_device", Held)
+
+
+def test_a_device_that_cannot_be_grabbed_is_reported_not_read(tmp_path, held_by_another_program):
+    node = tmp_path / "event-kbd"
+    node.touch()
     recorder = Recorder()
-    scanner = EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=True,
-                           retry_initial_s=0.02).start()
+    scanner = EvdevScanner(str(node), recorder.on_code, recorder.on_health, retry_initial_s=0.02).start()
     try:
         assert "cannot grab" in recorder.wait_health("failed")
+    finally:
+        scanner.stop()
+
+
+def test_a_fifo_named_as_a_config_source_is_read_without_a_grab(fifo):
+    """The config's way to a FIFO (the demo's scanner): a path source, grab left at its default."""
+    recorder = Recorder()
+    scanner = open_reader(parse_source(str(fifo)), recorder.on_code, recorder.on_health)
+    try:
+        recorder.wait_health("ok")
+        device = os.open(fifo, os.O_WRONLY)
+        try:
+            send(device, raw(type_events("T042-CODE", start=now())))
+            assert recorder.next_code() == ("T042-CODE", f"scanner {fifo}")
+        finally:
+            os.close(device)
     finally:
         scanner.stop()
 
