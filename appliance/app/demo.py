@@ -18,7 +18,6 @@ from time import monotonic, sleep
 from datetime import time, timedelta
 from pathlib import Path
 
-from appliance.display.text_screen import render_monitor
 from appliance.printer.emulator import PrinterEmulator
 
 from appliance.domain.clock import FakeClock, SystemClock
@@ -29,6 +28,7 @@ from appliance.domain.config.loader import DEFAULTS_FILE
 from appliance.app.daemon import Appliance
 from appliance.app.demo_backend import ReferenceBackend, demo_secret
 from appliance.app.demo_hardware import MockButtons, ScannerFifo, use_mock_pins
+from appliance.app.demo_output import DemoOutput, Progress
 from appliance.domain.checkin import CheckInRules, LatePolicy
 from appliance.domain.errors import ApplianceError
 from appliance.domain.simulation import AppointmentArrival, DaySpec, OfficeDay, WalkIn
@@ -355,63 +355,3 @@ def demo_site_key(var_dir: Path):
             file.write(private_key_text(key) + "\n")
         (var_dir / "site.key.pub").write_text(public_key_text(key) + "\n", encoding="ascii")
     return load_private_key(path.read_text(encoding="ascii"))
-
-
-class DemoOutput:
-    """Writes what the monitor and the ticket printer would show."""
-
-    def __init__(self, out_dir: Path, config, terminal: bool):
-        self.out_dir, self.config, self.terminal = out_dir, config, terminal
-        self._serial = None
-        self._drawn_at = 0.0
-
-    def answer(self, log_name, local_time, answer):
-        """What the kiosk screen said, one line (German title and body)."""
-        message = answer.message
-        with open(self.out_dir / log_name, "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {message.title_de}: {message.body_de}\n")
-
-    def call(self, entry, local_time):
-        with open(self.out_dir / "calls.log", "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {entry.code} -> Schalter / Counter {entry.counter}\n")
-
-    def close(self):
-        pass
-
-    def screen(self, snapshot):
-        if snapshot.serial == self._serial:
-            return
-        self._serial = snapshot.serial
-        text = render_monitor(snapshot, self.config.concerns, self.config.device.timezone)
-        target = self.out_dir / "monitor.txt"
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)  # a reader never sees half a screen
-        if self.terminal and monotonic() - self._drawn_at > 0.1:
-            self._drawn_at = monotonic()
-            sys.stdout.write("\x1b[H\x1b[2J" + text)
-            sys.stdout.flush()
-
-
-class Progress:
-    """A progress bar on stderr: redrawn in place on a terminal, every 10% otherwise."""
-
-    def __init__(self, total_minutes: float):
-        self.total = max(total_minutes, 1e-9)
-        self.tty = sys.stderr.isatty()
-        self._last = -1
-
-    def show(self, done_minutes: float, local_time) -> None:
-        share = min(1.0, done_minutes / self.total)
-        step = int(share * (100 if self.tty else 10))
-        if step == self._last:
-            return
-        self._last = step
-        bar = "#" * int(share * 30)
-        line = f"[{bar:<30}] {share:4.0%}  simulated {local_time:%H:%M}"
-        sys.stderr.write(("\r" + line) if self.tty else line + "\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
