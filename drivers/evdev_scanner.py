@@ -113,7 +113,8 @@ def find_candidates(selector: DeviceSelector, input_dir: str = "/dev/input") -> 
 class EvdevScanner(CodeReader):
     """A keyboard-wedge scanner read on its own thread; two scanners are two of these.
 
-    ``grab=False`` skips EVIOCGRAB: only for event streams (FIFOs), which cannot be grabbed.
+    ``grab=False`` skips EVIOCGRAB. An event stream (a FIFO, as a config may name one) is never
+    grabbed: no console reads it, and it has no kernel device to grab.
     A device grabbed by another program is skipped in favour of the next match, so two identical
     scanners selected by vendor:product end up with one reader each.
     """
@@ -193,7 +194,7 @@ class EvdevScanner(CodeReader):
         busy = []
         for path in paths:
             device = open_event_device(path)
-            if not self._grab:
+            if not self._grab or isinstance(device, EventStream):
                 return device
             try:
                 device.grab()

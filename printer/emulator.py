@@ -225,7 +225,7 @@ def _has_print_data(pending: bytes) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m printer.emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m appliance.printer.emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--out", type=Path, help="directory for one PNG per printed job")

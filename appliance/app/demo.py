@@ -1,37 +1,45 @@
-"""The demo: the real appliance (config, state, core, control socket) on simulated hardware.
+"""The demo: the real appliance (config, state, core, control socket, GPIO panel, evdev scanner
+reader, sync) on simulated hardware and a simulated clock, so a stretch of an office day runs in seconds.
 
-Simulated visitors press the ticket buttons and simulated counters call them, on a simulated
-clock, so a stretch of an office day runs in seconds. What the monitor would show is written to
-``demo-out/`` (and drawn in the terminal when there is one).
+Simulated visitors press the ticket buttons (gpiozero's mock pins) and hold their codes to the
+scanner (a FIFO of key events); simulated counters call them at the reference backend, which runs
+as a program of its own. What the monitor would show is written to ``demo-out/`` (and drawn in the
+terminal when there is one).
 """
+import logging
 import os
 import queue
 import random
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 from time import monotonic, sleep
-from datetime import datetime, time, timedelta, timezone
+from datetime import time, timedelta
 from pathlib import Path
 
-from appliance.display.text_screen import monitor_text
-from appliance.display.view import parse_view
-from appliance.drivers.simulated import SimulatedButtons, SimulatedCounter, SimulatedScanner
 from appliance.printer.emulator import PrinterEmulator
 
 from appliance.domain.clock import FakeClock, SystemClock
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, load_private_key, private_key_text, public_key_text
 from appliance.app.config import load_layers
-from appliance.domain.config import Layer
 from appliance.app.daemon import Appliance
-from appliance.app.view import monitor_view
+from appliance.app.demo_backend import ReferenceBackend, demo_secret
+from appliance.app.demo_hardware import MockButtons, ScannerFifo, use_mock_pins
+from appliance.app.demo_output import DemoOutput, Progress
+from appliance.domain.commands import TakeDayList
+from appliance.domain.config import Layer
 from appliance.domain.checkin import CheckInRules, LatePolicy
 from appliance.domain.errors import ApplianceError
 from appliance.domain.simulation import AppointmentArrival, DaySpec, OfficeDay, WalkIn
-from appliance.domain.state import Appointment
 
+# The buttons are pins of gpiozero's mock factory. min_gap: the panel's lock-out runs on real
+# monotonic time, where the demo's visitors at one button come a few milliseconds apart (minutes
+# apart on the simulated clock); any lock-out would refuse them, so it is 0 here (a real kiosk
+# keeps the default 3 s). The gate's debounce stays as it is: the demo paces presses of the same
+# button past it (demo_hardware.SAME_BUTTON_PAUSE_S). appointments_interval: the day is booked
+# before the device starts and fetched at its start; fetched again mid-run, it would reload the
+# queue at a moment set by real time, and a --seed would no longer repeat the same day.
 DEMO_CONFIG = """
 [device]
 id = {device}
@@ -42,16 +50,28 @@ roles = kiosk, monitor
 title_de = Urlaub / Ortsabwesenheit beantragen
 title_en = Apply for leave
 prefix = A
+button = GPIO17
 
 [concern:first-application]
 title_de = Erstantrag Bürgergeld
 title_en = First application
 prefix = B
+button = GPIO27
 
 [concern:documents]
 title_de = Unterlagen abgeben
 title_en = Hand in documents
 prefix = C
+button = GPIO22
+
+[gpio]
+min_gap = 0s
+ready_led = GPIO5
+printing_led = GPIO6
+fault_led = GPIO13
+
+[scanner]
+inputs = {scanner}
 
 [printer]
 uri = {printer}
@@ -65,7 +85,7 @@ public_key_file = {var}/site.key.pub
 url = {backend}
 token_file = {var}/backend.token
 heartbeat_interval = 10s
-appointments_interval = 10s
+appointments_interval = 1h
 
 [state]
 database = {var}/state.db
@@ -73,14 +93,14 @@ database = {var}/state.db
 [core]
 control_socket = {var}/control.sock
 """
-REPO = Path(__file__).resolve().parent.parent
 DEMO_DEVICE, DEMO_SITE = "demo-kiosk", "demo-office"
 OPENING = time(7, 30)
+WAIT_S = 15.0  # for what the device does on its own threads (print, sync); far longer than it takes
 
 
-def demo_config(var_dir: Path, printer_uri: str, backend_url: str):
+def demo_config(var_dir: Path, printer_uri: str, backend_url: str, scanner: Path):
     text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri, backend=backend_url, device=DEMO_DEVICE,
-                              site=DEMO_SITE)
+                              site=DEMO_SITE, scanner=scanner.resolve())
     return load_layers([Layer("<embedded demo config>", text, Path.cwd())])
 
 
@@ -95,21 +115,50 @@ def demo_start(now, store, tz):
 def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path, speed: float = 1.0,
              seed: int | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    log_file = log_to_file(out_dir / "appliance.log")
+    use_mock_pins()
     site_key = demo_site_key(var_dir)
+    scanner = ScannerFifo(var_dir / "scanner.fifo", layout="us")
     printer = PrinterEmulator(out_dir=out_dir / "tickets")  # the kiosk's printer, on loopback
     printer.start()
-    backend = start_reference_backend(var_dir)  # the central system, on loopback
-    config = demo_config(var_dir, printer.uri, backend.url)
-    clock = FakeClock(SystemClock().now())
+    # The central system, on loopback: its own program, with its own database beside the demo's state.
+    backend = ReferenceBackend(var_dir, out_dir / "backend.log", DEMO_SITE, DEMO_DEVICE,
+                               demo_secret(var_dir / "backend.token"))
     try:
-        appliance = Appliance(config, clock=clock)
+        config = demo_config(var_dir, printer.uri, backend.url, scanner.path)
+        clock = FakeClock(SystemClock().now())
+        try:
+            appliance = Appliance(config, clock=clock)
+        except ApplianceError as error:
+            print(f"demo: {error}", file=sys.stderr)
+            return 3
+        try:
+            tz = config.device.timezone
+            clock.set(demo_start(clock.now(), appliance.store, tz))
+            backend.start(clock_start=clock.now())
+            return run_office(appliance, backend, scanner, site_key, minutes, headless, out_dir, speed, seed, stop)
+        finally:
+            if appliance.core.running:
+                appliance.stop()
     except ApplianceError as error:
-        printer.stop()
-        backend.stop()
         print(f"demo: {error}", file=sys.stderr)
-        return 3
+        return 1
+    finally:
+        scanner.close()
+        backend.stop()
+        printer.stop()
+        logging.getLogger().removeHandler(log_file)
+        log_file.close()
+
+
+def run_office(appliance, backend, scanner, site_key, minutes, headless, out_dir, speed, seed, stop) -> int:
+    """The simulated office on the started backend: visitors at the kiosk, counters calling."""
+    config, clock = appliance.config, appliance.clock
     tz = config.device.timezone
-    clock.set(demo_start(clock.now(), appliance.store, tz))
     start = clock.now()
     end = start + timedelta(minutes=minutes if minutes is not None else 24 * 60)
     # The office day: the same simulator the wait-time benchmark scores estimators on.
@@ -117,37 +166,39 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     office = OfficeDay(DaySpec(seed=seed if seed is not None else random.randrange(2**31),
                                day=start.astimezone(tz).date(), tz=tz, opening=start.astimezone(tz).time(),
                                checkin_rules=CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))))
-    codes = book_appointments(office, config.device.site, appliance.store, site_key, backend)
+    codes, booked = book_appointments(office, config.device.site, site_key, backend, config.state.database.parent)
     output = DemoOutput(out_dir, config, terminal=not headless and sys.stdout.isatty())
     answers: queue.Queue = queue.Queue()
     appliance.kiosk.listeners.append(answers.put)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     appliance.start()
+    if appliance.kiosk.panel is None:
+        raise ApplianceError("the GPIO panel did not start; see the log")
+    buttons = MockButtons({c.name: c.button for c in config.concerns if c.button is not None})
+    scanner.connect()
+    wait_for_day_list(appliance, booked)
+    settle(appliance)
     print(f"demo: state in {config.state.database} (numbers continue from earlier runs today), screens and "
           f"tickets in {out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
           file=sys.stderr)
     monitor = start_monitor(config.core.control_socket, out_dir / "monitor", headless)
-    buttons = SimulatedButtons(appliance.kiosk.press)
-    scanner = SimulatedScanner(appliance.kiosk.scan)
-    counters: dict[int, SimulatedCounter] = {}
 
     def answer_to(action):
         try:
-            return answers.get(timeout=15)
+            return answers.get(timeout=WAIT_S)
         except queue.Empty:
             raise ApplianceError(f"no answer on the kiosk screen to {action}") from None
 
     def call_next(counter: int, at):
-        """A free counter of the simulated office asks the appliance whom to call."""
+        """A free counter of the simulated office calls the next visitor at the central system."""
         clock.set(max(at, clock.now()))
-        called = counters.setdefault(counter, SimulatedCounter(appliance.core, counter)).call_next().result(10)
-        if called is None:
+        wait_until_delivered(appliance)  # the backend decides on what the device has told it
+        call = backend.call_next(counter)
+        if call is None:
             return None
+        entry = wait_for_call(appliance, call)  # through the device's live calls feed
         tally["calls"] += 1
-        output.call(appliance.core.snapshot.recent_calls[0], at.astimezone(tz))
-        return called.concern
+        output.call(entry, at.astimezone(tz))
+        return entry.concern
 
     tally = {"tickets": 0, "check-ins": 0, "calls": 0}
     progress = Progress(minutes) if minutes is not None else None
@@ -170,9 +221,9 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
                 tally["tickets"] += answer.code is not None
                 output.answer("tickets.log", local, answer)
             elif isinstance(event, AppointmentArrival):
-                result = scanner.scan(codes[event.booking.id]).result(timeout=15)
+                scanner.hold_up(codes[event.booking.id])
                 answer = answer_to("a scan")
-                tally["check-ins"] += result.verdict.accepted
+                tally["check-ins"] += answer.message.kind == "ok"
                 output.answer("checkins.log", local, answer)
             output.screen(appliance.core.snapshot)
             if progress:
@@ -182,12 +233,10 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
             progress.done()
         snapshot = appliance.core.snapshot
         stop_monitor(monitor)
-        delivered = wait_for_outbox(appliance)
+        delivered = wait_until_delivered(appliance, must=False)
         appliance.stop()
-        printer.stop()
-        held = len(backend.store.events(config.device.id))
         backend.stop()
-        output.close()
+        held = len(backend.events())
     print(f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
           f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
           f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
@@ -197,56 +246,81 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     return 0
 
 
-def start_reference_backend(var_dir: Path):
-    """The reference central backend with its own database beside the demo's state; the device
-    syncs with it like with the real one (events up, day lists down, calls live)."""
-    from entrance_backend.http import DeviceAccess, Settings
-    from entrance_backend.main import BackgroundBackend
-    var_dir.mkdir(parents=True, exist_ok=True)
-    token = demo_secret(var_dir / "backend.token")
-    settings = Settings(database=var_dir / "backend.db", site=DEMO_SITE,
-                        devices=(DeviceAccess(DEMO_DEVICE, DEMO_SITE, token),), rate_limit=0)
-    return BackgroundBackend(settings).start()
+def log_to_file(path: Path) -> logging.Handler:
+    """The appliance's log at info, with each button verdict, into the demo's output; the terminal
+    keeps showing warnings only."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(max(handler.level, root.level))
+    log_file = logging.FileHandler(path, encoding="utf-8")
+    log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(log_file)
+    root.setLevel(logging.INFO)
+    logging.getLogger("appliance.drivers.gpio").setLevel(logging.DEBUG)
+    return log_file
 
 
-def demo_secret(path: Path) -> str:
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as file:
-            file.write(secrets.token_urlsafe(24) + "\n")
-    return path.read_text(encoding="ascii").strip()
-
-
-def wait_for_outbox(appliance, timeout_s: float = 10.0) -> bool:
-    """Give the sync a moment to deliver the last events before the demo ends."""
-    deadline = monotonic() + timeout_s
-    while monotonic() < deadline:
-        if appliance.core.snapshot.outbox_pending == 0:
-            return True
-        sleep(0.1)
-    return False
-
-
-def book_appointments(office, site: str, store, key, backend) -> dict[int, str]:
-    """Book the simulated day at the central backend (the device gets the list by sync; it is also
-    put into the state at once, so the first scans need not wait for it) and sign each booking's
-    QR code as the central system would. Ids continue after earlier demo runs of the same day."""
+def book_appointments(office, site: str, key, backend, var_dir: Path) -> tuple[dict[int, str], set[str]]:
+    """Book the simulated day at the central backend, and sign each booking's QR code as the central
+    system would: (code of each booking, the booked ids). Ids continue after earlier runs of the day."""
     day = office.spec.day
-    earlier = [a for a in store.appointments(day)]
-    offset = max((int(a.id) for a in earlier if a.id.isdigit()), default=0)
+    offset = max((int(i) for i in backend.booked_ids(day) if i.isdigit()), default=0)
     appointments, codes = [], {}
     for booking in office.bookings:
         number = offset + booking.id
         slot = booking.slot.astimezone(office.spec.tz).time().replace(second=0, microsecond=0)
         code = AppointmentCode(number, site, day, slot, booking.concern, f"T{number:03d}")
-        appointments.append(Appointment(str(number), site, day, slot, booking.concern, code.display_code))
+        appointments.append({"id": str(number), "day": day.isoformat(), "slot": slot.strftime("%H:%M"),
+                             "concern": booking.concern, "display_code": code.display_code,
+                             "reference": f"R{number:05d}"})
         codes[booking.id] = encode(code, key)
-    store.replace_appointments(day, [a for a in earlier if a.status in ("booked", "cancelled")] + appointments)
-    backend.store.add_appointments([
-        {"id": a.id, "site": site, "day": day.isoformat(), "slot": a.slot.strftime("%H:%M"), "concern": a.concern,
-         "display_code": a.display_code, "reference": f"R{int(a.id):05d}"} for a in appointments],
-        datetime.now(timezone.utc))
-    return codes
+    backend.book(appointments, var_dir / "bookings.json")
+    return codes, {a["id"] for a in appointments}
+
+
+def wait_for_day_list(appliance, booked: set[str]) -> None:
+    """Until the device's sync has fetched the booked day (so the first scans find their appointments)."""
+    deadline = monotonic() + WAIT_S
+    while monotonic() < deadline:
+        held = {a.id for a in appliance.core.submit(TakeDayList()).result(WAIT_S)}
+        if booked <= held:
+            return
+        sleep(0.02)
+    raise ApplianceError("the device did not get the booked day list from the reference backend")
+
+
+def settle(appliance, quiet_s: float = 0.3) -> None:
+    """Until the device's start-up work (health reports, the calls feed's latest calls) is done: no
+    new snapshot for ``quiet_s``, so the simulated day starts on the same state every run."""
+    deadline = monotonic() + WAIT_S
+    serial, since = appliance.core.snapshot.serial, monotonic()
+    while monotonic() - since < quiet_s and monotonic() < deadline:
+        sleep(0.02)
+        if appliance.core.snapshot.serial != serial:
+            serial, since = appliance.core.snapshot.serial, monotonic()
+
+
+def wait_until_delivered(appliance, must: bool = True) -> bool:
+    """Until the sync has delivered every event the device holds; with ``must``, an error after WAIT_S."""
+    deadline = monotonic() + WAIT_S
+    while appliance.core.snapshot.outbox_pending:
+        if monotonic() > deadline:
+            if must:
+                raise ApplianceError("the device's events did not reach the reference backend; see the log")
+            return False
+        sleep(0.002)
+    return True
+
+
+def wait_for_call(appliance, call: dict):
+    """The device's entry for a call the backend made, once the live calls feed has brought it."""
+    deadline = monotonic() + WAIT_S
+    while monotonic() < deadline:
+        calls = appliance.core.snapshot.recent_calls
+        if calls and (calls[0].code, calls[0].counter) == (call["code"], call["counter"]):
+            return calls[0]
+        sleep(0.002)
+    raise ApplianceError(f"the call of {call['code']} did not reach the device through the calls feed")
 
 
 def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
@@ -255,7 +329,7 @@ def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
     command = [sys.executable, "-m", "appliance.app.monitor", "--socket", str(control_socket), "--clock", "snapshot",
                "--no-sound", "--log-level", "warning"]
     command += ["--out", str(out_dir), "--size", "1280x720"] if headless else ["--windowed", "--size", "1280x720"]
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    environment = dict(os.environ)
     if headless:
         environment.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     return subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL)
@@ -274,70 +348,9 @@ def demo_site_key(var_dir: Path):
     """The demo site's signing key, made once: the demo plays the central system that signs codes."""
     path = var_dir / "site.key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as file:
             file.write(private_key_text(key) + "\n")
         (var_dir / "site.key.pub").write_text(public_key_text(key) + "\n", encoding="ascii")
     return load_private_key(path.read_text(encoding="ascii"))
-
-
-class DemoOutput:
-    """Writes what the monitor and the ticket printer would show."""
-
-    def __init__(self, out_dir: Path, config, terminal: bool):
-        self.out_dir, self.config, self.terminal = out_dir, config, terminal
-        self._serial = None
-        self._drawn_at = 0.0
-
-    def answer(self, log_name, local_time, answer):
-        """What the kiosk screen said, one line (German title and body)."""
-        message = answer.message
-        with open(self.out_dir / log_name, "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {message.title.render()}: {message.body.render()}\n")
-
-    def call(self, entry, local_time):
-        with open(self.out_dir / "calls.log", "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {entry.code} -> Schalter / Counter {entry.counter}\n")
-
-    def close(self):
-        pass
-
-    def screen(self, snapshot):
-        if snapshot.serial == self._serial:
-            return
-        self._serial = snapshot.serial
-        text = monitor_text(parse_view(monitor_view(self.config, snapshot)))
-        target = self.out_dir / "monitor.txt"
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)  # a reader never sees half a screen
-        if self.terminal and monotonic() - self._drawn_at > 0.1:
-            self._drawn_at = monotonic()
-            sys.stdout.write("\x1b[H\x1b[2J" + text)
-            sys.stdout.flush()
-
-
-class Progress:
-    """A progress bar on stderr: redrawn in place on a terminal, every 10% otherwise."""
-
-    def __init__(self, total_minutes: float):
-        self.total = max(total_minutes, 1e-9)
-        self.tty = sys.stderr.isatty()
-        self._last = -1
-
-    def show(self, done_minutes: float, local_time) -> None:
-        share = min(1.0, done_minutes / self.total)
-        step = int(share * (100 if self.tty else 10))
-        if step == self._last:
-            return
-        self._last = step
-        bar = "#" * int(share * 30)
-        line = f"[{bar:<30}] {share:4.0%}  simulated {local_time:%H:%M}"
-        sys.stderr.write(("\r" + line) if self.tty else line + "\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")

@@ -1,10 +1,12 @@
 """The reference central backend: the whole sync protocol over HTTP, on its own SQLite database.
 
-Integrators test their side against it; the tests run it in-process (BackgroundBackend).
-``main(argv)`` is its command line: serve, call (a counter calls), seed (demo appointments), push.
-The layers: backend_store.py (SQLite), backend_http.py (the operations), contract.py (the document).
+Integrators and the demo run it as a program; the tests run it in-process (BackgroundBackend).
+``main(argv)`` is its command line: serve, call (a counter calls), book and seed (appointments), push,
+events (what a device sent). The layers: store.py (SQLite), http.py (the operations), and the
+protocol's document (appliance.protocol).
 """
 import argparse
+import json
 import os
 import random
 import secrets
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
 from entrance_backend.store import BackendRefusal, BackendStore
-from appliance.protocol.contract import Contract
+from appliance.protocol.contract import Contract, timestamp
 from appliance.protocol.http_server import BackgroundServer, Server, server_config
 
 __all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
@@ -27,7 +29,7 @@ NAME = Contract.load().pattern("Name")  # device and site names: the protocol's,
 
 
 class BackgroundBackend:
-    """The reference backend in a thread on 127.0.0.1 and a free port: for tests and the demo.
+    """The reference backend in a thread on 127.0.0.1 and a free port: for tests and benchmarks.
 
     with BackgroundBackend(settings) as backend: requests.get(backend.url + "/openapi.json")
     """
@@ -75,7 +77,7 @@ def demo_appointments(site: str, day: str, count: int, concerns: list[str], rng:
 # --- command line ----------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    """entrance-backend {serve, call, seed, push}."""
+    """entrance-backend {serve, call, book, seed, push, events}."""
     parser = argparse.ArgumentParser(prog="entrance-backend",
                                      description="The reference central backend of the sync protocol.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})")
     serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
     serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
+    serve.add_argument("--clock-start", type=_moment, metavar="ISO-TIME",
+                       help="the backend's clock reads this at start and runs on from there (replays, the demo's "
+                            "simulated day); default: the real time")
     call = commands.add_parser("call", help="a counter calls a code or the next visitor")
     call.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
     call.add_argument("--site", type=_name, default=DEFAULT_SITE)
@@ -100,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--concern", action="append", help="with --next: only these concerns")
     call.add_argument("--token", default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
                       help="the staff token (default: $ENTRANCE_STAFF_TOKEN)")
+    book = commands.add_parser("book", help="book appointments from a JSON file")
+    book.add_argument("--db", type=Path, required=True)
+    book.add_argument("--site", type=_name, default=DEFAULT_SITE)
+    book.add_argument("--file", type=Path, required=True,
+                      help="a JSON list of appointments as the protocol writes them (id, day, slot, concern, "
+                           "display_code, reference; status optional); the site is --site")
     seed = commands.add_parser("seed", help="add demo appointments to a database")
     seed.add_argument("--db", type=Path, required=True)
     seed.add_argument("--site", type=_name, default=DEFAULT_SITE)
@@ -118,9 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument("--token", default=os.environ.get("ENTRANCE_PUSH_TOKEN"),
                       help="the device's push token (default: $ENTRANCE_PUSH_TOKEN)")
     push.add_argument("--ca-bundle", help="CA bundle to verify the device's TLS certificate")
+    events = commands.add_parser("events", help="the events a device sent, one JSON object a line, in order")
+    events.add_argument("--db", type=Path, required=True)
+    events.add_argument("--device", type=_name, required=True)
     options = parser.parse_args(argv)
     try:
-        return {"serve": _serve, "call": _call, "seed": _seed, "push": _push}[options.command](options)
+        return {"serve": _serve, "call": _call, "book": _book, "seed": _seed, "push": _push,
+                "events": _events}[options.command](options)
     except (BackendRefusal, ValueError, OSError, sqlite3.Error) as error:
         print(f"entrance-backend: {error}", file=sys.stderr)
         return 1
@@ -142,6 +157,22 @@ def _name(text: str) -> str:
     return text
 
 
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a time with its offset, e.g. 2026-03-09T07:30:00+01:00")
+    return moment
+
+
+def _clock_from(start: datetime):
+    """A clock that reads ``start`` now and then runs on in real time."""
+    offset = start - datetime.now(timezone.utc)
+    return lambda: datetime.now(timezone.utc) + offset
+
+
 def _day(text: str, zone: str) -> date:
     today = datetime.now(ZoneInfo(zone)).date()
     return {"today": today, "tomorrow": today + timedelta(days=1)}.get(text) or date.fromisoformat(text)
@@ -152,7 +183,8 @@ def _serve(options) -> int:
     if not options.staff_token:
         print(f"staff token (for 'call'): {staff_token}", file=sys.stderr)
     devices = tuple(DeviceAccess(d.device, d.site or options.site, d.token) for d in options.device)
-    settings = Settings(options.db, devices, staff_token, options.site, options.timezone, options.rate_limit)
+    settings = Settings(options.db, devices, staff_token, options.site, options.timezone, options.rate_limit,
+                        **({"clock": _clock_from(options.clock_start)} if options.clock_start else {}))
     backend = Backend(settings)
     config = server_config(create_app(backend), host=options.host, port=options.port)
     print(f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
@@ -187,6 +219,28 @@ def _call(options) -> int:
         return 1
     call = answer.json()
     print(f"{call['code']} -> counter {call['counter']} ({call['kind']})")
+    return 0
+
+
+def _book(options) -> int:
+    """All of the file's appointments or none: each is checked against the protocol's Appointment first."""
+    now = datetime.now(timezone.utc)
+    appointments = json.loads(options.file.read_text(encoding="utf-8"))
+    if not isinstance(appointments, list):
+        raise ValueError(f"{options.file}: expected a JSON list of appointments")
+    schema = Contract.load().schema_validator("Appointment")
+    booked = [{"status": "booked", **item, "site": options.site, "updated_at": timestamp(now)}
+              if isinstance(item, dict) else item for item in appointments]
+    for index, item in enumerate(booked):
+        problem = next(iter(schema.iter_errors(item)), None)
+        if problem is not None:
+            raise ValueError(f"{options.file}: appointment {index + 1}: {problem.message}")
+    store = BackendStore(options.db)
+    try:
+        store.add_appointments(booked, now)
+    finally:
+        store.close()
+    print(f"{len(booked)} appointments booked for {options.site}")
     return 0
 
 
@@ -236,6 +290,16 @@ def _push(options) -> int:
         return 1
     print(f"{len(appointments)} appointments of {options.site} on {day} pushed; the device holds "
           f"{answer.json().get('appointments')}")
+    return 0
+
+
+def _events(options) -> int:
+    store = BackendStore(options.db)
+    try:
+        for event in store.events(options.device):
+            print(json.dumps(event, ensure_ascii=False, sort_keys=True))
+    finally:
+        store.close()
     return 0
 
 

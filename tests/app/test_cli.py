@@ -171,3 +171,18 @@ def test_no_command_at_all_exits_2_with_usage(tmp_path):
 
     assert result.returncode == 2
     assert result.stderr.startswith("usage: entrance-appliance")
+
+
+@pytest.mark.parametrize("setup_cfg", ["setup.cfg", "backend/setup.cfg"])
+def test_every_console_script_points_at_a_function_that_exists(setup_cfg):
+    """What `make demo` and the systemd units run: the installed scripts, not `python -m`."""
+    import configparser
+    import importlib
+
+    parser = configparser.ConfigParser()
+    parser.read(REPO_ROOT / setup_cfg, encoding="utf-8")
+    scripts = [line.split("=", 1) for line in parser["options.entry_points"]["console_scripts"].split("\n") if line]
+    assert scripts
+    for name, target in scripts:
+        module, _, function = target.strip().partition(":")
+        assert callable(getattr(importlib.import_module(module), function, None)), f"{name.strip()} -> {target}"

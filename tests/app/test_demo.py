@@ -1,6 +1,7 @@
-"""`entrance-appliance demo`: the real appliance on simulated hardware, an office hour in a second.
+"""`entrance-appliance demo`: the real appliance on simulated hardware, an office hour in seconds.
 
-Runs the real program headless in tmp_path and reads what it leaves: screens, ticket log, state.
+Runs the real program headless in tmp_path and reads what it leaves: screens, logs, the device's
+state and the reference backend's database.
 """
 import os
 import re
@@ -13,6 +14,7 @@ import pytest
 from support import REPO_ROOT
 
 TICKET_CODE = re.compile(r"\b[ABC]\d{3}\b")
+SUMMARY = re.compile(r"^demo: (\d+) tickets printed, (\d+) appointments checked in, (\d+) calls", re.MULTILINE)
 
 
 def run_demo(tmp_path: Path, minutes: int = 60, seed: int = 7) -> subprocess.CompletedProcess:
@@ -90,3 +92,59 @@ def test_second_demo_run_continues_the_numbering_of_every_concern(two_runs):
         assert later[0] > max(earlier, default=0), f"{concern}: {later[0]} after {max(earlier, default=0)}"
     codes = [code for *_, code in every]
     assert len(codes) == len(set(codes)), "a code was issued twice"
+
+
+def summaries(two_runs) -> list[tuple[int, int, int]]:
+    """(tickets, check-ins, calls) of each run, as its summary line says."""
+    _, first, _, second = two_runs
+    return [tuple(int(n) for n in SUMMARY.search(run.stderr).groups()) for run in (first, second)]
+
+
+def test_every_ticket_came_from_a_button_press_through_the_gpio_panel(two_runs):
+    directory, *_ = two_runs
+    log = (directory / "OUT" / "appliance.log").read_text(encoding="utf-8")
+    printed = sum(tickets for tickets, _, _ in summaries(two_runs))
+
+    assert printed > 0
+    assert len(re.findall(r"issued [ABC]\d{3} \([a-z-]+, from button\)", log)) == printed
+    assert len(re.findall(r"appliance\.drivers\.gpio: button '[a-z-]+': accepted", log)) == printed
+    assert "from simulated" not in log
+
+
+def test_every_check_in_came_from_the_evdev_reader_on_the_scanner_fifo(two_runs):
+    directory, *_ = two_runs
+    log = (directory / "OUT" / "appliance.log").read_text(encoding="utf-8")
+    fifo = directory / "VAR" / "scanner.fifo"
+    checked_in = sum(check_ins for _, check_ins, _ in summaries(two_runs))
+
+    assert checked_in > 0
+    assert len(re.findall(rf"scan [0-9a-f]{{10}} from scanner {re.escape(str(fifo))}: accepted", log)) == checked_in
+    assert len(re.findall(rf"scanner {re.escape(str(fifo))}: code [0-9a-f]{{10}}", log)) >= checked_in
+
+
+def test_every_call_was_made_at_the_backend_and_reached_the_device_through_its_feed(two_runs):
+    directory, *_ = two_runs
+    db = sqlite3.connect(f"file:{directory / 'VAR' / 'backend.db'}?mode=ro", uri=True)
+    try:
+        held = db.execute("SELECT code, counter FROM calls ORDER BY n").fetchall()
+    finally:
+        db.close()
+    logged = re.findall(r"  (\w+) -> Schalter / Counter (\d+)$",
+                        (directory / "OUT" / "calls.log").read_text(encoding="utf-8"), re.MULTILINE)
+
+    assert len(held) == sum(calls for _, _, calls in summaries(two_runs)) > 0
+    assert [(code, int(counter)) for code, counter in logged] == held
+
+
+def test_the_demo_leaves_no_backend_process_behind(two_runs):
+    directory, *_ = two_runs
+    left = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "entrance_backend" in command and str(directory) in command:
+            left.append(command)
+    assert (directory / "OUT" / "backend.log").read_text(encoding="utf-8").count("reference backend stopped") == 2
+    assert left == []

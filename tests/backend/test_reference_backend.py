@@ -26,7 +26,8 @@ from starlette.routing import Route
 from appliance.protocol import OPENAPI_PATH
 from appliance.protocol.contract import Contract, RequestRejected
 from appliance.protocol.http_server import BackgroundServer
-from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, main
+from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, _clock_from, main
+from entrance_backend.store import BackendStore
 from support import free_port
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
@@ -495,13 +496,65 @@ def test_seed_makes_a_realistic_morning_of_bookings(tmp_path, capsys):
     assert {a["concern"] for a in day} <= {"first-application", "leave", "documents"}
 
 
+def test_book_adds_the_file_s_appointments_for_the_site_and_devices_get_them(tmp_path, capsys):
+    bookings = tmp_path / "bookings.json"
+    bookings.write_text(json.dumps([
+        {"id": "41", "day": DAY, "slot": "09:10", "concern": "leave", "display_code": "T041", "reference": "R00041"},
+        {"id": "42", "day": DAY, "slot": "09:00", "concern": "documents", "display_code": "T042",
+         "reference": "R00042"}]))
+    assert main(["book", "--db", str(tmp_path / "backend.db"), "--site", "mitte", "--file", str(bookings)]) == 0
+    assert "2 appointments booked for mitte" in capsys.readouterr().out
+    backend = start(tmp_path)
+    try:
+        day = appointments(backend).json()["appointments"]
+    finally:
+        backend.stop()
+    assert [(a["id"], a["display_code"], a["slot"], a["site"], a["status"]) for a in day] == [
+        ("42", "T042", "09:00", "mitte", "booked"), ("41", "T041", "09:10", "mitte", "booked")]
+
+
+@pytest.mark.parametrize("content, problem", [
+    ('[{"id": "1", "day": "2026-03-09", "slot": "9:00", "concern": "leave", "display_code": "T001", '
+     '"reference": "R00001"}]', "appointment 1: '9:00' does not match"),
+    ('[{"id": "1", "day": "2026-03-09", "slot": "09:00", "concern": "leave", "reference": "R00001"}]',
+     "appointment 1: 'display_code' is a required property"),
+    ('{"id": "1"}', "expected a JSON list of appointments"),
+])
+def test_book_refuses_a_file_with_a_bad_appointment_and_books_none_of_it(tmp_path, capsys, content, problem):
+    bookings = tmp_path / "bookings.json"
+    bookings.write_text(content)
+    database = tmp_path / "backend.db"
+    assert main(["book", "--db", str(database), "--file", str(bookings)]) == 1
+    assert problem in capsys.readouterr().err
+    assert BackendStore(database).appointment_day("mitte", DAY)[1] == []
+
+
+def test_events_lists_what_a_device_sent_in_order(backend, capsys):
+    upload(backend, [ticket("A001"), ticket("A002", minutes=1)])
+    upload(backend, [ticket("B001", concern="documents")], device="kiosk-2",
+           headers={"Authorization": "Bearer token-kiosk-2"})
+    assert main(["events", "--db", str(backend.store.path), "--device", "kiosk-1"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["kind"], e["body"]["code"]) for e in lines] == [("ticket_issued", "A001"), ("ticket_issued", "A002")]
+
+
+def test_a_clock_started_at_a_moment_reads_it_and_runs_on_in_real_time():
+    clock = _clock_from(NOW)
+    first = clock()
+    time.sleep(0.05)
+    second = clock()
+    assert timedelta(0) <= first - NOW < timedelta(seconds=1)
+    assert timedelta(seconds=0.05) <= second - first < timedelta(seconds=1)
+
+
 @pytest.mark.slow
 def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", "import sys; from entrance_backend.main import main; sys.exit(main())",
          "serve", "--db", str(tmp_path / "b.db"), "--port", str(port), "--device", "kiosk-1:token-kiosk-1",
-         "--staff-token", STAFF], stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+         "--staff-token", STAFF, "--site", "mitte", "--clock-start", NOW.isoformat()],
+        stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -511,6 +564,11 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.05)
         assert requests.post(f"{url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=KIOSK).status_code == 200
+        assert requests.post(f"{url}/v1/devices/kiosk-1/events", json={"events": [ticket("A001")]},
+                             headers=KIOSK).status_code == 200
+        call = requests.post(f"{url}/v1/sites/mitte/calls", json={"counter": 2, "next": True}, headers=STAFF_AUTH)
+        assert call.status_code == 201, call.text  # on the day the clock was started on
+        assert call.json()["code"] == "A001" and call.json()["called_at"].startswith(DAY)
         server.send_signal(signal.SIGTERM)
         assert server.wait(10) == 0
     finally:

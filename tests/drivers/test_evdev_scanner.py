@@ -5,6 +5,7 @@ Where /dev/uinput is missing (containers, CI), the device is a FIFO carrying raw
 the FIFO; evdev's C reader parses them as it parses the kernel's. The uinput test runs the
 whole path (find by name and vendor:product, grab, unplug, replug) where the kernel offers it.
 """
+import errno
 import logging
 import os
 import queue
@@ -20,8 +21,10 @@ from evdev import ecodes as e
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.keymap import type_events
+from appliance.drivers import evdev_scanner as scanner_module
 from appliance.drivers.errors import BadScannerSource
 from appliance.drivers.evdev_scanner import DeviceSelector, EvdevScanner
+from appliance.drivers.readers import open_reader, parse_source
 from support.readers import WAIT, Recorder, started
 
 _EVENT = struct.Struct("llHHi")  # struct input_event: timeval, type, code, value (native sizes)
@@ -90,12 +93,46 @@ def test_unplug_reports_failed_and_replug_at_the_same_path_reads_again(fifo):
         scanner.stop()
 
 
-def test_a_device_that_cannot_be_grabbed_is_reported_not_read(fifo):
+@pytest.fixture
+def held_by_another_program(monkeypatch):
+    """Every event node opens as one that another program holds exclusively."""
+
+    class Held:
+        def __init__(self, path):
+            self.path = path
+
+        def grab(self):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(scanner_module, "open_event_device", Held)
+
+
+def test_a_device_that_cannot_be_grabbed_is_reported_not_read(tmp_path, held_by_another_program):
+    node = tmp_path / "event-kbd"
+    node.touch()
     recorder = Recorder()
-    scanner = started(EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=True,
-                           retry_initial_s=0.02))
+    scanner = started(EvdevScanner(str(node), recorder.on_code, recorder.on_health, retry_initial_s=0.02))
     try:
         assert "cannot grab" in recorder.wait_health("failed")
+    finally:
+        scanner.stop()
+
+
+def test_a_fifo_named_as_a_config_source_is_read_without_a_grab(fifo):
+    """The config's way to a FIFO (the demo's scanner): a path source, grab left at its default."""
+    recorder = Recorder()
+    scanner = started(open_reader(parse_source(str(fifo)), recorder.on_code, recorder.on_health))
+    try:
+        recorder.wait_health("ok")
+        device = os.open(fifo, os.O_WRONLY)
+        try:
+            send(device, raw(type_events("T042-CODE", start=now())))
+            assert recorder.next_code() == ("T042-CODE", f"scanner {fifo}")
+        finally:
+            os.close(device)
     finally:
         scanner.stop()
 
@@ -116,22 +153,22 @@ def test_a_missing_device_is_reported_and_picked_up_when_it_appears(tmp_path):
 def test_two_scanners_at_once_keep_their_codes_apart(tmp_path):
     paths = [tmp_path / "left", tmp_path / "right"]
     recorders = [Recorder(), Recorder()]
-    started = []
+    scanners = []
     for path, recorder in zip(paths, recorders):
         os.mkfifo(path)
-        started.append(start_on_fifo(path, recorder))
+        scanners.append(start_on_fifo(path, recorder))
     try:
         t = now()
         left = raw(type_events("LEFT-one", start=t))
         right = raw(type_events("RIGHT-two", start=t))
         # Interleave the two streams event by event, as two scanners read at the same moment.
         for i in range(0, max(len(left), len(right)), _EVENT.size):
-            send(started[0][1], left[i:i + _EVENT.size])
-            send(started[1][1], right[i:i + _EVENT.size])
+            send(scanners[0][1], left[i:i + _EVENT.size])
+            send(scanners[1][1], right[i:i + _EVENT.size])
         assert recorders[0].next_code() == ("LEFT-one", f"scanner {paths[0]}")
         assert recorders[1].next_code() == ("RIGHT-two", f"scanner {paths[1]}")
     finally:
-        for scanner, device in started:
+        for scanner, device in scanners:
             os.close(device)
             scanner.stop()
 
