@@ -23,7 +23,7 @@ VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 demo: system-packages $(VENV)/.installed
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
-test: system-packages $(VENV)/.installed
+test: system-packages $(VENV)/.installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg),

@@ -1,4 +1,5 @@
 """Core figures: how long the daemon takes to be ready, and how fast tickets are issued durably."""
+
 import os
 import socket
 import statistics
@@ -8,9 +9,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from appliance.app.config import load_config
 from appliance.domain.clock import SystemClock
 from appliance.domain.commands import CallNext, IssueTicket
-from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
 
@@ -52,8 +53,11 @@ def startup_to_ready_ms(runs: int = 5) -> float:
             notify.settimeout(30)
             env = dict(os.environ, NOTIFY_SOCKET=str(directory / "notify.sock"), PYTHONPATH=str(REPO))
             started = time.perf_counter()
-            process = subprocess.Popen([sys.executable, "-m", "appliance", "run", "--config",
-                                        str(_config(directory))], env=env, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "appliance", "run", "--config", str(_config(directory))],
+                env=env,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 while b"READY=1" not in notify.recv(4096):
                     pass

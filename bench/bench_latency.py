@@ -1,5 +1,6 @@
 """End-to-end latencies on real paths: a scanned code to its committed check-in, a button press on
 a (mock) GPIO pin to the last byte of the ticket at the printer emulator."""
+
 import os
 import statistics
 import tempfile
@@ -9,9 +10,9 @@ from pathlib import Path
 
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
-from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
 from appliance.app.config import load_config  # noqa: E402
 from appliance.app.daemon import Appliance  # noqa: E402
+from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
 from appliance.drivers.keymap import KeyDecoder, type_events  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402
 
@@ -66,8 +67,17 @@ def scan_to_checkin_p99_ms(scans: int = 1000) -> float:
         samples = []
         decoder = KeyDecoder("us")
         for number in range(1, scans + 1):
-            code = encode(AppointmentCode(number, "bench-office", now.date(), now.time().replace(second=0,
-                          microsecond=0), "leave", f"T{number:04d}"), key)
+            code = encode(
+                AppointmentCode(
+                    number,
+                    "bench-office",
+                    now.date(),
+                    now.time().replace(second=0, microsecond=0),
+                    "leave",
+                    f"T{number:04d}",
+                ),
+                key,
+            )
             for event in type_events(code, start=number * 10.0):
                 started = time.perf_counter()
                 text = decoder.feed(event)
@@ -86,6 +96,7 @@ def button_to_printed_p99_ms(tickets: int = 500) -> float:
     """Press on the mock pin → the emulator has the ticket's last byte (status query, number,
     commit, layout, write, status query again, all included)."""
     from gpiozero import Device
+
     with tempfile.TemporaryDirectory(dir=REPO / "bench") as tmp, PrinterEmulator() as printer:
         appliance = _appliance(Path(tmp), printer.uri, Ed25519PrivateKey.generate())
         pin = Device.pin_factory.pin(17)

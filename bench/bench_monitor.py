@@ -2,6 +2,7 @@
 
 The process figures run the real monitor (SDL's dummy video driver) against a fake daemon socket.
 """
+
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -24,9 +25,9 @@ import pygame  # noqa: E402
 
 from appliance.display.announcer import Announcer  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
-from support.samples import NOW, call, make_slides, sample_view  # noqa: E402
 from appliance.display.slides import Slides  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
+from support.samples import NOW, call, make_slides, sample_view  # noqa: E402
 from support.view_server import ViewServer  # noqa: E402
 
 ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO / "tests"))
@@ -36,8 +37,7 @@ IDLE_SECONDS = 60.0
 
 def _busy_view(now: datetime, index: int) -> dict:
     """A view with a new call and a changed queue, as after every call at a busy counter."""
-    calls = [call(f"A{(index - k) % 1000:03d}", (index - k) % 9 + 1, now - timedelta(seconds=40 * k))
-             for k in range(6)]
+    calls = [call(f"A{(index - k) % 1000:03d}", (index - k) % 9 + 1, now - timedelta(seconds=40 * k)) for k in range(6)]
     return sample_view(now, waiting=30, calls=calls)
 
 
@@ -62,9 +62,25 @@ class _Monitor:
     def __init__(self, socket_path: Path, *extra: str):
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path), "--windowed",
-             "--size", "1920x1080", "--no-sound", "--log-level", "debug", *extra],
-            cwd=REPO, env=ENV, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "appliance.app.monitor",
+                "--socket",
+                str(socket_path),
+                "--windowed",
+                "--size",
+                "1920x1080",
+                "--no-sound",
+                "--log-level",
+                "debug",
+                *extra,
+            ],
+            cwd=REPO,
+            env=ENV,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -82,8 +98,13 @@ class _Monitor:
 
     def cpu_seconds(self) -> float:
         """CPU time of all the process's threads, in nanoseconds' resolution (schedstat), not ticks."""
-        return sum(int((task / "schedstat").read_text().split()[0])
-                   for task in Path(f"/proc/{self.process.pid}/task").iterdir()) / 1e9
+        return (
+            sum(
+                int((task / "schedstat").read_text().split()[0])
+                for task in Path(f"/proc/{self.process.pid}/task").iterdir()
+            )
+            / 1e9
+        )
 
     def stop(self):
         self.process.terminate()
@@ -94,9 +115,10 @@ def monitor_idle_cpu_pct(seconds: float = IDLE_SECONDS) -> float:
     """CPU share of one core while nothing happens: only the daemon's 5 s keep-alives arrive."""
     with tempfile.TemporaryDirectory() as folder:
         socket_path = Path(folder) / "control.sock"
-        now = datetime.now(timezone.utc)
-        with ViewServer(socket_path, sample_view(now, calls=[call("A042", 3, now - timedelta(minutes=5))]),
-                        keepalive_s=5.0):
+        now = datetime.now(UTC)
+        with ViewServer(
+            socket_path, sample_view(now, calls=[call("A042", 3, now - timedelta(minutes=5))]), keepalive_s=5.0
+        ):
             monitor = _Monitor(socket_path)
             try:
                 monitor.wait_for("frame presented")
@@ -112,14 +134,14 @@ def call_to_pixels_ms(calls: int = 20) -> float:
     """A new call sent by the fake daemon -> the frame showing it presented (display flipped); median."""
     with tempfile.TemporaryDirectory() as folder:
         socket_path = Path(folder) / "control.sock"
-        with ViewServer(socket_path, _busy_view(datetime.now(timezone.utc), 0), keepalive_s=5.0) as server:
+        with ViewServer(socket_path, _busy_view(datetime.now(UTC), 0), keepalive_s=5.0) as server:
             monitor = _Monitor(socket_path)
             try:
                 monitor.wait_for("frame presented")
                 times = []
                 for index in range(1, calls + 1):
                     time.sleep(0.3)
-                    view = _busy_view(datetime.now(timezone.utc), index)
+                    view = _busy_view(datetime.now(UTC), index)
                     code = view["snapshot"]["recent_calls"][0]["code"]
                     sent = time.perf_counter()
                     server.publish(view)
@@ -141,8 +163,15 @@ def monitor_rss_growth_pct(updates: int = 100_000, warmup: int = 10_000) -> floa
     In a fresh process, so the other figures' surfaces and threads do not blur it; measured from
     the end of a warm-up (font caches, the announcer's memory of recent calls, allocator arenas).
     """
-    result = subprocess.run([sys.executable, __file__, "--rss", str(updates), str(warmup)], cwd=REPO, env=ENV,
-                            capture_output=True, text=True, check=True, timeout=3600)
+    result = subprocess.run(
+        [sys.executable, __file__, "--rss", str(updates), str(warmup)],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
     return float(result.stdout.split()[-1])
 
 
@@ -180,8 +209,12 @@ def _rss_kb() -> int:
 
 def run() -> dict:
     pygame.font.init()
-    return {"monitor_frame_ms": monitor_frame_ms(), "monitor_idle_cpu_pct": monitor_idle_cpu_pct(),
-            "call_to_pixels_ms": call_to_pixels_ms(), "monitor_rss_growth_pct": monitor_rss_growth_pct()}
+    return {
+        "monitor_frame_ms": monitor_frame_ms(),
+        "monitor_idle_cpu_pct": monitor_idle_cpu_pct(),
+        "call_to_pixels_ms": call_to_pixels_ms(),
+        "monitor_rss_growth_pct": monitor_rss_growth_pct(),
+    }
 
 
 if __name__ == "__main__":

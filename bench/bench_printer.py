@@ -2,6 +2,7 @@
 
 80 mm paper, an Epson TM-T88V-class profile; no printer needed (the layout is pure).
 """
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

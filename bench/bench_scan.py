@@ -4,6 +4,7 @@ Frames are synthetic and seeded: a code rendered into a cluttered scene, then de
 perspective, noise, small, low contrast, phone-screen glare), plus empty scenes; at 640×480 and
 1280×720. ``python bench/bench_scan.py`` prints the table for ``drivers/README-scan.md``.
 """
+
 import base64
 import random
 import statistics
@@ -37,8 +38,9 @@ def code_modules(payload: str, mask_pattern: int = 0) -> np.ndarray:
 
     The mask is given, not searched for: the search takes longer than rendering the frame.
     """
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4,
-                       mask_pattern=mask_pattern)
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4, mask_pattern=mask_pattern
+    )
     qr.add_data(payload)
     qr.make(fit=True)
     return np.where(np.array(qr.get_matrix(), dtype=bool), 0, 255).astype(np.uint8)
@@ -47,8 +49,7 @@ def code_modules(payload: str, mask_pattern: int = 0) -> np.ndarray:
 def scene(width: int, height: int, rng: random.Random) -> np.ndarray:
     """A grey, cluttered background: lighting gradient, blotches, edges and text-like strokes."""
     nprng = np.random.default_rng(rng.randrange(2**32))
-    low = cv2.resize(nprng.uniform(60, 200, (6, 8)).astype(np.float32), (width, height),
-                     interpolation=cv2.INTER_CUBIC)
+    low = cv2.resize(nprng.uniform(60, 200, (6, 8)).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
     image = low + nprng.normal(0, 4, (height, width))
     image = np.clip(image, 0, 255).astype(np.uint8)
     for _ in range(rng.randrange(4, 12)):
@@ -59,13 +60,29 @@ def scene(width: int, height: int, rng: random.Random) -> np.ndarray:
         else:
             cv2.line(image, (x, y), (rng.randrange(width), rng.randrange(height)), color, rng.randrange(1, 6))
     for _ in range(rng.randrange(1, 4)):
-        cv2.putText(image, "Termin 08:30 Raum 2.14", (rng.randrange(width // 2), rng.randrange(20, height)),
-                    cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(0.4, 1.2), rng.randrange(0, 80), 2)
+        cv2.putText(
+            image,
+            "Termin 08:30 Raum 2.14",
+            (rng.randrange(width // 2), rng.randrange(20, height)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            rng.uniform(0.4, 1.2),
+            rng.randrange(0, 80),
+            2,
+        )
     return image
 
 
-def place(background: np.ndarray, modules: np.ndarray, module_px: float, rng: random.Random, *,
-          tilt: float = 0.04, rotate: bool = True, dark: int = 20, light: int = 235) -> np.ndarray:
+def place(
+    background: np.ndarray,
+    modules: np.ndarray,
+    module_px: float,
+    rng: random.Random,
+    *,
+    tilt: float = 0.04,
+    rotate: bool = True,
+    dark: int = 20,
+    light: int = 235,
+) -> np.ndarray:
     """Warp the code onto the background: scale, rotation, perspective tilt (fraction of its side)."""
     height, width = background.shape
     n = modules.shape[0]
@@ -78,7 +95,7 @@ def place(background: np.ndarray, modules: np.ndarray, module_px: float, rng: ra
     cy = rng.uniform(side * 0.75, max(side * 0.75 + 1, height - side * 0.75))
     angle = rng.uniform(-np.pi, np.pi) if rotate else rng.uniform(-0.1, 0.1)
     corners = []
-    for i, (dx, dy) in enumerate([(-1, -1), (1, -1), (1, 1), (-1, 1)]):
+    for dx, dy in [(-1, -1), (1, -1), (1, 1), (-1, 1)]:
         jx = dx + rng.uniform(-tilt, tilt) * 2
         jy = dy + rng.uniform(-tilt, tilt) * 2
         x = (jx * np.cos(angle) - jy * np.sin(angle)) * side / 2 + cx
@@ -97,7 +114,7 @@ def glare(image: np.ndarray, rng: random.Random) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     cx, cy = rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
     radius = rng.uniform(0.08, 0.2) * width
-    blob = np.exp(-(((xx - cx) ** 2 + ((yy - cy) * rng.uniform(0.6, 1.6)) ** 2) / (2 * radius ** 2)))
+    blob = np.exp(-(((xx - cx) ** 2 + ((yy - cy) * rng.uniform(0.6, 1.6)) ** 2) / (2 * radius**2)))
     gradient = (xx / width) * rng.uniform(0, 60)
     return np.clip(image + blob * rng.uniform(180, 260) + gradient, 0, 255).astype(np.uint8)
 
@@ -216,6 +233,10 @@ if __name__ == "__main__":
     print(table(results))
     print()
     print("| figure | value |\n| --- | --- |")
-    for key in ("camera_empty_frame_ms", "camera_empty_frame_ms_1280x720", "camera_decode_ms_640x480",
-                "camera_decode_ms_1280x720"):
+    for key in (
+        "camera_empty_frame_ms",
+        "camera_empty_frame_ms_1280x720",
+        "camera_decode_ms_640x480",
+        "camera_decode_ms_1280x720",
+    ):
         print(f"| `{key}` | {results[key]} |")

@@ -1,5 +1,6 @@
 """Sync figures: a big day list applied through the core, the outbox drained to the reference backend
 on loopback, and how soon a staff call made at the backend is in the device core's snapshot."""
+
 import json
 import sqlite3
 import statistics
@@ -7,12 +8,13 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, time as clock_time, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
+from appliance.app.config import load_config
 from appliance.domain.clock import SystemClock, local_day
 from appliance.domain.commands import ApplyDayList, IssueTicket
-from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import Appointment, StateStore
 from appliance.sync.device_sync import DeviceSync
@@ -48,8 +50,13 @@ def _config(directory: Path, url: str = "http://127.0.0.1:9"):
 
 
 def _backend(directory: Path) -> BackgroundBackend:
-    settings = Settings(directory / "backend.db", (DeviceAccess("bench-kiosk", "bench-office", TOKEN),), STAFF,
-                        "bench-office", rate_limit=0)
+    settings = Settings(
+        directory / "backend.db",
+        (DeviceAccess("bench-kiosk", "bench-office", TOKEN),),
+        STAFF,
+        "bench-office",
+        rate_limit=0,
+    )
     return BackgroundBackend(settings).start()
 
 
@@ -64,9 +71,18 @@ def appointments_apply_10k_ms(runs: int = 3) -> float:
             day = core.snapshot.day
             times = []
             for run in range(runs):
-                appointments = tuple(Appointment(f"apt-{run}-{n}", "bench-office", day,
-                                                 clock_time(7 + n % 10, n % 60), "leave", f"T{n:04d}",
-                                                 f"REF{n:05d}") for n in range(10_000))
+                appointments = tuple(
+                    Appointment(
+                        f"apt-{run}-{n}",
+                        "bench-office",
+                        day,
+                        clock_time(7 + n % 10, n % 60),
+                        "leave",
+                        f"T{n:04d}",
+                        f"REF{n:05d}",
+                    )
+                    for n in range(10_000)
+                )
                 started = time.perf_counter()
                 core.submit(ApplyDayList(day, appointments)).result(60)
                 times.append((time.perf_counter() - started) * 1000)
@@ -83,13 +99,20 @@ def outbox_drain_events_per_s(events: int = 5000) -> float:
         backend = _backend(directory)
         config = _config(directory, backend.url)
         StateStore(config.state.database).close()  # the schema; then the outbox, filled in one go
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         day = local_day(now, config.device.timezone).isoformat()
         with sqlite3.connect(config.state.database) as db:
-            db.executemany("INSERT INTO events (key, kind, body, created_at) VALUES (?, 'ticket_issued', ?, ?)", [
-                (uuid.uuid4().hex, json.dumps({"code": f"A{n:04d}", "concern": "leave", "day": day, "number": n},
-                                              sort_keys=True), (now + timedelta(milliseconds=n)).isoformat())
-                for n in range(1, events + 1)])
+            db.executemany(
+                "INSERT INTO events (key, kind, body, created_at) VALUES (?, 'ticket_issued', ?, ?)",
+                [
+                    (
+                        uuid.uuid4().hex,
+                        json.dumps({"code": f"A{n:04d}", "concern": "leave", "day": day, "number": n}, sort_keys=True),
+                        (now + timedelta(milliseconds=n)).isoformat(),
+                    )
+                    for n in range(1, events + 1)
+                ],
+            )
         store = StateStore(config.state.database)
         core = Core(config, store, SystemClock())
         sync = DeviceSync(core, config, SystemClock())
@@ -128,6 +151,7 @@ def call_to_device_p99_ms(calls: int = 200) -> float:
                 with arrived:
                     seen.setdefault(snapshot.recent_calls[0].code, time.perf_counter())
                     arrived.notify_all()
+
         core.subscribe(listener)
         core.start()
         sync.start()
@@ -140,12 +164,15 @@ def call_to_device_p99_ms(calls: int = 200) -> float:
             for counter, code in enumerate(codes):
                 time.sleep(0.02)  # the device's long poll is waiting again, as it would between calls
                 started = time.perf_counter()
-                answer = session.post(f"{backend.url}/v1/sites/bench-office/calls", timeout=10,
-                                      json={"counter": counter % 9 + 1, "code": code},
-                                      headers={"Authorization": f"Bearer {STAFF}"})
+                answer = session.post(
+                    f"{backend.url}/v1/sites/bench-office/calls",
+                    timeout=10,
+                    json={"counter": counter % 9 + 1, "code": code},
+                    headers={"Authorization": f"Bearer {STAFF}"},
+                )
                 assert answer.status_code == 201, answer.text
                 with arrived:
-                    if not arrived.wait_for(lambda: code in seen, timeout=5):
+                    if not arrived.wait_for(lambda: code in seen, timeout=5):  # noqa: B023 (waited on before the loop moves on)
                         raise AssertionError(f"{code} never reached the device")
                 latencies.append((seen[code] - started) * 1000)
         finally:
@@ -157,9 +184,11 @@ def call_to_device_p99_ms(calls: int = 200) -> float:
 
 
 def run() -> dict:
-    return {"appointments_apply_10k_ms": appointments_apply_10k_ms(),
-            "outbox_drain_events_per_s": outbox_drain_events_per_s(),
-            "call_to_device_p99_ms": call_to_device_p99_ms()}
+    return {
+        "appointments_apply_10k_ms": appointments_apply_10k_ms(),
+        "outbox_drain_events_per_s": outbox_drain_events_per_s(),
+        "call_to_device_p99_ms": call_to_device_p99_ms(),
+    }
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ rush, over half with appointments, breaks) feed each estimator what the device w
 walk-in ticket's printed estimate is scored against the wait that followed. The estimator's
 constants were tuned on other seeds (101-124). ``python bench/bench_waits.py`` prints the table.
 """
+
 import statistics
 import sys
 import time
@@ -60,13 +61,17 @@ def run() -> dict:
 
 def main() -> None:
     started = time.perf_counter()
-    print(f"{'estimator':<10} {'tickets':>7} {'MAE min':>8} {'in range':>9} {'in range, queue':>16} "
-          f"{'median width':>13} {'width, queue':>13}")
+    print(
+        f"{'estimator':<10} {'tickets':>7} {'MAE min':>8} {'in range':>9} {'in range, queue':>16} "
+        f"{'median width':>13} {'width, queue':>13}"
+    )
     for name, factory in estimators().items():
         s = score(factory)
-        print(f"{name:<10} {s['tickets']:>7} {s['mae_min']:>8.2f} {s['coverage_pct']:>8.1f}% "
-              f"{s['coverage_with_queue_pct']:>15.1f}% {s['median_width_min']:>13} "
-              f"{s['median_width_with_queue_min']:>13}")
+        print(
+            f"{name:<10} {s['tickets']:>7} {s['mae_min']:>8.2f} {s['coverage_pct']:>8.1f}% "
+            f"{s['coverage_with_queue_pct']:>15.1f}% {s['median_width_min']:>13} "
+            f"{s['median_width_with_queue_min']:>13}"
+        )
     print(f"(mean actual wait {s['mean_wait_min']:.1f} min; {time.perf_counter() - started:.1f} s)")
 
 

@@ -2,6 +2,7 @@
 
 Each capability adds a module here with a ``run() -> dict`` of its figures.
 """
+
 import argparse
 import importlib
 import json
@@ -10,8 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-MODULES = ["bench.bench_core", "bench.bench_printer", "bench.bench_scan", "bench.bench_monitor", "bench.bench_waits", "bench.bench_sync",
-           "bench.bench_latency"]
+MODULES = [
+    "bench.bench_core",
+    "bench.bench_printer",
+    "bench.bench_scan",
+    "bench.bench_monitor",
+    "bench.bench_waits",
+    "bench.bench_sync",
+    "bench.bench_latency",
+]
 
 
 def main() -> int:

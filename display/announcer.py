@@ -2,6 +2,7 @@
 
 One worker thread plays them one after the other; speech comes from espeak-ng on this device only.
 """
+
 import io
 import logging
 import math
@@ -90,8 +91,12 @@ class Espeak:
         with tempfile.TemporaryDirectory(prefix="announce-") as folder:
             target = Path(folder) / "speech.wav"
             try:
-                subprocess.run([program, "-v", voice or self.voice, "-s", str(self.words_per_minute), "-w", str(target), text],
-                               check=True, capture_output=True, timeout=15)
+                subprocess.run(
+                    [program, "-v", voice or self.voice, "-s", str(self.words_per_minute), "-w", str(target), text],
+                    check=True,
+                    capture_output=True,
+                    timeout=15,
+                )
                 return target.read_bytes()
             except (subprocess.SubprocessError, OSError) as error:
                 return self._fail(f"espeak-ng failed ({error}); calls get the chime only")
@@ -113,6 +118,7 @@ class MixerPlayer:
         if not self._init():
             return
         import pygame
+
         sound = pygame.mixer.Sound(file=io.BytesIO(wav))
         channel = sound.play()
         deadline = time.monotonic() + sound.get_length() + 2.0
@@ -123,6 +129,7 @@ class MixerPlayer:
         if self._ready is None:
             try:
                 import pygame
+
                 pygame.mixer.init()
                 self._ready = True
             except Exception as error:  # no sound card, no driver: the screen still works
@@ -147,8 +154,16 @@ class FilePlayer:
 class Announcer:
     """Takes each view's recent calls; announces the new ones once, oldest first, one at a time."""
 
-    def __init__(self, player, *, speech: Espeak | None = None, languages: tuple[str, ...] = ("de",),
-                 chime: bool = True, fresh_s: float = FRESH_S, pause_s: float = 0.4):
+    def __init__(
+        self,
+        player,
+        *,
+        speech: Espeak | None = None,
+        languages: tuple[str, ...] = ("de",),
+        chime: bool = True,
+        fresh_s: float = FRESH_S,
+        pause_s: float = 0.4,
+    ):
         self.player = player
         self.speech = speech
         self.languages = languages

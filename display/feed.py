@@ -2,12 +2,13 @@
 
 Runs on its own thread and never gives up: when the daemon goes away it reconnects with backoff.
 """
+
 import json
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from appliance.display.view import parse_view
 
@@ -23,8 +24,14 @@ MAX_LINE = 4 * 1024 * 1024
 class ViewFeed:
     """Calls ``deliver("view", MonitorView)`` per line and ``deliver("connected", bool)`` on changes."""
 
-    def __init__(self, path: Path, deliver: Callable[[str, object], None], *, silence_s: float = SILENCE_S,
-                 backoff_s: tuple[float, float] = BACKOFF_S):
+    def __init__(
+        self,
+        path: Path,
+        deliver: Callable[[str, object], None],
+        *,
+        silence_s: float = SILENCE_S,
+        backoff_s: tuple[float, float] = BACKOFF_S,
+    ):
         self.path = Path(path)
         self._deliver = deliver
         self._silence_s = silence_s
@@ -70,7 +77,7 @@ class ViewFeed:
                         self._deliver("view", parse_view(payload))
                         if self._stop.is_set():
                             break
-            except socket.timeout:
+            except TimeoutError:
                 log.warning("the daemon at %s sent nothing for %.0f s; reconnecting", self.path, self._silence_s)
             except _Refused as refusal:
                 if not complained:
@@ -79,8 +86,9 @@ class ViewFeed:
             except OSError as error:
                 if not complained and not self._stop.is_set():
                     # Once per outage: a monitor waiting for its daemon must not fill the journal.
-                    log.warning("no daemon answers at %s (%s); retrying until one does", self.path,
-                                error.strerror or error)
+                    log.warning(
+                        "no daemon answers at %s (%s); retrying until one does", self.path, error.strerror or error
+                    )
                     complained = True
             finally:
                 self._socket = None

@@ -2,13 +2,14 @@
 
 Drawing is kiosk_render's; this decides between welcome, answer, "one moment" and out of order.
 """
+
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from appliance.display.kiosk_render import KioskFrame, KioskTicket, OneMoment, OutOfOrder, render_kiosk
 from appliance.display.view import MonitorView
@@ -30,9 +31,17 @@ class KioskScreen:
     Durations run on ``monotonic``: a Pi without a real-time clock may set its wall clock late.
     """
 
-    def __init__(self, send_press: Callable[[str], None] | None = None, *, touch: bool = False,
-                 answer_s: float = ANSWER_S, language: str = "de", debounce_s: float = DEBOUNCE_S,
-                 pending_s: float = PENDING_S, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        send_press: Callable[[str], None] | None = None,
+        *,
+        touch: bool = False,
+        answer_s: float = ANSWER_S,
+        language: str = "de",
+        debounce_s: float = DEBOUNCE_S,
+        pending_s: float = PENDING_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.touch = touch  # buttons are drawn; they are pressed only with a ``send_press``
         self.answer_s = answer_s
         self.language = language
@@ -89,8 +98,11 @@ class KioskScreen:
     def seconds_to_next_change(self) -> float | None:
         """How long until time alone changes the screen (an answer or a wait ends), or None."""
         now = self._monotonic()
-        ends = [end for end in (self._answer[1] if self._answer else None, self._pending_until)
-                if end is not None and end > now]
+        ends = [
+            end
+            for end in (self._answer[1] if self._answer else None, self._pending_until)
+            if end is not None and end > now
+        ]
         return min(ends) - now if ends else None
 
     def due(self) -> bool:
@@ -101,9 +113,15 @@ class KioskScreen:
         view = self.view
         others = [code for code in (view.languages if view else ("de", "en")) if code != self.language]
         self._shown = self.screen()
-        self._frame = render_kiosk(surface, self._shown, now, concerns=view.concerns if view else (),
-                                   touch=self.touch, language=self.language,
-                                   second_language=others[0] if others else None)
+        self._frame = render_kiosk(
+            surface,
+            self._shown,
+            now,
+            concerns=view.concerns if view else (),
+            touch=self.touch,
+            language=self.language,
+            second_language=others[0] if others else None,
+        )
         return self._frame
 
     def touched(self, point: tuple[int, int]) -> bool:
@@ -132,8 +150,9 @@ def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | Visit
     position = next((index for index, entry in enumerate(view.waiting) if entry.code == answer.code), None)
     if answer.message.kind == "ok" and answer.code is not None and position is not None:
         concern = view.waiting[position].concern
-        return KioskTicket(answer.code, view.concern(concern), ahead=len(view.appointments) + position,
-                           wait=view.wait_for(concern))
+        return KioskTicket(
+            answer.code, view.concern(concern), ahead=len(view.appointments) + position, wait=view.wait_for(concern)
+        )
     return answer.message
 
 
@@ -160,6 +179,7 @@ class PressSender:
 
     def _run(self) -> None:
         from appliance.protocol.control import request
+
         while (concern := self._presses.get()) is not None:
             try:
                 request(self.socket_path, "press", timeout=self._timeout_s, concern=concern)

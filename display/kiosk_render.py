@@ -2,6 +2,7 @@
 
 On a touchscreen the welcome screen lists the concerns as buttons; their hit rectangles come back.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ MIN_BUTTON_PX = 64
 @dataclass(frozen=True)
 class KioskTicket:
     """The answer to a button press or touch: the number, and what to expect."""
+
     code: str
     concern: ConcernInfo | None = None
     ahead: int = 0
@@ -55,10 +57,16 @@ class KioskFrame:
         return [d.text for d in self.drawn if role is None or d.role == role]
 
 
-def render_kiosk(surface: pygame.Surface, screen: KioskTicket | VisitorMessage | OutOfOrder | OneMoment | None,
-                 now: datetime,
-                 *, concerns: tuple[ConcernInfo, ...] = (), touch: bool = False, language: str = "de",
-                 second_language: str | None = "en") -> KioskFrame:
+def render_kiosk(
+    surface: pygame.Surface,
+    screen: KioskTicket | VisitorMessage | OutOfOrder | OneMoment | None,
+    now: datetime,
+    *,
+    concerns: tuple[ConcernInfo, ...] = (),
+    touch: bool = False,
+    language: str = "de",
+    second_language: str | None = "en",
+) -> KioskFrame:
     """Draws the kiosk screen; ``screen`` None is the welcome screen (with concern buttons on touch)."""
     painter = _KioskPainter(surface, language, second_language if second_language != language else None)
     if isinstance(screen, KioskTicket):
@@ -89,12 +97,18 @@ class _KioskPainter:
         """German line, English line below it, centred; returns the bottom."""
         first, second = both(key_or_pair, self.first, self.second) if isinstance(key_or_pair, str) else key_or_pair
         box = rect or pygame.Rect(self.margin, 0, self.width - 2 * self.margin, self.height)
-        drawn = self.canvas.text(role, first, "bold", first_size, colour, max_width=box.width,
-                                 midtop=(box.centerx, y))
+        drawn = self.canvas.text(role, first, "bold", first_size, colour, max_width=box.width, midtop=(box.centerx, y))
         y = drawn.bottom
         if second:
-            y = self.canvas.text(role, second, "regular", round(first_size * 0.66), theme.MUTED,
-                                 max_width=box.width, midtop=(box.centerx, y + round(2 * self.u))).bottom
+            y = self.canvas.text(
+                role,
+                second,
+                "regular",
+                round(first_size * 0.66),
+                theme.MUTED,
+                max_width=box.width,
+                midtop=(box.centerx, y + round(2 * self.u)),
+            ).bottom
         return y
 
     def welcome(self, concerns: tuple[ConcernInfo, ...]):
@@ -122,9 +136,13 @@ class _KioskPainter:
         inner_w = button_w - round(24 * u)
         for index, concern in enumerate(concerns):
             row, column = divmod(index, columns)
-            rect = pygame.Rect(area.left + column * (button_w + gap), area.top + row * (button_h + gap), button_w, button_h)
+            rect = pygame.Rect(
+                area.left + column * (button_w + gap), area.top + row * (button_h + gap), button_w, button_h
+            )
             pygame.draw.rect(self.canvas.surface, theme.PANEL, rect, border_radius=round(12 * u))
-            pygame.draw.rect(self.canvas.surface, theme.RULE, rect, width=max(1, round(2 * u)), border_radius=round(12 * u))
+            pygame.draw.rect(
+                self.canvas.surface, theme.RULE, rect, width=max(1, round(2 * u)), border_radius=round(12 * u)
+            )
             first = concern.title(self.first)
             second = concern.title(self.second) if self.second else None
             # A long title wraps to a second line rather than shrinking: all buttons keep one size.
@@ -135,22 +153,38 @@ class _KioskPainter:
                 lines.pop(-1 if len(lines) > 2 or lines[-1][1] == "regular" else 1)
             y = rect.centery - sum(font(f, z).get_linesize() for _, f, z, _ in lines) // 2
             for text, face, size, colour in lines:
-                y = self.canvas.text("concern_button", text, face, size, colour, max_width=inner_w,
-                                     min_size=size, midtop=(rect.centerx, y)).bottom
+                y = self.canvas.text(
+                    "concern_button",
+                    text,
+                    face,
+                    size,
+                    colour,
+                    max_width=inner_w,
+                    min_size=size,
+                    midtop=(rect.centerx, y),
+                ).bottom
             self.buttons.append(ConcernButton(concern.name, rect))
 
     def ticket(self, ticket: KioskTicket):
         u, m = self.u, self.margin
         y = self._pair("ticket.number", m, round(28 * u), "label", theme.MUTED)
-        code = self.canvas.text("ticket_code", ticket.code, "mono", size_for_cap("mono", self.height * 0.2),
-                                theme.HIGHLIGHT, max_width=self.width - 2 * m, midtop=(self.width // 2, y + round(6 * u)))
+        code = self.canvas.text(
+            "ticket_code",
+            ticket.code,
+            "mono",
+            size_for_cap("mono", self.height * 0.2),
+            theme.HIGHLIGHT,
+            max_width=self.width - 2 * m,
+            midtop=(self.width // 2, y + round(6 * u)),
+        )
         y = code.bottom + round(10 * u)
         if ticket.concern:
             first = ticket.concern.title(self.first)
             second = ticket.concern.title(self.second) if self.second else None
             y = self._pair((first, second if second != first else None), y, round(26 * u), "concern") + round(14 * u)
-        facts = [people_ahead(ticket.ahead)] + ([wait_minutes(ticket.wait.low_min, ticket.wait.high_min)]
-                                                if ticket.wait else [])
+        facts = [people_ahead(ticket.ahead)] + (
+            [wait_minutes(ticket.wait.low_min, ticket.wait.high_min)] if ticket.wait else []
+        )
         first, second = (" · ".join(fact.render(language) for fact in facts) for language in (self.first, self.second))
         self._pair((first, second if self.second and second != first else None), y, round(30 * u), "facts")
 
@@ -161,18 +195,39 @@ class _KioskPainter:
         pygame.draw.rect(self.canvas.surface, colour, band)
         text_colour = theme.BACKGROUND if message.kind == "warn" else theme.TEXT
         first_title, second_title = both(message.title, self.first, self.second)
-        title = self.canvas.text("message_title", first_title, "bold", round(44 * u), text_colour,
-                                 max_width=self.width - 2 * m, midbottom=(band.centerx, band.centery + round(6 * u)))
+        title = self.canvas.text(
+            "message_title",
+            first_title,
+            "bold",
+            round(44 * u),
+            text_colour,
+            max_width=self.width - 2 * m,
+            midbottom=(band.centerx, band.centery + round(6 * u)),
+        )
         if second_title:
-            self.canvas.text("message_title", second_title, "regular", round(28 * u), text_colour,
-                             max_width=self.width - 2 * m, midtop=(band.centerx, title.bottom + round(4 * u)))
+            self.canvas.text(
+                "message_title",
+                second_title,
+                "regular",
+                round(28 * u),
+                text_colour,
+                max_width=self.width - 2 * m,
+                midtop=(band.centerx, title.bottom + round(4 * u)),
+            )
         y = band.bottom + m
         for body, size, colour in zip(both(message.body, self.first, self.second), (28, 22), (theme.TEXT, theme.MUTED)):
             if body is None:
                 continue
             for line in wrap(body, "regular", round(size * u), self.width - 2 * m):
-                y = self.canvas.text("message_body", line, "regular", round(size * u), colour, max_width=self.width - 2 * m,
-                                     midtop=(self.width // 2, y)).bottom
+                y = self.canvas.text(
+                    "message_body",
+                    line,
+                    "regular",
+                    round(size * u),
+                    colour,
+                    max_width=self.width - 2 * m,
+                    midtop=(self.width // 2, y),
+                ).bottom
             y += round(12 * u)
 
     def out_of_order(self):

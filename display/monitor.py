@@ -2,13 +2,14 @@
 
 With the kiosk layout it is the kiosk's own screen instead, touch included. appliance.app.monitor starts it.
 """
+
 import logging
 import os
 import queue
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.display.feed import ViewFeed
@@ -29,14 +30,32 @@ IDLE_WAKE_S = 1.0
 EXIT_NO_DAEMON, EXIT_NO_DISPLAY = 4, 5
 
 
-def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, int] | None = None,
-                rotation: int = 0, slides_dir: Path | None = None, screenshot: Path | None = None,
-                headless_out: Path | None = None, highlight_s: float = 20.0, recent: int = 5,
-                slide_s: float = 10.0, stale_after_s: float = 120.0, language: str = "de",
-                sound: bool = True, speech: bool = False, sound_out: Path | None = None, clock: str = "wall",
-                screenshot_wait_s: float = 5.0, keep_frames: int = 2000, layout: str = "monitor",
-                touch: bool = False, answer_s: float = 15.0, on_frame=None,
-                stop: threading.Event | None = None) -> int:
+def run_monitor(
+    socket_path: Path,
+    *,
+    fullscreen: bool = True,
+    size: tuple[int, int] | None = None,
+    rotation: int = 0,
+    slides_dir: Path | None = None,
+    screenshot: Path | None = None,
+    headless_out: Path | None = None,
+    highlight_s: float = 20.0,
+    recent: int = 5,
+    slide_s: float = 10.0,
+    stale_after_s: float = 120.0,
+    language: str = "de",
+    sound: bool = True,
+    speech: bool = False,
+    sound_out: Path | None = None,
+    clock: str = "wall",
+    screenshot_wait_s: float = 5.0,
+    keep_frames: int = 2000,
+    layout: str = "monitor",
+    touch: bool = False,
+    answer_s: float = 15.0,
+    on_frame=None,
+    stop: threading.Event | None = None,
+) -> int:
     """Runs until ``stop`` is set, the window is closed or SIGTERM; returns the exit code.
 
     ``screenshot``: write one frame of the current state as PNG and return (4 if no daemon answered).
@@ -63,17 +82,26 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
     touch = touch and kiosk_layout
     pygame.font.init()
     try:
-        screen = _OffscreenScreen(size or (KIOSK_SIZE if kiosk_layout else DEFAULT_SIZE), rotation) if headless \
+        screen = (
+            _OffscreenScreen(size or (KIOSK_SIZE if kiosk_layout else DEFAULT_SIZE), rotation)
+            if headless
             else _WindowScreen(size, rotation, fullscreen, touch=touch)
+        )
     except pygame.error as error:
         log.error("no display to draw on (%s); set SDL_VIDEODRIVER, or use --out DIR for PNG files", error)
         return EXIT_NO_DISPLAY
     events: queue.Queue = queue.Queue()
     # Files show the buttons but have no fingers to press them.
-    presses = PressSender(socket_path, lambda concern, error: events.put(("pressed", (concern, error)))) \
-        if touch and screen.window else None
-    kiosk = KioskScreen(presses.send if presses else None, touch=touch, answer_s=answer_s, language=language) \
-        if kiosk_layout else None
+    presses = (
+        PressSender(socket_path, lambda concern, error: events.put(("pressed", (concern, error))))
+        if touch and screen.window
+        else None
+    )
+    kiosk = (
+        KioskScreen(presses.send if presses else None, touch=touch, answer_s=answer_s, language=language)
+        if kiosk_layout
+        else None
+    )
     slides = Slides(slides_dir, slide_s) if slides_dir and not kiosk_layout else None
     announcer = None
     if sound and screenshot is None and not kiosk_layout:  # the kiosk's screen does not chime for calls
@@ -93,12 +121,24 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
                 kiosk.set_connected(connected)
                 kiosk.render(screen.picture, now)
             else:
-                render_monitor(screen.picture, view, now, language=language, highlight_s=highlight_s, recent=recent,
-                               stale_after_s=stale_after_s, slides=slides, connected=connected)
+                render_monitor(
+                    screen.picture,
+                    view,
+                    now,
+                    language=language,
+                    highlight_s=highlight_s,
+                    recent=recent,
+                    stale_after_s=stale_after_s,
+                    slides=slides,
+                    connected=connected,
+                )
             _save_png(screen.picture, Path(screenshot))
             if view is None:
-                log.error("no daemon answered at %s within %.0f s; the screenshot shows the waiting screen",
-                          socket_path, screenshot_wait_s)
+                log.error(
+                    "no daemon answered at %s within %.0f s; the screenshot shows the waiting screen",
+                    socket_path,
+                    screenshot_wait_s,
+                )
                 return EXIT_NO_DAEMON
             return 0
         while not stop.is_set():
@@ -151,13 +191,26 @@ def run_monitor(socket_path: Path, *, fullscreen: bool = True, size: tuple[int, 
             if kiosk is not None:
                 frame = kiosk.render(screen.picture, now)
             else:
-                frame = render_monitor(screen.picture, view, now, language=language, highlight_s=highlight_s,
-                                       recent=recent, stale_after_s=stale_after_s, slides=slides, connected=connected)
+                frame = render_monitor(
+                    screen.picture,
+                    view,
+                    now,
+                    language=language,
+                    highlight_s=highlight_s,
+                    recent=recent,
+                    stale_after_s=stale_after_s,
+                    slides=slides,
+                    connected=connected,
+                )
                 next_change, next_reason = frame.next_change, frame.next_change_reason
             screen.present()
             current = view.current_call if view else None
-            log.debug("frame presented (%s): serial %s, calling %s", ", ".join(reasons), view.serial if view else "-",
-                      current.code if current else "-")
+            log.debug(
+                "frame presented (%s): serial %s, calling %s",
+                ", ".join(reasons),
+                view.serial if view else "-",
+                current.code if current else "-",
+            )
             if on_frame is not None:
                 on_frame(frame)
             if frames is not None:
@@ -178,6 +231,7 @@ class _OffscreenScreen:
 
     def __init__(self, panel: tuple[int, int], rotation: int):
         import pygame
+
         # Files show the picture upright, as a person in front of the turned monitor sees it.
         self.picture = pygame.Surface(logical_size(panel, rotation))
 
@@ -190,6 +244,7 @@ class _WindowScreen:
 
     def __init__(self, size, rotation: int, fullscreen: bool, touch: bool = False):
         import pygame
+
         # No SDL_VIDEODRIVER is set here: SDL picks KMSDRM on a console, X11 or Wayland on a desktop.
         pygame.display.init()
         self.rotation = rotation
@@ -201,8 +256,9 @@ class _WindowScreen:
         pygame.display.set_caption("entrance-appliance monitor")
         # Everything else (mouse motion above all) is dropped before it reaches the queue.
         pygame.event.set_blocked(None)
-        pygame.event.set_allowed([pygame.QUIT, pygame.VIDEORESIZE, pygame.WINDOWEXPOSED,
-                                  pygame.WINDOWSIZECHANGED, pygame.KEYDOWN])
+        pygame.event.set_allowed(
+            [pygame.QUIT, pygame.VIDEORESIZE, pygame.WINDOWEXPOSED, pygame.WINDOWSIZECHANGED, pygame.KEYDOWN]
+        )
         if touch:
             pygame.event.set_allowed([pygame.MOUSEBUTTONDOWN, pygame.FINGERDOWN])
         log.info("drawing on %s at %dx%d, rotation %d", pygame.display.get_driver(), *self.display.get_size(), rotation)
@@ -210,6 +266,7 @@ class _WindowScreen:
 
     def _picture_for_display(self):
         import pygame
+
         if self.rotation == 0:
             self.picture = self.display  # drawn straight into the display, no copy
         else:
@@ -222,13 +279,17 @@ class _WindowScreen:
         changed the picture.
         """
         import pygame
+
         redraw = False
         for event in pygame.event.get():
             point = self._touch_point(event) if on_touch else None
             if point is not None:
                 redraw |= bool(on_touch(to_picture(point, self.display.get_size(), self.rotation)))
-            elif event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE
-                                             and not self.display.get_flags() & pygame.FULLSCREEN):
+            elif event.type == pygame.QUIT or (
+                event.type == pygame.KEYDOWN
+                and event.key == pygame.K_ESCAPE
+                and not self.display.get_flags() & pygame.FULLSCREEN
+            ):
                 stop.set()
             elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
                 self.display = pygame.display.get_surface()
@@ -241,6 +302,7 @@ class _WindowScreen:
     def _touch_point(self, event) -> tuple[int, int] | None:
         """Where on the panel a finger (or a mouse, on a desk) came down, in pixels; else None."""
         import pygame
+
         width, height = self.display.get_size()
         if event.type == pygame.FINGERDOWN:  # SDL gives fingers as 0..1 of the panel
             return (min(width - 1, max(0, int(event.x * width))), min(height - 1, max(0, int(event.y * height))))
@@ -251,6 +313,7 @@ class _WindowScreen:
 
     def present(self):
         import pygame
+
         if self.picture is not self.display:
             self.display.blit(to_panel(self.picture, self.rotation), (0, 0))
         pygame.display.flip()
@@ -280,6 +343,7 @@ class _FrameFiles:
 
 def _save_png(picture, path: Path) -> None:
     import pygame
+
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written beside and renamed: a reader (the demo, a browser) never sees half a PNG.
     temporary = path.with_name(f".{path.stem}.tmp.png")
@@ -305,4 +369,4 @@ def _first_view(events: queue.Queue, wait_s: float):
 def _now(view, clock: str) -> datetime:
     if clock == "snapshot" and view is not None and view.taken_at is not None:
         return view.taken_at
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 ``rotation`` is how far the picture is turned clockwise on the panel: 0, 90, 180 or 270 degrees.
 """
+
 import pygame
 
 ROTATIONS = (0, 90, 180, 270)

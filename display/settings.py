@@ -1,30 +1,47 @@
 """The [monitor] config section: how the call-up monitor (or the kiosk's own screen) looks and sounds."""
+
 from datetime import timedelta
 
 from appliance.domain.config import Key, Section
 from appliance.domain.config.types import Boolean, Choice, Duration, Integer, Path, String
 
-MONITOR = Section("monitor", {
-    "rotation": Key(Choice(0, 90, 180, 270), "degrees the picture is turned, for a screen hung portrait",
-                    default="0"),
-    "size": Key(String(r"\d{3,5}x\d{3,5}", "width x height in pixels, e.g. 1920x1080"),
-                "the window's size; without it the whole screen", optional=True),
-    "slides": Key(Path(must_exist=True), "a folder of images shown between calls", optional=True),
-    "slide_seconds": Key(Duration(timedelta(seconds=2), timedelta(minutes=10)), "how long each slide stays",
-                         default="10s"),
-    "highlight": Key(Duration(timedelta(seconds=1), timedelta(minutes=5)), "how long the newest call stands out",
-                     default="20s"),
-    "recent": Key(Integer(0, 10), "how many earlier calls are listed", default="5"),
-    "stale_after": Key(Duration(timedelta(seconds=10), timedelta(hours=2)),
-                       "silence from the daemon after which the screen says it is not up to date", default="2min"),
-    "language": Key(Choice("de", "en"), "the language the screen speaks first", default="de"),
-    "sound": Key(Boolean(), "a chime for each call", default="yes"),
-    "speech": Key(Boolean(), "calls are spoken", default="no"),
-    "layout": Key(Choice("monitor", "kiosk"), "monitor: the waiting room's; kiosk: the kiosk's own screen",
-                  default="monitor"),
-    "touch": Key(Boolean(), "kiosk layout: concerns are buttons on a touchscreen", default="no"),
-    "answer_seconds": Key(Duration(timedelta(seconds=2), timedelta(minutes=5)),
-                          "kiosk layout: how long an answer stays", default="15s"),
-})
+MONITOR = Section(
+    "monitor",
+    {
+        "rotation": Key(
+            Choice(0, 90, 180, 270), "degrees the picture is turned, for a screen hung portrait", default="0"
+        ),
+        "size": Key(
+            String(r"\d{3,5}x\d{3,5}", "width x height in pixels, e.g. 1920x1080"),
+            "the window's size; without it the whole screen",
+            optional=True,
+        ),
+        "slides": Key(Path(must_exist=True), "a folder of images shown between calls", optional=True),
+        "slide_seconds": Key(
+            Duration(timedelta(seconds=2), timedelta(minutes=10)), "how long each slide stays", default="10s"
+        ),
+        "highlight": Key(
+            Duration(timedelta(seconds=1), timedelta(minutes=5)), "how long the newest call stands out", default="20s"
+        ),
+        "recent": Key(Integer(0, 10), "how many earlier calls are listed", default="5"),
+        "stale_after": Key(
+            Duration(timedelta(seconds=10), timedelta(hours=2)),
+            "silence from the daemon after which the screen says it is not up to date",
+            default="2min",
+        ),
+        "language": Key(Choice("de", "en"), "the language the screen speaks first", default="de"),
+        "sound": Key(Boolean(), "a chime for each call", default="yes"),
+        "speech": Key(Boolean(), "calls are spoken", default="no"),
+        "layout": Key(
+            Choice("monitor", "kiosk"), "monitor: the waiting room's; kiosk: the kiosk's own screen", default="monitor"
+        ),
+        "touch": Key(Boolean(), "kiosk layout: concerns are buttons on a touchscreen", default="no"),
+        "answer_seconds": Key(
+            Duration(timedelta(seconds=2), timedelta(minutes=5)),
+            "kiosk layout: how long an answer stays",
+            default="15s",
+        ),
+    },
+)
 
 SECTIONS = (MONITOR,)

@@ -2,6 +2,7 @@
 
 Which slide is up follows from the time alone, so a redraw at any moment shows the right one.
 """
+
 import logging
 import time
 from collections import OrderedDict
@@ -35,8 +36,9 @@ class Slides:
         if time.monotonic() - self._scanned_at > RESCAN_S:
             self._scanned_at = time.monotonic()
             try:
-                self._paths = sorted(p for p in self.folder.iterdir()
-                                     if p.suffix.lower() in SUFFIXES and p not in self._broken)
+                self._paths = sorted(
+                    p for p in self.folder.iterdir() if p.suffix.lower() in SUFFIXES and p not in self._broken
+                )
             except OSError as error:
                 log.warning("slides folder %s cannot be read: %s", self.folder, error)
                 self._paths = []

@@ -2,9 +2,10 @@
 
 Every drawn string is recorded with its rectangle, so tests and callers can see what went where.
 """
+
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pygame
@@ -25,12 +26,13 @@ ELLIPSIS = "…"
 @dataclass(frozen=True)
 class Drawn:
     """A string as drawn: what it says, its role on the screen, and where it stands."""
+
     role: str
     text: str
     rect: pygame.Rect
 
 
-@lru_cache(maxsize=None)
+@cache
 def font_file(face: str) -> str | None:
     """The face's TTF path, or None for pygame's built-in font (warned about once per face)."""
     filename, family, bold = FACES[face]
@@ -40,8 +42,11 @@ def font_file(face: str) -> str | None:
     matched = pygame.font.match_font(family, bold=bold)
     if matched and Path(matched).is_file():
         return matched
-    log.warning("font %s not found (install the Debian package fonts-dejavu-core); "
-                "using pygame's built-in font, which lacks some characters", filename)
+    log.warning(
+        "font %s not found (install the Debian package fonts-dejavu-core); "
+        "using pygame's built-in font, which lacks some characters",
+        filename,
+    )
     return None
 
 
@@ -53,7 +58,7 @@ def font(face: str, size: int) -> pygame.font.Font:
     return pygame.font.Font(font_file(face), max(6, int(size)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def cap_ratio(face: str) -> float:
     """Cap height as a share of the font size, measured on 'H' so it holds for any fallback font."""
     probe = font(face, 200)
@@ -114,8 +119,18 @@ class Canvas:
         self.surface = surface
         self.drawn: list[Drawn] = []
 
-    def text(self, role: str, text: str, face: str, size: int, colour, *, max_width: int | None = None,
-             min_size: int | None = None, **anchor) -> pygame.Rect:
+    def text(
+        self,
+        role: str,
+        text: str,
+        face: str,
+        size: int,
+        colour,
+        *,
+        max_width: int | None = None,
+        min_size: int | None = None,
+        **anchor,
+    ) -> pygame.Rect:
         """Draws ``text`` at ``anchor`` (a pygame.Rect attribute such as topleft=(x, y) or midright).
 
         With ``max_width`` the text first shrinks (down to ``min_size``) and is then shortened,
@@ -132,8 +147,18 @@ class Canvas:
         self.drawn.append(Drawn(role, text, rect))
         return rect
 
-    def text_on_baseline(self, role: str, text: str, face: str, size: int, colour, x: int, baseline: int,
-                         align: str = "left", ink: bool = False) -> pygame.Rect:
+    def text_on_baseline(
+        self,
+        role: str,
+        text: str,
+        face: str,
+        size: int,
+        colour,
+        x: int,
+        baseline: int,
+        align: str = "left",
+        ink: bool = False,
+    ) -> pygame.Rect:
         """Draws with the baseline at ``baseline``: mixed sizes on one line then share it.
 
         With ``ink`` the rectangle returned (and recorded) is that of the glyphs' pixels alone.

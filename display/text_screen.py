@@ -2,6 +2,7 @@
 
 German first, English second (the view's first two languages), and nothing but ticket codes and counters.
 """
+
 from appliance.display.view import MonitorView
 from appliance.domain.wording import both
 
@@ -30,8 +31,12 @@ def monitor_text(view: MonitorView, next_count: int = 8) -> str:
     lines.append("  " + "  ".join(upcoming[:next_count]) if upcoming else "  -")
     lines += ["-" * WIDTH, f"{words('waiting')}:"]
     for concern in view.concerns:
-        title = " / ".join(filter(None, dict.fromkeys((concern.title(first), concern.title(second) if second else None))))
-        lines.append(f"  {concern.prefix:<3}{_shorten(title, WIDTH - 12):<{WIDTH - 12}}{view.waiting_count(concern.name):>5}")
+        title = " / ".join(
+            filter(None, dict.fromkeys((concern.title(first), concern.title(second) if second else None)))
+        )
+        lines.append(
+            f"  {concern.prefix:<3}{_shorten(title, WIDTH - 12):<{WIDTH - 12}}{view.waiting_count(concern.name):>5}"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -2,9 +2,10 @@
 
 Parsing never raises: a bad or missing field becomes a safe default and a note in ``problems``.
 """
+
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from appliance.domain.screen import ConcernInfo, KioskAnswer
@@ -30,6 +31,7 @@ class WaitRange:
 @dataclass(frozen=True)
 class KioskState:
     """What the kiosk screen needs beyond the queue: the latest answer, and whether it can serve."""
+
     answer: KioskAnswer | None = None
     out_of_order: str | None = None  # why (for the log); the screen only says "Außer Betrieb"
 
@@ -37,13 +39,14 @@ class KioskState:
 @dataclass(frozen=True)
 class MonitorView:
     """One picture's worth of state; equal views draw the same picture (serial and age aside)."""
+
     device: str = ""
     site: str = ""
     languages: tuple[str, ...] = ("de", "en")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     concerns: tuple[ConcernInfo, ...] = ()
-    waiting: tuple[QueueEntry, ...] = ()              # walk-ins, in call order
-    recent_calls: tuple[CallEntry, ...] = ()          # newest first
+    waiting: tuple[QueueEntry, ...] = ()  # walk-ins, in call order
+    recent_calls: tuple[CallEntry, ...] = ()  # newest first
     appointments: tuple[AppointmentEntry, ...] = ()  # checked in, listed above the walk-ins
     waits: tuple[tuple[str, WaitRange], ...] = ()
     stale_since: datetime | None = None
@@ -122,8 +125,11 @@ def _items(value, key, limit, parse_one, problems) -> tuple:
 def _concern(raw: dict) -> ConcernInfo | None:
     name, prefix = _text(raw.get("name"), 40), _text(raw.get("prefix"), 3)
     titles = raw.get("titles") if isinstance(raw.get("titles"), dict) else {}
-    titles = tuple((language, _text(title, MAX_TITLE)) for language, title in titles.items()
-                   if isinstance(language, str) and LANGUAGE.fullmatch(language) and _text(title, MAX_TITLE))
+    titles = tuple(
+        (language, _text(title, MAX_TITLE))
+        for language, title in titles.items()
+        if isinstance(language, str) and LANGUAGE.fullmatch(language) and _text(title, MAX_TITLE)
+    )
     return ConcernInfo(name, prefix, titles or (("de", name),)) if name else None
 
 
@@ -141,8 +147,13 @@ def _waiting(raw: dict) -> QueueEntry | None:
 
 def _appointment(raw: dict) -> AppointmentEntry | None:
     code = _code(raw.get("code"))
-    return AppointmentEntry(code, _text(raw.get("concern"), 40), _text(raw.get("slot"), 5),
-                            _instant(raw.get("checked_in_at"))) if code else None
+    return (
+        AppointmentEntry(
+            code, _text(raw.get("concern"), 40), _text(raw.get("slot"), 5), _instant(raw.get("checked_in_at"))
+        )
+        if code
+        else None
+    )
 
 
 def _code(value) -> str | None:
@@ -170,8 +181,11 @@ def _waits(value, problems) -> tuple[tuple[str, WaitRange], ...]:
     for concern, raw in list(value.items())[:MAX_CONCERNS]:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             raw = [raw, raw]
-        numbers = [n for n in raw if isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n < 24 * 60] \
-            if isinstance(raw, list) and len(raw) == 2 else []
+        numbers = (
+            [n for n in raw if isinstance(n, (int, float)) and not isinstance(n, bool) and 0 <= n < 24 * 60]
+            if isinstance(raw, list) and len(raw) == 2
+            else []
+        )
         if len(numbers) != 2:
             problems.append(f"waits[{concern!r}] is not [low, high] in minutes")
             continue
@@ -270,7 +284,7 @@ def _instant(value) -> datetime | None:
     except ValueError:
         return None
     # The core's clock is UTC and always aware; a naive time can only be UTC too.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _text(value, limit: int) -> str:

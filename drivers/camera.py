@@ -4,6 +4,7 @@ The source is a device index, a /dev/video* path, or a video file or stream (tes
 The same code seen again within a window counts once; a lost camera is reopened with backoff;
 the frame rate is capped so an idle camera costs little CPU.
 """
+
 import logging
 import os
 import re
@@ -14,9 +15,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
 from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
 from appliance.drivers.errors import BadDriverSetting
+from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
 
 log = logging.getLogger("appliance.drivers.camera")
 
@@ -69,8 +70,9 @@ def is_device(source: int | str) -> bool:
     return isinstance(source, int) or str(source).startswith("/dev/")
 
 
-def open_video_capture(source: int | str, *, fps: float | None = None,
-                       size: tuple[int, int] | None = None) -> cv2.VideoCapture:
+def open_video_capture(
+    source: int | str, *, fps: float | None = None, size: tuple[int, int] | None = None
+) -> cv2.VideoCapture:
     """cv2.VideoCapture on a camera (through V4L2, with a one-frame buffer) or a file/stream."""
     if not is_device(source):
         return cv2.VideoCapture(source)
@@ -107,12 +109,23 @@ class CameraReader(CodeReader):
     exponential backoff. ``fps=None`` reads as fast as frames come (files in tests).
     """
 
-    def __init__(self, source: int | str, on_code: OnCode, on_health: OnHealth, *,
-                 decoder: FrameDecoder | None = None, fps: float | None = DEFAULT_FPS,
-                 dedupe_s: float = DEFAULT_DEDUPE_S, size: tuple[int, int] | None = None,
-                 label: str | None = None, max_failed_reads: int = 5, max_unusable_frames: int = 30,
-                 retry_initial_s: float = 0.5, retry_max_s: float = 30.0,
-                 open_capture: Callable[..., cv2.VideoCapture] = open_video_capture):
+    def __init__(
+        self,
+        source: int | str,
+        on_code: OnCode,
+        on_health: OnHealth,
+        *,
+        decoder: FrameDecoder | None = None,
+        fps: float | None = DEFAULT_FPS,
+        dedupe_s: float = DEFAULT_DEDUPE_S,
+        size: tuple[int, int] | None = None,
+        label: str | None = None,
+        max_failed_reads: int = 5,
+        max_unusable_frames: int = 30,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 30.0,
+        open_capture: Callable[..., cv2.VideoCapture] = open_video_capture,
+    ):
         if fps is not None and fps <= 0:
             raise BadDriverSetting(f"camera fps must be positive (or None for no cap), not {fps}")
         self.source = capture_target(source)
@@ -120,8 +133,9 @@ class CameraReader(CodeReader):
         self._shown = _without_password(str(self.source))
         super().__init__(label or f"camera {self._shown}", on_code, on_health, log)
         self.is_file = isinstance(self.source, str) and os.path.isfile(self.source)
-        self._decoder = decoder or make_decoder(DEFAULT_DECODER, fallback_every=CAMERA_FALLBACK_EVERY,
-                                                 skip_unavailable=True)
+        self._decoder = decoder or make_decoder(
+            DEFAULT_DECODER, fallback_every=CAMERA_FALLBACK_EVERY, skip_unavailable=True
+        )
         self._period = 1.0 / fps if fps else 0.0
         self._fps = fps
         self._size = size
@@ -217,8 +231,9 @@ class CameraReader(CodeReader):
         try:
             texts = self._decoder.decode(gray)
         except Exception as exc:
-            self._log.warning("%s: decoder %s failed on a frame: %s", self.label, self._decoder.name,
-                              type(exc).__name__)
+            self._log.warning(
+                "%s: decoder %s failed on a frame: %s", self.label, self._decoder.name, type(exc).__name__
+            )
             return
         now = time.monotonic()
         if len(self._seen) > 256:

@@ -1,6 +1,7 @@
 """What every code reader shares (evdev and serial scanners, cameras): one worker thread, the
 ``on_code``/``on_health`` callbacks, and logs that name a code by its hash. No hardware library here.
 """
+
 import logging
 import threading
 from collections.abc import Callable

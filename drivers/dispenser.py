@@ -4,22 +4,30 @@ The printer is asked for its real-time status before every ticket; a number is i
 can print, and a ticket that then fails to print is voided, so no number is ever handed out twice
 or silently lost. Printer I/O runs on this worker's own thread, never on the core's.
 """
+
 import logging
 import queue
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from appliance.printer.errors import PrinterError
-from appliance.printer.layout import TicketContent, day_list_bytes, ticket_bytes
-from appliance.printer.status import PrinterState, printer_status
-
 from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
 from appliance.domain.component import ComponentName, WorkerThread
 from appliance.domain.errors import ApplianceError, ClockNotTrusted, NumbersExhausted
-from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import (CLOCK_UNKNOWN, NO_NUMBERS_LEFT, OUT_OF_ORDER, VisitorMessage, in_languages,
-                                      ticket_languages, ticket_message, ticket_queue)
 from appliance.domain.panel import Beep, PanelState
+from appliance.domain.screen import KioskAnswer
+from appliance.domain.wording import (
+    CLOCK_UNKNOWN,
+    NO_NUMBERS_LEFT,
+    OUT_OF_ORDER,
+    VisitorMessage,
+    in_languages,
+    ticket_languages,
+    ticket_message,
+    ticket_queue,
+)
+from appliance.printer.errors import PrinterError
+from appliance.printer.layout import TicketContent, day_list_bytes, ticket_bytes
+from appliance.printer.status import PrinterState, printer_status
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
@@ -128,8 +136,9 @@ class TicketDispenser:
         rows = [(a.slot.strftime("%H:%M"), a.display_code, self._title(a.concern)) for a in appointments]
         printer = self._config.printer
         try:
-            self._connection.write(day_list_bytes(rows, day, self._config.device.site, printer.profile,
-                                                  printer.paper_width))
+            self._connection.write(
+                day_list_bytes(rows, day, self._config.device.site, printer.profile, printer.paper_width)
+            )
         except PrinterError as error:
             self._fault(str(error))
             return False
@@ -223,16 +232,20 @@ class TicketDispenser:
         languages = ticket_languages(self._config.device.languages)
         url = None
         if printer.wait_page_url:
-            url = printer.wait_page_url.format(site=self._config.device.site, code=ticket.code,
-                                               day=ticket.day.isoformat())
+            url = printer.wait_page_url.format(
+                site=self._config.device.site, code=ticket.code, day=ticket.day.isoformat()
+            )
         content = TicketContent(
-            code=ticket.code, issued_local=ticket.issued_at.astimezone(self._config.device.timezone),
+            code=ticket.code,
+            issued_local=ticket.issued_at.astimezone(self._config.device.timezone),
             heading=in_languages("ticket.number", languages),
             concern=tuple(dict.fromkeys(concern.title(language) for language in languages)),
             queue=tuple(in_languages(line, languages) for line in ticket_queue(ahead, wait)),
-            url=url, url_label=in_languages("ticket.online", languages) if url else (),
+            url=url,
+            url_label=in_languages("ticket.online", languages) if url else (),
             footer=tuple(t for t in (printer.footer_de, printer.footer_en if "en" in languages else None) if t),
-            logo=printer.logo)
+            logo=printer.logo,
+        )
         return ticket_bytes(content, profile=printer.profile, paper_width_mm=printer.paper_width)
 
     def _answer(self, message: VisitorMessage, code: str | None = None) -> None:

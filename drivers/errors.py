@@ -1,6 +1,7 @@
 """The drivers' exceptions, all in one place: what went wrong between the appliance and its
 scanners, cameras, decoders and GPIO pins. Callers catch ``DriverError`` (or ``ApplianceError``).
 """
+
 from appliance.domain.errors import ApplianceError
 
 

@@ -3,6 +3,7 @@
 One ``EvdevScanner`` per scanner: its thread finds the device, grabs it, turns key events into
 codes (``drivers.keymap``), and reopens the device after an unplug without a restart.
 """
+
 import errno
 import logging
 import os
@@ -33,8 +34,10 @@ class DeviceSelector:
     def parse(cls, text: str) -> "DeviceSelector":
         text = text.strip()
         if not text:
-            raise BadScannerSource("empty scanner device: give a /dev/input/by-id/… path, "
-                                   "a vendor:product like 05e0:1200, or part of the device name")
+            raise BadScannerSource(
+                "empty scanner device: give a /dev/input/by-id/… path, "
+                "a vendor:product like 05e0:1200, or part of the device name"
+            )
         if text.startswith("/"):
             return cls("path", text)
         if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", text):
@@ -119,10 +122,21 @@ class EvdevScanner(CodeReader):
     scanners selected by vendor:product end up with one reader each.
     """
 
-    def __init__(self, selector: str, on_code: OnCode, on_health: OnHealth, *, layout: str = "us",
-                 max_gap_s: float = DEFAULT_MAX_GAP_S, max_length: int = DEFAULT_MAX_LENGTH,
-                 grab: bool = True, input_dir: str = "/dev/input", label: str | None = None,
-                 retry_initial_s: float = 0.25, retry_max_s: float = 5.0):
+    def __init__(
+        self,
+        selector: str,
+        on_code: OnCode,
+        on_health: OnHealth,
+        *,
+        layout: str = "us",
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        grab: bool = True,
+        input_dir: str = "/dev/input",
+        label: str | None = None,
+        retry_initial_s: float = 0.25,
+        retry_max_s: float = 5.0,
+    ):
         self.selector = DeviceSelector.parse(selector)
         KeyDecoder(layout, max_gap_s=max_gap_s, max_length=max_length)  # fail early on bad options
         super().__init__(label or f"scanner {self.selector}", on_code, on_health, log)

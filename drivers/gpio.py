@@ -3,6 +3,7 @@
 Translates pin edges into accepted presses and faults (the rules are appliance.buttons) and shows
 what the core decided; it decides nothing itself.
 """
+
 import logging
 import threading
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 
-from gpiozero import Button, Buzzer, Device, LED
+from gpiozero import LED, Button, Buzzer, Device
 
 from appliance.domain.buttons import ButtonGate, PressVerdict
 from appliance.domain.component import ComponentName, WorkerThread
@@ -20,8 +21,6 @@ from appliance.domain.panel import Beep, PanelState
 from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
 
 log = logging.getLogger(__name__)
-
-
 
 
 class Light(Enum):
@@ -54,18 +53,19 @@ BEEPS: dict[Beep, BeepPattern] = {
 
 # Causes a technician meets on a Pi, and what to do about them.
 _HINTS = (
-    ("Unable to load any default pin factory",
-     "no GPIO library works here: on a Raspberry Pi install lgpio into the appliance's Python "
-     "(a venv sees Debian's python3-lgpio only with --system-site-packages), check that "
-     "/dev/gpiochip0 exists and the service user is in group 'gpio'; "
-     "off the Pi, set GPIOZERO_PIN_FACTORY=mock"),
-    (".lgd-nfy",
-     "lgpio needs a writable working directory: set LG_WD to one (e.g. the runtime directory)"),
-    ("GPIO busy",
-     "another program or a kernel driver (1-Wire, SPI, a device-tree overlay) holds the pin; "
-     "'gpioinfo' shows which"),
-    ("can not open gpiochip",
-     "/dev/gpiochip* is missing or not accessible to the service user (group 'gpio')"),
+    (
+        "Unable to load any default pin factory",
+        "no GPIO library works here: on a Raspberry Pi install lgpio into the appliance's Python "
+        "(a venv sees Debian's python3-lgpio only with --system-site-packages), check that "
+        "/dev/gpiochip0 exists and the service user is in group 'gpio'; "
+        "off the Pi, set GPIOZERO_PIN_FACTORY=mock",
+    ),
+    (".lgd-nfy", "lgpio needs a writable working directory: set LG_WD to one (e.g. the runtime directory)"),
+    (
+        "GPIO busy",
+        "another program or a kernel driver (1-Wire, SPI, a device-tree overlay) holds the pin; 'gpioinfo' shows which",
+    ),
+    ("can not open gpiochip", "/dev/gpiochip* is missing or not accessible to the service user (group 'gpio')"),
 )
 
 
@@ -131,8 +131,8 @@ class GpioPanel:
                 # when_held is not used, but every Button has a hold thread that notices close()
                 # only after hold_time while gpiozero thinks the button is down: keep it short.
                 self._buttons[concern] = self._open(
-                    Button, pin, f"the button for {concern!r}",
-                    pull_up=True, bounce_time=None, hold_time=0.1)
+                    Button, pin, f"the button for {concern!r}", pull_up=True, bounce_time=None, hold_time=0.1
+                )
             for role, pin in self._led_pins.items():
                 self._leds[role] = self._open(LED, pin, f"the {role} LED")
             if self._buzzer_pin is not None:
@@ -144,8 +144,9 @@ class GpioPanel:
         # Only with every pin open do presses start to count: a failed start issues no ticket.
         for concern, button in self._buttons.items():
             if button.is_pressed:
-                log.warning("button for %r (GPIO%d) is down at start: no ticket until released",
-                            concern, self._pins[concern])
+                log.warning(
+                    "button for %r (GPIO%d) is down at start: no ticket until released", concern, self._pins[concern]
+                )
                 self._gate.already_held(concern, self._clock())
             button.when_pressed = partial(self._pressed, concern)
             button.when_released = partial(self._released, concern)
@@ -196,11 +197,13 @@ class GpioPanel:
             recovered = [c for c in self._buttons if c in self._reported_stuck - stuck]
             self._reported_stuck = stuck
         for concern in newly_stuck:
-            self._call(self._on_fault, f"button for {concern!r} (GPIO{self._pins[concern]}) held "
-                                       f"for {self._gate.stuck_after_s:g} s: stuck or wired wrong")
+            self._call(
+                self._on_fault,
+                f"button for {concern!r} (GPIO{self._pins[concern]}) held "
+                f"for {self._gate.stuck_after_s:g} s: stuck or wired wrong",
+            )
         for concern in recovered:
-            self._call(self._on_fault, f"button for {concern!r} (GPIO{self._pins[concern]}) "
-                                       f"released: back in service")
+            self._call(self._on_fault, f"button for {concern!r} (GPIO{self._pins[concern]}) released: back in service")
 
     @staticmethod
     def _call(callback, argument: str) -> None:
@@ -321,7 +324,6 @@ def _check_pins(buttons: dict[str, int], leds: dict[str, int], buzzer: int | Non
         users.setdefault(pin, []).append(f"{role} LED")
     if buzzer is not None:
         users.setdefault(buzzer, []).append("buzzer")
-    shared = [f"GPIO{pin} ({' and '.join(names)})"
-              for pin, names in users.items() if len(names) > 1]
+    shared = [f"GPIO{pin} ({' and '.join(names)})" for pin, names in users.items() if len(names) > 1]
     if shared:
         raise BadDriverSetting(f"one pin per device: {', '.join(shared)}")

@@ -3,6 +3,7 @@
 A pure function of the event stream (it reads only the events and their own kernel timestamps),
 so every rule is tested with real ``evdev.InputEvent`` objects and no device.
 """
+
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -43,9 +44,20 @@ def _row(codes: list[int], plain: str, shifted: str) -> dict[int, tuple[str, str
 _LETTERS = [getattr(e, f"KEY_{c}") for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
 _DIGITS = [getattr(e, f"KEY_{c}") for c in "1234567890"]
 _KEYPAD = {
-    e.KEY_KP0: "0", e.KEY_KP1: "1", e.KEY_KP2: "2", e.KEY_KP3: "3", e.KEY_KP4: "4",
-    e.KEY_KP5: "5", e.KEY_KP6: "6", e.KEY_KP7: "7", e.KEY_KP8: "8", e.KEY_KP9: "9",
-    e.KEY_KPPLUS: "+", e.KEY_KPMINUS: "-", e.KEY_KPASTERISK: "*", e.KEY_KPSLASH: "/",
+    e.KEY_KP0: "0",
+    e.KEY_KP1: "1",
+    e.KEY_KP2: "2",
+    e.KEY_KP3: "3",
+    e.KEY_KP4: "4",
+    e.KEY_KP5: "5",
+    e.KEY_KP6: "6",
+    e.KEY_KP7: "7",
+    e.KEY_KP8: "8",
+    e.KEY_KP9: "9",
+    e.KEY_KPPLUS: "+",
+    e.KEY_KPMINUS: "-",
+    e.KEY_KPASTERISK: "*",
+    e.KEY_KPSLASH: "/",
     e.KEY_KPEQUAL: "=",
 }
 # Scanners assume Num Lock is on: keypad keys are digits and operators, never arrows.
@@ -58,8 +70,19 @@ US = Layout(
         **_row(_LETTERS, "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
         **_row(_DIGITS, "1234567890", "!@#$%^&*()"),
         **_row(
-            [e.KEY_MINUS, e.KEY_EQUAL, e.KEY_LEFTBRACE, e.KEY_RIGHTBRACE, e.KEY_SEMICOLON,
-             e.KEY_APOSTROPHE, e.KEY_GRAVE, e.KEY_BACKSLASH, e.KEY_COMMA, e.KEY_DOT, e.KEY_SLASH],
+            [
+                e.KEY_MINUS,
+                e.KEY_EQUAL,
+                e.KEY_LEFTBRACE,
+                e.KEY_RIGHTBRACE,
+                e.KEY_SEMICOLON,
+                e.KEY_APOSTROPHE,
+                e.KEY_GRAVE,
+                e.KEY_BACKSLASH,
+                e.KEY_COMMA,
+                e.KEY_DOT,
+                e.KEY_SLASH,
+            ],
             "-=[];'`\\,./",
             '_+{}:"~|<>?',
         ),
@@ -68,6 +91,7 @@ US = Layout(
         **_COMMON,
     },
 )
+
 
 # German QWERTZ as Linux's xkb "de" layout types it: Y and Z swapped, umlauts on the US
 # punctuation keys, symbols on AltGr (@ is AltGr+Q), dead ^ ´ `, and a comma on the keypad.
@@ -86,9 +110,20 @@ DE = Layout(
             e.KEY_Z: ("y", "Y", ""),
             **_row(_DIGITS, "1234567890", '!"§$%&/()='),
             **_row(
-                [e.KEY_MINUS, e.KEY_EQUAL, e.KEY_LEFTBRACE, e.KEY_RIGHTBRACE, e.KEY_SEMICOLON,
-                 e.KEY_APOSTROPHE, e.KEY_GRAVE, e.KEY_BACKSLASH, e.KEY_COMMA, e.KEY_DOT,
-                 e.KEY_SLASH, e.KEY_102ND],
+                [
+                    e.KEY_MINUS,
+                    e.KEY_EQUAL,
+                    e.KEY_LEFTBRACE,
+                    e.KEY_RIGHTBRACE,
+                    e.KEY_SEMICOLON,
+                    e.KEY_APOSTROPHE,
+                    e.KEY_GRAVE,
+                    e.KEY_BACKSLASH,
+                    e.KEY_COMMA,
+                    e.KEY_DOT,
+                    e.KEY_SLASH,
+                    e.KEY_102ND,
+                ],
                 "ß´ü+öä^#,.-<",
                 "?`Ü*ÖÄ°';:_>",
             ),
@@ -97,9 +132,18 @@ DE = Layout(
             **_COMMON,
         },
         {
-            e.KEY_Q: "@", e.KEY_E: "€", e.KEY_M: "µ", e.KEY_2: "²", e.KEY_3: "³",
-            e.KEY_7: "{", e.KEY_8: "[", e.KEY_9: "]", e.KEY_0: "}",
-            e.KEY_MINUS: "\\", e.KEY_RIGHTBRACE: "~", e.KEY_102ND: "|",
+            e.KEY_Q: "@",
+            e.KEY_E: "€",
+            e.KEY_M: "µ",
+            e.KEY_2: "²",
+            e.KEY_3: "³",
+            e.KEY_7: "{",
+            e.KEY_8: "[",
+            e.KEY_9: "]",
+            e.KEY_0: "}",
+            e.KEY_MINUS: "\\",
+            e.KEY_RIGHTBRACE: "~",
+            e.KEY_102ND: "|",
         },
     ),
     dead=frozenset("^´`"),
@@ -130,8 +174,9 @@ class KeyDecoder:
     - Keys that type nothing in the layout are ignored.
     """
 
-    def __init__(self, layout: str | Layout = "us", *, max_gap_s: float = DEFAULT_MAX_GAP_S,
-                 max_length: int = DEFAULT_MAX_LENGTH):
+    def __init__(
+        self, layout: str | Layout = "us", *, max_gap_s: float = DEFAULT_MAX_GAP_S, max_length: int = DEFAULT_MAX_LENGTH
+    ):
         if isinstance(layout, str):
             if layout not in LAYOUTS:
                 raise BadDriverSetting(f"unknown keyboard layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
@@ -242,8 +287,9 @@ class KeyDecoder:
         self._overflow = False
 
 
-def type_events(text: str, *, layout: str | Layout = "us", start: float = 0.0, interval_s: float = 0.004,
-                enter: bool = True) -> list[InputEvent]:
+def type_events(
+    text: str, *, layout: str | Layout = "us", start: float = 0.0, interval_s: float = 0.004, enter: bool = True
+) -> list[InputEvent]:
     """The events a scanner sends to type ``text`` (then Enter): for the simulated scanner and tests.
 
     Each character is a key-down and key-up with its modifiers around it, followed by

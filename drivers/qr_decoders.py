@@ -4,6 +4,7 @@ zxing-cpp, pyzbar (ZBar) and OpenCV's two detectors, and a chain that asks the n
 only when the one before found nothing. ``bench/bench_scan.py`` measures them; the numbers and
 the reason for ``DEFAULT_DECODER`` are in ``drivers/README-scan.md``.
 """
+
 import logging
 from typing import Protocol
 
@@ -47,8 +48,11 @@ class ZxingCppDecoder:
         self._formats = zxingcpp.BarcodeFormat.QRCode
 
     def decode(self, frame_gray: np.ndarray) -> list[str]:
-        return [result.text for result in self._zxing.read_barcodes(frame_gray, formats=self._formats)
-                if result.valid and result.text]
+        return [
+            result.text
+            for result in self._zxing.read_barcodes(frame_gray, formats=self._formats)
+            if result.valid and result.text
+        ]
 
 
 class PyzbarDecoder:
@@ -63,8 +67,7 @@ class PyzbarDecoder:
         self._symbols = [pyzbar.ZBarSymbol.QRCODE]
 
     def decode(self, frame_gray: np.ndarray) -> list[str]:
-        return [_text(symbol.data) for symbol in self._pyzbar.decode(frame_gray, symbols=self._symbols)
-                if symbol.data]
+        return [_text(symbol.data) for symbol in self._pyzbar.decode(frame_gray, symbols=self._symbols) if symbol.data]
 
 
 class OpenCVDecoder:
@@ -134,8 +137,9 @@ class DecoderChain:
 DECODERS = {cls.name: cls for cls in (ZxingCppDecoder, PyzbarDecoder, OpenCVDecoder, OpenCVArucoDecoder)}
 
 
-def make_decoder(spec: str = DEFAULT_DECODER, *, fallback_every: int = 1,
-                 skip_unavailable: bool = False) -> FrameDecoder:
+def make_decoder(
+    spec: str = DEFAULT_DECODER, *, fallback_every: int = 1, skip_unavailable: bool = False
+) -> FrameDecoder:
     """A decoder from its name, or a chain from names joined by commas ("zxingcpp,pyzbar").
 
     Raises ``BadDriverSetting`` (a ValueError) for an unknown name and ``DecoderUnavailable`` when
@@ -145,8 +149,9 @@ def make_decoder(spec: str = DEFAULT_DECODER, *, fallback_every: int = 1,
     names = [name.strip() for name in spec.split(",") if name.strip()]
     unknown = [name for name in names if name not in DECODERS]
     if unknown or not names:
-        raise BadDriverSetting(f"unknown QR decoder {', '.join(unknown) or repr(spec)}; "
-                               f"choose from {', '.join(DECODERS)}")
+        raise BadDriverSetting(
+            f"unknown QR decoder {', '.join(unknown) or repr(spec)}; choose from {', '.join(DECODERS)}"
+        )
     decoders, missing = [], []
     for name in names:
         try:

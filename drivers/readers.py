@@ -6,6 +6,7 @@ once into a typed ``Source``, and the started reader each one names.
 scan-test, anything else is an evdev keyboard-wedge scanner: a ``/dev/input/...`` path,
 ``vendor:product`` in hex, or part of its name. No hardware library is imported until a reader opens.
 """
+
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qs, urlsplit
@@ -51,7 +52,7 @@ def parse_source(text: str) -> Source:
     if text.startswith("serial:"):
         return _parse_serial(text)
     if text.startswith("camera:"):
-        target = text[len("camera:"):]
+        target = text[len("camera:") :]
         if not target:
             raise BadScannerSource(f"{text!r}: write camera:0, camera:/dev/video0 or camera:FILE")
         return Source(SourceKind.CAMERA, int(target) if target.isdigit() else target)
@@ -66,7 +67,7 @@ def parse_source(text: str) -> Source:
 
 
 def _parse_serial(text: str) -> Source:
-    parts = urlsplit(text[len("serial:"):])
+    parts = urlsplit(text[len("serial:") :])
     if not parts.path.startswith("/dev/"):
         raise BadScannerSource(f"{text!r}: write serial:/dev/ttyACM0 (optionally ?baudrate=9600)")
     options = parse_qs(parts.query, keep_blank_values=True)
@@ -85,17 +86,26 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
     [scanner] section (None: the readers' defaults). ``live=False`` reads a recorded video as fast as it decodes."""
     if source.kind is SourceKind.EVDEV:
         from appliance.drivers.evdev_scanner import EvdevScanner
-        options = {} if scanner_config is None else {
-            "layout": scanner_config.layout, "max_gap_s": scanner_config.max_gap.total_seconds()}
+
+        options = (
+            {}
+            if scanner_config is None
+            else {"layout": scanner_config.layout, "max_gap_s": scanner_config.max_gap.total_seconds()}
+        )
         reader = EvdevScanner(source.target, on_code, on_health, **options)
     elif source.kind is SourceKind.SERIAL:
         from appliance.drivers.serial_scanner import SerialScanner
+
         reader = SerialScanner(source.target, on_code, on_health, baudrate=source.baudrate)
     elif source.kind is SourceKind.CAMERA:
         from appliance.drivers.camera import DEFAULT_DEDUPE_S, DEFAULT_FPS, CameraReader
         from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, make_decoder
-        decoder = make_decoder(scanner_config.decoder if scanner_config else DEFAULT_DECODER,
-                               fallback_every=CAMERA_FALLBACK_EVERY, skip_unavailable=True)
+
+        decoder = make_decoder(
+            scanner_config.decoder if scanner_config else DEFAULT_DECODER,
+            fallback_every=CAMERA_FALLBACK_EVERY,
+            skip_unavailable=True,
+        )
         # A live camera is capped to save CPU.
         fps = (scanner_config.camera_fps if scanner_config else DEFAULT_FPS) if live else None
         dedupe_s = scanner_config.dedupe.total_seconds() if scanner_config else DEFAULT_DEDUPE_S

@@ -2,6 +2,7 @@
 
 Same callbacks as the evdev scanner; the port is locked exclusively and reopened after an unplug.
 """
+
 import logging
 import threading
 import time
@@ -71,10 +72,20 @@ class SerialScanner(CodeReader):
     RS-232 adapters; CDC-ACM ignores it.
     """
 
-    def __init__(self, port: str, on_code: OnCode, on_health: OnHealth, *, baudrate: int = 9600,
-                 max_gap_s: float = DEFAULT_MAX_GAP_S, max_length: int = DEFAULT_MAX_LENGTH,
-                 label: str | None = None, retry_initial_s: float = 0.25, retry_max_s: float = 5.0,
-                 open_port: Callable[..., serial.SerialBase] = serial.serial_for_url):
+    def __init__(
+        self,
+        port: str,
+        on_code: OnCode,
+        on_health: OnHealth,
+        *,
+        baudrate: int = 9600,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        label: str | None = None,
+        retry_initial_s: float = 0.25,
+        retry_max_s: float = 5.0,
+        open_port: Callable[..., serial.SerialBase] = serial.serial_for_url,
+    ):
         LineAssembler(max_gap_s=max_gap_s, max_length=max_length)  # fail early on bad options
         super().__init__(label or f"serial {port}", on_code, on_health, log)
         self.port = port

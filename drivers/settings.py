@@ -1,11 +1,22 @@
 """The config sections of the drivers: the ticket printer, the GPIO panel and the code readers,
 with the checks that need the printer library or the readers' own source parser.
 """
+
 from datetime import timedelta
 
 from appliance.domain.config import Checked, Key, Section
-from appliance.domain.config.types import (Choice, Duration, GpioPin, Integer, List, Path, String, TimeOfDay,
-                                           UrlTemplate, ValueType)
+from appliance.domain.config.types import (
+    Choice,
+    Duration,
+    GpioPin,
+    Integer,
+    List,
+    Path,
+    String,
+    TimeOfDay,
+    UrlTemplate,
+    ValueType,
+)
 from appliance.drivers.readers import parse_source
 from appliance.printer.uri import parse_printer_uri
 
@@ -35,6 +46,7 @@ def _profile_and_logo_can_be_printed(config: Checked) -> None:
     from appliance.printer.errors import PrinterConfigError
     from appliance.printer.layout import logo_problem
     from appliance.printer.profiles import load_profile
+
     if profile is not None and paper_width is not None:
         try:
             load_profile(profile, paper_width)
@@ -57,22 +69,38 @@ def _ticket_buttons_need_a_printer(config: Checked) -> None:
         config.problem(buttons[0][0], "button", "a ticket button needs a printer: set [printer] uri")
 
 
-PRINTER = Section("printer", {
-    "uri": Key(PrinterUri(), "where the ticket printer is; without it the kiosk prints nothing", optional=True),
-    "profile": Key(String(max_length=64), "the python-escpos capability profile, e.g. TM-T20II", optional=True),
-    "paper_width": Key(Choice(80, 58), "the ticket roll's width in mm", default="80"),
-    "timeout": Key(Duration(timedelta(milliseconds=200), timedelta(seconds=60)),
-                   "how long a write or status query may take before the printer counts as gone", default="5s"),
-    "logo": Key(Path(), "an image printed at the top of each ticket", optional=True),
-    "wait_page_url": Key(UrlTemplate("site", "code", "day"), "the ticket's QR code: the visitor's wait page",
-                         optional=True),
-    "footer_de": Key(String(max_length=200), "the ticket's last line, German",
-                     default="Bitte achten Sie auf den Aufruf am Monitor."),
-    "footer_en": Key(String(max_length=200), "the ticket's last line, English",
-                     default="Please watch the monitor for your number.", optional=True),
-    "day_list_at": Key(TimeOfDay(), "when the day's appointment list is printed for the staff", default="07:00",
-                       optional=True),
-}, checks=(_profile_and_logo_can_be_printed, _ticket_buttons_need_a_printer))
+PRINTER = Section(
+    "printer",
+    {
+        "uri": Key(PrinterUri(), "where the ticket printer is; without it the kiosk prints nothing", optional=True),
+        "profile": Key(String(max_length=64), "the python-escpos capability profile, e.g. TM-T20II", optional=True),
+        "paper_width": Key(Choice(80, 58), "the ticket roll's width in mm", default="80"),
+        "timeout": Key(
+            Duration(timedelta(milliseconds=200), timedelta(seconds=60)),
+            "how long a write or status query may take before the printer counts as gone",
+            default="5s",
+        ),
+        "logo": Key(Path(), "an image printed at the top of each ticket", optional=True),
+        "wait_page_url": Key(
+            UrlTemplate("site", "code", "day"), "the ticket's QR code: the visitor's wait page", optional=True
+        ),
+        "footer_de": Key(
+            String(max_length=200),
+            "the ticket's last line, German",
+            default="Bitte achten Sie auf den Aufruf am Monitor.",
+        ),
+        "footer_en": Key(
+            String(max_length=200),
+            "the ticket's last line, English",
+            default="Please watch the monitor for your number.",
+            optional=True,
+        ),
+        "day_list_at": Key(
+            TimeOfDay(), "when the day's appointment list is printed for the staff", default="07:00", optional=True
+        ),
+    },
+    checks=(_profile_and_logo_can_be_printed, _ticket_buttons_need_a_printer),
+)
 
 
 def _each_pin_used_once(config: Checked) -> None:
@@ -87,28 +115,51 @@ def _each_pin_used_once(config: Checked) -> None:
         pins.setdefault(pin, (header, key))
 
 
-GPIO = Section("gpio", {
-    "ready_led": Key(GpioPin(), "lit while the kiosk takes presses", optional=True),
-    "printing_led": Key(GpioPin(), "lit while a ticket prints", optional=True),
-    "fault_led": Key(GpioPin(), "lit while the printer or a button is out of order", optional=True),
-    "buzzer": Key(GpioPin(), "beeps to say a press or scan was taken or refused", optional=True),
-    "min_gap": Key(Duration(timedelta(0), timedelta(minutes=5)), "presses of one button closer than this count "
-                   "as one", default="3s"),
-    "stuck_after": Key(Duration(timedelta(seconds=2), timedelta(minutes=30)), "a button held this long is "
-                       "reported stuck", default="30s"),
-}, checks=(_each_pin_used_once,))
+GPIO = Section(
+    "gpio",
+    {
+        "ready_led": Key(GpioPin(), "lit while the kiosk takes presses", optional=True),
+        "printing_led": Key(GpioPin(), "lit while a ticket prints", optional=True),
+        "fault_led": Key(GpioPin(), "lit while the printer or a button is out of order", optional=True),
+        "buzzer": Key(GpioPin(), "beeps to say a press or scan was taken or refused", optional=True),
+        "min_gap": Key(
+            Duration(timedelta(0), timedelta(minutes=5)),
+            "presses of one button closer than this count as one",
+            default="3s",
+        ),
+        "stuck_after": Key(
+            Duration(timedelta(seconds=2), timedelta(minutes=30)),
+            "a button held this long is reported stuck",
+            default="30s",
+        ),
+    },
+    checks=(_each_pin_used_once,),
+)
 
-SCANNER = Section("scanner", {
-    "inputs": Key(List(ScannerSource(), allow_empty=True), "the code readers: evdev scanners, serial:, camera:",
-                  default=""),
-    "layout": Key(Choice("us", "de"), "the keyboard layout a keyboard-wedge scanner types in", default="us"),
-    "max_gap": Key(Duration(timedelta(milliseconds=5), timedelta(seconds=2)),
-                   "a pause between keys this long ends a code", default="50ms"),
-    "camera_fps": Key(Integer(1, 30), "frames a camera reader decodes per second", default="8"),
-    "dedupe": Key(Duration(timedelta(0), timedelta(minutes=5)), "the same code seen again within this is ignored",
-                  default="5s"),
-    "decoder": Key(String(r"[a-z_]+(,[a-z_]+)*", "a comma-separated chain, e.g. zxingcpp,opencv_aruco,pyzbar"),
-                   "the camera's QR decoders, tried in this order", default="zxingcpp,opencv_aruco,pyzbar"),
-})
+SCANNER = Section(
+    "scanner",
+    {
+        "inputs": Key(
+            List(ScannerSource(), allow_empty=True), "the code readers: evdev scanners, serial:, camera:", default=""
+        ),
+        "layout": Key(Choice("us", "de"), "the keyboard layout a keyboard-wedge scanner types in", default="us"),
+        "max_gap": Key(
+            Duration(timedelta(milliseconds=5), timedelta(seconds=2)),
+            "a pause between keys this long ends a code",
+            default="50ms",
+        ),
+        "camera_fps": Key(Integer(1, 30), "frames a camera reader decodes per second", default="8"),
+        "dedupe": Key(
+            Duration(timedelta(0), timedelta(minutes=5)),
+            "the same code seen again within this is ignored",
+            default="5s",
+        ),
+        "decoder": Key(
+            String(r"[a-z_]+(,[a-z_]+)*", "a comma-separated chain, e.g. zxingcpp,opencv_aruco,pyzbar"),
+            "the camera's QR decoders, tried in this order",
+            default="zxingcpp,opencv_aruco,pyzbar",
+        ),
+    },
+)
 
 SECTIONS = (SCANNER, PRINTER, GPIO)

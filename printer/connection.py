@@ -5,6 +5,7 @@ a file); the reads and writes are done here on that handle, each with a deadline
 not offer. Used from the daemon's printer thread only; a stuck printer costs that thread a timeout,
 never the core.
 """
+
 from __future__ import annotations
 
 import errno
@@ -29,22 +30,33 @@ except ImportError:  # pragma: no cover - installed with python-escpos[serial]
 
 from appliance.printer.errors import PrinterError, PrinterGone, PrinterTimeout
 from appliance.printer.profiles import load_profile
-from appliance.printer.uri import (FilePrinterURI, PrinterURI, SerialPrinterURI, TcpPrinterURI, UsbPrinterURI,
-                         parse_printer_uri)
+from appliance.printer.uri import (
+    FilePrinterURI,
+    PrinterURI,
+    SerialPrinterURI,
+    TcpPrinterURI,
+    UsbPrinterURI,
+    parse_printer_uri,
+)
 
 DEFAULT_TIMEOUT_S = 5.0
 
 
-def open_printer(uri: str | PrinterURI, profile: str | None = None,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> "PrinterConnection":
+def open_printer(
+    uri: str | PrinterURI, profile: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> PrinterConnection:
     """Open the printer a URI names; every later write and query is bounded by ``timeout_s``."""
     parsed = parse_printer_uri(uri) if isinstance(uri, str) else uri
     if not timeout_s > 0:
         # python-escpos' USB backend reads 0 as "wait forever": exactly what must never happen here.
         raise PrinterError(f"printer timeout must be more than 0 seconds, not {timeout_s}")
     load_profile(profile, 80)  # an unknown profile name fails here, with suggestions
-    kind = {UsbPrinterURI: _UsbConnection, SerialPrinterURI: _SerialConnection,
-            TcpPrinterURI: _TcpConnection, FilePrinterURI: _FileConnection}[type(parsed)]
+    kind = {
+        UsbPrinterURI: _UsbConnection,
+        SerialPrinterURI: _SerialConnection,
+        TcpPrinterURI: _TcpConnection,
+        FilePrinterURI: _FileConnection,
+    }[type(parsed)]
     connection = kind(parsed, profile, timeout_s)
     connection._open()
     return connection
@@ -98,7 +110,7 @@ class PrinterConnection:
             except Exception:  # closing a vanished device may fail in many ways; it is closed either way
                 pass
 
-    def __enter__(self) -> "PrinterConnection":
+    def __enter__(self) -> PrinterConnection:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -109,8 +121,9 @@ class PrinterConnection:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise PrinterGone(f"printer {self.uri}: the connection is closed (after an error or by close()); "
-                              "open it again")
+            raise PrinterGone(
+                f"printer {self.uri}: the connection is closed (after an error or by close()); open it again"
+            )
 
     def _guarded(self, operation, *args):
         try:
@@ -124,8 +137,10 @@ class PrinterConnection:
         return deadline - time.monotonic()
 
     def _timeout(self, what: str) -> PrinterTimeout:
-        return PrinterTimeout(f"printer {self.uri} {what} within {self.timeout_s:g} s: "
-                              "paper jam, cover open, or the printer hangs; check it and switch it off and on")
+        return PrinterTimeout(
+            f"printer {self.uri} {what} within {self.timeout_s:g} s: "
+            "paper jam, cover open, or the printer hangs; check it and switch it off and on"
+        )
 
     def _can_answer(self) -> bool:
         return True
@@ -158,11 +173,15 @@ class _TcpConnection(PrinterConnection):
         except DeviceNotFoundError as error:
             cause = error.__context__
             if isinstance(cause, TimeoutError):
-                raise PrinterTimeout(f"printer {self.uri} did not accept a connection within {self.timeout_s:g} s: "
-                                     "is it switched on and is the address right?") from None
+                raise PrinterTimeout(
+                    f"printer {self.uri} did not accept a connection within {self.timeout_s:g} s: "
+                    "is it switched on and is the address right?"
+                ) from None
             if isinstance(cause, ConnectionRefusedError):
-                raise PrinterGone(f"printer {self.uri} refused the connection: is the port right (raw ESC/POS "
-                                  "is 9100), or is another program connected to it?") from None
+                raise PrinterGone(
+                    f"printer {self.uri} refused the connection: is the port right (raw ESC/POS "
+                    "is 9100), or is another program connected to it?"
+                ) from None
             raise PrinterGone(f"printer {self.uri} cannot be reached: {cause or error}") from None
         # Status queries are a few bytes each; waiting for Nagle's algorithm would only add latency.
         self.printer.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -219,15 +238,23 @@ class _UsbConnection(PrinterConnection):
         if usb is None:
             raise PrinterError("USB printers need pyusb: install python-escpos[usb]")
         uri = self.uri
-        self.printer = Usb(uri.vendor_id, uri.product_id, timeout=self._milliseconds(self.timeout_s),
-                           in_ep=uri.in_ep, out_ep=uri.out_ep, profile=self.profile)
+        self.printer = Usb(
+            uri.vendor_id,
+            uri.product_id,
+            timeout=self._milliseconds(self.timeout_s),
+            in_ep=uri.in_ep,
+            out_ep=uri.out_ep,
+            profile=self.profile,
+        )
         try:
             self.printer.open()
         except usb.core.NoBackendError:
             raise PrinterError("USB printers need libusb: install Debian's libusb-1.0-0") from None
         except DeviceNotFoundError as error:
-            raise PrinterGone(f"printer {uri} is not on the USB bus: is it plugged in and switched on? "
-                              f"(lsusb lists it as {uri.vendor_id:04x}:{uri.product_id:04x}) {error}") from None
+            raise PrinterGone(
+                f"printer {uri} is not on the USB bus: is it plugged in and switched on? "
+                f"(lsusb lists it as {uri.vendor_id:04x}:{uri.product_id:04x}) {error}"
+            ) from None
         if uri.interface:
             # python-escpos only frees interface 0 from a kernel driver; free the configured one too.
             device = self.printer.device
@@ -273,11 +300,15 @@ class _UsbConnection(PrinterConnection):
             return self._timeout(what)
         number = getattr(error, "errno", None)
         if number == errno.EBUSY:
-            return PrinterGone(f"printer {self.uri} is held by the usblp kernel driver: unbind or blacklist usblp "
-                               "for it (see systemd/60-entrance-appliance-printer.rules) or use file:/dev/usb/lp0")
+            return PrinterGone(
+                f"printer {self.uri} is held by the usblp kernel driver: unbind or blacklist usblp "
+                "for it (see systemd/60-entrance-appliance-printer.rules) or use file:/dev/usb/lp0"
+            )
         if number in (errno.EACCES, errno.EPERM):
-            return PrinterError(f"no permission for USB printer {self.uri}: install "
-                                "systemd/60-entrance-appliance-printer.rules and put the service user in group lp")
+            return PrinterError(
+                f"no permission for USB printer {self.uri}: install "
+                "systemd/60-entrance-appliance-printer.rules and put the service user in group lp"
+            )
         return PrinterGone(f"USB printer {self.uri} failed: {error} (unplugged?)")
 
 
@@ -288,15 +319,23 @@ class _SerialConnection(PrinterConnection):
         if serial is None:
             raise PrinterError("serial printers need pyserial: install python-escpos[serial]")
         uri = self.uri
-        self.printer = Serial(uri.device, baudrate=uri.baudrate, bytesize=uri.bytesize, timeout=self.timeout_s,
-                              parity=uri.parity, stopbits=uri.stopbits, profile=self.profile)
+        self.printer = Serial(
+            uri.device,
+            baudrate=uri.baudrate,
+            bytesize=uri.bytesize,
+            timeout=self.timeout_s,
+            parity=uri.parity,
+            stopbits=uri.stopbits,
+            profile=self.profile,
+        )
         try:
             self.printer.open()
         except DeviceNotFoundError as error:
             cause = error.__context__
             if getattr(cause, "errno", None) in (errno.EACCES, errno.EPERM):
-                raise PrinterError(f"no permission to open {uri.device}: put the service user in group dialout") \
-                    from None
+                raise PrinterError(
+                    f"no permission to open {uri.device}: put the service user in group dialout"
+                ) from None
             raise PrinterGone(f"serial printer {uri} cannot be opened: {cause or error}") from None
         # python-escpos sets no write timeout: with flow control held off a write would wait forever.
         self.printer.device.write_timeout = self.timeout_s
@@ -358,9 +397,10 @@ class _FileConnection(PrinterConnection):
             flags = os.O_RDWR if stat.S_ISCHR(mode) else os.O_WRONLY | os.O_APPEND
         except FileNotFoundError:
             if path.startswith("/dev/"):
-                raise PrinterGone(f"printer {self.uri}: {path} does not exist: is the printer plugged in and "
-                                  "switched on? (/dev/usb/lp0 appears when the usblp driver takes the printer)") \
-                    from None
+                raise PrinterGone(
+                    f"printer {self.uri}: {path} does not exist: is the printer plugged in and "
+                    "switched on? (/dev/usb/lp0 appears when the usblp driver takes the printer)"
+                ) from None
             # Outside /dev a plain file collects the bytes, e.g. to look at a ticket without a printer.
             mode, flags = stat.S_IFREG, os.O_WRONLY | os.O_APPEND | os.O_CREAT
         self._readable = stat.S_ISCHR(mode)
@@ -375,12 +415,14 @@ class _FileConnection(PrinterConnection):
                 fd = os.open(path, os.O_WRONLY | common)
                 self._readable = False
         except PermissionError:
-            raise PrinterError(f"no permission to write {path}: put the service user in group lp "
-                               "(or the file's group)") from None
+            raise PrinterError(
+                f"no permission to write {path}: put the service user in group lp (or the file's group)"
+            ) from None
         except OSError as error:
             if error.errno == errno.ENXIO:
-                raise PrinterGone(f"printer {self.uri}: nothing is behind {path} (device gone, or a pipe "
-                                  "without a reader)") from None
+                raise PrinterGone(
+                    f"printer {self.uri}: nothing is behind {path} (device gone, or a pipe without a reader)"
+                ) from None
             raise PrinterGone(f"printer {self.uri} cannot be opened: {error}") from None
         self._fd = fd
         self.printer = File(devfile=path, profile=self.profile)

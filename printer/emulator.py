@@ -2,6 +2,7 @@
 
 Switchable into the faults real printers have: paper near end or out, cover open, silent, hung, garbage.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,12 @@ log = logging.getLogger(__name__)
 # n=2: 0x04 cover open, 0x20 stopped by paper end, 0x40 error; n=3: 0x08 cutter error;
 # n=4: 0x0C near end, 0x60 paper end.
 _ANSWERS = {
-    "ready":      {PRINTER: 0x12, OFFLINE_CAUSE: 0x12, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x12},
-    "near_end":   {PRINTER: 0x12, OFFLINE_CAUSE: 0x12, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x1E},
-    "paper_out":  {PRINTER: 0x1A, OFFLINE_CAUSE: 0x32, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x7E},
+    "ready": {PRINTER: 0x12, OFFLINE_CAUSE: 0x12, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x12},
+    "near_end": {PRINTER: 0x12, OFFLINE_CAUSE: 0x12, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x1E},
+    "paper_out": {PRINTER: 0x1A, OFFLINE_CAUSE: 0x32, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x7E},
     "cover_open": {PRINTER: 0x1A, OFFLINE_CAUSE: 0x16, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x12},
-    "offline":    {PRINTER: 0x1A, OFFLINE_CAUSE: 0x12, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x12},
-    "error":      {PRINTER: 0x1A, OFFLINE_CAUSE: 0x52, ERROR_CAUSE: 0x1A, PAPER_SENSOR: 0x12},
+    "offline": {PRINTER: 0x1A, OFFLINE_CAUSE: 0x12, ERROR_CAUSE: 0x12, PAPER_SENSOR: 0x12},
+    "error": {PRINTER: 0x1A, OFFLINE_CAUSE: 0x52, ERROR_CAUSE: 0x1A, PAPER_SENSOR: 0x12},
 }
 MODES = (*_ANSWERS, "silent", "hung", "garbage")
 # Modes in which the paper does not move: what arrives is taken but nothing comes out.
@@ -46,9 +47,17 @@ class PrinterEmulator:
     ticket number when the job has one (the largest text), ``job-0001.png`` otherwise.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, out_dir: Path | str | None = None,
-                 paper_width_mm: int = 80, profile: str | None = None, mode: str = "ready",
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        out_dir: Path | str | None = None,
+        paper_width_mm: int = 80,
+        profile: str | None = None,
+        mode: str = "ready",
+        seed: int | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -97,7 +106,7 @@ class PrinterEmulator:
         for thread in self._threads:
             thread.join(timeout=2)
 
-    def __enter__(self) -> "PrinterEmulator":
+    def __enter__(self) -> PrinterEmulator:
         self.start()
         return self
 
@@ -145,7 +154,7 @@ class PrinterEmulator:
 
     def _serve(self, client: socket.socket) -> None:
         pending = bytearray()  # the job so far
-        parsed = 0             # pending[:parsed] is whole commands
+        parsed = 0  # pending[:parsed] is whole commands
         try:
             while not self._stopping.is_set():
                 if self._mode == "hung":
@@ -175,7 +184,7 @@ class PrinterEmulator:
                 return parsed
             if command.name in REALTIME:
                 n = pending[command.start + 2]
-                del pending[command.start:command.end]
+                del pending[command.start : command.end]
                 if command.name == "DLE EOT":
                     self.status_queries += 1
                     reply = self.answer(n)
@@ -233,14 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", help="python-escpos profile whose code pages to use")
     parser.add_argument("--mode", choices=MODES, default="ready")
     args = parser.parse_args(argv)
-    emulator = PrinterEmulator(args.host, args.port, out_dir=args.out, paper_width_mm=args.paper,
-                               profile=args.profile, mode=args.mode)
+    emulator = PrinterEmulator(
+        args.host, args.port, out_dir=args.out, paper_width_mm=args.paper, profile=args.profile, mode=args.mode
+    )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     port = emulator.start()
-    print(f"printer emulator on tcp://{args.host}:{port}, mode {args.mode}"
-          + (f", PNGs in {args.out}" if args.out else ""), flush=True)
+    print(
+        f"printer emulator on tcp://{args.host}:{port}, mode {args.mode}"
+        + (f", PNGs in {args.out}" if args.out else ""),
+        flush=True,
+    )
     printed = 0
     while not stop.wait(0.2):
         for job in emulator.jobs[printed:]:

@@ -2,15 +2,16 @@
 
 Pure: words in the ticket's languages and values in, bytes out (through python-escpos' Dummy printer).
 """
+
 from __future__ import annotations
 
 import logging
 import textwrap
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
@@ -31,9 +32,22 @@ LOGO_MAX_HEIGHT_DOTS = 160
 LOGO_MAX_PIXELS = 20_000_000
 # Typography outside the printer's code page, replaced rather than left to a code page switch:
 # python-escpos would switch to CP1252 for an en dash, a page many cheap printers number differently.
-_ASCII_FALLBACKS = {"\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u201e": '"', "\u201c": '"',
-                    "\u201d": '"', "\u201a": "'", "\u2018": "'", "\u2019": "'", "\u2026": "...", "\u20ac": "EUR",
-                    "\u00a0": " ", "\u1e9e": "SS"}
+_ASCII_FALLBACKS = {
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2012": "-",
+    "\u2212": "-",
+    "\u201e": '"',
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201a": "'",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u2026": "...",
+    "\u20ac": "EUR",
+    "\u00a0": " ",
+    "\u1e9e": "SS",
+}
 _HOME_CODE_PAGES = ("CP437", "CP858", "CP850")
 _WEEKDAYS_DE = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
 
@@ -47,12 +61,12 @@ class TicketContent:
     """Everything a waiting ticket shows, its words already in the ticket's languages; nothing identifies
     the visitor. The caller chooses the languages and words (the layout prints what it is given)."""
 
-    code: str                                   # 'A042'
-    issued_local: datetime                      # aware, local time of the device's site
-    heading: Words                              # 'Ihre Wartenummer', 'Your number'
-    concern: Words                              # the concern in plain words
-    queue: tuple[Words, ...] = ()               # people ahead, the estimated wait
-    url: str | None = None                      # the online wait-time page for this ticket
+    code: str  # 'A042'
+    issued_local: datetime  # aware, local time of the device's site
+    heading: Words  # 'Ihre Wartenummer', 'Your number'
+    concern: Words  # the concern in plain words
+    queue: tuple[Words, ...] = ()  # people ahead, the estimated wait
+    url: str | None = None  # the online wait-time page for this ticket
     url_label: Words = ()
     footer: Words = ()
     logo: Path | None = None
@@ -62,8 +76,9 @@ class TicketContent:
             raise ValueError("issued_local must be an aware datetime (the site's local time zone)")
 
 
-def ticket_bytes(content: TicketContent, *, profile: str | None, paper_width_mm: int,
-                 native_qr: bool | None = None) -> bytes:
+def ticket_bytes(
+    content: TicketContent, *, profile: str | None, paper_width_mm: int, native_qr: bool | None = None
+) -> bytes:
     """The ticket as python-escpos would send it to a printer of this profile and paper width.
 
     ``native_qr`` None: the printer draws the QR code (``GS ( k``) when its profile says it can,
@@ -97,13 +112,15 @@ def ticket_bytes(content: TicketContent, *, profile: str | None, paper_width_mm:
     return p.output
 
 
-def day_list_bytes(rows: Iterable[Sequence[str]], day: date, site_title: str, profile: str | None,
-                   paper_width_mm: int) -> bytes:
+def day_list_bytes(
+    rows: Iterable[Sequence[str]], day: date, site_title: str, profile: str | None, paper_width_mm: int
+) -> bytes:
     """The staff's list of the day's appointments: slot, display code and concern, by slot; no names."""
     out = _Writer(profile, paper_width_mm)
     p = out.printer
-    rows = sorted(((out.clean(slot), out.clean(code), out.clean(concern)) for slot, code, concern in rows),
-                  key=lambda row: row[0])
+    rows = sorted(
+        ((out.clean(slot), out.clean(code), out.clean(concern)) for slot, code, concern in rows), key=lambda row: row[0]
+    )
     p.hw("INIT")
     p.set(align="center", bold=True, double_height=True)
     out.lines(site_title)
@@ -177,8 +194,11 @@ class _Writer:
     def _fallback(self, ch: str) -> str:
         if ch in _ASCII_FALLBACKS:
             return _ASCII_FALLBACKS[ch]
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if self._encoder.can_encode(self._home, c)
-                       and not unicodedata.combining(c))
+        base = "".join(
+            c
+            for c in unicodedata.normalize("NFKD", ch)
+            if self._encoder.can_encode(self._home, c) and not unicodedata.combining(c)
+        )
         return base or "?"
 
     def lines(self, text: str, magnification: int = 1) -> None:
@@ -215,8 +235,9 @@ class _Writer:
             image = image.convert("RGBA")
         scale = min(1.0, self.dots / image.width, LOGO_MAX_HEIGHT_DOTS / image.height)
         if scale < 1.0:
-            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
-                                 Image.Resampling.LANCZOS)
+            image = image.resize(
+                (max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.Resampling.LANCZOS
+            )
         # Centred by ESC a, which applies to raster images: no white padding to send.
         self.printer.image(image, center=False)
 

@@ -2,6 +2,7 @@
 
 The layout asks here how many dots and characters fit on a line and what the printer can do.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -40,9 +41,10 @@ def load_profile(name: str | None, paper_width_mm: int):
     if key not in CAPABILITIES["profiles"]:
         close = difflib.get_close_matches(key, profile_names(), n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise PrinterConfigError(f"unknown printer profile '{key}'.{hint} "
-                                 "Leave it out for a generic ESC/POS printer; known profiles: "
-                                 + ", ".join(profile_names()))
+        raise PrinterConfigError(
+            f"unknown printer profile '{key}'.{hint} "
+            "Leave it out for a generic ESC/POS printer; known profiles: " + ", ".join(profile_names())
+        )
     base = get_profile_class(key)
     data = dict(base.profile_data)
     head_dots = _int_or_none(data.get("media", {}).get("width", {}).get("pixels"))

@@ -2,6 +2,7 @@
 
 The subset the project sends: text in code pages, sizes, emphasis, alignment, raster images, native QR, cut.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,8 +23,12 @@ CELLS = {0: (12, 24), 1: (9, 17)}
 DEFAULT_LINE_SPACING = 30
 MAX_PAPER_DOTS = 8000  # a metre of paper: anything longer is cut off, not drawn into memory
 MARGIN = 16
-_QR_EC = {48: qrcode.constants.ERROR_CORRECT_L, 49: qrcode.constants.ERROR_CORRECT_M,
-          50: qrcode.constants.ERROR_CORRECT_Q, 51: qrcode.constants.ERROR_CORRECT_H}
+_QR_EC = {
+    48: qrcode.constants.ERROR_CORRECT_L,
+    49: qrcode.constants.ERROR_CORRECT_M,
+    50: qrcode.constants.ERROR_CORRECT_Q,
+    51: qrcode.constants.ERROR_CORRECT_H,
+}
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ class _Renderer:
         n = params[0] if params else 0
         name = c.name
         if name == "TEXT":
-            self.text(bytes(job[c.start:c.end]))
+            self.text(bytes(job[c.start : c.end]))
         elif name == "LF":
             self.flush()
         elif name == "HT":
@@ -199,8 +204,21 @@ class _Renderer:
             self.flush(feed_if_empty=False)
             self.job.cut = True
             self.cut_mark()
-        elif name in ("CR", "CAN", "CTRL", "DLE EOT", "DLE ENQ", "DLE DC4", "ESC R", "ESC {", "ESC V",
-                      "GS b", "ESC c", "ESC =", "GS a"):
+        elif name in (
+            "CR",
+            "CAN",
+            "CTRL",
+            "DLE EOT",
+            "DLE ENQ",
+            "DLE DC4",
+            "ESC R",
+            "ESC {",
+            "ESC V",
+            "GS b",
+            "ESC c",
+            "ESC =",
+            "GS a",
+        ):
             pass  # no mark on the paper (smoothing, paper sensors, status back, rotation)
         else:
             self.job.skipped_commands += 1
@@ -240,8 +258,9 @@ class _Renderer:
                 x += glyph.width
         else:
             self.job.truncated = True
-        self.job.lines.append(PrintedLine(text, self.y, self._left(self.line_width), self.line_width, height,
-                                          magnification))
+        self.job.lines.append(
+            PrintedLine(text, self.y, self._left(self.line_width), self.line_width, height, magnification)
+        )
         self.y += max(self.spacing, height)
         self.items, self.line_width = [], 0
 

@@ -2,6 +2,7 @@
 
 Each status byte has a pure parser; ``printer_status()`` asks a connection and decides.
 """
+
 from __future__ import annotations
 
 import enum
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from appliance.printer.errors import PrinterError, PrinterGone, PrinterTimeout
 
 DLE_EOT = b"\x10\x04"
-PRINTER = 1       # online/offline
+PRINTER = 1  # online/offline
 OFFLINE_CAUSE = 2  # cover, feed button, paper end, error
-ERROR_CAUSE = 3    # cutter, unrecoverable, auto-recoverable
-PAPER_SENSOR = 4   # roll near end, roll end
+ERROR_CAUSE = 3  # cutter, unrecoverable, auto-recoverable
+PAPER_SENSOR = 4  # roll near end, roll end
 
 # Every status byte has bit 1 and bit 4 set and bits 0 and 7 clear; anything else is not a status.
 _FIXED_MASK = 0b1001_0011
@@ -87,27 +88,41 @@ def query_command(n: int) -> bytes:
 
 def _check(byte: int, n: int) -> int:
     if not 0 <= byte <= 255 or byte & _FIXED_MASK != _FIXED_VALUE:
-        raise ValueError(f"0x{byte:02x} is not an answer to DLE EOT {n}: its fixed bits are wrong "
-                         "(noise on the line, a wrong baud rate, or not an ESC/POS printer)")
+        raise ValueError(
+            f"0x{byte:02x} is not an answer to DLE EOT {n}: its fixed bits are wrong "
+            "(noise on the line, a wrong baud rate, or not an ESC/POS printer)"
+        )
     return byte
 
 
 def parse_online_status(byte: int) -> OnlineStatus:
     _check(byte, PRINTER)
-    return OnlineStatus(offline=bool(byte & 0x08), drawer_pin3_high=bool(byte & 0x04),
-                        waiting_for_recovery=bool(byte & 0x20), feed_button_pressed=bool(byte & 0x40))
+    return OnlineStatus(
+        offline=bool(byte & 0x08),
+        drawer_pin3_high=bool(byte & 0x04),
+        waiting_for_recovery=bool(byte & 0x20),
+        feed_button_pressed=bool(byte & 0x40),
+    )
 
 
 def parse_offline_cause(byte: int) -> OfflineCause:
     _check(byte, OFFLINE_CAUSE)
-    return OfflineCause(cover_open=bool(byte & 0x04), feeding_by_button=bool(byte & 0x08),
-                        stopped_by_paper_end=bool(byte & 0x20), error=bool(byte & 0x40))
+    return OfflineCause(
+        cover_open=bool(byte & 0x04),
+        feeding_by_button=bool(byte & 0x08),
+        stopped_by_paper_end=bool(byte & 0x20),
+        error=bool(byte & 0x40),
+    )
 
 
 def parse_error_cause(byte: int) -> ErrorCause:
     _check(byte, ERROR_CAUSE)
-    return ErrorCause(mechanical=bool(byte & 0x04), autocutter=bool(byte & 0x08),
-                      unrecoverable=bool(byte & 0x20), auto_recoverable=bool(byte & 0x40))
+    return ErrorCause(
+        mechanical=bool(byte & 0x04),
+        autocutter=bool(byte & 0x08),
+        unrecoverable=bool(byte & 0x20),
+        auto_recoverable=bool(byte & 0x40),
+    )
 
 
 def parse_paper_sensor(byte: int) -> PaperSensor:
@@ -147,15 +162,22 @@ def printer_status(connection, timeout_s: float) -> PrinterStatus:
             return _error_state(parse_error_cause(ask(ERROR_CAUSE)))
         if cause.feeding_by_button:
             return PrinterStatus(PrinterState.OFFLINE, "paper is being fed with the FEED button")
-        return PrinterStatus(PrinterState.OFFLINE, "the printer reports offline"
-                             + (" and waits to recover" if online.waiting_for_recovery else ""))
+        return PrinterStatus(
+            PrinterState.OFFLINE,
+            "the printer reports offline" + (" and waits to recover" if online.waiting_for_recovery else ""),
+        )
     except _NoAnswer as silent:
         n = silent.args[0]
         first = n == PRINTER
-        return PrinterStatus(PrinterState.NO_ANSWER,
-                             f"no answer to DLE EOT {n} within {timeout_s:g} s"
-                             + (": is the printer switched on, the cable two-way and the URI right?" if first
-                                else " after answering the first status query"))
+        return PrinterStatus(
+            PrinterState.NO_ANSWER,
+            f"no answer to DLE EOT {n} within {timeout_s:g} s"
+            + (
+                ": is the printer switched on, the cable two-way and the URI right?"
+                if first
+                else " after answering the first status query"
+            ),
+        )
     except ValueError as garbage:
         return PrinterStatus(PrinterState.ERROR, f"unreadable status: {garbage}")
     except PrinterTimeout as error:

@@ -2,6 +2,7 @@
 
 Knows the length of every command a receipt printer commonly gets; unknown ones are skipped safely.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,14 +13,71 @@ MAX_COMMAND_BYTES = 4 * 1024 * 1024
 
 # Total length, prefix included, of the fixed-length commands.
 _ESC_LENGTHS = {
-    b"@": 2, b"!": 3, b"E": 3, b"-": 3, b"G": 3, b"M": 3, b"a": 3, b"t": 3, b"R": 3, b"{": 3, b"V": 3,
-    b"r": 3, b"d": 3, b"J": 3, b"e": 3, b"2": 2, b"3": 3, b" ": 3, b"$": 4, b"\\": 4, b"p": 5, b"=": 3,
-    b"%": 3, b"?": 3, b"i": 2, b"m": 2, b"T": 3, b"L": 2, b"S": 2, b"W": 10, b"<": 2, b"U": 3, b"c": 4,
-    b"B": 4, b"C": 3, b"l": 3, b"u": 3, b"v": 2, b"K": 3, b"F": 3, b"j": 3,
+    b"@": 2,
+    b"!": 3,
+    b"E": 3,
+    b"-": 3,
+    b"G": 3,
+    b"M": 3,
+    b"a": 3,
+    b"t": 3,
+    b"R": 3,
+    b"{": 3,
+    b"V": 3,
+    b"r": 3,
+    b"d": 3,
+    b"J": 3,
+    b"e": 3,
+    b"2": 2,
+    b"3": 3,
+    b" ": 3,
+    b"$": 4,
+    b"\\": 4,
+    b"p": 5,
+    b"=": 3,
+    b"%": 3,
+    b"?": 3,
+    b"i": 2,
+    b"m": 2,
+    b"T": 3,
+    b"L": 2,
+    b"S": 2,
+    b"W": 10,
+    b"<": 2,
+    b"U": 3,
+    b"c": 4,
+    b"B": 4,
+    b"C": 3,
+    b"l": 3,
+    b"u": 3,
+    b"v": 2,
+    b"K": 3,
+    b"F": 3,
+    b"j": 3,
 }
 _GS_LENGTHS = {
-    b"!": 3, b"B": 3, b"b": 3, b"H": 3, b"h": 3, b"w": 3, b"f": 3, b"a": 3, b"r": 3, b"I": 3, b"L": 4,
-    b"W": 4, b"P": 4, b"$": 4, b"\\": 4, b"^": 5, b"/": 3, b":": 2, b"E": 3, b"T": 3, b"|": 3, b"C": 3,
+    b"!": 3,
+    b"B": 3,
+    b"b": 3,
+    b"H": 3,
+    b"h": 3,
+    b"w": 3,
+    b"f": 3,
+    b"a": 3,
+    b"r": 3,
+    b"I": 3,
+    b"L": 4,
+    b"W": 4,
+    b"P": 4,
+    b"$": 4,
+    b"\\": 4,
+    b"^": 5,
+    b"/": 3,
+    b":": 2,
+    b"E": 3,
+    b"T": 3,
+    b"|": 3,
+    b"C": 3,
 }
 _FS_LENGTHS = {b".": 2, b"&": 2, b"!": 3, b"-": 3, b"p": 4, b"S": 4, b"W": 3, b"C": 3}
 _CUT_WITH_FEED = {65, 66, 97, 98, 103, 104}
@@ -38,7 +96,7 @@ class Command:
 
     def params(self, buf: bytes, skip: int) -> bytes:
         """The bytes after the first ``skip`` bytes of the command."""
-        return bytes(buf[self.start + skip:self.end])
+        return bytes(buf[self.start + skip : self.end])
 
 
 def next_command(buf: bytes, i: int) -> Command | None:
@@ -61,7 +119,7 @@ def next_command(buf: bytes, i: int) -> Command | None:
 def _prefixed(buf: bytes, i: int) -> Command | None:
     if i + 1 >= len(buf):
         return None
-    lead, code = buf[i], bytes(buf[i + 1:i + 2])
+    lead, code = buf[i], bytes(buf[i + 1 : i + 2])
     if lead == DLE:
         name = _DLE_NAMES.get(code[0])
         if name is None:
@@ -75,7 +133,7 @@ def _prefixed(buf: bytes, i: int) -> Command | None:
     if length > MAX_COMMAND_BYTES:
         return Command("BAD", i, i + 2)  # a length from noise: skip the prefix and read on
     if lead == GS and code in (b"v", b"(", b"8"):
-        name = f"GS {code.decode()} {bytes(buf[i + 2:i + 3]).decode('latin-1')}"
+        name = f"GS {code.decode()} {bytes(buf[i + 2 : i + 3]).decode('latin-1')}"
     if i + length > len(buf):
         return None
     return Command(name, i, i + length)
@@ -113,7 +171,7 @@ def _length(buf: bytes, i: int, lead: int, code: bytes) -> int | None:
         if code == b"8":  # GS 8 L p1 p2 p3 p4 ...
             if not _need(buf, i + 7):
                 return None
-            return 7 + int.from_bytes(bytes(buf[i + 3:i + 7]), "little")
+            return 7 + int.from_bytes(bytes(buf[i + 3 : i + 7]), "little")
         if code == b"k":  # barcodes: NUL-terminated (m <= 6) or counted (m >= 65)
             if not _need(buf, i + 4):
                 return None

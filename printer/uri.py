@@ -2,12 +2,12 @@
 
 ``usb:VID:PID``, ``serial:/dev/ttyUSB0?baudrate=19200``, ``tcp://HOST:PORT`` and ``file:/dev/usb/lp0``.
 """
+
 from __future__ import annotations
 
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from appliance.printer.errors import PrinterConfigError
 
@@ -16,8 +16,18 @@ KINDS = ("usb", "serial", "tcp", "file")
 DEFAULT_TCP_PORT = 9100
 # The rates ESC/POS printers offer on their DIP switches or in their setup utilities.
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
-PARITIES = {"n": "N", "none": "N", "e": "E", "even": "E", "o": "O", "odd": "O",
-            "m": "M", "mark": "M", "s": "S", "space": "S"}
+PARITIES = {
+    "n": "N",
+    "none": "N",
+    "e": "E",
+    "even": "E",
+    "o": "O",
+    "odd": "O",
+    "m": "M",
+    "mark": "M",
+    "s": "S",
+    "space": "S",
+}
 _HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})", re.IGNORECASE)
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
 
@@ -87,7 +97,7 @@ class FilePrinterURI:
         return f"file:{self.path}"
 
 
-PrinterURI = Union[UsbPrinterURI, SerialPrinterURI, TcpPrinterURI, FilePrinterURI]
+PrinterURI = UsbPrinterURI | SerialPrinterURI | TcpPrinterURI | FilePrinterURI
 
 
 def parse_printer_uri(text: str) -> PrinterURI:
@@ -141,18 +151,27 @@ def _usb(uri: str, location: str, options: dict[str, str]) -> UsbPrinterURI:
     _reject_unknown(uri, "usb", options, ("in_ep", "out_ep", "interface"))
     parts = location.split(":")
     if len(parts) != 2:
-        raise _error(uri, "expected usb:VID:PID with the vendor and product ID in hexadecimal as "
-                          "lsusb shows them ('ID 04b8:0e15'), e.g. usb:04b8:0e15")
+        raise _error(
+            uri,
+            "expected usb:VID:PID with the vendor and product ID in hexadecimal as "
+            "lsusb shows them ('ID 04b8:0e15'), e.g. usb:04b8:0e15",
+        )
     vendor, product = (_usb_id(uri, name, part) for name, part in zip(("vendor", "product"), parts))
     in_ep = _integer(uri, "in_ep", options.get("in_ep", "0x82"), 1, 0xFF)
     out_ep = _integer(uri, "out_ep", options.get("out_ep", "0x01"), 1, 0xFF)
     # The direction lives in bit 7 of an endpoint address; swapping them is a common slip.
     if not in_ep & 0x80:
-        raise _error(uri, f"in_ep=0x{in_ep:02x} is an OUT endpoint; IN endpoints have bit 7 set, e.g. "
-                          "in_ep=0x81 or 0x82 (lsusb -v shows 'bEndpointAddress ... IN')")
+        raise _error(
+            uri,
+            f"in_ep=0x{in_ep:02x} is an OUT endpoint; IN endpoints have bit 7 set, e.g. "
+            "in_ep=0x81 or 0x82 (lsusb -v shows 'bEndpointAddress ... IN')",
+        )
     if out_ep & 0x80:
-        raise _error(uri, f"out_ep=0x{out_ep:02x} is an IN endpoint; OUT endpoints have bit 7 clear, e.g. "
-                          "out_ep=0x01 or 0x02 (lsusb -v shows 'bEndpointAddress ... OUT')")
+        raise _error(
+            uri,
+            f"out_ep=0x{out_ep:02x} is an IN endpoint; OUT endpoints have bit 7 clear, e.g. "
+            "out_ep=0x01 or 0x02 (lsusb -v shows 'bEndpointAddress ... OUT')",
+        )
     interface = _integer(uri, "interface", options.get("interface", "0"), 0, 255)
     return UsbPrinterURI(vendor, product, in_ep, out_ep, interface)
 
@@ -160,8 +179,11 @@ def _usb(uri: str, location: str, options: dict[str, str]) -> UsbPrinterURI:
 def _usb_id(uri: str, name: str, text: str) -> int:
     match = _HEX_ID.fullmatch(text.strip())
     if not match:
-        raise _error(uri, f"{name} ID '{text}' is not a hexadecimal number of up to 4 digits "
-                          "(lsusb shows 'ID 04b8:0e15': vendor 04b8, product 0e15)")
+        raise _error(
+            uri,
+            f"{name} ID '{text}' is not a hexadecimal number of up to 4 digits "
+            "(lsusb shows 'ID 04b8:0e15': vendor 04b8, product 0e15)",
+        )
     value = int(match.group(1), 16)
     if value == 0:
         # python-escpos would search without this ID and take any USB device.
@@ -183,12 +205,14 @@ def _serial(uri: str, location: str, options: dict[str, str]) -> SerialPrinterUR
     _reject_unknown(uri, "serial", options, ("baudrate", "bytesize", "parity", "stopbits"))
     device = _absolute_path(location)
     if not device.startswith("/") or device == "/":
-        raise _error(uri, "expected serial:DEVICE with the device's full path, "
-                          "e.g. serial:/dev/ttyUSB0?baudrate=19200")
+        raise _error(uri, "expected serial:DEVICE with the device's full path, e.g. serial:/dev/ttyUSB0?baudrate=19200")
     baudrate = _integer(uri, "baudrate", options.get("baudrate", "9600"), 1, 4_000_000)
     if baudrate not in BAUDRATES:
-        raise _error(uri, f"baudrate={baudrate} is not a printer's rate; use the one set on the printer, "
-                          f"one of {', '.join(map(str, BAUDRATES))}")
+        raise _error(
+            uri,
+            f"baudrate={baudrate} is not a printer's rate; use the one set on the printer, "
+            f"one of {', '.join(map(str, BAUDRATES))}",
+        )
     bytesize = _integer(uri, "bytesize", options.get("bytesize", "8"), 5, 8)
     parity_text = options.get("parity", "N")
     parity = PARITIES.get(parity_text.lower())
@@ -197,8 +221,9 @@ def _serial(uri: str, location: str, options: dict[str, str]) -> SerialPrinterUR
     stopbits_text = options.get("stopbits", "1")
     if stopbits_text not in ("1", "1.5", "2"):
         raise _error(uri, f"stopbits={stopbits_text} is not possible; use 1, 1.5 or 2")
-    return SerialPrinterURI(device, baudrate, bytesize, parity, float(stopbits_text) if stopbits_text == "1.5"
-                            else int(stopbits_text))
+    return SerialPrinterURI(
+        device, baudrate, bytesize, parity, float(stopbits_text) if stopbits_text == "1.5" else int(stopbits_text)
+    )
 
 
 def _tcp(uri: str, location: str, options: dict[str, str]) -> TcpPrinterURI:
@@ -224,8 +249,9 @@ def _tcp(uri: str, location: str, options: dict[str, str]) -> TcpPrinterURI:
     port = DEFAULT_TCP_PORT
     if port_text:
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise _error(uri, f"port '{port_text}' is not a port number from 1 to 65535 "
-                              "(raw ESC/POS printers listen on 9100)")
+            raise _error(
+                uri, f"port '{port_text}' is not a port number from 1 to 65535 (raw ESC/POS printers listen on 9100)"
+            )
         port = int(port_text)
     return TcpPrinterURI(host, port)
 

@@ -1,4 +1,5 @@
 """Shared fixtures: a device config written as a real file, and the package defaults beside it."""
+
 import logging
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import pytest
 
 from appliance.app.config import load_config
 from support.config import write_device_config
+
 
 @pytest.fixture
 def device_config_file(tmp_path) -> Path:

@@ -3,6 +3,7 @@
 Exit codes: 0 fine, 2 the configuration (or the command line) has problems, 3 the state database
 is refused, 4 no daemon answers, 5 the printer cannot print.
 """
+
 import argparse
 import json
 import os
@@ -22,9 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(sub):
-        sub.add_argument("--config", type=Path, metavar="FILE",
-                         help="the device's config file instead of /etc/entrance-appliance/appliance.conf "
-                              "(conf.d/ beside it is read too)")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="the device's config file instead of /etc/entrance-appliance/appliance.conf "
+            "(conf.d/ beside it is read too)",
+        )
         return sub
 
     with_config(commands.add_parser("run", help="run the daemon (what systemd starts)"))
@@ -33,19 +38,31 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     test_print = with_config(commands.add_parser("print-test", help="print a sample ticket (for technicians)"))
-    test_print.add_argument("--printer", metavar="URI", help="usb:VID:PID, serial:/dev/ttyUSB0?baudrate=19200, "
-                            "tcp://HOST:PORT or file:/dev/usb/lp0 (default: from the config)")
+    test_print.add_argument(
+        "--printer",
+        metavar="URI",
+        help="usb:VID:PID, serial:/dev/ttyUSB0?baudrate=19200, "
+        "tcp://HOST:PORT or file:/dev/usb/lp0 (default: from the config)",
+    )
     test_print.add_argument("--profile", help="python-escpos capability profile (default: from the config)")
     test_print.add_argument("--paper", type=int, choices=(58, 80), help="paper width in mm (default: from the config)")
     day_list = with_config(commands.add_parser("print-day-list", help="print today's appointment list now"))
     day_list.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
-    scan = with_config(commands.add_parser("scan-test", help="show what a scanner or camera reads, and the "
-                                           "check-in verdict each code would get (for technicians)"))
-    scan.add_argument("--source", nargs="+", required=True, metavar="SRC",
-                      help="an evdev device (/dev/input/by-id/..., VID:PID or part of its name), "
-                           "serial:/dev/ttyACM0, a camera index, or video or image files")
-    commands.add_parser("monitor", help="the call-up monitor, full screen (its own process and unit)",
-                        add_help=False)
+    scan = with_config(
+        commands.add_parser(
+            "scan-test",
+            help="show what a scanner or camera reads, and the check-in verdict each code would get (for technicians)",
+        )
+    )
+    scan.add_argument(
+        "--source",
+        nargs="+",
+        required=True,
+        metavar="SRC",
+        help="an evdev device (/dev/input/by-id/..., VID:PID or part of its name), "
+        "serial:/dev/ttyACM0, a camera index, or video or image files",
+    )
+    commands.add_parser("monitor", help="the call-up monitor, full screen (its own process and unit)", add_help=False)
     key = commands.add_parser("make-key", help="make a site's signing key pair for appointment codes")
     key.add_argument("--out", type=Path, required=True, help="private key file (mode 0600); FILE.pub is public")
     code = commands.add_parser("make-code", help="make a signed appointment code (for backends and the demo)")
@@ -59,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     code.add_argument("--png", type=Path, help="also write the QR code as a PNG")
     demo = commands.add_parser("demo", help="run the appliance on simulated hardware")
     demo.add_argument("--minutes", type=float, help="simulate this many minutes as fast as possible, then exit")
-    demo.add_argument("--headless", action="store_true", default=None,
-                      help="only write demo-out/ (chosen by itself when there is no display)")
+    demo.add_argument(
+        "--headless",
+        action="store_true",
+        default=None,
+        help="only write demo-out/ (chosen by itself when there is no display)",
+    )
     demo.add_argument("--speed", type=float, default=1.0, help="without --minutes: simulated seconds per second")
     demo.add_argument("--seed", type=int, help="seed of the simulated visitors, for a repeatable run")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
@@ -68,15 +89,25 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["monitor"]:  # the monitor has its own options (app.monitor.build_parser)
         from appliance.app.monitor import main as monitor_main
+
         return monitor_main(argv[1:])
     args = parser.parse_args(argv)
-    return {"run": _run, "check-config": _check_config, "status": _status, "demo": _demo, "make-key": _make_key,
-            "make-code": _make_code, "print-test": _print_test, "print-day-list": _print_day_list,
-            "scan-test": _scan_test}[args.command](args)
+    return {
+        "run": _run,
+        "check-config": _check_config,
+        "status": _status,
+        "demo": _demo,
+        "make-key": _make_key,
+        "make-code": _make_code,
+        "print-test": _print_test,
+        "print-day-list": _print_day_list,
+        "scan-test": _scan_test,
+    }[args.command](args)
 
 
 def _load(args):
     from appliance.app.config import load_config
+
     return load_config(args.config)
 
 
@@ -90,6 +121,7 @@ def _report_config_problems(error: ConfigError) -> int:
 def _run(args) -> int:
     from appliance.app.daemon import run_daemon
     from appliance.domain.journal import configure_logging
+
     try:
         config = _load(args)
     except ConfigError as error:
@@ -116,6 +148,7 @@ def _ask_daemon(args, name: str):
     """The daemon's answer to ``name`` on the control socket (--socket, or from the config);
     an int is an exit code after a message on stderr."""
     from appliance.protocol.control import request
+
     socket_path = args.socket
     if socket_path is None:
         try:
@@ -137,6 +170,7 @@ def _status(args) -> int:
         print(json.dumps(status, indent=2))
     else:
         from appliance.app.status_text import format_status
+
         print(format_status(status), end="")
     return 0
 
@@ -144,11 +178,12 @@ def _status(args) -> int:
 def _print_test(args) -> int:
     from datetime import datetime
 
+    from appliance.app.sample_ticket import sample_ticket
     from appliance.printer.connection import open_printer
     from appliance.printer.errors import PrinterError
-    from appliance.app.sample_ticket import sample_ticket
     from appliance.printer.layout import ticket_bytes
     from appliance.printer.status import printer_status
+
     uri, profile, paper, timeout, tz = args.printer, args.profile, args.paper, 5.0, None
     if uri is None or profile is None or paper is None:
         try:
@@ -169,8 +204,9 @@ def _print_test(args) -> int:
             print(f"printer {uri}: {status.state.value}" + (f" ({status.detail})" if status.detail else ""))
             if not status.can_print:
                 return EXIT_PRINTER
-            connection.write(ticket_bytes(sample_ticket(datetime.now(tz).astimezone()), profile=profile,
-                                          paper_width_mm=paper or 80))
+            connection.write(
+                ticket_bytes(sample_ticket(datetime.now(tz).astimezone()), profile=profile, paper_width_mm=paper or 80)
+            )
     except (PrinterError, ValueError) as error:
         print(f"print-test: {error}", file=sys.stderr)
         return EXIT_PRINTER
@@ -188,6 +224,7 @@ def _print_day_list(args) -> int:
 
 def _scan_test(args) -> int:
     from appliance.app.scan_test import run_scan_test
+
     try:
         config = _load(args)
     except ConfigError as error:
@@ -199,14 +236,17 @@ def _scan_test(args) -> int:
 
 def _make_key(args) -> int:
     from appliance.domain.codes import Ed25519PrivateKey, private_key_text, public_key_text
+
     key = Ed25519PrivateKey.generate()
     descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never overwrite a key
     with os.fdopen(descriptor, "w", encoding="ascii") as file:
         file.write(private_key_text(key) + "\n")
     public = args.out.with_name(args.out.name + ".pub")
     public.write_text(public_key_text(key) + "\n", encoding="ascii")
-    print(f"private key: {args.out} (keep it on the central system only)\npublic key:  {public} "
-          "(for [checkin] public_key_file on every device of the site)")
+    print(
+        f"private key: {args.out} (keep it on the central system only)\npublic key:  {public} "
+        "(for [checkin] public_key_file on every device of the site)"
+    )
     return 0
 
 
@@ -214,10 +254,17 @@ def _make_code(args) -> int:
     from datetime import date, time
 
     from appliance.domain.codes import AppointmentCode, encode, load_private_key
+
     try:
         key = load_private_key(args.key.read_text(encoding="ascii"))
-        code = AppointmentCode(args.id, args.site, date.fromisoformat(args.day), time.fromisoformat(args.slot),
-                               args.concern, args.display_code)
+        code = AppointmentCode(
+            args.id,
+            args.site,
+            date.fromisoformat(args.day),
+            time.fromisoformat(args.slot),
+            args.concern,
+            args.display_code,
+        )
         text = encode(code, key)
     except (OSError, ValueError) as error:
         print(f"make-code: {error}", file=sys.stderr)
@@ -225,6 +272,7 @@ def _make_code(args) -> int:
     print(text)
     if args.png:
         import qrcode
+
         qrcode.make(text, error_correction=qrcode.constants.ERROR_CORRECT_M).save(args.png)
     return 0
 
@@ -232,6 +280,7 @@ def _make_code(args) -> int:
 def _demo(args) -> int:
     from appliance.app.demo import run_demo
     from appliance.domain.journal import configure_logging
+
     configure_logging("warning")
     headless = args.headless
     if headless is None:

@@ -1,6 +1,7 @@
 """The device's whole config schema, put together from the sections each layer declares, and the
 loading that check-config, the daemon, the monitor process and the demo share.
 """
+
 from pathlib import Path
 
 from appliance.display import settings as display_settings
@@ -10,8 +11,9 @@ from appliance.domain.config import load_layers as load_layers_against
 from appliance.drivers import settings as driver_settings
 from appliance.sync import settings as sync_settings
 
-SCHEMA = Schema(*domain_settings.SECTIONS, *driver_settings.SECTIONS, *sync_settings.SECTIONS,
-                *display_settings.SECTIONS)
+SCHEMA = Schema(
+    *domain_settings.SECTIONS, *driver_settings.SECTIONS, *sync_settings.SECTIONS, *display_settings.SECTIONS
+)
 
 
 def load_config(main: Path | None = None) -> AppConfig:

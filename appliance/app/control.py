@@ -3,6 +3,7 @@
 The line format is appliance.protocol.control's. Only the same machine can connect, and the socket
 file's mode (0660) limits it to the service's user and group.
 """
+
 import logging
 import os
 import socket
@@ -29,8 +30,10 @@ class ControlServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_socket():
             if _answers(self.path):
-                raise ApplianceError(f"another entrance-appliance already answers at {self.path}; "
-                                     "stop it first (systemctl stop entrance-appliance)")
+                raise ApplianceError(
+                    f"another entrance-appliance already answers at {self.path}; "
+                    "stop it first (systemctl stop entrance-appliance)"
+                )
             self.path.unlink()  # left by a previous run that was killed
         server = self
 
@@ -52,8 +55,9 @@ class ControlServer:
         self._server.daemon_threads = True
         os.chmod(self.path, 0o660)
         # A short poll interval: shutdown() waits for it, and SIGTERM should end the daemon promptly.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="control", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="control", daemon=True
+        )
 
     def stream_for(self, line: bytes):
         try:

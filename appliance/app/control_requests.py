@@ -2,6 +2,7 @@
 
 Each request is one function of the request's JSON; the socket itself is appliance.app.control.
 """
+
 from appliance.domain.commands import JudgeScan
 from appliance.domain.errors import ApplianceError
 
@@ -16,8 +17,12 @@ class ControlRequests:
 
     def handlers(self) -> dict:
         """Request name -> function(request dict), as ControlServer takes them."""
-        return {"status": self.status, "print-day-list": self.print_day_list, "judge": self.judge,
-                "press": self.touch_press}
+        return {
+            "status": self.status,
+            "print-day-list": self.print_day_list,
+            "judge": self.judge,
+            "press": self.touch_press,
+        }
 
     def status(self, request: dict) -> dict:
         return self._status()
@@ -31,8 +36,11 @@ class ControlRequests:
 
     def judge(self, request: dict) -> dict:
         result = self._core.submit(JudgeScan(str(request.get("payload", "")))).result(timeout=5)
-        return {"verdict": result.verdict.value, "display_code": result.display_code,
-                "message": result.message.to_json()}
+        return {
+            "verdict": result.verdict.value,
+            "display_code": result.display_code,
+            "message": result.message.to_json(),
+        }
 
     def print_day_list(self, request: dict) -> str:
         if self._kiosk.dispenser is None:

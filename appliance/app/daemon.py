@@ -3,6 +3,7 @@
 ``run_daemon`` is what systemd starts; the demo builds the same Appliance on a simulated clock.
 The kiosk's answers, the control requests, the status and the watchdog have modules of their own.
 """
+
 import logging
 import os
 import signal
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 
 
 class Appliance:
-    def __init__(self, config: AppConfig, clock=None, notifier: SystemdNotifier | None = None,
-                 clock_trusted: bool = True):
+    def __init__(
+        self, config: AppConfig, clock=None, notifier: SystemdNotifier | None = None, clock_trusted: bool = True
+    ):
         self.config = config
         self.clock = clock or SystemClock()
         self.notifier = notifier or SystemdNotifier(address=None)
@@ -47,11 +49,11 @@ class Appliance:
         self._closing = False
         self._view_serial = 0
         self.core.subscribe(self._on_snapshot)
-        self.status = DeviceStatus(config, self.core, self.store, self.supervisor,
-                                   subscribers=lambda: self.control.subscribers)
+        self.status = DeviceStatus(
+            config, self.core, self.store, self.supervisor, subscribers=lambda: self.control.subscribers
+        )
         requests = ControlRequests(config, self.core, self.kiosk, self.status.status)
-        self.control = ControlServer(config.core.control_socket, requests.handlers(),
-                                     streams={"subscribe": self.views})
+        self.control = ControlServer(config.core.control_socket, requests.handlers(), streams={"subscribe": self.views})
 
     @property
     def kiosk_answer(self):
@@ -63,8 +65,13 @@ class Appliance:
         for build in self._builders():
             self._supervise(*build)
         self.supervisor.start()
-        log.info("entrance-appliance %s ready: device %s at site %s, roles %s", __version__,
-                 self.config.device.id, self.config.device.site, ", ".join(self.config.device.roles))
+        log.info(
+            "entrance-appliance %s ready: device %s at site %s, roles %s",
+            __version__,
+            self.config.device.id,
+            self.config.device.site,
+            ", ".join(self.config.device.roles),
+        )
         self.notifier.ready(status=self.status.summary())
 
     def stop(self) -> None:
@@ -89,8 +96,9 @@ class Appliance:
         if "kiosk" in roles and (self._button_pins() or self._led_pins()):
             builders.append((ComponentName.BUTTONS, self._panel))
         if "kiosk" in roles:
-            builders += [(f"scanner {source}", lambda source=source: self._reader(source))
-                         for source in config.scanner.inputs]
+            builders += [
+                (f"scanner {source}", lambda source=source: self._reader(source)) for source in config.scanner.inputs
+            ]
         if config.backend.url:
             builders.append((ComponentName.BACKEND, self._sync))
         if config.push.enabled:
@@ -108,33 +116,42 @@ class Appliance:
 
     def _clock_trust(self):
         from appliance.sync.clock_trust import ClockTrust
-        self.clock_trust = ClockTrust(self.core, self.clock, self.config.backend.clock_tolerance.total_seconds(),
-                                      trusted=self.core.clock_trusted)
+
+        self.clock_trust = ClockTrust(
+            self.core, self.clock, self.config.backend.clock_tolerance.total_seconds(), trusted=self.core.clock_trusted
+        )
         return self.clock_trust
 
     def _sync(self):
         from appliance.sync.device_sync import DeviceSync
+
         self.sync = DeviceSync(self.core, self.config, self.clock, self.clock_trust)
         return self.sync
 
     def _push(self):
         from appliance.sync.push import PushEndpoint
+
         return PushEndpoint(self.core, self.config, self.clock, self.config.push.token_file.value, self.clock_trust)
 
     def _dispenser(self):
         from appliance.drivers.dispenser import TicketDispenser
         from appliance.printer.connection import open_printer
+
         printer = self.config.printer
         self.dispenser = TicketDispenser(
-            self.core, self.config,
+            self.core,
+            self.config,
             connect=lambda: open_printer(printer.uri, printer.profile, printer.timeout.total_seconds()),
-            signals=self.kiosk, on_answer=self.kiosk.show_answer)
+            signals=self.kiosk,
+            on_answer=self.kiosk.show_answer,
+        )
         self.kiosk.dispenser = self.dispenser
         return self.dispenser
 
     def _reader(self, source):
         """``source``: a parsed ``appliance.drivers.readers.Source`` from ``[scanner] inputs``."""
         from appliance.drivers.readers import open_reader
+
         reader = None
 
         def on_health(state: str, detail: str) -> None:
@@ -154,17 +171,24 @@ class Appliance:
     def _panel(self):
         from appliance.domain.buttons import ButtonGate
         from appliance.drivers.gpio import GpioPanel
+
         gpio = self.config.gpio
         panel = None
 
         def on_fault(message: str) -> None:
             stuck = panel is not None and panel.stuck
-            self.core.submit(ReportHealth(GpioPanel.name, Health.DEGRADED if stuck else Health.OK,
-                                          message if stuck else ""))
+            self.core.submit(
+                ReportHealth(GpioPanel.name, Health.DEGRADED if stuck else Health.OK, message if stuck else "")
+            )
 
-        panel = GpioPanel(self._button_pins(), on_press=self.kiosk.press, on_fault=on_fault, leds=self._led_pins(),
-                          buzzer=gpio.buzzer, gate=ButtonGate(gpio.min_gap.total_seconds(),
-                                                              gpio.stuck_after.total_seconds()))
+        panel = GpioPanel(
+            self._button_pins(),
+            on_press=self.kiosk.press,
+            on_fault=on_fault,
+            leds=self._led_pins(),
+            buzzer=gpio.buzzer,
+            gate=ButtonGate(gpio.min_gap.total_seconds(), gpio.stuck_after.total_seconds()),
+        )
         self.kiosk.panel = panel
         return panel
 
@@ -187,17 +211,20 @@ class Appliance:
         serial = None
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._closing or self._view_serial != serial, keep_alive_s)
+                self._changed.wait_for(lambda: self._closing or self._view_serial != serial, keep_alive_s)  # noqa: B023 (waited on before the loop moves on)
                 if self._closing:
                     return
                 serial = self._view_serial
             yield self.view(self.core.snapshot)
 
     def view(self, snapshot) -> dict:
-        return monitor_view(self.config, snapshot, kiosk_answer=self.kiosk_answer,
-                            out_of_order=self.dispenser.out_of_order if self.dispenser else None,
-                            stale_since=self.sync.stale_since if self.sync else None)
-
+        return monitor_view(
+            self.config,
+            snapshot,
+            kiosk_answer=self.kiosk_answer,
+            out_of_order=self.dispenser.out_of_order if self.dispenser else None,
+            stale_since=self.sync.stale_since if self.sync else None,
+        )
 
 
 def run_daemon(config: AppConfig) -> int:
@@ -206,6 +233,7 @@ def run_daemon(config: AppConfig) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     from appliance.sync.clock_trust import time_synchronized
+
     appliance = Appliance(config, notifier=SystemdNotifier(), clock_trusted=time_synchronized())
     appliance.start()
     while not stop.wait(1.0):

@@ -6,6 +6,7 @@ scanner (a FIFO of key events); simulated counters call them at the reference ba
 as a program of its own. What the monitor would show is written to ``demo-out/`` (and drawn in the
 terminal when there is one).
 """
+
 import logging
 import os
 import queue
@@ -14,24 +15,30 @@ import signal
 import subprocess
 import sys
 import threading
-from time import monotonic, sleep
 from datetime import time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 
-from appliance.printer.emulator import PrinterEmulator
-
-from appliance.domain.clock import FakeClock, SystemClock
-from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, load_private_key, private_key_text, public_key_text
 from appliance.app.config import load_layers
 from appliance.app.daemon import Appliance
 from appliance.app.demo_backend import ReferenceBackend, demo_secret
 from appliance.app.demo_hardware import MockButtons, ScannerFifo, use_mock_pins
 from appliance.app.demo_output import DemoOutput, Progress
+from appliance.domain.checkin import CheckInRules, LatePolicy
+from appliance.domain.clock import FakeClock, SystemClock
+from appliance.domain.codes import (
+    AppointmentCode,
+    Ed25519PrivateKey,
+    encode,
+    load_private_key,
+    private_key_text,
+    public_key_text,
+)
 from appliance.domain.commands import TakeDayList
 from appliance.domain.config import Layer
-from appliance.domain.checkin import CheckInRules, LatePolicy
 from appliance.domain.errors import ApplianceError
 from appliance.domain.simulation import AppointmentArrival, DaySpec, OfficeDay, WalkIn
+from appliance.printer.emulator import PrinterEmulator
 
 # The buttons are pins of gpiozero's mock factory. min_gap: the panel's lock-out runs on real
 # monotonic time, where the demo's visitors at one button come a few milliseconds apart (minutes
@@ -99,8 +106,14 @@ WAIT_S = 15.0  # for what the device does on its own threads (print, sync); far 
 
 
 def demo_config(var_dir: Path, printer_uri: str, backend_url: str, scanner: Path):
-    text = DEMO_CONFIG.format(var=var_dir.resolve(), printer=printer_uri, backend=backend_url, device=DEMO_DEVICE,
-                              site=DEMO_SITE, scanner=scanner.resolve())
+    text = DEMO_CONFIG.format(
+        var=var_dir.resolve(),
+        printer=printer_uri,
+        backend=backend_url,
+        device=DEMO_DEVICE,
+        site=DEMO_SITE,
+        scanner=scanner.resolve(),
+    )
     return load_layers([Layer("<embedded demo config>", text, Path.cwd())])
 
 
@@ -112,8 +125,9 @@ def demo_start(now, store, tz):
     return max(opening, latest[0].created_at + timedelta(minutes=1)) if latest else opening
 
 
-def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path, speed: float = 1.0,
-             seed: int | None = None) -> int:
+def run_demo(
+    minutes: float | None, headless: bool, out_dir: Path, var_dir: Path, speed: float = 1.0, seed: int | None = None
+) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     var_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
@@ -126,8 +140,9 @@ def run_demo(minutes: float | None, headless: bool, out_dir: Path, var_dir: Path
     printer = PrinterEmulator(out_dir=out_dir / "tickets")  # the kiosk's printer, on loopback
     printer.start()
     # The central system, on loopback: its own program, with its own database beside the demo's state.
-    backend = ReferenceBackend(var_dir, out_dir / "backend.log", DEMO_SITE, DEMO_DEVICE,
-                               demo_secret(var_dir / "backend.token"))
+    backend = ReferenceBackend(
+        var_dir, out_dir / "backend.log", DEMO_SITE, DEMO_DEVICE, demo_secret(var_dir / "backend.token")
+    )
     try:
         config = demo_config(var_dir, printer.uri, backend.url, scanner.path)
         clock = FakeClock(SystemClock().now())
@@ -163,9 +178,15 @@ def run_office(appliance, backend, scanner, site_key, minutes, headless, out_dir
     end = start + timedelta(minutes=minutes if minutes is not None else 24 * 60)
     # The office day: the same simulator the wait-time benchmark scores estimators on.
     checkin = config.checkin
-    office = OfficeDay(DaySpec(seed=seed if seed is not None else random.randrange(2**31),
-                               day=start.astimezone(tz).date(), tz=tz, opening=start.astimezone(tz).time(),
-                               checkin_rules=CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))))
+    office = OfficeDay(
+        DaySpec(
+            seed=seed if seed is not None else random.randrange(2**31),
+            day=start.astimezone(tz).date(),
+            tz=tz,
+            opening=start.astimezone(tz).time(),
+            checkin_rules=CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy)),
+        )
+    )
     codes, booked = book_appointments(office, config.device.site, site_key, backend, config.state.database.parent)
     output = DemoOutput(out_dir, config, terminal=not headless and sys.stdout.isatty())
     answers: queue.Queue = queue.Queue()
@@ -177,9 +198,11 @@ def run_office(appliance, backend, scanner, site_key, minutes, headless, out_dir
     scanner.connect()
     wait_for_day_list(appliance, booked)
     settle(appliance)
-    print(f"demo: state in {config.state.database} (numbers continue from earlier runs today), screens and "
-          f"tickets in {out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
-          file=sys.stderr)
+    print(
+        f"demo: state in {config.state.database} (numbers continue from earlier runs today), screens and "
+        f"tickets in {out_dir}/; while it runs: entrance-appliance status --socket {config.core.control_socket}",
+        file=sys.stderr,
+    )
     monitor = start_monitor(config.core.control_socket, out_dir / "monitor", headless)
 
     def answer_to(action):
@@ -237,12 +260,17 @@ def run_office(appliance, backend, scanner, site_key, minutes, headless, out_dir
         appliance.stop()
         backend.stop()
         held = len(backend.events())
-    print(f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
-          f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
-          f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
-          file=sys.stderr)
-    print(f"demo: the reference backend holds {held} events of this device"
-          + ("" if delivered else " (some were still on their way: they go up on the next run)"), file=sys.stderr)
+    print(
+        f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
+        f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
+        f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
+        file=sys.stderr,
+    )
+    print(
+        f"demo: the reference backend holds {held} events of this device"
+        + ("" if delivered else " (some were still on their way: they go up on the next run)"),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -270,9 +298,16 @@ def book_appointments(office, site: str, key, backend, var_dir: Path) -> tuple[d
         number = offset + booking.id
         slot = booking.slot.astimezone(office.spec.tz).time().replace(second=0, microsecond=0)
         code = AppointmentCode(number, site, day, slot, booking.concern, f"T{number:03d}")
-        appointments.append({"id": str(number), "day": day.isoformat(), "slot": slot.strftime("%H:%M"),
-                             "concern": booking.concern, "display_code": code.display_code,
-                             "reference": f"R{number:05d}"})
+        appointments.append(
+            {
+                "id": str(number),
+                "day": day.isoformat(),
+                "slot": slot.strftime("%H:%M"),
+                "concern": booking.concern,
+                "display_code": code.display_code,
+                "reference": f"R{number:05d}",
+            }
+        )
         codes[booking.id] = encode(code, key)
     backend.book(appointments, var_dir / "bookings.json")
     return codes, {a["id"] for a in appointments}
@@ -326,8 +361,18 @@ def wait_for_call(appliance, call: dict):
 def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
     """The call-up monitor, as on a device: its own process, fed over the control socket. Headless,
     it writes a PNG after every change; with a display, it opens a window."""
-    command = [sys.executable, "-m", "appliance.app.monitor", "--socket", str(control_socket), "--clock", "snapshot",
-               "--no-sound", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "appliance.app.monitor",
+        "--socket",
+        str(control_socket),
+        "--clock",
+        "snapshot",
+        "--no-sound",
+        "--log-level",
+        "warning",
+    ]
     command += ["--out", str(out_dir), "--size", "1280x720"] if headless else ["--windowed", "--size", "1280x720"]
     environment = dict(os.environ)
     if headless:

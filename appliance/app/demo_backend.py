@@ -1,6 +1,7 @@
 """The demo's central system: the reference backend as a program of its own (``entrance-backend``),
 and the demo's counters and booking office, which talk to it as an office's would: HTTP and its CLI.
 """
+
 import json
 import os
 import secrets
@@ -36,20 +37,38 @@ class ReferenceBackend:
         self._session = requests.Session()
 
     def start(self, clock_start: datetime) -> "ReferenceBackend":
-        command = _backend_command("serve", "--db", str(self.database), "--port", str(self.port),
-                                   "--site", self.site, "--device", f"{self.device}:{self._device_token}",
-                                   "--rate-limit", "0", "--clock-start", clock_start.isoformat())
+        command = _backend_command(
+            "serve",
+            "--db",
+            str(self.database),
+            "--port",
+            str(self.port),
+            "--site",
+            self.site,
+            "--device",
+            f"{self.device}:{self._device_token}",
+            "--rate-limit",
+            "0",
+            "--clock-start",
+            clock_start.isoformat(),
+        )
         with open(self._log_path, "ab") as log:
             # A session of its own: Ctrl-C reaches the demo only, which then stops the backend last,
             # once the device's final events are up.
-            self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                             env=dict(os.environ, ENTRANCE_STAFF_TOKEN=self._staff_token),
-                                             start_new_session=True)
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=dict(os.environ, ENTRANCE_STAFF_TOKEN=self._staff_token),
+                start_new_session=True,
+            )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise ApplianceError(f"the reference backend ended at start (exit code {self._process.returncode}); "
-                                     f"see {self._log_path}")
+                raise ApplianceError(
+                    f"the reference backend ended at start (exit code {self._process.returncode}); see {self._log_path}"
+                )
             try:
                 self._session.get(f"{self.url}/openapi.json", timeout=1)
                 return self
@@ -74,24 +93,35 @@ class ReferenceBackend:
 
     def booked_ids(self, day: date) -> list[str]:
         """The ids of the day's appointments, as a device sees them."""
-        answer = self._session.get(f"{self.url}/v1/sites/{self.site}/appointments", params={"day": day.isoformat()},
-                                   headers={"Authorization": f"Bearer {self._device_token}"}, timeout=10)
+        answer = self._session.get(
+            f"{self.url}/v1/sites/{self.site}/appointments",
+            params={"day": day.isoformat()},
+            headers={"Authorization": f"Bearer {self._device_token}"},
+            timeout=10,
+        )
         answer.raise_for_status()
         return [appointment["id"] for appointment in answer.json()["appointments"]]
 
     def book(self, appointments: list[dict], file: Path) -> None:
         """Books ``appointments`` (as the protocol writes them) with ``entrance-backend book``."""
         file.write_text(json.dumps(appointments, indent=1), encoding="utf-8")
-        done = subprocess.run(_backend_command("book", "--db", str(self.database), "--site", self.site,
-                                               "--file", str(file)), capture_output=True, text=True)
+        done = subprocess.run(
+            _backend_command("book", "--db", str(self.database), "--site", self.site, "--file", str(file)),
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise ApplianceError(f"booking the demo's day at the reference backend failed: {done.stderr.strip()}")
 
     def call_next(self, counter: int) -> dict | None:
         """Counter ``counter`` calls the next visitor, as `entrance-backend call --next` does; None when
         nobody waits."""
-        answer = self._session.post(f"{self.url}/v1/sites/{self.site}/calls", json={"counter": counter, "next": True},
-                                    headers={"Authorization": f"Bearer {self._staff_token}"}, timeout=10)
+        answer = self._session.post(
+            f"{self.url}/v1/sites/{self.site}/calls",
+            json={"counter": counter, "next": True},
+            headers={"Authorization": f"Bearer {self._staff_token}"},
+            timeout=10,
+        )
         if answer.status_code == 409 and answer.json().get("error") == "nobody_waiting":
             return None
         if answer.status_code != 201:
@@ -100,8 +130,11 @@ class ReferenceBackend:
 
     def events(self) -> list[dict]:
         """The events the backend holds of the demo's device (``entrance-backend events``)."""
-        done = subprocess.run(_backend_command("events", "--db", str(self.database), "--device", self.device),
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            _backend_command("events", "--db", str(self.database), "--device", self.device),
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise ApplianceError(f"reading the reference backend's events failed: {done.stderr.strip()}")
         return [json.loads(line) for line in done.stdout.splitlines()]

@@ -1,6 +1,7 @@
 """The demo's hardware, plugged in where the real hardware is: buttons on gpiozero's mock pins under
 the real GPIO panel, and a FIFO of evdev key events under the real evdev scanner reader.
 """
+
 import errno
 import os
 import select
@@ -79,7 +80,7 @@ class ScannerFifo:
         # drops a partial record as the kernel never hands one out.
         chunk = select.PIPE_BUF // _RECORD.size * _RECORD.size
         for start in range(0, len(data), chunk):
-            os.write(self._fd, data[start:start + chunk])
+            os.write(self._fd, data[start : start + chunk])
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -1,6 +1,7 @@
 """What the demo shows and keeps: the kiosk's answers and the calls as logs, the monitor as text
 (and in the terminal), and a progress bar.
 """
+
 import os
 import sys
 from pathlib import Path

@@ -1,12 +1,13 @@
 """The kiosk's answer to a visitor: a press goes to the dispenser, a scan to the core, and the verdict
 to the screen (through the monitor process) and to the panel's LEDs and buzzer."""
+
 from concurrent.futures import Future
 
 from appliance.domain.commands import CheckIn
 from appliance.domain.errors import ClockNotTrusted
+from appliance.domain.panel import Beep, PanelState
 from appliance.domain.screen import KioskAnswer
 from appliance.domain.wording import CLOCK_UNKNOWN, OUT_OF_ORDER
-from appliance.domain.panel import Beep, PanelState
 
 
 class Kiosk:
@@ -45,6 +46,7 @@ class Kiosk:
                 result = done.result()
                 self.show_answer(KioskAnswer(result.message, result.display_code, self._clock.now()))
                 self.beep(Beep.ACCEPTED if result.verdict.accepted else Beep.REFUSED)
+
         future.add_done_callback(answer)
         return future
 

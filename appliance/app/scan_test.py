@@ -4,6 +4,7 @@ For technicians at the device: the payload is printed on their terminal (never l
 verdict the running daemon would give it, or, when none runs, a verdict from the config alone
 (signed codes are judged fully; plain references need the daemon's day list).
 """
+
 import signal
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from appliance.protocol.control import DaemonNotRunning
 def run_scan_test(sources: list[str], config) -> int:
     from appliance.drivers.errors import BadScannerSource
     from appliance.drivers.readers import SourceKind, open_reader, parse_source
+
     try:
         parsed = [parse_source(text) for text in sources]
     except BadScannerSource as error:
@@ -35,13 +37,17 @@ def run_scan_test(sources: list[str], config) -> int:
         images = [s for s in parsed if s.kind is SourceKind.IMAGE]
         for source in images:
             from appliance.drivers.camera import decode_image
+
             codes = decode_image(str(source.target))
             if not codes:
                 print(f"# {source.target}: no code found", file=sys.stderr)
             for payload in codes:
                 on_code(payload, str(source.target))
-        readers = [open_reader(s, on_code, on_health, config.scanner if config else None,
-                               live=not _is_file(s.target)) for s in parsed if s.kind is not SourceKind.IMAGE]
+        readers = [
+            open_reader(s, on_code, on_health, config.scanner if config else None, live=not _is_file(s.target))
+            for s in parsed
+            if s.kind is not SourceKind.IMAGE
+        ]
         for reader in readers:
             reader.start()
         if not readers:
@@ -78,6 +84,7 @@ class _Judge:
         if self._config is None:
             return "(no verdict: the config has problems)"
         from appliance.protocol.control import request
+
         try:
             answer = request(self._config.core.control_socket, "judge", payload=payload)
             return _describe(answer["verdict"], answer["display_code"], "daemon")
@@ -99,14 +106,17 @@ class _LocalJudge:
         from appliance.domain.clock import SystemClock
         from appliance.domain.core import Core
         from appliance.domain.state import StateStore
+
         self._directory = tempfile.TemporaryDirectory()
-        config = dataclasses.replace(config, state=dataclasses.replace(
-            config.state, database=Path(self._directory.name) / "scratch.db"))
+        config = dataclasses.replace(
+            config, state=dataclasses.replace(config.state, database=Path(self._directory.name) / "scratch.db")
+        )
         self._store = StateStore(config.state.database)
         self._core = Core(config, self._store, SystemClock())
 
     def __call__(self, payload: str) -> str:
         from appliance.domain.commands import JudgeScan
+
         result = self._core.apply(JudgeScan(payload))
         return _describe(result.verdict.value, result.display_code, "config only, no day list")
 

@@ -20,8 +20,7 @@ class SystemdNotifier:
     (once per run of failures) and otherwise ignored.
     """
 
-    def __init__(self, address: str | None | object = _FROM_ENVIRON,
-                 environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, address: str | None | object = _FROM_ENVIRON, environ: Mapping[str, str] = os.environ) -> None:
         self._environ = environ
         if address is _FROM_ENVIRON:
             address = environ.get("NOTIFY_SOCKET")
@@ -55,15 +54,13 @@ class SystemdNotifier:
         with self._lock:
             try:
                 if self._socket is None:
-                    self._socket = socket.socket(
-                        socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                    self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
                 # sendto rather than connect: systemd may re-create the socket
                 # (daemon-reexec), and the next datagram should still arrive.
                 self._socket.sendto(data, self._address)
             except OSError as exc:
                 if not self._failing:
-                    log.warning("cannot notify systemd at %r: %s",
-                                self._address.replace("\0", "@", 1), exc)
+                    log.warning("cannot notify systemd at %r: %s", self._address.replace("\0", "@", 1), exc)
                 self._failing = True
                 return
             if self._failing:

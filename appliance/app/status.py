@@ -2,6 +2,7 @@
 
 No personal data: codes, counts and component health only. appliance.app.status_text prints it.
 """
+
 import time
 from collections.abc import Callable
 
@@ -24,8 +25,9 @@ class DeviceStatus:
     def summary(self) -> str:
         snapshot = self._core.snapshot
         degraded = ", ".join(f"{c.name} {c.state.value}" for c in snapshot.degraded)
-        return (f"{snapshot.waiting_count()} waiting, {sum(n for _, n in snapshot.issued_today)} tickets today"
-                + (f"; degraded: {degraded}" if degraded else ""))
+        return f"{snapshot.waiting_count()} waiting, {sum(n for _, n in snapshot.issued_today)} tickets today" + (
+            f"; degraded: {degraded}" if degraded else ""
+        )
 
     def status(self) -> dict:
         """Everything `entrance-appliance status` shows."""
@@ -39,7 +41,10 @@ class DeviceStatus:
             "core_loop_silent_s": round(self.core_silent_for(), 2),
             "monitors_connected": self._subscribers(),
             "supervised": self._supervisor.status(),
-            "state": {"path": str(database), "bytes": database.stat().st_size if database.exists() else 0,
-                      "schema": self._store.schema_version},
+            "state": {
+                "path": str(database),
+                "bytes": database.stat().st_size if database.exists() else 0,
+                "schema": self._store.schema_version,
+            },
             "snapshot": self._core.snapshot.to_json(),
         }

@@ -23,8 +23,10 @@ def format_status(status: dict) -> str:
     waiting: dict[str, int] = {}
     for entry in snapshot["waiting"]:
         waiting[entry["concern"]] = waiting.get(entry["concern"], 0) + 1
-    lines.append(f"day {snapshot['day']}: {len(snapshot['waiting'])} waiting, "
-                 f"{sum(n for _, n in snapshot['issued_today'])} tickets issued")
+    lines.append(
+        f"day {snapshot['day']}: {len(snapshot['waiting'])} waiting, "
+        f"{sum(n for _, n in snapshot['issued_today'])} tickets issued"
+    )
     for concern, issued in snapshot["issued_today"]:
         lines.append(f"  {concern:<24} issued {issued:>4}  waiting {waiting.get(concern, 0):>4}")
     lines.append(f"outbox: {snapshot['outbox_pending']} event(s) not yet delivered to the backend")

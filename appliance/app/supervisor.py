@@ -3,6 +3,7 @@
 A component that raises at start or whose thread dies is reported FAILED with its reason (to the
 core and the journal) and started again later; the others run on. Status shows every component.
 """
+
 import logging
 import threading
 import time
@@ -38,9 +39,15 @@ class Supervisor:
     ``monotonic`` and ``backoff`` are injectable, so tests step through restarts without waiting.
     """
 
-    def __init__(self, core, *, monotonic: Callable[[], float] = time.monotonic,
-                 backoff: Callable[[], Backoff] = lambda: Backoff(FIRST_RESTART_S, MOST_RESTART_S),
-                 stable_after_s: float = STABLE_AFTER_S, check_every_s: float = CHECK_EVERY_S):
+    def __init__(
+        self,
+        core,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        backoff: Callable[[], Backoff] = lambda: Backoff(FIRST_RESTART_S, MOST_RESTART_S),
+        stable_after_s: float = STABLE_AFTER_S,
+        check_every_s: float = CHECK_EVERY_S,
+    ):
         self._core = core
         self._monotonic = monotonic
         self._backoff = backoff
@@ -100,11 +107,20 @@ class Supervisor:
         """Every component as the supervisor sees it, for `entrance-appliance status`."""
         with self._lock:
             now = self._monotonic()
-            return [{"name": name, "state": watched.state.value, "restarts": watched.restarts,
-                     "last_error": watched.last_error or None,
-                     "restart_in_s": (round(max(0.0, watched.restart_at - now), 1)
-                                      if watched.state is Health.FAILED and watched.restart_at is not None else None)}
-                    for name, watched in self._watched.items()]
+            return [
+                {
+                    "name": name,
+                    "state": watched.state.value,
+                    "restarts": watched.restarts,
+                    "last_error": watched.last_error or None,
+                    "restart_in_s": (
+                        round(max(0.0, watched.restart_at - now), 1)
+                        if watched.state is Health.FAILED and watched.restart_at is not None
+                        else None
+                    ),
+                }
+                for name, watched in self._watched.items()
+            ]
 
     def failed(self) -> list[str]:
         """The names of the components that are not running now (waiting for their restart)."""

@@ -1,11 +1,13 @@
 """The view the daemon sends the monitor process: the core's snapshot with the concerns' titles, the waits,
 the backend's freshness and the kiosk's answer. Built here only; appliance.display.view parses it back.
 """
+
 from appliance.domain.screen import ConcernInfo, KioskAnswer
 
 
-def monitor_view(config, snapshot, *, kiosk_answer: KioskAnswer | None = None, out_of_order: str | None = None,
-                 stale_since=None) -> dict:
+def monitor_view(
+    config, snapshot, *, kiosk_answer: KioskAnswer | None = None, out_of_order: str | None = None, stale_since=None
+) -> dict:
     """One view as JSON types. ``out_of_order``: why the kiosk cannot serve (None while it can);
     ``stale_since``: since when the backend has been unreachable (None while it answers)."""
     return {

@@ -1,5 +1,6 @@
 """systemd's watchdog, fed only while the core loop runs, and the daemon's once-a-second look at the
 core and the supervisor: a blocked loop is logged, a dead core or supervisor ends the daemon."""
+
 import logging
 import time
 
@@ -38,8 +39,9 @@ class Watchdog:
             log.error("the core thread has ended; exiting so systemd restarts the daemon")
             return False
         if not supervisor.running:
-            log.error("the supervisor has ended, so no component would be restarted; exiting so systemd "
-                      "restarts the daemon")
+            log.error(
+                "the supervisor has ended, so no component would be restarted; exiting so systemd restarts the daemon"
+            )
             return False
         summary = status.summary()
         if summary != self._last_status:

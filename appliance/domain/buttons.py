@@ -2,6 +2,7 @@
 
 Pure: no I/O and no threads of its own; every time is monotonic seconds handed in by the caller.
 """
+
 import threading
 from dataclasses import dataclass
 from enum import Enum
@@ -48,8 +49,7 @@ class ButtonGate:
         if bounce_s < 0:
             raise ValueError(f"bounce_s must be 0 or more, not {bounce_s}")
         if stuck_after_s <= bounce_s:
-            raise ValueError(
-                f"stuck_after_s ({stuck_after_s}) must be longer than bounce_s ({bounce_s})")
+            raise ValueError(f"stuck_after_s ({stuck_after_s}) must be longer than bounce_s ({bounce_s})")
         self.min_gap_s = min_gap_s
         self.stuck_after_s = stuck_after_s
         self.bounce_s = bounce_s

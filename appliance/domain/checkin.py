@@ -3,6 +3,7 @@
 Each verdict has a plain-language answer for the visitor (appliance/domain/wording.py) and a signal on
 the kiosk; only ACCEPTED changes anything: the appointment goes to the top of the call-up list.
 """
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
@@ -26,14 +27,14 @@ class CheckInVerdict(str, Enum):
 
 
 class LatePolicy(str, Enum):
-    WALK_IN = "walk-in"        # offer a waiting ticket instead
+    WALK_IN = "walk-in"  # offer a waiting ticket instead
     INFORMATION = "information"  # send to the information desk
 
 
 @dataclass(frozen=True)
 class CheckInRules:
     early: timedelta = timedelta(minutes=30)  # how long before the slot a check-in is accepted
-    late: timedelta = timedelta(minutes=15)   # how long after the slot start it still is
+    late: timedelta = timedelta(minutes=15)  # how long after the slot start it still is
     late_policy: LatePolicy = LatePolicy.INFORMATION
 
 

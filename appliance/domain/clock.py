@@ -3,8 +3,9 @@
 Numbers are per local calendar day, so the day is always derived from the current instant in the
 office's time zone, never remembered from start-up (a Pi dispenser that did repeated numbers).
 """
+
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -12,7 +13,7 @@ class SystemClock:
     """The real wall clock, in UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock:
@@ -21,7 +22,7 @@ class FakeClock:
     def __init__(self, start: datetime):
         if start.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -37,7 +38,7 @@ class FakeClock:
 
     def set(self, instant: datetime) -> None:
         with self._lock:
-            self._now = instant.astimezone(timezone.utc)
+            self._now = instant.astimezone(UTC)
 
 
 def local_day(instant: datetime, tz: ZoneInfo) -> date:
@@ -53,7 +54,7 @@ def next_midnight(instant: datetime, tz: ZoneInfo) -> datetime:
     """
     tomorrow = local_day(instant, tz) + timedelta(days=1)
     wall = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=tz)
-    candidate = wall.astimezone(timezone.utc)
+    candidate = wall.astimezone(UTC)
     # A skipped local midnight (e.g. 00:00 -> 01:00) maps to an instant that is already the
     # next day, possibly late; step back to the earliest instant whose local day is tomorrow.
     while local_day(candidate - timedelta(minutes=15), tz) == tomorrow:

@@ -4,6 +4,7 @@ The central system signs; the device only holds the public key, so a code cannot
 anything found on a device. Base32 keeps the code to characters every keyboard-wedge scanner types
 alike (upper-case letters and digits) and to QR's compact alphanumeric mode.
 """
+
 import base64
 import struct
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-PREFIX = "EA1"          # format version 1; anything else is not ours
+PREFIX = "EA1"  # format version 1; anything else is not ours
 EPOCH = date(2020, 1, 1)  # days are counted from here in two bytes: good until 2199
 SIGNATURE_BYTES = 64
-MAX_TEXT = 32           # site, concern and display code are short names
+MAX_TEXT = 32  # site, concern and display code are short names
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def decode(text: str, public_keys: list[Ed25519PublicKey]) -> AppointmentCode:
     text = text.strip()
     if not text.startswith(PREFIX):
         raise CodeError("not an appointment code of this system")
-    data = text[len(PREFIX):].upper()
+    data = text[len(PREFIX) :].upper()
     try:
         raw = base64.b32decode(data + "=" * (-len(data) % 8))
     except (ValueError, TypeError):
@@ -87,26 +88,27 @@ def _unpack(body: bytes) -> AppointmentCode:
         texts, offset = [], 9
         for _ in range(3):
             length = body[offset]
-            texts.append(body[offset + 1:offset + 1 + length].decode("utf-8"))
+            texts.append(body[offset + 1 : offset + 1 + length].decode("utf-8"))
             offset += 1 + length
         if offset != len(body) or minutes >= 24 * 60:
             raise CodeError("damaged: wrong length")
     except (IndexError, struct.error, UnicodeDecodeError):
         raise CodeError("damaged: cannot be read") from None
     site, concern, display_code = texts
-    return AppointmentCode(appointment_id, site, EPOCH + timedelta(days=days), time(minutes // 60, minutes % 60),
-                           concern, display_code)
+    return AppointmentCode(
+        appointment_id, site, EPOCH + timedelta(days=days), time(minutes // 60, minutes % 60), concern, display_code
+    )
 
 
 def load_public_key(text: str) -> Ed25519PublicKey:
     """A PEM public key, or the raw 32-byte key in base64 (one line, as in a config file)."""
-    return _load_key(text, Ed25519PublicKey, "public",
-                     lambda pem: serialization.load_pem_public_key(pem))
+    return _load_key(text, Ed25519PublicKey, "public", lambda pem: serialization.load_pem_public_key(pem))
 
 
 def load_private_key(text: str) -> Ed25519PrivateKey:
-    return _load_key(text, Ed25519PrivateKey, "private",
-                     lambda pem: serialization.load_pem_private_key(pem, password=None))
+    return _load_key(
+        text, Ed25519PrivateKey, "private", lambda pem: serialization.load_pem_private_key(pem, password=None)
+    )
 
 
 def _load_key(text: str, kind, name: str, load_pem):
@@ -128,6 +130,5 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
 
 
 def private_key_text(key: Ed25519PrivateKey) -> str:
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                            serialization.NoEncryption())
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return base64.b64encode(raw).decode("ascii")

@@ -1,4 +1,5 @@
 """What drivers, sync and the display may ask of the core. Each is applied by the core, in order."""
+
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -119,5 +120,18 @@ class ReportHealth:
     detail: str = ""
 
 
-Command = (IssueTicket | CheckIn | JudgeScan | CallNext | StaffCall | VoidTicket | ReportHealth | TakeDayList | RecordEvent
-           | TakeOutbox | MarkDelivered | ApplyDayList | SetClockTrusted)
+Command = (
+    IssueTicket
+    | CheckIn
+    | JudgeScan
+    | CallNext
+    | StaffCall
+    | VoidTicket
+    | ReportHealth
+    | TakeDayList
+    | RecordEvent
+    | TakeOutbox
+    | MarkDelivered
+    | ApplyDayList
+    | SetClockTrusted
+)

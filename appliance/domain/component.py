@@ -3,6 +3,7 @@
 The names every part reports its health under are declared here, once; drivers and sync implement
 ``Component``, and the wiring's supervisor starts, watches and restarts them.
 """
+
 import logging
 import threading
 from collections.abc import Callable

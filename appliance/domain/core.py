@@ -5,31 +5,47 @@ time on its own thread, and after each change publishes a new immutable Snapshot
 Its loop also wakes every tick, so the day rolls over at local midnight without any input and
 the systemd watchdog is fed only while the loop really runs.
 """
+
+import dataclasses
 import logging
 import queue
 import threading
-import dataclasses
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from appliance.domain.clock import local_day
 from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, LatePolicy, judge
+from appliance.domain.clock import local_day
 from appliance.domain.codes import PREFIX as SIGNED_PREFIX
 from appliance.domain.codes import CodeError, ForgedCode
 from appliance.domain.codes import decode as decode_code
-from appliance.domain.commands import (ApplyDayList, CallNext, CheckIn, Command, Health, IssueTicket, JudgeScan, MarkDelivered,
-                       RecordEvent, ReportHealth, SetClockTrusted, StaffCall, TakeDayList, TakeOutbox, VoidTicket)
+from appliance.domain.commands import (
+    ApplyDayList,
+    CallNext,
+    CheckIn,
+    Command,
+    Health,
+    IssueTicket,
+    JudgeScan,
+    MarkDelivered,
+    RecordEvent,
+    ReportHealth,
+    SetClockTrusted,
+    StaffCall,
+    TakeDayList,
+    TakeOutbox,
+    VoidTicket,
+)
 from appliance.domain.component import ComponentName
-from appliance.domain.journal import short_hash
-from appliance.domain.wording import VisitorMessage, check_in_message
 from appliance.domain.config import AppConfig
 from appliance.domain.errors import ApplianceError, ClockNotTrusted
+from appliance.domain.journal import short_hash
 from appliance.domain.numbering import number_block
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from appliance.domain.state import Appointment, StateStore, Ticket
 from appliance.domain.waits import WaitEstimator
+from appliance.domain.wording import VisitorMessage, check_in_message
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +57,8 @@ class CheckInResult:
     verdict: CheckInVerdict
     display_code: str | None
     message: VisitorMessage
+
+
 _STOP = object()
 MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
@@ -64,11 +82,19 @@ class Core:
         self._thread: threading.Thread | None = None
         # One handler per command: a new command is one entry here and one method.
         self._handlers = {
-            IssueTicket: self._issue_ticket, CheckIn: self._check_in, JudgeScan: self._judge,
-            CallNext: self._call_next, StaffCall: self._staff_call, VoidTicket: self._void_ticket,
-            TakeOutbox: self._take_outbox, MarkDelivered: self._mark_delivered,
-            ApplyDayList: self._apply_day_list, SetClockTrusted: self._set_clock_trusted,
-            TakeDayList: self._take_day_list, RecordEvent: self._record_event, ReportHealth: self._report,
+            IssueTicket: self._issue_ticket,
+            CheckIn: self._check_in,
+            JudgeScan: self._judge,
+            CallNext: self._call_next,
+            StaffCall: self._staff_call,
+            VoidTicket: self._void_ticket,
+            TakeOutbox: self._take_outbox,
+            MarkDelivered: self._mark_delivered,
+            ApplyDayList: self._apply_day_list,
+            SetClockTrusted: self._set_clock_trusted,
+            TakeDayList: self._take_day_list,
+            RecordEvent: self._record_event,
+            ReportHealth: self._report,
         }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
@@ -160,8 +186,7 @@ class Core:
         return self._check_in_result(appointment, judgement)
 
     def _call_next(self, command: CallNext, now: datetime) -> Ticket | Appointment | None:
-        called = self._store.call_next(day=self._day, counter=command.counter, called_at=now,
-                                       concerns=command.concerns)
+        called = self._store.call_next(day=self._day, counter=command.counter, called_at=now, concerns=command.concerns)
         if called is not None:
             self._called(_call_entry(called))
         return called
@@ -179,7 +204,9 @@ class Core:
         if called is not None:
             self._called(_call_entry(called))
         elif not self._recent_calls or (self._recent_calls[0].code, self._recent_calls[0].counter) != (
-                command.code, command.counter):
+            command.code,
+            command.counter,
+        ):
             # Not one of this device's tickets (a monitor-only device holds none, or another
             # kiosk issued it): the waiting room must see the call all the same.
             self._called(CallEntry(command.code, "", command.counter, now))
@@ -199,12 +226,21 @@ class Core:
 
     def _set_clock_trusted(self, command: SetClockTrusted, now: datetime) -> ComponentHealth:
         if command.trusted != self.clock_trusted:
-            log.warning("clock %s%s", "trusted" if command.trusted else "NOT trusted",
-                        f": {command.reason}" if command.reason else "")
+            log.warning(
+                "clock %s%s",
+                "trusted" if command.trusted else "NOT trusted",
+                f": {command.reason}" if command.reason else "",
+            )
             self.clock_trusted = command.trusted
             self._roll_over_if_new_day(now)
-        return self._report(ReportHealth(ComponentName.CLOCK, Health.OK if command.trusted else Health.DEGRADED,
-                                         "" if command.trusted else command.reason or "not synchronised"), now)
+        return self._report(
+            ReportHealth(
+                ComponentName.CLOCK,
+                Health.OK if command.trusted else Health.DEGRADED,
+                "" if command.trusted else command.reason or "not synchronised",
+            ),
+            now,
+        )
 
     def _take_day_list(self, command: TakeDayList, now: datetime) -> list[Appointment] | None:
         if command.scheduled and self._store.has_event("day_list_printed", self._day):
@@ -219,17 +255,17 @@ class Core:
         self._estimator.called(entry.code, entry.counter, entry.called_at)
         self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
         self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
-        self._recent_calls = (entry,) + self._recent_calls[:RECENT_CALLS - 1]
+        self._recent_calls = (entry,) + self._recent_calls[: RECENT_CALLS - 1]
 
     def _check_in(self, command: CheckIn, now: datetime) -> CheckInResult:
         """Decide a scan. Only ACCEPTED changes state; a repeated scan gives the same answer again."""
         appointment, judgement = self._judge_scan(command.payload.strip(), now)
         if judgement.verdict is CheckInVerdict.ACCEPTED:
             appointment = self._store.check_in(appointment, now)
-            self._estimator.appointment_checked_in(appointment.display_code, appointment.concern,
-                                                   self._local_slot(appointment), now)
-            self._appointments = tuple(sorted(
-                self._appointments + (_appointment_entry(appointment),), key=_call_order))
+            self._estimator.appointment_checked_in(
+                appointment.display_code, appointment.concern, self._local_slot(appointment), now
+            )
+            self._appointments = tuple(sorted(self._appointments + (_appointment_entry(appointment),), key=_call_order))
         log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
         return self._check_in_result(appointment, judgement)
 
@@ -250,13 +286,17 @@ class Core:
             except CodeError:
                 return None, Judgement(CheckInVerdict.UNREADABLE)
             appointment = self._store.appointment(str(code.appointment_id)) or Appointment(
-                str(code.appointment_id), code.site, code.day, code.slot, code.concern, code.display_code)
+                str(code.appointment_id), code.site, code.day, code.slot, code.concern, code.display_code
+            )
         elif "reference" in checkin.modes:
             appointment = self._store.appointment_by_reference(self._day, payload.upper())
         else:
             appointment = None
-        facts = None if appointment is None else AppointmentFacts(
-            appointment.site, appointment.day, appointment.slot, appointment.status)
+        facts = (
+            None
+            if appointment is None
+            else AppointmentFacts(appointment.site, appointment.day, appointment.slot, appointment.status)
+        )
         rules = CheckInRules(checkin.early, checkin.late, LatePolicy(checkin.late_policy))
         tz = self.config.device.timezone
         return appointment, judge(facts, site=self.config.device.site, now_local=now.astimezone(tz), rules=rules)
@@ -265,8 +305,15 @@ class Core:
         concern = self.config.concern(command.concern)
         numbering = self.config.numbering
         low, high = number_block(concern.first, concern.last, numbering.series, numbering.series_count)
-        ticket = self._store.issue_ticket(day=self._day, concern=concern.name, prefix=concern.prefix,
-                                          low=low, high=high, last=concern.last, issued_at=now)
+        ticket = self._store.issue_ticket(
+            day=self._day,
+            concern=concern.name,
+            prefix=concern.prefix,
+            low=low,
+            high=high,
+            last=concern.last,
+            issued_at=now,
+        )
         log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
         estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
         ahead = len(self._appointments) + len(self._waiting)  # the queue as the monitor shows it
@@ -284,11 +331,15 @@ class Core:
         self._components[command.component] = health
         if previous is not None or health.state != Health.OK:
             # Every change after start-up goes to the backend too, so a central view sees faults.
-            self._store.record_event("component_health", {"component": health.name, "state": health.state.value,
-                                                          "detail": health.detail}, health.since)
+            self._store.record_event(
+                "component_health",
+                {"component": health.name, "state": health.state.value, "detail": health.detail},
+                health.since,
+            )
         level = logging.INFO if command.state in (Health.OK, Health.STARTING, Health.STOPPED) else logging.WARNING
-        log.log(level, "%s is %s%s", command.component, command.state.value,
-                f": {command.detail}" if command.detail else "")
+        log.log(
+            level, "%s is %s%s", command.component, command.state.value, f": {command.detail}" if command.detail else ""
+        )
         return health
 
     def _current_waits(self) -> tuple[tuple[str, int, int], ...]:
@@ -309,9 +360,16 @@ class Core:
         if waits == self._waits_published or not self.clock_trusted:
             return
         for concern, low, high in waits:
-            self._store.record_event("wait_estimate", {
-                "day": self._day.isoformat(), "concern": concern, "minutes": round((low + high) / 2),
-                "waiting": self._snapshot.waiting_count(concern)}, now)
+            self._store.record_event(
+                "wait_estimate",
+                {
+                    "day": self._day.isoformat(),
+                    "concern": concern,
+                    "minutes": round((low + high) / 2),
+                    "waiting": self._snapshot.waiting_count(concern),
+                },
+                now,
+            )
         self._waits_published, self._waits_published_at = waits, now
 
     def _roll_over_if_new_day(self, now: datetime) -> None:
@@ -336,8 +394,11 @@ class Core:
         """Today's estimator, fed again with today's history from the database (after a restart
         it knows what it knew before), then kept current by the commands."""
         concerns = self.config.concerns
-        estimator = WaitEstimator([c.name for c in concerns], default_counters=self.config.waits.counters,
-                                  default_service_min={c.name: c.service.total_seconds() / 60 for c in concerns})
+        estimator = WaitEstimator(
+            [c.name for c in concerns],
+            default_counters=self.config.waits.counters,
+            default_service_min={c.name: c.service.total_seconds() / 60 for c in concerns},
+        )
         history = []
         for ticket in self._store.tickets(self._day):
             history.append((ticket.issued_at, 0, estimator.ticket_issued, (ticket.code, ticket.concern)))
@@ -347,8 +408,14 @@ class Core:
                 history.append((ticket.issued_at + timedelta(seconds=1), 1, estimator.ticket_voided, (ticket.code,)))
         for a in self._store.appointments(self._day):
             if a.checked_in_at:
-                history.append((a.checked_in_at, 0, estimator.appointment_checked_in,
-                                (a.display_code, a.concern, self._local_slot(a))))
+                history.append(
+                    (
+                        a.checked_in_at,
+                        0,
+                        estimator.appointment_checked_in,
+                        (a.display_code, a.concern, self._local_slot(a)),
+                    )
+                )
             if a.called_at:
                 history.append((a.called_at, 1, estimator.called, (a.display_code, a.counter)))
         for at, _, observe, arguments in sorted(history, key=lambda item: (item[0], item[1])):
@@ -394,8 +461,9 @@ def _call_entry(called: Ticket | Appointment) -> CallEntry:
 
 
 def _appointment_entry(appointment: Appointment) -> AppointmentEntry:
-    return AppointmentEntry(appointment.display_code, appointment.concern, appointment.slot.strftime("%H:%M"),
-                            appointment.checked_in_at)
+    return AppointmentEntry(
+        appointment.display_code, appointment.concern, appointment.slot.strftime("%H:%M"), appointment.checked_in_at
+    )
 
 
 def _call_order(entry: AppointmentEntry):

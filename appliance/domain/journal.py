@@ -3,6 +3,7 @@
 journald reads the ``<N>`` prefix and keeps each line's level; no timestamps, journald adds them.
 Nothing logged may identify a person: callers log ticket codes and short hashes, never payloads.
 """
+
 import hashlib
 import logging
 import sys

@@ -2,6 +2,7 @@
 
 The GPIO panel (drivers/gpio.py) shows them; the domain names them so that no one passes strings.
 """
+
 from enum import Enum
 
 

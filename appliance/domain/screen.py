@@ -2,6 +2,7 @@
 
 The daemon sends these in its view and the monitor process parses them back into the same classes.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 

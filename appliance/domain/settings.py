@@ -1,29 +1,48 @@
 """The config sections the domain reads, with their defaults and checks: the device, its concerns
 and numbering, check-in windows, wait estimates, state, the core loop and logging.
 """
+
 from datetime import timedelta
 
 from appliance.domain.config import Checked, Key, Section
 from appliance.domain.config.model import Concern
-from appliance.domain.config.types import (Choice, Duration, GpioPin, Integer, List, Name, Path, PublicKeyFile,
-                                           String, TimeZone)
+from appliance.domain.config.types import (
+    Choice,
+    Duration,
+    GpioPin,
+    Integer,
+    List,
+    Name,
+    Path,
+    PublicKeyFile,
+    String,
+    TimeZone,
+)
 from appliance.domain.numbering import number_block
 
 
 def _kiosk_needs_a_concern(config: Checked) -> None:
     if "kiosk" in (config.value("device", "roles") or ()) and not config.instances("concern"):
-        config.problem("device", "roles", "a kiosk needs at least one [concern:NAME] section",
-                       at=(config.main_file, 0))
+        config.problem("device", "roles", "a kiosk needs at least one [concern:NAME] section", at=(config.main_file, 0))
 
 
-DEVICE = Section("device", {
-    "id": Key(Name(), "this device's name, unique in the job centre; the backend and the logs use it"),
-    "site": Key(Name(), "the office (site) the device stands in, spelt as in the backend"),
-    "roles": Key(List(Choice("kiosk", "monitor")), "kiosk: QR check-in and waiting tickets; monitor: call-up screen"),
-    "timezone": Key(TimeZone(), "the zone of the day's appointments and of the daily restart of numbers",
-                    default="Europe/Berlin"),
-    "languages": Key(List(Choice("de", "en")), "languages offered to visitors, in this order", default="de, en"),
-}, checks=(_kiosk_needs_a_concern,))
+DEVICE = Section(
+    "device",
+    {
+        "id": Key(Name(), "this device's name, unique in the job centre; the backend and the logs use it"),
+        "site": Key(Name(), "the office (site) the device stands in, spelt as in the backend"),
+        "roles": Key(
+            List(Choice("kiosk", "monitor")), "kiosk: QR check-in and waiting tickets; monitor: call-up screen"
+        ),
+        "timezone": Key(
+            TimeZone(),
+            "the zone of the day's appointments and of the daily restart of numbers",
+            default="Europe/Berlin",
+        ),
+        "languages": Key(List(Choice("de", "en")), "languages offered to visitors, in this order", default="de, en"),
+    },
+    checks=(_kiosk_needs_a_concern,),
+)
 
 
 def _series(config: Checked) -> tuple[int | None, int | None]:
@@ -33,8 +52,11 @@ def _series(config: Checked) -> tuple[int | None, int | None]:
 def _series_within_count(config: Checked) -> None:
     series, count = _series(config)
     if None not in (series, count) and series > count:
-        config.problem("numbering", "series", f"is {series} but series_count is only {count}: give each kiosk in "
-                       f"the office a series from 1 to {count}")
+        config.problem(
+            "numbering",
+            "series",
+            f"is {series} but series_count is only {count}: give each kiosk in the office a series from 1 to {count}",
+        )
 
 
 def _number_blocks(config: Checked) -> str:
@@ -51,12 +73,19 @@ def _number_blocks(config: Checked) -> str:
     return f"# numbers this device issues (series {series} of {count}):\n" + "\n".join(blocks) + "\n"
 
 
-NUMBERING = Section("numbering", {
-    "series": Key(Integer(1, 26), "which of the office's ticket-printing kiosks this is, 1 to series_count",
-                  default="1"),
-    "series_count": Key(Integer(1, 26), "how many kiosks of the office print tickets (the same on all)",
-                        default="1"),
-}, checks=(_series_within_count,), remarks=_number_blocks)
+NUMBERING = Section(
+    "numbering",
+    {
+        "series": Key(
+            Integer(1, 26), "which of the office's ticket-printing kiosks this is, 1 to series_count", default="1"
+        ),
+        "series_count": Key(
+            Integer(1, 26), "how many kiosks of the office print tickets (the same on all)", default="1"
+        ),
+    },
+    checks=(_series_within_count,),
+    remarks=_number_blocks,
+)
 
 
 def _concern_numbers_and_prefixes(config: Checked) -> None:
@@ -76,62 +105,115 @@ def _concern_numbers_and_prefixes(config: Checked) -> None:
             except ValueError as error:
                 config.problem(header, "last", str(error))
         if prefix in prefixes:
-            config.problem(header, "prefix", f"'{prefix}' is already the prefix of [{prefixes[prefix]}]: ticket "
-                           "numbers would be ambiguous")
+            config.problem(
+                header,
+                "prefix",
+                f"'{prefix}' is already the prefix of [{prefixes[prefix]}]: ticket numbers would be ambiguous",
+            )
         prefixes.setdefault(prefix, header)
 
 
-CONCERN = Section("concern", {
-    "title_de": Key(String(max_length=200), "the title visitors read, in plain German"),
-    "title_en": Key(String(max_length=200), "the English title; without it the German one is shown", optional=True),
-    "prefix": Key(String(r"[A-Z]{1,2}", "use one or two capital letters, e.g. A"),
-                  "one or two capital letters before the ticket number; different per concern"),
-    "first": Key(Integer(0, 9998), "the lowest ticket number of the day", default="1"),
-    "last": Key(Integer(1, 9999), "the highest ticket number of the day", default="999"),
-    "button": Key(GpioPin(), "the BCM pin of the concern's ticket button, if it has one", optional=True),
-    "service": Key(Duration(timedelta(minutes=1), timedelta(hours=2)),
-                   "a visit's usual length: the wait estimate's cold start", default="8min"),
-}, checks=(_concern_numbers_and_prefixes,), template=True, example="first-application", model=Concern)
+CONCERN = Section(
+    "concern",
+    {
+        "title_de": Key(String(max_length=200), "the title visitors read, in plain German"),
+        "title_en": Key(String(max_length=200), "the English title; without it the German one is shown", optional=True),
+        "prefix": Key(
+            String(r"[A-Z]{1,2}", "use one or two capital letters, e.g. A"),
+            "one or two capital letters before the ticket number; different per concern",
+        ),
+        "first": Key(Integer(0, 9998), "the lowest ticket number of the day", default="1"),
+        "last": Key(Integer(1, 9999), "the highest ticket number of the day", default="999"),
+        "button": Key(GpioPin(), "the BCM pin of the concern's ticket button, if it has one", optional=True),
+        "service": Key(
+            Duration(timedelta(minutes=1), timedelta(hours=2)),
+            "a visit's usual length: the wait estimate's cold start",
+            default="8min",
+        ),
+    },
+    checks=(_concern_numbers_and_prefixes,),
+    template=True,
+    example="first-application",
+    model=Concern,
+)
 
-WAITS = Section("waits", {
-    "counters": Key(Integer(1, 50), "counters usually open: the wait estimate's cold start", default="4"),
-})
+WAITS = Section(
+    "waits",
+    {
+        "counters": Key(Integer(1, 50), "counters usually open: the wait estimate's cold start", default="4"),
+    },
+)
 
 
 def _signed_codes_need_a_key(config: Checked) -> None:
-    if ("kiosk" in (config.value("device", "roles") or ()) and "signed" in (config.value("checkin", "modes") or ())
-            and config.value("checkin", "public_key_file") is None):
-        config.problem("checkin", "modes", "signed codes need the site's public key: set public_key_file, or use "
-                       "modes = reference")
+    if (
+        "kiosk" in (config.value("device", "roles") or ())
+        and "signed" in (config.value("checkin", "modes") or ())
+        and config.value("checkin", "public_key_file") is None
+    ):
+        config.problem(
+            "checkin", "modes", "signed codes need the site's public key: set public_key_file, or use modes = reference"
+        )
 
 
-CHECKIN = Section("checkin", {
-    "modes": Key(List(Choice("signed", "reference")), "which appointment codes are accepted", default="reference"),
-    "public_key_file": Key(PublicKeyFile(), "the site's Ed25519 public keys that signed codes are checked with",
-                           optional=True),
-    "early": Key(Duration(timedelta(0), timedelta(hours=4)), "how long before the slot a check-in is accepted",
-                 default="30min"),
-    "late": Key(Duration(timedelta(0), timedelta(hours=4)), "how long after the slot a check-in is accepted",
-                default="15min"),
-    "late_policy": Key(Choice("information", "walk-in"), "what a visitor who is later than that is told",
-                       default="information"),
-}, checks=(_signed_codes_need_a_key,))
+CHECKIN = Section(
+    "checkin",
+    {
+        "modes": Key(List(Choice("signed", "reference")), "which appointment codes are accepted", default="reference"),
+        "public_key_file": Key(
+            PublicKeyFile(), "the site's Ed25519 public keys that signed codes are checked with", optional=True
+        ),
+        "early": Key(
+            Duration(timedelta(0), timedelta(hours=4)),
+            "how long before the slot a check-in is accepted",
+            default="30min",
+        ),
+        "late": Key(
+            Duration(timedelta(0), timedelta(hours=4)),
+            "how long after the slot a check-in is accepted",
+            default="15min",
+        ),
+        "late_policy": Key(
+            Choice("information", "walk-in"), "what a visitor who is later than that is told", default="information"
+        ),
+    },
+    checks=(_signed_codes_need_a_key,),
+)
 
-STATE = Section("state", {
-    "database": Key(Path(), "the SQLite file of numbers, check-ins and the outbox",
-                    default="/var/lib/entrance-appliance/state.db"),
-})
+STATE = Section(
+    "state",
+    {
+        "database": Key(
+            Path(),
+            "the SQLite file of numbers, check-ins and the outbox",
+            default="/var/lib/entrance-appliance/state.db",
+        ),
+    },
+)
 
-CORE = Section("core", {
-    "control_socket": Key(Path(), "the socket the CLI and the monitor process talk to the daemon on",
-                          default="/run/entrance-appliance/control.sock"),
-    "tick": Key(Duration(timedelta(milliseconds=10), timedelta(seconds=10)), "how often the core loop looks at "
-                "the clock (day rollover, watchdog)", default="1s"),
-})
+CORE = Section(
+    "core",
+    {
+        "control_socket": Key(
+            Path(),
+            "the socket the CLI and the monitor process talk to the daemon on",
+            default="/run/entrance-appliance/control.sock",
+        ),
+        "tick": Key(
+            Duration(timedelta(milliseconds=10), timedelta(seconds=10)),
+            "how often the core loop looks at the clock (day rollover, watchdog)",
+            default="1s",
+        ),
+    },
+)
 
-LOGGING = Section("logging", {
-    "level": Key(Choice("debug", "info", "warning", "error"), "the least important journal lines kept",
-                 default="info"),
-})
+LOGGING = Section(
+    "logging",
+    {
+        "level": Key(
+            Choice("debug", "info", "warning", "error"), "the least important journal lines kept", default="info"
+        ),
+    },
+)
 
 SECTIONS = (DEVICE, NUMBERING, CONCERN, WAITS, CHECKIN, STATE, CORE, LOGGING)

@@ -3,12 +3,13 @@
 Seeded and deterministic. ``OfficeDay(DaySpec(seed=3)).events()`` yields what happens in time
 order; ``simulate(spec, factory)`` feeds a wait estimator with it and scores its printed estimates.
 """
+
 import heapq
 import math
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, judge
@@ -30,8 +31,7 @@ class ConcernProfile:
 # Taking leave and handing in documents are quick; a first application for Bürgergeld is long.
 DEFAULT_CONCERNS = (
     ConcernProfile("leave", walk_in_weight=3, booking_weight=3, service_mean_min=6.0, service_sigma=0.5),
-    ConcernProfile("first-application", walk_in_weight=2, booking_weight=3, service_mean_min=12.0,
-                   service_sigma=0.45),
+    ConcernProfile("first-application", walk_in_weight=2, booking_weight=3, service_mean_min=12.0, service_sigma=0.45),
     ConcernProfile("documents", walk_in_weight=5, booking_weight=2, service_mean_min=4.0, service_sigma=0.6),
 )
 
@@ -46,19 +46,19 @@ class DaySpec:
     concerns: tuple[ConcernProfile, ...] = DEFAULT_CONCERNS
     counters: int | None = None
     opening: time = time(7, 30)
-    last_ticket: time = time(15, 0)       # the dispenser stops; counters serve everyone still waiting
-    walk_ins_per_counter: float = 16.0    # expected walk-ins per counter and day
+    last_ticket: time = time(15, 0)  # the dispenser stops; counters serve everyone still waiting
+    walk_ins_per_counter: float = 16.0  # expected walk-ins per counter and day
     bookings_per_counter_slot: float = 0.6  # appointments per counter and 10-minute slot
     no_show_share: float = 0.12
-    late_share: float = 0.15              # after their slot, some past the check-in window
-    very_early_share: float = 0.1         # 20 to 50 minutes early, some before the window opens
+    late_share: float = 0.15  # after their slot, some past the check-in window
+    very_early_share: float = 0.1  # 20 to 50 minutes early, some before the window opens
     late_takes_ticket_share: float = 0.7  # refused as too late: most draw a ticket, some go home
-    absent_share: float = 0.03            # walk-ins who left before their call: the counter calls again soon
-    day_pace_sigma: float = 0.12          # some days everything takes longer (systems slow, hard cases)
-    break_min: float = 30.0               # each counter's break, staggered between 10:30 and 13:30
+    absent_share: float = 0.03  # walk-ins who left before their call: the counter calls again soon
+    day_pace_sigma: float = 0.12  # some days everything takes longer (systems slow, hard cases)
+    break_min: float = 30.0  # each counter's break, staggered between 10:30 and 13:30
     interruptions_per_counter: float = 0.7  # short absences (5-15 min) per counter and day
-    early_closers: int = 1                # counters that close around midday
-    late_openers: int = 1                 # counters (of 5 or more) that open about an hour late
+    early_closers: int = 1  # counters that close around midday
+    late_openers: int = 1  # counters (of 5 or more) that open about an hour late
     checkin_rules: CheckInRules = CheckInRules()
 
 
@@ -73,6 +73,7 @@ class Booking:
 
 
 # --- the events, in time order ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WalkIn:
@@ -105,7 +106,7 @@ class Call:
 
     at: datetime
     counter: int
-    visitor: int | None        # None when the appliance chose (external call order)
+    visitor: int | None  # None when the appliance chose (external call order)
     concern: str
     service_min: float
     appointment: bool
@@ -151,12 +152,12 @@ def walk_in_rate_shape(minute_of_day: float) -> float:
 class _Counter:
     number: int
     opens: datetime
-    closes: datetime | None                    # None: stays until nobody waits after last_ticket
-    pauses: list[tuple[datetime, float]]       # planned (start, minutes), taken when the visit ends
-    speed: float                               # this person's pace: 0.85 is faster than average
+    closes: datetime | None  # None: stays until nobody waits after last_ticket
+    pauses: list[tuple[datetime, float]]  # planned (start, minutes), taken when the visit ends
+    speed: float  # this person's pace: 0.85 is faster than average
     open: bool = False
-    idle: bool = False                         # open, nothing to do: calls as soon as someone comes
-    wake: int = 0                              # only the latest scheduled wake-up counts
+    idle: bool = False  # open, nothing to do: calls as soon as someone comes
+    wake: int = 0  # only the latest scheduled wake-up counts
 
 
 @dataclass
@@ -212,11 +213,11 @@ class OfficeDay:
                 if roll < spec.no_show_share:
                     continue
                 if roll < spec.no_show_share + spec.late_share:
-                    offset = rng.uniform(0, 30)     # late; past 15 minutes the scanner refuses them
+                    offset = rng.uniform(0, 30)  # late; past 15 minutes the scanner refuses them
                 elif roll < spec.no_show_share + spec.late_share + spec.very_early_share:
                     offset = rng.uniform(-50, -20)  # to be safe; before the window they must come back
                 else:
-                    offset = rng.gauss(-8, 6)       # most come a little early
+                    offset = rng.gauss(-8, 6)  # most come a little early
                 arrival = max(slot + timedelta(minutes=offset), self.opening)
                 self._arrivals.append((arrival, 0, concern, booking))
             slot += timedelta(minutes=10)
@@ -239,8 +240,9 @@ class OfficeDay:
                 at = datetime.combine(spec.day, time(0), tzinfo=spec.tz) + timedelta(minutes=minute)
                 self._arrivals.append((at, 0, rng.choices(names, weights)[0], None))
         self._arrivals.sort(key=lambda a: (a[0], a[3].id if a[3] else 0))
-        self._arrivals = [(at, n, concern, booking) for n, (at, _, concern, booking) in
-                          enumerate(self._arrivals, start=1)]
+        self._arrivals = [
+            (at, n, concern, booking) for n, (at, _, concern, booking) in enumerate(self._arrivals, start=1)
+        ]
 
     def _make_counters(self, rng: random.Random) -> list[_Counter]:
         spec = self.spec
@@ -248,8 +250,8 @@ class OfficeDay:
         counters = []
         order = list(range(count))
         rng.shuffle(order)
-        late_openers = set(order[:spec.late_openers]) if count >= 5 else set()
-        early_closers = set(order[-spec.early_closers:]) if spec.early_closers else set()
+        late_openers = set(order[: spec.late_openers]) if count >= 5 else set()
+        early_closers = set(order[-spec.early_closers :]) if spec.early_closers else set()
         for index in range(count):
             opens = self.opening + timedelta(minutes=rng.uniform(0, 3))
             if index in late_openers:
@@ -281,7 +283,7 @@ class OfficeDay:
         counters = [replace(plan, pauses=list(plan.pauses)) for plan in self._counter_plans]
         agenda: list = []
         order = 0
-        appointments: list = []   # heap of (slot, checked_in_at, visitor id): checked in, not called
+        appointments: list = []  # heap of (slot, checked_in_at, visitor id): checked in, not called
         walk_ins: list[int] = []  # FIFO of visitor ids
         walk_in_head = 0
 
@@ -411,8 +413,11 @@ class OfficeDay:
 
     def walk_in_waits(self) -> dict[int, float]:
         """Minutes from ticket to call of every walk-in called so far, by visitor id."""
-        return {v.id: (v.called_at - v.ticket_at).total_seconds() / 60 for v in self.visitors.values()
-                if v.ticket_at is not None and v.called_at is not None}
+        return {
+            v.id: (v.called_at - v.ticket_at).total_seconds() / 60
+            for v in self.visitors.values()
+            if v.ticket_at is not None and v.called_at is not None
+        }
 
 
 def _pending_arrivals(agenda) -> bool:
@@ -428,6 +433,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 # --- scoring an estimator on a day ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Printed:
@@ -494,8 +500,17 @@ def simulate(spec: DaySpec, estimator_factory: Callable[[list[str]], object]) ->
             if event.visitor in tickets:
                 walk_in, estimate = tickets.pop(event.visitor)
                 waited = (event.at - walk_in.at).total_seconds() / 60
-                result.printed.append(Printed(event.visitor, walk_in.concern, walk_in.at, estimate.people_ahead,
-                                              estimate.low_min, estimate.high_min, waited))
+                result.printed.append(
+                    Printed(
+                        event.visitor,
+                        walk_in.concern,
+                        walk_in.at,
+                        estimate.people_ahead,
+                        estimate.low_min,
+                        estimate.high_min,
+                        waited,
+                    )
+                )
     result.appointment_visitors = len(seen_appointments)
     result.walk_in_visitors = sum(1 for v in office.visitors.values() if v.booking is None and v.ticket_at)
     return result

@@ -3,6 +3,7 @@
 Readers never touch the database: they get a Snapshot, which nothing can change after it is made.
 Only ticket codes and counters appear here, never anything that identifies a person.
 """
+
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
@@ -50,12 +51,12 @@ class EventSummary:
 
 @dataclass(frozen=True)
 class Snapshot:
-    serial: int                                   # grows with every published snapshot
+    serial: int  # grows with every published snapshot
     taken_at: datetime
     day: date
     appointments: tuple[AppointmentEntry, ...] = ()  # checked in, in call order (before walk-ins)
-    waiting: tuple[QueueEntry, ...] = ()          # walk-in tickets, in call order
-    recent_calls: tuple[CallEntry, ...] = ()      # newest first
+    waiting: tuple[QueueEntry, ...] = ()  # walk-in tickets, in call order
+    recent_calls: tuple[CallEntry, ...] = ()  # newest first
     issued_today: tuple[tuple[str, int], ...] = ()  # (concern, count)
     waits: tuple[tuple[str, int, int], ...] = ()  # (concern, low, high): the wait for a ticket drawn now
     components: tuple[ComponentHealth, ...] = ()
@@ -71,6 +72,7 @@ class Snapshot:
 
     def to_json(self) -> dict:
         """Plain JSON types, for the control socket."""
+
         def convert(value):
             if isinstance(value, (datetime, date)):
                 return value.isoformat()
@@ -81,4 +83,5 @@ class Snapshot:
             if isinstance(value, (list, tuple)):
                 return [convert(v) for v in value]
             return value
+
         return convert(asdict(self))

@@ -4,6 +4,7 @@ Every change is one transaction with synchronous=FULL in WAL mode, and the event
 written in the same transaction, so after a power loss at any instant a ticket and its event are
 either both there or both absent, and a number once issued is never issued again that day.
 """
+
 import fcntl
 import json
 import os
@@ -148,31 +149,37 @@ class StateStore:
                 self._db.execute("COMMIT")
             except sqlite3.Error as error:
                 self._db.execute("ROLLBACK")
-                raise StateError(f"{self.path}: migrating to schema {number} failed ({error}); "
-                                 "the database is unchanged") from error
+                raise StateError(
+                    f"{self.path}: migrating to schema {number} failed ({error}); the database is unchanged"
+                ) from error
 
     # --- writes: each is one transaction, ticket and event together -------------------------
 
-    def issue_ticket(self, *, day: date, concern: str, prefix: str, low: int, high: int, last: int,
-                     issued_at: datetime) -> Ticket:
+    def issue_ticket(
+        self, *, day: date, concern: str, prefix: str, low: int, high: int, last: int, issued_at: datetime
+    ) -> Ticket:
         """Issue the next number of ``concern`` in ``low..high`` for ``day``; durable on return."""
         with self._transaction():
             highest = self._db.execute(
                 "SELECT MAX(number) FROM tickets WHERE day=? AND concern=? AND number BETWEEN ? AND ?",
-                (day.isoformat(), concern, low, high)).fetchone()[0]
+                (day.isoformat(), concern, low, high),
+            ).fetchone()[0]
             number = next_number(highest, low, high)
             if number is None:
                 raise NumbersExhausted(f"all numbers {low}-{high} of concern {concern!r} were issued on {day}")
             code = display_code(prefix, number, last)
             cursor = self._db.execute(
                 "INSERT INTO tickets (day, concern, number, code, issued_at) VALUES (?, ?, ?, ?, ?)",
-                (day.isoformat(), concern, number, code, issued_at.isoformat()))
-            self._record("ticket_issued", {"day": day.isoformat(), "concern": concern, "number": number,
-                                           "code": code}, issued_at)
+                (day.isoformat(), concern, number, code, issued_at.isoformat()),
+            )
+            self._record(
+                "ticket_issued", {"day": day.isoformat(), "concern": concern, "number": number, "code": code}, issued_at
+            )
         return Ticket(cursor.lastrowid, day, concern, number, code, issued_at, "waiting")
 
-    def call_next(self, *, day: date, counter: int, called_at: datetime,
-                  concerns: tuple[str, ...] | None = None) -> Ticket | Appointment | None:
+    def call_next(
+        self, *, day: date, counter: int, called_at: datetime, concerns: tuple[str, ...] | None = None
+    ) -> Ticket | Appointment | None:
         """Give ``counter`` the next visitor of ``day`` (of ``concerns``, if given): checked-in
         appointments first, by slot, then the longest-waiting walk-in ticket."""
         with self._transaction():
@@ -183,11 +190,21 @@ class StateStore:
                 args += list(concerns)
             row = self._db.execute(query + " ORDER BY slot, checked_in_at LIMIT 1", args).fetchone()
             if row is not None:
-                self._db.execute("UPDATE appointments SET status='called', called_at=?, counter=? WHERE id=?",
-                                 (called_at.isoformat(), counter, row[0]))
+                self._db.execute(
+                    "UPDATE appointments SET status='called', called_at=?, counter=? WHERE id=?",
+                    (called_at.isoformat(), counter, row[0]),
+                )
                 appointment = self.appointment(row[0])
-                self._record("appointment_called", {"appointment_id": appointment.id, "day": day.isoformat(),
-                                                    "code": appointment.display_code, "counter": counter}, called_at)
+                self._record(
+                    "appointment_called",
+                    {
+                        "appointment_id": appointment.id,
+                        "day": day.isoformat(),
+                        "code": appointment.display_code,
+                        "counter": counter,
+                    },
+                    called_at,
+                )
                 return appointment
             query = "SELECT id FROM tickets WHERE day=? AND state='waiting'"
             args: list = [day.isoformat()]
@@ -197,34 +214,43 @@ class StateStore:
             row = self._db.execute(query + " ORDER BY issued_at, id LIMIT 1", args).fetchone()
             if row is None:
                 return None
-            self._db.execute("UPDATE tickets SET state='called', called_at=?, counter=? WHERE id=?",
-                             (called_at.isoformat(), counter, row[0]))
+            self._db.execute(
+                "UPDATE tickets SET state='called', called_at=?, counter=? WHERE id=?",
+                (called_at.isoformat(), counter, row[0]),
+            )
             ticket = self._ticket(row[0])
-            self._record("ticket_called", {"day": ticket.day.isoformat(), "code": ticket.code,
-                                           "concern": ticket.concern, "counter": counter}, called_at)
+            self._record(
+                "ticket_called",
+                {"day": ticket.day.isoformat(), "code": ticket.code, "concern": ticket.concern, "counter": counter},
+                called_at,
+            )
         return ticket
 
     def void_ticket(self, *, day: date, code: str, reason: str, at: datetime) -> Ticket | None:
         """Take a waiting ticket out of the queue for good; its number is never issued again."""
         with self._transaction():
-            row = self._db.execute("SELECT id FROM tickets WHERE day=? AND code=? AND state='waiting'",
-                                   (day.isoformat(), code)).fetchone()
+            row = self._db.execute(
+                "SELECT id FROM tickets WHERE day=? AND code=? AND state='waiting'", (day.isoformat(), code)
+            ).fetchone()
             if row is None:
                 return None
             self._db.execute("UPDATE tickets SET state='void' WHERE id=?", (row[0],))
             ticket = self._ticket(row[0])
-            self._record("ticket_void", {"day": day.isoformat(), "code": code, "concern": ticket.concern,
-                                         "reason": reason}, at)
+            self._record(
+                "ticket_void", {"day": day.isoformat(), "code": code, "concern": ticket.concern, "reason": reason}, at
+            )
         return ticket
 
     def appointment(self, appointment_id: str) -> Appointment | None:
-        row = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE id=?",
-                               (appointment_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE id=?", (appointment_id,)
+        ).fetchone()
         return _appointment_from_row(row) if row else None
 
     def appointment_by_reference(self, day: date, reference: str) -> Appointment | None:
-        row = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND reference=?",
-                               (day.isoformat(), reference)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND reference=?", (day.isoformat(), reference)
+        ).fetchone()
         return _appointment_from_row(row) if row else None
 
     def check_in(self, appointment: Appointment, at: datetime) -> Appointment:
@@ -233,38 +259,70 @@ class StateStore:
             self._db.execute(
                 "INSERT INTO appointments (id, site, day, slot, concern, display_code, reference) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (appointment.id, appointment.site, appointment.day.isoformat(), appointment.slot.strftime("%H:%M"),
-                 appointment.concern, appointment.display_code, appointment.reference))
-            self._db.execute("UPDATE appointments SET status='checked_in', checked_in_at=? WHERE id=?",
-                             (at.isoformat(), appointment.id))
-            self._record("check_in", {"appointment_id": appointment.id, "day": appointment.day.isoformat(),
-                                      "code": appointment.display_code, "concern": appointment.concern}, at)
+                (
+                    appointment.id,
+                    appointment.site,
+                    appointment.day.isoformat(),
+                    appointment.slot.strftime("%H:%M"),
+                    appointment.concern,
+                    appointment.display_code,
+                    appointment.reference,
+                ),
+            )
+            self._db.execute(
+                "UPDATE appointments SET status='checked_in', checked_in_at=? WHERE id=?",
+                (at.isoformat(), appointment.id),
+            )
+            self._record(
+                "check_in",
+                {
+                    "appointment_id": appointment.id,
+                    "day": appointment.day.isoformat(),
+                    "code": appointment.display_code,
+                    "concern": appointment.concern,
+                },
+                at,
+            )
         return self.appointment(appointment.id)
 
     def appointments(self, day: date) -> list[Appointment]:
-        rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? "
-                                "ORDER BY slot, display_code", (day.isoformat(),))
+        rows = self._db.execute(
+            f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? ORDER BY slot, display_code",
+            (day.isoformat(),),
+        )
         return [_appointment_from_row(row) for row in rows]
 
     def has_event(self, kind: str, day: date) -> bool:
         """Whether an event of ``kind`` about ``day`` was recorded (e.g. the day list was printed)."""
-        return self._db.execute("SELECT 1 FROM events WHERE kind=? AND json_extract(body, '$.day')=? LIMIT 1",
-                                (kind, day.isoformat())).fetchone() is not None
+        return (
+            self._db.execute(
+                "SELECT 1 FROM events WHERE kind=? AND json_extract(body, '$.day')=? LIMIT 1", (kind, day.isoformat())
+            ).fetchone()
+            is not None
+        )
 
     def checked_in(self, day: date) -> list[Appointment]:
-        rows = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND "
-                                "status='checked_in' ORDER BY slot, checked_in_at", (day.isoformat(),))
+        rows = self._db.execute(
+            f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND "
+            "status='checked_in' ORDER BY slot, checked_in_at",
+            (day.isoformat(),),
+        )
         return [_appointment_from_row(row) for row in rows]
 
     def replace_appointments(self, day: date, appointments: list[Appointment]) -> None:
         """Apply a day list from the backend, whole or not at all; the device's own check-ins and
         calls win over the list's status, because they happened here and are on their way up."""
         with self._transaction():
-            local = {row[0]: row[1] for row in self._db.execute(
-                "SELECT id, status FROM appointments WHERE day=? AND status IN ('checked_in', 'called')",
-                (day.isoformat(),))}
-            self._db.execute("DELETE FROM appointments WHERE day=? AND status NOT IN ('checked_in', 'called')",
-                             (day.isoformat(),))
+            local = {
+                row[0]: row[1]
+                for row in self._db.execute(
+                    "SELECT id, status FROM appointments WHERE day=? AND status IN ('checked_in', 'called')",
+                    (day.isoformat(),),
+                )
+            }
+            self._db.execute(
+                "DELETE FROM appointments WHERE day=? AND status NOT IN ('checked_in', 'called')", (day.isoformat(),)
+            )
             for a in appointments:
                 if a.day != day:
                     raise ValueError(f"appointment {a.id} is for {a.day}, not {day}")
@@ -273,8 +331,17 @@ class StateStore:
                 self._db.execute(
                     "INSERT INTO appointments (id, site, day, slot, concern, display_code, reference, status) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (a.id, a.site, day.isoformat(), a.slot.strftime("%H:%M"), a.concern, a.display_code,
-                     a.reference, a.status))  # checked in at another kiosk of the office: in our queue too
+                    (
+                        a.id,
+                        a.site,
+                        day.isoformat(),
+                        a.slot.strftime("%H:%M"),
+                        a.concern,
+                        a.display_code,
+                        a.reference,
+                        a.status,
+                    ),
+                )  # checked in at another kiosk of the office: in our queue too
 
     def record_event(self, kind: str, body: dict, created_at: datetime) -> None:
         with self._transaction():
@@ -283,65 +350,95 @@ class StateStore:
     # --- reads ---------------------------------------------------------------------------------
 
     def waiting(self, day: date) -> list[Ticket]:
-        rows = self._db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? AND state='waiting' "
-                                "ORDER BY issued_at, id", (day.isoformat(),))
+        rows = self._db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? AND state='waiting' ORDER BY issued_at, id",
+            (day.isoformat(),),
+        )
         return [_ticket_from_row(row) for row in rows]
 
     def recent_calls(self, day: date, limit: int = 10) -> list[Ticket | Appointment]:
         """Tickets and appointments called on ``day``, newest first."""
-        tickets = [_ticket_from_row(row) for row in self._db.execute(
-            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? AND state='called' "
-            "ORDER BY called_at DESC, id DESC LIMIT ?", (day.isoformat(), limit))]
-        appointments = [_appointment_from_row(row) for row in self._db.execute(
-            f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND status='called' "
-            "ORDER BY called_at DESC LIMIT ?", (day.isoformat(), limit))]
+        tickets = [
+            _ticket_from_row(row)
+            for row in self._db.execute(
+                f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? AND state='called' "
+                "ORDER BY called_at DESC, id DESC LIMIT ?",
+                (day.isoformat(), limit),
+            )
+        ]
+        appointments = [
+            _appointment_from_row(row)
+            for row in self._db.execute(
+                f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE day=? AND status='called' "
+                "ORDER BY called_at DESC LIMIT ?",
+                (day.isoformat(), limit),
+            )
+        ]
         return sorted(tickets + appointments, key=lambda c: c.called_at, reverse=True)[:limit]
 
     def issued_counts(self, day: date) -> dict[str, int]:
-        rows = self._db.execute("SELECT concern, COUNT(*) FROM tickets WHERE day=? GROUP BY concern",
-                                (day.isoformat(),))
+        rows = self._db.execute(
+            "SELECT concern, COUNT(*) FROM tickets WHERE day=? GROUP BY concern", (day.isoformat(),)
+        )
         return dict(rows.fetchall())
 
     def tickets(self, day: date) -> list[Ticket]:
-        rows = self._db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? ORDER BY id",
-                                (day.isoformat(),))
+        rows = self._db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE day=? ORDER BY id", (day.isoformat(),))
         return [_ticket_from_row(row) for row in rows]
 
     def pending_events(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM events WHERE delivered_at IS NULL").fetchone()[0]
 
     def recent_events(self, limit: int = 10) -> list[EventRecord]:
-        rows = self._db.execute("SELECT seq, key, kind, body, created_at FROM events ORDER BY seq DESC LIMIT ?",
-                                (limit,))
-        return [EventRecord(seq, key, kind, json.loads(body), datetime.fromisoformat(created))
-                for seq, key, kind, body, created in rows]
+        rows = self._db.execute(
+            "SELECT seq, key, kind, body, created_at FROM events ORDER BY seq DESC LIMIT ?", (limit,)
+        )
+        return [
+            EventRecord(seq, key, kind, json.loads(body), datetime.fromisoformat(created))
+            for seq, key, kind, body, created in rows
+        ]
 
     def undelivered_events(self, limit: int) -> list[EventRecord]:
         """The oldest events the backend has not confirmed, in the order they happened."""
-        rows = self._db.execute("SELECT seq, key, kind, body, created_at FROM events WHERE delivered_at IS NULL "
-                                "ORDER BY seq LIMIT ?", (limit,))
-        return [EventRecord(seq, key, kind, json.loads(body), datetime.fromisoformat(created))
-                for seq, key, kind, body, created in rows]
+        rows = self._db.execute(
+            "SELECT seq, key, kind, body, created_at FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [
+            EventRecord(seq, key, kind, json.loads(body), datetime.fromisoformat(created))
+            for seq, key, kind, body, created in rows
+        ]
 
     def mark_delivered(self, keys, at: datetime) -> int:
         with self._transaction():
-            return sum(self._db.execute("UPDATE events SET delivered_at=? WHERE key=? AND delivered_at IS NULL",
-                                        (at.isoformat(), key)).rowcount for key in keys)
+            return sum(
+                self._db.execute(
+                    "UPDATE events SET delivered_at=? WHERE key=? AND delivered_at IS NULL", (at.isoformat(), key)
+                ).rowcount
+                for key in keys
+            )
 
     def call_code(self, *, day: date, code: str, counter: int, called_at: datetime) -> Ticket | Appointment | None:
         """A staff call for a given code (from the backend): the waiting ticket or checked-in appointment."""
         with self._transaction():
-            row = self._db.execute("SELECT id FROM tickets WHERE day=? AND code=? AND state='waiting'",
-                                   (day.isoformat(), code)).fetchone()
+            row = self._db.execute(
+                "SELECT id FROM tickets WHERE day=? AND code=? AND state='waiting'", (day.isoformat(), code)
+            ).fetchone()
             if row is not None:
-                self._db.execute("UPDATE tickets SET state='called', called_at=?, counter=? WHERE id=?",
-                                 (called_at.isoformat(), counter, row[0]))
+                self._db.execute(
+                    "UPDATE tickets SET state='called', called_at=?, counter=? WHERE id=?",
+                    (called_at.isoformat(), counter, row[0]),
+                )
                 return self._ticket(row[0])
-            row = self._db.execute("SELECT id FROM appointments WHERE day=? AND display_code=? AND "
-                                   "status IN ('booked', 'checked_in')", (day.isoformat(), code)).fetchone()
+            row = self._db.execute(
+                "SELECT id FROM appointments WHERE day=? AND display_code=? AND status IN ('booked', 'checked_in')",
+                (day.isoformat(), code),
+            ).fetchone()
             if row is not None:
-                self._db.execute("UPDATE appointments SET status='called', called_at=?, counter=? WHERE id=?",
-                                 (called_at.isoformat(), counter, row[0]))
+                self._db.execute(
+                    "UPDATE appointments SET status='called', called_at=?, counter=? WHERE id=?",
+                    (called_at.isoformat(), counter, row[0]),
+                )
                 return self.appointment(row[0])
         return None
 
@@ -351,8 +448,10 @@ class StateStore:
     # --- internals -----------------------------------------------------------------------------
 
     def _record(self, kind: str, body: dict, created_at: datetime) -> None:
-        self._db.execute("INSERT INTO events (key, kind, body, created_at) VALUES (?, ?, ?, ?)",
-                         (uuid.uuid4().hex, kind, json.dumps(body, sort_keys=True), created_at.isoformat()))
+        self._db.execute(
+            "INSERT INTO events (key, kind, body, created_at) VALUES (?, ?, ?, ?)",
+            (uuid.uuid4().hex, kind, json.dumps(body, sort_keys=True), created_at.isoformat()),
+        )
 
     def _ticket(self, ticket_id: int) -> Ticket:
         row = self._db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE id=?", (ticket_id,)).fetchone()
@@ -377,21 +476,41 @@ class _Transaction:
 
 
 _TICKET_COLUMNS = "id, day, concern, number, code, issued_at, state, called_at, counter"
-_APPOINTMENT_COLUMNS = ("id, site, day, slot, concern, display_code, reference, status, checked_in_at, called_at, "
-                        "counter")
+_APPOINTMENT_COLUMNS = (
+    "id, site, day, slot, concern, display_code, reference, status, checked_in_at, called_at, counter"
+)
 
 
 def _appointment_from_row(row) -> Appointment:
     id_, site, day, slot, concern, code, reference, status, checked_in_at, called_at, counter = row
-    return Appointment(id_, site, date.fromisoformat(day), time.fromisoformat(slot), concern, code, reference,
-                       status, datetime.fromisoformat(checked_in_at) if checked_in_at else None,
-                       datetime.fromisoformat(called_at) if called_at else None, counter)
+    return Appointment(
+        id_,
+        site,
+        date.fromisoformat(day),
+        time.fromisoformat(slot),
+        concern,
+        code,
+        reference,
+        status,
+        datetime.fromisoformat(checked_in_at) if checked_in_at else None,
+        datetime.fromisoformat(called_at) if called_at else None,
+        counter,
+    )
 
 
 def _ticket_from_row(row) -> Ticket:
     id_, day, concern, number, code, issued_at, state, called_at, counter = row
-    return Ticket(id_, date.fromisoformat(day), concern, number, code, datetime.fromisoformat(issued_at), state,
-                  datetime.fromisoformat(called_at) if called_at else None, counter)
+    return Ticket(
+        id_,
+        date.fromisoformat(day),
+        concern,
+        number,
+        code,
+        datetime.fromisoformat(issued_at),
+        state,
+        datetime.fromisoformat(called_at) if called_at else None,
+        counter,
+    )
 
 
 def _statements(script: str):
@@ -411,8 +530,9 @@ def _lock_exclusively(lock_path: Path):
         lock.seek(0)
         owner = lock.read().strip() or "unknown"
         lock.close()
-        raise StateError(f"{lock_path.with_suffix('')} is in use by another running entrance-appliance "
-                         f"(pid {owner}); stop it first") from None
+        raise StateError(
+            f"{lock_path.with_suffix('')} is in use by another running entrance-appliance (pid {owner}); stop it first"
+        ) from None
     lock.truncate(0)
     lock.write(str(os.getpid()))
     lock.flush()
@@ -425,29 +545,39 @@ def _inspect_existing(path: Path) -> None:
         return
     with open(path, "rb") as file:
         if file.read(16) != SQLITE_MAGIC:
-            raise StateError(f"{path} is not an SQLite database (damaged or a different file); "
-                             "the daemon will not overwrite it: move it aside to start with empty state")
+            raise StateError(
+                f"{path} is not an SQLite database (damaged or a different file); "
+                "the daemon will not overwrite it: move it aside to start with empty state"
+            )
     # A read-only open of a WAL-mode file creates -wal and -shm beside it; with no -wal there is
     # nothing but the file itself to read, so open it immutable and leave its directory as it was.
     immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{immutable}", uri=True)
         try:
-            app_id, version = (db.execute("PRAGMA application_id").fetchone()[0],
-                               db.execute("PRAGMA user_version").fetchone()[0])
+            app_id, version = (
+                db.execute("PRAGMA application_id").fetchone()[0],
+                db.execute("PRAGMA user_version").fetchone()[0],
+            )
             has_tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
             check = db.execute("PRAGMA quick_check").fetchall()
         finally:
             db.close()
     except sqlite3.DatabaseError as error:
-        raise StateError(f"{path} is damaged and cannot be read ({error}); it is left untouched for "
-                         "inspection: move it aside to start with empty state") from error
+        raise StateError(
+            f"{path} is damaged and cannot be read ({error}); it is left untouched for "
+            "inspection: move it aside to start with empty state"
+        ) from error
     if app_id not in (0, APPLICATION_ID) or (app_id == 0 and has_tables):
         raise StateError(f"{path} is an SQLite database of another program; it is left untouched")
     if version > SCHEMA_VERSION:
-        raise StateError(f"{path} was written by a newer version of entrance-appliance (schema {version}; this "
-                         f"version knows up to {SCHEMA_VERSION}): install the newer version; the file is left "
-                         "untouched")
+        raise StateError(
+            f"{path} was written by a newer version of entrance-appliance (schema {version}; this "
+            f"version knows up to {SCHEMA_VERSION}): install the newer version; the file is left "
+            "untouched"
+        )
     if [row[0] for row in check] != ["ok"]:
-        raise StateError(f"{path} is damaged ({'; '.join(row[0] for row in check[:3])}); it is left untouched "
-                         "for inspection: move it aside to start with empty state")
+        raise StateError(
+            f"{path} is damaged ({'; '.join(row[0] for row in check[:3])}); it is left untouched "
+            "for inspection: move it aside to start with empty state"
+        )

@@ -15,6 +15,7 @@ mean time of that visitor's concern, until the ticket's turn. The range is that 
 ± h × (2 min + 30% of it), with h the smallest that held for ``coverage`` of today's called tickets
 (split conformal, apart for "called at once", short and real waits), from a prior on a cold start.
 """
+
 import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
@@ -25,32 +26,32 @@ from statistics import NormalDist
 
 _NORMAL = NormalDist()
 
-STARTUP_MIN = 15.0            # after the day's first call, counters that have not called yet still count
-BASELINE_SILENT_MIN = 30.0    # the baselines' notion of a counter that stopped calling
-PRIOR_WEIGHT = 4.0            # the configured default counts as this many observed visits
-HALF_LIFE_VISITS = 40.0       # visits of a concern after which an observation weighs half
-PACE_PRIOR_WEIGHT = 5.0       # today's pace against the defaults, for concerns not seen yet
+STARTUP_MIN = 15.0  # after the day's first call, counters that have not called yet still count
+BASELINE_SILENT_MIN = 30.0  # the baselines' notion of a counter that stopped calling
+PRIOR_WEIGHT = 4.0  # the configured default counts as this many observed visits
+HALF_LIFE_VISITS = 40.0  # visits of a concern after which an observation weighs half
+PACE_PRIOR_WEIGHT = 5.0  # today's pace against the defaults, for concerns not seen yet
 PACE_DECAY = 0.5 ** (1 / 60)
-IDLE_SHARE = 0.5              # a counter is taken for idle once its visit has more likely ended
-IDLE_CALL_MIN = 1.0           # an idle counter calls within this long of someone drawing a ticket
-BREAK_Z = 2.8                 # a gap this far above a visit's usual length (log sigmas) holds a break
-CAP_Z = 2.0                   # longer or shorter visits count as this far off
-AWAY_Z = 2.3                  # silent longer than 99% of visits while people wait: away
-GRACE_MIN = 2.0               # how long people may wait before a free counter surely calls
-SPELLS_KEPT_MIN = 180.0       # how far back to remember when people waited
-BREAK_PRIOR_WEIGHT = 20.0     # visits: how often a visit is followed by a break, learnt from zero
+IDLE_SHARE = 0.5  # a counter is taken for idle once its visit has more likely ended
+IDLE_CALL_MIN = 1.0  # an idle counter calls within this long of someone drawing a ticket
+BREAK_Z = 2.8  # a gap this far above a visit's usual length (log sigmas) holds a break
+CAP_Z = 2.0  # longer or shorter visits count as this far off
+AWAY_Z = 2.3  # silent longer than 99% of visits while people wait: away
+GRACE_MIN = 2.0  # how long people may wait before a free counter surely calls
+SPELLS_KEPT_MIN = 180.0  # how far back to remember when people waited
+BREAK_PRIOR_WEIGHT = 20.0  # visits: how often a visit is followed by a break, learnt from zero
 BREAK_DECAY = 0.5 ** (1 / 40)
-OFFSETS_KEPT = 60             # the latest check-ins tell how early people come
-OFFSETS_ENOUGH = 20           # until then, -10 ± 10 minutes around the slot counts too
-CHECK_IN_POINTS = 4           # an appointment still to come is spread over this many times
-SHOW_PRIOR_WEIGHT = 10.0      # appointments: the configured show rate counts as this many
+OFFSETS_KEPT = 60  # the latest check-ins tell how early people come
+OFFSETS_ENOUGH = 20  # until then, -10 ± 10 minutes around the slot counts too
+CHECK_IN_POINTS = 4  # an appointment still to come is spread over this many times
+SHOW_PRIOR_WEIGHT = 10.0  # appointments: the configured show rate counts as this many
 SCALE_MIN, SCALE_SHARE = 2.0, 0.3  # a forecast's error grows with it: 2 min + 30%
 # Forecasts are calibrated in groups: called at once, a short wait, a real wait. A range must hold
 # for those who wait, not only on average over everyone, most of whom are called at once.
 GROUP_EDGES_MIN = (0.5, 3.0)
 PRIOR_HALF_WIDTH = (0.3, 0.7, 1.6)  # in scales, until today's tickets tell
 CALIBRATION_PRIOR_WEIGHT = 10.0
-CALIBRATION_WINDOW = 60       # the latest called tickets per group
+CALIBRATION_WINDOW = 60  # the latest called tickets per group
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def _minutes(delta: timedelta) -> float:
 
 # --- what every estimator observes -----------------------------------------------------------
 
+
 @dataclass
 class _Counter:
     number: int
@@ -83,8 +85,9 @@ class _Observations:
     """The queue as the device sees it: walk-ins, checked-in and booked appointments, counters.
     Feed every observation in time order, with aware datetimes; one instance serves one day."""
 
-    def __init__(self, concerns: list[str], *, default_service_min: dict[str, float] | float = 8.0,
-                 default_counters: int = 4):
+    def __init__(
+        self, concerns: list[str], *, default_service_min: dict[str, float] | float = 8.0, default_counters: int = 4
+    ):
         if isinstance(default_service_min, dict):
             fallback = sum(default_service_min.values()) / max(len(default_service_min), 1)
             self.default_service = {c: float(default_service_min.get(c, fallback)) for c in concerns}
@@ -92,9 +95,9 @@ class _Observations:
             self.default_service = {c: float(default_service_min) for c in concerns}
         self.concerns = list(concerns)
         self.default_counters = default_counters
-        self._walk_ins: dict[str, tuple[str, datetime]] = {}              # code -> (concern, issued); FIFO
+        self._walk_ins: dict[str, tuple[str, datetime]] = {}  # code -> (concern, issued); FIFO
         self._checked_in: dict[str, tuple[str, datetime, datetime]] = {}  # code -> (concern, slot, at)
-        self._upcoming: list[tuple[datetime, str]] = []                   # booked, not here yet; by slot
+        self._upcoming: list[tuple[datetime, str]] = []  # booked, not here yet; by slot
         self._concern_of: dict[str, str] = {}
         self._counters: dict[int, _Counter] = {}
         self._first_call: datetime | None = None
@@ -190,13 +193,14 @@ class _Observations:
         """(low, high) minutes per concern for a ticket drawn now: for the monitor and the backend.
         One queue serves every concern, so the ranges agree; the dict keeps the door open."""
         estimate = self.estimate(self.concerns[0], at) if self.concerns else WaitEstimate(0, 0, 0)
-        return {concern: (estimate.low_min, estimate.high_min) for concern in self.concerns}
+        return dict.fromkeys(self.concerns, (estimate.low_min, estimate.high_min))
 
     def _estimate(self, code: str | None, concern: str, at: datetime) -> WaitEstimate:
         raise NotImplementedError
 
 
 # --- the project's estimator -------------------------------------------------------------------
+
 
 class _ServiceTimes:
     """Log-normal service minutes of one concern: exponentially weighted mean and variance of log
@@ -213,8 +217,12 @@ class _ServiceTimes:
         prior_mu = self.prior_mu + pace
         total = PRIOR_WEIGHT + self.weight
         mu = (PRIOR_WEIGHT * prior_mu + self.sum) / total
-        spread = (PRIOR_WEIGHT * (self.prior_var + (prior_mu - mu) ** 2)
-                  + self.sum_sq - 2 * mu * self.sum + mu * mu * self.weight)
+        spread = (
+            PRIOR_WEIGHT * (self.prior_var + (prior_mu - mu) ** 2)
+            + self.sum_sq
+            - 2 * mu * self.sum
+            + mu * mu * self.weight
+        )
         return mu, math.sqrt(max(spread / total, 0.04))
 
     def observe(self, log_minutes: float) -> None:
@@ -240,10 +248,19 @@ class _Forecast:
 class WaitEstimator(_Observations):
     """The project's estimator; the module docstring says how it works."""
 
-    def __init__(self, concerns: list[str], *, default_service_min: dict[str, float] | float = 8.0,
-                 default_counters: int = 4, coverage: float = 0.82, service_sigma: float = 0.5,
-                 early: timedelta = timedelta(minutes=30), late: timedelta = timedelta(minutes=15),
-                 break_min: float = 30.0, show_rate: float = 0.85):
+    def __init__(
+        self,
+        concerns: list[str],
+        *,
+        default_service_min: dict[str, float] | float = 8.0,
+        default_counters: int = 4,
+        coverage: float = 0.82,
+        service_sigma: float = 0.5,
+        early: timedelta = timedelta(minutes=30),
+        late: timedelta = timedelta(minutes=15),
+        break_min: float = 30.0,
+        show_rate: float = 0.85,
+    ):
         super().__init__(concerns, default_service_min=default_service_min, default_counters=default_counters)
         self.coverage = coverage
         self.early, self.late = early, late  # the check-in window ([checkin] early, late)
@@ -256,13 +273,13 @@ class WaitEstimator(_Observations):
         self._break_length = break_min
         self._waiting_spells: deque[list] = deque()  # [start, end or None] of times someone waited
         self._check_ins: list[tuple[datetime, float]] = []  # heap of (slot, minutes from slot to check-in)
-        self._offsets: deque[float] = deque(maxlen=OFFSETS_KEPT)   # of windows closed: none still to come
+        self._offsets: deque[float] = deque(maxlen=OFFSETS_KEPT)  # of windows closed: none still to come
         self._offsets_sorted: list[float] | None = None
         self._show_rate = show_rate
         self._checked_in_slots: list[datetime] = []
         self._residuals = [deque(maxlen=CALIBRATION_WINDOW) for _ in range(len(GROUP_EDGES_MIN) + 1)]
         self._half_widths: list[float | None] = [None] * (len(GROUP_EDGES_MIN) + 1)
-        self._pending: dict[str, _Forecast] = {}      # printed tickets, until called
+        self._pending: dict[str, _Forecast] = {}  # printed tickets, until called
         self._printed: tuple[str, datetime, WaitEstimate] | None = None  # the newest ticket's, until a change
 
     # --- learning ---
@@ -321,8 +338,9 @@ class WaitEstimator(_Observations):
         super()._queue_changed(at)
         if self._waiting_since is not None and not was_waiting:
             self._waiting_spells.append([at, None])
-            while self._waiting_spells[0][1] is not None and \
-                    _minutes(at - self._waiting_spells[0][1]) > SPELLS_KEPT_MIN:
+            while (
+                self._waiting_spells[0][1] is not None and _minutes(at - self._waiting_spells[0][1]) > SPELLS_KEPT_MIN
+            ):
                 self._waiting_spells.popleft()
         elif self._waiting_since is None and was_waiting:
             self._waiting_spells[-1][1] = at
@@ -365,13 +383,14 @@ class WaitEstimator(_Observations):
                 continue
             # Busy if people wait now and it does not call, or if its visit more likely than not
             # goes on; otherwise it stands idle and calls the next at once.
-            busy = (self._waiting_since is not None
-                    and _minutes(at - max(self._waiting_since, counter.last_call)) > GRACE_MIN) or \
-                _NORMAL.cdf((math.log(max(elapsed, 1e-3)) - mu) / sigma) < IDLE_SHARE
+            busy = (
+                self._waiting_since is not None
+                and _minutes(at - max(self._waiting_since, counter.last_call)) > GRACE_MIN
+            ) or _NORMAL.cdf((math.log(max(elapsed, 1e-3)) - mu) / sigma) < IDLE_SHARE
             free.append(_residual_minutes(mu, sigma, elapsed) if busy else 0.0)
         if self._counters_open is not None:
             free.sort()
-            return free[:self._counters_open] + [0.0] * max(0, self._counters_open - len(free))
+            return free[: self._counters_open] + [0.0] * max(0, self._counters_open - len(free))
         if self._first_call is None or _minutes(at - self._first_call) < STARTUP_MIN:
             free += [0.0] * max(0, self.default_counters - len(self._counters))
         free += returning
@@ -386,8 +405,11 @@ class WaitEstimator(_Observations):
             self._offsets_sorted = None
         if self._offsets_sorted is None:
             early, late = -_minutes(self.early), _minutes(self.late)
-            prior = [] if len(self._offsets) >= OFFSETS_ENOUGH else [
-                min(max(-10 + 10 * _NORMAL.inv_cdf((i + 0.5) / 10), early), late) for i in range(10)]
+            prior = (
+                []
+                if len(self._offsets) >= OFFSETS_ENOUGH
+                else [min(max(-10 + 10 * _NORMAL.inv_cdf((i + 0.5) / 10), early), late) for i in range(10)]
+            )
             self._offsets_sorted = sorted(list(self._offsets) + prior)
         return self._offsets_sorted
 
@@ -404,9 +426,9 @@ class WaitEstimator(_Observations):
         offsets = self._check_in_offsets(at)
         show = self._show_rate_now(at)
         expected = []
-        for slot, concern in self._upcoming[bisect_left(self._upcoming, (at - self.late, "")):]:
+        for slot, concern in self._upcoming[bisect_left(self._upcoming, (at - self.late, "")) :]:
             since_slot = _minutes(at - slot)
-            later = offsets[bisect_left(offsets, since_slot):]  # the offsets still possible
+            later = offsets[bisect_left(offsets, since_slot) :]  # the offsets still possible
             if not later:
                 continue
             # Not here yet although many would be: the chance that they still come shrinks.
@@ -500,6 +522,7 @@ def _residual_minutes(mu: float, sigma: float, elapsed: float) -> float:
 
 
 # --- the baselines -----------------------------------------------------------------------------
+
 
 class FixedServiceEstimator(_Observations):
     """Berlin's ZMS method: the configured service minutes of everyone ahead ÷ counters working."""

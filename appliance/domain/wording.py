@@ -2,6 +2,7 @@
 
 A text is a key rendered for a language; German is the default and the fallback for any missing text.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -150,8 +151,9 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
     A parameter that is a Phrase is rendered in the same language.
     """
     template = TEXTS.get(language, {}).get(key) or TEXTS[DEFAULT_LANGUAGE][key]
-    return template.format(**{name: value.render(language) if isinstance(value, Phrase) else value
-                              for name, value in params.items()})
+    return template.format(
+        **{name: value.render(language) if isinstance(value, Phrase) else value for name, value in params.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,10 @@ class Phrase:
         return text(self.key, language, **dict(self.params))
 
     def to_json(self) -> dict:
-        return {"key": self.key, "params": {name: value.to_json() if isinstance(value, Phrase) else value
-                                            for name, value in self.params}}
+        return {
+            "key": self.key,
+            "params": {name: value.to_json() if isinstance(value, Phrase) else value for name, value in self.params},
+        }
 
     @classmethod
     def from_json(cls, data) -> "Phrase | None":
@@ -181,8 +185,13 @@ class Phrase:
             if isinstance(value, dict):
                 value = cls.from_json(value)
             # Parameters are codes, counts and times: short, printable, never free text from outside.
-            elif not (isinstance(value, int) and not isinstance(value, bool)
-                      or isinstance(value, str) and len(value) <= 40 and value.isprintable()):
+            elif not (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                or isinstance(value, str)
+                and len(value) <= 40
+                and value.isprintable()
+            ):
                 value = None
             if value is None:
                 return None
@@ -244,8 +253,14 @@ def ticket_languages(configured) -> tuple[str, ...]:
 
 def long_date(moment: datetime, language: str) -> str:
     weekdays, months = text("weekdays", language).split(), text("months", language).split()
-    return text("date.long", language, weekday=weekdays[moment.weekday()], day=moment.day,
-                month=months[moment.month - 1], year=moment.year)
+    return text(
+        "date.long",
+        language,
+        weekday=weekdays[moment.weekday()],
+        day=moment.day,
+        month=months[moment.month - 1],
+        year=moment.year,
+    )
 
 
 @dataclass(frozen=True)
@@ -279,14 +294,20 @@ def check_in_message(judgement: Judgement, display_code: str | None, late_policy
     if verdict in (CheckInVerdict.ACCEPTED, CheckInVerdict.ALREADY_CHECKED_IN):
         return _message("ok", "checked_in", code=display_code or "")
     if verdict is CheckInVerdict.TOO_EARLY:
-        return _message("warn", "too_early",
-                        at=judgement.come_back_at.strftime("%H:%M") if judgement.come_back_at else "")
+        return _message(
+            "warn", "too_early", at=judgement.come_back_at.strftime("%H:%M") if judgement.come_back_at else ""
+        )
     if verdict is CheckInVerdict.TOO_LATE:
         body = phrase("too_late.walk_in") if late_policy is LatePolicy.WALK_IN else DESK
         return VisitorMessage("warn", phrase("too_late.title"), body)
-    name = {CheckInVerdict.WRONG_DAY: "wrong_day", CheckInVerdict.OTHER_SITE: "other_site",
-            CheckInVerdict.UNKNOWN: "unknown", CheckInVerdict.CANCELLED: "cancelled",
-            CheckInVerdict.FORGED: "forged", CheckInVerdict.UNREADABLE: "unreadable"}[verdict]
+    name = {
+        CheckInVerdict.WRONG_DAY: "wrong_day",
+        CheckInVerdict.OTHER_SITE: "other_site",
+        CheckInVerdict.UNKNOWN: "unknown",
+        CheckInVerdict.CANCELLED: "cancelled",
+        CheckInVerdict.FORGED: "forged",
+        CheckInVerdict.UNREADABLE: "unreadable",
+    }[verdict]
     body = phrase(f"{name}.body", desk=DESK) if f"{name}.body" in TEXTS[DEFAULT_LANGUAGE] else DESK
     return VisitorMessage("error", phrase(f"{name}.title"), body)
 

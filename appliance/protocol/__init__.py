@@ -2,6 +2,7 @@
 
 It is all the device and the reference backend (``entrance_backend``) share.
 """
+
 from pathlib import Path
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")

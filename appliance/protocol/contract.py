@@ -2,10 +2,11 @@
 
 Servers check requests with it, so what the document says is what is enforced: one source of truth.
 """
+
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
@@ -43,7 +44,7 @@ def parse_timestamp(text: str) -> datetime:
 
 def timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, as both ends write it: '2026-03-09T07:31:05.120Z'."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ProtocolError(Exception):
@@ -92,7 +93,8 @@ class Contract:
     def __init__(self, document: dict):
         self.document = document
         self._registry = Registry().with_resource(
-            DOCUMENT_URI, Resource.from_contents(document, default_specification=DRAFT202012))
+            DOCUMENT_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
         self.operations: dict[str, Operation] = {}
         for path, item in document["paths"].items():
             for method in ("get", "put", "post", "delete", "patch"):
@@ -121,8 +123,11 @@ class Contract:
         values, problems = {}, []
         for parameter in self.operations[operation_id].parameters:
             source = {"path": path, "query": query, "header": headers}[parameter.location]
-            raw = source.getlist(parameter.name) if hasattr(source, "getlist") else (
-                [source[parameter.name]] if parameter.name in source else [])
+            raw = (
+                source.getlist(parameter.name)
+                if hasattr(source, "getlist")
+                else ([source[parameter.name]] if parameter.name in source else [])
+            )
             if not raw:
                 if parameter.required:
                     problems.append((parameter.name, f"the {parameter.location} parameter is required"))
@@ -147,22 +152,24 @@ class Contract:
         operation = self.operations[operation_id]
         media_type = (content_type or "").split(";")[0].strip().lower()
         if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-            raise RequestRejected(415, "unsupported_media_type",
-                                  f"the body must be application/json, not {_short(media_type)}")
+            raise RequestRejected(
+                415, "unsupported_media_type", f"the body must be application/json, not {_short(media_type)}"
+            )
         if not raw.strip():
             raise RequestRejected(422, "invalid_body", "a JSON body is required")
         try:
             value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
-            raise RequestRejected(422, "invalid_body", f"the body is not valid JSON: {_short(str(error), 200)}") from None
+            raise RequestRejected(
+                422, "invalid_body", f"the body is not valid JSON: {_short(str(error), 200)}"
+            ) from None
         problems = []
         for error in sorted(operation.body.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
             problems.extend(_explain(error))
         if problems:
             first = f"{problems[0][0]}: {problems[0][1]}"
             more = f" (and {len(problems) - 1} more problem(s), see details)" if len(problems) > 1 else ""
-            raise RequestRejected(422, "invalid_body", f"the body does not match the protocol: {first}{more}",
-                                  problems)
+            raise RequestRejected(422, "invalid_body", f"the body does not match the protocol: {first}{more}", problems)
         return value
 
     def _operation(self, path: str, method: str, item: dict) -> Operation:
@@ -171,15 +178,25 @@ class Contract:
         for parameter in item.get("parameters", []) + spec.get("parameters", []):
             parameter = self._resolve(parameter)
             parameters[(parameter["name"], parameter["in"])] = Parameter(
-                parameter["name"], parameter["in"], parameter.get("required", False), parameter["schema"],
-                self.validator(parameter["schema"]))
+                parameter["name"],
+                parameter["in"],
+                parameter.get("required", False),
+                parameter["schema"],
+                self.validator(parameter["schema"]),
+            )
         body = None
         if "requestBody" in spec:
             body = self.validator(spec["requestBody"]["content"]["application/json"]["schema"])
         security = spec.get("security", self.document.get("security", []))
-        return Operation(spec["operationId"], method.upper(), path,
-                         tuple(name for requirement in security for name in requirement),
-                         tuple(parameters.values()), body, spec.get("x-max-body-bytes", 0))
+        return Operation(
+            spec["operationId"],
+            method.upper(),
+            path,
+            tuple(name for requirement in security for name in requirement),
+            tuple(parameters.values()),
+            body,
+            spec.get("x-max-body-bytes", 0),
+        )
 
     def _resolve(self, node: dict) -> dict:
         while "$ref" in node:
@@ -193,8 +210,10 @@ class Contract:
 def _absolute_refs(schema):
     """``#/components/...`` becomes a reference into the registered document."""
     if isinstance(schema, dict):
-        return {key: (DOCUMENT_URI + value if key == "$ref" and value.startswith("#") else _absolute_refs(value))
-                for key, value in schema.items()}
+        return {
+            key: (DOCUMENT_URI + value if key == "$ref" and value.startswith("#") else _absolute_refs(value))
+            for key, value in schema.items()
+        }
     if isinstance(schema, list):
         return [_absolute_refs(value) for value in schema]
     return schema
@@ -216,9 +235,11 @@ def _explain(error) -> list[tuple[str, str]]:
         branches: dict[int, list] = {}
         for sub in error.context:
             branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+
         # The alternative meant is the one whose distinguishing 'kind' (a const or a not) matched.
         def distance(errors):
             return (any(e.validator in ("const", "not") for e in errors), len(errors))
+
         closest = min(branches.values(), key=distance)
         return [item for sub in closest for item in _explain(sub)]
     return [(_where(error.absolute_path), _plain(error))]
@@ -269,5 +290,8 @@ async def read_body(request, limit: int) -> bytes:
 
 
 def _too_large(size: int, limit: int) -> RequestRejected:
-    return RequestRejected(413, "too_large", f"the body has {size} bytes or more; this operation takes at most "
-                           f"{limit} bytes (x-max-body-bytes)")
+    return RequestRejected(
+        413,
+        "too_large",
+        f"the body has {size} bytes or more; this operation takes at most {limit} bytes (x-max-body-bytes)",
+    )

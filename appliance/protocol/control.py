@@ -3,6 +3,7 @@
 One JSON object per line each way: a request ``{"request": name, ...}``, an answer ``{"ok": value}``
 or ``{"error": text}``; a stream (``subscribe``) answers with one line per change until the client goes.
 """
+
 import json
 import socket
 from pathlib import Path
@@ -43,9 +44,10 @@ def request(path: Path, name: str, timeout: float = 3.0, **arguments):
                     break
                 data += chunk
     except (FileNotFoundError, ConnectionRefusedError) as error:
-        raise DaemonNotRunning(f"no daemon answers at {path} ({error.strerror}): is it running? "
-                               "(systemctl status entrance-appliance)") from None
-    except (socket.timeout, OSError) as error:
+        raise DaemonNotRunning(
+            f"no daemon answers at {path} ({error.strerror}): is it running? (systemctl status entrance-appliance)"
+        ) from None
+    except (TimeoutError, OSError) as error:
         raise DaemonNotRunning(f"the daemon at {path} did not answer: {error}") from None
     answer = decode(data)
     if "error" in answer:

@@ -3,6 +3,7 @@
 The background form binds its socket first, so a caller can ask for port 0 and learn the port;
 the reference backend's tests and demo use it, and so can the device's push endpoint.
 """
+
 import socket
 import threading
 import time
@@ -13,8 +14,9 @@ import uvicorn
 
 def server_config(app, **options) -> uvicorn.Config:
     """uvicorn's settings for our apps; ``options`` are uvicorn.Config's (host, port, log_config ...)."""
-    return uvicorn.Config(app, lifespan="on", server_header=False, timeout_graceful_shutdown=3,
-                          limit_concurrency=1000, **options)
+    return uvicorn.Config(
+        app, lifespan="on", server_header=False, timeout_graceful_shutdown=3, limit_concurrency=1000, **options
+    )
 
 
 class Server(uvicorn.Server):
@@ -47,8 +49,9 @@ class BackgroundServer:
         self.host, self.port = host, self._socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         self._server = Server(server_config(app, log_config=None, access_log=False), on_stop)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name=f"http-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"http-{self.port}", daemon=True
+        )
 
     def start(self, timeout: float = 10) -> "BackgroundServer":
         self._thread.start()

@@ -4,6 +4,7 @@ Every call has a timeout and an overall deadline, verifies TLS (optionally with 
 CA), sends the bearer token, reads at most a bounded answer, and ends in a result or a BackendError
 that says whether trying again later can help. ``Backoff`` spaces the attempts of the callers.
 """
+
 # Why requests: the standard client for Python, well kept, with connection pooling, proxies and TLS
 # verification against a CA bundle; its timeouts cover connecting and every read, and we add a
 # deadline for the whole answer so a server dripping bytes cannot hold a thread for ever.
@@ -13,7 +14,7 @@ import socket
 import threading
 import time
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -33,8 +34,9 @@ class BackendError(ApplianceError):
 
     transient = True
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self, message: str, status: int | None = None, code: str | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.status, self.code, self.retry_after = status, code, retry_after
 
@@ -82,8 +84,16 @@ class Answer:
 class BackendClient:
     """Calls the backend at ``base_url`` (the document's server, without /v1) as one device."""
 
-    def __init__(self, base_url: str, token: str | None, timeout: float = 10.0, verify_tls: bool = True,
-                 ca_bundle=None, max_answer_bytes: int = MAX_ANSWER_BYTES, on_answer=None):
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        timeout: float = 10.0,
+        verify_tls: bool = True,
+        ca_bundle=None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        on_answer=None,
+    ):
         base = base_url.rstrip("/")
         # The document's paths start with /v1; a url that names it too means the same server.
         self.base_url = base[:-3] if base.endswith("/v1") else base
@@ -117,8 +127,9 @@ class BackendClient:
                     pass
         self.session.close()
 
-    def call(self, method: str, path: str, *, params=None, json_body=None, headers=None,
-             timeout: float | None = None) -> Answer:
+    def call(
+        self, method: str, path: str, *, params=None, json_body=None, headers=None, timeout: float | None = None
+    ) -> Answer:
         """One attempt. Returns the Answer of a 2xx or 304; raises a BackendError otherwise."""
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout + self.timeout
@@ -130,9 +141,17 @@ class BackendClient:
         where = f"{method} {path}"
         sent_at = time.time()
         try:
-            response = self.session.request(method, self.base_url + path, params=params, data=data,
-                                            headers=send_headers, timeout=(self.timeout, timeout), stream=True,
-                                            allow_redirects=False, verify=self._verify)
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                data=data,
+                headers=send_headers,
+                timeout=(self.timeout, timeout),
+                stream=True,
+                allow_redirects=False,
+                verify=self._verify,
+            )
         except requests.Timeout:
             raise BackendUnreachable(f"{where}: no answer within {timeout:g} s") from None
         except requests.exceptions.SSLError as error:
@@ -159,15 +178,18 @@ class BackendClient:
     def _read(self, response, deadline: float, where: str) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_answer_bytes:
-            raise BadAnswer(f"{where}: the answer has {declared} bytes; at most {self.max_answer_bytes} are taken",
-                            response.status_code)
+            raise BadAnswer(
+                f"{where}: the answer has {declared} bytes; at most {self.max_answer_bytes} are taken",
+                response.status_code,
+            )
         body = bytearray()
         try:
             for chunk in response.iter_content(65536):
                 body += chunk
                 if len(body) > self.max_answer_bytes:
-                    raise BadAnswer(f"{where}: the answer is larger than {self.max_answer_bytes} bytes",
-                                    response.status_code)
+                    raise BadAnswer(
+                        f"{where}: the answer is larger than {self.max_answer_bytes} bytes", response.status_code
+                    )
                 if time.monotonic() > deadline:
                     raise BackendUnreachable(f"{where}: the answer did not arrive in time")
         except requests.RequestException as error:
@@ -193,11 +215,13 @@ class _TrackingAdapter(HTTPAdapter):
                     super().connect()
                     with lock:
                         registry.add(self)
+
             return Tracked
 
         self.poolmanager.pool_classes_by_scheme = {
             "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": tracked(HTTPConnection)}),
-            "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": tracked(HTTPSConnection)})}
+            "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": tracked(HTTPSConnection)}),
+        }
 
 
 class Backoff:
@@ -222,8 +246,9 @@ class Backoff:
         return delay
 
 
-def retry_after_seconds(value: str | None, server_date: datetime | None = None,
-                        now: datetime | None = None) -> float | None:
+def retry_after_seconds(
+    value: str | None, server_date: datetime | None = None, now: datetime | None = None
+) -> float | None:
     """A Retry-After header in seconds: delay-seconds, or an HTTP date taken against the answer's
     own Date when it has one (the device's clock may be wrong); None when absent or unreadable."""
     if not value:
@@ -234,7 +259,7 @@ def retry_after_seconds(value: str | None, server_date: datetime | None = None,
     moment = _http_date(value)
     if moment is None:
         return None
-    reference = server_date or now or datetime.now(timezone.utc)
+    reference = server_date or now or datetime.now(UTC)
     return min(max(0.0, (moment - reference).total_seconds()), MAX_RETRY_AFTER_S)
 
 
@@ -272,7 +297,7 @@ def _http_date(value: str | None) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _reason(error: Exception) -> str:

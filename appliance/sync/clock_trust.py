@@ -3,6 +3,7 @@
 A Pi has no real-time clock and may boot in 1970 or in last week; until one of the two signals
 comes, the core issues no day-bound number or check-in, and the clock's health says why.
 """
+
 import logging
 import threading
 from datetime import datetime
@@ -28,8 +29,15 @@ class ClockTrust:
 
     name = ComponentName.CLOCK
 
-    def __init__(self, core, clock, tolerance_s: float, trusted: bool, synchronized_file: Path = TIMESYNC_FILE,
-                 check_every_s: float = 2.0):
+    def __init__(
+        self,
+        core,
+        clock,
+        tolerance_s: float,
+        trusted: bool,
+        synchronized_file: Path = TIMESYNC_FILE,
+        check_every_s: float = 2.0,
+    ):
         self._core, self._clock = core, clock
         self.tolerance_s = tolerance_s
         self._file, self._check_every = Path(synchronized_file), check_every_s
@@ -67,8 +75,10 @@ class ClockTrust:
         if -self.tolerance_s - round_trip_s <= offset <= self.tolerance_s + 1 + round_trip_s:
             self._trust(f"the backend's clock agrees within {abs(offset):.0f} s")
         else:
-            self._distrust(f"the clock is {offset:+.0f} s off the backend's (more than the {self.tolerance_s:g} s "
-                           "allowed by [backend] clock_tolerance): waiting for time sync")
+            self._distrust(
+                f"the clock is {offset:+.0f} s off the backend's (more than the {self.tolerance_s:g} s "
+                "allowed by [backend] clock_tolerance): waiting for time sync"
+            )
 
     def _watch_file(self) -> None:
         while not self._trusted and not self._stop.wait(self._check_every):

@@ -3,6 +3,7 @@
 It talks to the core only through commands and snapshots, so a slow or absent backend never holds up
 a ticket, a check-in or the monitor; the component "backend" says what is wrong and since when.
 """
+
 import logging
 import threading
 import time
@@ -14,18 +15,24 @@ from appliance import __version__
 from appliance.domain.clock import local_day
 from appliance.domain.commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
 from appliance.domain.component import ComponentName, WorkerThread
-from appliance.protocol.contract import timestamp
+from appliance.protocol.contract import Contract, parse_timestamp, timestamp
 from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, Backoff, BadAnswer
-from appliance.protocol.contract import Contract, parse_timestamp
-from appliance.sync.wire import DayListRejected, OutboxEncoder, appointments_of, check_day, component_name, merge_changes
+from appliance.sync.wire import (
+    DayListRejected,
+    OutboxEncoder,
+    appointments_of,
+    check_day,
+    component_name,
+    merge_changes,
+)
 
 log = logging.getLogger(__name__)
 
-CORE_WAIT_S = 10.0        # a core that does not answer a command in this time is busy: try later
-CALLS_WAIT_S = 25         # the long poll's wait; the document allows up to 30
+CORE_WAIT_S = 10.0  # a core that does not answer a command in this time is busy: try later
+CALLS_WAIT_S = 25  # the long poll's wait; the document allows up to 30
 CALLS_LIMIT = 100
-OUTBOX_IDLE_S = 0.1       # how often an empty outbox is looked at again
-ALARM_CLEARS_AT = 0.9     # the outbox alarm ends below 90 % of its limit, so it does not flap
+OUTBOX_IDLE_S = 0.1  # how often an empty outbox is looked at again
+ALARM_CLEARS_AT = 0.9  # the outbox alarm ends below 90 % of its limit, so it does not flap
 UNREACHABLE = "unreachable"
 _DETAIL = 200
 
@@ -36,7 +43,7 @@ class _Day:
 
     cursor: str | None = None
     appointments: dict = field(default_factory=dict)  # id -> appointment, as the protocol has it
-    asked_since: str | None = None            # the `since` of the last answer, and its ETag
+    asked_since: str | None = None  # the `since` of the last answer, and its ETag
     etag: str | None = None
 
 
@@ -72,7 +79,7 @@ class LinkHealth:
         (the backend is reachable); one that got 5xx or refusals stays down until it gets its own."""
         with self._lock:
             known = self._down.pop(channel, None)
-            for other, (since, label, _) in list(self._down.items()):
+            for other, (_, label, _) in list(self._down.items()):
                 if label == UNREACHABLE:
                     known = known or self._down[other]
                     del self._down[other]
@@ -121,8 +128,18 @@ class DeviceSync:
 
     name = ComponentName.BACKEND
 
-    def __init__(self, core, config, clock, clock_trust=None, *, contract: Contract | None = None,
-                 calls_wait_s: int = CALLS_WAIT_S, retry_first_s: float = 0.5, retry_most_s: float = 60.0):
+    def __init__(
+        self,
+        core,
+        config,
+        clock,
+        clock_trust=None,
+        *,
+        contract: Contract | None = None,
+        calls_wait_s: int = CALLS_WAIT_S,
+        retry_first_s: float = 0.5,
+        retry_most_s: float = 60.0,
+    ):
         self.core, self.config, self.clock = core, config, clock
         self.clock_trust = clock_trust
         self.contract = contract or Contract.load()
@@ -135,10 +152,12 @@ class DeviceSync:
         self.calls_wait_s, self.retry_first_s, self.retry_most_s = calls_wait_s, retry_first_s, retry_most_s
         self.health = LinkHealth(core, clock, self.zone)
         self.encoder = OutboxEncoder(self.contract)
-        self._paths = {"events": f"/v1/devices/{device.id}/events",
-                       "heartbeat": f"/v1/devices/{device.id}/heartbeat",
-                       "appointments": f"/v1/sites/{device.site}/appointments",
-                       "calls": f"/v1/sites/{device.site}/calls"}
+        self._paths = {
+            "events": f"/v1/devices/{device.id}/events",
+            "heartbeat": f"/v1/devices/{device.id}/heartbeat",
+            "appointments": f"/v1/sites/{device.site}/appointments",
+            "calls": f"/v1/sites/{device.site}/calls",
+        }
         self._days: dict[date, _Day] = {}
         self._alarmed = False
         self._stopping = threading.Event()
@@ -147,9 +166,14 @@ class DeviceSync:
 
     def _client(self) -> BackendClient:
         backend = self.config.backend
-        return BackendClient(backend.url, backend.token_file.value if backend.token_file else None,
-                             timeout=self.timeout, verify_tls=backend.verify_tls, ca_bundle=backend.ca_bundle,
-                             on_answer=self._on_answer)
+        return BackendClient(
+            backend.url,
+            backend.token_file.value if backend.token_file else None,
+            timeout=self.timeout,
+            verify_tls=backend.verify_tls,
+            ca_bundle=backend.ca_bundle,
+            on_answer=self._on_answer,
+        )
 
     @property
     def stale_since(self) -> datetime | None:
@@ -161,12 +185,22 @@ class DeviceSync:
         self.health.report_again()
         # One session per thread: the long poll holds its connection, uploads never wait for it.
         self._clients = {name: self._client() for name in ("outbox", "calls", "routine")}
-        self._threads = [WorkerThread(loop, f"sync-{name}") for name, loop in (
-            ("outbox", self._outbox_loop), ("calls", self._calls_loop), ("routine", self._routine_loop))]
+        self._threads = [
+            WorkerThread(loop, f"sync-{name}")
+            for name, loop in (
+                ("outbox", self._outbox_loop),
+                ("calls", self._calls_loop),
+                ("routine", self._routine_loop),
+            )
+        ]
         for thread in self._threads:
             thread.start()
-        log.info("syncing with %s every %g s (heartbeat), day lists every %g s, calls live",
-                 self._clients["outbox"].where, self.heartbeat_s, self.appointments_s)
+        log.info(
+            "syncing with %s every %g s (heartbeat), day lists every %g s, calls live",
+            self._clients["outbox"].where,
+            self.heartbeat_s,
+            self.appointments_s,
+        )
         if not self.config.backend.verify_tls:
             log.warning("the backend's TLS certificate is NOT verified ([backend] verify_tls = no)")
 
@@ -241,8 +275,9 @@ class DeviceSync:
                 return
             if error.status == 409:
                 # The backend holds this key already, so the event's effect happened once: it is delivered.
-                log.error("the backend holds event %s with other content (%s): counted as delivered",
-                          events[0]["key"], error)
+                log.error(
+                    "the backend holds event %s with other content (%s): counted as delivered", events[0]["key"], error
+                )
                 self._mark([events[0]["key"]])
                 return
             raise
@@ -258,12 +293,18 @@ class DeviceSync:
             return
         self._alarmed = alarm
         if alarm:
-            log.error("outbox alarm: %d events not delivered, more than [backend] outbox_alarm = %d; none is "
-                      "dropped, they wait in the state database", pending, self.outbox_alarm)
+            log.error(
+                "outbox alarm: %d events not delivered, more than [backend] outbox_alarm = %d; none is "
+                "dropped, they wait in the state database",
+                pending,
+                self.outbox_alarm,
+            )
         else:
             log.info("outbox alarm over: %d events not delivered", pending)
-        self.health.problem("outbox", f"outbox alarm: more than {self.outbox_alarm} events not delivered "
-                                      "(none is dropped)" if alarm else None)
+        self.health.problem(
+            "outbox",
+            f"outbox alarm: more than {self.outbox_alarm} events not delivered (none is dropped)" if alarm else None,
+        )
 
     # --- calls --------------------------------------------------------------------------------------
 
@@ -277,8 +318,12 @@ class DeviceSync:
             if cursor is not None:
                 params.update(after=cursor, wait=self.calls_wait_s)
             try:
-                answer = client.call("GET", self._paths["calls"], params=params,
-                                     timeout=self.calls_wait_s + self.timeout if cursor else None)
+                answer = client.call(
+                    "GET",
+                    self._paths["calls"],
+                    params=params,
+                    timeout=self.calls_wait_s + self.timeout if cursor else None,
+                )
                 feed = answer.body
                 if not feed_schema.is_valid(feed):
                     raise BadAnswer("GET calls: the answer does not match the protocol's CallFeed", answer.status)
@@ -315,8 +360,7 @@ class DeviceSync:
             if now >= next_beat:
                 next_beat = now + self._step("heartbeat", lambda: self._heartbeat(client), beats, self.heartbeat_s)
             if now >= next_days:
-                next_days = now + self._step("appointments", lambda: self._sync_days(client), days,
-                                             self.appointments_s)
+                next_days = now + self._step("appointments", lambda: self._sync_days(client), days, self.appointments_s)
             self._stopping.wait(max(0.05, min(next_beat, next_days) - time.monotonic()))
 
     def _step(self, channel: str, work, backoff: Backoff, interval: float) -> float:
@@ -331,12 +375,26 @@ class DeviceSync:
 
     def _heartbeat(self, client: BackendClient) -> None:
         snapshot = self.core.snapshot
-        components = [{"name": component_name(c.name), "state": c.state.value,
-                       **({"detail": c.detail[:_DETAIL]} if c.detail else {})} for c in snapshot.components][:32]
-        client.call("POST", self._paths["heartbeat"], json_body={
-            "version": __version__, "roles": list(self.config.device.roles), "components": components,
-            "outbox_pending": min(snapshot.outbox_pending, 100_000_000), "clock_ok": self._clock_trusted(),
-            "sent_at": timestamp(self.clock.now())})
+        components = [
+            {
+                "name": component_name(c.name),
+                "state": c.state.value,
+                **({"detail": c.detail[:_DETAIL]} if c.detail else {}),
+            }
+            for c in snapshot.components
+        ][:32]
+        client.call(
+            "POST",
+            self._paths["heartbeat"],
+            json_body={
+                "version": __version__,
+                "roles": list(self.config.device.roles),
+                "components": components,
+                "outbox_pending": min(snapshot.outbox_pending, 100_000_000),
+                "clock_ok": self._clock_trusted(),
+                "sent_at": timestamp(self.clock.now()),
+            },
+        )
 
     def _sync_days(self, client: BackendClient) -> None:
         if not self._clock_trusted():

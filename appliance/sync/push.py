@@ -4,6 +4,7 @@
 the document's body limit and schema, then site and day, and one atomic ApplyDayList; a refused
 body changes nothing. Served by uvicorn in a background thread, beside the core.
 """
+
 # Plain HTTP for now: BackgroundServer does not pass uvicorn's ssl_certfile/ssl_keyfile on. Until it
 # does, bind it to a trusted network (or behind a TLS proxy); the token is compared in constant time.
 import hmac
@@ -37,8 +38,16 @@ class PushEndpoint:
 
     name = ComponentName.PUSH
 
-    def __init__(self, core, config, clock, token: str, clock_trust=None, contract: Contract | None = None,
-                 port: int | None = None):
+    def __init__(
+        self,
+        core,
+        config,
+        clock,
+        token: str,
+        clock_trust=None,
+        contract: Contract | None = None,
+        port: int | None = None,
+    ):
         """``port``: where to listen instead of the config's (0: a free port, see ``url``)."""
         self.core, self.clock, self.clock_trust = core, clock, clock_trust
         self.site, self.zone = config.device.site, config.device.timezone
@@ -49,9 +58,10 @@ class PushEndpoint:
         self.url: str | None = None
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/push/appointments/{day}", self.push, methods=["PUT"])],
-                         exception_handlers={RequestRejected: _rejected, HTTPException: _http_error,
-                                             Exception: _crashed})
+        return Starlette(
+            routes=[Route("/v1/push/appointments/{day}", self.push, methods=["PUT"])],
+            exception_handlers={RequestRejected: _rejected, HTTPException: _http_error, Exception: _crashed},
+        )
 
     def start(self) -> None:
         self._server = BackgroundServer(self.app(), self._host, self._port)
@@ -76,18 +86,26 @@ class PushEndpoint:
         raw = await read_body(request, operation.max_body_bytes)
         body = self.contract.body(OPERATION, raw, request.headers.get("content-type"))
         if self.clock_trust is not None and not self.clock_trust.trusted:
-            raise RequestRejected(503, "clock_not_trusted", "the device's clock is not synchronised yet, so it "
-                                  "cannot tell today from tomorrow: try again later",
-                                  headers={"Retry-After": str(RETRY_CLOCK_S)})
+            raise RequestRejected(
+                503,
+                "clock_not_trusted",
+                "the device's clock is not synchronised yet, so it cannot tell today from tomorrow: try again later",
+                headers={"Retry-After": str(RETRY_CLOCK_S)},
+            )
         day = date.fromisoformat(params["day"])
         today = local_day(self.clock.now(), self.zone)
         if day not in (today, today + timedelta(days=1)):
-            raise RequestRejected(409, "wrong_day", f"{day} is neither today ({today}) nor tomorrow on the "
-                                  "device's clock; nothing was changed")
+            raise RequestRejected(
+                409,
+                "wrong_day",
+                f"{day} is neither today ({today}) nor tomorrow on the device's clock; nothing was changed",
+            )
         try:
             if body["day"] != params["day"]:
-                raise DayListRejected(f"the body is for {body['day']}, the path for {day}",
-                                      [("body.day", f"must be {day}, as in the path")])
+                raise DayListRejected(
+                    f"the body is for {body['day']}, the path for {day}",
+                    [("body.day", f"must be {day}, as in the path")],
+                )
             check_day(self.contract, "PushedDay", body, self.site, day)
             appointments = appointments_of(body["appointments"], self.site, day)
         except DayListRejected as error:
@@ -100,8 +118,12 @@ class PushEndpoint:
         try:
             return self.core.submit(ApplyDayList(day, appointments)).result(APPLY_WAIT_S)
         except FutureTimeout:
-            raise RequestRejected(503, "busy", "the device is busy: push again (the same list changes nothing twice)",
-                                  headers={"Retry-After": "5"}) from None
+            raise RequestRejected(
+                503,
+                "busy",
+                "the device is busy: push again (the same list changes nothing twice)",
+                headers={"Retry-After": "5"},
+            ) from None
 
     def _authenticate(self, request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -124,10 +146,15 @@ async def _rejected(request, error: RequestRejected) -> Response:
 
 async def _http_error(request, error: HTTPException) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-    message = {404: "no such path: this device serves only PUT /v1/push/appointments/{day}",
-               405: f"{request.method} is not allowed here; allowed: PUT"}
-    return JSONResponse({"error": code, "message": message.get(error.status_code, str(error.detail))},
-                        status_code=error.status_code, headers=error.headers)
+    message = {
+        404: "no such path: this device serves only PUT /v1/push/appointments/{day}",
+        405: f"{request.method} is not allowed here; allowed: PUT",
+    }
+    return JSONResponse(
+        {"error": code, "message": message.get(error.status_code, str(error.detail))},
+        status_code=error.status_code,
+        headers=error.headers,
+    )
 
 
 async def _crashed(request, error: Exception) -> Response:

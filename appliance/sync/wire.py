@@ -4,15 +4,15 @@ Outbox events are stored as the core wrote them; here each becomes the document'
 the same way on every attempt (a key sent again with another body would be a conflict). Day lists,
 pulled or pushed, are checked completely before anything of them is applied.
 """
+
 import json
 import logging
 import re
-from datetime import date, time, timezone
+from datetime import UTC, date, time
 
 from appliance.domain.errors import ApplianceError
 from appliance.domain.state import Appointment, EventRecord
-from appliance.protocol.contract import timestamp
-from appliance.protocol.contract import Contract
+from appliance.protocol.contract import Contract, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class DayListRejected(ApplianceError, ValueError):
 
 # --- events out --------------------------------------------------------------------------------
 
+
 class OutboxEncoder:
     """Outbox records as the protocol's events, each checked against the document before it is sent."""
 
@@ -44,18 +45,25 @@ class OutboxEncoder:
     def encode(self, record: EventRecord) -> dict:
         """``record`` as the protocol's event; one the document would refuse goes as an ``invalid_event``
         holding the original, so a device fault never blocks the outbox and nothing is lost."""
-        created_at = timestamp(record.created_at.astimezone(timezone.utc))
-        event = {"key": record.key, "kind": record.kind, "created_at": created_at,
-                 "body": _protocol_body(record.kind, record.body)}
+        created_at = timestamp(record.created_at.astimezone(UTC))
+        event = {
+            "key": record.key,
+            "kind": record.kind,
+            "created_at": created_at,
+            "body": _protocol_body(record.kind, record.body),
+        }
         validator = self._by_kind.get(record.kind) or self._by_kind[None]
-        problems = [] if validator.is_valid(event) else [
-            _problem(error) for error in validator.iter_errors(event)]
+        problems = [] if validator.is_valid(event) else [_problem(error) for error in validator.iter_errors(event)]
         size = len(json.dumps(event, separators=(",", ":")))
         if not problems and size <= MAX_EVENT_BYTES:
             return event
         problem = f"{problems[0][0]}: {problems[0][1]}" if problems else f"{size} bytes, more than {MAX_EVENT_BYTES}"
-        log.error("outbox event %s (%s) does not fit the protocol (%s): sent as invalid_event", record.key,
-                  record.kind[:40], problem)
+        log.error(
+            "outbox event %s (%s) does not fit the protocol (%s): sent as invalid_event",
+            record.key,
+            record.kind[:40],
+            problem,
+        )
         body = {"original_kind": record.kind[:40], "problem": problem[:_DETAIL]}
         if size <= MAX_EVENT_BYTES:
             body["original_body"] = record.body
@@ -67,18 +75,31 @@ def _protocol_body(kind: str, body: dict) -> dict:
     if kind == "ticket_void":
         reason = str(body.get("reason", ""))
         mapped = "not_printed" if reason.startswith("printer") else "staff" if reason.startswith("staff") else "other"
-        return _present({"day": body.get("day"), "code": body.get("code"), "reason": mapped,
-                         "detail": reason[:_DETAIL] or None})
+        return _present(
+            {"day": body.get("day"), "code": body.get("code"), "reason": mapped, "detail": reason[:_DETAIL] or None}
+        )
     if kind == "check_in":
-        return _present({"day": body.get("day"), "appointment": body.get("appointment_id"),
-                         "display_code": body.get("code")})
+        return _present(
+            {"day": body.get("day"), "appointment": body.get("appointment_id"), "display_code": body.get("code")}
+        )
     if kind == "appointment_called":
-        return _present({"day": body.get("day"), "appointment": body.get("appointment_id"),
-                         "display_code": body.get("code"), "counter": body.get("counter")})
+        return _present(
+            {
+                "day": body.get("day"),
+                "appointment": body.get("appointment_id"),
+                "display_code": body.get("code"),
+                "counter": body.get("counter"),
+            }
+        )
     if kind == "component_health":
         detail = body.get("detail")
-        return _present({"component": component_name(body.get("component")), "state": body.get("state"),
-                         "detail": detail[:_DETAIL] if isinstance(detail, str) and detail else None})
+        return _present(
+            {
+                "component": component_name(body.get("component")),
+                "state": body.get("state"),
+                "detail": detail[:_DETAIL] if isinstance(detail, str) and detail else None,
+            }
+        )
     return body
 
 
@@ -98,14 +119,16 @@ def _present(body: dict) -> dict:
 
 # --- day lists in ------------------------------------------------------------------------------
 
+
 def check_day(contract: Contract, schema: str, answer, site: str, day: date) -> dict:
     """``answer`` checked against the document's ``schema`` and meant for ``site`` and ``day``."""
     problems = sorted(_problem(error) for error in contract.schema_validator(schema).iter_errors(answer))
     if problems:
         raise DayListRejected(f"{problems[0][0]}: {problems[0][1]}", problems)
     if answer["site"] != site:
-        raise DayListRejected(f"it is site {answer['site']}'s, not this device's ({site})",
-                              [("body.site", f"must be {site}")])
+        raise DayListRejected(
+            f"it is site {answer['site']}'s, not this device's ({site})", [("body.site", f"must be {site}")]
+        )
     if answer["day"] != day.isoformat():
         raise DayListRejected(f"it is for {answer['day']}, not {day}", [("body.day", f"must be {day}")])
     return answer
@@ -130,8 +153,19 @@ def appointments_of(items, site: str, day: date) -> tuple[Appointment, ...]:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise DayListRejected(f"{problems[0][0]}: {problems[0][1]}{more}", problems)
-    return tuple(Appointment(item["id"], item["site"], day, time.fromisoformat(item["slot"]), item["concern"],
-                             item["display_code"], item["reference"], item["status"]) for item in items)
+    return tuple(
+        Appointment(
+            item["id"],
+            item["site"],
+            day,
+            time.fromisoformat(item["slot"]),
+            item["concern"],
+            item["display_code"],
+            item["reference"],
+            item["status"],
+        )
+        for item in items
+    )
 
 
 def merge_changes(held: dict, changes: list[dict]) -> dict:
@@ -149,8 +183,9 @@ def _problem(error) -> tuple[str, str]:
     if error.validator == "type":
         return where, f"must be of type {error.validator_value}"
     if error.validator == "required":
-        missing = [name for name in error.validator_value if isinstance(error.instance, dict)
-                   and name not in error.instance]
+        missing = [
+            name for name in error.validator_value if isinstance(error.instance, dict) and name not in error.instance
+        ]
         return where, f"lacks {', '.join(map(repr, missing))[:80]}"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))

@@ -2,6 +2,7 @@
 
 A request is checked against the OpenAPI document (contract.py) before it reaches the store.
 """
+
 # Why Starlette on uvicorn: ASGI, so a monitor waiting in a long poll is a suspended coroutine,
 # not a blocked thread (hundreds of monitors cost nothing); a call wakes them through an
 # asyncio.Event at once. Both are pure Python (they run on a Pi too), small, widely deployed and
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,14 +30,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from appliance.protocol.contract import Contract, RequestRejected, read_body, timestamp
-from entrance_backend.store import (BackendRefusal, BackendStore, CursorGone, KeyConflict, NobodyWaiting, NotCallable,
-                                    UnknownCode, site_day)
+from entrance_backend.store import (
+    BackendRefusal,
+    BackendStore,
+    CursorGone,
+    KeyConflict,
+    NobodyWaiting,
+    NotCallable,
+    UnknownCode,
+    site_day,
+)
 
 log = logging.getLogger("entrance-backend")
 
 DEFAULT_SITE = "mitte"
-_REFUSALS = {CursorGone: (410, "cursor_gone"), KeyConflict: (409, "key_conflict"), UnknownCode: (404, "not_found"),
-             NotCallable: (409, "not_callable"), NobodyWaiting: (409, "nobody_waiting")}
+_REFUSALS = {
+    CursorGone: (410, "cursor_gone"),
+    KeyConflict: (409, "key_conflict"),
+    UnknownCode: (404, "not_found"),
+    NotCallable: (409, "not_callable"),
+    NobodyWaiting: (409, "nobody_waiting"),
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,7 @@ class Settings:
     site: str = DEFAULT_SITE
     timezone: str = "Europe/Berlin"
     rate_limit: float = 50.0  # requests per second and caller, bursts of twice that; 0: no limit
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def sites(self) -> set[str]:
@@ -113,8 +127,9 @@ class RateLimiter:
             level, last = self._buckets.get(caller, (self.burst, now))
             level = min(self.burst, level + (now - last) * self.rate)
             if len(self._buckets) > 10_000:  # forget callers whose bucket is full again
-                self._buckets = {key: value for key, value in self._buckets.items()
-                                 if now - value[1] < self.burst / self.rate}
+                self._buckets = {
+                    key: value for key, value in self._buckets.items() if now - value[1] < self.burst / self.rate
+                }
             if level >= 1:
                 self._buckets[caller] = (level - 1, now)
                 return 0.0
@@ -149,12 +164,23 @@ class Backend:
         """Authentication (401), rate (429), parameters (400), authorisation (403/404), body (413/415/422)."""
         operation = self.contract.operations[operation_id]
         caller = self._authenticate(request, operation.security)
-        who = (caller.device.device if caller.device else caller.kind if caller.kind == "staff" else
-               request.client.host if request.client else "public")
+        who = (
+            caller.device.device
+            if caller.device
+            else caller.kind
+            if caller.kind == "staff"
+            else request.client.host
+            if request.client
+            else "public"
+        )
         wait = self.limiter.retry_after(who)
         if wait:
-            raise RequestRejected(429, "rate_limited", f"too many requests: retry in {wait:.1f} s",
-                                  headers={"Retry-After": str(int(wait) + 1)})
+            raise RequestRejected(
+                429,
+                "rate_limited",
+                f"too many requests: retry in {wait:.1f} s",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
         params = self.contract.parameters(operation_id, request.path_params, request.query_params, request.headers)
         self._authorize(caller, params)
         body = None
@@ -184,12 +210,16 @@ class Backend:
 
     def _authorize(self, caller: Caller, params: dict) -> None:
         if caller.device and "device" in params and params["device"] != caller.device.device:
-            raise RequestRejected(403, "forbidden", f"this token is device {caller.device.device}'s, "
-                                  f"not {params['device']}'s")
+            raise RequestRejected(
+                403, "forbidden", f"this token is device {caller.device.device}'s, not {params['device']}'s"
+            )
         if "site" in params:
             if caller.device and params["site"] != caller.device.site:
-                raise RequestRejected(403, "forbidden", f"device {caller.device.device} belongs to site "
-                                      f"{caller.device.site}, not {params['site']}")
+                raise RequestRejected(
+                    403,
+                    "forbidden",
+                    f"device {caller.device.device} belongs to site {caller.device.site}, not {params['site']}",
+                )
             if params["site"] not in self.settings.sites:
                 raise RequestRejected(404, "not_found", f"no site {params['site']!r} here")
 
@@ -203,8 +233,9 @@ class Backend:
 
     async def upload_events(self, request: Request) -> Response:
         caller, params, body = await self.admit(request, "uploadEvents")
-        accepted, duplicates = await run_in_threadpool(self.store.apply_events, params["device"],
-                                                       caller.device.site, body["events"], self.settings.clock())
+        accepted, duplicates = await run_in_threadpool(
+            self.store.apply_events, params["device"], caller.device.site, body["events"], self.settings.clock()
+        )
         return JSONResponse({"accepted": accepted, "duplicates": duplicates})
 
     async def get_appointments(self, request: Request) -> Response:
@@ -219,8 +250,12 @@ class Backend:
             answer = {"site": site, "day": day, "cursor": self.store.cursor(position), "appointments": appointments}
         else:
             position, changes = await run_in_threadpool(self.store.appointment_changes, site, day, since_position)
-            answer = {"site": site, "day": day, "cursor": self.store.cursor(position),
-                      "changes": [{"change": change, "appointment": item} for change, item in changes]}
+            answer = {
+                "site": site,
+                "day": day,
+                "cursor": self.store.cursor(position),
+                "changes": [{"change": change, "appointment": item} for change, item in changes],
+            }
         return JSONResponse(answer, headers={"ETag": self._etag(day, since_position, position)})
 
     async def calls(self, request: Request) -> Response:
@@ -256,12 +291,16 @@ class Backend:
     async def get_waits(self, request: Request) -> Response:
         _, params, _ = await self.admit(request, "getWaits")
         waits = await run_in_threadpool(self.store.waits, params["site"], self.today(self.settings.clock()))
-        return JSONResponse({"site": params["site"], "waits": waits},
-                            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=30"})
+        return JSONResponse(
+            {"site": params["site"], "waits": waits},
+            headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=30"},
+        )
 
     async def openapi(self, request: Request) -> Response:
-        document = dict(self.contract.document, servers=[{"url": str(request.base_url).rstrip("/"),
-                                                          "description": "this reference backend"}])
+        document = dict(
+            self.contract.document,
+            servers=[{"url": str(request.base_url).rstrip("/"), "description": "this reference backend"}],
+        )
         return Response(json.dumps(document, ensure_ascii=False, indent=1), media_type="application/json")
 
     def _etag(self, day: str, since: int | None, position: int) -> str:
@@ -283,12 +322,18 @@ def create_app(backend: Backend) -> Starlette:
         Route("/v1/sites/{site}/calls", backend.calls, methods=["GET", "POST"]),
         Route("/v1/sites/{site}/waits", backend.get_waits, methods=["GET"]),
     ]
-    handlers = {RequestRejected: _rejected, BackendRefusal: _refused, HTTPException: _http_error,
-                sqlite3.OperationalError: _busy, Exception: _crashed}
+    handlers = {
+        RequestRejected: _rejected,
+        BackendRefusal: _refused,
+        HTTPException: _http_error,
+        sqlite3.OperationalError: _busy,
+        Exception: _crashed,
+    }
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
 
 
 # --- errors as the protocol's JSON -----------------------------------------------------------
+
 
 async def _rejected(request, error: RequestRejected) -> Response:
     return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
@@ -301,16 +346,24 @@ async def _refused(request, error: BackendRefusal) -> Response:
 
 async def _http_error(request, error: HTTPException) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "bad_request")
-    message = {404: f"no such path: {request.url.path}",
-               405: f"{request.method} is not allowed here; allowed: {(error.headers or {}).get('Allow', '')}"}
-    return JSONResponse({"error": code, "message": message.get(error.status_code, str(error.detail))},
-                        status_code=error.status_code, headers=error.headers)
+    message = {
+        404: f"no such path: {request.url.path}",
+        405: f"{request.method} is not allowed here; allowed: {(error.headers or {}).get('Allow', '')}",
+    }
+    return JSONResponse(
+        {"error": code, "message": message.get(error.status_code, str(error.detail))},
+        status_code=error.status_code,
+        headers=error.headers,
+    )
 
 
 async def _busy(request, error: sqlite3.OperationalError) -> Response:
     log.warning("database busy: %s", error)
-    return JSONResponse({"error": "unavailable", "message": "the backend's database is busy: try again"},
-                        status_code=503, headers={"Retry-After": "1"})
+    return JSONResponse(
+        {"error": "unavailable", "message": "the backend's database is busy: try again"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _crashed(request, error: Exception) -> Response:

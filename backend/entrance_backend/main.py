@@ -5,6 +5,7 @@ Integrators and the demo run it as a program; the tests run it in-process (Backg
 events (what a device sent). The layers: store.py (SQLite), http.py (the operations), and the
 protocol's document (appliance.protocol).
 """
+
 import argparse
 import json
 import os
@@ -13,14 +14,14 @@ import secrets
 import signal
 import sqlite3
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
-from entrance_backend.store import BackendRefusal, BackendStore
 from appliance.protocol.contract import Contract, timestamp
 from appliance.protocol.http_server import BackgroundServer, Server, server_config
+from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
+from entrance_backend.store import BackendRefusal, BackendStore
 
 __all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
 
@@ -60,41 +61,72 @@ class BackgroundBackend:
 _REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 
 
-def demo_appointments(site: str, day: str, count: int, concerns: list[str], rng: random.Random,
-                      first_code: int = 1, cancelled_share: float = 0.1) -> list[dict]:
+def demo_appointments(
+    site: str,
+    day: str,
+    count: int,
+    concerns: list[str],
+    rng: random.Random,
+    first_code: int = 1,
+    cancelled_share: float = 0.1,
+) -> list[dict]:
     """``count`` bookings in the morning's slots (07:30-12:00 every 10 min), some cancelled."""
     slots = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(7 * 60 + 30, 12 * 60, 10)]
     appointments = []
     for index, slot in enumerate(sorted(rng.choice(slots) for _ in range(count))):
-        appointments.append({
-            "id": f"apt-{day.replace('-', '')}-{rng.getrandbits(40):010x}", "site": site, "day": day,
-            "slot": slot, "concern": rng.choice(concerns), "display_code": f"T{first_code + index:03d}",
-            "reference": "".join(rng.choice(_REFERENCE_LETTERS) for _ in range(6)),
-            "status": "cancelled" if rng.random() < cancelled_share else "booked"})
+        appointments.append(
+            {
+                "id": f"apt-{day.replace('-', '')}-{rng.getrandbits(40):010x}",
+                "site": site,
+                "day": day,
+                "slot": slot,
+                "concern": rng.choice(concerns),
+                "display_code": f"T{first_code + index:03d}",
+                "reference": "".join(rng.choice(_REFERENCE_LETTERS) for _ in range(6)),
+                "status": "cancelled" if rng.random() < cancelled_share else "booked",
+            }
+        )
     return appointments
 
 
 # --- command line ----------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     """entrance-backend {serve, call, book, seed, push, events}."""
-    parser = argparse.ArgumentParser(prog="entrance-backend",
-                                     description="The reference central backend of the sync protocol.")
+    parser = argparse.ArgumentParser(
+        prog="entrance-backend", description="The reference central backend of the sync protocol."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the protocol over HTTP")
     serve.add_argument("--db", type=Path, required=True, help="SQLite file (created if missing)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--device", action="append", default=[], metavar="ID[@SITE]:TOKEN", type=_device_option,
-                       help="a device and its token (site: --site); repeat for each device")
-    serve.add_argument("--staff-token", default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
-                       help="token for staff calls (default: $ENTRANCE_STAFF_TOKEN, else a new one is printed)")
-    serve.add_argument("--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})")
+    serve.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="ID[@SITE]:TOKEN",
+        type=_device_option,
+        help="a device and its token (site: --site); repeat for each device",
+    )
+    serve.add_argument(
+        "--staff-token",
+        default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
+        help="token for staff calls (default: $ENTRANCE_STAFF_TOKEN, else a new one is printed)",
+    )
+    serve.add_argument(
+        "--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})"
+    )
     serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
     serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
-    serve.add_argument("--clock-start", type=_moment, metavar="ISO-TIME",
-                       help="the backend's clock reads this at start and runs on from there (replays, the demo's "
-                            "simulated day); default: the real time")
+    serve.add_argument(
+        "--clock-start",
+        type=_moment,
+        metavar="ISO-TIME",
+        help="the backend's clock reads this at start and runs on from there (replays, the demo's "
+        "simulated day); default: the real time",
+    )
     call = commands.add_parser("call", help="a counter calls a code or the next visitor")
     call.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
     call.add_argument("--site", type=_name, default=DEFAULT_SITE)
@@ -103,21 +135,31 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--code", help="the ticket or appointment code, e.g. A042")
     which.add_argument("--next", action="store_true", help="the next one waiting")
     call.add_argument("--concern", action="append", help="with --next: only these concerns")
-    call.add_argument("--token", default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
-                      help="the staff token (default: $ENTRANCE_STAFF_TOKEN)")
+    call.add_argument(
+        "--token",
+        default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
+        help="the staff token (default: $ENTRANCE_STAFF_TOKEN)",
+    )
     book = commands.add_parser("book", help="book appointments from a JSON file")
     book.add_argument("--db", type=Path, required=True)
     book.add_argument("--site", type=_name, default=DEFAULT_SITE)
-    book.add_argument("--file", type=Path, required=True,
-                      help="a JSON list of appointments as the protocol writes them (id, day, slot, concern, "
-                           "display_code, reference; status optional); the site is --site")
+    book.add_argument(
+        "--file",
+        type=Path,
+        required=True,
+        help="a JSON list of appointments as the protocol writes them (id, day, slot, concern, "
+        "display_code, reference; status optional); the site is --site",
+    )
     seed = commands.add_parser("seed", help="add demo appointments to a database")
     seed.add_argument("--db", type=Path, required=True)
     seed.add_argument("--site", type=_name, default=DEFAULT_SITE)
     seed.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
     seed.add_argument("--count", type=int, default=40)
-    seed.add_argument("--concerns", default="first-application,leave,documents",
-                      help="comma-separated concern names, as in the devices' config")
+    seed.add_argument(
+        "--concerns",
+        default="first-application,leave,documents",
+        help="comma-separated concern names, as in the devices' config",
+    )
     seed.add_argument("--timezone", default="Europe/Berlin")
     seed.add_argument("--seed", type=int, help="random seed, for the same data every time")
     push = commands.add_parser("push", help="push a day's appointments to a device's push endpoint")
@@ -126,16 +168,20 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
     push.add_argument("--timezone", default="Europe/Berlin")
     push.add_argument("--url", required=True, help="the device's push endpoint, e.g. https://kiosk-mitte-1:8471")
-    push.add_argument("--token", default=os.environ.get("ENTRANCE_PUSH_TOKEN"),
-                      help="the device's push token (default: $ENTRANCE_PUSH_TOKEN)")
+    push.add_argument(
+        "--token",
+        default=os.environ.get("ENTRANCE_PUSH_TOKEN"),
+        help="the device's push token (default: $ENTRANCE_PUSH_TOKEN)",
+    )
     push.add_argument("--ca-bundle", help="CA bundle to verify the device's TLS certificate")
     events = commands.add_parser("events", help="the events a device sent, one JSON object a line, in order")
     events.add_argument("--db", type=Path, required=True)
     events.add_argument("--device", type=_name, required=True)
     options = parser.parse_args(argv)
     try:
-        return {"serve": _serve, "call": _call, "book": _book, "seed": _seed, "push": _push,
-                "events": _events}[options.command](options)
+        return {"serve": _serve, "call": _call, "book": _book, "seed": _seed, "push": _push, "events": _events}[
+            options.command
+        ](options)
     except (BackendRefusal, ValueError, OSError, sqlite3.Error) as error:
         print(f"entrance-backend: {error}", file=sys.stderr)
         return 1
@@ -145,15 +191,18 @@ def _device_option(text: str) -> DeviceAccess:
     name, colon, token = text.partition(":")
     device, _, site = name.partition("@")
     if not colon or not token or not NAME.fullmatch(device) or (site and not NAME.fullmatch(site)):
-        raise argparse.ArgumentTypeError("expected ID:TOKEN or ID@SITE:TOKEN, names of 1 to 32 lower-case letters, "
-                                         "digits and dashes as in the devices' config, e.g. kiosk-1:s3cret")
+        raise argparse.ArgumentTypeError(
+            "expected ID:TOKEN or ID@SITE:TOKEN, names of 1 to 32 lower-case letters, "
+            "digits and dashes as in the devices' config, e.g. kiosk-1:s3cret"
+        )
     return DeviceAccess(device, site, token)
 
 
 def _name(text: str) -> str:
     if not NAME.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{text!r}: use 1 to 32 lower-case letters, digits and dashes, "
-                                         "as in the devices' config")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use 1 to 32 lower-case letters, digits and dashes, as in the devices' config"
+        )
     return text
 
 
@@ -169,8 +218,8 @@ def _moment(text: str) -> datetime:
 
 def _clock_from(start: datetime):
     """A clock that reads ``start`` now and then runs on in real time."""
-    offset = start - datetime.now(timezone.utc)
-    return lambda: datetime.now(timezone.utc) + offset
+    offset = start - datetime.now(UTC)
+    return lambda: datetime.now(UTC) + offset
 
 
 def _day(text: str, zone: str) -> date:
@@ -183,12 +232,22 @@ def _serve(options) -> int:
     if not options.staff_token:
         print(f"staff token (for 'call'): {staff_token}", file=sys.stderr)
     devices = tuple(DeviceAccess(d.device, d.site or options.site, d.token) for d in options.device)
-    settings = Settings(options.db, devices, staff_token, options.site, options.timezone, options.rate_limit,
-                        **({"clock": _clock_from(options.clock_start)} if options.clock_start else {}))
+    settings = Settings(
+        options.db,
+        devices,
+        staff_token,
+        options.site,
+        options.timezone,
+        options.rate_limit,
+        **({"clock": _clock_from(options.clock_start)} if options.clock_start else {}),
+    )
     backend = Backend(settings)
     config = server_config(create_app(backend), host=options.host, port=options.port)
-    print(f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
-          f"site {options.site}, {len(devices)} device(s), database {options.db}", file=sys.stderr)
+    print(
+        f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
+        f"site {options.site}, {len(devices)} device(s), database {options.db}",
+        file=sys.stderr,
+    )
     # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers
     # it found; with these, an asked-for stop ends with exit code 0, as the appliance's daemon does.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -206,11 +265,18 @@ def _call(options) -> int:
         print("entrance-backend call: no staff token: give --token or set ENTRANCE_STAFF_TOKEN", file=sys.stderr)
         return 2
     body = {"counter": options.counter}
-    body.update({"next": True, **({"concerns": options.concern} if options.concern else {})} if options.next
-                else {"code": options.code})
+    body.update(
+        {"next": True, **({"concerns": options.concern} if options.concern else {})}
+        if options.next
+        else {"code": options.code}
+    )
     try:
-        answer = requests.post(f"{options.url.rstrip('/')}/v1/sites/{options.site}/calls", json=body, timeout=10,
-                               headers={"Authorization": f"Bearer {options.token}"})
+        answer = requests.post(
+            f"{options.url.rstrip('/')}/v1/sites/{options.site}/calls",
+            json=body,
+            timeout=10,
+            headers={"Authorization": f"Bearer {options.token}"},
+        )
     except requests.RequestException as error:
         print(f"entrance-backend call: {options.url} does not answer: {error}", file=sys.stderr)
         return 1
@@ -224,13 +290,17 @@ def _call(options) -> int:
 
 def _book(options) -> int:
     """All of the file's appointments or none: each is checked against the protocol's Appointment first."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     appointments = json.loads(options.file.read_text(encoding="utf-8"))
     if not isinstance(appointments, list):
         raise ValueError(f"{options.file}: expected a JSON list of appointments")
     schema = Contract.load().schema_validator("Appointment")
-    booked = [{"status": "booked", **item, "site": options.site, "updated_at": timestamp(now)}
-              if isinstance(item, dict) else item for item in appointments]
+    booked = [
+        {"status": "booked", **item, "site": options.site, "updated_at": timestamp(now)}
+        if isinstance(item, dict)
+        else item
+        for item in appointments
+    ]
     for index, item in enumerate(booked):
         problem = next(iter(schema.iter_errors(item)), None)
         if problem is not None:
@@ -252,16 +322,23 @@ def _seed(options) -> int:
     try:
         _, existing = store.appointment_day(options.site, day.isoformat())
         concerns = [name.strip() for name in options.concerns.split(",") if name.strip()]
-        appointments = demo_appointments(options.site, day.isoformat(), options.count, concerns,
-                                         random.Random(options.seed), first_code=len(existing) + 1)
-        store.add_appointments(appointments, datetime.now(timezone.utc))
+        appointments = demo_appointments(
+            options.site,
+            day.isoformat(),
+            options.count,
+            concerns,
+            random.Random(options.seed),
+            first_code=len(existing) + 1,
+        )
+        store.add_appointments(appointments, datetime.now(UTC))
     finally:
         store.close()
     cancelled = sum(1 for a in appointments if a["status"] == "cancelled")
-    print(f"{len(appointments)} appointments for {options.site} on {day} "
-          f"({appointments[0]['display_code']}-{appointments[-1]['display_code']}, {cancelled} cancelled)")
+    print(
+        f"{len(appointments)} appointments for {options.site} on {day} "
+        f"({appointments[0]['display_code']}-{appointments[-1]['display_code']}, {cancelled} cancelled)"
+    )
     return 0
-
 
 
 def _push(options) -> int:
@@ -278,18 +355,23 @@ def _push(options) -> int:
     finally:
         store.close()
     try:
-        answer = requests.put(f"{options.url.rstrip('/')}/v1/push/appointments/{day}", timeout=30,
-                              json={"site": options.site, "day": day, "appointments": appointments},
-                              headers={"Authorization": f"Bearer {options.token}"},
-                              verify=options.ca_bundle or True)
+        answer = requests.put(
+            f"{options.url.rstrip('/')}/v1/push/appointments/{day}",
+            timeout=30,
+            json={"site": options.site, "day": day, "appointments": appointments},
+            headers={"Authorization": f"Bearer {options.token}"},
+            verify=options.ca_bundle or True,
+        )
     except requests.RequestException as error:
         print(f"entrance-backend push: {options.url} does not answer: {error}", file=sys.stderr)
         return 1
     if answer.status_code != 200:
         print(f"entrance-backend push: {answer.status_code}: {_message(answer)}", file=sys.stderr)
         return 1
-    print(f"{len(appointments)} appointments of {options.site} on {day} pushed; the device holds "
-          f"{answer.json().get('appointments')}")
+    print(
+        f"{len(appointments)} appointments of {options.site} on {day} pushed; the device holds "
+        f"{answer.json().get('appointments')}"
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 Each test runs the real program (`python -m appliance`) and reads its exit code, stdout and stderr.
 """
+
 import os
 import re
 import subprocess
@@ -63,8 +64,9 @@ def line_of(text: str, start: str) -> int:
 def entrance_appliance(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
     env["PYTHONPATH"] = str(REPO_ROOT)
-    return subprocess.run([sys.executable, "-m", "appliance", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=20)
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=20
+    )
 
 
 @pytest.fixture
@@ -114,8 +116,7 @@ def test_secret_file_readable_by_others_is_a_problem_that_still_does_not_print_t
 
     assert result.returncode == 2
     origin = f"{config}:{line_of(VALID, 'token_file =')}"
-    assert f"{origin}: [backend] token_file: secret file {token_file} is readable by group or others" \
-           in result.stderr
+    assert f"{origin}: [backend] token_file: secret file {token_file} is readable by group or others" in result.stderr
     assert f"chmod 600 {token_file}" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
 

@@ -1,9 +1,11 @@
 """The control socket as a specification: one JSON line in, one JSON line out, on a real Unix socket."""
+
 import json
 import os
 import socket
 import stat
 import time
+from datetime import UTC
 
 import pytest
 
@@ -52,14 +54,16 @@ def test_each_request_is_one_json_line_and_each_answer_is_one_json_line(server, 
 
 
 def test_unknown_request_gets_an_error_naming_the_known_requests(server, socket_path):
-    assert json.loads(exchange(socket_path, b'{"request": "reboot"}\n')) == {
-        "error": "unknown request; known: status"}
+    assert json.loads(exchange(socket_path, b'{"request": "reboot"}\n')) == {"error": "unknown request; known: status"}
     with pytest.raises(ControlError, match="answered: unknown request; known: status"):
         request(socket_path, "reboot")
 
 
-@pytest.mark.parametrize("garbage", [b"not json\n", b"[1, 2]\n", b'{"no": "request"}\n', b"\xff\xfe\n", b"\n"],
-                         ids=["text", "json-list", "json-without-request", "invalid-utf8", "empty-line"])
+@pytest.mark.parametrize(
+    "garbage",
+    [b"not json\n", b"[1, 2]\n", b'{"no": "request"}\n', b"\xff\xfe\n", b"\n"],
+    ids=["text", "json-list", "json-without-request", "invalid-utf8", "empty-line"],
+)
 def test_a_malformed_line_gets_an_error_answer(server, socket_path, garbage):
     assert "unknown request" in json.loads(exchange(socket_path, garbage))["error"]
 
@@ -147,12 +151,13 @@ def test_a_second_server_refuses_to_take_over_a_live_socket(tmp_path):
 
 
 def test_a_subscriber_gets_the_view_at_once_and_again_after_every_change(device_config):
+    from datetime import datetime
+
+    from appliance.app.daemon import Appliance
     from appliance.domain.clock import FakeClock
     from appliance.domain.commands import IssueTicket
-    from appliance.app.daemon import Appliance
-    from datetime import datetime, timezone
 
-    appliance = Appliance(device_config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=timezone.utc)))
+    appliance = Appliance(device_config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)))
     appliance.start()
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:

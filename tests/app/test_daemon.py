@@ -3,6 +3,7 @@
 Every test runs the real `entrance-appliance run` process (or, for the watchdog's source, the real
 Appliance in-process) against a datagram socket bound in tmp_path where systemd's would be.
 """
+
 import json
 import os
 import re
@@ -16,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from appliance.domain.clock import SystemClock, local_day
-from appliance.domain.commands import IssueTicket
 from appliance.app.config import load_config
-from appliance.protocol.control import request
 from appliance.app.daemon import Appliance
 from appliance.app.sdnotify import SystemdNotifier
+from appliance.domain.clock import SystemClock, local_day
+from appliance.domain.commands import IssueTicket
 from appliance.domain.state import StateStore
+from appliance.protocol.control import request
 from support import REPO_ROOT
 
 CONCERN_TITLE = "Urlaub / Ortsabwesenheit beantragen"  # shown to visitors; never in the journal
@@ -63,8 +64,14 @@ def appliance_env(**variables: str) -> dict:
 
 
 def entrance_appliance(*args: str, cwd: Path, env: dict | None = None, timeout: float = 20):
-    return subprocess.run([sys.executable, "-m", "appliance", *args], cwd=cwd, env=env or appliance_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        cwd=cwd,
+        env=env or appliance_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class SystemdStandIn:
@@ -145,8 +152,15 @@ def issue_a_ticket_today(config_file: Path) -> str:
     store = StateStore(config.state.database)
     try:
         day = local_day(SystemClock().now(), config.device.timezone)
-        ticket = store.issue_ticket(day=day, concern=concern.name, prefix=concern.prefix, low=concern.first,
-                                    high=concern.last, last=concern.last, issued_at=SystemClock().now())
+        ticket = store.issue_ticket(
+            day=day,
+            concern=concern.name,
+            prefix=concern.prefix,
+            low=concern.first,
+            high=concern.last,
+            last=concern.last,
+            issued_at=SystemClock().now(),
+        )
     finally:
         store.close()
     return ticket.code
@@ -174,9 +188,14 @@ def start_daemon(tmp_path, config_file, systemd):
         env = appliance_env(NOTIFY_SOCKET=systemd.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
         started_at = time.monotonic()
         # stdout/stderr to files would do too; the daemon writes a few lines, far below a pipe's buffer.
-        process = subprocess.Popen([sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
-                                   cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         processes.append(process)
         ready = systemd.wait_for("READY=1", timeout=READY_WITHIN_S)
         if ready is None:
@@ -193,6 +212,7 @@ def start_daemon(tmp_path, config_file, systemd):
 
 
 # --- under systemd: ready, watchdog, status, stop -----------------------------------------------
+
 
 @pytest.mark.slow
 def test_daemon_sends_ready_with_a_status_line_once_its_control_socket_answers(start_daemon, config_file):
@@ -218,8 +238,7 @@ def test_watchdog_is_pinged_repeatedly_and_always_within_the_watchdog_interval(s
 
 
 @pytest.mark.slow
-def test_status_command_shows_device_components_and_queue_of_the_running_daemon(
-        start_daemon, config_file, tmp_path):
+def test_status_command_shows_device_components_and_queue_of_the_running_daemon(start_daemon, config_file, tmp_path):
     code = issue_a_ticket_today(config_file)
     start_daemon()
 
@@ -242,7 +261,8 @@ def test_status_command_shows_device_components_and_queue_of_the_running_daemon(
 
 @pytest.mark.slow
 def test_sigterm_sends_stopping_and_exits_0_within_5_seconds_removing_the_control_socket(
-        start_daemon, config_file, systemd):
+    start_daemon, config_file, systemd
+):
     daemon = start_daemon()
     control_socket = load_config(config_file).core.control_socket
     assert control_socket.is_socket()
@@ -258,8 +278,7 @@ def test_sigterm_sends_stopping_and_exits_0_within_5_seconds_removing_the_contro
 
 
 @pytest.mark.slow
-def test_every_stderr_line_has_a_syslog_priority_and_none_names_a_concern_title(
-        start_daemon, config_file):
+def test_every_stderr_line_has_a_syslog_priority_and_none_names_a_concern_title(start_daemon, config_file):
     issue_a_ticket_today(config_file)
     daemon = start_daemon()
 
@@ -274,6 +293,7 @@ def test_every_stderr_line_has_a_syslog_priority_and_none_names_a_concern_title(
 
 
 # --- refusals: nothing starts on a bad config or a damaged database -----------------------------
+
 
 def test_config_with_any_error_never_starts_the_daemon(tmp_path, systemd):
     config_file = tmp_path / "appliance.conf"
@@ -291,8 +311,7 @@ def test_config_with_any_error_never_starts_the_daemon(tmp_path, systemd):
     assert systemd.received == []
 
 
-def test_damaged_state_database_is_refused_with_exit_3_and_left_byte_for_byte_unchanged(
-        tmp_path, config_file, systemd):
+def test_damaged_state_database_is_refused_with_exit_3_and_left_byte_for_byte_unchanged(tmp_path, config_file, systemd):
     database = tmp_path / "var" / "state.db"
     database.parent.mkdir()
     database.write_bytes(b"ticket A001 leave\nnot a database at all\n")
@@ -320,9 +339,9 @@ def test_status_without_a_running_daemon_exits_4_naming_the_socket(tmp_path, con
 
 # --- in-process: the watchdog comes from the core loop ------------------------------------------
 
+
 @pytest.mark.slow
-def test_watchdog_stops_while_the_core_loop_is_stalled_and_resumes_after(
-        tmp_path, config_file, systemd, monkeypatch):
+def test_watchdog_stops_while_the_core_loop_is_stalled_and_resumes_after(tmp_path, config_file, systemd, monkeypatch):
     config = load_config(config_file)
     notifier = SystemdNotifier(environ={"NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)})
     appliance = Appliance(config, notifier=notifier)

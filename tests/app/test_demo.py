@@ -3,6 +3,7 @@
 Runs the real program headless in tmp_path and reads what it leaves: screens, logs, the device's
 state and the reference backend's database.
 """
+
 import os
 import re
 import sqlite3
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from support import REPO_ROOT
 
 TICKET_CODE = re.compile(r"\b[ABC]\d{3}\b")
@@ -21,9 +23,27 @@ def run_demo(tmp_path: Path, minutes: int = 60, seed: int = 7) -> subprocess.Com
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "appliance", "demo", "--minutes", str(minutes), "--seed", str(seed),
-         "--headless", "--out", "OUT", "--state-dir", "VAR"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "demo",
+            "--minutes",
+            str(minutes),
+            "--seed",
+            str(seed),
+            "--headless",
+            "--out",
+            "OUT",
+            "--state-dir",
+            "VAR",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def tickets(database: Path) -> list[tuple[int, str, int, str]]:
@@ -75,8 +95,11 @@ def test_demo_shows_progress_up_to_100_percent_and_a_summary_on_stderr(two_runs)
 
     assert progress and [int(p) for p in progress] == sorted(int(p) for p in progress)
     assert progress[-1] == "100"
-    assert re.search(r"^demo: \d+ tickets printed, \d+ appointments checked in, \d+ calls, \d+ still waiting",
-                     first.stderr, re.MULTILINE)
+    assert re.search(
+        r"^demo: \d+ tickets printed, \d+ appointments checked in, \d+ calls, \d+ still waiting",
+        first.stderr,
+        re.MULTILINE,
+    )
 
 
 def test_second_demo_run_continues_the_numbering_of_every_concern(two_runs):
@@ -129,8 +152,11 @@ def test_every_call_was_made_at_the_backend_and_reached_the_device_through_its_f
         held = db.execute("SELECT code, counter FROM calls ORDER BY n").fetchall()
     finally:
         db.close()
-    logged = re.findall(r"  (\w+) -> Schalter / Counter (\d+)$",
-                        (directory / "OUT" / "calls.log").read_text(encoding="utf-8"), re.MULTILINE)
+    logged = re.findall(
+        r"  (\w+) -> Schalter / Counter (\d+)$",
+        (directory / "OUT" / "calls.log").read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
 
     assert len(held) == sum(calls for _, _, calls in summaries(two_runs)) > 0
     assert [(code, int(counter)) for code, counter in logged] == held

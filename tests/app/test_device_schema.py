@@ -1,4 +1,5 @@
 """The device's config schema, put together from what each layer declares: every fact once."""
+
 import ast
 import dataclasses
 
@@ -14,8 +15,9 @@ from support import REPO_ROOT
 
 
 def test_every_key_says_what_it_means():
-    undocumented = [f"[{s.header}] {key}" for s in SCHEMA.sections.values() for key, spec in s.keys.items()
-                    if len(spec.doc) < 10]
+    undocumented = [
+        f"[{s.header}] {key}" for s in SCHEMA.sections.values() for key, spec in s.keys.items() if len(spec.doc) < 10
+    ]
 
     assert undocumented == []
 
@@ -35,8 +37,10 @@ def test_a_section_declared_twice_is_refused():
 
 
 def test_a_default_the_type_refuses_fails_at_once_not_at_a_device():
-    broken = dataclasses.replace(domain_settings.WAITS, keys={
-        "counters": dataclasses.replace(domain_settings.WAITS.keys["counters"], default="many")})
+    broken = dataclasses.replace(
+        domain_settings.WAITS,
+        keys={"counters": dataclasses.replace(domain_settings.WAITS.keys["counters"], default="many")},
+    )
 
     with pytest.raises(ValueError, match=r"the default of \[waits\] counters is wrong: 'many' is not a whole number"):
         Schema(broken)
@@ -47,8 +51,13 @@ def test_the_domain_imports_nothing_outward_not_even_inside_a_function():
     found = []
     for path in (REPO_ROOT / "appliance" / "domain").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             found += [f"{path.name}: {name}" for name in names if name.startswith(outward)]
 
     assert found == []

@@ -1,12 +1,13 @@
 """The kiosk's answer to a press: forwarded to a running dispenser, refused at once otherwise."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
 from appliance.app.kiosk import Kiosk
 from appliance.domain.clock import FakeClock
-from appliance.domain.wording import OUT_OF_ORDER
 from appliance.domain.panel import Beep, PanelState
+from appliance.domain.wording import OUT_OF_ORDER
 
 
 class Dispenser:
@@ -33,7 +34,7 @@ class Panel:
 
 @pytest.fixture
 def kiosk():
-    kiosk = Kiosk(core=None, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=timezone.utc)))
+    kiosk = Kiosk(core=None, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)))
     kiosk.panel = Panel()
     return kiosk
 
@@ -44,8 +45,11 @@ def test_a_press_goes_to_a_running_dispenser(kiosk):
     assert kiosk.dispenser.requests == [("leave", "touch")] and kiosk.answer is None
 
 
-@pytest.mark.parametrize("dispenser", [None, Dispenser(failure="RuntimeError: a bug")],
-                         ids=["no printer", "dispenser waiting for its restart"])
+@pytest.mark.parametrize(
+    "dispenser",
+    [None, Dispenser(failure="RuntimeError: a bug")],
+    ids=["no printer", "dispenser waiting for its restart"],
+)
 def test_a_press_without_a_running_dispenser_is_refused_at_once_on_screen_leds_and_buzzer(kiosk, dispenser):
     heard = []
     kiosk.listeners.append(heard.append)

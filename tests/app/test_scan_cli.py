@@ -1,9 +1,9 @@
 """`entrance-appliance scan-test`: a technician sees each decoded code and the verdict it would get."""
+
 import os
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,16 +17,19 @@ KEY = Ed25519PrivateKey.generate()
 
 def run(args, cwd):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "appliance", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
 
 
 def setup(tmp_path, device_config_file):
     (tmp_path / "site.pub").write_text(public_key_text(KEY) + "\n")
-    device_config_file.write_text(device_config_file.read_text() + "\n[checkin]\nmodes = signed, reference\n"
-                                  "public_key_file = site.pub\n")
-    text = encode(AppointmentCode(7, "test-office", date(2020, 1, 2), __import__("datetime").time(9), "leave",
-                                  "T007"), KEY)
+    device_config_file.write_text(
+        device_config_file.read_text() + "\n[checkin]\nmodes = signed, reference\npublic_key_file = site.pub\n"
+    )
+    text = encode(
+        AppointmentCode(7, "test-office", date(2020, 1, 2), __import__("datetime").time(9), "leave", "T007"), KEY
+    )
     qrcode.make(text).save(tmp_path / "code.png")
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((200, 200, 3), 255, np.uint8))
     return text
@@ -54,8 +57,10 @@ def test_a_recorded_video_is_read_to_its_end_and_each_code_counted_once(tmp_path
 
 def test_a_forged_code_is_called_forged(tmp_path, device_config_file):
     setup(tmp_path, device_config_file)
-    forged = encode(AppointmentCode(7, "test-office", date(2020, 1, 2), __import__("datetime").time(9), "leave",
-                                    "T007"), Ed25519PrivateKey.generate())
+    forged = encode(
+        AppointmentCode(7, "test-office", date(2020, 1, 2), __import__("datetime").time(9), "leave", "T007"),
+        Ed25519PrivateKey.generate(),
+    )
     qrcode.make(forged).save(tmp_path / "forged.png")
     result = run(["scan-test", "--config", str(device_config_file), "--source", "forged.png"], tmp_path)
     assert result.stdout.split("\t")[1].startswith("forged")

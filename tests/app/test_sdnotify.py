@@ -88,7 +88,7 @@ def test_notify_sends_arbitrary_lines_as_one_datagram(systemd_socket):
 def test_status_keeps_umlauts_as_utf8(systemd_socket):
     address, sock = systemd_socket
     SystemdNotifier(address).status("Drucker geöffnet")
-    assert sock.recv(4096) == "STATUS=Drucker geöffnet".encode("utf-8")
+    assert sock.recv(4096) == "STATUS=Drucker geöffnet".encode()
 
 
 def test_abstract_socket_name_with_at_sign_is_reached(abstract_systemd_socket):
@@ -212,8 +212,7 @@ def test_warning_comes_again_after_notifications_recovered(tmp_path, caplog):
 
 
 def test_watchdog_interval_is_watchdog_usec_in_seconds_when_meant_for_this_process():
-    notifier = SystemdNotifier(None, environ={
-        "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())})
+    notifier = SystemdNotifier(None, environ={"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())})
     assert notifier.watchdog_interval() == 30.0
 
 
@@ -223,17 +222,20 @@ def test_watchdog_interval_applies_when_watchdog_pid_is_unset():
 
 
 def test_watchdog_interval_is_none_when_meant_for_another_process():
-    notifier = SystemdNotifier(None, environ={
-        "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid() + 1)})
+    notifier = SystemdNotifier(None, environ={"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid() + 1)})
     assert notifier.watchdog_interval() is None
 
 
-@pytest.mark.parametrize("environ", [
-    {},
-    {"WATCHDOG_PID": "1"},
-    {"WATCHDOG_USEC": "0"},
-    {"WATCHDOG_USEC": "soon"},
-    {"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "me"},
-], ids=["unset", "only-pid", "zero", "malformed-usec", "malformed-pid"])
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"WATCHDOG_PID": "1"},
+        {"WATCHDOG_USEC": "0"},
+        {"WATCHDOG_USEC": "soon"},
+        {"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "me"},
+    ],
+    ids=["unset", "only-pid", "zero", "malformed-usec", "malformed-pid"],
+)
 def test_watchdog_interval_is_none_without_a_usable_watchdog_usec(environ):
     assert SystemdNotifier(None, environ=environ).watchdog_interval() is None

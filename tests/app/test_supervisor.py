@@ -3,21 +3,22 @@ with its reason, restarted with capped exponential backoff, and shown in the dae
 
 The supervisor's own tests step a fake monotonic clock and call check(): no real waiting.
 """
+
 import socket
 import threading
 from concurrent.futures import Future
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from appliance.protocol.control import request
+from appliance.app.config import load_config
 from appliance.app.daemon import Appliance
 from appliance.app.status_text import format_status
 from appliance.app.supervisor import Supervisor
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health, ReportHealth
 from appliance.domain.component import WorkerThread
-from appliance.app.config import load_config
+from appliance.protocol.control import request
 from appliance.sync.client import Backoff
 from support import free_port, wait_for
 
@@ -93,8 +94,12 @@ class Stepped:
     def __init__(self, stable_after_s: float = 60.0):
         self.now = 1000.0
         self.core = Reports()
-        self.supervisor = Supervisor(self.core, monotonic=lambda: self.now, stable_after_s=stable_after_s,
-                                     backoff=lambda: Backoff(1.0, 60.0, rng=UpperBound()))
+        self.supervisor = Supervisor(
+            self.core,
+            monotonic=lambda: self.now,
+            stable_after_s=stable_after_s,
+            backoff=lambda: Backoff(1.0, 60.0, rng=UpperBound()),
+        )
 
     def at(self, seconds_later: float) -> None:
         self.now += seconds_later
@@ -117,8 +122,13 @@ def test_a_component_that_raises_at_start_is_reported_failed_and_retried_with_ba
     stepped.supervisor.add(scanner)
 
     assert stepped.core.last() == (Health.FAILED, "did not start: OSError: no such device; restarting in 1 s")
-    assert stepped.status() == {"name": "scanner test", "state": "failed", "restarts": 0,
-                                "last_error": "did not start: OSError: no such device", "restart_in_s": 1.0}
+    assert stepped.status() == {
+        "name": "scanner test",
+        "state": "failed",
+        "restarts": 0,
+        "last_error": "did not start: OSError: no such device",
+        "restart_in_s": 1.0,
+    }
     stepped.at(0.9)
     assert scanner.starts == 1  # not yet due
     stepped.at(0.1)
@@ -143,8 +153,13 @@ def test_a_component_whose_thread_dies_later_is_reported_stopped_and_restarted(s
     assert scanner.stops == 1  # cleaned up before it is started again
     stepped.at(1.0)
     assert scanner.starts == 2 and scanner.failure() is None
-    assert stepped.status() == {"name": "scanner test", "state": "ok", "restarts": 1,
-                                "last_error": "stopped running: KeyError: 'lost state'", "restart_in_s": None}
+    assert stepped.status() == {
+        "name": "scanner test",
+        "state": "ok",
+        "restarts": 1,
+        "last_error": "stopped running: KeyError: 'lost state'",
+        "restart_in_s": None,
+    }
 
 
 def test_backoff_doubles_up_to_its_cap_and_starts_afresh_after_a_stable_run(stepped):
@@ -192,6 +207,7 @@ def test_stop_stops_every_component_and_no_restart_follows(stepped):
 
 # --- in the daemon: status shows it, the watchdog is still fed ------------------------------------
 
+
 class CountingNotifier:
     """Stands in for systemd's notify socket: counts watchdog pings."""
 
@@ -214,25 +230,31 @@ class CountingNotifier:
         pass
 
 
-def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_still_fed(
-        device_config_file, tmp_path):
+def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_still_fed(device_config_file, tmp_path):
     token = tmp_path / "push.token"
     token.write_text("a-push-token-of-some-length\n", encoding="utf-8")
     token.chmod(0o600)
     port = free_port()
-    device_config_file.write_text(device_config_file.read_text()
-                                  + f"\n[push]\nenabled = yes\nport = {port}\ntoken_file = {token}\n")
+    device_config_file.write_text(
+        device_config_file.read_text() + f"\n[push]\nenabled = yes\nport = {port}\ntoken_file = {token}\n"
+    )
     config = load_config(device_config_file)
     notifier = CountingNotifier()
-    appliance = Appliance(config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=timezone.utc)), notifier=notifier)
+    appliance = Appliance(config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)), notifier=notifier)
     with socket.create_server(("127.0.0.1", port)):  # someone else holds the push port
         appliance.start()
         try:
             status = request(config.core.control_socket, "status")
             push = next(c for c in status["supervised"] if c["name"] == "push")
             assert push["state"] == "failed" and "Address already in use" in push["last_error"]
-            text = wait_for(lambda: (text := format_status(request(config.core.control_socket, "status")))
-                            and "push         failed" in text and text, what="the core heard of the failure")
+            text = wait_for(
+                lambda: (
+                    (text := format_status(request(config.core.control_socket, "status")))
+                    and "push         failed" in text
+                    and text
+                ),
+                what="the core heard of the failure",
+            )
             assert "did not start: OSError" in text
 
             pings = notifier.pings
@@ -243,8 +265,10 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
             appliance.stop()
             raise
     try:  # the port is free again: the restart succeeds
-        wait_for(lambda: request(config.core.control_socket, "status")["supervised"][-1]["state"] == "ok",
-                 what="the push endpoint restarted")
+        wait_for(
+            lambda: request(config.core.control_socket, "status")["supervised"][-1]["state"] == "ok",
+            what="the push endpoint restarted",
+        )
         status = request(config.core.control_socket, "status")
         assert status["supervised"][-1]["restarts"] >= 1
         assert "restarted " in format_status(status) and "last error: did not start: OSError" in format_status(status)
@@ -253,7 +277,7 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
 
 
 def test_the_watchdog_ends_the_daemon_when_the_supervisor_has_died(device_config):
-    appliance = Appliance(device_config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=timezone.utc)))
+    appliance = Appliance(device_config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)))
     appliance.start()
     try:
         assert appliance.watchdog.check(appliance.core, appliance.supervisor, appliance.status)

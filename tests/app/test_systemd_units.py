@@ -4,9 +4,9 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
 from support import REPO_ROOT
 
 SYSTEMD_DIR = REPO_ROOT / "systemd"
@@ -53,8 +53,11 @@ def test_sysusers_dry_run_only_announces_the_user_and_its_groups(tmp_path):
     result = run("systemd-sysusers", "--dry-run", f"--root={tmp_path}", str(SYSUSERS))
 
     assert result.returncode == 0, result.stderr
-    unexpected = [line for line in result.stderr.splitlines()
-                  if not line.startswith(("Creating group ", "Creating user ", "Would write "))]
+    unexpected = [
+        line
+        for line in result.stderr.splitlines()
+        if not line.startswith(("Creating group ", "Creating user ", "Would write "))
+    ]
     assert unexpected == []
     assert "Creating user 'entrance-appliance'" in result.stderr
     assert not (tmp_path / "etc" / "passwd").exists()
@@ -67,11 +70,11 @@ def test_sysusers_creates_the_user_with_its_home_and_device_groups(tmp_path):
     result = run("systemd-sysusers", f"--root={tmp_path}", str(SYSUSERS))
 
     assert result.returncode == 0, result.stderr
-    passwd = {line.split(":")[0]: line.split(":")
-              for line in (tmp_path / "etc" / "passwd").read_text().splitlines()}
+    passwd = {line.split(":")[0]: line.split(":") for line in (tmp_path / "etc" / "passwd").read_text().splitlines()}
     assert passwd["entrance-appliance"][5] == "/var/lib/entrance-appliance"
-    members = {fields[0]: fields[3].split(",")
-               for fields in (line.split(":")
-                              for line in (tmp_path / "etc" / "group").read_text().splitlines())}
+    members = {
+        fields[0]: fields[3].split(",")
+        for fields in (line.split(":") for line in (tmp_path / "etc" / "group").read_text().splitlines())
+    }
     for group in ("input", "gpio", "lp", "dialout", "video"):
         assert "entrance-appliance" in members[group], group

@@ -6,6 +6,7 @@ unevenly, defocused or shaken, noisy, then JPEG-compressed. The payloads are mad
 Run from the repository root: ``.venv/bin/python tests/data/make_qr_photos.py``; the output is
 committed (about 300 KB), so a change here shows up as changed images in review.
 """
+
 import random
 from pathlib import Path
 
@@ -29,11 +30,19 @@ def paper(payload: str, rng: random.Random) -> np.ndarray:
     code = qr_image(payload, 6)
     side = code.shape[0]
     sheet = np.full((side + 160, side + 200), rng.randrange(225, 250), np.uint8)
-    sheet[40:40 + side, 100:100 + side] = np.minimum(code, sheet[0, 0]) // 1
-    sheet[40:40 + side, 100:100 + side][code < 128] = rng.randrange(15, 50)
+    sheet[40 : 40 + side, 100 : 100 + side] = np.minimum(code, sheet[0, 0]) // 1
+    sheet[40 : 40 + side, 100 : 100 + side][code < 128] = rng.randrange(15, 50)
     for row in range(side + 60, side + 150, 18):
-        cv2.putText(sheet, "Ihr Termin: Dienstag 09:40 Eingangszone", (20, row), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.45, 40, 1, cv2.LINE_AA)
+        cv2.putText(
+            sheet,
+            "Ihr Termin: Dienstag 09:40 Eingangszone",
+            (20, row),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            40,
+            1,
+            cv2.LINE_AA,
+        )
     return cv2.cvtColor(sheet, cv2.COLOR_GRAY2BGR)
 
 
@@ -45,8 +54,8 @@ def phone(payload: str, rng: random.Random) -> np.ndarray:
     screen = np.full((int(side * 2.0) - 60, side + 30, 3), (250, 250, 250), np.uint8)
     screen[:50] = (200, 120, 40)  # the mail app's title bar
     top = (screen.shape[0] - side) // 2
-    screen[top:top + side, 15:15 + side] = cv2.cvtColor(code, cv2.COLOR_GRAY2BGR)
-    body[30:30 + screen.shape[0], 15:15 + screen.shape[1]] = screen
+    screen[top : top + side, 15 : 15 + side] = cv2.cvtColor(code, cv2.COLOR_GRAY2BGR)
+    body[30 : 30 + screen.shape[0], 15 : 15 + screen.shape[1]] = screen
     return body
 
 
@@ -70,8 +79,9 @@ def bend(image: np.ndarray, amount: float) -> np.ndarray:
     return cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def put(scene_image: np.ndarray, item: np.ndarray, rng: random.Random, *, scale: float, angle: float,
-        tilt: float) -> np.ndarray:
+def put(
+    scene_image: np.ndarray, item: np.ndarray, rng: random.Random, *, scale: float, angle: float, tilt: float
+) -> np.ndarray:
     height, width = item.shape[:2]
     src = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     cx, cy = SIZE[0] / 2 + rng.uniform(-80, 80), SIZE[1] / 2 + rng.uniform(-50, 50)
@@ -99,8 +109,9 @@ def light(image: np.ndarray, rng: random.Random, *, glare: float = 0.0, dim: flo
     return np.clip(out, 0, 255)
 
 
-def camera(image: np.ndarray, rng: random.Random, *, defocus: float = 0.6, shake: int = 0,
-           noise: float = 3.0) -> np.ndarray:
+def camera(
+    image: np.ndarray, rng: random.Random, *, defocus: float = 0.6, shake: int = 0, noise: float = 3.0
+) -> np.ndarray:
     image = cv2.GaussianBlur(image, (0, 0), defocus)
     if shake:
         kernel = np.zeros((shake, shake), np.float32)
@@ -125,7 +136,13 @@ PHOTOS = [
     ("phone-tilted", phone, dict(scale=0.7, angle=1.2, tilt=0.2), dict(), dict(defocus=0.8)),
     ("phone-far-dim", phone, dict(scale=0.4, angle=-0.4, tilt=0.05), dict(dim=0.5), dict(noise=6)),
     ("paper-tiny", paper, dict(scale=0.36, angle=0.9, tilt=0.08), dict(), dict(defocus=0.7, noise=5)),
-    ("phone-dark-shaken", phone, dict(scale=0.6, angle=0.5, tilt=0.12), dict(dim=0.3, glare=60), dict(shake=3, noise=7)),
+    (
+        "phone-dark-shaken",
+        phone,
+        dict(scale=0.6, angle=0.5, tilt=0.12),
+        dict(dim=0.3, glare=60),
+        dict(shake=3, noise=7),
+    ),
 ]
 
 

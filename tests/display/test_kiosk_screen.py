@@ -3,10 +3,13 @@
 The process runs in a thread under SDL's dummy video driver against the fake daemon on a real Unix
 socket; touches are posted into SDL's event queue as a touchscreen would deliver them.
 """
+
 import os
 import threading
 import time
-from datetime import datetime, time as time_of_day, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
+
 from support import wait_for
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -15,28 +18,27 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
 from appliance.app.config import load_config  # noqa: E402
-from appliance.domain.screen import KioskAnswer  # noqa: E402
-from appliance.domain.wording import VisitorMessage, check_in_message, ticket_message  # noqa: E402
+from appliance.app.monitor import _take_config_defaults, build_parser, main  # noqa: E402
 from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402
 from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
-from appliance.app.monitor import build_parser, main, _take_config_defaults  # noqa: E402
 from appliance.display.monitor import run_monitor  # noqa: E402
 from appliance.display.rotation import to_panel  # noqa: E402
-from support.samples import sample_view  # noqa: E402
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
-from support.view_server import ViewServer  # noqa: E402
+from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
+from appliance.domain.screen import KioskAnswer  # noqa: E402
+from appliance.domain.wording import VisitorMessage, check_in_message, ticket_message  # noqa: E402
 from support.ocr import read_text  # noqa: E402
+from support.samples import sample_view  # noqa: E402
+from support.view_server import ViewServer  # noqa: E402
 
 CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 PANEL = (800, 480)
-TOO_EARLY = check_in_message(Judgement(CheckInVerdict.TOO_EARLY, time_of_day(10, 15)), "T-4821",
-                             LatePolicy.INFORMATION)
+TOO_EARLY = check_in_message(Judgement(CheckInVerdict.TOO_EARLY, time_of_day(10, 15)), "T-4821", LatePolicy.INFORMATION)
 
 
 def kiosk_view(now=None, *, answer=None, out_of_order=None, waiting_extra=()) -> dict:
-    view = sample_view(now or datetime.now(timezone.utc), kiosk={"answer": answer, "out_of_order": out_of_order})
+    view = sample_view(now or datetime.now(UTC), kiosk={"answer": answer, "out_of_order": out_of_order})
     view["snapshot"]["waiting"] += list(waiting_extra)
     return view
 
@@ -64,16 +66,29 @@ class Kiosk:
         marked = pygame.Surface(picture_size)
         marked.set_at(picture_point, (255, 0, 0))
         panel = to_panel(marked, self.rotation)
-        return next((x, y) for x in range(panel.get_width()) for y in range(panel.get_height())
-                    if panel.get_at((x, y))[:3] == (255, 0, 0))
+        return next(
+            (x, y)
+            for x in range(panel.get_width())
+            for y in range(panel.get_height())
+            if panel.get_at((x, y))[:3] == (255, 0, 0)
+        )
 
     def click(self, point):
         assert pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=point, button=1))
 
     def finger(self, point):
-        assert pygame.event.post(pygame.event.Event(pygame.FINGERDOWN, touch_id=1, finger_id=0, pressure=1.0,
-                                                    x=(point[0] + 0.5) / PANEL[0], y=(point[1] + 0.5) / PANEL[1],
-                                                    dx=0.0, dy=0.0))
+        assert pygame.event.post(
+            pygame.event.Event(
+                pygame.FINGERDOWN,
+                touch_id=1,
+                finger_id=0,
+                pressure=1.0,
+                x=(point[0] + 0.5) / PANEL[0],
+                y=(point[1] + 0.5) / PANEL[1],
+                dx=0.0,
+                dy=0.0,
+            )
+        )
 
     def presses(self) -> list[str]:
         return [r.get("concern") for r in self.server.requests if r.get("request") == "press"]
@@ -87,9 +102,22 @@ def kiosk(tmp_path):
     def start(view: dict, *, rotation=0, answer_s=15.0, **server_options) -> Kiosk:
         server = ViewServer(tmp_path / "control.sock", view, keepalive_s=0.5, **server_options)
         screen, stop, result = Kiosk(server, rotation), threading.Event(), []
-        thread = threading.Thread(target=lambda: result.append(run_monitor(
-            server.path, fullscreen=False, size=PANEL, rotation=rotation, layout="kiosk", touch=True,
-            answer_s=answer_s, on_frame=screen.keep, stop=stop)), daemon=True)
+        thread = threading.Thread(
+            target=lambda: result.append(
+                run_monitor(
+                    server.path,
+                    fullscreen=False,
+                    size=PANEL,
+                    rotation=rotation,
+                    layout="kiosk",
+                    touch=True,
+                    answer_s=answer_s,
+                    on_frame=screen.keep,
+                    stop=stop,
+                )
+            ),
+            daemon=True,
+        )
         thread.start()
         running.append((server, stop, thread, result))
         return screen
@@ -106,13 +134,17 @@ def test_the_kiosk_layout_says_what_to_do_with_a_button_per_concern(kiosk):
     screen = kiosk(kiosk_view())
     frame = screen.welcome()
 
-    assert frame.texts("instruction")[:4] == ["Termin? QR-Code scannen", "Appointment? Scan your QR code",
-                                              "Ohne Termin? Anliegen wählen", "No appointment? Choose your concern"]
+    assert frame.texts("instruction")[:4] == [
+        "Termin? QR-Code scannen",
+        "Appointment? Scan your QR code",
+        "Ohne Termin? Anliegen wählen",
+        "No appointment? Choose your concern",
+    ]
     assert [b.concern for b in frame.buttons] == ["first-application", "leave", "documents", "other"]
 
 
 def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_printed_ticket(kiosk):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     screen = kiosk(kiosk_view(now))
     leave = next(b for b in screen.welcome().buttons if b.concern == "leave")
 
@@ -120,8 +152,9 @@ def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_pri
     screen.click(leave.rect.center)  # a double tap
     wait_for(lambda: screen.presses() == ["leave"], what="the press")
     assert screen.server.requests[0] == {"request": "press", "concern": "leave"}
-    screen.shows(lambda frame: frame.texts("one_moment") == ["Einen Moment bitte…", "One moment please…"],
-                 "immediate feedback")
+    screen.shows(
+        lambda frame: frame.texts("one_moment") == ["Einen Moment bitte…", "One moment please…"], "immediate feedback"
+    )
 
     # The daemon issued U043 (12 walk-ins and 2 appointments before it) and says so in its next view.
     ticket = {"code": "U043", "concern": "leave", "issued_at": now.isoformat()}
@@ -137,7 +170,7 @@ def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_pri
 
 
 def test_an_answer_stays_answer_seconds_then_the_welcome_screen_returns(kiosk):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     verdict = KioskAnswer(TOO_EARLY, "T-4821", now).to_json()
     screen = kiosk(kiosk_view(now), answer_s=0.6)
     screen.welcome()
@@ -150,13 +183,12 @@ def test_an_answer_stays_answer_seconds_then_the_welcome_screen_returns(kiosk):
 
 
 def test_out_of_order_shows_its_screen_as_long_as_it_lasts_and_touches_send_nothing(kiosk):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     screen = kiosk(kiosk_view(now, out_of_order="paper out"))
     frame, _ = screen.shows(lambda frame: frame.texts("out_of_order"), "out of order")
     assert frame.buttons == () and frame.texts("out_of_order")[:2] == ["Außer Betrieb", "Out of order"]
 
-    welcome = render_kiosk(pygame.Surface(PANEL), None, now, concerns=parse_view(kiosk_view(now)).concerns,
-                           touch=True)
+    welcome = render_kiosk(pygame.Surface(PANEL), None, now, concerns=parse_view(kiosk_view(now)).concerns, touch=True)
     for button in welcome.buttons:  # where the buttons would be
         screen.click(button.rect.center)
         screen.finger(button.rect.center)
@@ -199,9 +231,10 @@ def test_a_press_the_daemon_refuses_says_so_instead_of_waiting(kiosk):
 
 
 @pytest.mark.parametrize("how", ["config", "command line"])
-def test_layout_kiosk_from_the_config_file_or_the_command_line_draws_the_kiosk_screen(how, tmp_path,
-                                                                                       device_config_file):
-    now = datetime.now(timezone.utc)
+def test_layout_kiosk_from_the_config_file_or_the_command_line_draws_the_kiosk_screen(
+    how, tmp_path, device_config_file
+):
+    now = datetime.now(UTC)
     view = kiosk_view(now)
     if how == "config":
         device_config_file.write_text(device_config_file.read_text() + "\n[monitor]\nlayout = kiosk\ntouch = yes\n")
@@ -219,8 +252,9 @@ def test_layout_kiosk_from_the_config_file_or_the_command_line_draws_the_kiosk_s
 
 
 def test_the_config_sets_layout_touch_and_answer_seconds_unless_the_command_line_does(tmp_path, device_config_file):
-    device_config_file.write_text(device_config_file.read_text() +
-                                  "\n[monitor]\nlayout = kiosk\ntouch = yes\nanswer_seconds = 8s\n")
+    device_config_file.write_text(
+        device_config_file.read_text() + "\n[monitor]\nlayout = kiosk\ntouch = yes\nanswer_seconds = 8s\n"
+    )
     monitor = load_config(device_config_file).monitor
     parser = build_parser()
 
@@ -233,6 +267,7 @@ def test_the_config_sets_layout_touch_and_answer_seconds_unless_the_command_line
 
 
 # --- which screen shows when: KioskScreen on a clock the test turns ---------------------------------
+
 
 class Clock:
     def __init__(self):
@@ -254,7 +289,7 @@ def draw(screen, now):
 
 
 def test_touches_within_two_seconds_of_a_press_send_nothing_more():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     screen, clock, sent = kiosk_screen(pending_s=0.5)
     screen.offer(parse_view(kiosk_view(now)), now)
     centre = draw(screen, now).buttons[0].rect.center
@@ -269,7 +304,7 @@ def test_touches_within_two_seconds_of_a_press_send_nothing_more():
 
 
 def test_an_answer_from_before_the_monitor_started_is_not_shown_again():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = KioskAnswer(ticket_message("U043", 0, None), "U043", now - timedelta(minutes=5)).to_json()
     screen, clock, _ = kiosk_screen()
     screen.offer(parse_view(kiosk_view(now, answer=old)), now)
@@ -278,7 +313,7 @@ def test_an_answer_from_before_the_monitor_started_is_not_shown_again():
 
 
 def test_without_the_daemon_the_kiosk_is_out_of_order_and_takes_no_touch():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     screen, clock, sent = kiosk_screen()
     screen.offer(parse_view(kiosk_view(now)), now)
     centre = draw(screen, now).buttons[0].rect.center
@@ -289,7 +324,7 @@ def test_without_the_daemon_the_kiosk_is_out_of_order_and_takes_no_touch():
 
 
 def test_a_ticket_answer_shows_number_concern_people_ahead_and_wait_from_the_same_view():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     answer = KioskAnswer(ticket_message("D022", 4, (5, 10)), "D022", now).to_json()
     screen, clock, _ = kiosk_screen()
     screen.offer(parse_view(kiosk_view(now, answer=answer)), now)
@@ -303,7 +338,7 @@ def test_a_ticket_answer_shows_number_concern_people_ahead_and_wait_from_the_sam
 
 
 def test_an_answer_whose_number_is_not_waiting_shows_the_daemons_own_words():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     checked_in = KioskAnswer(TOO_EARLY, "T-4821", now).to_json()
     screen, clock, _ = kiosk_screen()
     screen.offer(parse_view(kiosk_view(now, answer=checked_in)), now)

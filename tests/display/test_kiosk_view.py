@@ -1,4 +1,5 @@
 """The kiosk part of the daemon's view: the latest answer and out of order, parsed without ever crashing."""
+
 from datetime import timedelta
 
 import pytest
@@ -21,10 +22,14 @@ def test_the_daemons_ticket_answer_arrives_as_the_same_message_with_its_number_a
     view = parse_view(kiosk_view({"answer": sent.to_json(), "out_of_order": None}))
 
     assert view.kiosk == KioskState(sent)
-    assert view.kiosk.answer.message.body.render("de") == \
-        "Bitte nehmen Sie Ihren Zettel. Vor Ihnen: 4 Personen. Wartezeit ca. 10–20 Min."
-    assert view.kiosk.answer.message.body.render("en") == \
-        "Please take your ticket. 4 people ahead of you. Wait approx. 10–20 min."
+    assert (
+        view.kiosk.answer.message.body.render("de")
+        == "Bitte nehmen Sie Ihren Zettel. Vor Ihnen: 4 Personen. Wartezeit ca. 10–20 Min."
+    )
+    assert (
+        view.kiosk.answer.message.body.render("en")
+        == "Please take your ticket. 4 people ahead of you. Wait approx. 10–20 min."
+    )
     assert view.problems == ()
 
 
@@ -37,8 +42,9 @@ def test_out_of_order_keeps_the_reason_and_a_view_without_a_kiosk_part_can_serve
 def test_a_new_answer_is_a_new_picture_but_a_keep_alive_is_not():
     first = kiosk_view({"answer": KioskAnswer(OUT_OF_ORDER, None, NOW).to_json(), "out_of_order": "paper out"})
     again = dict(first, snapshot=dict(first["snapshot"], serial=999))
-    later = kiosk_view({"answer": KioskAnswer(OUT_OF_ORDER, None, NOW + timedelta(seconds=30)).to_json(),
-                        "out_of_order": "paper out"})
+    later = kiosk_view(
+        {"answer": KioskAnswer(OUT_OF_ORDER, None, NOW + timedelta(seconds=30)).to_json(), "out_of_order": "paper out"}
+    )
 
     assert parse_view(first) == parse_view(again)
     assert parse_view(first) != parse_view(later)
@@ -48,22 +54,39 @@ NOT_SHOWN = "kiosk.answer has no message with a known title and body; it is not 
 CHECKED_IN = VisitorMessage("ok", phrase("checked_in.title"), phrase("checked_in.body", code="T-4821"))
 
 
-@pytest.mark.parametrize("kiosk, expected, problem", [
-    ("yes", KioskState(), "kiosk is not an object"),
-    ({"answer": "A001"}, KioskState(), NOT_SHOWN),
-    ({"answer": {"message": {"kind": "ok"}, "code": "A001"}}, KioskState(), NOT_SHOWN),
-    ({"answer": {"message": {"kind": "ok", "title": {"key": "no.such.text"}, "body": SEATED}}}, KioskState(),
-     NOT_SHOWN),
-    ({"answer": {"message": {"kind": "ok", "title": HALLO, "body": {"key": "checked_in.body"}}}}, KioskState(),
-     NOT_SHOWN),  # a parameter missing
-    ({"answer": {"message": {"kind": "party", "title": HALLO, "body": SEATED}}},
-     KioskState(KioskAnswer(VisitorMessage("warn", CHECKED_IN.title, CHECKED_IN.body))),
-     "kiosk.answer.message.kind is not ok, warn or error; shown as warn"),
-    ({"answer": {"message": {"kind": "ok", "title": HALLO, "body": SEATED}, "at": "gestern"}},
-     KioskState(KioskAnswer(CHECKED_IN)), "kiosk.answer.at is not an ISO time"),
-    ({"out_of_order": 3}, KioskState(out_of_order="out of order"),
-     "kiosk.out_of_order is not text; taken as out of order"),
-])
+@pytest.mark.parametrize(
+    "kiosk, expected, problem",
+    [
+        ("yes", KioskState(), "kiosk is not an object"),
+        ({"answer": "A001"}, KioskState(), NOT_SHOWN),
+        ({"answer": {"message": {"kind": "ok"}, "code": "A001"}}, KioskState(), NOT_SHOWN),
+        (
+            {"answer": {"message": {"kind": "ok", "title": {"key": "no.such.text"}, "body": SEATED}}},
+            KioskState(),
+            NOT_SHOWN,
+        ),
+        (
+            {"answer": {"message": {"kind": "ok", "title": HALLO, "body": {"key": "checked_in.body"}}}},
+            KioskState(),
+            NOT_SHOWN,
+        ),  # a parameter missing
+        (
+            {"answer": {"message": {"kind": "party", "title": HALLO, "body": SEATED}}},
+            KioskState(KioskAnswer(VisitorMessage("warn", CHECKED_IN.title, CHECKED_IN.body))),
+            "kiosk.answer.message.kind is not ok, warn or error; shown as warn",
+        ),
+        (
+            {"answer": {"message": {"kind": "ok", "title": HALLO, "body": SEATED}, "at": "gestern"}},
+            KioskState(KioskAnswer(CHECKED_IN)),
+            "kiosk.answer.at is not an ISO time",
+        ),
+        (
+            {"out_of_order": 3},
+            KioskState(out_of_order="out of order"),
+            "kiosk.out_of_order is not text; taken as out of order",
+        ),
+    ],
+)
 def test_a_bad_kiosk_part_becomes_a_safe_default_and_a_problem(kiosk, expected, problem):
     view = parse_view(kiosk_view(kiosk))
 
@@ -73,19 +96,41 @@ def test_a_bad_kiosk_part_becomes_a_safe_default_and_a_problem(kiosk, expected, 
 
 
 def test_a_name_in_the_code_field_never_reaches_the_screen_nor_the_problems():
-    view = parse_view(kiosk_view({"answer": {"message": {"kind": "ok", "title": HALLO, "body": SEATED},
-                                             "code": "Erika Mustermann", "name": "Erika Mustermann"}}))
+    view = parse_view(
+        kiosk_view(
+            {
+                "answer": {
+                    "message": {"kind": "ok", "title": HALLO, "body": SEATED},
+                    "code": "Erika Mustermann",
+                    "name": "Erika Mustermann",
+                }
+            }
+        )
+    )
 
     assert view.kiosk.answer == KioskAnswer(CHECKED_IN)
     assert view.problems == ("kiosk.answer.code is not shaped like a code; it is left out",)
     assert "Erika" not in repr(view)
 
 
-@pytest.mark.parametrize("parameter", ["Erika Mustermann, geboren am 1. Januar 1970, wohnhaft in Berlin",
-                                       "Code\nungültig\x07", 4.5, True, None, [1]])
+@pytest.mark.parametrize(
+    "parameter",
+    ["Erika Mustermann, geboren am 1. Januar 1970, wohnhaft in Berlin", "Code\nungültig\x07", 4.5, True, None, [1]],
+)
 def test_a_parameter_that_is_not_a_short_printable_value_refuses_the_message(parameter):
-    view = parse_view(kiosk_view({"answer": {"message": {"kind": "ok", "title": HALLO, "body": {
-        "key": "checked_in.body", "params": {"code": parameter}}}}}))
+    view = parse_view(
+        kiosk_view(
+            {
+                "answer": {
+                    "message": {
+                        "kind": "ok",
+                        "title": HALLO,
+                        "body": {"key": "checked_in.body", "params": {"code": parameter}},
+                    }
+                }
+            }
+        )
+    )
 
     assert view.kiosk.answer is None and view.problems == (NOT_SHOWN,)
     assert "Erika" not in repr(view)

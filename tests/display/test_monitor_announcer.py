@@ -1,4 +1,5 @@
 """Announcements: each call once, in order, never cut off or mixed; offline speech; silent when it must be."""
+
 import array
 import io
 import logging
@@ -18,16 +19,25 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.display import announcer as announcer_module  # noqa: E402
-from appliance.display.announcer import (Announcement, Announcer, Espeak, FilePlayer, MixerPlayer, chime_wav,  # noqa: E402
-                               spoken_code, spoken_text)
-from support.samples import NOW, call, sample_view  # noqa: E402
+from appliance.display.announcer import (  # noqa: E402
+    Announcement,
+    Announcer,
+    Espeak,
+    FilePlayer,
+    MixerPlayer,
+    chime_wav,
+    spoken_code,
+    spoken_text,
+)
 from appliance.display.view import parse_view  # noqa: E402
+from support.samples import NOW, call, sample_view  # noqa: E402
 
 
 def calls(*entries):
     """View calls (newest first) from (code, counter, seconds before NOW) tuples."""
-    return parse_view(sample_view(calls=[call(code, counter, NOW - timedelta(seconds=ago))
-                                         for code, counter, ago in entries])).recent_calls
+    return parse_view(
+        sample_view(calls=[call(code, counter, NOW - timedelta(seconds=ago)) for code, counter, ago in entries])
+    ).recent_calls
 
 
 class RecordingSpeech:
@@ -69,11 +79,19 @@ def test_three_back_to_back_calls_are_announced_each_once_in_call_order(tmp_path
         announcer.close()
 
     assert [a.code for a in new] == [a.code for a in announcer.announced] == ["A001", "A002", "A003"]
-    assert speech.texts == ["Wartenummer A 1, bitte zu Schalter 1.", "Wartenummer A 2, bitte zu Schalter 2.",
-                            "Wartenummer A 3, bitte zu Schalter 3."]
+    assert speech.texts == [
+        "Wartenummer A 1, bitte zu Schalter 1.",
+        "Wartenummer A 2, bitte zu Schalter 2.",
+        "Wartenummer A 3, bitte zu Schalter 3.",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "0001-chime.wav", "0002-speech-de.wav", "0003-chime.wav", "0004-speech-de.wav",
-        "0005-chime.wav", "0006-speech-de.wav"]
+        "0001-chime.wav",
+        "0002-speech-de.wav",
+        "0003-chime.wav",
+        "0004-speech-de.wav",
+        "0005-chime.wav",
+        "0006-speech-de.wav",
+    ]
 
 
 def test_calls_arriving_in_quick_views_while_one_plays_queue_behind_it(tmp_path):

@@ -1,4 +1,5 @@
 """The kiosk's own screen: what to do, every answer, out of order, and touch buttons that map to concerns."""
+
 import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -9,12 +10,12 @@ import pytest  # noqa: E402
 
 from appliance.display import theme  # noqa: E402
 from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
-from appliance.display.rotation import logical_size, to_panel, to_picture  # noqa: E402
-from support.samples import CONCERNS, NOW  # noqa: E402
+from appliance.display.rotation import logical_size, to_picture  # noqa: E402
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
 from appliance.domain.screen import ConcernInfo  # noqa: E402
 from appliance.domain.wording import CLOCK_UNKNOWN, VisitorMessage, phrase  # noqa: E402
 from support.ocr import count_colour, read_text  # noqa: E402
+from support.samples import CONCERNS, NOW  # noqa: E402
 
 CONCERN_INFOS = parse_view({"concerns": CONCERNS}).concerns
 
@@ -27,8 +28,12 @@ def kiosk(screen, size=(800, 480), **options):
 def test_the_welcome_screen_says_what_to_do_german_first():
     _, frame = kiosk(None)
 
-    assert frame.texts("instruction") == ["Termin? QR-Code scannen", "Appointment? Scan your QR code",
-                                          "Ohne Termin? Knopf drücken", "No appointment? Press the button"]
+    assert frame.texts("instruction") == [
+        "Termin? QR-Code scannen",
+        "Appointment? Scan your QR code",
+        "Ohne Termin? Knopf drücken",
+        "No appointment? Press the button",
+    ]
     assert frame.buttons == ()
 
 
@@ -50,7 +55,6 @@ def test_a_touch_on_a_kiosk_screen_mounted_upside_down_still_hits_the_right_butt
     picture = pygame.Surface(logical_size(panel_size, 180))
     frame = render_kiosk(picture, None, NOW, concerns=CONCERN_INFOS, touch=True)
     target = frame.buttons[1]
-    panel = to_panel(picture, 180)
     touched = (panel_size[0] - 1 - target.rect.centerx, panel_size[1] - 1 - target.rect.centery)
 
     assert frame.hit(to_picture(touched, panel_size, 180)) == target.concern
@@ -96,9 +100,12 @@ def test_a_verdict_shows_its_title_and_body_in_both_languages_on_its_colour(kind
 def test_out_of_order_sends_visitors_to_the_information_desk():
     surface, frame = kiosk(OutOfOrder())
 
-    assert frame.texts("out_of_order") == ["Außer Betrieb", "Out of order",
-                                           "Bitte wenden Sie sich an die Information",
-                                           "Please ask at the information desk"]
+    assert frame.texts("out_of_order") == [
+        "Außer Betrieb",
+        "Out of order",
+        "Bitte wenden Sie sich an die Information",
+        "Please ask at the information desk",
+    ]
     title = next(d for d in frame.drawn if d.text == "Außer Betrieb")
     # Tesseract's English model (the one Debian installs by default) has no ß: read the rest.
     assert read_text(surface, title.rect).endswith("Betrieb")
@@ -106,7 +113,12 @@ def test_out_of_order_sends_visitors_to_the_information_desk():
 
 @pytest.mark.parametrize("size", [(480, 320), (800, 480), (1024, 600), (480, 800), (1920, 1080)])
 def test_every_kiosk_screen_fits_any_small_screen(size):
-    for screen in (None, KioskTicket("U043", CONCERN_INFOS[0], 2, WaitRange(5, 5)), OutOfOrder(), OneMoment(),
-                   CLOCK_UNKNOWN):
+    for screen in (
+        None,
+        KioskTicket("U043", CONCERN_INFOS[0], 2, WaitRange(5, 5)),
+        OutOfOrder(),
+        OneMoment(),
+        CLOCK_UNKNOWN,
+    ):
         surface, frame = kiosk(screen, size=size, concerns=CONCERN_INFOS, touch=True)
         assert all(surface.get_rect().contains(d.rect) for d in frame.drawn), (size, screen)

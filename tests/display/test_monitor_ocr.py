@@ -1,5 +1,6 @@
 """The screen reader of the display tests (support/ocr.py) checked first: a failing screen test then
 means the screen, not the reader."""
+
 import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -8,11 +9,12 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.display.text import font  # noqa: E402
-from support.ocr import OCR_CAP_PX, count_colour, glyph_boxes, read_text, tesseract  # noqa: E402
+from support.ocr import glyph_boxes, read_text  # noqa: E402
 
 
-@pytest.mark.parametrize("text, background, colour", [("A042", (255, 196, 0), (10, 24, 46)),
-                                                       ("C117", (22, 44, 78), (255, 255, 255))])
+@pytest.mark.parametrize(
+    "text, background, colour", [("A042", (255, 196, 0), (10, 24, 46)), ("C117", (22, 44, 78), (255, 255, 255))]
+)
 def test_the_reader_reads_a_code_on_either_band_colour(text, background, colour):
     surface = pygame.Surface((900, 300))
     surface.fill(background)

@@ -1,12 +1,14 @@
 """The monitor as a process against a fake daemon on a real Unix socket: state, changes, reconnects, files."""
+
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
 from support import REPO_ROOT, wait_for
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -15,13 +17,13 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from appliance.display import theme  # noqa: E402
 from appliance.app.monitor import main  # noqa: E402
+from appliance.display import theme  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
-from support.samples import call, sample_view  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
-from support.view_server import ViewServer  # noqa: E402
 from support.ocr import count_colour, read_text  # noqa: E402
+from support.samples import call, sample_view  # noqa: E402
+from support.view_server import ViewServer  # noqa: E402
 
 CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 ENV = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO_ROOT))
@@ -30,13 +32,13 @@ pytestmark = pytest.mark.slow
 
 
 def view_calling(code: str, counter: int = 3, **changes) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return sample_view(now, calls=[call(code, counter, now), call("D017", 1, now - timedelta(minutes=2))], **changes)
 
 
 def code_region(view: dict, size=(1920, 1080)) -> pygame.Rect:
     """Where the current call's code stands: the layout is the same in any process."""
-    frame = render_monitor(pygame.Surface(size), parse_view(view), datetime.now(timezone.utc))
+    frame = render_monitor(pygame.Surface(size), parse_view(view), datetime.now(UTC))
     return frame.regions["call_code"]
 
 
@@ -68,10 +70,25 @@ def headless(tmp_path, socket_path):
 
     def start(*extra, sound=False):
         log = open(tmp_path / "monitor.log", "wb")
-        process = subprocess.Popen([sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path),
-                                    "--out", str(tmp_path / "frames"), "--log-level", "debug",
-                                    *([] if sound else ["--no-sound"]), *extra],
-                                   cwd=REPO_ROOT, env=ENV, stderr=log, stdout=log)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "appliance.app.monitor",
+                "--socket",
+                str(socket_path),
+                "--out",
+                str(tmp_path / "frames"),
+                "--log-level",
+                "debug",
+                *([] if sound else ["--no-sound"]),
+                *extra,
+            ],
+            cwd=REPO_ROOT,
+            env=ENV,
+            stderr=log,
+            stdout=log,
+        )
         processes.append(process)
         return process, Frames(tmp_path / "frames")
 
@@ -138,9 +155,21 @@ def test_a_monitor_started_before_the_daemon_waits_and_then_connects(headless, s
 def test_screenshot_writes_one_png_of_the_current_state_and_exits_0(tmp_path, socket_path):
     view = view_calling("A042", 3)
     with ViewServer(socket_path, view):
-        result = subprocess.run([sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path),
-                                 "--screenshot", str(tmp_path / "shot.png")], cwd=REPO_ROOT, env=ENV,
-                                capture_output=True, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "appliance.app.monitor",
+                "--socket",
+                str(socket_path),
+                "--screenshot",
+                str(tmp_path / "shot.png"),
+            ],
+            cwd=REPO_ROOT,
+            env=ENV,
+            capture_output=True,
+            timeout=60,
+        )
 
     assert result.returncode == 0, result.stderr
     shot = pygame.image.load(str(tmp_path / "shot.png"))
@@ -151,9 +180,25 @@ def test_screenshot_writes_one_png_of_the_current_state_and_exits_0(tmp_path, so
 def test_screenshot_of_a_portrait_monitor_is_upright(tmp_path, socket_path):
     view = view_calling("C117", 12)
     with ViewServer(socket_path, view):
-        result = subprocess.run([sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path),
-                                 "--size", "1920x1080", "--rotation", "90", "--screenshot", str(tmp_path / "shot.png")],
-                                cwd=REPO_ROOT, env=ENV, capture_output=True, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "appliance.app.monitor",
+                "--socket",
+                str(socket_path),
+                "--size",
+                "1920x1080",
+                "--rotation",
+                "90",
+                "--screenshot",
+                str(tmp_path / "shot.png"),
+            ],
+            cwd=REPO_ROOT,
+            env=ENV,
+            capture_output=True,
+            timeout=60,
+        )
 
     assert result.returncode == 0, result.stderr
     shot = pygame.image.load(str(tmp_path / "shot.png"))
@@ -162,9 +207,24 @@ def test_screenshot_of_a_portrait_monitor_is_upright(tmp_path, socket_path):
 
 
 def test_screenshot_without_a_daemon_writes_the_waiting_screen_and_exits_4(tmp_path, socket_path):
-    result = subprocess.run([sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path),
-                             "--screenshot-wait", "0.5", "--screenshot", str(tmp_path / "shot.png")],
-                            cwd=REPO_ROOT, env=ENV, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appliance.app.monitor",
+            "--socket",
+            str(socket_path),
+            "--screenshot-wait",
+            "0.5",
+            "--screenshot",
+            str(tmp_path / "shot.png"),
+        ],
+        cwd=REPO_ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert result.returncode == 4
     assert "no daemon answered" in result.stderr and (tmp_path / "shot.png").is_file()
@@ -191,9 +251,26 @@ def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp
     with ViewServer(socket_path, view_calling("A001"), keepalive_s=0.2) as server:
         log = tmp_path / "monitor.log"
         with open(log, "wb") as stream:
-            process = subprocess.Popen([sys.executable, "-m", "appliance.app.monitor", "--socket", str(socket_path),
-                                        "--windowed", "--size", "640x360", "--no-sound", "--highlight-seconds", "0",
-                                        "--log-level", "debug"], cwd=REPO_ROOT, env=ENV, stderr=stream)
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "appliance.app.monitor",
+                    "--socket",
+                    str(socket_path),
+                    "--windowed",
+                    "--size",
+                    "640x360",
+                    "--no-sound",
+                    "--highlight-seconds",
+                    "0",
+                    "--log-level",
+                    "debug",
+                ],
+                cwd=REPO_ROOT,
+                env=ENV,
+                stderr=stream,
+            )
         try:
             # The first frame may be drawn on connecting, before the view arrives: wait for the view's.
             wait_for(lambda: "calling A001" in log.read_text(), what="the first frame showing the view")

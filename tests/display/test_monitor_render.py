@@ -1,4 +1,5 @@
 """The monitor's picture as a viewer sees it: read back with OCR, measured and sampled in pixels."""
+
 import os
 from datetime import timedelta
 
@@ -11,10 +12,10 @@ import pytest  # noqa: E402
 from appliance.display import theme  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
 from appliance.display.rotation import logical_size, to_panel, to_picture  # noqa: E402
-from support.samples import CONCERNS, NOW, call, make_slides, sample_view  # noqa: E402
 from appliance.display.slides import Slides  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
 from support.ocr import count_colour, glyph_boxes, read_text  # noqa: E402
+from support.samples import CONCERNS, NOW, call, make_slides, sample_view  # noqa: E402
 
 CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 
@@ -26,8 +27,10 @@ def draw(view: dict | None, size=(1920, 1080), now=NOW, **options):
 
 
 def a_call(code="A042", counter=3, seconds_ago=2.0, **changes):
-    return sample_view(calls=[call(code, counter, NOW - timedelta(seconds=seconds_ago)),
-                              call("D017", 1, NOW - timedelta(minutes=3))], **changes)
+    return sample_view(
+        calls=[call(code, counter, NOW - timedelta(seconds=seconds_ago)), call("D017", 1, NOW - timedelta(minutes=3))],
+        **changes,
+    )
 
 
 def test_landscape_the_called_number_and_counter_read_back_from_the_screen():
@@ -100,7 +103,7 @@ def test_thirty_waiting_numbers_show_in_call_order_and_the_rest_as_a_count(size)
     shown = frame.texts("next")
     expected = [f"{p}{20 + i:03d}" for i, p in zip(range(30), "EUDS" * 8)]
 
-    assert shown == expected[:len(shown)] and len(shown) >= 6
+    assert shown == expected[: len(shown)] and len(shown) >= 6
     more = frame.texts("next_more")
     assert more == ([f"+ {30 - len(shown)} weitere · more"] if len(shown) < 30 else [])
     next_panel = frame.regions["next"]
@@ -111,10 +114,18 @@ def test_thirty_waiting_numbers_show_in_call_order_and_the_rest_as_a_count(size)
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920), (800, 480)])
 def test_long_concern_titles_are_shortened_inside_their_panel_and_nothing_leaves_the_screen(size):
-    long = [dict(c, titles={"de": "Antrag auf Weiterbewilligung der Leistungen zur Sicherung des Lebensunterhalts "
-                                  "nach dem Zweiten Buch Sozialgesetzbuch " + c["prefix"],
-                            "en": "Application for the continued payment of benefits to secure a living under the "
-                                  "Second Book of the Social Code " + c["prefix"]}) for c in CONCERNS]
+    long = [
+        dict(
+            c,
+            titles={
+                "de": "Antrag auf Weiterbewilligung der Leistungen zur Sicherung des Lebensunterhalts "
+                "nach dem Zweiten Buch Sozialgesetzbuch " + c["prefix"],
+                "en": "Application for the continued payment of benefits to secure a living under the "
+                "Second Book of the Social Code " + c["prefix"],
+            },
+        )
+        for c in CONCERNS
+    ]
     surface, frame = draw(sample_view(concerns=long, ticker="Wort " * 200), size=size)
     waits = frame.regions["waits"]
     titles = [d for d in frame.drawn if d.role in ("concern", "concern_second")]
@@ -214,7 +225,9 @@ def test_slides_rotate_every_interval_scaled_into_their_panel(tmp_path):
     inside = count_colour(surface, slide_background, panel, tolerance=4)
     assert inside > panel.width * panel.height * 0.3
     assert count_colour(surface, slide_background, tolerance=4) == inside  # nothing spills out
-    assert pygame.image.tobytes(surface.subsurface(panel), "RGB") != pygame.image.tobytes(other.subsurface(panel), "RGB")
+    assert pygame.image.tobytes(surface.subsurface(panel), "RGB") != pygame.image.tobytes(
+        other.subsurface(panel), "RGB"
+    )
     assert frame.next_change == at_zero + timedelta(seconds=10)
 
 

@@ -1,11 +1,12 @@
 """The monitor's own systemd unit, checked by systemd's own tools like the daemon's unit."""
+
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
 from support import REPO_ROOT
 
 UNIT = REPO_ROOT / "systemd" / "entrance-appliance-monitor.service"
@@ -79,7 +80,13 @@ def test_monitor_runs_as_the_service_user_with_display_sound_and_input_groups_on
 def test_every_hardening_exception_is_explained_by_a_comment_above_it():
     lines = UNIT.read_text().splitlines()
     for index, line in enumerate(lines):
-        if line.startswith(("MemoryDenyWriteExecute=no", "ProcSubset=all", "PrivateUsers=no", "DeviceAllow=",
-                            "RestrictAddressFamilies=")):
+        if line.startswith(
+            (
+                "MemoryDenyWriteExecute=no",
+                "ProcSubset=all",
+                "PrivateUsers=no",
+                "DeviceAllow=",
+                "RestrictAddressFamilies=",
+            )
+        ):
             assert lines[index - 1].startswith("#"), line
-

@@ -1,13 +1,14 @@
 """The monitor's view parser: whatever arrives on the socket, it never crashes and never shows a name."""
+
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from support.samples import NOW, call, sample_view
 from appliance.display.view import MonitorView, WaitRange, parse_view
 from appliance.domain.snapshot import AppointmentEntry
+from support.samples import NOW, call, sample_view
 
 
 def test_a_full_view_becomes_frozen_dataclasses_with_every_field():
@@ -19,9 +20,13 @@ def test_a_full_view_becomes_frozen_dataclasses_with_every_field():
     assert view.current_call.code == "U042" and view.current_call.counter == 3
     assert view.current_call.called_at == NOW - timedelta(seconds=5)
     assert len(view.recent_calls) == 6 and len(view.waiting) == 12
-    assert view.appointments == (AppointmentEntry("T-4821", "leave", "09:30", NOW - timedelta(minutes=3)),
-                                 AppointmentEntry("T-4835", "documents", "09:40", NOW - timedelta(minutes=3)))
-    assert view.concerns[1].title("en") == "Apply for leave" and view.concerns[1].title("fr") == view.concerns[1].title("de")
+    assert view.appointments == (
+        AppointmentEntry("T-4821", "leave", "09:30", NOW - timedelta(minutes=3)),
+        AppointmentEntry("T-4835", "documents", "09:40", NOW - timedelta(minutes=3)),
+    )
+    assert view.concerns[1].title("en") == "Apply for leave" and view.concerns[1].title("fr") == view.concerns[1].title(
+        "de"
+    )
     assert view.wait_for("leave") == WaitRange(10, 20) and view.wait_for("other") is None
     assert view.open and view.stale_since is None and view.ticker.startswith("Heute")
     assert view.serial == 812 and view.taken_at == NOW and view.problems == ()
@@ -30,8 +35,7 @@ def test_a_full_view_becomes_frozen_dataclasses_with_every_field():
 
 
 def test_only_the_snapshot_is_needed_and_every_optional_key_has_a_safe_default():
-    view = parse_view({"snapshot": {"serial": 1, "taken_at": NOW.isoformat(), "recent_calls": [
-        call("A001", 2, NOW)]}})
+    view = parse_view({"snapshot": {"serial": 1, "taken_at": NOW.isoformat(), "recent_calls": [call("A001", 2, NOW)]}})
 
     assert view.current_call.code == "A001"
     assert (view.waits, view.appointments, view.concerns, view.ticker) == ((), (), (), "")
@@ -39,10 +43,23 @@ def test_only_the_snapshot_is_needed_and_every_optional_key_has_a_safe_default()
     assert view.problems == ()
 
 
-@pytest.mark.parametrize("garbage", [None, [], "text", 42, {"snapshot": "no"}, {"snapshot": {"waiting": "x"}},
-                                     {"concerns": [1, "two", {"prefix": "A"}]}, {"waits": {"leave": "soon"}},
-                                     {"backend": {"stale_since": "yesterday"}}, {"open": "maybe"},
-                                     {"timezone": "Mars/Olympus"}, {"languages": [1, 2]}])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        [],
+        "text",
+        42,
+        {"snapshot": "no"},
+        {"snapshot": {"waiting": "x"}},
+        {"concerns": [1, "two", {"prefix": "A"}]},
+        {"waits": {"leave": "soon"}},
+        {"backend": {"stale_since": "yesterday"}},
+        {"open": "maybe"},
+        {"timezone": "Mars/Olympus"},
+        {"languages": [1, 2]},
+    ],
+)
 def test_bad_input_never_raises_and_is_reported_in_problems(garbage):
     view = parse_view(garbage)
 
@@ -52,20 +69,30 @@ def test_bad_input_never_raises_and_is_reported_in_problems(garbage):
 
 
 def test_bad_entries_are_left_out_one_by_one_and_the_rest_is_kept():
-    view = parse_view({"snapshot": {"recent_calls": [
-        call("A001", 1, NOW), {"code": "A002", "counter": 1},  # no called_at
-        {"code": "A003", "counter": True, "called_at": NOW.isoformat()},  # a bool is no counter
-        {"code": "A004", "counter": 2, "called_at": "soon"}, call("A005", 3, NOW)]}})
+    view = parse_view(
+        {
+            "snapshot": {
+                "recent_calls": [
+                    call("A001", 1, NOW),
+                    {"code": "A002", "counter": 1},  # no called_at
+                    {"code": "A003", "counter": True, "called_at": NOW.isoformat()},  # a bool is no counter
+                    {"code": "A004", "counter": 2, "called_at": "soon"},
+                    call("A005", 3, NOW),
+                ]
+            }
+        }
+    )
 
     assert [c.code for c in view.recent_calls] == ["A001", "A005"]
     assert len(view.problems) == 3
 
 
 def test_a_naive_time_is_read_as_utc_like_the_cores_clock():
-    view = parse_view({"snapshot": {"recent_calls": [{"code": "A1", "counter": 1,
-                                                      "called_at": "2025-11-25T08:00:00"}]}})
+    view = parse_view(
+        {"snapshot": {"recent_calls": [{"code": "A1", "counter": 1, "called_at": "2025-11-25T08:00:00"}]}}
+    )
 
-    assert view.current_call.called_at == datetime(2025, 11, 25, 8, 0, tzinfo=timezone.utc)
+    assert view.current_call.called_at == datetime(2025, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def test_waits_accept_a_single_number_and_put_a_reversed_range_in_order():
@@ -92,9 +119,15 @@ def test_personal_fields_are_ignored_and_never_reach_the_view():
 
 @pytest.mark.parametrize("not_a_code", ["Max Mustermann", "mustermann", "A 42", "", "A" * 13, "<b>A1</b>", 42])
 def test_a_code_field_holding_anything_but_a_code_is_refused(not_a_code):
-    view = parse_view({"snapshot": {"waiting": [{"code": not_a_code, "concern": "leave", "issued_at": NOW.isoformat()}],
-                                    "recent_calls": [{"code": not_a_code, "counter": 1, "called_at": NOW.isoformat()}],
-                                    "appointments": [{"code": not_a_code}]}})
+    view = parse_view(
+        {
+            "snapshot": {
+                "waiting": [{"code": not_a_code, "concern": "leave", "issued_at": NOW.isoformat()}],
+                "recent_calls": [{"code": not_a_code, "counter": 1, "called_at": NOW.isoformat()}],
+                "appointments": [{"code": not_a_code}],
+            }
+        }
+    )
 
     assert (view.waiting, view.recent_calls, view.appointments) == ((), (), ())
 
@@ -116,7 +149,8 @@ def test_runaway_lists_are_cut_to_a_bound():
 
 
 def test_control_characters_in_titles_and_ticker_become_spaces():
-    view = parse_view({"ticker": "Heute\ngeschlossen\x07", "concerns": [{"name": "a", "prefix": "A",
-                                                                           "titles": {"de": "Ur\tlaub"}}]})
+    view = parse_view(
+        {"ticker": "Heute\ngeschlossen\x07", "concerns": [{"name": "a", "prefix": "A", "titles": {"de": "Ur\tlaub"}}]}
+    )
 
     assert view.ticker == "Heute geschlossen" and view.concerns[0].title("de") == "Ur laub"

@@ -3,6 +3,7 @@
 No hand-made sample here: tickets, a checked-in appointment, calls, a void, a printer fault and the
 kiosk's answers all come from the real core and dispenser, and every kind of entry must reach the screen.
 """
+
 import json
 import os
 from datetime import date, datetime, time
@@ -13,6 +14,7 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
+from appliance.app.config import load_config  # noqa: E402
 from appliance.app.daemon import Appliance  # noqa: E402
 from appliance.display.kiosk import KioskScreen  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
@@ -20,7 +22,6 @@ from appliance.display.view import parse_view  # noqa: E402
 from appliance.domain.clock import FakeClock  # noqa: E402
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
 from appliance.domain.commands import CallNext, StaffCall, VoidTicket  # noqa: E402
-from appliance.app.config import load_config  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402
 from support import wait_for  # noqa: E402
 from support.ocr import read_text  # noqa: E402
@@ -38,7 +39,9 @@ def appliance(tmp_path, device_config_file):
     emulator.start()
     key_file = tmp_path / "site-key.pub"
     key_file.write_text(public_key_text(SITE_KEY) + "\n")
-    device_config_file.write_text(device_config_file.read_text() + f"""
+    device_config_file.write_text(
+        device_config_file.read_text()
+        + f"""
 [printer]
 uri = {emulator.uri}
 timeout = 1s
@@ -46,7 +49,8 @@ timeout = 1s
 [checkin]
 modes = signed
 public_key_file = {key_file}
-""")
+"""
+    )
     running = Appliance(load_config(device_config_file), clock=FakeClock(MORNING))
     running.start()
     running.emulator = emulator

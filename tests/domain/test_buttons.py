@@ -1,4 +1,5 @@
 """The button rules on a plain float clock: one ticket per press, lock-out, bounce, stuck."""
+
 import threading
 
 import pytest
@@ -6,7 +7,11 @@ import pytest
 from appliance.domain.buttons import ButtonGate, PressVerdict
 
 ACCEPTED, TOO_SOON, STILL_HELD, STUCK = (
-    PressVerdict.ACCEPTED, PressVerdict.TOO_SOON, PressVerdict.STILL_HELD, PressVerdict.STUCK)
+    PressVerdict.ACCEPTED,
+    PressVerdict.TOO_SOON,
+    PressVerdict.STILL_HELD,
+    PressVerdict.STUCK,
+)
 
 
 def tickets(verdicts) -> int:
@@ -162,11 +167,14 @@ def test_the_gate_is_safe_across_threads():
     assert tickets(verdicts) == 1
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"min_gap_s": -1},
-    {"bounce_s": -0.1},
-    {"stuck_after_s": 0.01},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"min_gap_s": -1},
+        {"bounce_s": -0.1},
+        {"stuck_after_s": 0.01},
+    ],
+)
 def test_nonsensical_timings_are_refused(kwargs):
     with pytest.raises(ValueError):
         ButtonGate(**kwargs)

@@ -1,17 +1,25 @@
 """Check-in by appointment code: signed codes verified offline, plain references, and the rules."""
+
 import base64
 import sqlite3
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, LatePolicy, judge
-from appliance.domain.clock import FakeClock
-from appliance.domain.codes import (AppointmentCode, CodeError, Ed25519PrivateKey, ForgedCode, decode, encode,
-                             public_key_text)
-from appliance.domain.commands import CallNext, CheckIn, IssueTicket
 from appliance.app.config import load_config
+from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, judge
+from appliance.domain.clock import FakeClock
+from appliance.domain.codes import (
+    AppointmentCode,
+    CodeError,
+    Ed25519PrivateKey,
+    ForgedCode,
+    decode,
+    encode,
+    public_key_text,
+)
+from appliance.domain.commands import CallNext, CheckIn, IssueTicket
 from appliance.domain.core import Core
 from appliance.domain.state import Appointment, StateStore
 
@@ -25,12 +33,12 @@ def local(hour, minute=0, day=DAY):
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
 
 
-def code(appointment_id=4821, site="test-office", day=DAY, slot=SLOT, concern="leave", display="T021",
-         key=SITE_KEY):
+def code(appointment_id=4821, site="test-office", day=DAY, slot=SLOT, concern="leave", display="T021", key=SITE_KEY):
     return encode(AppointmentCode(appointment_id, site, day, slot, concern, display), key)
 
 
 # --- the code format --------------------------------------------------------------------------
+
 
 def test_a_signed_code_round_trips_and_fits_a_small_qr_code():
     text = code()
@@ -75,13 +83,16 @@ def facts(**changes):
     return AppointmentFacts(**values)
 
 
-@pytest.mark.parametrize("now, verdict", [
-    (local(8, 59), CheckInVerdict.TOO_EARLY),
-    (local(9, 0), CheckInVerdict.ACCEPTED),
-    (local(9, 30), CheckInVerdict.ACCEPTED),
-    (local(9, 45), CheckInVerdict.ACCEPTED),
-    (local(9, 46), CheckInVerdict.TOO_LATE),
-])
+@pytest.mark.parametrize(
+    "now, verdict",
+    [
+        (local(8, 59), CheckInVerdict.TOO_EARLY),
+        (local(9, 0), CheckInVerdict.ACCEPTED),
+        (local(9, 30), CheckInVerdict.ACCEPTED),
+        (local(9, 45), CheckInVerdict.ACCEPTED),
+        (local(9, 46), CheckInVerdict.TOO_LATE),
+    ],
+)
 def test_the_check_in_window_opens_early_and_closes_late(now, verdict):
     assert judge(facts(), site="test-office", now_local=now, rules=RULES).verdict is verdict
 
@@ -90,12 +101,15 @@ def test_too_early_says_when_to_come_back():
     assert judge(facts(), site="test-office", now_local=local(8), rules=RULES).come_back_at == time(9, 0)
 
 
-@pytest.mark.parametrize("changes, verdict", [
-    ({"day": DAY + timedelta(days=1)}, CheckInVerdict.WRONG_DAY),
-    ({"site": "nord"}, CheckInVerdict.OTHER_SITE),
-    ({"status": "cancelled"}, CheckInVerdict.CANCELLED),
-    ({"status": "checked_in"}, CheckInVerdict.ALREADY_CHECKED_IN),
-])
+@pytest.mark.parametrize(
+    "changes, verdict",
+    [
+        ({"day": DAY + timedelta(days=1)}, CheckInVerdict.WRONG_DAY),
+        ({"site": "nord"}, CheckInVerdict.OTHER_SITE),
+        ({"status": "cancelled"}, CheckInVerdict.CANCELLED),
+        ({"status": "checked_in"}, CheckInVerdict.ALREADY_CHECKED_IN),
+    ],
+)
 def test_each_reason_to_refuse_has_its_own_verdict(changes, verdict):
     assert judge(facts(**changes), site="test-office", now_local=local(9, 20), rules=RULES).verdict is verdict
 
@@ -106,16 +120,20 @@ def test_an_unknown_appointment_is_unknown():
 
 # --- the core: state, events, the call-up order ------------------------------------------------
 
+
 @pytest.fixture
 def signed_config(tmp_path, device_config_file):
     key_file = tmp_path / "site-key.pub"
     key_file.write_text(public_key_text(SITE_KEY) + "\n")
-    device_config_file.write_text(device_config_file.read_text() + f"""
+    device_config_file.write_text(
+        device_config_file.read_text()
+        + f"""
 [checkin]
 modes = signed, reference
 public_key_file = {key_file}
 late_policy = walk-in
-""")
+"""
+    )
     return load_config(device_config_file)
 
 
@@ -166,14 +184,16 @@ def test_too_late_offers_a_walk_in_ticket_when_configured(core):
 
 
 def test_a_cancelled_appointment_from_the_day_list_is_refused_even_with_a_genuine_code(core):
-    core._store.replace_appointments(DAY, [Appointment("4821", "test-office", DAY, SLOT, "leave", "T021",
-                                                       status="cancelled")])
+    core._store.replace_appointments(
+        DAY, [Appointment("4821", "test-office", DAY, SLOT, "leave", "T021", status="cancelled")]
+    )
     assert core.apply(CheckIn(code())).verdict is CheckInVerdict.CANCELLED
 
 
 def test_a_plain_booking_reference_is_looked_up_in_the_day_list(core):
-    core._store.replace_appointments(DAY, [Appointment("77", "test-office", DAY, time(9, 15), "documents", "T077",
-                                                       reference="K7Q2M4")])
+    core._store.replace_appointments(
+        DAY, [Appointment("77", "test-office", DAY, time(9, 15), "documents", "T077", reference="K7Q2M4")]
+    )
     assert core.apply(CheckIn("k7q2m4\n")).verdict is CheckInVerdict.ACCEPTED
     assert core.apply(CheckIn("NOPE42")).verdict is CheckInVerdict.UNKNOWN
 
@@ -203,6 +223,9 @@ def test_check_ins_survive_a_restart_in_call_order(core, signed_config):
     restarted = Core(signed_config, store, FakeClock(local(9, 12)))
     assert [a.code for a in restarted.snapshot.appointments] == ["T001", "T002"]
     store.close()
-    rows = sqlite3.connect(signed_config.state.database).execute(
-        "SELECT COUNT(*) FROM events WHERE kind='check_in'").fetchone()
+    rows = (
+        sqlite3.connect(signed_config.state.database)
+        .execute("SELECT COUNT(*) FROM events WHERE kind='check_in'")
+        .fetchone()
+    )
     assert rows == (2,)

@@ -1,4 +1,5 @@
 """The example files in config/ that technicians copy to a device load cleanly and say what they mean."""
+
 import dataclasses
 import re
 import shutil
@@ -13,8 +14,12 @@ EXAMPLES = REPO_ROOT / "config"
 KINDS = {"kiosk.conf": ("kiosk",), "monitor.conf": ("monitor",), "kiosk-monitor.conf": ("kiosk", "monitor")}
 CONCERNS = ("first-application", "leave", "documents", "other")
 # Optional keys without a default (url, button, ready_led, ...): commented out, they show an example.
-NO_DEFAULT = {key for section in SCHEMA.sections.values() for key, spec in section.keys.items()
-              if spec.optional and spec.default is None}
+NO_DEFAULT = {
+    key
+    for section in SCHEMA.sections.values()
+    for key, spec in section.keys.items()
+    if spec.optional and spec.default is None
+}
 
 
 @pytest.fixture(params=sorted(KINDS))
@@ -88,9 +93,12 @@ def test_commented_out_values_are_the_real_defaults(example, tmp_path):
     """Uncommenting any '# key = value' line must change nothing: the comment shows the default."""
     name, path = example
     # A commented-out key without a default shows an example, so uncommenting it means leaving it unset.
-    uncommented = re.sub(r"^# (\[[a-z:*-]+\]|([a-z_]+) = .*)$",
-                         lambda m: f"{m[2]} =" if m[2] in NO_DEFAULT else m[1],
-                         path.read_text(encoding="utf-8"), flags=re.M)
+    uncommented = re.sub(
+        r"^# (\[[a-z:*-]+\]|([a-z_]+) = .*)$",
+        lambda m: f"{m[2]} =" if m[2] in NO_DEFAULT else m[1],
+        path.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
     variant = tmp_path / "uncommented" / "appliance.conf"
     variant.parent.mkdir()
     variant.write_text(uncommented, encoding="utf-8")
@@ -107,4 +115,3 @@ def test_backend_token_is_pointed_at_the_etc_file_with_a_chmod_600_hint(example)
 
     assert "# token_file = /etc/entrance-appliance/backend.token" in text
     assert "chmod 600 /etc/entrance-appliance/backend.token" in text
-

@@ -1,6 +1,7 @@
 """The config files a technician writes: layers, every problem at once with file and line, "did
 you mean", and the INI syntax. Every test writes real files into tmp_path and loads them as the daemon does.
 """
+
 import os
 import stat
 from datetime import timedelta
@@ -11,8 +12,8 @@ from appliance.domain.config.ini import Problem
 from appliance.domain.errors import ConfigError
 from support.config_files import DEVICE, MONITOR, effective_line, line_of, only_problem, problems_of, write
 
-
 # --- Layering: defaults < device file < conf.d/*.conf in lexical order -------------------------
+
 
 def test_a_minimal_monitor_needs_only_id_and_site_and_roles_and_takes_the_rest_from_the_defaults(tmp_path):
     config = load_config(write(tmp_path / "appliance.conf", MONITOR))
@@ -33,9 +34,9 @@ def test_device_file_overrides_defaults_and_conf_d_overrides_device_file(tmp_pat
 
     config = load_config(main)
 
-    assert config.device.timezone.key == "Europe/Berlin"      # defaults only
-    assert config.core.tick == timedelta(seconds=2)            # device file beats defaults
-    assert config.logging.level == "debug"                     # conf.d beats device file
+    assert config.device.timezone.key == "Europe/Berlin"  # defaults only
+    assert config.core.tick == timedelta(seconds=2)  # device file beats defaults
+    assert config.logging.level == "debug"  # conf.d beats device file
     assert config.files == (str(main), str(tmp_path / "conf.d" / "10-debug.conf"))
 
 
@@ -66,16 +67,16 @@ def test_conf_d_ignores_files_that_do_not_end_in_conf(tmp_path):
 
 def test_effective_listing_shows_each_value_with_the_file_and_line_it_came_from(tmp_path):
     main = write(tmp_path / "appliance.conf", MONITOR + "[core]\ntick = 2s\n")
-    late = write(tmp_path / "conf.d" / "50-debug.conf", "# more logs while we look for the fault\n"
-                                                        "[logging]\nlevel = debug\n")
+    late = write(
+        tmp_path / "conf.d" / "50-debug.conf", "# more logs while we look for the fault\n[logging]\nlevel = debug\n"
+    )
 
     config = load_config(main)
 
     assert effective_line(config, "device", "id") == f"id = kiosk-1    # {main}:{line_of(main, 'id =')}"
     assert effective_line(config, "core", "tick") == f"tick = 2s    # {main}:{line_of(main, 'tick =')}"
     assert effective_line(config, "logging", "level") == f"level = debug    # {late}:3"
-    assert effective_line(config, "device", "timezone") == (
-        "timezone = Europe/Berlin    # default")
+    assert effective_line(config, "device", "timezone") == ("timezone = Europe/Berlin    # default")
 
 
 def test_the_same_key_in_two_layers_is_an_override_not_a_duplicate(tmp_path):
@@ -97,8 +98,11 @@ def test_problems_in_conf_d_name_the_conf_d_file(tmp_path):
 
 # --- Every problem at once, each with its line -------------------------------------------------
 
+
 def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_path):
-    path = write(tmp_path / "appliance.conf", """\
+    path = write(
+        tmp_path / "appliance.conf",
+        """\
         [device]
         id = kiosk-1
         site = mitte
@@ -120,7 +124,8 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
 
         [scanner-settings]
         paper = 80mm
-        """)
+        """,
+    )
 
     problems = problems_of(path)
 
@@ -142,8 +147,9 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
     assert rendered == [str(p) for p in problems]
     assert f"{path}:{line_of(path, 'rols =')}: [device] rols: unknown key. Did you mean 'roles'?" in rendered
     assert f"{path}:{line_of(path, 'tick = 30')}: [core] tick: '30' needs a unit: write 30s or 30min" in rendered
-    assert any(r.startswith(f"{path}:{line_of(path, 'series = 30')}: [numbering] series: 30 is out of range")
-               for r in rendered)
+    assert any(
+        r.startswith(f"{path}:{line_of(path, 'series = 30')}: [numbering] series: 30 is out of range") for r in rendered
+    )
 
 
 def test_problems_from_several_files_are_reported_together(tmp_path):
@@ -156,6 +162,7 @@ def test_problems_from_several_files_are_reported_together(tmp_path):
 
 
 # --- Did you mean …? ---------------------------------------------------------------------------
+
 
 def test_misspelt_key_names_file_line_and_suggests_the_right_one(tmp_path):
     path = write(tmp_path / "appliance.conf", MONITOR + "timezon = Europe/Berlin\n")
@@ -213,6 +220,7 @@ def test_misspelt_choice_suggests_the_right_one(tmp_path):
 
 # --- File syntax -------------------------------------------------------------------------------
 
+
 def test_key_set_twice_in_one_file_names_both_lines(tmp_path):
     path = write(tmp_path / "appliance.conf", MONITOR + "site = nord\n")
 
@@ -264,14 +272,17 @@ def test_broken_section_header_is_reported(tmp_path):
 
 
 def test_comments_whole_line_and_after_a_value_are_ignored(tmp_path):
-    path = write(tmp_path / "appliance.conf", """\
+    path = write(
+        tmp_path / "appliance.conf",
+        """\
         # the kiosk at the main door
         ; an old-style comment
         [device]
         id = kiosk-1   # printed on the case
         site = mitte
         roles = monitor
-        """)
+        """,
+    )
 
     assert load_config(path).device.id == "kiosk-1"
 

@@ -1,19 +1,31 @@
 """Typed config values: each turns what a technician wrote into a checked value and says what
 would be right when it cannot; secrets are read from private files and never shown.
 """
+
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
 from appliance.app.config import load_config
-from appliance.domain.config.types import (Boolean, Choice, Duration, GpioPin, Integer, List, SecretFile, String,
-                                           TimeOfDay, TimeZone, Url)
+from appliance.domain.config.types import (
+    Boolean,
+    Choice,
+    Duration,
+    GpioPin,
+    Integer,
+    List,
+    SecretFile,
+    String,
+    TimeOfDay,
+    TimeZone,
+    Url,
+)
 from appliance.domain.errors import ConfigError
 from support.config_files import DEVICE, MONITOR, SECRET, effective_line, only_problem, write
 
-
 # --- Value types -------------------------------------------------------------------------------
+
 
 def test_integer_accepts_its_range_and_names_the_range_when_refusing():
     series = Integer(1, 26)
@@ -45,16 +57,19 @@ def test_choice_accepts_only_its_words():
         level.parse("loud", None)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("90s", timedelta(seconds=90)),
-    ("15min", timedelta(minutes=15)),
-    ("1h 30min", timedelta(hours=1, minutes=30)),
-    ("1h30min", timedelta(hours=1, minutes=30)),
-    ("500ms", timedelta(milliseconds=500)),
-    ("2 sec", timedelta(seconds=2)),
-    ("1.5h", timedelta(minutes=90)),
-    ("1d", timedelta(days=1)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("90s", timedelta(seconds=90)),
+        ("15min", timedelta(minutes=15)),
+        ("1h 30min", timedelta(hours=1, minutes=30)),
+        ("1h30min", timedelta(hours=1, minutes=30)),
+        ("500ms", timedelta(milliseconds=500)),
+        ("2 sec", timedelta(seconds=2)),
+        ("1.5h", timedelta(minutes=90)),
+        ("1d", timedelta(days=1)),
+    ],
+)
 def test_duration_reads_numbers_with_units(text, expected):
     assert Duration().parse(text, None) == expected
 
@@ -179,8 +194,10 @@ def test_list_reads_commas_and_continuation_lines(tmp_path):
 
 
 def test_list_continued_on_indented_lines_in_a_file(tmp_path):
-    path = write(tmp_path / "appliance.conf", DEVICE + "roles =\n    kiosk\n    monitor\n"
-                 "[concern:leave]\ntitle_de = Urlaub\nprefix = U\n")
+    path = write(
+        tmp_path / "appliance.conf",
+        DEVICE + "roles =\n    kiosk\n    monitor\n[concern:leave]\ntitle_de = Urlaub\nprefix = U\n",
+    )
 
     assert load_config(path).device.roles == ("kiosk", "monitor")
 
@@ -192,10 +209,21 @@ def test_time_zone_must_be_a_known_zone():
             TimeZone().parse(text, None)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("yes", True), ("true", True), ("on", True), ("1", True), ("Yes", True),
-    ("no", False), ("false", False), ("off", False), ("0", False), ("NO", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("yes", True),
+        ("true", True),
+        ("on", True),
+        ("1", True),
+        ("Yes", True),
+        ("no", False),
+        ("false", False),
+        ("off", False),
+        ("0", False),
+        ("NO", False),
+    ],
+)
 def test_boolean_reads_yes_and_no_words(text, expected):
     assert Boolean().parse(text, None) is expected
 
@@ -223,6 +251,7 @@ def test_string_refuses_empty_and_overlong_values():
 
 
 # --- Secret files ------------------------------------------------------------------------------
+
 
 def test_secret_file_with_mode_0600_is_read_and_never_shown(tmp_path):
     token = write(tmp_path / "backend.token", SECRET + "\n", mode=0o600)

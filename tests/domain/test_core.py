@@ -1,8 +1,9 @@
 """The core owns the state: commands from many threads, applied one at a time, immutable snapshots."""
+
 import dataclasses
 import threading
 from concurrent.futures import wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +13,7 @@ from appliance.domain.core import Core
 from appliance.domain.errors import NumbersExhausted, UnknownConcern
 from appliance.domain.state import StateStore
 
-MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -101,6 +102,7 @@ def test_a_used_up_range_refuses_and_issues_nothing(tmp_path, device_config_file
     text = device_config_file.read_text().replace("prefix = A", "prefix = A\nfirst = 1\nlast = 2")
     device_config_file.write_text(text)
     from appliance.app.config import load_config
+
     config = load_config(device_config_file)
     store = StateStore(config.state.database)
     core = Core(config, store, FakeClock(MORNING))

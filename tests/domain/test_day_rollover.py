@@ -3,15 +3,15 @@
 The day is always derived from the clock's current instant, never captured at start-up: a hobby
 Pi dispenser that evaluated the date once repeated numbers after midnight.
 """
-import time
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.app.config import load_layers
 from appliance.domain.clock import FakeClock, local_day, next_midnight
 from appliance.domain.commands import IssueTicket
-from appliance.app.config import load_layers
 from appliance.domain.config import Layer
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
@@ -20,9 +20,12 @@ from support.config import device_config_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SANTIAGO = ZoneInfo("America/Santiago")
-UTC = timezone.utc
+UTC = UTC
 # Two concerns with their own prefixes: both number from 1 again each day.
-CONCERNS = {"leave": {"title_de": "Urlaub beantragen", "prefix": "A"}, "advice": {"title_de": "Beratung", "prefix": "B"}}
+CONCERNS = {
+    "leave": {"title_de": "Urlaub beantragen", "prefix": "A"},
+    "advice": {"title_de": "Beratung", "prefix": "B"},
+}
 
 
 def local(tz, *fields, fold=0) -> datetime:
@@ -35,8 +38,17 @@ def make_core(tmp_path):
     made = []
 
     def make(start: datetime, zone: str = "Europe/Berlin", tick: str = "1s"):
-        config = load_layers([Layer("<test>", device_config_text(
-            tmp_path, device={"roles": "kiosk", "timezone": zone}, core={"tick": tick}, concerns=CONCERNS), tmp_path)])
+        config = load_layers(
+            [
+                Layer(
+                    "<test>",
+                    device_config_text(
+                        tmp_path, device={"roles": "kiosk", "timezone": zone}, core={"tick": tick}, concerns=CONCERNS
+                    ),
+                    tmp_path,
+                )
+            ]
+        )
         clock = FakeClock(start)
         store = StateStore(config.state.database)
         core = Core(config, store, clock)
@@ -55,6 +67,7 @@ def issue_at(core, clock, instant: datetime, concern: str = "leave"):
 
 
 # --- midnight ----------------------------------------------------------------------------------
+
 
 def test_a_running_core_rolls_over_at_local_midnight_by_itself_and_numbering_starts_again(make_core):
     core, clock = make_core(local(BERLIN, 2026, 6, 15, 23, 59, 58), tick="20ms")
@@ -98,15 +111,18 @@ def test_a_process_started_at_23_50_issues_number_1_of_the_new_day_after_midnigh
 
 # --- daylight-saving nights in Berlin ----------------------------------------------------------
 
+
 def test_numbering_stays_on_one_day_through_the_spring_forward_night(make_core):
     core, clock = make_core(local(BERLIN, 2026, 3, 28, 23, 0))
     assert issue_at(core, clock, local(BERLIN, 2026, 3, 28, 23, 59, 59)).day == date(2026, 3, 28)
     # 2026-03-29: 02:00 CET becomes 03:00 CEST; the hour in between does not exist.
-    night = [datetime(2026, 3, 28, 23, 0, tzinfo=UTC),        # 00:00 CET
-             datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),    # 01:59:59 CET
-             datetime(2026, 3, 29, 1, 0, tzinfo=UTC),         # 03:00 CEST
-             local(BERLIN, 2026, 3, 29, 12, 0),
-             local(BERLIN, 2026, 3, 29, 23, 59, 59)]
+    night = [
+        datetime(2026, 3, 28, 23, 0, tzinfo=UTC),  # 00:00 CET
+        datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # 01:59:59 CET
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # 03:00 CEST
+        local(BERLIN, 2026, 3, 29, 12, 0),
+        local(BERLIN, 2026, 3, 29, 23, 59, 59),
+    ]
     tickets = [issue_at(core, clock, instant) for instant in night]
     assert [(t.day, t.number) for t in tickets] == [(date(2026, 3, 29), n) for n in range(1, 6)]
     after = issue_at(core, clock, local(BERLIN, 2026, 3, 30, 0, 0))
@@ -120,16 +136,20 @@ def test_numbering_stays_on_one_day_through_the_fall_back_night_with_its_two_023
     first_0230 = local(BERLIN, 2026, 10, 25, 2, 30, fold=0)
     second_0230 = local(BERLIN, 2026, 10, 25, 2, 30, fold=1)
     assert second_0230.astimezone(UTC) - first_0230.astimezone(UTC) == timedelta(hours=1)
-    night = [local(BERLIN, 2026, 10, 25, 0, 0), first_0230, second_0230,
-             local(BERLIN, 2026, 10, 25, 12, 0), local(BERLIN, 2026, 10, 25, 23, 59, 59)]
+    night = [
+        local(BERLIN, 2026, 10, 25, 0, 0),
+        first_0230,
+        second_0230,
+        local(BERLIN, 2026, 10, 25, 12, 0),
+        local(BERLIN, 2026, 10, 25, 23, 59, 59),
+    ]
     tickets = [issue_at(core, clock, instant) for instant in night]
     assert [(t.day, t.number) for t in tickets] == [(date(2026, 10, 25), n) for n in range(1, 6)]
     after = issue_at(core, clock, local(BERLIN, 2026, 10, 26, 0, 0))
     assert (after.day, after.number) == (date(2026, 10, 26), 1)
 
 
-@pytest.mark.parametrize("day, hours", [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25),
-                                        (date(2026, 6, 15), 24)])
+@pytest.mark.parametrize("day, hours", [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25), (date(2026, 6, 15), 24)])
 def test_next_midnight_is_23_or_25_hours_after_the_previous_one_on_daylight_saving_days(day, hours):
     eve = local(BERLIN, day.year, day.month, day.day, 0, 0) - timedelta(hours=12)
     start = next_midnight(eve, BERLIN)
@@ -142,6 +162,7 @@ def test_next_midnight_is_23_or_25_hours_after_the_previous_one_on_daylight_savi
 
 # --- a zone where local midnight does not exist -----------------------------------------------
 
+
 def test_in_a_zone_that_skips_midnight_the_new_day_starts_at_its_first_instant(make_core):
     # Chile moves its clocks from 24:00 to 01:00 on the first Sunday of September.
     day = date(2026, 9, 6)
@@ -149,8 +170,9 @@ def test_in_a_zone_that_skips_midnight_the_new_day_starts_at_its_first_instant(m
     assert first_instant.astimezone(SANTIAGO).replace(tzinfo=None) == datetime(2026, 9, 6, 1, 0)
     assert local_day(first_instant - timedelta(microseconds=1), SANTIAGO) == date(2026, 9, 5)
     minutes = (first_instant - timedelta(hours=3) + timedelta(minutes=m) for m in range(6 * 60))
-    assert not any(m.astimezone(SANTIAGO).replace(tzinfo=None) == datetime(2026, 9, 6, 0, 0) for m in minutes), \
+    assert not any(m.astimezone(SANTIAGO).replace(tzinfo=None) == datetime(2026, 9, 6, 0, 0) for m in minutes), (
         "00:00 exists on this day in this tzdata: pick another zone whose midnight is skipped"
+    )
 
     assert next_midnight(local(SANTIAGO, 2026, 9, 5, 12, 0), SANTIAGO) == first_instant
     assert next_midnight(local(SANTIAGO, 2026, 9, 5, 23, 59, 59), SANTIAGO) == first_instant

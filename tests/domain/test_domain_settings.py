@@ -1,6 +1,7 @@
 """The domain's config sections and their checks across values: device roles, numbering series,
 concerns with their ranges and prefixes, [concern:*], and signed check-in codes.
 """
+
 from textwrap import dedent
 
 import pytest
@@ -8,8 +9,8 @@ import pytest
 from appliance.app.config import load_config
 from support.config_files import DEVICE, KIOSK, MONITOR, line_of, only_problem, problems_of, write
 
-
 # --- Rules across values -----------------------------------------------------------------------
+
 
 def test_numbering_series_above_series_count_is_refused_with_the_allowed_range(tmp_path):
     path = write(tmp_path / "appliance.conf", KIOSK + "[numbering]\nseries = 3\nseries_count = 2\n")
@@ -17,13 +18,14 @@ def test_numbering_series_above_series_count_is_refused_with_the_allowed_range(t
     problem = only_problem(path)
 
     assert (problem.line, problem.section, problem.key) == (line_of(path, "series = 3"), "numbering", "series")
-    assert problem.message == ("is 3 but series_count is only 2: give each kiosk in the office a series "
-                               "from 1 to 2")
+    assert problem.message == ("is 3 but series_count is only 2: give each kiosk in the office a series from 1 to 2")
 
 
 def test_series_count_too_large_for_a_concern_range_names_the_concern(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK.replace("last = 299", "last = 2")
-                 + "[numbering]\nseries = 1\nseries_count = 3\n")
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK.replace("last = 299", "last = 2") + "[numbering]\nseries = 1\nseries_count = 3\n",
+    )
 
     problem = only_problem(path)
 
@@ -41,8 +43,10 @@ def test_kiosks_sharing_an_office_may_each_take_a_series(tmp_path):
 
 @pytest.mark.parametrize("first, last", [(500, 500), (600, 500)])
 def test_concern_first_must_be_below_last(tmp_path, first, last):
-    path = write(tmp_path / "appliance.conf", KIOSK.replace("first = 1", f"first = {first}")
-                 .replace("last = 299", f"last = {last}"))
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK.replace("first = 1", f"first = {first}").replace("last = 299", f"last = {last}"),
+    )
 
     problem = only_problem(path)
 
@@ -65,8 +69,9 @@ def test_an_indented_key_is_flagged_instead_of_swallowed_into_the_value_above(tm
     problems = problems_of(path)
 
     indented = [p for p in problems if "indented" in p.message]
-    assert [(p.line, p.section, p.key) for p in indented] == [(line_of(path, "  prefix = U"), "concern:leave",
-                                                                "title_en")]
+    assert [(p.line, p.section, p.key) for p in indented] == [
+        (line_of(path, "  prefix = U"), "concern:leave", "title_en")
+    ]
 
 
 def test_a_concern_name_with_capitals_or_spaces_is_refused(tmp_path):
@@ -87,22 +92,28 @@ def test_effective_config_shows_inherited_values_and_this_devices_number_block(t
 
 
 def test_two_concerns_with_the_same_prefix_are_refused(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK + dedent("""\
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK
+        + dedent("""\
         [concern:documents]
         title_de = Unterlagen abgeben
         prefix = U
-        """))
+        """),
+    )
 
     problem = only_problem(path)
 
     assert (problem.section, problem.key) == ("concern:documents", "prefix")
     assert problem.line == line_of(path, "title_de = Unterlagen") + 1
-    assert problem.message == ("'U' is already the prefix of [concern:leave]: ticket numbers would be "
-                               "ambiguous")
+    assert problem.message == ("'U' is already the prefix of [concern:leave]: ticket numbers would be ambiguous")
 
 
 def test_concern_star_gives_defaults_to_every_concern_that_does_not_set_them_itself(tmp_path):
-    path = write(tmp_path / "appliance.conf", DEVICE + dedent("""\
+    path = write(
+        tmp_path / "appliance.conf",
+        DEVICE
+        + dedent("""\
         roles = kiosk
 
         [concern:*]
@@ -119,7 +130,8 @@ def test_concern_star_gives_defaults_to_every_concern_that_does_not_set_them_its
         title_de = Unterlagen abgeben
         prefix = D
         last = 199
-        """))
+        """),
+    )
 
     config = load_config(path)
 
@@ -131,8 +143,7 @@ def test_concern_star_gives_defaults_to_every_concern_that_does_not_set_them_its
 
 
 def test_concern_star_is_not_itself_a_concern(tmp_path):
-    path = write(tmp_path / "appliance.conf", DEVICE + "roles = kiosk\n[concern:*]\ntitle_de = Anliegen\n"
-                 "prefix = A\n")
+    path = write(tmp_path / "appliance.conf", DEVICE + "roles = kiosk\n[concern:*]\ntitle_de = Anliegen\nprefix = A\n")
 
     problem = only_problem(path)
 
@@ -140,8 +151,11 @@ def test_concern_star_is_not_itself_a_concern(tmp_path):
 
 
 def test_package_defaults_give_every_concern_numbers_1_to_999(tmp_path):
-    config = load_config(write(tmp_path / "appliance.conf", DEVICE + "roles = kiosk\n[concern:other]\n"
-                                                                    "title_de = Sonstiges\nprefix = S\n"))
+    config = load_config(
+        write(
+            tmp_path / "appliance.conf", DEVICE + "roles = kiosk\n[concern:other]\ntitle_de = Sonstiges\nprefix = S\n"
+        )
+    )
 
     assert (config.concerns[0].first, config.concerns[0].last) == (1, 999)
 
@@ -175,14 +189,18 @@ def test_a_broken_concern_is_reported_once_not_also_as_a_missing_concern(tmp_pat
 
 
 def test_concerns_keep_the_order_of_the_file(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK + dedent("""\
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK
+        + dedent("""\
         [concern:other]
         title_de = Sonstiges Anliegen
         prefix = S
         [concern:documents]
         title_de = Unterlagen abgeben
         prefix = D
-        """))
+        """),
+    )
 
     assert [c.name for c in load_config(path).concerns] == ["leave", "other", "documents"]
 
@@ -193,7 +211,7 @@ def test_a_kiosk_taking_signed_codes_needs_the_sites_public_key(tmp_path):
     problem = only_problem(path)
 
     assert (problem.line, problem.section, problem.key) == (line_of(path, "modes ="), "checkin", "modes")
-    assert problem.message == ("signed codes need the site's public key: set public_key_file, or use "
-                               "modes = reference")
+    assert problem.message == ("signed codes need the site's public key: set public_key_file, or use modes = reference")
     assert load_config(write(tmp_path / "monitor.conf", MONITOR + "[checkin]\nmodes = signed\n")).checkin.modes == (
-        "signed",)
+        "signed",
+    )

@@ -5,6 +5,7 @@ again and again on the same database file. SIGKILL tests process death at any in
 power loss additionally relies on synchronous=FULL's fsync reaching the SD card before a commit
 returns, which killing a process cannot show (the kernel still writes its page cache).
 """
+
 import json
 import os
 import random
@@ -78,8 +79,14 @@ def run_child_and_kill(db_path: Path, delay: float) -> tuple[list[str], str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     # Unbuffered: communicate() reads the raw pipe, so lines a buffered readline() had already
     # taken in beyond the first would be lost and look like tickets the child never reported.
-    child = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(db_path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT, bufsize=0)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_CODE, str(db_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO_ROOT,
+        bufsize=0,
+    )
     # The delay counts from the child's first ticket, so that every kill lands in rapid issuing
     # however slowly Python starts on a loaded machine (or an old Pi).
     ready, _, _ = select.select([child.stdout], [], [], 30)
@@ -102,8 +109,10 @@ def read_back(db_path: Path, context: str):
         store.close()
     db = sqlite3.connect(db_path)
     try:
-        return (db.execute("SELECT day, concern, number, code FROM tickets").fetchall(),
-                db.execute("SELECT kind, body FROM events").fetchall())
+        return (
+            db.execute("SELECT day, concern, number, code FROM tickets").fetchall(),
+            db.execute("SELECT kind, body FROM events").fetchall(),
+        )
     finally:
         db.close()
 
@@ -129,7 +138,7 @@ def test_numbers_are_never_lost_repeated_or_skipped_when_the_kiosk_is_killed_at_
         assert not [key for key, n in Counter(keys).items() if n > 1], f"duplicate numbers; {context}"
         assert {day for day, _, _ in keys} <= {"2026-03-10"}, context
         highest = {}
-        for concern, (prefix, first) in CONCERNS.items():
+        for concern, (_prefix, first) in CONCERNS.items():
             numbers = sorted(number for _, c, number in keys if c == concern)
             highest[concern] = numbers[-1] if numbers else first - 1
             assert numbers == list(range(first, highest[concern] + 1)), f"a gap in {concern}; {context}"
@@ -137,11 +146,13 @@ def test_numbers_are_never_lost_repeated_or_skipped_when_the_kiosk_is_killed_at_
 
         codes = {code for *_, code in rows}
         assert previous_codes <= codes, f"tickets of earlier rounds vanished; {context}"
-        assert set(reported) <= codes, f"reported as issued but not in the database: " \
-                                       f"{sorted(set(reported) - codes)}; {context}"
+        assert set(reported) <= codes, (
+            f"reported as issued but not in the database: {sorted(set(reported) - codes)}; {context}"
+        )
         new = codes - previous_codes
-        assert set(reported) == new or (set(reported) < new and len(new - set(reported)) == 1), \
+        assert set(reported) == new or (set(reported) < new and len(new - set(reported)) == 1), (
             f"only the ticket in flight at the kill may be unreported: {sorted(new - set(reported))}; {context}"
+        )
         for concern, (prefix, _) in CONCERNS.items():  # a new round continues after the previous max
             assert all(int(code[1:]) > previous[concern] for code in reported if code[0] == prefix), context
 
@@ -154,6 +165,7 @@ def test_numbers_are_never_lost_repeated_or_skipped_when_the_kiosk_is_killed_at_
         previous, previous_codes = highest, codes
 
     elapsed = time.monotonic() - started
-    assert rounds_with_tickets == ROUNDS, \
+    assert rounds_with_tickets == ROUNDS, (
         f"only {rounds_with_tickets} of {ROUNDS} kills hit a running kiosk: the test proves little (seed {seed})"
+    )
     print(f"power loss: {ROUNDS} rounds in {elapsed:.1f} s, {len(previous_codes)} tickets, seed {seed}")

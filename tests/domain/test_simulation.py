@@ -1,4 +1,5 @@
 """The simulated office day: realistic enough to judge wait estimates on, and the same every time."""
+
 import statistics
 from collections import Counter, deque
 from datetime import time
@@ -6,8 +7,18 @@ from datetime import time
 import pytest
 
 from appliance.domain.checkin import CheckInVerdict
-from appliance.domain.simulation import (AppointmentArrival, BreakEnd, BreakStart, Call, CounterCloses, CounterOpens,
-                                  DaySpec, OfficeDay, WalkIn, simulate)
+from appliance.domain.simulation import (
+    AppointmentArrival,
+    BreakEnd,
+    BreakStart,
+    Call,
+    CounterCloses,
+    CounterOpens,
+    DaySpec,
+    OfficeDay,
+    WalkIn,
+    simulate,
+)
 from appliance.domain.waits import FixedServiceEstimator
 
 SEEDS = range(1, 9)
@@ -39,8 +50,9 @@ def test_over_half_of_the_visitors_come_with_an_appointment(days):
 
 
 def test_walk_ins_rush_in_around_half_past_eight(days):
-    per_hour = Counter(e.at.hour for _, events in days.values() for e in events
-                       if isinstance(e, WalkIn) and not e.late_appointment)
+    per_hour = Counter(
+        e.at.hour for _, events in days.values() for e in events if isinstance(e, WalkIn) and not e.late_appointment
+    )
     assert max(per_hour, key=per_hour.get) == 8
     assert per_hour[8] > 2 * per_hour[10] and per_hour[8] > 2 * per_hour[11]
     assert min(per_hour) == 7 and max(per_hour) == 14  # from opening at 07:30 until 15:00
@@ -133,8 +145,7 @@ def test_the_appliance_can_decide_whom_a_free_counter_calls():
         elif isinstance(event, AppointmentArrival) and event.accepted:
             appointments.append(event.booking.concern)
     calls = [e for e in events if isinstance(e, Call)]
-    arrivals = sum(1 for e in events
-                   if isinstance(e, WalkIn) or (isinstance(e, AppointmentArrival) and e.accepted))
+    arrivals = sum(1 for e in events if isinstance(e, WalkIn) or (isinstance(e, AppointmentArrival) and e.accepted))
     assert len(calls) == arrivals and all(c.visitor is None for c in calls)
     assert len(asked) > len(calls)  # idle counters ask again every 30 seconds
     assert sum(1 for e in events if isinstance(e, CounterCloses)) == office.counter_count

@@ -2,12 +2,13 @@
 
 Every test works on real SQLite files in tmp_path, through StateStore as the core uses it.
 """
+
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from support import REPO_ROOT
 
 MONDAY = date(2026, 3, 9)
 TUESDAY = date(2026, 3, 10)
-NOON = datetime(2026, 3, 9, 11, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 3, 9, 11, 0, tzinfo=UTC)
 
 # The outbox's contract with the backend: these fields and no others (never personal data).
 DOCUMENTED_EVENT_FIELDS = {
@@ -30,8 +31,7 @@ EVENT_COLUMNS = ["seq", "key", "kind", "body", "created_at", "delivered_at"]
 
 
 def issue(store, day=MONDAY, concern="leave", prefix="A", low=1, high=999, last=999, at=NOON):
-    return store.issue_ticket(day=day, concern=concern, prefix=prefix, low=low, high=high, last=last,
-                              issued_at=at)
+    return store.issue_ticket(day=day, concern=concern, prefix=prefix, low=low, high=high, last=last, issued_at=at)
 
 
 def raw(path: Path) -> sqlite3.Connection:
@@ -61,10 +61,14 @@ def store(db_path):
 
 # --- numbering per day and concern -------------------------------------------------------------
 
+
 def test_numbers_start_at_the_concerns_first_number_and_go_up_by_one(store):
     assert [issue(store).number for _ in range(4)] == [1, 2, 3, 4]
-    assert [issue(store, concern="advice", prefix="B", low=100, high=199, last=199).number
-            for _ in range(3)] == [100, 101, 102]
+    assert [issue(store, concern="advice", prefix="B", low=100, high=199, last=199).number for _ in range(3)] == [
+        100,
+        101,
+        102,
+    ]
 
 
 def test_numbering_starts_again_on_the_next_local_day(store):
@@ -76,13 +80,19 @@ def test_numbering_starts_again_on_the_next_local_day(store):
 
 
 def test_two_concerns_are_counted_separately(store):
-    codes = [issue(store).code, issue(store, concern="advice", prefix="B").code, issue(store).code,
-             issue(store, concern="advice", prefix="B").code, issue(store, concern="advice", prefix="B").code]
+    codes = [
+        issue(store).code,
+        issue(store, concern="advice", prefix="B").code,
+        issue(store).code,
+        issue(store, concern="advice", prefix="B").code,
+        issue(store, concern="advice", prefix="B").code,
+    ]
     assert codes == ["A001", "B001", "A002", "B002", "B003"]
     assert store.issued_counts(MONDAY) == {"leave": 2, "advice": 3}
 
 
 # --- several kiosks in one office ----------------------------------------------------------------
+
 
 def test_two_devices_with_series_1_and_2_of_one_range_never_issue_the_same_number(tmp_path):
     first, last = 1, 99
@@ -108,8 +118,7 @@ def test_two_devices_with_series_1_and_2_of_one_range_never_issue_the_same_numbe
 def test_an_exhausted_block_is_refused_with_a_clear_message_and_consumes_nothing(store, db_path):
     low, high = number_block(1, 9, 2, 3)  # kiosk 2 of 3: numbers 4-6
     assert [issue(store, low=low, high=high, last=9).code for _ in range(3)] == ["A4", "A5", "A6"]
-    tickets, events = (scalar(db_path, "SELECT COUNT(*) FROM tickets"),
-                       scalar(db_path, "SELECT COUNT(*) FROM events"))
+    tickets, events = (scalar(db_path, "SELECT COUNT(*) FROM tickets"), scalar(db_path, "SELECT COUNT(*) FROM events"))
 
     with pytest.raises(NumbersExhausted) as refused:
         issue(store, low=low, high=high, last=9)
@@ -130,6 +139,7 @@ def test_display_codes_are_zero_padded_to_the_width_of_the_concerns_last_number(
 
 # --- the outbox --------------------------------------------------------------------------------
 
+
 def test_every_issued_ticket_and_every_call_writes_exactly_one_outbox_event(store, db_path):
     for n in range(1, 6):
         issue(store, concern=("leave", "advice")[n % 2], prefix=("A", "B")[n % 2])
@@ -146,8 +156,9 @@ def test_a_ticket_and_its_event_are_written_in_one_transaction(store, db_path):
     issue(store)
     # Make every outbox write fail, from outside: the ticket written before it must not stay.
     inspector = raw(db_path)
-    inspector.execute("CREATE TRIGGER outbox_full BEFORE INSERT ON events "
-                      "BEGIN SELECT RAISE(ABORT, 'outbox full'); END")
+    inspector.execute(
+        "CREATE TRIGGER outbox_full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'outbox full'); END"
+    )
     inspector.close()
 
     with pytest.raises(sqlite3.DatabaseError, match="outbox full"):
@@ -182,6 +193,7 @@ def test_outbox_events_have_unique_keys_and_only_the_documented_fields(store, db
 
 # --- durability across restarts ----------------------------------------------------------------
 
+
 def test_reopening_the_file_keeps_every_ticket_and_numbering_continues(db_path):
     store = StateStore(db_path)
     for _ in range(3):
@@ -192,7 +204,10 @@ def test_reopening_the_file_keeps_every_ticket_and_numbering_continues(db_path):
     store = StateStore(db_path)
     try:
         assert [(t.code, t.state) for t in store.tickets(MONDAY)] == [
-            ("A001", "called"), ("A002", "waiting"), ("A003", "waiting")]
+            ("A001", "called"),
+            ("A002", "waiting"),
+            ("A003", "waiting"),
+        ]
         assert store.pending_events() == 4
         assert issue(store).code == "A004"
     finally:
@@ -200,6 +215,7 @@ def test_reopening_the_file_keeps_every_ticket_and_numbering_continues(db_path):
 
 
 # --- files the daemon must refuse, and leave exactly as they were ------------------------------
+
 
 def files_beside(path: Path) -> set[str]:
     return {p.name for p in path.parent.iterdir()}
@@ -278,6 +294,7 @@ def test_a_database_from_a_newer_version_is_refused_and_left_untouched(db_path):
 
 # --- schema and connection settings ------------------------------------------------------------
 
+
 def test_a_new_file_is_created_at_the_current_schema(db_path):
     store = StateStore(db_path)
     try:
@@ -322,8 +339,17 @@ def test_a_second_process_cannot_open_state_that_a_running_one_owns(tmp_path):
     path = tmp_path / "state.db"
     owner = StateStore(path)
     child = subprocess.run(
-        [sys.executable, "-c", "import sys; from appliance.domain.state import StateStore; StateStore(sys.argv[1])",
-         str(path)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=30)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from appliance.domain.state import StateStore; StateStore(sys.argv[1])",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=30,
+    )
     assert child.returncode != 0
     assert "in use by another running entrance-appliance" in child.stderr
     assert f"pid {os.getpid()}" in child.stderr

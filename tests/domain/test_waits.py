@@ -1,4 +1,5 @@
 """Wait estimates: hand-made mornings with a known answer, and the figures on simulated days."""
+
 import heapq
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,8 +17,16 @@ def at(hour: int, minute: float = 0) -> datetime:
     return datetime(2026, 11, 24, hour, tzinfo=BERLIN) + timedelta(minutes=minute)
 
 
-def serve(estimator, *, counters: int, tickets: list[tuple[str, str]], minutes: dict[str, float], start: datetime,
-          until: datetime | None = None, stops: dict[int, datetime] | None = None) -> list[tuple[str, str]]:
+def serve(
+    estimator,
+    *,
+    counters: int,
+    tickets: list[tuple[str, str]],
+    minutes: dict[str, float],
+    start: datetime,
+    until: datetime | None = None,
+    stops: dict[int, datetime] | None = None,
+) -> list[tuple[str, str]]:
     """Draw ``tickets`` (code, concern) at ``start``; counters 1..n call them first come first served,
     each visit lasting ``minutes[concern]``; counter c stops calling at ``stops[c]``. Returns the
     tickets still waiting when ``until`` (or the last call) is reached."""
@@ -39,12 +48,13 @@ def serve(estimator, *, counters: int, tickets: list[tuple[str, str]], minutes: 
 
 # --- hand-made scenarios -------------------------------------------------------------------------
 
+
 def test_an_empty_office_gives_nobody_ahead_and_a_small_range():
     estimator = WaitEstimator(CONCERNS)
     estimate = estimator.estimate("leave", at(7, 30))
     assert estimate.people_ahead == 0
     assert estimate.low_min == 0 and estimate.high_min <= 2
-    assert estimator.snapshot_waits(at(7, 30)) == {c: (estimate.low_min, estimate.high_min) for c in CONCERNS}
+    assert estimator.snapshot_waits(at(7, 30)) == dict.fromkeys(CONCERNS, (estimate.low_min, estimate.high_min))
 
 
 def test_a_cold_start_uses_the_configured_service_time_and_counters():
@@ -80,8 +90,7 @@ def learnt(concern_ahead: str) -> WaitEstimate:
     each), then four tickets of ``concern_ahead`` waiting: what does a new ticket say?"""
     estimator = WaitEstimator(CONCERNS, default_service_min=8.0, default_counters=2)
     tickets = [(f"T{n:03d}", "first-application" if n % 2 else "documents") for n in range(14)]
-    serve(estimator, counters=2, tickets=tickets, minutes={"first-application": 24, "documents": 4},
-          start=at(7, 30))
+    serve(estimator, counters=2, tickets=tickets, minutes={"first-application": 24, "documents": 4}, start=at(7, 30))
     later = at(9, 40)
     for n in range(4):
         estimator.ticket_issued(f"N{n:03d}", concern_ahead, later)
@@ -102,8 +111,7 @@ def busy_morning(stops=None, counters_open=None) -> WaitEstimate:
     """Three counters, five-minute visits and a long queue from 08:00; a ticket drawn at 10:15."""
     estimator = WaitEstimator(CONCERNS, default_service_min=5.0, default_counters=3)
     tickets = [(f"C{n:03d}", "documents") for n in range(200)]
-    serve(estimator, counters=3, tickets=tickets, minutes={"documents": 5}, start=at(8), until=at(10, 15),
-          stops=stops)
+    serve(estimator, counters=3, tickets=tickets, minutes={"documents": 5}, start=at(8), until=at(10, 15), stops=stops)
     if counters_open is not None:
         estimator.counters_open(counters_open)
     estimate = estimator.estimate("documents", at(10, 15))
@@ -166,8 +174,10 @@ def test_a_voided_ticket_leaves_the_queue():
 
 
 def test_the_baselines_answer_one_number():
-    for baseline in (FixedServiceEstimator(CONCERNS, default_service_min=10.0, default_counters=2),
-                     LastNWaitsEstimator(CONCERNS, default_service_min=10.0, default_counters=2)):
+    for baseline in (
+        FixedServiceEstimator(CONCERNS, default_service_min=10.0, default_counters=2),
+        LastNWaitsEstimator(CONCERNS, default_service_min=10.0, default_counters=2),
+    ):
         for n in range(4):
             baseline.ticket_issued(f"A00{n}", "leave", at(8))
         estimate = baseline.estimate("leave", at(8))
@@ -184,17 +194,21 @@ def test_the_last_waits_baseline_averages_the_last_waits():
 
 # --- on simulated days ---------------------------------------------------------------------------
 
+
 def scores(seeds):
-    defaults = dict(default_service_min={"leave": 7.0, "first-application": 10.0, "documents": 5.0},
-                    default_counters=5)
-    factories = {"ours": lambda c: WaitEstimator(c, **defaults),
-                 "fixed": lambda c: FixedServiceEstimator(c, **defaults),
-                 "last30": lambda c: LastNWaitsEstimator(c, **defaults)}
+    defaults = dict(default_service_min={"leave": 7.0, "first-application": 10.0, "documents": 5.0}, default_counters=5)
+    factories = {
+        "ours": lambda c: WaitEstimator(c, **defaults),
+        "fixed": lambda c: FixedServiceEstimator(c, **defaults),
+        "last30": lambda c: LastNWaitsEstimator(c, **defaults),
+    }
     result = {}
     for name, factory in factories.items():
         printed = [p for seed in seeds for p in simulate(DaySpec(seed=seed), factory).printed]
-        result[name] = (sum(abs(p.point_min - p.actual_min) for p in printed) / len(printed),
-                        sum(p.covered for p in printed) / len(printed))
+        result[name] = (
+            sum(abs(p.point_min - p.actual_min) for p in printed) / len(printed),
+            sum(p.covered for p in printed) / len(printed),
+        )
     return result
 
 

@@ -1,11 +1,25 @@
 """What visitors read: each phrase written once, per language, German when a language lacks a text."""
+
 from datetime import datetime
 
 import pytest
 
-from appliance.domain.wording import (LANGUAGES, OUT_OF_ORDER, TEXTS, Phrase, VisitorMessage, in_languages, long_date,
-                                      people_ahead, phrase, text, ticket_languages, ticket_message, wait_estimate,
-                                      wait_minutes)
+from appliance.domain.wording import (
+    LANGUAGES,
+    OUT_OF_ORDER,
+    TEXTS,
+    Phrase,
+    VisitorMessage,
+    in_languages,
+    long_date,
+    people_ahead,
+    phrase,
+    text,
+    ticket_languages,
+    ticket_message,
+    wait_estimate,
+    wait_minutes,
+)
 
 
 def test_every_language_has_every_text_german_has():
@@ -13,11 +27,14 @@ def test_every_language_has_every_text_german_has():
         assert set(TEXTS[language]) == set(TEXTS["de"]), language
 
 
-@pytest.mark.parametrize("count, german, english", [
-    (0, "Sie sind als Nächstes dran", "You are next"),
-    (1, "Vor Ihnen: 1 Person", "1 person ahead of you"),
-    (3, "Vor Ihnen: 3 Personen", "3 people ahead of you"),
-])
+@pytest.mark.parametrize(
+    "count, german, english",
+    [
+        (0, "Sie sind als Nächstes dran", "You are next"),
+        (1, "Vor Ihnen: 1 Person", "1 person ahead of you"),
+        (3, "Vor Ihnen: 3 Personen", "3 people ahead of you"),
+    ],
+)
 def test_people_ahead_reads_naturally_for_none_one_and_many(count, german, english):
     assert in_languages(people_ahead(count), ("de", "en")) == (german, english)
 
@@ -36,7 +53,10 @@ def test_the_kiosk_answer_for_a_ticket_uses_the_same_phrases_as_the_ticket():
     assert message.title.render("de") == "Ihre Wartenummer: U043"
     assert message.body.render("de") == "Bitte nehmen Sie Ihren Zettel. Vor Ihnen: 1 Person. Wartezeit ca. 15 Min."
     assert message.body.render("en") == "Please take your ticket. 1 person ahead of you. Wait approx. 15 min."
-    assert ticket_message("U043", 0, (15, 15)).body.render("de") == "Bitte nehmen Sie Ihren Zettel. Sie sind als Nächstes dran."
+    assert (
+        ticket_message("U043", 0, (15, 15)).body.render("de")
+        == "Bitte nehmen Sie Ihren Zettel. Sie sind als Nächstes dran."
+    )
 
 
 def test_a_language_without_texts_falls_back_to_german():

@@ -1,5 +1,6 @@
 """The camera reader: a recorded video through cv2.VideoCapture, and capture backends that
 fail the ways cameras fail (unplugged, garbage frames) for what a file cannot show."""
+
 import logging
 import time
 
@@ -26,7 +27,7 @@ def frame_with(payload: str | None) -> np.ndarray:
         qr.add_data(payload)
         code = np.array(qr.make_image().convert("L"), dtype=np.uint8)
         top, left = (SIZE[1] - code.shape[0]) // 2, (SIZE[0] - code.shape[1]) // 2
-        frame[top:top + code.shape[0], left:left + code.shape[1]] = code[..., None]
+        frame[top : top + code.shape[0], left : left + code.shape[1]] = code[..., None]
     return frame
 
 
@@ -108,8 +109,11 @@ def test_the_frame_rate_is_capped(tmp_path):
 def test_an_idle_camera_reads_no_faster_than_the_cap():
     capture = ScriptedCapture([frame_with(None)], loop=True)
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=10,
-                          open_capture=lambda source, **_: capture))
+    camera = started(
+        CameraReader(
+            "/dev/video-test", recorder.on_code, recorder.on_health, fps=10, open_capture=lambda source, **_: capture
+        )
+    )
     time.sleep(0.5)
     camera.stop()
     assert 3 <= capture.reads <= 7
@@ -119,8 +123,9 @@ def test_a_lost_camera_is_reported_and_reopened_with_growing_pauses():
     opens: list[float] = []
     backends = [
         ScriptedCapture([frame_with(CODE_A)]),  # delivers, then is unplugged
-        None, None,                              # not back yet
-        ScriptedCapture([frame_with(CODE_B)]),   # plugged in again
+        None,
+        None,  # not back yet
+        ScriptedCapture([frame_with(CODE_B)]),  # plugged in again
     ]
 
     class Closed(ScriptedCapture):
@@ -133,8 +138,17 @@ def test_a_lost_camera_is_reported_and_reopened_with_growing_pauses():
         return backend or Closed([])
 
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
-                          retry_initial_s=0.05, retry_max_s=1.0, open_capture=open_capture))
+    camera = started(
+        CameraReader(
+            "/dev/video-test",
+            recorder.on_code,
+            recorder.on_health,
+            fps=None,
+            retry_initial_s=0.05,
+            retry_max_s=1.0,
+            open_capture=open_capture,
+        )
+    )
     try:
         assert recorder.next_code()[0] == CODE_A
         assert recorder.wait_health("failed").startswith("lost")
@@ -155,8 +169,15 @@ def test_a_missing_camera_device_is_reported_through_opencv_and_retried():
         return open_video_capture(source, **options)
 
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-entrance-test-missing", recorder.on_code, recorder.on_health,
-                          retry_initial_s=0.02, open_capture=counting_open))
+    camera = started(
+        CameraReader(
+            "/dev/video-entrance-test-missing",
+            recorder.on_code,
+            recorder.on_health,
+            retry_initial_s=0.02,
+            open_capture=counting_open,
+        )
+    )
     try:
         assert "cannot open" in recorder.wait_health("failed")
         time.sleep(0.2)
@@ -165,16 +186,30 @@ def test_a_missing_camera_device_is_reported_through_opencv_and_retried():
         camera.stop()
 
 
-@pytest.mark.parametrize("garbage", [
-    None, np.zeros((0, 0, 3), np.uint8), np.zeros((480, 640, 3), np.float32), np.zeros((480, 640, 5), np.uint8),
-    np.zeros((1, 1, 3), np.uint8), np.zeros((4, 480, 640, 3), np.uint8), np.zeros((480, 640), bool), "frame", 42,
-    np.zeros((480, 0), np.uint8),
-], ids=["none", "empty", "float", "5-channel", "1x1", "4-d", "bool", "text", "int", "zero-width"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((480, 640, 3), np.float32),
+        np.zeros((480, 640, 5), np.uint8),
+        np.zeros((1, 1, 3), np.uint8),
+        np.zeros((4, 480, 640, 3), np.uint8),
+        np.zeros((480, 640), bool),
+        "frame",
+        42,
+        np.zeros((480, 0), np.uint8),
+    ],
+    ids=["none", "empty", "float", "5-channel", "1x1", "4-d", "bool", "text", "int", "zero-width"],
+)
 def test_garbage_frames_are_skipped_and_the_next_good_frame_is_read(garbage):
     capture = ScriptedCapture([garbage, garbage, frame_with(CODE_A)])
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
-                          open_capture=lambda source, **_: capture))
+    camera = started(
+        CameraReader(
+            "/dev/video-test", recorder.on_code, recorder.on_health, fps=None, open_capture=lambda source, **_: capture
+        )
+    )
     try:
         assert recorder.next_code()[0] == CODE_A
         assert camera.frames_unusable == 2
@@ -190,8 +225,17 @@ def test_a_camera_delivering_only_garbage_is_reported_and_reopened():
         return ScriptedCapture([np.zeros((480, 640, 7), np.uint8)], loop=True)
 
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None,
-                          max_unusable_frames=10, retry_initial_s=0.02, open_capture=open_capture))
+    camera = started(
+        CameraReader(
+            "/dev/video-test",
+            recorder.on_code,
+            recorder.on_health,
+            fps=None,
+            max_unusable_frames=10,
+            retry_initial_s=0.02,
+            open_capture=open_capture,
+        )
+    )
     try:
         assert "unusable frames" in recorder.wait_health("failed")
         recorder.wait_health("ok")
@@ -203,8 +247,13 @@ def test_a_camera_delivering_only_garbage_is_reported_and_reopened():
 def test_grey_16_bit_and_bgra_frames_are_decoded_too():
     bgr = frame_with(CODE_A)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    frames = [gray, gray[..., None], gray.astype(np.uint16) << 8, cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
-              bgr[::-1, ::-1]]  # the last one is a strided view (a flipped mirror image)
+    frames = [
+        gray,
+        gray[..., None],
+        gray.astype(np.uint16) << 8,
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
+        bgr[::-1, ::-1],
+    ]  # the last one is a strided view (a flipped mirror image)
     for frame in frames:
         converted = frame_to_gray(frame)
         assert converted is not None and converted.dtype == np.uint8 and converted.ndim == 2
@@ -223,8 +272,16 @@ def test_a_decoder_that_fails_on_a_frame_does_not_stop_the_camera(caplog):
 
     capture = ScriptedCapture([frame_with(None), frame_with(None)])
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=None, decoder=Flaky(),
-                          open_capture=lambda source, **_: capture))
+    camera = started(
+        CameraReader(
+            "/dev/video-test",
+            recorder.on_code,
+            recorder.on_health,
+            fps=None,
+            decoder=Flaky(),
+            open_capture=lambda source, **_: capture,
+        )
+    )
     try:
         assert recorder.next_code()[0] == CODE_B
     finally:
@@ -248,8 +305,11 @@ def test_payloads_never_reach_the_log_only_their_short_hash(tmp_path, caplog):
 def test_stop_returns_promptly_from_a_capped_camera():
     capture = ScriptedCapture([frame_with(None)], loop=True)
     recorder = Recorder()
-    camera = started(CameraReader("/dev/video-test", recorder.on_code, recorder.on_health, fps=1,
-                          open_capture=lambda source, **_: capture))
+    camera = started(
+        CameraReader(
+            "/dev/video-test", recorder.on_code, recorder.on_health, fps=1, open_capture=lambda source, **_: capture
+        )
+    )
     recorder.wait_health("ok")
     began = time.monotonic()
     camera.stop()
@@ -258,8 +318,15 @@ def test_stop_returns_promptly_from_a_capped_camera():
 
 def test_a_stream_password_never_reaches_health_or_logs(caplog):
     recorder = Recorder()
-    camera = started(CameraReader("rtsp://entrance:s3cret@127.0.0.1:1/cam", recorder.on_code, recorder.on_health,
-                          open_capture=lambda source, **_: ScriptedCapture([]), retry_initial_s=0.02))
+    camera = started(
+        CameraReader(
+            "rtsp://entrance:s3cret@127.0.0.1:1/cam",
+            recorder.on_code,
+            recorder.on_health,
+            open_capture=lambda source, **_: ScriptedCapture([]),
+            retry_initial_s=0.02,
+        )
+    )
     try:
         detail = recorder.wait_health("failed")
     finally:
@@ -268,7 +335,9 @@ def test_a_stream_password_never_reaches_health_or_logs(caplog):
     assert "127.0.0.1:1/cam" in detail
 
 
-@pytest.mark.parametrize("given, wanted", [("0", 0), (2, 2), (" /dev/video0 ", "/dev/video0"),
-                                           ("rtsp://127.0.0.1/cam", "rtsp://127.0.0.1/cam")])
+@pytest.mark.parametrize(
+    "given, wanted",
+    [("0", 0), (2, 2), (" /dev/video0 ", "/dev/video0"), ("rtsp://127.0.0.1/cam", "rtsp://127.0.0.1/cam")],
+)
 def test_sources_are_device_indexes_paths_or_urls(given, wanted):
     assert capture_target(given) == wanted

@@ -1,5 +1,6 @@
 """What every code reader shares, and that it comes without hardware libraries: a camera or a
 serial scanner works on a device where python-evdev is not installed."""
+
 import logging
 import subprocess
 import sys
@@ -13,13 +14,15 @@ from support.readers import Recorder, started
 
 def import_without(blocked: list[str], modules: list[str]) -> subprocess.CompletedProcess:
     """Imports ``modules`` in a fresh interpreter in which each of ``blocked`` cannot be imported."""
-    script = "\n".join([
-        "import sys",
-        *(f"sys.modules[{name!r}] = None" for name in blocked),
-        *(f"import {module}" for module in modules),
-        f"leaked = sorted(set({blocked!r}) & {{m.split('.')[0] for m in sys.modules if sys.modules[m]}})",
-        "assert not leaked, leaked",
-    ])
+    script = "\n".join(
+        [
+            "import sys",
+            *(f"sys.modules[{name!r}] = None" for name in blocked),
+            *(f"import {module}" for module in modules),
+            f"leaked = sorted(set({blocked!r}) & {{m.split('.')[0] for m in sys.modules if sys.modules[m]}})",
+            "assert not leaked, leaked",
+        ]
+    )
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
 
 
@@ -29,8 +32,9 @@ def test_camera_and_serial_readers_import_without_evdev():
 
 
 def test_the_reader_base_and_the_source_parser_import_no_hardware_library():
-    result = import_without(["evdev", "serial", "cv2", "gpiozero", "numpy"],
-                            ["appliance.drivers.code_reader", "appliance.drivers.readers"])
+    result = import_without(
+        ["evdev", "serial", "cv2", "gpiozero", "numpy"], ["appliance.drivers.code_reader", "appliance.drivers.readers"]
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -59,9 +63,18 @@ class ScriptedReader(CodeReader):
 
 def test_health_is_reported_on_changes_only():
     recorder = Recorder()
-    reader = started(ScriptedReader([("health", (FAILED, "unplugged")), ("health", (FAILED, "unplugged")),
-                             ("health", (OK, "open")), ("health", (OK, "open")),
-                             ("health", (FAILED, "unplugged"))], recorder))
+    reader = started(
+        ScriptedReader(
+            [
+                ("health", (FAILED, "unplugged")),
+                ("health", (FAILED, "unplugged")),
+                ("health", (OK, "open")),
+                ("health", (OK, "open")),
+                ("health", (FAILED, "unplugged")),
+            ],
+            recorder,
+        )
+    )
     assert reader.done.wait(3) and reader.stop()
     assert recorder.all_health == [(FAILED, "unplugged"), (OK, "open"), (FAILED, "unplugged")]
     assert reader.health == (FAILED, "unplugged")

@@ -1,26 +1,27 @@
 """Walk-in tickets end to end: the core, the dispenser, and a printer emulator on a real TCP port."""
+
 import threading
 import time
 from concurrent.futures import Future
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode as decode_qr
 
+from appliance.app.config import load_config
 from appliance.app.supervisor import Supervisor
 from appliance.domain.clock import FakeClock
-from appliance.app.config import load_config
 from appliance.domain.commands import Health, IssueTicket, ReportHealth
 from appliance.domain.core import Core
 from appliance.domain.panel import Beep, PanelState
-from appliance.drivers.dispenser import TicketDispenser
 from appliance.domain.state import StateStore
-from appliance.sync.client import Backoff
+from appliance.drivers.dispenser import TicketDispenser
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
+from appliance.sync.client import Backoff
 
-MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 class Recorder:
@@ -71,12 +72,15 @@ def kiosk(tmp_path, device_config_file):
         starts the dispenser (else it is started directly)."""
         emulator = emulator_class(out_dir=tmp_path / "tickets", mode=mode)
         emulator.start()
-        device_config_file.write_text(device_config_file.read_text() + f"""
+        device_config_file.write_text(
+            device_config_file.read_text()
+            + f"""
 [printer]
 uri = {emulator.uri}
 timeout = 1s
 wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}}
-""")
+"""
+        )
         config = load_config(device_config_file)
         store = StateStore(config.state.database)
         if appointments:  # before the core starts: from then on only its thread writes
@@ -85,9 +89,14 @@ wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}
         core.start()
         recorder = Recorder()
         printer = config.printer
-        dispenser = TicketDispenser(core_seen(core) if core_seen else core, config,
-                                    lambda: open_printer(printer.uri, None, 1.0), signals=recorder,
-                                    on_answer=recorder.on_answer, recheck_s=0.1)
+        dispenser = TicketDispenser(
+            core_seen(core) if core_seen else core,
+            config,
+            lambda: open_printer(printer.uri, None, 1.0),
+            signals=recorder,
+            on_answer=recorder.on_answer,
+            recheck_s=0.1,
+        )
         if supervisor is None:
             dispenser.start()
         else:
@@ -123,8 +132,9 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
     assert recorder.beeps == [Beep.ACCEPTED] and PanelState.PRINTING in recorder.states
 
 
-@pytest.mark.parametrize("mode, reason", [("paper_out", "paper out"), ("cover_open", "cover open"),
-                                          ("silent", "no answer"), ("hung", "")])
+@pytest.mark.parametrize(
+    "mode, reason", [("paper_out", "paper out"), ("cover_open", "cover open"), ("silent", "no answer"), ("hung", "")]
+)
 def test_a_printer_that_cannot_print_consumes_no_number_and_says_out_of_order(kiosk, mode, reason):
     emulator, core, dispenser, recorder = kiosk(mode=mode)
     dispenser.request("leave")
@@ -175,11 +185,15 @@ def test_the_morning_list_prints_each_appointment_without_names_once_a_day(kiosk
     from datetime import time as time_of_day
 
     from appliance.domain.state import Appointment
+
     day = MORNING.date()
-    emulator, core, dispenser, recorder = kiosk(appointments=[
-        Appointment("1", "test-office", day, time_of_day(9, 30), "leave", "T021"),
-        Appointment("2", "test-office", day, time_of_day(8, 15), "documents", "T007"),
-        Appointment("3", "test-office", day, time_of_day(10, 0), "leave", "T030", status="cancelled")])
+    emulator, core, dispenser, recorder = kiosk(
+        appointments=[
+            Appointment("1", "test-office", day, time_of_day(9, 30), "leave", "T021"),
+            Appointment("2", "test-office", day, time_of_day(8, 15), "documents", "T007"),
+            Appointment("3", "test-office", day, time_of_day(10, 0), "leave", "T030", status="cancelled"),
+        ]
+    )
     # 09:00 in Berlin is past the default 07:00: the morning run prints by itself
     job = emulator.wait_for_jobs(1)[0]
     assert job.index(b"08:15") < job.index(b"09:30") and b"T007" in job and b"T021" in job
@@ -191,6 +205,7 @@ def test_the_morning_list_prints_each_appointment_without_names_once_a_day(kiosk
 
 # --- a bug in the dispenser's thread: reported, restarted, no press lost ----------------------------
 
+
 class SteppedSupervision:
     """A real Supervisor on a clock the test moves, with backoff at its upper bound."""
 
@@ -199,8 +214,9 @@ class SteppedSupervision:
         self.supervisor = None
 
     def __call__(self, core) -> Supervisor:
-        self.supervisor = Supervisor(core, monotonic=lambda: self.now,
-                                     backoff=lambda: Backoff(1.0, 60.0, rng=UpperBound()))
+        self.supervisor = Supervisor(
+            core, monotonic=lambda: self.now, backoff=lambda: Backoff(1.0, 60.0, rng=UpperBound())
+        )
         return self.supervisor
 
     def later(self, seconds: float) -> None:
@@ -237,9 +253,14 @@ def test_a_health_report_that_fails_once_no_longer_ends_the_dispenser_and_loses_
     # exception ended the dispenser's thread, and every later press queued forever, unanswered.
     supervision = SteppedSupervision()
     emulator, core, dispenser, recorder = kiosk(
-        mode="paper_out", supervisor=supervision,
-        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, ReportHealth) and c.state is Health.FAILED,
-                                         TimeoutError("the core did not confirm within 10 s")))
+        mode="paper_out",
+        supervisor=supervision,
+        core_seen=lambda core: FailsOnce(
+            core,
+            lambda c: isinstance(c, ReportHealth) and c.state is Health.FAILED,
+            TimeoutError("the core did not confirm within 10 s"),
+        ),
+    )
     assert until(lambda: dispenser.failure() is not None)
     dispenser.request("leave")  # a visitor presses while the dispenser is down
 
@@ -262,7 +283,8 @@ def test_a_bug_while_serving_a_press_answers_that_visitor_and_the_next_press_pri
     supervision = SteppedSupervision()
     emulator, core, dispenser, recorder = kiosk(
         supervisor=supervision,
-        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, IssueTicket), RuntimeError("a bug")))
+        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, IssueTicket), RuntimeError("a bug")),
+    )
     dispenser.request("leave")
     assert recorder.wait_answer().message.title.render("de") == "Außer Betrieb"
     assert recorder.beeps == [Beep.REFUSED]

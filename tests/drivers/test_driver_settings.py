@@ -1,6 +1,7 @@
 """The drivers' config sections: [printer], [gpio] and [scanner] give parsed values, and their
 checks (printer profile and logo, pins used once, buttons need a printer) name file and line.
 """
+
 import pytest
 
 from appliance.app.config import load_config
@@ -19,7 +20,8 @@ def test_printer_uri_comes_parsed_and_is_listed_as_written(tmp_path):
 
     assert config.printer.uri == SerialPrinterURI("/dev/ttyUSB0", baudrate=19200)
     assert effective_line(config, "printer", "uri") == (
-        f"uri = serial:/dev/ttyUSB0?baudrate=19200    # {path}:{line_of(path, 'uri =')}")
+        f"uri = serial:/dev/ttyUSB0?baudrate=19200    # {path}:{line_of(path, 'uri =')}"
+    )
 
 
 def test_a_wrong_printer_uri_names_its_line_and_the_right_forms(tmp_path):
@@ -73,8 +75,10 @@ def test_a_monitor_may_name_button_pins_without_a_printer(tmp_path):
 
 
 def test_each_gpio_pin_is_used_once_across_buttons_and_leds(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK + "button = 17\n" + PRINTER + "[gpio]\nready_led = 5\n"
-                 "fault_led = GPIO17\nbuzzer = 5\n")
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK + "button = 17\n" + PRINTER + "[gpio]\nready_led = 5\nfault_led = GPIO17\nbuzzer = 5\n",
+    )
 
     problems = sorted((p.line, p.section, p.key, p.message) for p in problems_of(path))
 
@@ -85,15 +89,21 @@ def test_each_gpio_pin_is_used_once_across_buttons_and_leds(tmp_path):
 
 
 def test_scanner_inputs_come_parsed_by_the_readers_own_parser(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK + "[scanner]\ninputs = /dev/input/event3,\n"
-                 "    serial:/dev/ttyACM0?baudrate=115200\n    camera:0\n")
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK + "[scanner]\ninputs = /dev/input/event3,\n    serial:/dev/ttyACM0?baudrate=115200\n    camera:0\n",
+    )
 
     config = load_config(path)
 
-    assert config.scanner.inputs == (parse_source("/dev/input/event3"),
-                                     parse_source("serial:/dev/ttyACM0?baudrate=115200"), parse_source("camera:0"))
+    assert config.scanner.inputs == (
+        parse_source("/dev/input/event3"),
+        parse_source("serial:/dev/ttyACM0?baudrate=115200"),
+        parse_source("camera:0"),
+    )
     assert effective_line(config, "scanner", "inputs").startswith(
-        "inputs = /dev/input/event3, serial:/dev/ttyACM0?baudrate=115200, camera:0    #")
+        "inputs = /dev/input/event3, serial:/dev/ttyACM0?baudrate=115200, camera:0    #"
+    )
 
 
 def test_a_scanner_input_the_reader_cannot_open_names_its_line(tmp_path):
@@ -105,10 +115,18 @@ def test_a_scanner_input_the_reader_cannot_open_names_its_line(tmp_path):
     assert problem.message == "'serial:ttyACM0': write serial:/dev/ttyACM0 (optionally ?baudrate=9600)"
 
 
-@pytest.mark.parametrize("text", ["/dev/input/by-id/usb-Newland-event-kbd", "0c2e:0b61", "serial:/dev/ttyACM0?baudrate=9600",
-                                  "camera:0", "camera:/dev/video0", "codes.png"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/dev/input/by-id/usb-Newland-event-kbd",
+        "0c2e:0b61",
+        "serial:/dev/ttyACM0?baudrate=9600",
+        "camera:0",
+        "camera:/dev/video0",
+        "codes.png",
+    ],
+)
 def test_a_parsed_source_is_written_back_so_that_it_parses_the_same(text):
     source = ScannerSource().parse(text, None)
 
     assert parse_source(str(source)) == source
-

@@ -1,5 +1,6 @@
 """The drivers' exceptions live in one module, derive from the project's base, and say in one line
 what they mean (as gpiozero's exc.py does)."""
+
 import ast
 import inspect
 
@@ -25,7 +26,7 @@ def test_no_other_driver_module_declares_an_exception():
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef) and any(
-                    getattr(base, "id", getattr(base, "attr", "")).endswith(("Error", "Exception"))
-                    for base in node.bases):
+                getattr(base, "id", getattr(base, "attr", "")).endswith(("Error", "Exception")) for base in node.bases
+            ):
                 declared.setdefault(path.name, []).append(node.name)
     assert declared == {}

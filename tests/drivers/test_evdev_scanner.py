@@ -5,10 +5,10 @@ Where /dev/uinput is missing (containers, CI), the device is a FIFO carrying raw
 the FIFO; evdev's C reader parses them as it parses the kernel's. The uinput test runs the
 whole path (find by name and vendor:product, grab, unplug, replug) where the kernel offers it.
 """
+
 import errno
 import logging
 import os
-import queue
 import random
 import select
 import struct
@@ -20,10 +20,10 @@ from evdev import InputEvent
 from evdev import ecodes as e
 
 from appliance.domain.journal import short_hash
-from appliance.drivers.keymap import type_events
 from appliance.drivers import evdev_scanner as scanner_module
 from appliance.drivers.errors import BadScannerSource
 from appliance.drivers.evdev_scanner import DeviceSelector, EvdevScanner
+from appliance.drivers.keymap import type_events
 from appliance.drivers.readers import open_reader, parse_source
 from support.readers import WAIT, Recorder, started
 
@@ -39,7 +39,7 @@ def send(device: int, data: bytes) -> None:
     atomic, so a read never sees part of a record (evdev's reader would drop it)."""
     chunk = (select.PIPE_BUF // _EVENT.size) * _EVENT.size
     for i in range(0, len(data), chunk):
-        os.write(device, data[i:i + chunk])
+        os.write(device, data[i : i + chunk])
 
 
 @pytest.fixture
@@ -51,8 +51,17 @@ def fifo(tmp_path):
 
 def start_on_fifo(fifo, recorder, **options) -> tuple[EvdevScanner, int]:
     """A scanner reading the FIFO, and the FIFO's write end (the 'device' side)."""
-    scanner = started(EvdevScanner(str(fifo), recorder.on_code, recorder.on_health, grab=False,
-                           retry_initial_s=0.02, retry_max_s=0.1, **options))
+    scanner = started(
+        EvdevScanner(
+            str(fifo),
+            recorder.on_code,
+            recorder.on_health,
+            grab=False,
+            retry_initial_s=0.02,
+            retry_max_s=0.1,
+            **options,
+        )
+    )
     recorder.wait_health("ok")
     return scanner, os.open(fifo, os.O_WRONLY)
 
@@ -79,11 +88,11 @@ def test_unplug_reports_failed_and_replug_at_the_same_path_reads_again(fifo):
     try:
         send(device, raw(type_events("FIRST", start=now())))
         assert recorder.next_code()[0] == "FIRST"
-        os.unlink(fifo)       # udev removes the by-id link ...
-        os.close(device)      # ... and the device's events end
+        os.unlink(fifo)  # udev removes the by-id link ...
+        os.close(device)  # ... and the device's events end
         assert "closed" in recorder.wait_health("failed")
         assert "not found" in recorder.wait_health("failed")
-        os.mkfifo(fifo)       # plugged in again
+        os.mkfifo(fifo)  # plugged in again
         recorder.wait_health("ok")
         device = os.open(fifo, os.O_WRONLY)
         send(device, raw(type_events("SECOND", start=now())))
@@ -140,8 +149,11 @@ def test_a_fifo_named_as_a_config_source_is_read_without_a_grab(fifo):
 def test_a_missing_device_is_reported_and_picked_up_when_it_appears(tmp_path):
     path = tmp_path / "later"
     recorder = Recorder()
-    scanner = started(EvdevScanner(str(path), recorder.on_code, recorder.on_health, grab=False,
-                           retry_initial_s=0.02, retry_max_s=0.05))
+    scanner = started(
+        EvdevScanner(
+            str(path), recorder.on_code, recorder.on_health, grab=False, retry_initial_s=0.02, retry_max_s=0.05
+        )
+    )
     try:
         assert "not found" in recorder.wait_health("failed")
         os.mkfifo(path)
@@ -163,8 +175,8 @@ def test_two_scanners_at_once_keep_their_codes_apart(tmp_path):
         right = raw(type_events("RIGHT-two", start=t))
         # Interleave the two streams event by event, as two scanners read at the same moment.
         for i in range(0, max(len(left), len(right)), _EVENT.size):
-            send(scanners[0][1], left[i:i + _EVENT.size])
-            send(scanners[1][1], right[i:i + _EVENT.size])
+            send(scanners[0][1], left[i : i + _EVENT.size])
+            send(scanners[1][1], right[i : i + _EVENT.size])
         assert recorders[0].next_code() == ("LEFT-one", f"scanner {paths[0]}")
         assert recorders[1].next_code() == ("RIGHT-two", f"scanner {paths[1]}")
     finally:
@@ -263,11 +275,14 @@ def test_stop_returns_promptly_while_the_reader_waits_for_keys(fifo):
     os.close(device)
 
 
-@pytest.mark.parametrize("text, kind, value", [
-    ("/dev/input/by-id/usb-Newland_FM430-event-kbd", "path", "/dev/input/by-id/usb-Newland_FM430-event-kbd"),
-    ("1EAB:8003", "usb_id", "1eab:8003"),
-    ("Honeywell Scanner", "name", "Honeywell Scanner"),
-])
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        ("/dev/input/by-id/usb-Newland_FM430-event-kbd", "path", "/dev/input/by-id/usb-Newland_FM430-event-kbd"),
+        ("1EAB:8003", "usb_id", "1eab:8003"),
+        ("Honeywell Scanner", "name", "Honeywell Scanner"),
+    ],
+)
 def test_selectors_by_path_usb_id_or_name(text, kind, value):
     assert DeviceSelector.parse(text) == DeviceSelector(kind, value)
 
@@ -286,6 +301,7 @@ def test_an_empty_selector_is_refused_with_the_three_forms():
 
 # -- where the kernel offers /dev/uinput: the whole path, with a real evdev device -------------
 
+
 def _uinput_unavailable() -> str | None:
     if not os.path.exists("/dev/uinput"):
         return "/dev/uinput is missing (no uinput module in this kernel or container)"
@@ -299,8 +315,9 @@ def _uinput_unavailable() -> str | None:
 def test_uinput_scanner_is_found_grabbed_read_and_survives_replug(selector):
     from evdev import UInput
 
-    keys = sorted({ev.code for ev in type_events("".join(chr(c) for c in range(0x20, 0x7F)))}
-                  | {e.KEY_ENTER, e.KEY_KPENTER})
+    keys = sorted(
+        {ev.code for ev in type_events("".join(chr(c) for c in range(0x20, 0x7F)))} | {e.KEY_ENTER, e.KEY_KPENTER}
+    )
 
     def plug():
         device = UInput({e.EV_KEY: keys}, name="Test QR Scanner", vendor=0x1D6B, product=0x0F42)
@@ -315,15 +332,16 @@ def test_uinput_scanner_is_found_grabbed_read_and_survives_replug(selector):
 
     recorder = Recorder()
     device = plug()
-    scanner = started(EvdevScanner(selector, recorder.on_code, recorder.on_health,
-                           retry_initial_s=0.05, retry_max_s=0.2))
+    scanner = started(
+        EvdevScanner(selector, recorder.on_code, recorder.on_health, retry_initial_s=0.05, retry_max_s=0.2)
+    )
     try:
         assert "Test QR Scanner" in recorder.wait_health("ok")
         scan(device, "Uinput-Code_1")
         assert recorder.next_code()[0] == "Uinput-Code_1"
-        device.close()                                   # unplug
+        device.close()  # unplug
         recorder.wait_health("failed")
-        device = plug()                                  # replug: a new event node
+        device = plug()  # replug: a new event node
         recorder.wait_health("ok")
         scan(device, "after-replug")
         assert recorder.next_code()[0] == "after-replug"

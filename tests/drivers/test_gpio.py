@@ -3,6 +3,7 @@
 Pins are driven with drive_low()/drive_high() and read back through pin.state and pin.states;
 the button rules run on a fake monotonic clock, so a 30 s stuck button takes no real 30 s.
 """
+
 import importlib.util
 import os
 import threading
@@ -97,10 +98,14 @@ def make_panel(factory, clock, presses, faults):
     def make(**overrides):
         kwargs = dict(
             buttons={"leave": LEAVE, "documents": DOCUMENTS},
-            on_press=presses, on_fault=faults,
+            on_press=presses,
+            on_fault=faults,
             leds={"ready": READY_LED, "printing": PRINTING_LED, "fault": FAULT_LED},
-            buzzer=BUZZER, gate=ButtonGate(min_gap_s=3.0, stuck_after_s=30.0),
-            clock=clock, pin_factory=factory, check_every_s=0.005,
+            buzzer=BUZZER,
+            gate=ButtonGate(min_gap_s=3.0, stuck_after_s=30.0),
+            clock=clock,
+            pin_factory=factory,
+            check_every_s=0.005,
         )
         kwargs.update(overrides)
         panel = GpioPanel(**kwargs)
@@ -163,8 +168,7 @@ def test_a_press_after_the_gap_gives_a_second_ticket(panel, factory, clock, pres
     assert presses.calls == ["leave", "leave"]
 
 
-def test_a_stuck_button_is_reported_gives_no_tickets_and_recovers(
-        panel, factory, clock, presses, faults):
+def test_a_stuck_button_is_reported_gives_no_tickets_and_recovers(panel, factory, clock, presses, faults):
     pin = factory.pin(LEAVE)
     pin.drive_low()
     assert presses.calls == ["leave"]  # the visitor's press, before anyone knows it is stuck
@@ -197,8 +201,7 @@ class ShortedToGround(MockPin):
         self.drive_low()
 
 
-def test_a_button_down_at_start_gives_no_ticket_and_is_reported(
-        make_panel, factory, clock, presses, faults):
+def test_a_button_down_at_start_gives_no_ticket_and_is_reported(make_panel, factory, clock, presses, faults):
     factory.pin(LEAVE, pin_class=ShortedToGround)  # wired wrong before the appliance started
     make_panel()
     clock.advance(30.0)
@@ -207,8 +210,7 @@ def test_a_button_down_at_start_gives_no_ticket_and_is_reported(
     assert faults.calls == ["button for 'leave' (GPIO17) held for 30 s: stuck or wired wrong"]
 
 
-def test_a_lost_release_edge_does_not_put_the_button_out_of_order(
-        factory, clock, faults, make_panel):
+def test_a_lost_release_edge_does_not_put_the_button_out_of_order(factory, clock, faults, make_panel):
     gate = ButtonGate()
     make_panel(gate=gate)
     pin = factory.pin(LEAVE)
@@ -306,8 +308,8 @@ def test_the_mock_factory_can_be_chosen_by_environment(monkeypatch, presses, fau
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("lgpio") is not None or os.path.exists("/dev/gpiochip0"),
-    reason="this machine has GPIO")
+    importlib.util.find_spec("lgpio") is not None or os.path.exists("/dev/gpiochip0"), reason="this machine has GPIO"
+)
 def test_no_gpio_and_no_mock_is_a_clear_error(monkeypatch, presses, faults):
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
     saved = Device.pin_factory
@@ -342,11 +344,14 @@ def test_a_busy_pin_is_a_clear_error_and_frees_the_pins_already_open(make_panel,
     make_panel()  # the buttons and LEDs opened before the failure were released
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"leds": {"ready": LEAVE}}, "GPIO17 (button 'leave' and ready LED)"),
-    ({"buzzer": DOCUMENTS}, "GPIO27 (button 'documents' and buzzer)"),
-    ({"leds": {"busy": 5}}, "unknown LED role(s) busy"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"leds": {"ready": LEAVE}}, "GPIO17 (button 'leave' and ready LED)"),
+        ({"buzzer": DOCUMENTS}, "GPIO27 (button 'documents' and buzzer)"),
+        ({"leds": {"busy": 5}}, "unknown LED role(s) busy"),
+    ],
+)
 def test_a_pin_given_twice_or_an_unknown_led_is_refused(make_panel, kwargs, message):
     with pytest.raises(BadDriverSetting) as error:
         make_panel(**kwargs)

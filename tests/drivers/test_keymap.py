@@ -1,4 +1,5 @@
 """Key events to text: the keyboard-wedge rules, fed with real evdev InputEvents."""
+
 import random
 
 import pytest
@@ -38,16 +39,30 @@ def test_keypad_enter_ends_a_code_too():
 
 @pytest.mark.parametrize("shift", [e.KEY_LEFTSHIFT, e.KEY_RIGHTSHIFT])
 def test_either_shift_key_types_capitals_and_symbols(shift):
-    events = [key(T0, shift, 1), *tap(T0 + 0.001, e.KEY_B), *tap(T0 + 0.003, e.KEY_2), key(T0 + 0.004, shift, 0),
-              *tap(T0 + 0.006, e.KEY_B), *tap(T0 + 0.010, e.KEY_ENTER)]
+    events = [
+        key(T0, shift, 1),
+        *tap(T0 + 0.001, e.KEY_B),
+        *tap(T0 + 0.003, e.KEY_2),
+        key(T0 + 0.004, shift, 0),
+        *tap(T0 + 0.006, e.KEY_B),
+        *tap(T0 + 0.010, e.KEY_ENTER),
+    ]
     assert decode_keys(events) == ["B@b"]
 
 
 def test_caps_lock_inverts_letters_only_and_shift_inverts_it_back():
-    events = [*tap(T0, e.KEY_CAPSLOCK), *tap(T0 + 0.004, e.KEY_Q), *tap(T0 + 0.008, e.KEY_3),
-              key(T0 + 0.010, e.KEY_LEFTSHIFT, 1), *tap(T0 + 0.012, e.KEY_Q), key(T0 + 0.013, e.KEY_LEFTSHIFT, 0),
-              *tap(T0 + 0.016, e.KEY_ENTER),
-              *tap(T0 + 0.020, e.KEY_CAPSLOCK), *tap(T0 + 0.024, e.KEY_Q), *tap(T0 + 0.028, e.KEY_ENTER)]
+    events = [
+        *tap(T0, e.KEY_CAPSLOCK),
+        *tap(T0 + 0.004, e.KEY_Q),
+        *tap(T0 + 0.008, e.KEY_3),
+        key(T0 + 0.010, e.KEY_LEFTSHIFT, 1),
+        *tap(T0 + 0.012, e.KEY_Q),
+        key(T0 + 0.013, e.KEY_LEFTSHIFT, 0),
+        *tap(T0 + 0.016, e.KEY_ENTER),
+        *tap(T0 + 0.020, e.KEY_CAPSLOCK),
+        *tap(T0 + 0.024, e.KEY_Q),
+        *tap(T0 + 0.028, e.KEY_ENTER),
+    ]
     assert decode_keys(events) == ["Q3q", "q"]
 
 
@@ -64,7 +79,7 @@ def test_german_layout_swaps_y_and_z_and_moves_the_symbols():
 
 
 def test_german_layout_types_altgr_symbols_umlauts_and_dead_keys():
-    text = 'Grüße ÄÖÜ @€ {[]}\\|~ <> §" ^ ´ ` #\'°'
+    text = "Grüße ÄÖÜ @€ {[]}\\|~ <> §\" ^ ´ ` #'°"
     assert decode_keys(type_events(text, layout="de", start=T0), layout="de") == [text]
 
 
@@ -114,8 +129,7 @@ def test_a_code_of_exactly_the_maximum_length_is_kept():
 
 
 def test_autorepeat_adds_no_characters():
-    events = [key(T0, e.KEY_A, 1), key(T0 + 0.25, e.KEY_A, 2), key(T0 + 0.28, e.KEY_A, 2),
-              key(T0 + 0.29, e.KEY_A, 0)]
+    events = [key(T0, e.KEY_A, 1), key(T0 + 0.25, e.KEY_A, 2), key(T0 + 0.28, e.KEY_A, 2), key(T0 + 0.29, e.KEY_A, 0)]
     # The key was held 290 ms (a stalled host); the pause limit is raised so that only the
     # repeat rule is under test.
     events += tap(T0 + 0.294, e.KEY_ENTER)
@@ -128,14 +142,25 @@ def test_a_pause_forgets_modifiers_whose_release_was_lost():
 
 
 def test_keys_that_type_nothing_are_ignored():
-    events = [*tap(T0, e.KEY_F1), *tap(T0 + 0.002, e.KEY_A), *tap(T0 + 0.004, e.KEY_LEFT),
-              *tap(T0 + 0.006, e.KEY_BACKSPACE), *tap(T0 + 0.008, e.KEY_ESC), *tap(T0 + 0.010, e.KEY_ENTER)]
+    events = [
+        *tap(T0, e.KEY_F1),
+        *tap(T0 + 0.002, e.KEY_A),
+        *tap(T0 + 0.004, e.KEY_LEFT),
+        *tap(T0 + 0.006, e.KEY_BACKSPACE),
+        *tap(T0 + 0.008, e.KEY_ESC),
+        *tap(T0 + 0.010, e.KEY_ENTER),
+    ]
     assert decode_keys(events) == ["a"]
 
 
 def test_keys_held_with_ctrl_or_alt_are_shortcuts_not_text():
-    events = [key(T0, e.KEY_LEFTCTRL, 1), *tap(T0 + 0.001, e.KEY_C), key(T0 + 0.002, e.KEY_LEFTCTRL, 0),
-              *tap(T0 + 0.004, e.KEY_D), *tap(T0 + 0.008, e.KEY_ENTER)]
+    events = [
+        key(T0, e.KEY_LEFTCTRL, 1),
+        *tap(T0 + 0.001, e.KEY_C),
+        key(T0 + 0.002, e.KEY_LEFTCTRL, 0),
+        *tap(T0 + 0.004, e.KEY_D),
+        *tap(T0 + 0.008, e.KEY_ENTER),
+    ]
     assert decode_keys(events) == ["d"]
 
 
@@ -144,10 +169,14 @@ def test_enter_alone_is_no_code():
 
 
 def test_lost_events_drop_the_code_in_progress_and_release_the_modifiers():
-    events = [key(T0, e.KEY_LEFTSHIFT, 1), *tap(T0 + 0.001, e.KEY_A),
-              InputEvent(int(T0), 3000, e.EV_SYN, e.SYN_DROPPED, 0),
-              *tap(T0 + 0.004, e.KEY_B), *tap(T0 + 0.006, e.KEY_ENTER),
-              *type_events("ok", start=T0 + 0.010)]
+    events = [
+        key(T0, e.KEY_LEFTSHIFT, 1),
+        *tap(T0 + 0.001, e.KEY_A),
+        InputEvent(int(T0), 3000, e.EV_SYN, e.SYN_DROPPED, 0),
+        *tap(T0 + 0.004, e.KEY_B),
+        *tap(T0 + 0.006, e.KEY_ENTER),
+        *type_events("ok", start=T0 + 0.010),
+    ]
     assert decode_keys(events) == ["ok"]
 
 
@@ -166,8 +195,9 @@ def test_random_event_soup_never_raises_and_yields_only_bounded_strings():
     for _ in range(20_000):
         t += rng.choice([0.001, 0.003, 0.2, -0.5])
         kind = rng.choice([e.EV_KEY, e.EV_KEY, e.EV_SYN, e.EV_MSC, 99])
-        events.append(InputEvent(int(t), rng.randrange(1_000_000), kind, rng.randrange(0, 0x300),
-                                 rng.choice([0, 1, 1, 2, -1, 7])))
+        events.append(
+            InputEvent(int(t), rng.randrange(1_000_000), kind, rng.randrange(0, 0x300), rng.choice([0, 1, 1, 2, -1, 7]))
+        )
     codes = decode_keys(events, layout="de", max_length=40)
     assert all(isinstance(c, str) and 0 < len(c) <= 40 for c in codes)
 

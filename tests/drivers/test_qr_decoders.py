@@ -1,15 +1,14 @@
 """QR decoders: the default chain reads photo-like images at least as well as the best single
 decoder, falls back in order, and no decoder trips over odd frames."""
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from bench import bench_scan
 from appliance.drivers.camera import decode_image
 from appliance.drivers.errors import BadDriverSetting, DecoderUnavailable
 from appliance.drivers.qr_decoders import DECODERS, DEFAULT_DECODER, DecoderChain, make_decoder
+from bench import bench_scan
 from support import DATA
 
 PHOTOS = DATA / "qr_photos"
@@ -17,8 +16,10 @@ PHOTOS = DATA / "qr_photos"
 
 def photos() -> list[tuple[str, np.ndarray, str]]:
     expected = dict(line.split(" ", 1) for line in (PHOTOS / "expected.txt").read_text().splitlines())
-    return [(name, cv2.cvtColor(cv2.imread(str(PHOTOS / name)), cv2.COLOR_BGR2GRAY), payload)
-            for name, payload in sorted(expected.items())]
+    return [
+        (name, cv2.cvtColor(cv2.imread(str(PHOTOS / name)), cv2.COLOR_BGR2GRAY), payload)
+        for name, payload in sorted(expected.items())
+    ]
 
 
 def test_the_default_chain_reads_photos_at_least_as_well_as_the_best_single_decoder():
@@ -80,11 +81,16 @@ def test_a_missing_library_is_named_or_left_out_of_a_chain_on_request(monkeypatc
 
 
 @pytest.mark.parametrize("name", list(DECODERS))
-@pytest.mark.parametrize("frame", [
-    np.zeros((21, 21), np.uint8), np.full((480, 640), 255, np.uint8),
-    np.random.default_rng(1).integers(0, 256, (480, 640), dtype=np.uint8),
-    np.random.default_rng(2).integers(0, 256, (21, 1000), dtype=np.uint8),
-], ids=["tiny-black", "white", "noise", "sliver"])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((21, 21), np.uint8),
+        np.full((480, 640), 255, np.uint8),
+        np.random.default_rng(1).integers(0, 256, (480, 640), dtype=np.uint8),
+        np.random.default_rng(2).integers(0, 256, (21, 1000), dtype=np.uint8),
+    ],
+    ids=["tiny-black", "white", "noise", "sliver"],
+)
 def test_decoders_find_nothing_in_frames_without_a_code(name, frame):
     assert make_decoder(name).decode(frame) == []
 

@@ -1,4 +1,5 @@
 """Scanner sources: the one parser of what technicians write, and the reader each source opens."""
+
 import termios
 
 import pytest
@@ -11,52 +12,65 @@ from appliance.drivers.serial_scanner import SerialScanner
 from support.readers import Pty, Recorder, started
 
 
-@pytest.mark.parametrize("text, source", [
-    ("/dev/input/by-id/usb-Newland_FM430-event-kbd",
-     Source(SourceKind.EVDEV, "/dev/input/by-id/usb-Newland_FM430-event-kbd")),
-    ("1eab:8003", Source(SourceKind.EVDEV, "1eab:8003")),
-    ("Honeywell", Source(SourceKind.EVDEV, "Honeywell")),
-    (" serial:/dev/ttyACM0 ", Source(SourceKind.SERIAL, "/dev/ttyACM0", 9600)),
-    ("serial:/dev/serial/by-id/usb-X-if00?baudrate=115200",
-     Source(SourceKind.SERIAL, "/dev/serial/by-id/usb-X-if00", 115200)),
-    ("camera:0", Source(SourceKind.CAMERA, 0)),
-    ("2", Source(SourceKind.CAMERA, 2)),
-    ("camera:/dev/video0", Source(SourceKind.CAMERA, "/dev/video0")),
-    ("/dev/video1", Source(SourceKind.CAMERA, "/dev/video1")),
-    ("camera:rtsp://cam.local/stream", Source(SourceKind.CAMERA, "rtsp://cam.local/stream")),
-    ("entrance.MP4", Source(SourceKind.CAMERA, "entrance.MP4")),
-    ("code.png", Source(SourceKind.IMAGE, "code.png")),
-])
+@pytest.mark.parametrize(
+    "text, source",
+    [
+        (
+            "/dev/input/by-id/usb-Newland_FM430-event-kbd",
+            Source(SourceKind.EVDEV, "/dev/input/by-id/usb-Newland_FM430-event-kbd"),
+        ),
+        ("1eab:8003", Source(SourceKind.EVDEV, "1eab:8003")),
+        ("Honeywell", Source(SourceKind.EVDEV, "Honeywell")),
+        (" serial:/dev/ttyACM0 ", Source(SourceKind.SERIAL, "/dev/ttyACM0", 9600)),
+        (
+            "serial:/dev/serial/by-id/usb-X-if00?baudrate=115200",
+            Source(SourceKind.SERIAL, "/dev/serial/by-id/usb-X-if00", 115200),
+        ),
+        ("camera:0", Source(SourceKind.CAMERA, 0)),
+        ("2", Source(SourceKind.CAMERA, 2)),
+        ("camera:/dev/video0", Source(SourceKind.CAMERA, "/dev/video0")),
+        ("/dev/video1", Source(SourceKind.CAMERA, "/dev/video1")),
+        ("camera:rtsp://cam.local/stream", Source(SourceKind.CAMERA, "rtsp://cam.local/stream")),
+        ("entrance.MP4", Source(SourceKind.CAMERA, "entrance.MP4")),
+        ("code.png", Source(SourceKind.IMAGE, "code.png")),
+    ],
+)
 def test_each_form_a_technician_writes_is_one_typed_source(text, source):
     assert parse_source(text) == source
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("serial:/dev/ttyACM0?baudrate=9600", "serial:/dev/ttyACM0"),
-    ("serial:/dev/ttyACM0?baudrate=19200", "serial:/dev/ttyACM0?baudrate=19200"),
-    ("0", "camera:0"),
-    ("camera:/dev/video0", "camera:/dev/video0"),
-    ("clip.avi", "camera:clip.avi"),
-    ("/dev/input/event3", "/dev/input/event3"),
-    ("code.png", "code.png"),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("serial:/dev/ttyACM0?baudrate=9600", "serial:/dev/ttyACM0"),
+        ("serial:/dev/ttyACM0?baudrate=19200", "serial:/dev/ttyACM0?baudrate=19200"),
+        ("0", "camera:0"),
+        ("camera:/dev/video0", "camera:/dev/video0"),
+        ("clip.avi", "camera:clip.avi"),
+        ("/dev/input/event3", "/dev/input/event3"),
+        ("code.png", "code.png"),
+    ],
+)
 def test_a_source_shown_as_text_parses_back_to_itself(text, shown):
     source = parse_source(text)
     assert str(source) == shown
     assert parse_source(str(source)) == source
 
 
-@pytest.mark.parametrize("text, message", [
-    ("  ", "must not be empty"),
-    ("serial:ttyACM0", "serial:/dev/ttyACM0"),
-    ("serial:/dev/ttyACM0?baudrate=fast", "positive whole number"),
-    ("serial:/dev/ttyACM0?baudrate=0", "positive whole number"),
-    ("serial:/dev/ttyACM0?baudrate=", "positive whole number"),
-    ("serial:/dev/ttyACM0?baudrate=-9600", "positive whole number"),
-    # A misspelt option used to be ignored: the port was then read at 9600 baud.
-    ("serial:/dev/ttyACM0?baudrat=19200", "unknown option baudrat"),
-    ("camera:", "camera:0"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("  ", "must not be empty"),
+        ("serial:ttyACM0", "serial:/dev/ttyACM0"),
+        ("serial:/dev/ttyACM0?baudrate=fast", "positive whole number"),
+        ("serial:/dev/ttyACM0?baudrate=0", "positive whole number"),
+        ("serial:/dev/ttyACM0?baudrate=", "positive whole number"),
+        ("serial:/dev/ttyACM0?baudrate=-9600", "positive whole number"),
+        # A misspelt option used to be ignored: the port was then read at 9600 baud.
+        ("serial:/dev/ttyACM0?baudrat=19200", "unknown option baudrat"),
+        ("camera:", "camera:0"),
+    ],
+)
 def test_sources_no_reader_understands_are_refused_saying_what_would_be_right(text, message):
     with pytest.raises(BadScannerSource, match=message) as raised:
         parse_source(text)

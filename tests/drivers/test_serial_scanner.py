@@ -1,4 +1,5 @@
 """Serial-mode scanners: lines from a pseudo-terminal pair standing in for /dev/ttyACM0."""
+
 import logging
 import time
 
@@ -15,8 +16,9 @@ def link(tmp_path):
 
 
 def start(link, recorder, **options) -> SerialScanner:
-    scanner = started(SerialScanner(str(link), recorder.on_code, recorder.on_health, retry_initial_s=0.02,
-                            retry_max_s=0.1, **options))
+    scanner = started(
+        SerialScanner(str(link), recorder.on_code, recorder.on_health, retry_initial_s=0.02, retry_max_s=0.1, **options)
+    )
     recorder.wait_health("ok")
     return scanner
 
@@ -27,7 +29,10 @@ def test_cr_lf_and_crlf_each_end_one_code(link):
     try:
         pty.write(b"ONE\rTWO\nTHREE\r\n")
         assert [recorder.next_code() for _ in range(3)] == [
-            ("ONE", f"serial {link}"), ("TWO", f"serial {link}"), ("THREE", f"serial {link}")]
+            ("ONE", f"serial {link}"),
+            ("TWO", f"serial {link}"),
+            ("THREE", f"serial {link}"),
+        ]
         assert recorder.no_code()
     finally:
         scanner.stop()
@@ -80,8 +85,9 @@ def test_unplug_reports_failed_and_replug_reads_again(link):
 
 def test_a_missing_port_is_reported_and_retried(tmp_path):
     recorder = Recorder()
-    scanner = started(SerialScanner(str(tmp_path / "nothing"), recorder.on_code, recorder.on_health,
-                            retry_initial_s=0.02))
+    scanner = started(
+        SerialScanner(str(tmp_path / "nothing"), recorder.on_code, recorder.on_health, retry_initial_s=0.02)
+    )
     try:
         assert "cannot open" in recorder.wait_health("failed")
     finally:
@@ -102,8 +108,8 @@ def test_arbitrary_bytes_control_characters_and_10_kb_lines_never_stop_the_reade
         while (code := recorder.next_code()[0]) != "last":
             seen.append(code)
         assert all(len(c) <= 512 for c in seen)
-        assert "\x00\x1b[2J\x07bell" in seen          # control characters pass: the core refuses them
-        assert "\ufffd\ufffdSECRET\ufffd" in seen     # bytes that are not UTF-8 become U+FFFD
+        assert "\x00\x1b[2J\x07bell" in seen  # control characters pass: the core refuses them
+        assert "\ufffd\ufffdSECRET\ufffd" in seen  # bytes that are not UTF-8 become U+FFFD
         assert not any(c.startswith("ZZZ") for c in seen)  # the 10 KB line is dropped
         assert scanner.health[0] == "ok"
     finally:

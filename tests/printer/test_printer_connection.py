@@ -1,4 +1,5 @@
 """Printer connections: every write and query ends within its timeout, on TCP, serial ptys, pipes and files."""
+
 import os
 import socket
 import threading
@@ -75,7 +76,7 @@ def test_a_stale_answer_is_discarded_before_asking():
     def printer():
         client, _ = server.accept()
         client.sendall(b"\x7e")  # a late answer to an earlier question
-        while query := client.recv(3):
+        while client.recv(3):
             client.sendall(b"\x12")
         client.close()
 

@@ -1,4 +1,5 @@
 """The printer emulator: tickets sent over real TCP come out as PNGs whose QR codes scan to the ticket's URL."""
+
 import random
 import socket
 import subprocess
@@ -6,16 +7,15 @@ import sys
 import time
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
 
+from appliance.app.sample_ticket import sample_ticket
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
-from appliance.app.sample_ticket import sample_ticket
 from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
 from support import REPO_ROOT
@@ -53,8 +53,7 @@ def dark_row_bands(image: Image.Image) -> list[int]:
 
 
 @pytest.mark.parametrize("native_qr", [True, False], ids=["native-qr", "raster-qr"])
-def test_a_ticket_over_tcp_prints_its_number_large_and_a_qr_code_that_scans_to_its_url(emulator, tmp_path,
-                                                                                         native_qr):
+def test_a_ticket_over_tcp_prints_its_number_large_and_a_qr_code_that_scans_to_its_url(emulator, tmp_path, native_qr):
     data = print_ticket(emulator, native_qr=native_qr)
     assert emulator.jobs == [data]  # exactly the bytes sent; the status queries are not part of the job
     png = tmp_path / "ticket.png"
@@ -79,7 +78,10 @@ def test_each_job_is_written_as_a_png_named_after_the_ticket_number(emulator, tm
 
 
 def test_umlauts_come_back_out_of_the_printer(emulator):
-    print_ticket(emulator, replace(TICKET, queue=(("Sie sind als Nächstes dran", "You are next"),), concern=("Ärger über Änderungen",)))
+    print_ticket(
+        emulator,
+        replace(TICKET, queue=(("Sie sind als Nächstes dran", "You are next"),), concern=("Ärger über Änderungen",)),
+    )
     text = render(emulator.jobs[0]).text
     assert "Ärger über Änderungen" in text and "Sie sind als Nächstes dran" in text
 
@@ -144,17 +146,20 @@ def test_random_bytes_never_crash_the_renderer():
             assert printed.image.width == 576
 
 
-@pytest.mark.parametrize("job", [
-    b"\x1dv0\x00\xff\xff\xff\xff",               # a raster image claiming 4 GB
-    b"\x1dv0\x00\x02\x00\x02\x00\xff",           # raster data cut short
-    b"\x1d(k\xff\xff1P0" + b"x" * 10,            # QR data claiming 64 KB
-    b"\x1d(k\x03\x001Q0",                        # print a QR code that was never stored
-    b"\x1d(k\x04\x001C\x00\x00\x1d(k\x03\x001Q0",  # module size 0
-    b"\x1b*\x21\xff\xff",                        # column image cut short
-    b"\x1d!\xff" + b"W" * 500 + b"\n",           # the largest size, far too long for a line
-    b"\x1bd\xff" * 200 + b"end\n",                # metres of paper feed
-    b"\x1bt\xc8\x80\x81\n",                      # a code page nobody knows
-])
+@pytest.mark.parametrize(
+    "job",
+    [
+        b"\x1dv0\x00\xff\xff\xff\xff",  # a raster image claiming 4 GB
+        b"\x1dv0\x00\x02\x00\x02\x00\xff",  # raster data cut short
+        b"\x1d(k\xff\xff1P0" + b"x" * 10,  # QR data claiming 64 KB
+        b"\x1d(k\x03\x001Q0",  # print a QR code that was never stored
+        b"\x1d(k\x04\x001C\x00\x00\x1d(k\x03\x001Q0",  # module size 0
+        b"\x1b*\x21\xff\xff",  # column image cut short
+        b"\x1d!\xff" + b"W" * 500 + b"\n",  # the largest size, far too long for a line
+        b"\x1bd\xff" * 200 + b"end\n",  # metres of paper feed
+        b"\x1bt\xc8\x80\x81\n",  # a code page nobody knows
+    ],
+)
 def test_malformed_commands_are_skipped_safely(job):
     printed = render(job)
     assert printed.image.height <= 8000
@@ -179,8 +184,12 @@ def test_a_hung_emulator_accepts_the_connection_but_takes_no_data(emulator):
 
 def test_the_emulator_runs_as_a_command_and_writes_pngs(tmp_path):
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "appliance.printer.emulator", "--port", "0", "--out", str(out)],
-                               cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "appliance.printer.emulator", "--port", "0", "--out", str(out)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = process.stdout.readline()
         assert banner.startswith("printer emulator on tcp://127.0.0.1:")
@@ -199,7 +208,7 @@ def test_a_ticket_trickling_in_a_few_bytes_at_a_time_is_still_one_job(emulator):
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for start in range(0, len(data), 7):
-            sock.sendall(data[start:start + 7])
+            sock.sendall(data[start : start + 7])
             if start % 70 == 0:
                 time.sleep(0.002)  # let some pieces arrive on their own
     assert emulator.wait_for_jobs(1) == [data]

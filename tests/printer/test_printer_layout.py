@@ -1,7 +1,8 @@
 """The ticket and the morning list: what is on the paper, in which code page, and how many bytes it takes."""
+
 import logging
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,22 +16,32 @@ from appliance.printer.render import render
 BERLIN = ZoneInfo("Europe/Berlin")
 ISSUED = datetime(2026, 11, 25, 9, 14, tzinfo=BERLIN)
 GS_QR, GS_RASTER, CUT = b"\x1d(k", b"\x1dv0", b"\x1dV"
-LONG_TITLE = ("Sie wollen einen Antrag auf Weiterbewilligung der Leistungen zur Sicherung des "
-              "Lebensunterhalts stellen und dabei Nachweise über Einkommen, Vermögen, Unterkunftskosten "
-              "und Änderungen der Wohnsituation abgeben?")[:200]
+LONG_TITLE = (
+    "Sie wollen einen Antrag auf Weiterbewilligung der Leistungen zur Sicherung des "
+    "Lebensunterhalts stellen und dabei Nachweise über Einkommen, Vermögen, Unterkunftskosten "
+    "und Änderungen der Wohnsituation abgeben?"
+)[:200]
 
 
 # The layout prints the words it is given; which words and languages is the caller's choice.
 TICKET = TicketContent(
-    code="A042", issued_local=ISSUED, heading=("Ihre Wartenummer", "Your number"),
+    code="A042",
+    issued_local=ISSUED,
+    heading=("Ihre Wartenummer", "Your number"),
     concern=("Urlaub beantragen", "Apply for leave"),
     queue=(("Vor Ihnen: 3 Personen", "3 people ahead of you"), ("Wartezeit ca. 10–20 Min.", "Wait approx. 10–20 min")),
-    url="https://jobcenter.example/wartezeit/A042?d=2026-11-25", url_label=("Aktuelle Wartezeit online:",
-                                                                          "Current wait online:"),
-    footer=("Bitte achten Sie auf den Monitor.", "Please watch the screen."))
-GERMAN_ONLY = replace(TICKET, heading=TICKET.heading[:1], concern=TICKET.concern[:1],
-                      queue=tuple(words[:1] for words in TICKET.queue), url_label=TICKET.url_label[:1],
-                      footer=TICKET.footer[:1])
+    url="https://jobcenter.example/wartezeit/A042?d=2026-11-25",
+    url_label=("Aktuelle Wartezeit online:", "Current wait online:"),
+    footer=("Bitte achten Sie auf den Monitor.", "Please watch the screen."),
+)
+GERMAN_ONLY = replace(
+    TICKET,
+    heading=TICKET.heading[:1],
+    concern=TICKET.concern[:1],
+    queue=tuple(words[:1] for words in TICKET.queue),
+    url_label=TICKET.url_label[:1],
+    footer=TICKET.footer[:1],
+)
 
 
 def ticket(**changes) -> TicketContent:
@@ -98,8 +109,9 @@ def test_the_number_is_printed_as_large_as_fits_on_one_line():
     assert longer.text == "C10042" and longer.magnification[0] == 5
 
 
-@pytest.mark.parametrize("profile, paper", [("TM-T88V", 80), (None, 80), (None, 58), ("POS-5890", 58),
-                                            ("TM-T20II", 80)])
+@pytest.mark.parametrize(
+    "profile, paper", [("TM-T88V", 80), (None, 80), (None, 58), ("POS-5890", 58), ("TM-T20II", 80)]
+)
 def test_a_200_character_concern_wraps_and_no_line_leaves_the_paper(profile, paper):
     assert len(LONG_TITLE) == 200
     content = ticket(concern=(LONG_TITLE, LONG_TITLE.replace("Ä", "A")), footer=(LONG_TITLE,))
@@ -110,8 +122,9 @@ def test_a_200_character_concern_wraps_and_no_line_leaves_the_paper(profile, pap
 
 
 def test_a_word_longer_than_a_line_is_broken_not_overflowing():
-    job = printed(ticket(concern=("Grundsicherungsleistungsbescheidwiderspruchsverfahrensangelegenheit" * 2,)),
-                  None, 58)
+    job = printed(
+        ticket(concern=("Grundsicherungsleistungsbescheidwiderspruchsverfahrensangelegenheit" * 2,)), None, 58
+    )
     assert job.wrapped_lines == 0
 
 
@@ -133,17 +146,19 @@ def test_typography_outside_the_code_page_is_replaced_not_switched_to_another_pa
 
 
 def test_control_characters_in_a_title_are_not_printer_commands():
-    data = ticket_bytes(ticket(concern=("Urlaub\x1b@\x1dV\x00 beantragen\n\tjetzt",)), profile=None,
-                        paper_width_mm=80)
+    data = ticket_bytes(ticket(concern=("Urlaub\x1b@\x1dV\x00 beantragen\n\tjetzt",)), profile=None, paper_width_mm=80)
     assert data.count(b"\x1b@") == 1 and data.count(CUT) == 1
     assert "Urlaub @ V beantragen jetzt" in render(data).text
 
 
-@pytest.mark.parametrize("write_logo", [
-    lambda path: None,                                       # missing
-    lambda path: path.write_text("not a picture"),          # not an image
-    lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40),  # a broken PNG
-])
+@pytest.mark.parametrize(
+    "write_logo",
+    [
+        lambda path: None,  # missing
+        lambda path: path.write_text("not a picture"),  # not an image
+        lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40),  # a broken PNG
+    ],
+)
 def test_a_logo_that_cannot_be_used_is_left_out_and_the_ticket_still_prints(tmp_path, caplog, write_logo):
     logo = tmp_path / "logo.png"
     write_logo(logo)
@@ -184,7 +199,7 @@ def test_ticket_content_refuses_what_would_print_wrongly():
 
 
 def test_the_date_is_the_local_one_given():
-    late = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc).astimezone(BERLIN)
+    late = datetime(2026, 11, 25, 23, 30, tzinfo=UTC).astimezone(BERLIN)
     assert "26.11.2026 00:30" in printed(ticket(issued_local=late)).text
 
 

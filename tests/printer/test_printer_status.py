@@ -1,4 +1,5 @@
 """Printer status: each DLE EOT byte read on its own, and the verdict over real TCP from the emulator."""
+
 import socket
 import threading
 import time
@@ -7,21 +8,37 @@ import pytest
 
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
-from appliance.printer.status import (ErrorCause, OfflineCause, OnlineStatus, PaperSensor, PrinterState, PrinterStatus,
-                            parse_error_cause, parse_offline_cause, parse_online_status, parse_paper_sensor,
-                            printer_status, query_command)
+from appliance.printer.status import (
+    ErrorCause,
+    OfflineCause,
+    OnlineStatus,
+    PaperSensor,
+    PrinterState,
+    PrinterStatus,
+    parse_error_cause,
+    parse_offline_cause,
+    parse_online_status,
+    parse_paper_sensor,
+    printer_status,
+    query_command,
+)
 
 PARSERS = [parse_online_status, parse_offline_cause, parse_error_cause, parse_paper_sensor]
 
 
 def test_status_queries_are_dle_eot_n():
-    assert [query_command(n) for n in (1, 2, 3, 4)] == [b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x03",
-                                                         b"\x10\x04\x04"]
+    assert [query_command(n) for n in (1, 2, 3, 4)] == [
+        b"\x10\x04\x01",
+        b"\x10\x04\x02",
+        b"\x10\x04\x03",
+        b"\x10\x04\x04",
+    ]
 
 
 def test_printer_status_byte_says_online_or_offline():
-    assert parse_online_status(0x12) == OnlineStatus(offline=False, drawer_pin3_high=False,
-                                                     waiting_for_recovery=False, feed_button_pressed=False)
+    assert parse_online_status(0x12) == OnlineStatus(
+        offline=False, drawer_pin3_high=False, waiting_for_recovery=False, feed_button_pressed=False
+    )
     assert parse_online_status(0x1A).offline
     assert parse_online_status(0x16).drawer_pin3_high
     assert parse_online_status(0x32).waiting_for_recovery
@@ -30,8 +47,9 @@ def test_printer_status_byte_says_online_or_offline():
 
 def test_offline_cause_byte_names_cover_feed_paper_end_and_error():
     assert parse_offline_cause(0x12) == OfflineCause(False, False, False, False)
-    assert parse_offline_cause(0x16) == OfflineCause(cover_open=True, feeding_by_button=False,
-                                                     stopped_by_paper_end=False, error=False)
+    assert parse_offline_cause(0x16) == OfflineCause(
+        cover_open=True, feeding_by_button=False, stopped_by_paper_end=False, error=False
+    )
     assert parse_offline_cause(0x1A).feeding_by_button
     assert parse_offline_cause(0x32).stopped_by_paper_end
     assert parse_offline_cause(0x52).error
@@ -39,8 +57,9 @@ def test_offline_cause_byte_names_cover_feed_paper_end_and_error():
 
 def test_error_cause_byte_names_cutter_unrecoverable_and_auto_recoverable_errors():
     assert parse_error_cause(0x12) == ErrorCause(False, False, False, False)
-    assert parse_error_cause(0x1A) == ErrorCause(mechanical=False, autocutter=True, unrecoverable=False,
-                                                 auto_recoverable=False)
+    assert parse_error_cause(0x1A) == ErrorCause(
+        mechanical=False, autocutter=True, unrecoverable=False, auto_recoverable=False
+    )
     assert parse_error_cause(0x32).unrecoverable
     assert parse_error_cause(0x52).auto_recoverable
     assert parse_error_cause(0x16).mechanical
@@ -86,16 +105,19 @@ def emulator():
         yield emulator
 
 
-@pytest.mark.parametrize("mode, state", [
-    ("ready", PrinterState.READY),
-    ("near_end", PrinterState.PAPER_NEAR_END),
-    ("paper_out", PrinterState.PAPER_OUT),
-    ("cover_open", PrinterState.COVER_OPEN),
-    ("offline", PrinterState.OFFLINE),
-    ("error", PrinterState.ERROR),
-    ("silent", PrinterState.NO_ANSWER),
-    ("hung", PrinterState.NO_ANSWER),
-])
+@pytest.mark.parametrize(
+    "mode, state",
+    [
+        ("ready", PrinterState.READY),
+        ("near_end", PrinterState.PAPER_NEAR_END),
+        ("paper_out", PrinterState.PAPER_OUT),
+        ("cover_open", PrinterState.COVER_OPEN),
+        ("offline", PrinterState.OFFLINE),
+        ("error", PrinterState.ERROR),
+        ("silent", PrinterState.NO_ANSWER),
+        ("hung", PrinterState.NO_ANSWER),
+    ],
+)
 def test_each_emulator_mode_reads_as_its_state_over_tcp(emulator, mode, state):
     emulator.mode = mode
     with open_printer(emulator.uri, timeout_s=2) as connection:

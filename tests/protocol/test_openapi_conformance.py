@@ -5,18 +5,24 @@ no server error, have a documented status, headers and content type, and match i
 Bounded: at most 25 generated examples per operation (plus schemathesis' coverage cases), and
 long polls answer at once; the run takes some 10-20 seconds.
 """
+
 import random
 import re
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               positive_data_acceptance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from appliance.protocol import OPENAPI_PATH
 from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, demo_appointments
@@ -25,8 +31,15 @@ DEVICE = DeviceAccess("kiosk-1", "mitte", "token-kiosk-1")
 STAFF = "staff-secret"
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 ANSWERS: dict[str, Counter] = defaultdict(Counter)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection, positive_data_acceptance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +47,18 @@ def running_backend(tmp_path_factory):
     """A backend with a day of appointments, tickets and calls, so answers are not all empty."""
     settings_ = Settings(tmp_path_factory.mktemp("backend") / "backend.db", (DEVICE,), STAFF, "mitte", rate_limit=0)
     backend = BackgroundBackend(settings_).start()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     today = backend.backend.today(now)
-    backend.store.add_appointments(demo_appointments("mitte", today, 30, ["leave", "documents"], random.Random(1)),
-                                   now)
-    events = [{"key": f"seed-ticket-{n:04d}", "kind": "ticket_issued", "created_at": now.isoformat(),
-               "body": {"day": today, "concern": "leave", "number": n, "code": f"A{n:03d}"}} for n in range(1, 40)]
+    backend.store.add_appointments(demo_appointments("mitte", today, 30, ["leave", "documents"], random.Random(1)), now)
+    events = [
+        {
+            "key": f"seed-ticket-{n:04d}",
+            "kind": "ticket_issued",
+            "created_at": now.isoformat(),
+            "body": {"day": today, "concern": "leave", "number": n, "code": f"A{n:03d}"},
+        }
+        for n in range(1, 40)
+    ]
     backend.store.apply_events("kiosk-1", "mitte", events, now)
     for counter in range(1, 4):
         backend.store.call_next("mitte", today, counter, now)
@@ -54,10 +73,14 @@ def running_backend(tmp_path_factory):
 # the running backend. The push endpoint is served by devices, not by this backend.
 # A cursor that fits the pattern but was never issued is valid by its schema and still answered
 # 410 Gone (fetch the full list again): the one non-2xx answer to schema-valid data besides 401-409.
-CONFIG = schemathesis.config.SchemathesisConfig.from_dict({
-    "generation": {"mode": "all"},  # valid and invalid requests
-    "checks": {"positive_data_acceptance": {
-        "expected-statuses": ["2xx", "304", "401", "403", "404", "409", "410", "429"]}}})
+CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
+    {
+        "generation": {"mode": "all"},  # valid and invalid requests
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "304", "401", "403", "404", "409", "410", "429"]}
+        },
+    }
+)
 schema = schemathesis.openapi.from_path(OPENAPI_PATH, config=CONFIG).exclude(tag="device-push")
 
 

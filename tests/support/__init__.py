@@ -2,6 +2,7 @@
 
 Fixtures are in tests/conftest.py; this is what tests import by name (``from support import ...``).
 """
+
 import socket
 import time
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 One builder, so a new required key or a renamed section is changed here, not in a dozen files.
 """
+
 from pathlib import Path
 
 # Two concerns, so tests see per-concern numbering, queues and waits.

@@ -1,4 +1,5 @@
 """Config files for the config tests: minimal device texts, writing them, and reading problems back."""
+
 from pathlib import Path
 from textwrap import dedent
 
@@ -16,7 +17,9 @@ site = mitte
 
 MONITOR = DEVICE + "roles = monitor\n"
 
-KIOSK = DEVICE + """\
+KIOSK = (
+    DEVICE
+    + """\
 roles = kiosk
 
 [concern:leave]
@@ -26,6 +29,7 @@ prefix = U
 first = 1
 last = 299
 """
+)
 
 SECRET = "tok-3f9a1c-never-show-me"
 
@@ -61,7 +65,7 @@ def effective_line(config, section: str, key: str) -> str:
     """The line of check-config's listing that shows ``key`` in ``[section]``."""
     lines = config.effective.splitlines()
     start = lines.index(f"[{section}]")
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("["):
             break
         if line.startswith(f"{key} = "):

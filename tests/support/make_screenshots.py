@@ -3,6 +3,7 @@
 Run: .venv/bin/python tests/support/make_screenshots.py  (no display needed; deterministic output);
 it writes display/screenshots/.
 """
+
 import os
 import sys
 import tempfile
@@ -18,9 +19,9 @@ import pygame  # noqa: E402
 from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
 from appliance.display.slides import Slides  # noqa: E402
-from support.samples import CONCERNS, NOW, make_slides, sample_view  # noqa: E402
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
 from appliance.domain.wording import VisitorMessage, phrase  # noqa: E402
+from support.samples import CONCERNS, NOW, make_slides, sample_view  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[2] / "display" / "screenshots"
 
@@ -44,12 +45,23 @@ def main():
         for layout, size in (("landscape", (1920, 1080)), ("portrait", (1080, 1920))):
             shoot(f"monitor-{layout}-call", size, sample_view(), slides=slides)
             shoot(f"monitor-{layout}-call-no-slides", size, sample_view())
-            shoot(f"monitor-{layout}-empty", size, sample_view(snapshot={"serial": 1, "taken_at": NOW.isoformat()},
-                                                               waits={}))
-            shoot(f"monitor-{layout}-closed", size, sample_view(open=False, ticker="Montag bis Freitag 8–12 Uhr, "
-                                                               "Donnerstag auch 14–18 Uhr"), slides=slides)
-            shoot(f"monitor-{layout}-stale", size, sample_view(backend={"stale_since": (NOW - timedelta(minutes=9)).isoformat()}),
-                  now=NOW + timedelta(minutes=1))
+            shoot(
+                f"monitor-{layout}-empty",
+                size,
+                sample_view(snapshot={"serial": 1, "taken_at": NOW.isoformat()}, waits={}),
+            )
+            shoot(
+                f"monitor-{layout}-closed",
+                size,
+                sample_view(open=False, ticker="Montag bis Freitag 8–12 Uhr, Donnerstag auch 14–18 Uhr"),
+                slides=slides,
+            )
+            shoot(
+                f"monitor-{layout}-stale",
+                size,
+                sample_view(backend={"stale_since": (NOW - timedelta(minutes=9)).isoformat()}),
+                now=NOW + timedelta(minutes=1),
+            )
         shoot("monitor-landscape-connecting", (1920, 1080), None, connected=False)
     concerns = parse_view({"concerns": CONCERNS}).concerns
     kiosk = pygame.Surface((800, 480))

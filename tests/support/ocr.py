@@ -2,6 +2,7 @@
 
 tests/display/test_monitor_ocr.py checks them first, so a failing screen test means the screen, not the reader.
 """
+
 import os
 import shutil
 import subprocess
@@ -12,8 +13,6 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 
 import pygame  # noqa: E402
-import pytest  # noqa: E402
-
 import pytest  # noqa: E402
 
 # Measured on the monitor's codes: tesseract reads them reliably with capitals of 30-40 px.
@@ -39,8 +38,9 @@ def read_text(surface: pygame.Surface, rect: pygame.Rect, *, pad: int = 20, char
     ink.invert()
     image = _to_rgb(ink)
     scale = min(1.0, OCR_CAP_PX / max(1, rect.height))
-    image = pygame.transform.smoothscale(image, (max(1, int(image.get_width() * scale)),
-                                                 max(1, int(image.get_height() * scale))))
+    image = pygame.transform.smoothscale(
+        image, (max(1, int(image.get_width() * scale)), max(1, int(image.get_height() * scale)))
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "crop.png"
         pygame.image.save(image, str(path))

@@ -1,5 +1,6 @@
 """What a code reader hands its owner, recorded so tests can wait on it; a pseudo-terminal as a
 serial scanner."""
+
 import os
 import queue
 import time

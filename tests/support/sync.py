@@ -2,31 +2,25 @@
 exchange and injects faults at the lowest boundary: status codes, cut connections, slow or mangled
 answers) and a Device put together as the daemon does, with fast test intervals.
 """
+
 import asyncio
 import json
 import re
-import socket
 import sqlite3
-import statistics
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
-import pytest
 import requests
 
-from appliance.domain.clock import FakeClock, SystemClock
-from appliance.domain.commands import (CallNext, CheckIn, Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList,
-                                VoidTicket)
 from appliance.app.config import load_config
+from appliance.domain.clock import SystemClock
 from appliance.domain.core import Core
-from appliance.app.daemon import Appliance
-from appliance.domain.errors import ClockNotTrusted
 from appliance.domain.state import StateStore
-from entrance_backend.http import Backend, DeviceAccess, Settings, create_app
-from appliance.sync.clock_trust import WAITING, ClockTrust
-from appliance.sync.device_sync import DeviceSync
 from appliance.protocol.http_server import BackgroundServer
+from appliance.sync.clock_trust import ClockTrust
+from appliance.sync.device_sync import DeviceSync
+from entrance_backend.http import Backend, DeviceAccess, Settings, create_app
 from support import free_port, wait_for
 from support.config import secret_file, write_device_config
 
@@ -38,6 +32,7 @@ ZONE = "Europe/Berlin"
 
 # --- the backend, behind a gate that can misbehave -----------------------------------------------
 
+
 class Gate:
     """ASGI middleware in front of the reference backend: records (method, path, query, status) of
     every exchange and, while a fault is set for a path, answers as the fault says."""
@@ -46,7 +41,7 @@ class Gate:
         self.app = app
         self.faults: list[list] = []  # [method, path regex, action, times left (None: always)]
         self.exchanges: list[tuple] = []  # (method, path, query, status, when answered)
-        self.arrivals: list[tuple] = []   # (method, path, query), also of requests still waiting
+        self.arrivals: list[tuple] = []  # (method, path, query), also of requests still waiting
         self.lock = threading.Lock()
 
     def fault(self, method: str, path: str, action, times: int | None = 1) -> None:
@@ -59,8 +54,11 @@ class Gate:
 
     def count(self, method: str, path: str, status: int | None = None, query: str = "") -> int:
         with self.lock:
-            return sum(1 for m, p, q, s, _ in self.exchanges
-                       if m == method and re.search(path, p) and query in q and status in (None, s))
+            return sum(
+                1
+                for m, p, q, s, _ in self.exchanges
+                if m == method and re.search(path, p) and query in q and status in (None, s)
+            )
 
     def arrived(self, method: str, path: str, query: str = "") -> int:
         with self.lock:
@@ -96,8 +94,15 @@ class Gate:
                 await action(self.app, scope, receive, recording_send)
         finally:
             with self.lock:
-                self.exchanges.append((scope["method"], scope["path"], scope["query_string"].decode(),
-                                       status[0] if status else None, time.monotonic()))
+                self.exchanges.append(
+                    (
+                        scope["method"],
+                        scope["path"],
+                        scope["query_string"].decode(),
+                        status[0] if status else None,
+                        time.monotonic(),
+                    )
+                )
 
 
 async def _inner(app, scope, receive) -> tuple[int, list, bytes]:
@@ -109,9 +114,13 @@ async def _inner(app, scope, receive) -> tuple[int, list, bytes]:
             start.update(message)
         elif message["type"] == "http.response.body":
             parts.append(message.get("body", b""))
+
     await app(scope, receive, keep)
-    return start["status"], [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"], \
-        b"".join(parts)
+    return (
+        start["status"],
+        [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"],
+        b"".join(parts),
+    )
 
 
 async def _send(send, status: int, body: bytes, headers=(), content_type=b"application/json") -> None:
@@ -120,44 +129,62 @@ async def _send(send, status: int, body: bytes, headers=(), content_type=b"appli
     await send({"type": "http.response.body", "body": body})
 
 
-def answer(status: int, body: bytes = b'{"error": "internal_error", "message": "injected"}', headers=(),
-           content_type=b"application/json"):
+def answer(
+    status: int,
+    body: bytes = b'{"error": "internal_error", "message": "injected"}',
+    headers=(),
+    content_type=b"application/json",
+):
     """The gate answers this itself; the backend never sees the request."""
+
     async def action(app, scope, receive, send):
         await _send(send, status, body, headers, content_type)
+
     return action
 
 
 def mangled(change):
     """The backend's real answer with its body changed by ``change(bytes) -> bytes``."""
+
     async def action(app, scope, receive, send):
         status, headers, body = await _inner(app, scope, receive)
         await _send(send, status, change(body), [(k, v) for k, v in headers if k.lower() != b"content-type"])
+
     return action
 
 
 def json_mangled(change):
     """The backend's real JSON answer with ``change(document)`` applied."""
+
     def rewrite(body: bytes) -> bytes:
         document = json.loads(body)
         change(document)
         return json.dumps(document).encode()
+
     return mangled(rewrite)
 
 
 def cut_after_apply():
     """The backend does the work, then the connection breaks in the middle of its answer."""
+
     async def action(app, scope, receive, send):
         status, headers, body = await _inner(app, scope, receive)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-length", str(len(body) + 100).encode()), *headers]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-length", str(len(body) + 100).encode()), *headers],
+            }
+        )
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         raise ConnectionResetError("injected: the backend died mid-answer")
+
     return action
 
 
 def slow(seconds: float, after_work: bool = True):
     """The answer comes ``seconds`` late; with ``after_work`` the backend has already done the work."""
+
     async def action(app, scope, receive, send):
         if not after_work:
             await asyncio.sleep(seconds)
@@ -165,6 +192,7 @@ def slow(seconds: float, after_work: bool = True):
         status, headers, body = await _inner(app, scope, receive)
         await asyncio.sleep(seconds)
         await _send(send, status, body, [(k, v) for k, v in headers if k.lower() != b"content-type"])
+
     return action
 
 
@@ -172,8 +200,9 @@ class Central:
     """The reference backend on a fixed loopback port and SQLite file: stopped and started again at will."""
 
     def __init__(self, tmp_path, port: int | None = None):
-        self.settings = Settings(tmp_path / "backend.db", (DeviceAccess("kiosk-1", SITE, TOKEN),), STAFF, SITE,
-                                 ZONE, rate_limit=0)
+        self.settings = Settings(
+            tmp_path / "backend.db", (DeviceAccess("kiosk-1", SITE, TOKEN),), STAFF, SITE, ZONE, rate_limit=0
+        )
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.gate = Gate(None)
@@ -213,25 +242,45 @@ class Central:
             return {c: (s, d) for c, s, d in db.execute("SELECT component, state, detail FROM health")}
 
     def call(self, **body) -> requests.Response:
-        return requests.post(f"{self.url}/v1/sites/{SITE}/calls", json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {STAFF}"})
+        return requests.post(
+            f"{self.url}/v1/sites/{SITE}/calls", json=body, timeout=10, headers={"Authorization": f"Bearer {STAFF}"}
+        )
 
     def book(self, count: int, day, slot: str = "09:00", first: int = 1) -> list[dict]:
         return self.store.add_appointments(
-            [{"site": SITE, "day": day.isoformat(), "slot": slot, "concern": "leave",
-              "display_code": f"T{first + i:03d}", "reference": f"REF{first + i:03d}X"} for i in range(count)],
-            datetime.now(timezone.utc))
+            [
+                {
+                    "site": SITE,
+                    "day": day.isoformat(),
+                    "slot": slot,
+                    "concern": "leave",
+                    "display_code": f"T{first + i:03d}",
+                    "reference": f"REF{first + i:03d}X",
+                }
+                for i in range(count)
+            ],
+            datetime.now(UTC),
+        )
 
 
 # --- the device ------------------------------------------------------------------------------------
 
-def write_config(directory, url: str, token: str = TOKEN, timeout: str = "2s", batch_size: int = 100,
-                 outbox_alarm: int = 10000):
+
+def write_config(
+    directory, url: str, token: str = TOKEN, timeout: str = "2s", batch_size: int = 100, outbox_alarm: int = 10000
+):
     token_file = secret_file(directory / "backend.token", token)
     return write_device_config(
-        directory, device={"site": SITE},
-        backend={"url": url, "token_file": token_file, "timeout": timeout, "batch_size": batch_size,
-                 "outbox_alarm": outbox_alarm})
+        directory,
+        device={"site": SITE},
+        backend={
+            "url": url,
+            "token_file": token_file,
+            "timeout": timeout,
+            "batch_size": batch_size,
+            "outbox_alarm": outbox_alarm,
+        },
+    )
 
 
 class Device:
@@ -242,10 +291,12 @@ class Device:
         self.clock = clock or SystemClock()
         self.store = StateStore(self.config.state.database)
         self.core = Core(self.config, self.store, self.clock, clock_trusted=trusted)
-        self.clock_trust = ClockTrust(self.core, self.clock, 60, trusted=trusted,
-                                      synchronized_file=directory / "no-timesync", check_every_s=0.05)
-        self.sync = DeviceSync(self.core, self.config, self.clock, self.clock_trust, calls_wait_s=5,
-                               retry_first_s=0.05, retry_most_s=0.5)
+        self.clock_trust = ClockTrust(
+            self.core, self.clock, 60, trusted=trusted, synchronized_file=directory / "no-timesync", check_every_s=0.05
+        )
+        self.sync = DeviceSync(
+            self.core, self.config, self.clock, self.clock_trust, calls_wait_s=5, retry_first_s=0.05, retry_most_s=0.5
+        )
         self.sync.heartbeat_s = self.sync.appointments_s = 0.3
 
     def start(self) -> "Device":
@@ -286,12 +337,11 @@ def assert_held_once_in_order(central: Central, device: Device, delivered_before
     before, and at most the device's later ones (it records wait estimates on its own schedule)."""
     held = [(e["key"], e["kind"]) for e in central.events()]
     assert len(held) == len(set(held))
-    assert held == device.events()[:len(held)]
-    assert held[:len(delivered_before)] == delivered_before
+    assert held == device.events()[: len(held)]
+    assert held[: len(delivered_before)] == delivered_before
 
 
 def local_now():
     from zoneinfo import ZoneInfo
+
     return datetime.now(ZoneInfo(ZONE))
-
-

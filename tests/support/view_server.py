@@ -2,6 +2,7 @@
 
 For the monitor's tests and benchmark, and for trying a monitor on a desk without a daemon.
 """
+
 import json
 import socket
 import threading
@@ -16,8 +17,7 @@ class ViewServer:
     the daemon answers ``{"request": "press", "concern": ...}`` with ``{"ok": "pressed"}``.
     """
 
-    def __init__(self, path: Path, view: dict | None = None, *, keepalive_s: float = 5.0,
-                 answers: dict | None = None):
+    def __init__(self, path: Path, view: dict | None = None, *, keepalive_s: float = 5.0, answers: dict | None = None):
         self.path = Path(path)
         self.view = view
         self.keepalive_s = keepalive_s

@@ -1,4 +1,5 @@
 """Fixtures of the sync tests: a reference backend behind a Gate, and a device syncing with it."""
+
 import pytest
 
 from support.sync import Central, Device

@@ -2,36 +2,46 @@
 
 The harness (support/sync.py) injects faults at the lowest boundary; test_device_sync_faults.py has the fault cases.
 """
-import asyncio
+
 import json
 import re
-import socket
 import sqlite3
 import statistics
-import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
-from appliance.domain.clock import FakeClock, SystemClock
-from appliance.domain.commands import (CallNext, CheckIn, Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList,
-                                VoidTicket)
 from appliance.app.config import load_config
-from appliance.domain.core import Core
 from appliance.app.daemon import Appliance
+from appliance.domain.clock import FakeClock
+from appliance.domain.commands import (
+    CallNext,
+    CheckIn,
+    Health,
+    IssueTicket,
+    RecordEvent,
+    ReportHealth,
+    TakeDayList,
+    VoidTicket,
+)
 from appliance.domain.errors import ClockNotTrusted
-from appliance.domain.state import StateStore
-from entrance_backend.http import Backend, DeviceAccess, Settings, create_app
-from appliance.sync.clock_trust import WAITING, ClockTrust
-from appliance.sync.device_sync import DeviceSync
-from appliance.protocol.http_server import BackgroundServer
-from support import free_port, wait_for
-from support.sync import STAFF, TOKEN, ZONE, SITE, Central, Device, answer, assert_held_once_in_order, cut_after_apply, delivered, local_now, mangled, json_mangled, slow, write_config, Gate
-
+from appliance.sync.clock_trust import WAITING
+from support import wait_for
+from support.sync import (
+    SITE,
+    Central,
+    Device,
+    assert_held_once_in_order,
+    delivered,
+    json_mangled,
+    local_now,
+    mangled,
+    write_config,
+)
 
 # --- events up -------------------------------------------------------------------------------------
+
 
 def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(tmp_path, central):
     today = local_now().date()
@@ -55,13 +65,24 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
 
     assert_held_once_in_order(central, device, sent)
     held = central.events()
-    assert {kind for _, kind in sent} >= {"ticket_issued", "ticket_called", "ticket_void", "check_in",
-                                          "appointment_called", "day_list_printed", "component_health"}
+    assert {kind for _, kind in sent} >= {
+        "ticket_issued",
+        "ticket_called",
+        "ticket_void",
+        "check_in",
+        "appointment_called",
+        "day_list_printed",
+        "component_health",
+    }
     assert "invalid_event" not in {e["kind"] for e in held}
     void = next(e for e in held if e["kind"] == "ticket_void")["body"]
     assert void == {"day": today.isoformat(), "code": "A002", "reason": "not_printed", "detail": "printer: paper out"}
     assert {t["code"]: t["state"] for t in central.store.tickets(SITE, today.isoformat())} == {
-        "A001": "called", "A002": "void", "A003": "waiting", "C001": "waiting"}
+        "A001": "called",
+        "A002": "void",
+        "A003": "waiting",
+        "C001": "waiting",
+    }
     assert central.health()["printer"] == ("degraded", "paper near end")
     assert central.health()["scanner-evdev-dev-input-event3"] == ("failed", "unplugged")
     # T001 checked in and was called at the device: the backend offers the next ticket instead.
@@ -103,8 +124,9 @@ def test_an_outbox_past_its_limit_raises_an_alarm_and_drops_nothing(tmp_path, ca
         health = wait_for(lambda: (h := device.health()) and "outbox alarm" in h.detail and h, what="the alarm")
         assert health.state == Health.DEGRADED
         assert "more than 10 events not delivered (none is dropped)" in health.detail
-        assert re.search(r"outbox alarm: 1\d events not delivered, more than \[backend\] outbox_alarm = 10",
-                         caplog.text)
+        assert re.search(
+            r"outbox alarm: 1\d events not delivered, more than \[backend\] outbox_alarm = 10", caplog.text
+        )
         central.start()
         delivered(device)
         wait_for(lambda: device.health().state == Health.OK, what="the alarm to end")
@@ -116,6 +138,7 @@ def test_an_outbox_past_its_limit_raises_an_alarm_and_drops_nothing(tmp_path, ca
 
 # --- day lists down --------------------------------------------------------------------------------
 
+
 def test_day_lists_of_today_and_tomorrow_come_whole_then_as_changes_and_304s(tmp_path, central, device):
     today = local_now().date()
     tomorrow = today + timedelta(days=1)
@@ -126,23 +149,30 @@ def test_day_lists_of_today_and_tomorrow_come_whole_then_as_changes_and_304s(tmp
     with sqlite3.connect(device.config.state.database) as db:
         assert db.execute("SELECT COUNT(*) FROM appointments WHERE day=?", (tomorrow.isoformat(),)).fetchone()[0] == 2
 
-    central.store.change_appointment(booked[1]["id"], datetime.now(timezone.utc), status="cancelled")
+    central.store.change_appointment(booked[1]["id"], datetime.now(UTC), status="cancelled")
     central.book(1, today, slot="10:00", first=6)
-    wait_for(lambda: sorted(a.display_code for a in device.do(TakeDayList())) == ["T001", "T003", "T006"],
-             what="the changes applied")
+    wait_for(
+        lambda: sorted(a.display_code for a in device.do(TakeDayList())) == ["T001", "T003", "T006"],
+        what="the changes applied",
+    )
     assert central.gate.count("GET", "/appointments", 200, "since=") >= 1  # changes came since a cursor
-    assert central.gate.count("GET", "/appointments", 200, "") - central.gate.count(
-        "GET", "/appointments", 200, "since=") == 2  # the whole list once per day, no more
+    assert (
+        central.gate.count("GET", "/appointments", 200, "") - central.gate.count("GET", "/appointments", 200, "since=")
+        == 2
+    )  # the whole list once per day, no more
 
 
-@pytest.mark.parametrize("fault, reason", [
-    (lambda a: a.update(slot=900), "slot: must be of type string"),
-    (lambda a: a.update(reference="Erika Mustermann"), "reference: is not a valid value (pattern)"),
-    (lambda a: a.update(site="nord"), "is site nord's, not mitte"),
-    (lambda a: a.update(day="2001-01-01"), "is for 2001-01-01"),
-    (lambda a: a.update(display_code="T001"), "T001 appears twice"),
-    (lambda a: a.update(name="Erika Mustermann"), "unknown field(s) 'name'"),
-])
+@pytest.mark.parametrize(
+    "fault, reason",
+    [
+        (lambda a: a.update(slot=900), "slot: must be of type string"),
+        (lambda a: a.update(reference="Erika Mustermann"), "reference: is not a valid value (pattern)"),
+        (lambda a: a.update(site="nord"), "is site nord's, not mitte"),
+        (lambda a: a.update(day="2001-01-01"), "is for 2001-01-01"),
+        (lambda a: a.update(display_code="T001"), "T001 appears twice"),
+        (lambda a: a.update(name="Erika Mustermann"), "unknown field(s) 'name'"),
+    ],
+)
 def test_a_day_list_with_any_wrong_entry_is_refused_whole(central, device, fault, reason, caplog):
     today = local_now().date()
     central.book(3, today)
@@ -153,6 +183,7 @@ def test_a_day_list_with_any_wrong_entry_is_refused_whole(central, device, fault
         items = document.get("appointments") or [change["appointment"] for change in document.get("changes", [])]
         if items:  # tomorrow's empty list, and unchanged days, stay as they are
             fault(items[-1])
+
     central.gate.fault("GET", "/appointments", json_mangled(spoil), times=None)
     central.book(2, today, slot="11:00", first=4)
     health = wait_for(lambda: (h := device.health()) and h.state == Health.DEGRADED and h, what="the refusal")
@@ -165,12 +196,15 @@ def test_a_day_list_with_any_wrong_entry_is_refused_whole(central, device, fault
     wait_for(lambda: device.health().state == Health.OK, what="health ok again")
 
 
-@pytest.mark.parametrize("spoil, reason", [
-    (lambda body: body[: len(body) // 2], "not valid JSON"),
-    (lambda body: b"<html><body>Gateway error</body></html>", "not valid JSON"),
-    (lambda body: json.dumps({"site": "mitte", "x": "y" * 5_000_000}).encode(), "bytes; at most 4194304"),
-    (lambda body: b'{"site": "mitte", "day": NaN}', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "spoil, reason",
+    [
+        (lambda body: body[: len(body) // 2], "not valid JSON"),
+        (lambda body: b"<html><body>Gateway error</body></html>", "not valid JSON"),
+        (lambda body: json.dumps({"site": "mitte", "x": "y" * 5_000_000}).encode(), "bytes; at most 4194304"),
+        (lambda body: b'{"site": "mitte", "day": NaN}', "not valid JSON"),
+    ],
+)
 def test_truncated_garbage_or_huge_day_lists_change_nothing(central, device, spoil, reason):
     today = local_now().date()
     central.book(2, today)
@@ -187,6 +221,7 @@ def test_truncated_garbage_or_huge_day_lists_change_nothing(central, device, spo
 
 # --- calls down ------------------------------------------------------------------------------------
 
+
 def test_a_staff_call_at_the_backend_is_on_the_device_within_a_second(central, device):
     for _ in range(5):
         device.do(IssueTicket("leave"))
@@ -197,12 +232,17 @@ def test_a_staff_call_at_the_backend_is_on_the_device_within_a_second(central, d
         time.sleep(0.1)  # the poll is waiting again
         called = time.monotonic()
         code = central.call(counter=counter, next=True).json()["code"]
-        wait_for(lambda: device.core.snapshot.recent_calls and device.core.snapshot.recent_calls[0].code == code,
-                 timeout=3, what=f"{code} on the device")
+        wait_for(
+            lambda: device.core.snapshot.recent_calls and device.core.snapshot.recent_calls[0].code == code,  # noqa: B023 (waited on before the loop moves on)
+            timeout=3,
+            what=f"{code} on the device",
+        )
         latencies.append(time.monotonic() - called)
         assert device.core.snapshot.recent_calls[0].counter == counter
-    print(f"\nstaff call -> device snapshot: median {statistics.median(latencies) * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms")
+    print(
+        f"\nstaff call -> device snapshot: median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
     assert max(latencies) < 1.0
     assert [c.code for c in device.core.snapshot.recent_calls] == ["A005", "A004", "A003", "A002", "A001"]
 
@@ -223,10 +263,19 @@ def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_p
     central.stop()
     central.settings.database.unlink()  # a new backend: the cursor means nothing there
     central.start()
-    central.store.apply_events("kiosk-1", SITE, [
-        {"key": "moved-over-a002", "kind": "ticket_issued", "created_at": datetime.now(timezone.utc).isoformat(),
-         "body": {"day": local_now().date().isoformat(), "concern": "leave", "number": 2, "code": "A002"}}],
-        datetime.now(timezone.utc))
+    central.store.apply_events(
+        "kiosk-1",
+        SITE,
+        [
+            {
+                "key": "moved-over-a002",
+                "kind": "ticket_issued",
+                "created_at": datetime.now(UTC).isoformat(),
+                "body": {"day": local_now().date().isoformat(), "concern": "leave", "number": 2, "code": "A002"},
+            }
+        ],
+        datetime.now(UTC),
+    )
     wait_for(lambda: central.gate.count("GET", "/calls", 410) >= 1, what="410 for the old cursor")
     polls = central.gate.arrived("GET", "/calls", "after=")
     wait_for(lambda: central.gate.arrived("GET", "/calls", "after=") > polls, what="polling the new backend")
@@ -238,11 +287,21 @@ def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_p
 
 
 def test_yesterdays_calls_never_call_todays_same_number(tmp_path, central):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     yesterday = (local_now() - timedelta(days=1)).date().isoformat()
-    central.store.apply_events("kiosk-2", SITE, [
-        {"key": "yesterday-a001", "kind": "ticket_issued", "created_at": (now - timedelta(days=1)).isoformat(),
-         "body": {"day": yesterday, "concern": "leave", "number": 1, "code": "A001"}}], now)
+    central.store.apply_events(
+        "kiosk-2",
+        SITE,
+        [
+            {
+                "key": "yesterday-a001",
+                "kind": "ticket_issued",
+                "created_at": (now - timedelta(days=1)).isoformat(),
+                "body": {"day": yesterday, "concern": "leave", "number": 1, "code": "A001"},
+            }
+        ],
+        now,
+    )
     central.store.call_code(SITE, yesterday, 4, "A001", now - timedelta(days=1))
     directory = tmp_path / "device"
     directory.mkdir()
@@ -262,10 +321,15 @@ def test_yesterdays_calls_never_call_todays_same_number(tmp_path, central):
 
 # --- heartbeat and clock ---------------------------------------------------------------------------
 
+
 def test_heartbeats_carry_the_components_health(central, device):
     device.do(ReportHealth("printer", Health.DEGRADED, "paper near end " + "x" * 300))
-    wait_for(lambda: (beat := central.store.heartbeat("kiosk-1")) and any(
-        c["name"] == "printer" for c in beat["components"]), what="a heartbeat with the printer")
+    wait_for(
+        lambda: (
+            (beat := central.store.heartbeat("kiosk-1")) and any(c["name"] == "printer" for c in beat["components"])
+        ),
+        what="a heartbeat with the printer",
+    )
     beat = central.store.heartbeat("kiosk-1")
     assert beat["version"] and beat["roles"] == ["kiosk", "monitor"] and beat["clock_ok"] is True
     printer = next(c for c in beat["components"] if c["name"] == "printer")
@@ -288,7 +352,7 @@ def test_nothing_day_bound_is_issued_until_the_backends_clock_agrees(tmp_path, c
 
 
 def test_a_clock_hours_off_the_backends_stays_untrusted_and_says_why(tmp_path, central):
-    clock = FakeClock(datetime.now(timezone.utc) - timedelta(hours=2))
+    clock = FakeClock(datetime.now(UTC) - timedelta(hours=2))
     device = Device(tmp_path, central.url, clock=clock, trusted=False).start()
     try:
         health = wait_for(lambda: (h := device.health("clock")) and "off the backend's" in h.detail and h)
@@ -315,6 +379,7 @@ def test_systemds_time_sync_signal_trusts_the_clock(tmp_path):
 
 # --- the daemon --------------------------------------------------------------------------------------
 
+
 def test_the_daemon_runs_the_sync_and_its_view_says_since_when_calls_may_be_stale(tmp_path, central):
     config = load_config(write_config(tmp_path, central.url))
     appliance = Appliance(config)
@@ -324,7 +389,7 @@ def test_the_daemon_runs_the_sync_and_its_view_says_since_when_calls_may_be_stal
         assert appliance.view(appliance.core.snapshot)["backend"] == {"stale_since": None}
         central.stop()
         stale = wait_for(lambda: appliance.view(appliance.core.snapshot)["backend"]["stale_since"], timeout=30)
-        assert datetime.fromisoformat(stale) <= datetime.now(timezone.utc)
+        assert datetime.fromisoformat(stale) <= datetime.now(UTC)
         wait_for(lambda: "degraded: backend degraded" in appliance.status.summary(), what="the summary says so")
     finally:
         started = time.monotonic()

@@ -2,6 +2,7 @@
 401, and the device itself killed mid-delivery. Afterwards the backend holds every event exactly once,
 in the order the device recorded them, and the device's outbox is empty.
 """
+
 import http.server
 import ipaddress
 import os
@@ -11,9 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -25,9 +25,21 @@ from urllib3.exceptions import InsecureRequestWarning
 from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.state import StateStore
 from appliance.sync.client import BackendClient, BackendUnreachable, Backoff, retry_after_seconds
-from support.sync import (STAFF, TOKEN, Central, Device, answer, assert_held_once_in_order, cut_after_apply,
-                              delivered, local_now, slow, wait_for, write_config)
 from support import REPO_ROOT
+from support.sync import (
+    STAFF,
+    TOKEN,
+    Central,
+    Device,
+    answer,
+    assert_held_once_in_order,
+    cut_after_apply,
+    delivered,
+    local_now,
+    slow,
+    wait_for,
+    write_config,
+)
 
 EVENTS = "/events$"
 
@@ -49,7 +61,7 @@ def test_a_backend_killed_mid_batch_ends_with_every_event_once(tmp_path, central
         central.gate.fault("POST", EVENTS, cut_after_apply(), times=2)
         for held in (40, 90):
             central.start()
-            wait_for(lambda: central.count() >= held, what=f"{held} events at the backend")
+            wait_for(lambda: central.count() >= held, what=f"{held} events at the backend")  # noqa: B023 (waited on before the loop moves on)
             central.stop()  # in the middle of the stream of batches
             time.sleep(0.2)
         central.gate.clear()
@@ -94,8 +106,9 @@ def test_500s_are_retried_and_a_retry_after_is_waited(tmp_path, central):
 
 
 def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
-    central.gate.fault("POST", EVENTS, answer(200, b"<html>Service Unavailable</html>", content_type=b"text/html"),
-                       times=2)
+    central.gate.fault(
+        "POST", EVENTS, answer(200, b"<html>Service Unavailable</html>", content_type=b"text/html"), times=2
+    )
     central.gate.fault("POST", EVENTS, answer(200, b'{"accepted": "all of them"}'), times=1)
     central.gate.fault("GET", "/calls$", answer(200, b'{"cursor": 5, "calls": "none"}'), times=3)
     device = Device(tmp_path, central.url).start()
@@ -137,10 +150,19 @@ def test_a_key_the_backend_holds_with_other_content_is_found_and_the_rest_delive
     for _ in range(6):
         device.core.apply(IssueTicket("leave"))
     keys = [key for key, _ in device.events()]
-    central.store.apply_events("kiosk-1", "mitte", [  # an older version of the device sent key 3 differently
-        {"key": keys[3], "kind": "ticket_issued", "created_at": datetime.now(timezone.utc).isoformat(),
-         "body": {"day": local_now().date().isoformat(), "concern": "leave", "number": 99, "code": "A099"}}],
-        datetime.now(timezone.utc))
+    central.store.apply_events(
+        "kiosk-1",
+        "mitte",
+        [  # an older version of the device sent key 3 differently
+            {
+                "key": keys[3],
+                "kind": "ticket_issued",
+                "created_at": datetime.now(UTC).isoformat(),
+                "body": {"day": local_now().date().isoformat(), "concern": "leave", "number": 99, "code": "A099"},
+            }
+        ],
+        datetime.now(UTC),
+    )
     device.start()
     try:
         delivered(device)
@@ -200,12 +222,13 @@ def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(t
     for held in (60, 150, 240):
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(config)], env=env, stdout=subprocess.PIPE)
         try:
-            wait_for(lambda: central.count() >= held, timeout=20, what=f"{held} events delivered")
+            wait_for(lambda: central.count() >= held, timeout=20, what=f"{held} events delivered")  # noqa: B023 (waited on before the loop moves on)
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
-    finished = subprocess.run([sys.executable, "-c", CHILD, str(config)], env=env, capture_output=True,
-                              text=True, timeout=60)
+    finished = subprocess.run(
+        [sys.executable, "-c", CHILD, str(config)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert finished.returncode == 0 and finished.stdout.strip() == "delivered", finished.stderr
     assert_held_once_in_order(central, device, sent)
     store = StateStore(tmp_path / "state.db")
@@ -219,11 +242,14 @@ def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(t
 
 # --- the client's timing rules -------------------------------------------------------------------
 
+
 def test_retry_after_is_read_as_seconds_or_as_a_date_on_the_servers_clock():
-    server_now = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)
+    server_now = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     assert retry_after_seconds("120") == 120
-    assert retry_after_seconds(format_datetime(server_now + timedelta(seconds=90), usegmt=True),
-                               server_date=server_now) == 90  # the device's own clock may be years off
+    assert (
+        retry_after_seconds(format_datetime(server_now + timedelta(seconds=90), usegmt=True), server_date=server_now)
+        == 90
+    )  # the device's own clock may be years off
     assert retry_after_seconds("999999") == 3600
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
@@ -232,7 +258,7 @@ def test_backoff_grows_exponentially_with_jitter_up_to_its_most_and_honours_retr
     backoff = Backoff(first=0.5, most=8.0)
     delays = [backoff.next_delay() for _ in range(8)]
     for attempt, delay in enumerate(delays):
-        ceiling = min(8.0, 0.5 * 2 ** attempt)
+        ceiling = min(8.0, 0.5 * 2**attempt)
         assert ceiling / 2 <= delay <= ceiling
     assert len({round(d, 6) for d in delays}) == len(delays)  # jittered, not in lockstep
     assert backoff.next_delay(retry_after=30) >= 30
@@ -242,23 +268,40 @@ def test_backoff_grows_exponentially_with_jitter_up_to_its_most_and_honours_retr
 
 # --- TLS ------------------------------------------------------------------------------------------
 
+
 def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path):
     def name(text):
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
-    now = datetime.now(timezone.utc)
+
+    now = datetime.now(UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("Jobcenter CA")).issuer_name(name("Jobcenter CA"))
-          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - timedelta(days=1))
-          .not_valid_after(now + timedelta(days=1)).add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                                                                  critical=True).sign(ca_key, hashes.SHA256()))
-    server_cert = (x509.CertificateBuilder().subject_name(name("backend")).issuer_name(ca.subject)
-                   .public_key(key.public_key()).serial_number(2).not_valid_before(now - timedelta(days=1))
-                   .not_valid_after(now + timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False).sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("Jobcenter CA"))
+        .issuer_name(name("Jobcenter CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("backend"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "server.pem").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "server.pem").write_bytes(
+        server_cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -284,7 +327,9 @@ def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path):
         with pytest.raises(BackendUnreachable, match=r"TLS failed .*: check \[backend\] ca_bundle"):
             BackendClient(url, TOKEN, timeout=5).call("GET", "/v1/sites/mitte/calls")
         with pytest.warns(InsecureRequestWarning):
-            assert BackendClient(url, TOKEN, timeout=5, verify_tls=False).call("GET", "/v1/sites/mitte/calls").status \
+            assert (
+                BackendClient(url, TOKEN, timeout=5, verify_tls=False).call("GET", "/v1/sites/mitte/calls").status
                 == 200
+            )
     finally:
         server.shutdown()

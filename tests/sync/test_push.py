@@ -4,6 +4,7 @@ Off by default; when on, a pushed day is checked whole (token, size, schema, sit
 applied in one transaction, or refused with nothing changed. schemathesis runs the document's push
 operation against it.
 """
+
 import re
 from collections import Counter
 from datetime import date, timedelta
@@ -13,15 +14,20 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               positive_data_acceptance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
+from appliance.app.config import load_config
+from appliance.app.daemon import Appliance
 from appliance.domain.clock import SystemClock
 from appliance.domain.commands import TakeDayList
-from appliance.app.config import load_config
 from appliance.domain.core import Core
-from appliance.app.daemon import Appliance
 from appliance.domain.state import StateStore
 from appliance.protocol import OPENAPI_PATH
 from appliance.sync.push import PushEndpoint
@@ -40,8 +46,7 @@ def config_file(directory, **push):
     """The device's config; ``push`` keys make a [push] section, whose token file is written."""
     token = secret_file(directory / "push.token", PUSH_TOKEN)
     sections = {"push": {"token_file": token} | push} if push else {}
-    return write_device_config(directory, device={"site": "mitte"}, concerns={"leave": CONCERNS["leave"]},
-                               **sections)
+    return write_device_config(directory, device={"site": "mitte"}, concerns={"leave": CONCERNS["leave"]}, **sections)
 
 
 class PushedDevice:
@@ -72,16 +77,35 @@ def device(tmp_path):
 
 
 def pushed_day(day: date, count: int = 3, site: str = "mitte", first: int = 1) -> dict:
-    return {"site": site, "day": day.isoformat(), "appointments": [
-        {"id": f"apt-{day:%Y%m%d}-{first + i}", "site": site, "day": day.isoformat(), "slot": f"{9 + i:02d}:00",
-         "concern": "leave", "display_code": f"T{first + i:03d}", "reference": f"REF{first + i:03d}X",
-         "status": "booked", "updated_at": "2026-03-09T07:00:00Z"} for i in range(count)]}
+    return {
+        "site": site,
+        "day": day.isoformat(),
+        "appointments": [
+            {
+                "id": f"apt-{day:%Y%m%d}-{first + i}",
+                "site": site,
+                "day": day.isoformat(),
+                "slot": f"{9 + i:02d}:00",
+                "concern": "leave",
+                "display_code": f"T{first + i:03d}",
+                "reference": f"REF{first + i:03d}X",
+                "status": "booked",
+                "updated_at": "2026-03-09T07:00:00Z",
+            }
+            for i in range(count)
+        ],
+    }
 
 
 def put(device, day, body=None, token=PUSH_TOKEN, data=None, headers=None):
     headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
-    return requests.put(f"{device.url}/v1/push/appointments/{day}", json=body if data is None else None, data=data,
-                        headers=headers, timeout=10)
+    return requests.put(
+        f"{device.url}/v1/push/appointments/{day}",
+        json=body if data is None else None,
+        data=data,
+        headers=headers,
+        timeout=10,
+    )
 
 
 def test_the_push_endpoint_is_off_by_default(tmp_path):
@@ -116,45 +140,91 @@ def spoiled(change):
         body = pushed_day(today)
         change(body, today)
         return body
+
     return make
 
 
-@pytest.mark.parametrize("request_, status, error, where", [
-    (dict(token=None), 401, "unauthorized", None),
-    (dict(token="not-the-push-token"), 401, "unauthorized", None),
-    (dict(path_day="2026-13-01"), 400, "bad_parameter", "day"),
-    (dict(data=b"{" + b" " * 2_200_000 + b"}"), 413, "too_large", None),
-    (dict(data=b"site=mitte", headers={"Content-Type": "application/x-www-form-urlencoded"}), 415,
-     "unsupported_media_type", None),
-    (dict(data=b'{"site": "mitte", "day": "', headers={"Content-Type": "application/json"}), 422, "invalid_body",
-     None),
-    (dict(body=spoiled(lambda b, d: b["appointments"][1].update(slot=900))), 422, "invalid_body",
-     "body.appointments[1].slot"),
-    (dict(body=spoiled(lambda b, d: b["appointments"][0].update(name="Erika Mustermann"))), 422, "invalid_body",
-     "body.appointments[0]"),
-    (dict(body=spoiled(lambda b, d: b.update(day=(d + timedelta(days=1)).isoformat()))), 422, "invalid_body",
-     "body.day"),
-    (dict(body=spoiled(lambda b, d: b.update(site="nord"))), 422, "invalid_body", "body.site"),
-    (dict(body=spoiled(lambda b, d: b["appointments"][2].update(site="nord"))), 422, "invalid_body",
-     "body.appointments[2].site"),
-    (dict(body=spoiled(lambda b, d: b["appointments"][2].update(day="2026-01-01"))), 422, "invalid_body",
-     "body.appointments[2].day"),
-    (dict(body=spoiled(lambda b, d: b["appointments"][2].update(display_code="T001"))), 422, "invalid_body",
-     "body.appointments[2].display_code"),
-    (dict(body=spoiled(lambda b, d: b["appointments"][2].update(id=b["appointments"][0]["id"]))), 422,
-     "invalid_body", "body.appointments[2].id"),
-    (dict(day_offset=2), 409, "wrong_day", None),
-    (dict(day_offset=-1), 409, "wrong_day", None),
-    (dict(untrusted=True), 503, "clock_not_trusted", None),
-])
+@pytest.mark.parametrize(
+    "request_, status, error, where",
+    [
+        (dict(token=None), 401, "unauthorized", None),
+        (dict(token="not-the-push-token"), 401, "unauthorized", None),
+        (dict(path_day="2026-13-01"), 400, "bad_parameter", "day"),
+        (dict(data=b"{" + b" " * 2_200_000 + b"}"), 413, "too_large", None),
+        (
+            dict(data=b"site=mitte", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            dict(data=b'{"site": "mitte", "day": "', headers={"Content-Type": "application/json"}),
+            422,
+            "invalid_body",
+            None,
+        ),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][1].update(slot=900))),
+            422,
+            "invalid_body",
+            "body.appointments[1].slot",
+        ),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][0].update(name="Erika Mustermann"))),
+            422,
+            "invalid_body",
+            "body.appointments[0]",
+        ),
+        (
+            dict(body=spoiled(lambda b, d: b.update(day=(d + timedelta(days=1)).isoformat()))),
+            422,
+            "invalid_body",
+            "body.day",
+        ),
+        (dict(body=spoiled(lambda b, d: b.update(site="nord"))), 422, "invalid_body", "body.site"),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][2].update(site="nord"))),
+            422,
+            "invalid_body",
+            "body.appointments[2].site",
+        ),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][2].update(day="2026-01-01"))),
+            422,
+            "invalid_body",
+            "body.appointments[2].day",
+        ),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][2].update(display_code="T001"))),
+            422,
+            "invalid_body",
+            "body.appointments[2].display_code",
+        ),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][2].update(id=b["appointments"][0]["id"]))),
+            422,
+            "invalid_body",
+            "body.appointments[2].id",
+        ),
+        (dict(day_offset=2), 409, "wrong_day", None),
+        (dict(day_offset=-1), 409, "wrong_day", None),
+        (dict(untrusted=True), 503, "clock_not_trusted", None),
+    ],
+)
 def test_a_refused_push_says_why_and_changes_nothing(device, request_, status, error, where):
     today = local_now().date()
     assert put(device, today, pushed_day(today, 2, first=50)).status_code == 200
     day = today + timedelta(days=request_.get("day_offset", 0))
     body = request_["body"](today) if "body" in request_ else pushed_day(day)
     device.trust.trusted = not request_.get("untrusted")
-    answer = put(device, request_.get("path_day", day), body, token=request_.get("token", PUSH_TOKEN),
-                 data=request_.get("data"), headers=request_.get("headers"))
+    answer = put(
+        device,
+        request_.get("path_day", day),
+        body,
+        token=request_.get("token", PUSH_TOKEN),
+        data=request_.get("data"),
+        headers=request_.get("headers"),
+    )
     assert answer.status_code == status, answer.text
     assert answer.json()["error"] == error
     if where:
@@ -174,8 +244,12 @@ def test_the_daemon_serves_the_push_endpoint_when_it_is_switched_on(tmp_path):
     appliance.start()
     try:
         today = local_now().date()
-        answer = requests.put(f"http://127.0.0.1:{port}/v1/push/appointments/{today}", json=pushed_day(today),
-                              headers={"Authorization": f"Bearer {PUSH_TOKEN}"}, timeout=10)
+        answer = requests.put(
+            f"http://127.0.0.1:{port}/v1/push/appointments/{today}",
+            json=pushed_day(today),
+            headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
         assert [a.display_code for a in appliance.core.submit(TakeDayList()).result(5)] == ["T001", "T002", "T003"]
     finally:
@@ -186,6 +260,7 @@ def test_the_daemon_serves_the_push_endpoint_when_it_is_switched_on(tmp_path):
 
 def test_switching_push_on_without_a_token_is_a_config_problem(tmp_path):
     from appliance.domain.errors import ConfigError
+
     with pytest.raises(ConfigError, match=r"\[push\] token_file: the push endpoint needs a token of its own"):
         load_config(config_file(tmp_path, enabled="yes", token_file=None))
 
@@ -194,12 +269,22 @@ def test_switching_push_on_without_a_token_is_a_config_problem(tmp_path):
 
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 ANSWERS: Counter = Counter()
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection, positive_data_acceptance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+]
 # Schema-valid pushes for another site or day, or with duplicates, are refused as the document says.
-CONFIG_ST = schemathesis.config.SchemathesisConfig.from_dict({
-    "generation": {"mode": "all"},
-    "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "409", "422", "503"]}}})
+CONFIG_ST = schemathesis.config.SchemathesisConfig.from_dict(
+    {
+        "generation": {"mode": "all"},
+        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "409", "422", "503"]}},
+    }
+)
 schema = schemathesis.openapi.from_path(OPENAPI_PATH, config=CONFIG_ST).include(tag="device-push")
 
 
@@ -245,7 +330,11 @@ def _aim(item: dict, today: str) -> None:
 
 def _is_day(value) -> bool:
     try:
-        return isinstance(value, str) and len(value) == 10 and bool(date.fromisoformat(value)) and \
-            re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+        return (
+            isinstance(value, str)
+            and len(value) == 10
+            and bool(date.fromisoformat(value))
+            and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+        )
     except ValueError:
         return False

@@ -1,4 +1,5 @@
 """The sync's config sections: [backend] and [push] each need their own token once switched on."""
+
 from appliance.app.config import load_config
 from support.config_files import MONITOR, SECRET, line_of, only_problem, write
 
@@ -23,8 +24,11 @@ def test_push_switched_on_without_a_token_points_at_enabled(tmp_path):
 
 def test_backend_and_push_with_their_tokens_load(tmp_path):
     token = write(tmp_path / "device.token", SECRET, mode=0o600)
-    path = write(tmp_path / "appliance.conf", MONITOR + f"[backend]\nurl = https://backend.example/api\n"
-                 f"token_file = {token}\n[push]\nenabled = yes\ntoken_file = {token}\n")
+    path = write(
+        tmp_path / "appliance.conf",
+        MONITOR + f"[backend]\nurl = https://backend.example/api\n"
+        f"token_file = {token}\n[push]\nenabled = yes\ntoken_file = {token}\n",
+    )
 
     config = load_config(path)
 

@@ -3,6 +3,7 @@
 configparser forgets line numbers, and a technician at a device needs ``FILE:LINE`` in every
 message; so this reader keeps them, and collects every syntax problem instead of stopping at one.
 """
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,16 @@ def parse_ini(text: str, path: str, problems: list[Problem]) -> IniFile:
             continue
         if raw[0] in " \t" and last is not None:
             if _LOOKS_LIKE_KEY.match(stripped):
-                problems.append(Problem(path, number, "this indented line continues the value above; if it is "
-                                        "a key of its own, remove the indentation", last[0], last[1]))
+                problems.append(
+                    Problem(
+                        path,
+                        number,
+                        "this indented line continues the value above; if it is "
+                        "a key of its own, remove the indentation",
+                        last[0],
+                        last[1],
+                    )
+                )
                 continue
             sec, key = last
             old = result.sections[sec][key]
@@ -78,8 +87,14 @@ def parse_ini(text: str, path: str, problems: list[Problem]) -> IniFile:
                 continue
             section = stripped[1:-1].strip()
             if section in result.sections:
-                problems.append(Problem(path, number, f"section appears twice in this file (first at line "
-                                        f"{result.section_lines[section]})", section))
+                problems.append(
+                    Problem(
+                        path,
+                        number,
+                        f"section appears twice in this file (first at line {result.section_lines[section]})",
+                        section,
+                    )
+                )
             else:
                 result.sections[section] = {}
                 result.section_lines[section] = number

@@ -3,6 +3,7 @@
 Every problem in every layer, and every check's, is collected before failing, so a technician
 fixes them in one go.
 """
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,9 @@ def load_layers(layers: list[Layer], schema: Schema) -> AppConfig:
     problems: list[Problem] = []
     parsed: list[tuple[IniFile, Path]] = []
     for layer in layers:
-        ini = read_ini(Path(layer.name), problems) if layer.text is None else parse_ini(layer.text, layer.name, problems)
+        ini = (
+            read_ini(Path(layer.name), problems) if layer.text is None else parse_ini(layer.text, layer.name, problems)
+        )
         if ini is not None:
             parsed.append((ini, layer.base_dir))
     if any(p.line == 0 and p.message == "file not found" for p in problems):
@@ -64,10 +67,17 @@ class Checked:
     check only looks further where what it needs is there.
     """
 
-    def __init__(self, schema: Schema, merged: dict[str, dict[str, tuple[Setting, Path]]], main_file: str,
-                 problems: list[Problem]):
+    def __init__(
+        self,
+        schema: Schema,
+        merged: dict[str, dict[str, tuple[Setting, Path]]],
+        main_file: str,
+        problems: list[Problem],
+    ):
         self.schema, self.main_file, self.problems = schema, main_file, problems
-        self.settings = {header: {key: setting for key, (setting, _) in keys.items()} for header, keys in merged.items()}
+        self.settings = {
+            header: {key: setting for key, (setting, _) in keys.items()} for header, keys in merged.items()
+        }
         self._values: dict[str, dict[str, object]] = {}
         for header, keys in merged.items():
             section = schema.section_of(header)
@@ -113,8 +123,9 @@ class Checked:
         sections = {}
         for section in self.schema.sections.values():
             if section.template:
-                sections[plural(section)] = tuple(self._model(section, h, name=h.partition(":")[2])
-                                                  for h in self.instances(section.name))
+                sections[plural(section)] = tuple(
+                    self._model(section, h, name=h.partition(":")[2]) for h in self.instances(section.name)
+                )
             else:
                 sections[section.name] = self._model(section, section.name)
         return self.schema.config_model(**sections, files=files, effective=self._listing())
@@ -185,14 +196,22 @@ def _merge(parsed, schema: Schema, problems) -> dict[str, dict[str, tuple[Settin
                 continue
             instance = header.partition(":")[2]
             if section.template and instance != ALL and not _NAME.fullmatch(instance):
-                problems.append(Problem(ini.path, line, f"a {section.name}'s name uses lower-case letters, digits "
-                                        f"and dashes, e.g. [{section.name}:{section.example}]", header))
+                problems.append(
+                    Problem(
+                        ini.path,
+                        line,
+                        f"a {section.name}'s name uses lower-case letters, digits "
+                        f"and dashes, e.g. [{section.name}:{section.example}]",
+                        header,
+                    )
+                )
                 continue
             own = merged.setdefault(header, {})
             for key, setting in settings.items():
                 if key not in section.keys:
-                    problems.append(Problem(ini.path, setting.line,
-                                            f"unknown key{did_you_mean(key, section.keys)}", header, key))
+                    problems.append(
+                        Problem(ini.path, setting.line, f"unknown key{did_you_mean(key, section.keys)}", header, key)
+                    )
                     continue
                 own[key] = (setting, base_dir)
     return merged

@@ -1,6 +1,7 @@
 """What the checked configuration can do beyond holding values: the base classes of the models
 a ``Schema`` derives (their fields come from the schema's keys, never from here).
 """
+
 from appliance.domain.errors import UnknownConcern
 
 

@@ -4,6 +4,7 @@ stay unset, its meaning, and the checks that need more than one value.
 Each component declares its own sections (as Mopidy's extensions do); the wiring layer puts them
 together into one ``Schema``, from which the typed model the rest of the appliance reads is derived.
 """
+
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,16 +64,25 @@ class Schema:
         self.sections = {section.name: section for section in sections}
         if len(self.sections) != len(sections):
             raise ValueError("a section is declared twice")
-        self.defaults = {name: {key: _parse_default(section, key, spec) for key, spec in section.keys.items()
-                                if spec.default is not None}
-                         for name, section in self.sections.items()}
+        self.defaults = {
+            name: {
+                key: _parse_default(section, key, spec)
+                for key, spec in section.keys.items()
+                if spec.default is not None
+            }
+            for name, section in self.sections.items()
+        }
         self.models = {name: _model(section) for name, section in self.sections.items()}
         self.config_model = dataclasses.make_dataclass(
             "AppConfig",
             [(plural(s) if s.template else s.name, Any) for s in self.sections.values()]
-            + [("files", tuple, field(metadata={"doc": "the files read, in order"})),
-               ("effective", str, field(metadata={"doc": "check-config's listing, secrets masked"}))],
-            bases=(AppConfig,), frozen=True)
+            + [
+                ("files", tuple, field(metadata={"doc": "the files read, in order"})),
+                ("effective", str, field(metadata={"doc": "check-config's listing, secrets masked"})),
+            ],
+            bases=(AppConfig,),
+            frozen=True,
+        )
 
     def section_of(self, header: str) -> Section | None:
         """The section that ``[header]`` belongs to, or None if there is none."""
@@ -105,5 +115,6 @@ def _model(section: Section) -> type:
     fields = [("name", str, field(metadata={"doc": f"the NAME of [{section.name}:NAME]"}))] if section.template else []
     fields += [(key, Any, field(metadata={"doc": spec.doc})) for key, spec in section.keys.items()]
     name = "".join(part.title() for part in section.name.split("_"))
-    return dataclasses.make_dataclass(name if section.template else f"{name}Config", fields,
-                                      bases=(section.model,), frozen=True)
+    return dataclasses.make_dataclass(
+        name if section.template else f"{name}Config", fields, bases=(section.model,), frozen=True
+    )

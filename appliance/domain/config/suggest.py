@@ -1,4 +1,5 @@
 """'Did you mean …?' for misspelt sections, keys and choices."""
+
 import difflib
 
 

@@ -3,6 +3,7 @@
 A type's ``parse`` raises ValueError with a message that says what would be right; ``show``
 turns a value back into text for ``check-config`` (secrets come back masked).
 """
+
 import re
 import stat
 from dataclasses import dataclass
@@ -218,8 +219,10 @@ class SecretFile(ValueType):
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"secret file {path} is not a regular file")
         if info.st_mode & 0o077:
-            raise ValueError(f"secret file {path} is readable by group or others (mode "
-                             f"{stat.S_IMODE(info.st_mode):04o}): run chmod 600 {path}")
+            raise ValueError(
+                f"secret file {path} is readable by group or others (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}): run chmod 600 {path}"
+            )
         try:
             value = path.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as error:
@@ -237,6 +240,7 @@ class PublicKeyFile(ValueType):
 
     def parse(self, raw, base_dir):
         from appliance.domain.codes import load_public_key  # cryptography is loaded only where keys are used
+
         path = Path(must_exist=True).parse(raw, base_dir)
         try:
             text = path.read_text(encoding="ascii")
@@ -271,9 +275,10 @@ class UrlTemplate(ValueType):
 
     def parse(self, raw, base_dir):
         try:
-            example = raw.format(**{name: "X" for name in self.names})
+            example = raw.format(**dict.fromkeys(self.names, "X"))
         except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(f"{raw!r} uses an unknown placeholder {error}: use "
-                             f"{', '.join('{' + n + '}' for n in self.names)}") from None
+            raise ValueError(
+                f"{raw!r} uses an unknown placeholder {error}: use {', '.join('{' + n + '}' for n in self.names)}"
+            ) from None
         Url().parse(example, base_dir)
         return raw
