@@ -14,32 +14,24 @@ from appliance.domain.clock import SystemClock
 from appliance.domain.commands import CallNext, IssueTicket
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
+from support.config import write_device_config
+
+# Ranges wide enough that no benchmark runs out of numbers.
+WIDE_CONCERNS = {
+    "leave": {"title_de": "Urlaub beantragen", "prefix": "A", "last": 9999},
+    "documents": {"title_de": "Unterlagen abgeben", "prefix": "C", "last": 9999},
+}
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIG = """
-[device]
-id = bench-kiosk
-site = bench-office
-roles = kiosk
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-last = 9999
-[concern:documents]
-title_de = Unterlagen abgeben
-prefix = C
-last = 9999
-[state]
-database = {dir}/state.db
-[core]
-control_socket = {dir}/control.sock
-"""
 
 
 def _config(directory: Path) -> Path:
-    path = directory / "appliance.conf"
-    path.write_text(CONFIG.format(dir=directory), encoding="utf-8")
-    return path
+    return write_device_config(
+        directory,
+        device={"id": "bench-kiosk", "site": "bench-office", "roles": "kiosk"},
+        concerns=WIDE_CONCERNS,
+        core={"tick": "1s"},
+    )
 
 
 def startup_to_ready_ms(runs: int = 5) -> float:

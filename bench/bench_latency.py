@@ -15,33 +15,9 @@ from appliance.app.daemon import Appliance  # noqa: E402
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
 from appliance.drivers.keymap import KeyDecoder, type_events  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402
+from support.config import write_device_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIG = """
-[device]
-id = bench-kiosk
-site = bench-office
-roles = kiosk
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-last = 9999
-button = GPIO17
-[checkin]
-modes = signed
-public_key_file = {dir}/site.pub
-late = 4h
-early = 4h
-[printer]
-uri = {printer}
-[gpio]
-min_gap = 0s
-ready_led = GPIO22
-[state]
-database = {dir}/state.db
-[core]
-control_socket = {dir}/control.sock
-"""
 
 
 def _p99(samples: list[float]) -> float:
@@ -50,8 +26,15 @@ def _p99(samples: list[float]) -> float:
 
 def _appliance(directory: Path, printer_uri: str, key) -> Appliance:
     (directory / "site.pub").write_text(public_key_text(key) + "\n")
-    path = directory / "appliance.conf"
-    path.write_text(CONFIG.format(dir=directory, printer=printer_uri))
+    path = write_device_config(
+        directory,
+        device={"id": "bench-kiosk", "site": "bench-office", "roles": "kiosk"},
+        core={"tick": "1s"},
+        concerns={"leave": {"title_de": "Urlaub beantragen", "prefix": "A", "last": 9999, "button": "GPIO17"}},
+        checkin={"modes": "signed", "public_key_file": directory / "site.pub", "late": "4h", "early": "4h"},
+        printer={"uri": printer_uri},
+        gpio={"min_gap": "0s", "ready_led": "GPIO22"},
+    )
     appliance = Appliance(load_config(path))
     appliance.start()
     return appliance

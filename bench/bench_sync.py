@@ -19,33 +19,20 @@ from appliance.domain.core import Core
 from appliance.domain.state import Appointment, StateStore
 from appliance.sync.device_sync import DeviceSync
 from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings
+from support.config import secret_file, write_device_config
 
 TOKEN, STAFF = "bench-device-token", "bench-staff-token"
-CONFIG = """
-[device]
-id = bench-kiosk
-site = bench-office
-roles = kiosk, monitor
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-[state]
-database = {dir}/state.db
-[core]
-control_socket = {dir}/control.sock
-[backend]
-url = {url}
-token_file = {dir}/backend.token
-batch_size = 200
-"""
 
 
 def _config(directory: Path, url: str = "http://127.0.0.1:9"):
-    token = directory / "backend.token"
-    token.write_text(TOKEN, encoding="utf-8")
-    token.chmod(0o600)
-    path = directory / "appliance.conf"
-    path.write_text(CONFIG.format(dir=directory, url=url), encoding="utf-8")
+    token = secret_file(directory / "backend.token", TOKEN)
+    path = write_device_config(
+        directory,
+        device={"id": "bench-kiosk", "site": "bench-office"},
+        concerns={"leave": {"title_de": "Urlaub beantragen", "prefix": "A"}},
+        core={"tick": "1s"},
+        backend={"url": url, "token_file": token, "batch_size": 200},
+    )
     return load_config(path)
 
 
