@@ -239,7 +239,7 @@ class TicketDispenser:
             code=ticket.code,
             issued_local=ticket.issued_at.astimezone(self._config.device.timezone),
             heading=in_languages("ticket.number", languages),
-            concern=tuple(dict.fromkeys(concern.title(language) for language in languages)),
+            concern=tuple(dict.fromkeys(concern.info.title(language) for language in languages)),
             queue=tuple(in_languages(line, languages) for line in ticket_queue(ahead, wait)),
             url=url,
             url_label=in_languages("ticket.online", languages) if url else (),

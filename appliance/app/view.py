@@ -2,7 +2,7 @@
 the backend's freshness and the kiosk's answer. Built here only; appliance.display.view parses it back.
 """
 
-from appliance.domain.screen import ConcernInfo, KioskAnswer
+from appliance.domain.screen import KioskAnswer
 
 
 def monitor_view(
@@ -15,16 +15,10 @@ def monitor_view(
         "site": config.device.site,
         "languages": list(config.device.languages),
         "timezone": config.device.timezone.key,
-        "concerns": [concern_info(concern).to_json() for concern in config.concerns],
+        "concerns": [concern.info.to_json() for concern in config.concerns],
         # Checked-in appointments, walk-ins and calls travel inside the snapshot, as the core made them.
         "snapshot": snapshot.to_json(),
         "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
         "backend": {"stale_since": stale_since.isoformat() if stale_since is not None else None},
         "kiosk": {"answer": kiosk_answer.to_json() if kiosk_answer else None, "out_of_order": out_of_order},
     }
-
-
-def concern_info(concern) -> ConcernInfo:
-    """A configured concern as the screens show it."""
-    titles = (("de", concern.title_de),) + ((("en", concern.title_en),) if concern.title_en else ())
-    return ConcernInfo(concern.name, concern.prefix, titles)

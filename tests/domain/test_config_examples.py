@@ -61,11 +61,11 @@ def test_examples_use_realistic_job_centre_concerns(example):
 
     config = load_config(path)
 
-    assert config.concern("leave").title("de") == "Urlaub / Ortsabwesenheit beantragen"
-    assert config.concern("leave").title("en") == "Apply for leave"
-    assert config.concern("first-application").title("en") == "First application (Bürgergeld)"
-    assert config.concern("documents").title("de") == "Unterlagen abgeben"
-    assert config.concern("other").title("de") == "Sonstiges Anliegen"
+    assert config.concern("leave").info.title("de") == "Urlaub / Ortsabwesenheit beantragen"
+    assert config.concern("leave").info.title("en") == "Apply for leave"
+    assert config.concern("first-application").info.title("en") == "First application (Bürgergeld)"
+    assert config.concern("documents").info.title("de") == "Unterlagen abgeben"
+    assert config.concern("other").info.title("de") == "Sonstiges Anliegen"
 
 
 def test_all_examples_define_the_same_concerns_as_devices_in_one_office_must(tmp_path):

@@ -136,10 +136,10 @@ def test_concern_star_gives_defaults_to_every_concern_that_does_not_set_them_its
     config = load_config(path)
 
     leave, documents = config.concerns
-    assert (leave.name, leave.first, leave.last, leave.title("en")) == ("leave", 100, 499, "Apply for leave")
+    assert (leave.name, leave.first, leave.last, leave.info.title("en")) == ("leave", 100, 499, "Apply for leave")
     assert (documents.name, documents.first, documents.last) == ("documents", 100, 199)
-    assert documents.title("en") == "Please ask at the information desk"
-    assert config.concern("documents").title("de") == "Unterlagen abgeben"
+    assert documents.info.title("en") == "Please ask at the information desk"
+    assert config.concern("documents").info.title("de") == "Unterlagen abgeben"
 
 
 def test_concern_star_is_not_itself_a_concern(tmp_path):

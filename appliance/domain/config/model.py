@@ -3,6 +3,7 @@ a ``Schema`` derives (their fields come from the schema's keys, never from here)
 """
 
 from appliance.domain.errors import UnknownConcern
+from appliance.domain.screen import ConcernInfo
 
 
 class AppConfig:
@@ -18,5 +19,8 @@ class AppConfig:
 class Concern:
     """A visitor's reason to come ('Anliegen'), with its own ticket prefix and number range."""
 
-    def title(self, language: str) -> str:
-        return self.title_en if language == "en" and self.title_en else self.title_de
+    @property
+    def info(self) -> ConcernInfo:
+        """The concern as visitors see it (titles per language), on screen and on the ticket."""
+        titles = (("de", self.title_de),) + ((("en", self.title_en),) if self.title_en else ())
+        return ConcernInfo(self.name, self.prefix, titles)
