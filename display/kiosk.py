@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.display.kiosk_render import KioskFrame, KioskTicket, OneMoment, OutOfOrder, render_kiosk
-from appliance.display.view import MonitorView
+from appliance.display.view import MonitorView, WaitRange
 from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import PRESS_FAILED, VisitorMessage
+from appliance.domain.wording import TRY_AGAIN, VisitorMessage
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class KioskScreen:
             return
         log.warning("the press for %s was not taken: %s", concern, error)
         self._pending_until = None
-        self._answer = (PRESS_FAILED, self._monotonic() + self.answer_s)
+        self._answer = (TRY_AGAIN, self._monotonic() + self.answer_s)
 
     def screen(self) -> KioskTicket | VisitorMessage | OutOfOrder | OneMoment | None:
         """What shows now; None is the welcome screen."""
@@ -143,17 +143,15 @@ class KioskScreen:
 
 
 def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | VisitorMessage:
-    """A ticket (its number, people ahead, wait) when the answer's code is waiting; else the message.
+    """A ticket (its number, people ahead, wait) for a ticket's answer; else the message.
 
-    The answer carries the number; where it stands in the queue comes from the same view.
+    People ahead and the wait are the ticket's own, as printed; the view only names the concern.
     """
-    position = next((index for index, entry in enumerate(view.waiting) if entry.code == answer.code), None)
-    if answer.message.kind == "ok" and answer.code is not None and position is not None:
-        concern = view.waiting[position].concern
-        return KioskTicket(
-            answer.code, view.concern(concern), ahead=len(view.appointments) + position, wait=view.wait_for(concern)
-        )
-    return answer.message
+    if answer.message.kind != "ok" or answer.code is None or answer.ahead is None:
+        return answer.message
+    concern = next((entry.concern for entry in view.waiting if entry.code == answer.code), None)
+    wait = WaitRange(*answer.wait) if answer.wait else None
+    return KioskTicket(answer.code, view.concern(concern) if concern else None, ahead=answer.ahead, wait=wait)
 
 
 class PressSender:

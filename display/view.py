@@ -241,7 +241,16 @@ def _kiosk_answer(value, problems) -> KioskAnswer | None:
     at = _instant(value.get("at"))
     if value.get("at") is not None and at is None:
         problems.append("kiosk.answer.at is not an ISO time")
-    return KioskAnswer(message, code, at)
+    ahead, wait = value.get("ahead"), value.get("wait")
+    if ahead is not None and not (type(ahead) is int and 0 <= ahead <= MAX_WAITING):
+        problems.append("kiosk.answer.ahead is not a count of people; it is left out")
+        ahead = None
+    if wait is not None and not (
+        isinstance(wait, list) and len(wait) == 2 and all(type(m) is int and 0 <= m <= 24 * 60 for m in wait)
+    ):
+        problems.append("kiosk.answer.wait is not [low, high] minutes; it is left out")
+        wait = None
+    return KioskAnswer(message, code, at, ahead=ahead, wait=tuple(wait) if wait else None)
 
 
 def _out_of_order(value, problems) -> str | None:

@@ -190,7 +190,7 @@ class TicketDispenser:
             self._answer(OUT_OF_ORDER)
             self._beep(Beep.REFUSED)
             return
-        self._answer(ticket_message(ticket.code, ahead, wait), ticket.code)
+        self._answer(ticket_message(ticket.code, ahead, wait), ticket.code, ahead=ahead, wait=wait)
         self._show(PanelState.READY)
         self._beep(Beep.ACCEPTED)
 
@@ -248,8 +248,8 @@ class TicketDispenser:
         )
         return ticket_bytes(content, profile=printer.profile, paper_width_mm=printer.paper_width)
 
-    def _answer(self, message: VisitorMessage, code: str | None = None) -> None:
-        self._on_answer(KioskAnswer(message, code, self._core.snapshot.taken_at))
+    def _answer(self, message: VisitorMessage, code: str | None = None, *, ahead=None, wait=None) -> None:
+        self._on_answer(KioskAnswer(message, code, self._core.snapshot.taken_at, ahead=ahead, wait=wait))
 
     def _show(self, state: PanelState) -> None:
         self._signal(lambda signals: signals.show(state), state)

@@ -1,13 +1,16 @@
 """The kiosk's answer to a visitor: a press goes to the dispenser, a scan to the core, and the verdict
 to the screen (through the monitor process) and to the panel's LEDs and buzzer."""
 
+import logging
 from concurrent.futures import Future
 
 from appliance.domain.commands import CheckIn
 from appliance.domain.errors import ClockNotTrusted
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import CLOCK_UNKNOWN, OUT_OF_ORDER
+from appliance.domain.wording import CLOCK_UNKNOWN, OUT_OF_ORDER, TRY_AGAIN
+
+log = logging.getLogger(__name__)
 
 
 class Kiosk:
@@ -39,13 +42,18 @@ class Kiosk:
         future = self._core.submit(CheckIn(payload, source))
 
         def answer(done: Future) -> None:
-            if isinstance(done.exception(), ClockNotTrusted):
-                self.show_answer(KioskAnswer(CLOCK_UNKNOWN, None, self._clock.now()))
-                self.beep(Beep.REFUSED)
-            elif done.exception() is None:
+            error = done.exception()
+            if error is None:
                 result = done.result()
                 self.show_answer(KioskAnswer(result.message, result.display_code, self._clock.now()))
                 self.beep(Beep.ACCEPTED if result.verdict.accepted else Beep.REFUSED)
+                return
+            if isinstance(error, ClockNotTrusted):
+                self.show_answer(KioskAnswer(CLOCK_UNKNOWN, None, self._clock.now()))
+            else:  # the core reported it; the visitor at the scanner must still hear what to do
+                log.error("no verdict for a scan from %s: %s", source, type(error).__name__)
+                self.show_answer(KioskAnswer(TRY_AGAIN, None, self._clock.now()))
+            self.beep(Beep.REFUSED)
 
         future.add_done_callback(answer)
         return future

@@ -32,6 +32,15 @@ class KioskAnswer:
     message: VisitorMessage
     code: str | None = None  # the ticket's number, or the appointment's display code
     at: datetime | None = None
+    # A ticket's answer says what its paper says: the screen must never count the queue again.
+    ahead: int | None = None
+    wait: tuple[int, int] | None = None  # minutes, low and high
 
     def to_json(self) -> dict:
-        return {"message": self.message.to_json(), "code": self.code, "at": self.at.isoformat() if self.at else None}
+        return {
+            "message": self.message.to_json(),
+            "code": self.code,
+            "at": self.at.isoformat() if self.at else None,
+            "ahead": self.ahead,
+            "wait": list(self.wait) if self.wait else None,
+        }

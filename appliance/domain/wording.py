@@ -323,4 +323,5 @@ def ticket_message(code: str, ahead: int, wait: tuple[int, int] | None) -> Visit
 OUT_OF_ORDER = _message("error", "out_of_order", desk=DESK)
 NO_NUMBERS_LEFT = _message("error", "no_numbers_left", desk=DESK)
 CLOCK_UNKNOWN = _message("error", "clock_unknown", desk=DESK)
-PRESS_FAILED = VisitorMessage("error", phrase("press_failed.title"), phrase("press_failed.body"))
+# A press or a scan that failed for a reason the visitor cannot know: try again, or ask.
+TRY_AGAIN = VisitorMessage("error", phrase("press_failed.title"), phrase("press_failed.body"))

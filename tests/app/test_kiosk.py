@@ -1,13 +1,15 @@
-"""The kiosk's answer to a press: forwarded to a running dispenser, refused at once otherwise."""
+"""The kiosk's answer to a press or a scan: every visitor gets one, on screen and from the buzzer."""
 
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
 import pytest
 
 from appliance.app.kiosk import Kiosk
 from appliance.domain.clock import FakeClock
+from appliance.domain.errors import ClockNotTrusted
 from appliance.domain.panel import Beep, PanelState
-from appliance.domain.wording import OUT_OF_ORDER
+from appliance.domain.wording import CLOCK_UNKNOWN, OUT_OF_ORDER, TRY_AGAIN
 
 
 class Dispenser:
@@ -58,3 +60,27 @@ def test_a_press_without_a_running_dispenser_is_refused_at_once_on_screen_leds_a
     assert kiosk.answer.message is OUT_OF_ORDER and heard == [kiosk.answer]
     assert kiosk.panel.states == [PanelState.OUT_OF_ORDER] and kiosk.panel.beeps == [Beep.REFUSED]
     assert dispenser is None or dispenser.requests == []
+
+
+class FailingCore:
+    """A core whose verdict on every scan is the given error (as a bug or a refusal would end it)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def submit(self, command) -> Future:
+        future: Future = Future()
+        future.set_exception(self.error)
+        return future
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [(ClockNotTrusted("not yet"), CLOCK_UNKNOWN), (RuntimeError("a bug in the core"), TRY_AGAIN)],
+    ids=["clock not trusted", "a bug"],
+)
+def test_a_scan_without_a_verdict_still_answers_the_visitor(error, message):
+    kiosk = Kiosk(core=FailingCore(error), clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)))
+    kiosk.panel = Panel()
+    kiosk.scan("EA1-SOMETHING", "scanner test")
+    assert kiosk.answer.message is message and kiosk.panel.beeps == [Beep.REFUSED]

@@ -158,7 +158,7 @@ def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_pri
 
     # The daemon issued U043 (12 walk-ins and 2 appointments before it) and says so in its next view.
     ticket = {"code": "U043", "concern": "leave", "issued_at": now.isoformat()}
-    answer = KioskAnswer(ticket_message("U043", 14, (10, 20)), "U043", now).to_json()
+    answer = KioskAnswer(ticket_message("U043", 14, (10, 20)), "U043", now, ahead=14, wait=(10, 20)).to_json()
     screen.server.publish(kiosk_view(now, answer=answer, waiting_extra=[ticket]))
     frame, pixels = screen.shows(lambda frame: frame.texts("ticket_code"), "the ticket")
 
@@ -323,15 +323,17 @@ def test_without_the_daemon_the_kiosk_is_out_of_order_and_takes_no_touch():
     assert screen.touched(centre) is False and sent == []
 
 
-def test_a_ticket_answer_shows_number_concern_people_ahead_and_wait_from_the_same_view():
+def test_a_ticket_answer_shows_people_ahead_and_wait_as_printed_and_the_concern_from_the_view():
+    """The screen says what the paper says, whatever the queue looks like by the time it draws."""
     now = datetime.now(UTC)
-    answer = KioskAnswer(ticket_message("D022", 4, (5, 10)), "D022", now).to_json()
+    # D022 stands fifth in the sample view's queue (4 before it); the ticket printed 7 ahead and 5-12 minutes.
+    answer = KioskAnswer(ticket_message("D022", 7, (5, 12)), "D022", now, ahead=7, wait=(5, 12)).to_json()
     screen, clock, _ = kiosk_screen()
     screen.offer(parse_view(kiosk_view(now, answer=answer)), now)
 
     shown = screen.screen()
     assert isinstance(shown, KioskTicket)
-    assert (shown.code, shown.concern.name, shown.ahead, shown.wait) == ("D022", "documents", 4, WaitRange(5, 10))
+    assert (shown.code, shown.concern.name, shown.ahead, shown.wait) == ("D022", "documents", 7, WaitRange(5, 12))
     assert screen.seconds_to_next_change() == 15.0
     clock.now += 15.0
     assert screen.screen() is None and screen.seconds_to_next_change() is None

@@ -134,3 +134,13 @@ def test_a_parameter_that_is_not_a_short_printable_value_refuses_the_message(par
 
     assert view.kiosk.answer is None and view.problems == (NOT_SHOWN,)
     assert "Erika" not in repr(view)
+
+
+def test_a_tickets_printed_figures_travel_with_its_answer_and_bad_ones_are_left_out():
+    sent = KioskAnswer(ticket_message("U043", 4, (10, 20)), "U043", NOW, ahead=4, wait=(10, 20))
+    assert parse_view(kiosk_view({"answer": sent.to_json()})).kiosk.answer == sent
+
+    spoilt = dict(sent.to_json(), ahead="four", wait=[20])
+    view = parse_view(kiosk_view({"answer": spoilt}))
+    assert (view.kiosk.answer.ahead, view.kiosk.answer.wait) == (None, None)
+    assert len(view.problems) == 2 and not any("four" in problem for problem in view.problems)
