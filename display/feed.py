@@ -11,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.display.view import parse_view
+from appliance.protocol.control import Request, encode
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBE = b'{"request": "subscribe"}\n'
+SUBSCRIBE = encode({"request": Request.SUBSCRIBE})
 # The daemon sends a line at least every 5 s; three missed keep-alives mean it hangs.
 SILENCE_S = 15.0
 BACKOFF_S = (0.2, 5.0)

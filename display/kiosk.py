@@ -176,11 +176,11 @@ class PressSender:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from appliance.protocol.control import request
+        from appliance.protocol.control import Request, request
 
         while (concern := self._presses.get()) is not None:
             try:
-                request(self.socket_path, "press", timeout=self._timeout_s, concern=concern)
+                request(self.socket_path, Request.PRESS, timeout=self._timeout_s, concern=concern)
                 error = None
             except Exception as failure:  # refused, no daemon, a garbled answer: the next press must still go
                 error = str(failure) or type(failure).__name__

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.domain.errors import ConfigError, StateError
-from appliance.protocol.control import DaemonNotRunning
+from appliance.protocol.control import DaemonNotRunning, Request
 
 EXIT_CONFIG, EXIT_STATE, EXIT_NOT_RUNNING, EXIT_PRINTER = 2, 3, 4, 5
 
@@ -163,7 +163,7 @@ def _ask_daemon(args, name: str):
 
 
 def _status(args) -> int:
-    status = _ask_daemon(args, "status")
+    status = _ask_daemon(args, Request.STATUS)
     if isinstance(status, int):
         return status
     if args.json:
@@ -215,7 +215,7 @@ def _print_test(args) -> int:
 
 
 def _print_day_list(args) -> int:
-    answer = _ask_daemon(args, "print-day-list")
+    answer = _ask_daemon(args, Request.PRINT_DAY_LIST)
     if isinstance(answer, int):
         return answer
     print(answer)

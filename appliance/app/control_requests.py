@@ -5,6 +5,7 @@ Each request is one function of the request's JSON; the socket itself is applian
 
 from appliance.domain.commands import JudgeScan
 from appliance.domain.errors import ApplianceError
+from appliance.protocol.control import Request
 
 
 class ControlRequests:
@@ -18,10 +19,10 @@ class ControlRequests:
     def handlers(self) -> dict:
         """Request name -> function(request dict), as ControlServer takes them."""
         return {
-            "status": self.status,
-            "print-day-list": self.print_day_list,
-            "judge": self.judge,
-            "press": self.touch_press,
+            Request.STATUS: self.status,
+            Request.PRINT_DAY_LIST: self.print_day_list,
+            Request.JUDGE: self.judge,
+            Request.PRESS: self.touch_press,
         }
 
     def status(self, request: dict) -> dict:

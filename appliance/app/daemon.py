@@ -24,6 +24,7 @@ from appliance.domain.component import Component, ComponentName, error_line
 from appliance.domain.config import AppConfig
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
+from appliance.protocol.control import Request
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class Appliance:
             config, self.core, self.store, self.supervisor, subscribers=lambda: self.control.subscribers
         )
         requests = ControlRequests(config, self.core, self.kiosk, self.status.status)
-        self.control = ControlServer(config.core.control_socket, requests.handlers(), streams={"subscribe": self.views})
+        self.control = ControlServer(
+            config.core.control_socket, requests.handlers(), streams={Request.SUBSCRIBE: self.views}
+        )
 
     @property
     def kiosk_answer(self):

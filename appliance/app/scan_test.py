@@ -11,7 +11,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from appliance.protocol.control import DaemonNotRunning
+from appliance.protocol.control import DaemonNotRunning, Request
 
 
 def run_scan_test(sources: list[str], config) -> int:
@@ -86,7 +86,7 @@ class _Judge:
         from appliance.protocol.control import request
 
         try:
-            answer = request(self._config.core.control_socket, "judge", payload=payload)
+            answer = request(self._config.core.control_socket, Request.JUDGE, payload=payload)
             return _describe(answer["verdict"], answer["display_code"], "daemon")
         except DaemonNotRunning:
             pass

@@ -6,9 +6,20 @@ or ``{"error": text}``; a stream (``subscribe``) answers with one line per chang
 
 import json
 import socket
+from enum import StrEnum
 from pathlib import Path
 
 MAX_REQUEST = 4096  # bytes of one request line; the daemon reads no more
+
+
+class Request(StrEnum):
+    """Every request the daemon answers; the names are the wire's, so both ends agree on them."""
+
+    STATUS = "status"  # {} -> the status dict
+    PRINT_DAY_LIST = "print-day-list"  # {} -> what was done
+    JUDGE = "judge"  # {"payload": text} -> the verdict a scan would get, changing nothing
+    PRESS = "press"  # {"concern": name} -> a touch on the kiosk screen
+    SUBSCRIBE = "subscribe"  # {} -> a stream: the view now, then one after every change
 
 
 class ControlError(Exception):
@@ -29,7 +40,7 @@ def decode(line: bytes):
     return json.loads(line)
 
 
-def request(path: Path, name: str, timeout: float = 3.0, **arguments):
+def request(path: Path, name: Request, timeout: float = 3.0, **arguments):
     """Ask the daemon listening on ``path``; raises DaemonNotRunning when none answers, ControlError
     when it refuses."""
     try:
