@@ -42,7 +42,7 @@ def test_a_tcp_printer_takes_a_job_and_answers_a_query(emulator):
     with open_printer(emulator.uri, profile="TM-T88V", timeout_s=1) as connection:
         assert connection.query(STATUS_QUERY) == b"\x12"
         connection.write(b"\x1b@Hallo\n\x1dV\x00")
-        assert repr(connection) == f"<_TcpConnection {emulator.uri}>"
+        assert repr(connection) == f"<TcpConnection {emulator.uri}>"
     assert emulator.wait_for_jobs(1) == [b"\x1b@Hallo\n\x1dV\x00"]
     assert connection.closed
 
