@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 
 from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
 from appliance.domain.component import ComponentName, WorkerThread
@@ -31,6 +32,21 @@ from appliance.printer.status import PrinterState, printer_status
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """A visitor asked for a ticket of ``concern`` (by a button, a touch, ...)."""
+
+    concern: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DayListRequest:
+    """The staff's morning list is due (``scheduled``) or was asked for."""
+
+    scheduled: bool
 
 
 class TicketDispenser:
@@ -63,11 +79,11 @@ class TicketDispenser:
 
     def request(self, concern: str, source: str = "button") -> None:
         """A visitor pressed; returns at once (GPIO callbacks must not wait for the printer)."""
-        self._requests.put((concern, source))
+        self._requests.put(TicketRequest(concern, source))
 
     def print_day_list(self, scheduled: bool = False) -> None:
         """The staff's list of today's appointments; ``scheduled``: the morning run, once a day."""
-        self._requests.put(("<day list>", "scheduled" if scheduled else "on demand"))
+        self._requests.put(DayListRequest(scheduled))
 
     @property
     def out_of_order(self) -> str | None:
@@ -104,11 +120,11 @@ class TicketDispenser:
                 continue
             if request is None:
                 continue
-            if request[0] == "<day list>":
-                self._print_day_list(scheduled=request[1] == "scheduled")
+            if isinstance(request, DayListRequest):
+                self._print_day_list(scheduled=request.scheduled)
                 continue
             try:
-                self._serve(*request)
+                self._serve(request.concern, request.source)
             except Exception:
                 # A bug ends this thread (the supervisor restarts it); the visitor in front of the
                 # kiosk must not wait for an answer that will never come.

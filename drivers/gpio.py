@@ -1,6 +1,6 @@
 """The GPIO panel: ticket buttons in, status LEDs and buzzer out, through gpiozero.
 
-Translates pin edges into accepted presses and faults (the rules are appliance.buttons) and shows
+Translates pin edges into accepted presses and faults (the rules are appliance.domain.buttons) and shows
 what the core decided; it decides nothing itself.
 """
 

@@ -82,7 +82,7 @@ class ApplyDayList:
     """The backend's (or a push's) whole list of a day's appointments; applied whole or not at all."""
 
     day: date
-    appointments: tuple  # of appliance.state.Appointment
+    appointments: tuple  # of appliance.domain.state.Appointment
 
 
 @dataclass(frozen=True)
