@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 from appliance.domain.config import Key, Section
-from appliance.domain.config.types import Boolean, Choice, Duration, Integer, Path, String
+from appliance.domain.config.types import Boolean, Choice, Duration, Integer, List, Path, String, TimeOfDay
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as date.weekday() counts them
 
 MONITOR = Section(
     "monitor",
@@ -36,6 +38,20 @@ MONITOR = Section(
             Choice("monitor", "kiosk"), "monitor: the waiting room's; kiosk: the kiosk's own screen", default="monitor"
         ),
         "touch": Key(Boolean(), "kiosk layout: concerns are buttons on a touchscreen", default="no"),
+        "open_from": Key(
+            TimeOfDay(), "opening time: before it the screen says it is closed (with open_until)", optional=True
+        ),
+        "open_until": Key(TimeOfDay(), "closing time: after it the screen says it is closed", optional=True),
+        "open_days": Key(
+            List(Choice(*WEEKDAYS)),
+            "the days the office opens (with open_from and open_until)",
+            default="mon, tue, wed, thu, fri",
+        ),
+        "ticker": Key(
+            String(max_length=600),
+            "a line for the waiting room at the foot of the screen, e.g. how to book; in plain language",
+            optional=True,
+        ),
         "answer_seconds": Key(
             Duration(timedelta(seconds=2), timedelta(minutes=5)),
             "kiosk layout: how long an answer stays",

@@ -2,6 +2,9 @@
 the backend's freshness and the kiosk's answer. Built here only; appliance.display.view parses it back.
 """
 
+from datetime import datetime
+
+from appliance.display.settings import WEEKDAYS
 from appliance.domain.screen import KioskAnswer
 
 
@@ -21,4 +24,14 @@ def monitor_view(
         "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
         "backend": {"stale_since": stale_since.isoformat() if stale_since is not None else None},
         "kiosk": {"answer": kiosk_answer.to_json() if kiosk_answer else None, "out_of_order": out_of_order},
+        "open": is_open(config.monitor, snapshot.taken_at.astimezone(config.device.timezone)),
+        "ticker": config.monitor.ticker or "",
     }
+
+
+def is_open(monitor, local: datetime) -> bool:
+    """Whether the office is open at ``local`` time by [monitor] open_from, open_until and open_days;
+    always, when no hours are configured."""
+    if monitor.open_from is None or monitor.open_until is None:
+        return True
+    return WEEKDAYS[local.weekday()] in monitor.open_days and monitor.open_from <= local.time() < monitor.open_until

@@ -24,6 +24,7 @@ from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, p
 from appliance.domain.commands import CallNext, StaffCall, VoidTicket  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402
 from support import wait_for  # noqa: E402
+from support.config import write_device_config  # noqa: E402
 from support.ocr import read_text  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -131,3 +132,27 @@ def test_every_kind_of_entry_the_daemon_sends_reaches_the_monitor_and_the_kiosk_
     kiosk.offer(view, view.taken_at)
     kiosk_frame = kiosk.render(pygame.Surface((800, 480)), view.taken_at)
     assert kiosk_frame.texts("message_title") == ["Außer Betrieb", "Out of order"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown_open"),
+    [
+        (MORNING, True),  # Wednesday 09:10
+        (datetime(2026, 11, 25, 13, 5, tzinfo=BERLIN), False),  # after closing
+        (datetime(2026, 11, 28, 9, 10, tzinfo=BERLIN), False),  # a Saturday
+    ],
+    ids=["open", "after closing", "saturday"],
+)
+def test_opening_hours_and_the_ticker_from_the_config_reach_the_monitor(tmp_path, moment, shown_open):
+    path = write_device_config(
+        tmp_path,
+        monitor={"open_from": "07:30", "open_until": "12:30", "ticker": "Termine online buchen: jobcenter.example"},
+    )
+    appliance = Appliance(load_config(path), clock=FakeClock(moment))
+    try:
+        view = parse_view(json.loads(json.dumps(appliance.view(appliance.core.snapshot))))
+    finally:
+        appliance.store.close()
+    assert view.problems == () and (view.open, view.ticker) == (shown_open, "Termine online buchen: jobcenter.example")
+    surface, frame = draw_monitor(view)
+    assert ("ticker" in frame.regions) and (("closed" in frame.regions) != shown_open)
