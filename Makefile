@@ -35,6 +35,8 @@ lint: $(VENV)/.installed
 	rm -rf $(LINT_STAGE)
 	$(BIN)/python -m pip install -q --no-deps --target $(LINT_STAGE) . ./backend
 	cd $(LINT_STAGE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/setup.cfg
+	@# setuptools leaves copies of the sources in build/: gone, so no search ever finds them twice
+	rm -rf build backend/build
 
 bench: system-packages $(VENV)/.installed
 	$(BIN)/python bench/run.py --out bench/results.json

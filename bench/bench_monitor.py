@@ -65,7 +65,7 @@ class _Monitor:
             [
                 sys.executable,
                 "-m",
-                "appliance.app.monitor",
+                "appliance.app.monitor_process",
                 "--socket",
                 str(socket_path),
                 "--windowed",

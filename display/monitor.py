@@ -1,6 +1,6 @@
 """The call-up monitor's run loop: takes the daemon's views from the control socket and shows them.
 
-With the kiosk layout it is the kiosk's own screen instead, touch included. appliance.app.monitor starts it.
+With the kiosk layout it is the kiosk's own screen instead, touch included. appliance.app.monitor_process starts it.
 """
 
 import logging

@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="where screens and tickets go")
     demo.add_argument("--state-dir", type=Path, default=Path("var"), help="where the demo keeps its state")
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["monitor"]:  # the monitor has its own options (app.monitor.build_parser)
-        from appliance.app.monitor import main as monitor_main
+    if argv[:1] == ["monitor"]:  # the monitor has its own options (app.monitor_process.build_parser)
+        from appliance.app.monitor_process import main as monitor_main
 
         return monitor_main(argv[1:])
     args = parser.parse_args(argv)

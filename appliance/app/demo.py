@@ -364,7 +364,7 @@ def start_monitor(control_socket: Path, out_dir: Path, headless: bool):
     command = [
         sys.executable,
         "-m",
-        "appliance.app.monitor",
+        "appliance.app.monitor_process",
         "--socket",
         str(control_socket),
         "--clock",

@@ -19,7 +19,7 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.app.config import load_config  # noqa: E402
-from appliance.app.monitor import _take_config_defaults, build_parser, main  # noqa: E402
+from appliance.app.monitor_process import _take_config_defaults, build_parser, main  # noqa: E402
 from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402
 from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
 from appliance.display.monitor import run_monitor  # noqa: E402

@@ -17,7 +17,7 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from appliance.app.monitor import main  # noqa: E402
+from appliance.app.monitor_process import main  # noqa: E402
 from appliance.display import theme  # noqa: E402
 from appliance.display.monitor_render import render_monitor  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
@@ -65,7 +65,7 @@ def socket_path(tmp_path):
 
 @pytest.fixture
 def headless(tmp_path, socket_path):
-    """Starts ``python -m appliance.app.monitor --out`` and stops it with SIGTERM, as systemd would."""
+    """Starts ``python -m appliance.app.monitor_process --out`` and stops it with SIGTERM, as systemd would."""
     processes = []
 
     def start(*extra, sound=False):
@@ -74,7 +74,7 @@ def headless(tmp_path, socket_path):
             [
                 sys.executable,
                 "-m",
-                "appliance.app.monitor",
+                "appliance.app.monitor_process",
                 "--socket",
                 str(socket_path),
                 "--out",
@@ -159,7 +159,7 @@ def test_screenshot_writes_one_png_of_the_current_state_and_exits_0(tmp_path, so
             [
                 sys.executable,
                 "-m",
-                "appliance.app.monitor",
+                "appliance.app.monitor_process",
                 "--socket",
                 str(socket_path),
                 "--screenshot",
@@ -184,7 +184,7 @@ def test_screenshot_of_a_portrait_monitor_is_upright(tmp_path, socket_path):
             [
                 sys.executable,
                 "-m",
-                "appliance.app.monitor",
+                "appliance.app.monitor_process",
                 "--socket",
                 str(socket_path),
                 "--size",
@@ -211,7 +211,7 @@ def test_screenshot_without_a_daemon_writes_the_waiting_screen_and_exits_4(tmp_p
         [
             sys.executable,
             "-m",
-            "appliance.app.monitor",
+            "appliance.app.monitor_process",
             "--socket",
             str(socket_path),
             "--screenshot-wait",
@@ -255,7 +255,7 @@ def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp
                 [
                     sys.executable,
                     "-m",
-                    "appliance.app.monitor",
+                    "appliance.app.monitor_process",
                     "--socket",
                     str(socket_path),
                     "--windowed",
