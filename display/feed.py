@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.display.view import parse_view
+from appliance.domain.backoff import Backoff
 from appliance.protocol.control import Request, encode
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class ViewFeed:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        delay = self._backoff_s[0]
+        backoff = Backoff(*self._backoff_s)
         complained = False
         while not self._stop.is_set():
             connected = False
@@ -72,7 +73,8 @@ class ViewFeed:
                         if payload is None:
                             continue
                         if not connected:
-                            connected, complained, delay = True, False, self._backoff_s[0]
+                            connected, complained = True, False
+                            backoff.reset()
                             log.info("subscribed to the daemon at %s", self.path)
                             self._deliver("connected", True)
                         self._deliver("view", parse_view(payload))
@@ -97,9 +99,8 @@ class ViewFeed:
                 self._deliver("connected", False)
                 if not self._stop.is_set():
                     log.warning("lost the daemon at %s; reconnecting", self.path)
-            if self._stop.wait(delay):
+            if self._stop.wait(backoff.next_delay()):
                 break
-            delay = min(delay * 2, self._backoff_s[1])
 
 
 class _Refused(Exception):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from appliance.domain.backoff import Backoff
 from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
 from appliance.drivers.errors import BadDriverSetting
 from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
@@ -156,7 +157,7 @@ class CameraReader(CodeReader):
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            delay = self._retry[0]
+            backoff = Backoff(*self._retry)
             while not self._stop.is_set():
                 try:
                     capture = self._open_capture(self.source, fps=self._fps, size=self._size)
@@ -167,9 +168,8 @@ class CameraReader(CodeReader):
                 if not opened:
                     self._release(capture)
                     self._report(FAILED, f"cannot open {self._shown}")
-                    if self.is_file or self._stop.wait(delay):
+                    if self.is_file or self._stop.wait(backoff.next_delay()):
                         return
-                    delay = min(delay * 2, self._retry[1])
                     continue
                 self._report(OK, f"{self._shown} open")
                 good_before = self.frames_read - self.frames_unusable
@@ -183,10 +183,9 @@ class CameraReader(CodeReader):
                 if self.is_file:
                     return
                 if self.frames_read - self.frames_unusable > good_before:
-                    delay = self._retry[0]  # it worked for a while: a replug is worth a quick retry
-                if self._stop.wait(delay):
+                    backoff.reset()  # it worked for a while: a replug is worth a quick retry
+                if self._stop.wait(backoff.next_delay()):
                     return
-                delay = min(delay * 2, self._retry[1])
         finally:
             self.finished.set()
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import evdev
 from evdev import ecodes
 
+from appliance.domain.backoff import Backoff
 from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
 from appliance.drivers.errors import BadScannerSource, DeviceGone, DeviceNotFound
 from appliance.drivers.keymap import DEFAULT_MAX_GAP_S, DEFAULT_MAX_LENGTH, KeyDecoder
@@ -169,17 +170,16 @@ class EvdevScanner(CodeReader):
 
     # -- the reader thread -----------------------------------------------------------------
     def _run(self) -> None:
-        delay = self._retry[0]
+        backoff = Backoff(*self._retry)
         while not self._stop.is_set():
             try:
                 device = self._open()
             except (DeviceNotFound, OSError) as exc:
                 self._report(FAILED, str(exc))
-                if self._stop.wait(delay):
+                if self._stop.wait(backoff.next_delay()):
                     break
-                delay = min(delay * 2, self._retry[1])
                 continue
-            delay = self._retry[0]
+            backoff.reset()
             self._report(OK, f"{device.name} at {device.path}")
             try:
                 self._read(device)
@@ -188,7 +188,7 @@ class EvdevScanner(CodeReader):
             except Exception:  # a bug must not end the reader; the next open starts clean
                 self._log.exception("%s: reader error; reopening", self.label)
                 self._report(FAILED, "reader error (see log); reopening")
-                self._stop.wait(delay)
+                self._stop.wait(backoff.next_delay())
             finally:
                 try:
                     device.close()  # closing also ends the grab

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import serial
 
+from appliance.domain.backoff import Backoff
 from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
 from appliance.drivers.errors import BadDriverSetting
 
@@ -105,17 +106,16 @@ class SerialScanner(CodeReader):
                     pass
 
     def _run(self) -> None:
-        delay = self._retry[0]
+        backoff = Backoff(*self._retry)
         while not self._stop.is_set():
             try:
                 port = self._open_port(self.port, baudrate=self._baudrate, timeout=None, exclusive=True)
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._report(FAILED, f"cannot open {self.port}: {exc}")
-                if self._stop.wait(delay):
+                if self._stop.wait(backoff.next_delay()):
                     break
-                delay = min(delay * 2, self._retry[1])
                 continue
-            delay = self._retry[0]
+            backoff.reset()
             with self._lock:
                 self._serial = port
             self._report(OK, f"{self.port} open")
@@ -126,7 +126,7 @@ class SerialScanner(CodeReader):
             except Exception:
                 self._log.exception("%s: reader error; reopening", self.label)
                 self._report(FAILED, "reader error (see log); reopening")
-                self._stop.wait(delay)
+                self._stop.wait(backoff.next_delay())
             finally:
                 with self._lock:
                     self._serial = None

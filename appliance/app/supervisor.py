@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from appliance.domain.backoff import Backoff
 from appliance.domain.commands import Health, ReportHealth
 from appliance.domain.component import Component, WorkerThread, error_line
-from appliance.sync.client import Backoff
 
 log = logging.getLogger(__name__)
 FIRST_RESTART_S = 1.0

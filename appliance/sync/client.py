@@ -9,7 +9,6 @@ that says whether trying again later can help. ``Backoff`` spaces the attempts o
 # verification against a CA bundle; its timeouts cover connecting and every read, and we add a
 # deadline for the whole answer so a server dripping bytes cannot hold a thread for ever.
 import json
-import random
 import socket
 import threading
 import time
@@ -222,28 +221,6 @@ class _TrackingAdapter(HTTPAdapter):
             "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": tracked(HTTPConnection)}),
             "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": tracked(HTTPSConnection)}),
         }
-
-
-class Backoff:
-    """Exponential backoff with jitter between failed attempts; a Retry-After is waited at least."""
-
-    def __init__(self, first: float = 0.5, most: float = 60.0, rng: random.Random | None = None):
-        self.first, self.most = first, most
-        self.failures = 0
-        self._random = rng or random.Random()
-
-    def reset(self) -> None:
-        self.failures = 0
-
-    def next_delay(self, retry_after: float | None = None) -> float:
-        """Seconds to wait after one more failure: up to first * 2^n (at most ``most``), at least half
-        of it, so devices that failed together do not all come back together."""
-        ceiling = min(self.most, self.first * 2 ** min(self.failures, 30))
-        self.failures += 1
-        delay = self._random.uniform(ceiling / 2, ceiling)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S) + self._random.uniform(0, 0.2))
-        return delay
 
 
 def retry_after_seconds(

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from appliance import __version__
+from appliance.domain.backoff import Backoff
 from appliance.domain.clock import local_day
 from appliance.domain.commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
 from appliance.domain.component import ComponentName, WorkerThread
 from appliance.protocol.contract import Contract, parse_timestamp, timestamp
-from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, Backoff, BadAnswer
+from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, BadAnswer
 from appliance.sync.wire import (
     DayListRejected,
     OutboxEncoder,

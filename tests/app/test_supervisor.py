@@ -15,11 +15,11 @@ from appliance.app.config import load_config
 from appliance.app.daemon import Appliance
 from appliance.app.status_text import format_status
 from appliance.app.supervisor import Supervisor
+from appliance.domain.backoff import Backoff
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health, ReportHealth
 from appliance.domain.component import WorkerThread
 from appliance.protocol.control import request
-from appliance.sync.client import Backoff
 from support import free_port, wait_for
 
 

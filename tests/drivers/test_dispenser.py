@@ -11,6 +11,7 @@ from pyzbar.pyzbar import decode as decode_qr
 
 from appliance.app.config import load_config
 from appliance.app.supervisor import Supervisor
+from appliance.domain.backoff import Backoff
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health, IssueTicket, ReportHealth
 from appliance.domain.core import Core
@@ -19,7 +20,6 @@ from appliance.domain.state import StateStore
 from appliance.drivers.dispenser import TicketDispenser
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
-from appliance.sync.client import Backoff
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 

@@ -24,7 +24,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.state import StateStore
-from appliance.sync.client import BackendClient, BackendUnreachable, Backoff, retry_after_seconds
+from appliance.sync.client import BackendClient, BackendUnreachable, retry_after_seconds
 from support import REPO_ROOT
 from support.sync import (
     STAFF,
@@ -252,18 +252,6 @@ def test_retry_after_is_read_as_seconds_or_as_a_date_on_the_servers_clock():
     )  # the device's own clock may be years off
     assert retry_after_seconds("999999") == 3600
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
-
-
-def test_backoff_grows_exponentially_with_jitter_up_to_its_most_and_honours_retry_after():
-    backoff = Backoff(first=0.5, most=8.0)
-    delays = [backoff.next_delay() for _ in range(8)]
-    for attempt, delay in enumerate(delays):
-        ceiling = min(8.0, 0.5 * 2**attempt)
-        assert ceiling / 2 <= delay <= ceiling
-    assert len({round(d, 6) for d in delays}) == len(delays)  # jittered, not in lockstep
-    assert backoff.next_delay(retry_after=30) >= 30
-    backoff.reset()
-    assert backoff.next_delay() <= 0.5
 
 
 # --- TLS ------------------------------------------------------------------------------------------
