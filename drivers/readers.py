@@ -83,7 +83,11 @@ def _parse_serial(text: str) -> Source:
 
 def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live: bool = True):
     """A reader for ``source``, not yet started (its supervisor starts it); ``scanner_config`` is the
-    [scanner] section (None: the readers' defaults). ``live=False`` reads a recorded video as fast as it decodes."""
+    [scanner] section (None: the readers' defaults). ``live=False`` reads a recorded video as fast as it decodes.
+
+    Every reader is named ``scanner SOURCE``, the source as the config writes it: its health, its log
+    lines and the source of its codes carry that one name, the one the daemon reports it under."""
+    label = f"scanner {source}"
     if source.kind is SourceKind.EVDEV:
         from appliance.drivers.evdev_scanner import EvdevScanner
 
@@ -92,11 +96,11 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
             if scanner_config is None
             else {"layout": scanner_config.layout, "max_gap_s": scanner_config.max_gap.total_seconds()}
         )
-        reader = EvdevScanner(source.target, on_code, on_health, **options)
+        reader = EvdevScanner(source.target, on_code, on_health, label=label, **options)
     elif source.kind is SourceKind.SERIAL:
         from appliance.drivers.serial_scanner import SerialScanner
 
-        reader = SerialScanner(source.target, on_code, on_health, baudrate=source.baudrate)
+        reader = SerialScanner(source.target, on_code, on_health, baudrate=source.baudrate, label=label)
     elif source.kind is SourceKind.CAMERA:
         from appliance.drivers.camera import DEFAULT_DEDUPE_S, DEFAULT_FPS, CameraReader
         from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, make_decoder
@@ -109,7 +113,9 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
         # A live camera is capped to save CPU.
         fps = (scanner_config.camera_fps if scanner_config else DEFAULT_FPS) if live else None
         dedupe_s = scanner_config.dedupe.total_seconds() if scanner_config else DEFAULT_DEDUPE_S
-        reader = CameraReader(source.target, on_code, on_health, decoder=decoder, fps=fps, dedupe_s=dedupe_s)
+        reader = CameraReader(
+            source.target, on_code, on_health, decoder=decoder, fps=fps, dedupe_s=dedupe_s, label=label
+        )
     else:
         raise BadScannerSource(f"{source}: an image is read once by scan-test, not started as a reader")
     return reader

@@ -93,7 +93,7 @@ def test_a_serial_source_opens_its_port_at_its_baudrate_and_reads_codes(tmp_path
         recorder.wait_health("ok")
         assert termios.tcgetattr(pty.master)[5] == termios.B19200  # the port's output speed
         pty.write(b"CHK-0042\r")
-        assert recorder.next_code() == ("CHK-0042", f"serial {pty.slave_path}")
+        assert recorder.next_code() == ("CHK-0042", f"scanner {source}")  # the one name the daemon reports
     finally:
         reader.stop()
         pty.unplug()
