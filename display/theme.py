@@ -15,4 +15,3 @@ APPOINTMENT = (120, 220, 160)  # checked-in appointments stand out from walk-in 
 WARNING = (255, 170, 60)  # the discreet "not up to date" and "reconnecting" marks
 OK = (60, 170, 90)
 ERROR = (200, 50, 50)
-CLOSED = (120, 130, 150)

@@ -19,7 +19,7 @@ CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,11}")
 LANGUAGE = re.compile(r"[a-z]{2}")
 # Bounds keep a runaway upstream list from costing the display its memory or its frame time.
 MAX_WAITING, MAX_CALLS, MAX_APPOINTMENTS, MAX_CONCERNS = 500, 50, 100, 40
-MAX_TITLE, MAX_TICKER, MAX_BODY = 160, 600, 600
+MAX_TITLE, MAX_TICKER = 160, 600
 
 
 @dataclass(frozen=True)

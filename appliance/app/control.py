@@ -94,6 +94,11 @@ class ControlServer:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether the socket is still served: without it no monitor, CLI or touch reaches the daemon."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()

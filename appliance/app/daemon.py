@@ -240,7 +240,7 @@ def run_daemon(config: AppConfig) -> int:
     appliance = Appliance(config, notifier=SystemdNotifier(), clock_trusted=time_synchronized())
     appliance.start()
     while not stop.wait(1.0):
-        if not appliance.watchdog.check(appliance.core, appliance.supervisor, appliance.status):
+        if not appliance.watchdog.check(appliance.core, appliance.supervisor, appliance.status, appliance.control):
             appliance.stop()
             return 1
     log.info("stopping on signal (pid %d)", os.getpid())

@@ -1,5 +1,5 @@
 """systemd's watchdog, fed only while the core loop runs, and the daemon's once-a-second look at the
-core and the supervisor: a blocked loop is logged, a dead core or supervisor ends the daemon."""
+core, the supervisor and the control socket: a blocked loop is logged, a dead one ends the daemon."""
 
 import logging
 import time
@@ -28,7 +28,7 @@ class Watchdog:
             self._last_ping = now
             self._notifier.watchdog()
 
-    def check(self, core, supervisor, status: DeviceStatus) -> bool:
+    def check(self, core, supervisor, status: DeviceStatus, control=None) -> bool:
         """One look (run_daemon's loop, every second); False when the daemon must exit so that
         systemd restarts it. Sends systemd the status line when it changed."""
         silent = status.core_silent_for()
@@ -42,6 +42,9 @@ class Watchdog:
             log.error(
                 "the supervisor has ended, so no component would be restarted; exiting so systemd restarts the daemon"
             )
+            return False
+        if control is not None and not control.running:
+            log.error("the control socket is no longer served (monitors, status, touch); exiting so systemd restarts")
             return False
         summary = status.summary()
         if summary != self._last_status:

@@ -285,3 +285,18 @@ def test_the_watchdog_ends_the_daemon_when_the_supervisor_has_died(device_config
         assert not appliance.watchdog.check(appliance.core, appliance.supervisor, appliance.status)
     finally:
         appliance.stop()
+
+
+def test_the_watchdog_ends_the_daemon_when_its_control_socket_is_no_longer_served(device_config):
+    """Without it no monitor gets a view and no touch reaches the kiosk: a restart is better."""
+    appliance = Appliance(device_config, clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)))
+    appliance.start()
+    try:
+        assert appliance.watchdog.check(appliance.core, appliance.supervisor, appliance.status, appliance.control)
+        appliance.control.close()  # serve_forever returns: the socket's thread ends
+        wait_for(lambda: not appliance.control.running, what="the control socket's thread to end")
+        assert not appliance.watchdog.check(appliance.core, appliance.supervisor, appliance.status, appliance.control)
+    finally:
+        appliance.supervisor.stop()
+        appliance.core.stop()
+        appliance.store.close()
