@@ -36,6 +36,7 @@ CALLS_LIMIT = 100
 OUTBOX_IDLE_S = 0.1  # how often an empty outbox is looked at again
 ALARM_CLEARS_AT = 0.9  # the outbox alarm ends below 90 % of its limit, so it does not flap
 UNREACHABLE = "unreachable"
+ALARMS_SHOWN = 3  # the backend's alarms named in the health; the log has each of them
 _DETAIL = 200
 
 
@@ -416,7 +417,9 @@ class DeviceSync:
         with self._office_alarms_lock:
             new = [text for text in texts if text not in self._office_alarms]
             self._office_alarms = texts if standing else self._office_alarms | texts
-            detail = "; ".join(self._office_alarms) or None
+            shown = list(self._office_alarms)
+        more = f" (and {len(shown) - ALARMS_SHOWN} more)" if len(shown) > ALARMS_SHOWN else ""
+        detail = "; ".join(shown[:ALARMS_SHOWN]) + more or None
         for text in new:
             log.error("the backend reports: %s", text)
         self.health.problem("office alarms", detail)
