@@ -273,11 +273,14 @@ class StateStore:
                 "UPDATE appointments SET status='checked_in', checked_in_at=? WHERE id=?",
                 (at.isoformat(), appointment.id),
             )
+            # What the signed code says, so a backend that never held the appointment can make it callable.
             self._record(
                 "check_in",
                 {
                     "appointment_id": appointment.id,
+                    "site": appointment.site,
                     "day": appointment.day.isoformat(),
+                    "slot": appointment.slot.strftime("%H:%M"),
                     "code": appointment.display_code,
                     "concern": appointment.concern,
                 },

@@ -5,6 +5,7 @@ a ticket, a check-in or the monitor; the component "backend" says what is wrong 
 """
 
 import logging
+import secrets
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,6 +22,7 @@ from appliance.sync.client import BackendClient, BackendError, BackendRefused, B
 from appliance.sync.wire import (
     DayListRejected,
     OutboxEncoder,
+    alarm_text,
     appointments_of,
     check_day,
     component_name,
@@ -35,6 +37,7 @@ CALLS_LIMIT = 100
 OUTBOX_IDLE_S = 0.1  # how often an empty outbox is looked at again
 ALARM_CLEARS_AT = 0.9  # the outbox alarm ends below 90 % of its limit, so it does not flap
 UNREACHABLE = "unreachable"
+ALARMS_SHOWN = 3  # the backend's alarms named in the health; the log has each of them
 _DETAIL = 200
 
 
@@ -161,6 +164,11 @@ class DeviceSync:
         }
         self._days: dict[date, _Day] = {}
         self._alarmed = False
+        # Tells this device apart from another one provisioned with the same id (a copied config).
+        self.instance = secrets.token_hex(8)
+        self._alarm_schema = self.contract.schema_validator("Alarm")
+        self._office_alarms: dict[str, None] = {}  # the backend's alarms about this device, as texts
+        self._office_alarms_lock = threading.Lock()
         self._stopping = threading.Event()
         self._clients: dict[str, BackendClient] = {}
         self._threads: list[WorkerThread] = []
@@ -267,7 +275,7 @@ class DeviceSync:
         """Send ``events`` in order and mark what the backend holds. A batch refused as a whole for one
         event's sake (409: a key it holds with other content; 413: too large) is sent in halves."""
         try:
-            answer = client.call("POST", self._paths["events"], json_body={"events": events})
+            answer = client.call("POST", self._paths["events"], json_body={"events": events, "instance": self.instance})
         except BackendRefused as error:
             if error.status in (409, 413) and len(events) > 1:
                 half = len(events) // 2
@@ -283,6 +291,7 @@ class DeviceSync:
                 return
             raise
         self._mark(_confirmed(answer.body, events))
+        self._take_alarms(answer.body, standing=False)
 
     def _mark(self, keys: list[str]) -> None:
         if keys:
@@ -384,7 +393,7 @@ class DeviceSync:
             }
             for c in snapshot.components
         ][:32]
-        client.call(
+        answer = client.call(
             "POST",
             self._paths["heartbeat"],
             json_body={
@@ -394,8 +403,27 @@ class DeviceSync:
                 "outbox_pending": min(snapshot.outbox_pending, 100_000_000),
                 "clock_ok": self._clock_trusted(),
                 "sent_at": timestamp(self.clock.now()),
+                "instance": self.instance,
             },
         )
+        self._take_alarms(answer.body, standing=True)
+
+    def _take_alarms(self, answer, standing: bool) -> None:
+        """The backend's alarms about this device into the health "backend": an events answer adds those
+        the batch raised, a heartbeat answer holds all that stand (none: those shown are over)."""
+        alarms = answer.get("alarms", []) if isinstance(answer, dict) else None
+        if not isinstance(alarms, list):
+            return
+        texts = dict.fromkeys(alarm_text(alarm) for alarm in alarms if self._alarm_schema.is_valid(alarm))
+        with self._office_alarms_lock:
+            new = [text for text in texts if text not in self._office_alarms]
+            self._office_alarms = texts if standing else self._office_alarms | texts
+            shown = list(self._office_alarms)
+        more = f" (and {len(shown) - ALARMS_SHOWN} more)" if len(shown) > ALARMS_SHOWN else ""
+        detail = "; ".join(shown[:ALARMS_SHOWN]) + more or None
+        for text in new:
+            log.error("the backend reports: %s", text)
+        self.health.problem("office alarms", detail)
 
     def _sync_days(self, client: BackendClient) -> None:
         if not self._clock_trusted():

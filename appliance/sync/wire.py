@@ -80,7 +80,14 @@ def _protocol_body(kind: str, body: dict) -> dict:
         )
     if kind == "check_in":
         return _present(
-            {"day": body.get("day"), "appointment": body.get("appointment_id"), "display_code": body.get("code")}
+            {
+                "day": body.get("day"),
+                "appointment": body.get("appointment_id"),
+                "display_code": body.get("code"),
+                "site": body.get("site"),
+                "slot": body.get("slot"),
+                "concern": body.get("concern"),
+            }
         )
     if kind == "appointment_called":
         return _present(
@@ -101,6 +108,26 @@ def _protocol_body(kind: str, body: dict) -> dict:
             }
         )
     return body
+
+
+def alarm_text(alarm: dict) -> str:
+    """An Alarm of the backend as the technician reads it in the status: both devices, and the code."""
+    first, second = alarm["devices"]
+    same_id = first["device"] == second["device"]
+    both = f"{_sighting(first, same_id)} and {_sighting(second, same_id)}"
+    if alarm["kind"] == "duplicate_code":
+        return f"ticket {alarm.get('code')} of {alarm.get('day')} issued twice, by {both}"
+    return f"device id {first['device']} used by two devices at once: {both}; give each its own id and token"
+
+
+def _sighting(sighting: dict, with_instance: bool) -> str:
+    """'kiosk-2 (10.0.0.7)'; with the run's id where both devices have the same name."""
+    where = []
+    if with_instance and sighting.get("instance"):
+        where.append(f"run {sighting['instance'][:8]}")
+    if sighting.get("address"):
+        where.append(sighting["address"])
+    return sighting["device"] + (f" ({', '.join(where)})" if where else "")
 
 
 def component_name(name) -> str | None:

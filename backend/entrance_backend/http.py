@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,7 @@ from entrance_backend.store import (
     KeyConflict,
     NobodyWaiting,
     NotCallable,
+    Sender,
     UnknownCode,
     site_day,
 )
@@ -228,15 +229,31 @@ class Backend:
     async def send_heartbeat(self, request: Request) -> Response:
         caller, params, body = await self.admit(request, "sendHeartbeat")
         now = self.settings.clock()
-        await run_in_threadpool(self.store.record_heartbeat, params["device"], caller.device.site, body, now)
-        return JSONResponse({"device": params["device"], "server_time": timestamp(now)})
+        # Yesterday's conflicts too: a kiosk that was offline over midnight reports them the morning after.
+        alarms_from = (date.fromisoformat(self.today(now)) - timedelta(days=1)).isoformat()
+        sender = _sender(request, params["device"], body.get("instance"))
+        alarms = await run_in_threadpool(
+            self.store.record_heartbeat, sender, caller.device.site, body, now, alarms_from
+        )
+        for alarm in alarms:
+            if alarm["kind"] == "shared_device_id":
+                log.error("two devices send as %s: %s", sender.device, alarm["devices"])
+        answer = {"device": params["device"], "server_time": timestamp(now)}
+        return JSONResponse(answer | ({"alarms": alarms} if alarms else {}))
 
     async def upload_events(self, request: Request) -> Response:
         caller, params, body = await self.admit(request, "uploadEvents")
-        accepted, duplicates = await run_in_threadpool(
-            self.store.apply_events, params["device"], caller.device.site, body["events"], self.settings.clock()
+        accepted, duplicates, alarms = await run_in_threadpool(
+            self.store.apply_events,
+            _sender(request, params["device"], body.get("instance")),
+            caller.device.site,
+            body["events"],
+            self.settings.clock(),
         )
-        return JSONResponse({"accepted": accepted, "duplicates": duplicates})
+        for alarm in alarms:
+            log.error("ticket %s of %s issued twice: %s", alarm["code"], alarm["day"], alarm["devices"])
+        answer = {"accepted": accepted, "duplicates": duplicates}
+        return JSONResponse(answer | ({"alarms": alarms} if alarms else {}))
 
     async def get_appointments(self, request: Request) -> Response:
         _, params, _ = await self.admit(request, "getAppointments")
@@ -369,6 +386,10 @@ async def _busy(request, error: sqlite3.OperationalError) -> Response:
 async def _crashed(request, error: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=error)
     return JSONResponse({"error": "internal_error", "message": "the backend failed; it was logged"}, status_code=500)
+
+
+def _sender(request: Request, device: str, instance: str | None) -> Sender:
+    return Sender(device, instance, request.client.host if request.client else None)
 
 
 def _unauthorized(message: str) -> RequestRejected:

@@ -9,12 +9,13 @@ import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -91,7 +92,54 @@ CREATE TABLE heartbeats (
     body TEXT NOT NULL
 );
 """
+# Each step brings a database of the version before to its number; a new database takes SCHEMA, then every step.
+MIGRATIONS = {
+    2: """
+ALTER TABLE tickets ADD COLUMN instance TEXT;   -- the issuing device's run (its heartbeat's instance)
+ALTER TABLE tickets ADD COLUMN address TEXT;    -- the network address it uploaded from
+CREATE TABLE code_conflicts (                   -- a ticket code issued again: the second issue's event is kept
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    code TEXT NOT NULL,
+    first_device TEXT NOT NULL,
+    first_instance TEXT,
+    first_address TEXT,
+    second_device TEXT NOT NULL,
+    second_instance TEXT,
+    second_address TEXT,
+    event_key TEXT NOT NULL,
+    detected_at TEXT NOT NULL
+);
+CREATE INDEX code_conflicts_day ON code_conflicts (site, day);
+CREATE TABLE instances (                        -- the runs that sent heartbeats as one device id
+    device TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    address TEXT,
+    first_beat INTEGER NOT NULL,                -- the device id's heartbeat count at its first heartbeat
+    last_beat INTEGER NOT NULL,
+    PRIMARY KEY (device, instance)
+);
+"""
+}
+# Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
+# starts a new run after the old one ended, so it never looks like two.
+SHARED_ID_WINDOW = 10
+MAX_ALARMS = 20  # in one answer; the document allows no more
 _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, status, updated_at"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Which run of a device sent a request, and from where: tells apart two devices using one id."""
+
+    device: str
+    instance: str | None = None
+    address: str | None = None
+
+    def sighting(self) -> dict:
+        """As the protocol's DeviceSighting."""
+        return {k: v for k, v in (("device", self.device), ("instance", self.instance), ("address", self.address)) if v}
 
 
 class BackendRefusal(ProtocolError):
@@ -142,7 +190,11 @@ class BackendStore:
                 self._db.execute(
                     "INSERT INTO meta VALUES ('epoch', ?), ('appointment_seq', '0')", (secrets.token_hex(4),)
                 )
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                version = 1
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(MIGRATIONS[step]):
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         # Cursors carry the epoch, so one issued by an earlier (reset) database is recognised as foreign.
         self.epoch = self._db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
 
@@ -244,7 +296,12 @@ class BackendStore:
 
     # --- devices -------------------------------------------------------------------------------
 
-    def record_heartbeat(self, device: str, site: str, heartbeat: dict, received_at: datetime) -> None:
+    def record_heartbeat(
+        self, sender: Sender, site: str, heartbeat: dict, received_at: datetime, alarms_from: str
+    ) -> list[dict]:
+        """Keeps the device's latest heartbeat; answers the alarms standing for it (as the protocol's
+        Alarm): another device using its id, and its ticket codes issued twice on days from ``alarms_from``."""
+        device = sender.device
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?)",
@@ -254,12 +311,16 @@ class BackendStore:
                 self._health(
                     device, component["name"], component["state"], component.get("detail", ""), timestamp(received_at)
                 )
+            if sender.instance:
+                self._note_instance(sender)
+            return self._shared_id_alarms(device) + self._code_alarms(site, device, alarms_from)
 
     def apply_events(
-        self, device: str, site: str, events: list[dict], received_at: datetime
-    ) -> tuple[list[str], list[str]]:
-        """Apply a batch in order, all or nothing; answers (accepted keys, duplicate keys)."""
-        accepted, duplicates, conflicts = [], [], []
+        self, sender: Sender, site: str, events: list[dict], received_at: datetime
+    ) -> tuple[list[str], list[str], list[dict]]:
+        """Apply a batch in order, all or nothing; answers (accepted keys, duplicate keys, alarms raised)."""
+        device = sender.device
+        accepted, duplicates, conflicts, alarms = [], [], [], []
         with self._transaction():
             for event in events:
                 body = json.dumps(event["body"], sort_keys=True, separators=(",", ":"))
@@ -275,11 +336,11 @@ class BackendStore:
                 )
                 # Devices may write any offset: effects keep UTC, so times order as text.
                 created_at = timestamp(parse_timestamp(event["created_at"]))
-                self._apply(device, site, event["kind"], event["body"], created_at, received_at)
+                alarms += self._apply(sender, site, event, created_at, received_at)
                 accepted.append(event["key"])
             if conflicts:
                 raise KeyConflict(conflicts)  # rolls the whole batch back
-        return accepted, duplicates
+        return accepted, duplicates, alarms[:MAX_ALARMS]
 
     def events(self, device: str) -> list[dict]:
         """Every event held for ``device``, in the order it was applied."""
@@ -387,18 +448,17 @@ class BackendStore:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _apply(self, device: str, site: str, kind: str, body: dict, created_at: str, now: datetime) -> None:
-        """An event's effect; unknown kinds and events about unknown things are kept without effect."""
+    def _apply(self, sender: Sender, site: str, event: dict, created_at: str, now: datetime) -> list[dict]:
+        """An event's effect, and the alarms it raises; unknown kinds and events about unknown things are
+        kept without effect."""
+        device, kind, body = sender.device, event["kind"], event["body"]
         if kind == "ticket_issued":
-            # A code issued twice is a kiosk misconfiguration; the first one stays.
+            return self._ticket_issued(sender, site, event["key"], body, created_at, now)
+        if kind == "ticket_void":
+            # Only the issuer's: a code issued twice must not void the other device's waiting visitor.
             self._db.execute(
-                "INSERT OR IGNORE INTO tickets (site, day, code, concern, number, device, issued_at, "
-                "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting')",
-                (site, body["day"], body["code"], body["concern"], body["number"], device, created_at),
-            )
-        elif kind == "ticket_void":
-            self._db.execute(
-                "UPDATE tickets SET state='void' WHERE site=? AND day=? AND code=?", (site, body["day"], body["code"])
+                "UPDATE tickets SET state='void' WHERE site=? AND day=? AND code=? AND device=?",
+                (site, body["day"], body["code"], device),
             )
         elif kind == "ticket_called":
             self._db.execute(
@@ -407,11 +467,14 @@ class BackendStore:
                 (created_at, body["counter"], site, body["day"], body["code"]),
             )
         elif kind == "check_in":
-            self._db.execute(
-                "UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
-                "WHERE id=? AND site=? AND status='booked'",
-                (created_at, self._next_seq(), timestamp(now), body["appointment"], site),
-            )
+            if self._db.execute("SELECT 1 FROM appointments WHERE id=?", (body["appointment"],)).fetchone() is None:
+                self._add_checked_in(site, body, created_at, now)
+            else:  # a cancelled appointment stays cancelled: the counter cannot call it
+                self._db.execute(
+                    "UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
+                    "WHERE id=? AND site=? AND status='booked'",
+                    (created_at, self._next_seq(), timestamp(now), body["appointment"], site),
+                )
         elif kind == "appointment_called":
             self._db.execute(
                 "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL",
@@ -429,6 +492,96 @@ class BackendStore:
                 "estimated_at=excluded.estimated_at WHERE excluded.estimated_at >= waits.estimated_at",
                 (site, body["concern"], body["day"], body["minutes"], body["waiting"], created_at),
             )
+        return []
+
+    def _ticket_issued(self, sender: Sender, site: str, key: str, body: dict, created_at: str, now) -> list[dict]:
+        """Holds the ticket; a code the site already holds for the day is an alarm: the first ticket stays
+        the one called, the second issue's event is kept and the conflict recorded."""
+        day, code = body["day"], body["code"]
+        held = self._db.execute(
+            "SELECT device, instance, address, concern, number, issued_at FROM tickets "
+            "WHERE site=? AND day=? AND code=?",
+            (site, day, code),
+        ).fetchone()
+        if held is None:
+            self._db.execute(
+                "INSERT INTO tickets (site, day, code, concern, number, issued_at, state, device, instance, address) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
+                (site, day, code, body["concern"], body["number"], created_at, *_columns(sender)),
+            )
+            return []
+        first = Sender(*held[:3])
+        if (first.device, *held[3:]) == (sender.device, body["concern"], body["number"], created_at):
+            return []  # the same issue sent again under another key: nothing new happened
+        self._db.execute(
+            "INSERT INTO code_conflicts (site, day, code, first_device, first_instance, first_address, second_device, "
+            "second_instance, second_address, event_key, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (site, day, code, *_columns(first), *_columns(sender), key, timestamp(now)),
+        )
+        return [_code_alarm(day, code, first, sender)]
+
+    def _add_checked_in(self, site: str, body: dict, created_at: str, now: datetime) -> None:
+        """An appointment the backend never held, from what its signed code says, so a counter can call it.
+        Without those facts, of another site, or with a display code the day holds already: no effect."""
+        facts = [body.get(name) for name in ("site", "slot", "concern", "display_code")]
+        if None in facts or facts[0] != site:
+            return
+        seq = self._next_seq()
+        self._db.execute(
+            f"INSERT INTO appointments ({_APPOINTMENT_COLUMNS}, created_seq, seq, checked_in_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'checked_in', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                body["appointment"],
+                site,
+                body["day"],
+                body["slot"],
+                body["concern"],
+                body["display_code"],
+                secrets.token_hex(6).upper(),  # signed codes need no reference; a random one matches no scan
+                timestamp(now),
+                seq,
+                seq,
+                created_at,
+            ),
+        )
+
+    def _note_instance(self, sender: Sender) -> None:
+        beat = self._db.execute(
+            "SELECT COALESCE(MAX(last_beat), 0) + 1 FROM instances WHERE device=?", (sender.device,)
+        ).fetchone()[0]
+        self._db.execute(
+            "INSERT INTO instances VALUES (?, ?, ?, ?, ?) ON CONFLICT (device, instance) DO UPDATE "
+            "SET address=excluded.address, last_beat=excluded.last_beat",
+            (sender.device, sender.instance, sender.address, beat, beat),
+        )
+        self._db.execute(
+            "DELETE FROM instances WHERE device=? AND last_beat <= ?", (sender.device, beat - SHARED_ID_WINDOW)
+        )
+
+    def _shared_id_alarms(self, device: str) -> list[dict]:
+        """One alarm for each two runs of ``device`` whose heartbeats interleave: two devices, one id."""
+        runs = self._db.execute(
+            "SELECT instance, address, first_beat, last_beat FROM instances WHERE device=? ORDER BY first_beat",
+            (device,),
+        ).fetchall()
+        return [
+            {
+                "kind": "shared_device_id",
+                "devices": [Sender(device, *first[:2]).sighting(), Sender(device, *later[:2]).sighting()],
+            }
+            for index, first in enumerate(runs)
+            for later in runs[index + 1 :]
+            if later[2] <= first[3]
+        ][:MAX_ALARMS]
+
+    def _code_alarms(self, site: str, device: str, from_day: str) -> list[dict]:
+        rows = self._db.execute(
+            "SELECT day, code, first_device, first_instance, first_address, second_device, second_instance, "
+            "second_address FROM code_conflicts WHERE site=? AND day>=? AND ? IN (first_device, second_device) "
+            "ORDER BY id DESC LIMIT ?",
+            (site, from_day, device, MAX_ALARMS),
+        ).fetchall()
+        return [_code_alarm(day, code, Sender(*row[:3]), Sender(*row[3:])) for day, code, *row in rows]
 
     def _health(self, device, component, state, detail, reported_at) -> None:
         self._db.execute(
@@ -488,6 +641,14 @@ class BackendStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+
+def _columns(sender: Sender) -> tuple:
+    return sender.device, sender.instance, sender.address
+
+
+def _code_alarm(day: str, code: str, first: Sender, second: Sender) -> dict:
+    return {"kind": "duplicate_code", "day": day, "code": code, "devices": [first.sighting(), second.sighting()]}
 
 
 def _appointment_from_row(row) -> dict:

@@ -7,6 +7,7 @@ with requests, as a device, the staff or the public website would.
 import json
 import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from appliance.protocol import OPENAPI_PATH
 from appliance.protocol.contract import Contract, RequestRejected
 from appliance.protocol.http_server import BackgroundServer
 from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, _clock_from, main
-from entrance_backend.store import BackendStore
+from entrance_backend.store import SCHEMA, SHARED_ID_WINDOW, BackendStore, _statements
 from support import free_port
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
@@ -274,6 +275,123 @@ def test_unknown_event_kinds_are_kept_without_effect(backend):
     newer = event("display_brightness", {"percent": 80})
     assert upload(backend, [newer]).json()["accepted"] == [newer["key"]]
     assert backend.store.events("kiosk-1")[0]["kind"] == "display_brightness"
+
+
+# --- one office: codes issued twice, devices sharing an id, appointments only a signed code knew ----------
+
+KIOSK_2 = {"Authorization": "Bearer token-kiosk-2"}
+
+
+def heartbeat(backend, instance: str, device: str = "kiosk-1", headers=KIOSK) -> dict:
+    answer = requests.post(
+        f"{backend.url}/v1/devices/{device}/heartbeat", json=HEARTBEAT | {"instance": instance}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_code_another_device_issued_too_is_kept_and_an_alarm_for_both(backend):
+    first, second = ticket("A001"), ticket("A001", 2)
+    assert "alarms" not in upload(backend, [first]).json()
+    answer = upload(backend, [second], device="kiosk-2", headers=KIOSK_2).json()
+
+    alarm = {
+        "kind": "duplicate_code",
+        "day": DAY,
+        "code": "A001",
+        "devices": [{"device": "kiosk-1", "address": "127.0.0.1"}, {"device": "kiosk-2", "address": "127.0.0.1"}],
+    }
+    assert answer == {"accepted": [second["key"]], "duplicates": [], "alarms": [alarm]}
+    assert [e["key"] for e in backend.store.events("kiosk-2")] == [second["key"]]  # nothing lost
+    assert heartbeat(backend, "run-of-kiosk-1")["alarms"] == [alarm]  # the other device learns it too
+    assert heartbeat(backend, "run-of-kiosk-2", "kiosk-2", KIOSK_2)["alarms"] == [alarm]
+    # The first visitor stays the one called; the second kiosk's void of its own A001 cannot take them off.
+    upload(backend, [event("ticket_void", {"day": DAY, "code": "A001"}, 3)], device="kiosk-2", headers=KIOSK_2)
+    assert backend.store.tickets("mitte", DAY) == [
+        {"code": "A001", "concern": "leave", "state": "waiting", "counter": None}
+    ]
+
+
+def test_the_same_issue_sent_again_is_no_alarm(backend):
+    issued = ticket("A001")
+    upload(backend, [issued])
+    assert upload(backend, [issued]).json() == {"accepted": [], "duplicates": [issued["key"]]}
+    again_under_another_key = dict(issued, key=uuid.uuid4().hex)
+    assert "alarms" not in upload(backend, [again_under_another_key]).json()
+    assert "alarms" not in heartbeat(backend, "run-of-kiosk-1")
+
+
+def test_two_devices_heartbeating_as_one_id_are_flagged_naming_both_runs(backend):
+    assert "alarms" not in heartbeat(backend, "first-run") | heartbeat(backend, "first-run")
+    assert "alarms" not in heartbeat(backend, "after-restart")  # a restart is a new run, never two devices
+    assert "alarms" not in heartbeat(backend, "after-restart")
+    answer = heartbeat(backend, "copied-config")  # a second device takes turns with the first
+    answer = heartbeat(backend, "after-restart")
+    assert answer["alarms"] == [
+        {
+            "kind": "shared_device_id",
+            "devices": [
+                {"device": "kiosk-1", "instance": "after-restart", "address": "127.0.0.1"},
+                {"device": "kiosk-1", "instance": "copied-config", "address": "127.0.0.1"},
+            ],
+        }
+    ]
+    assert heartbeat(backend, "copied-config")["alarms"] == answer["alarms"]
+    for _ in range(SHARED_ID_WINDOW):  # the copy is switched off: the alarm ends
+        last = heartbeat(backend, "after-restart")
+    assert "alarms" not in last
+
+
+def test_a_check_in_the_backend_never_held_becomes_a_callable_appointment(backend):
+    signed = {"day": DAY, "appointment": "4711", "display_code": "T021", "site": "mitte", "slot": "09:10"}
+    upload(backend, [ticket("A001"), event("check_in", signed | {"concern": "leave"}, 1)])
+    day = appointments(backend).json()["appointments"]
+    assert [(a["id"], a["display_code"], a["slot"], a["concern"], a["status"]) for a in day] == [
+        ("4711", "T021", "09:10", "leave", "checked_in")
+    ]
+    call = staff_call(backend, counter=2, next=True).json()
+    assert (call["code"], call["kind"]) == ("T021", "appointment")
+
+
+def test_a_check_in_cannot_make_a_cancelled_or_foreign_appointment_callable(backend):
+    booked = backend.store.add_appointments(
+        [
+            {
+                "id": "4711",
+                "site": "mitte",
+                "day": DAY,
+                "slot": "09:10",
+                "concern": "leave",
+                "display_code": "T021",
+                "reference": "K7Q2M1",
+                "status": "cancelled",
+            }
+        ],
+        NOW,
+    )[0]
+    signed = {"day": DAY, "display_code": "T021", "slot": "09:10", "concern": "leave"}
+    upload(backend, [event("check_in", signed | {"appointment": booked["id"], "site": "mitte"})])
+    upload(backend, [event("check_in", signed | {"appointment": "4712", "site": "nord", "display_code": "T022"})])
+    assert [a["status"] for a in appointments(backend).json()["appointments"]] == ["cancelled"]
+    refused = staff_call(backend, counter=2, code="T021")
+    assert refused.status_code == 409 and refused.json()["error"] == "not_callable"
+    assert staff_call(backend, counter=2, code="T022").status_code == 404
+    named = event("check_in", signed | {"appointment": "4713", "site": "mitte", "name": "Erika Mustermann"})
+    assert upload(backend, [named]).status_code == 422  # the event carries the code's facts, never a name
+
+
+def test_a_database_of_the_version_before_is_brought_up_to_date(tmp_path):
+    with sqlite3.connect(tmp_path / "backend.db") as db:
+        for statement in _statements(SCHEMA):
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('epoch', 'cafe0001'), ('appointment_seq', '0')")
+        db.execute("PRAGMA user_version=1")
+    backend = start(tmp_path)
+    try:
+        upload(backend, [ticket("A001")])
+        assert "alarms" in upload(backend, [ticket("A001", 1)], device="kiosk-2", headers=KIOSK_2).json()
+    finally:
+        backend.stop()
 
 
 def test_published_waits_are_public_and_the_latest_estimate_of_today(backend):

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from appliance.protocol import OPENAPI_PATH
 from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, demo_appointments
+from entrance_backend.store import Sender
 
 DEVICE = DeviceAccess("kiosk-1", "mitte", "token-kiosk-1")
 STAFF = "staff-secret"
@@ -59,7 +60,7 @@ def running_backend(tmp_path_factory):
         }
         for n in range(1, 40)
     ]
-    backend.store.apply_events("kiosk-1", "mitte", events, now)
+    backend.store.apply_events(Sender("kiosk-1"), "mitte", events, now)
     for counter in range(1, 4):
         backend.store.call_next("mitte", today, counter, now)
     yield backend

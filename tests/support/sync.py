@@ -25,6 +25,7 @@ from support import free_port, wait_for
 from support.config import secret_file, write_device_config
 
 TOKEN = "token-kiosk-1-0123456789"
+TOKEN_2 = "token-kiosk-2-0123456789"  # a second kiosk of the office, device id kiosk-2
 STAFF = "staff-secret"
 SITE = "mitte"
 ZONE = "Europe/Berlin"
@@ -201,7 +202,12 @@ class Central:
 
     def __init__(self, tmp_path, port: int | None = None):
         self.settings = Settings(
-            tmp_path / "backend.db", (DeviceAccess("kiosk-1", SITE, TOKEN),), STAFF, SITE, ZONE, rate_limit=0
+            tmp_path / "backend.db",
+            (DeviceAccess("kiosk-1", SITE, TOKEN), DeviceAccess("kiosk-2", SITE, TOKEN_2)),
+            STAFF,
+            SITE,
+            ZONE,
+            rate_limit=0,
         )
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -224,10 +230,10 @@ class Central:
     def store(self):
         return self.backend.store
 
-    def events(self) -> list[dict]:
-        """Every event the backend holds for kiosk-1, read from its file (also while it is stopped)."""
+    def events(self, device: str = "kiosk-1") -> list[dict]:
+        """Every event the backend holds for ``device``, read from its file (also while it is stopped)."""
         with sqlite3.connect(self.settings.database) as db:
-            rows = db.execute("SELECT key, kind, body FROM events WHERE device='kiosk-1' ORDER BY id").fetchall()
+            rows = db.execute("SELECT key, kind, body FROM events WHERE device=? ORDER BY id", (device,)).fetchall()
         return [{"key": key, "kind": kind, "body": json.loads(body)} for key, kind, body in rows]
 
     def count(self) -> int:
@@ -267,12 +273,20 @@ class Central:
 
 
 def write_config(
-    directory, url: str, token: str = TOKEN, timeout: str = "2s", batch_size: int = 100, outbox_alarm: int = 10000
+    directory,
+    url: str,
+    token: str = TOKEN,
+    timeout: str = "2s",
+    batch_size: int = 100,
+    outbox_alarm: int = 10000,
+    **sections,
 ):
+    """The device's config; ``sections`` add to it (``device={"id": "kiosk-2"}``, ``checkin={...}``)."""
     token_file = secret_file(directory / "backend.token", token)
+    sections["device"] = {"site": SITE} | sections.get("device", {})
     return write_device_config(
         directory,
-        device={"site": SITE},
+        **sections,
         backend={
             "url": url,
             "token_file": token_file,

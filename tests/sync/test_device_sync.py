@@ -27,6 +27,7 @@ from appliance.domain.commands import (
 )
 from appliance.domain.errors import ClockNotTrusted
 from appliance.sync.clock_trust import WAITING
+from entrance_backend.store import Sender
 from support import wait_for
 from support.sync import (
     SITE,
@@ -264,7 +265,7 @@ def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_p
     central.settings.database.unlink()  # a new backend: the cursor means nothing there
     central.start()
     central.store.apply_events(
-        "kiosk-1",
+        Sender("kiosk-1"),
         SITE,
         [
             {
@@ -290,7 +291,7 @@ def test_yesterdays_calls_never_call_todays_same_number(tmp_path, central):
     now = datetime.now(UTC)
     yesterday = (local_now() - timedelta(days=1)).date().isoformat()
     central.store.apply_events(
-        "kiosk-2",
+        Sender("kiosk-2"),
         SITE,
         [
             {

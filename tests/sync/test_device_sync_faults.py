@@ -25,6 +25,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.state import StateStore
 from appliance.sync.client import BackendClient, BackendUnreachable, retry_after_seconds
+from entrance_backend.store import Sender
 from support import REPO_ROOT
 from support.sync import (
     STAFF,
@@ -151,7 +152,7 @@ def test_a_key_the_backend_holds_with_other_content_is_found_and_the_rest_delive
         device.core.apply(IssueTicket("leave"))
     keys = [key for key, _ in device.events()]
     central.store.apply_events(
-        "kiosk-1",
+        Sender("kiosk-1"),
         "mitte",
         [  # an older version of the device sent key 3 differently
             {
