@@ -2,12 +2,14 @@
 
 An event batch is one transaction and (device, key) is unique, so each event's effect happens once
 however often a device sends it. Thread-safe: one connection, one lock, short transactions.
+Every change of a site's call-up state moves its office version on and is told to ``on_change``.
 """
 
 import json
 import secrets
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -126,8 +128,12 @@ class NobodyWaiting(BackendRefusal):
 
 
 class BackendStore:
-    def __init__(self, path: Path):
+    RECENT_CALLS = 10  # calls in the office state: the current one and the monitors' "recently called"
+
+    def __init__(self, path: Path, on_change: Callable[[str], None] = lambda site: None):
         self.path = Path(path)
+        self.on_change = on_change  # called with the site after each committed change of its office state
+        self._changed_sites: set[str] = set()
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -190,6 +196,7 @@ class BackendStore:
                         seq,
                     ),
                 )
+                self._office_changed(appointment["site"], appointment["day"])
             return [self._appointment("id=?", (id_,)) for id_ in ids]
 
     def change_appointment(self, appointment_id: str, now: datetime, **changes) -> dict:
@@ -205,7 +212,9 @@ class BackendStore:
             )
             if cursor.rowcount == 0:
                 raise UnknownCode(f"no appointment {appointment_id!r}")
-            return self._appointment("id=?", (appointment_id,))
+            appointment = self._appointment("id=?", (appointment_id,))
+            self._office_changed(appointment["site"], appointment["day"])
+            return appointment
 
     def appointment_day(self, site: str, day: str) -> tuple[int, list[dict]]:
         """The day's appointments in slot order, and the position to continue from."""
@@ -355,9 +364,9 @@ class BackendStore:
             if row is not None:
                 self._db.execute("UPDATE appointments SET called_at=? WHERE id=?", (timestamp(now), row[0]))
                 return self._record_call(site, day, counter, row[1], "appointment", now)
+            # The order the backend received them in (the office's order of drawing), never a device's clock.
             row = self._db.execute(
-                f"SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting'{only} "
-                "ORDER BY issued_at, rowid LIMIT 1",
+                f"SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting'{only} ORDER BY rowid LIMIT 1",
                 (site, day, *(concerns or ())),
             ).fetchone()
             if row is None:
@@ -375,6 +384,51 @@ class BackendStore:
             ).fetchall()
         return [dict(zip(("code", "concern", "state", "counter"), row)) for row in rows]
 
+    # --- the office's call-up state -------------------------------------------------------------
+
+    def office_state(self, site: str, day: str) -> dict:
+        """What every screen of the office shows (the protocol's OfficeState): the latest calls, newest
+        first, and the waiting list in calling order, as ``call_next`` would take them."""
+        with self._lock:
+            version = self._office_version(site, day)
+            calls = self._db.execute(
+                "SELECT c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) FROM calls c "
+                "LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
+                "LEFT JOIN appointments a ON c.kind='appointment' AND a.site=c.site AND a.day=c.day "
+                "AND a.display_code=c.code WHERE c.site=? AND c.day=? ORDER BY c.n DESC LIMIT ?",
+                (site, day, self.RECENT_CALLS),
+            ).fetchall()
+            appointments = self._db.execute(
+                "SELECT display_code, concern, slot, COALESCE(checked_in_at, updated_at) FROM appointments "
+                "WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL ORDER BY slot, checked_in_at, id",
+                (site, day),
+            ).fetchall()
+            tickets = self._db.execute(
+                "SELECT code, concern, issued_at FROM tickets WHERE site=? AND day=? AND state='waiting' "
+                "ORDER BY rowid",
+                (site, day),
+            ).fetchall()
+        waiting = [
+            {"code": code, "concern": concern, "kind": "appointment", "slot": slot, "since": since}
+            for code, concern, slot, since in appointments
+        ] + [{"code": code, "concern": concern, "kind": "ticket", "since": since} for code, concern, since in tickets]
+        per_concern: dict[str, int] = {}
+        for position, entry in enumerate(waiting, 1):
+            entry["position"] = position
+            per_concern[entry["concern"]] = per_concern.get(entry["concern"], 0) + 1
+        return {
+            "site": site,
+            "day": day,
+            "version": version,
+            "recent_calls": [
+                {"code": code, "counter": counter, "kind": kind, "called_at": called_at}
+                | ({"concern": concern} if concern else {})
+                for code, counter, kind, called_at, concern in calls
+            ],
+            "waiting": waiting,
+            "waiting_per_concern": [{"concern": c, "waiting": n} for c, n in sorted(per_concern.items())],
+        }
+
     # --- wait estimates ------------------------------------------------------------------------
 
     def waits(self, site: str, day: str) -> list[dict]:
@@ -391,32 +445,37 @@ class BackendStore:
         """An event's effect; unknown kinds and events about unknown things are kept without effect."""
         if kind == "ticket_issued":
             # A code issued twice is a kiosk misconfiguration; the first one stays.
-            self._db.execute(
+            changed = self._db.execute(
                 "INSERT OR IGNORE INTO tickets (site, day, code, concern, number, device, issued_at, "
                 "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting')",
                 (site, body["day"], body["code"], body["concern"], body["number"], device, created_at),
-            )
+            ).rowcount
+            self._office_changed(site, body["day"], changed)
         elif kind == "ticket_void":
-            self._db.execute(
+            changed = self._db.execute(
                 "UPDATE tickets SET state='void' WHERE site=? AND day=? AND code=?", (site, body["day"], body["code"])
-            )
+            ).rowcount
+            self._office_changed(site, body["day"], changed)
         elif kind == "ticket_called":
-            self._db.execute(
+            changed = self._db.execute(
                 "UPDATE tickets SET state='called', called_at=?, counter=? WHERE site=? AND day=? "
                 "AND code=? AND state='waiting'",
                 (created_at, body["counter"], site, body["day"], body["code"]),
-            )
+            ).rowcount
+            self._office_changed(site, body["day"], changed)
         elif kind == "check_in":
-            self._db.execute(
+            for (day,) in self._db.execute(
                 "UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
-                "WHERE id=? AND site=? AND status='booked'",
+                "WHERE id=? AND site=? AND status='booked' RETURNING day",
                 (created_at, self._next_seq(), timestamp(now), body["appointment"], site),
-            )
+            ).fetchall():
+                self._office_changed(site, day)
         elif kind == "appointment_called":
-            self._db.execute(
-                "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL",
+            for (day,) in self._db.execute(
+                "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL RETURNING day",
                 (created_at, body["appointment"], site),
-            )
+            ).fetchall():
+                self._office_changed(site, day)
         elif kind == "component_health":
             self._health(device, body["component"], body["state"], body.get("detail", ""), created_at)
         elif kind in ("printer_health", "scanner_health"):
@@ -447,6 +506,7 @@ class BackendStore:
             "INSERT INTO calls (site, day, counter, code, kind, called_at) VALUES (?, ?, ?, ?, ?, ?)",
             (site, day, counter, code, kind, called_at),
         ).lastrowid
+        self._office_changed(site, day)
         return self._call(n, counter, code, kind, called_at)
 
     def _call(self, n, counter, code, kind, called_at) -> dict:
@@ -478,9 +538,27 @@ class BackendStore:
         row = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE {where}", args).fetchone()
         return _appointment_from_row(row)
 
+    def _office_changed(self, site: str, day: str, changed: int = 1) -> None:
+        """The call-up state of ``site`` on ``day`` changed: its version moves on. One counter per site
+        across its days, so a new day's versions never repeat an earlier day's."""
+        if not changed:
+            return
+        version = self._db.execute(
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 "
+            "RETURNING value",
+            (f"office_seq:{site}",),
+        ).fetchone()[0]
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"office:{site}:{day}", version))
+        self._changed_sites.add(site)
+
+    def _office_version(self, site: str, day: str) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"office:{site}:{day}",)).fetchone()
+        return int(row[0]) if row else 0
+
     @contextmanager
     def _transaction(self):
         with self._lock:
+            self._changed_sites = set()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -488,6 +566,9 @@ class BackendStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            changed, self._changed_sites = self._changed_sites, set()
+        for site in sorted(changed):
+            self.on_change(site)
 
 
 def _appointment_from_row(row) -> dict:
