@@ -28,6 +28,7 @@ TOKEN = "token-kiosk-1-0123456789"
 STAFF = "staff-secret"
 SITE = "mitte"
 ZONE = "Europe/Berlin"
+KIOSK_1 = DeviceAccess("kiosk-1", SITE, TOKEN)
 
 
 # --- the backend, behind a gate that can misbehave -----------------------------------------------
@@ -199,10 +200,8 @@ def slow(seconds: float, after_work: bool = True):
 class Central:
     """The reference backend on a fixed loopback port and SQLite file: stopped and started again at will."""
 
-    def __init__(self, tmp_path, port: int | None = None):
-        self.settings = Settings(
-            tmp_path / "backend.db", (DeviceAccess("kiosk-1", SITE, TOKEN),), STAFF, SITE, ZONE, rate_limit=0
-        )
+    def __init__(self, tmp_path, port: int | None = None, devices=(KIOSK_1,)):
+        self.settings = Settings(tmp_path / "backend.db", tuple(devices), STAFF, SITE, ZONE, rate_limit=0)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.gate = Gate(None)
@@ -267,12 +266,21 @@ class Central:
 
 
 def write_config(
-    directory, url: str, token: str = TOKEN, timeout: str = "2s", batch_size: int = 100, outbox_alarm: int = 10000
+    directory,
+    url: str,
+    token: str = TOKEN,
+    timeout: str = "2s",
+    batch_size: int = 100,
+    outbox_alarm: int = 10000,
+    **sections: dict,
 ):
+    """A device of SITE syncing with ``url``; ``sections`` add to its config (``device={"id": ...}``)."""
     token_file = secret_file(directory / "backend.token", token)
+    device = {"site": SITE} | sections.pop("device", {})
     return write_device_config(
         directory,
-        device={"site": SITE},
+        **sections,
+        device=device,
         backend={
             "url": url,
             "token_file": token_file,
