@@ -134,6 +134,8 @@ class BackendStore:
         self.path = Path(path)
         self.on_change = on_change  # called with the site after each committed change of its office state
         self._changed_sites: set[str] = set()
+        # The latest office state per (site, day): every device's poll wakes at each change, one computes it.
+        self._office_states: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -391,6 +393,9 @@ class BackendStore:
         first, and the waiting list in calling order, as ``call_next`` would take them."""
         with self._lock:
             version = self._office_version(site, day)
+            held = self._office_states.get((site, day))
+            if held is not None and held["version"] == version:
+                return held
             calls = self._db.execute(
                 "SELECT c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) FROM calls c "
                 "LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
@@ -416,7 +421,7 @@ class BackendStore:
         for position, entry in enumerate(waiting, 1):
             entry["position"] = position
             per_concern[entry["concern"]] = per_concern.get(entry["concern"], 0) + 1
-        return {
+        state = {
             "site": site,
             "day": day,
             "version": version,
@@ -428,6 +433,10 @@ class BackendStore:
             "waiting": waiting,
             "waiting_per_concern": [{"concern": c, "waiting": n} for c, n in sorted(per_concern.items())],
         }
+        if len(self._office_states) > 100:  # yesterday's and other sites' states go; the next poll makes them again
+            self._office_states = {}
+        self._office_states[(site, day)] = state
+        return state
 
     # --- wait estimates ------------------------------------------------------------------------
 
