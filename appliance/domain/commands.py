@@ -1,7 +1,7 @@
 """What drivers, sync and the display may ask of the core. Each is applied by the core, in order."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 
 
@@ -87,10 +87,20 @@ class ApplyDayList:
 
 @dataclass(frozen=True)
 class StaffCall:
-    """Counter ``counter`` called ``code`` at the central system (a ticket or an appointment)."""
+    """Counter ``counter`` called ``code`` at the central system (a ticket or an appointment) at
+    ``called_at`` (the backend's time; None: now). The same call handed over again changes nothing."""
 
     counter: int
     code: str
+    called_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ApplyOfficeState:
+    """The backend's call-up state of the office: from now on the screens show it, with this device's
+    own changes since merged in."""
+
+    state: object  # appliance.domain.office.OfficeState
 
 
 @dataclass(frozen=True)
@@ -133,5 +143,6 @@ Command = (
     | TakeOutbox
     | MarkDelivered
     | ApplyDayList
+    | ApplyOfficeState
     | SetClockTrusted
 )

@@ -22,6 +22,7 @@ from appliance.domain.codes import CodeError, ForgedCode
 from appliance.domain.codes import decode as decode_code
 from appliance.domain.commands import (
     ApplyDayList,
+    ApplyOfficeState,
     CallNext,
     CheckIn,
     Command,
@@ -42,6 +43,7 @@ from appliance.domain.config import AppConfig
 from appliance.domain.errors import ApplianceError, ClockNotTrusted
 from appliance.domain.journal import short_hash
 from appliance.domain.numbering import number_block
+from appliance.domain.office import OfficeState, Queue, appointment_order, merged_queue
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from appliance.domain.state import Appointment, StateStore, Ticket
 from appliance.domain.waits import WaitEstimator
@@ -91,6 +93,7 @@ class Core:
             TakeOutbox: self._take_outbox,
             MarkDelivered: self._mark_delivered,
             ApplyDayList: self._apply_day_list,
+            ApplyOfficeState: self._apply_office_state,
             SetClockTrusted: self._set_clock_trusted,
             TakeDayList: self._take_day_list,
             RecordEvent: self._record_event,
@@ -98,6 +101,8 @@ class Core:
         }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
+        self._office: OfficeState | None = None  # the backend's call-up state of today, once it answered
+        self._own_calls: tuple[CallEntry, ...] = ()  # calls this core learned of itself, newest first
         self._load_day()
         self._report(ReportHealth(ComponentName.CORE, Health.OK))
         self._snapshot = self._take_snapshot()
@@ -197,20 +202,36 @@ class Core:
             log.warning("voided %s: %s", ticket.code, command.reason)
             self._estimator.ticket_voided(ticket.code, now)
             self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
+            self._settled |= {ticket.code}
         return ticket
 
     def _staff_call(self, command: StaffCall, now: datetime) -> Ticket | Appointment | None:
-        called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=now)
+        called_at = command.called_at or now
+        called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=called_at)
         if called is not None:
             self._called(_call_entry(called))
-        elif not self._recent_calls or (self._recent_calls[0].code, self._recent_calls[0].counter) != (
-            command.code,
-            command.counter,
-        ):
+        elif not self._knows_call(command.code, command.counter, called_at):
             # Not one of this device's tickets (a monitor-only device holds none, or another
             # kiosk issued it): the waiting room must see the call all the same.
-            self._called(CallEntry(command.code, "", command.counter, now))
+            self._called(CallEntry(command.code, "", command.counter, called_at))
         return called
+
+    def _knows_call(self, code: str, counter: int, called_at: datetime) -> bool:
+        """Whether the screens show this call already: the same call handed over again (the calls feed
+        replays the latest after a restart) must not come back as a new one."""
+        shown = self._queue().recent_calls
+        return any((c.code, c.counter, c.called_at) == (code, counter, called_at) for c in shown) or bool(
+            shown and (shown[0].code, shown[0].counter) == (code, counter)
+        )
+
+    def _apply_office_state(self, command: ApplyOfficeState, now: datetime) -> bool:
+        state = command.state
+        if state.day != self._day:
+            # Around midnight the backend may still be on the other day: keep what the screens show.
+            log.info("office state of %s ignored: today is %s here", state.day, self._day)
+            return False
+        self._office = state
+        return True
 
     def _take_outbox(self, command: TakeOutbox, now: datetime):
         return self._store.undelivered_events(command.limit)
@@ -255,7 +276,10 @@ class Core:
         self._estimator.called(entry.code, entry.counter, entry.called_at)
         self._waiting = tuple(e for e in self._waiting if e.code != entry.code)
         self._appointments = tuple(e for e in self._appointments if e.code != entry.code)
-        self._recent_calls = (entry,) + self._recent_calls[: RECENT_CALLS - 1]
+        self._settled |= {entry.code}
+        # In the order they were made: a call handed over late (after a restart) is not the newest.
+        self._recent_calls = _newest_first((entry,) + self._recent_calls)
+        self._own_calls = _newest_first((entry,) + self._own_calls)
 
     def _check_in(self, command: CheckIn, now: datetime) -> CheckInResult:
         """Decide a scan. Only ACCEPTED changes state; a repeated scan gives the same answer again."""
@@ -265,7 +289,9 @@ class Core:
             self._estimator.appointment_checked_in(
                 appointment.display_code, appointment.concern, self._local_slot(appointment), now
             )
-            self._appointments = tuple(sorted(self._appointments + (_appointment_entry(appointment),), key=_call_order))
+            self._appointments = tuple(
+                sorted(self._appointments + (_appointment_entry(appointment),), key=appointment_order)
+            )
         log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
         return self._check_in_result(appointment, judgement)
 
@@ -316,7 +342,8 @@ class Core:
         )
         log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
         estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
-        ahead = len(self._appointments) + len(self._waiting)  # the queue as the monitor shows it
+        queue = self._queue()
+        ahead = len(queue.appointments) + len(queue.waiting)  # the whole office's queue, as the monitors show it
         self._estimator.ticket_issued(ticket.code, concern.name, now)
         self._waiting += (QueueEntry(ticket.code, ticket.concern, ticket.issued_at),)
         self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
@@ -377,6 +404,7 @@ class Core:
         if day != self._day:
             log.info("new day %s: numbering starts again, yesterday's queue is closed", day)
             self._day = day
+            self._office, self._own_calls = None, ()
             self._load_day()
             self._publish()
 
@@ -386,6 +414,9 @@ class Core:
         self._waiting = tuple(QueueEntry(t.code, t.concern, t.issued_at) for t in store.waiting(day))
         self._appointments = tuple(_appointment_entry(a) for a in store.checked_in(day))
         self._recent_calls = tuple(_call_entry(t) for t in store.recent_calls(day, RECENT_CALLS))
+        self._settled = frozenset(t.code for t in store.tickets(day) if t.state != "waiting") | frozenset(
+            a.display_code for a in store.appointments(day) if a.called_at
+        )
         self._issued = store.issued_counts(day)
         self._estimator = self._replayed_estimator()
         self._waits = None
@@ -437,17 +468,32 @@ class Core:
             except Exception:
                 log.exception("a snapshot listener failed")
 
+    def _queue(self) -> Queue:
+        """What the screens show: the office's state with this device's changes since; before the
+        backend ever answered (or without one), this device's own queue."""
+        if self._office is None:
+            return Queue(self._appointments, self._waiting, self._recent_calls)
+        return merged_queue(
+            self._office,
+            own_appointments=self._appointments,
+            own_waiting=self._waiting,
+            own_calls=self._own_calls,
+            settled=self._settled,
+            recent=RECENT_CALLS,
+        )
+
     def _take_snapshot(self) -> Snapshot:
         self._serial += 1
         store = self._store
+        queue = self._queue()
         return Snapshot(
             serial=self._serial,
             taken_at=self._clock.now(),
             day=self._day,
-            appointments=self._appointments,
-            waiting=self._waiting,
+            appointments=queue.appointments,
+            waiting=queue.waiting,
             waits=self._current_waits(),
-            recent_calls=self._recent_calls,
+            recent_calls=queue.recent_calls,
             issued_today=tuple(sorted(self._issued.items())),
             components=tuple(sorted(self._components.values(), key=lambda c: c.name)),
             outbox_pending=store.pending_events(),
@@ -466,5 +512,5 @@ def _appointment_entry(appointment: Appointment) -> AppointmentEntry:
     )
 
 
-def _call_order(entry: AppointmentEntry):
-    return entry.slot, entry.checked_in_at.isoformat() if entry.checked_in_at else ""
+def _newest_first(calls: tuple[CallEntry, ...]) -> tuple[CallEntry, ...]:
+    return tuple(sorted(calls, key=lambda call: call.called_at, reverse=True)[:RECENT_CALLS])

@@ -1,4 +1,5 @@
-"""The device's side of the sync: outbox up, calls and day lists down, heartbeats, each on its own thread.
+"""The device's side of the sync: outbox up, calls, office state and day lists down, heartbeats, each on its
+own thread.
 
 It talks to the core only through commands and snapshots, so a slow or absent backend never holds up
 a ticket, a check-in or the monitor; the component "backend" says what is wrong and since when.
@@ -15,18 +16,28 @@ from datetime import date, datetime, timedelta
 from appliance import __version__
 from appliance.domain.backoff import Backoff
 from appliance.domain.clock import local_day
-from appliance.domain.commands import ApplyDayList, Health, MarkDelivered, ReportHealth, StaffCall, TakeOutbox
+from appliance.domain.commands import (
+    ApplyDayList,
+    ApplyOfficeState,
+    Health,
+    MarkDelivered,
+    ReportHealth,
+    StaffCall,
+    TakeOutbox,
+)
 from appliance.domain.component import ComponentName, WorkerThread
 from appliance.protocol.contract import Contract, parse_timestamp, timestamp
 from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, BadAnswer
 from appliance.sync.wire import (
     DayListRejected,
+    OfficeStateRejected,
     OutboxEncoder,
     alarm_text,
     appointments_of,
     check_day,
     component_name,
     merge_changes,
+    office_state_of,
 )
 
 log = logging.getLogger(__name__)
@@ -161,6 +172,7 @@ class DeviceSync:
             "heartbeat": f"/v1/devices/{device.id}/heartbeat",
             "appointments": f"/v1/sites/{device.site}/appointments",
             "calls": f"/v1/sites/{device.site}/calls",
+            "office": f"/v1/sites/{device.site}/office",
         }
         self._days: dict[date, _Day] = {}
         self._alarmed = False
@@ -186,19 +198,21 @@ class DeviceSync:
 
     @property
     def stale_since(self) -> datetime | None:
-        """Since when the calls feed (what the monitor shows) has not been live; None while it is."""
-        return self.health.down_since("calls")
+        """Since when the calls feed or the office state (what the monitor shows) has not been live;
+        None while both are."""
+        return min(filter(None, (self.health.down_since("calls"), self.health.down_since("office"))), default=None)
 
     def start(self) -> None:
         self._stopping.clear()
         self.health.report_again()
         # One session per thread: the long poll holds its connection, uploads never wait for it.
-        self._clients = {name: self._client() for name in ("outbox", "calls", "routine")}
+        self._clients = {name: self._client() for name in ("outbox", "calls", "office", "routine")}
         self._threads = [
             WorkerThread(loop, f"sync-{name}")
             for name, loop in (
                 ("outbox", self._outbox_loop),
                 ("calls", self._calls_loop),
+                ("office", self._office_loop),
                 ("routine", self._routine_loop),
             )
         ]
@@ -356,8 +370,45 @@ class DeviceSync:
         changes nothing for a number already called, and yesterday's never call today's same number."""
         today = self.core.snapshot.day
         for call in calls:
-            if local_day(parse_timestamp(call["called_at"]), self.zone) == today:
-                self.core.submit(StaffCall(call["counter"], call["code"]))
+            called_at = parse_timestamp(call["called_at"])
+            if local_day(called_at, self.zone) == today:
+                self.core.submit(StaffCall(call["counter"], call["code"], called_at))
+
+    # --- the office's state ---------------------------------------------------------------------------
+
+    def _office_loop(self) -> None:
+        """Follows the office's call-up state; each new one goes to the core whole. A refused answer
+        changes nothing: the screens keep the last good state and are marked not up to date."""
+        client, backoff = self._clients["office"], Backoff(self.retry_first_s, self.retry_most_s)
+        held = None  # (version, day) of the state the core has
+        while not self._stopping.is_set():
+            asked = time.monotonic()
+            params = {} if held is None else {"after": held[0], "wait": self.calls_wait_s}
+            try:
+                answer = client.call(
+                    "GET",
+                    self._paths["office"],
+                    params=params,
+                    timeout=self.calls_wait_s + self.timeout if held else None,
+                )
+                state = office_state_of(self.contract, answer.body, self.site)
+            except OfficeStateRejected as error:
+                log.warning("the office state from the backend is refused, the last one stays: %s", error)
+                self._stopping.wait(
+                    self._failed(
+                        "office", BadAnswer(f"GET office: state refused, the last one stays ({error})"), backoff
+                    )
+                )
+                continue
+            except Exception as error:
+                self._stopping.wait(self._failed("office", error, backoff))
+                continue
+            self._answered("office", backoff)
+            if (state.version, state.day) != held and not self._stopping.is_set():
+                self.core.submit(ApplyOfficeState(state))
+            elif time.monotonic() - asked < 0.5 and held is not None:
+                self._stopping.wait(1.0)  # a backend that does not hold the poll must not be asked in a loop
+            held = (state.version, state.day)
 
     # --- heartbeat and day lists --------------------------------------------------------------------
 

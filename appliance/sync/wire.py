@@ -1,8 +1,8 @@
-"""The device's records in the protocol's form, and the protocol's day lists as the device's records.
+"""The device's records in the protocol's form, and the protocol's day lists and office state as the device's.
 
 Outbox events are stored as the core wrote them; here each becomes the document's event of its kind,
 the same way on every attempt (a key sent again with another body would be a conflict). Day lists,
-pulled or pushed, are checked completely before anything of them is applied.
+pulled or pushed, and office states are checked completely before anything of them is applied.
 """
 
 import json
@@ -11,8 +11,10 @@ import re
 from datetime import UTC, date, time
 
 from appliance.domain.errors import ApplianceError
+from appliance.domain.office import OfficeEntry, OfficeState
+from appliance.domain.snapshot import CallEntry
 from appliance.domain.state import Appointment, EventRecord
-from appliance.protocol.contract import Contract, timestamp
+from appliance.protocol.contract import Contract, parse_timestamp, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,10 @@ class DayListRejected(ApplianceError, ValueError):
     def __init__(self, message: str, details=()):
         super().__init__(message)
         self.details = list(details)
+
+
+class OfficeStateRejected(ApplianceError, ValueError):
+    """An office state that is not applied (the last good one stays), and why."""
 
 
 # --- events out --------------------------------------------------------------------------------
@@ -220,3 +226,42 @@ def _problem(error) -> tuple[str, str]:
     if error.validator in ("maxItems", "minItems", "maxLength", "minLength", "maximum", "minimum"):
         return where, f"breaks {error.validator} {error.validator_value}"
     return where, f"is not a valid value ({error.validator})"
+
+
+# --- the office's state in ---------------------------------------------------------------------
+
+
+def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
+    """``answer`` as an OfficeState, if it matches the document, is ``site``'s and agrees with itself:
+    positions 1, 2, 3, ..., each code once, appointments before tickets, counts that match the list."""
+    problems = sorted(_problem(error) for error in contract.schema_validator("OfficeState").iter_errors(answer))
+    if problems:
+        raise OfficeStateRejected(f"{problems[0][0]}: {problems[0][1]}")
+    if answer["site"] != site:
+        raise OfficeStateRejected(f"it is site {answer['site']}'s, not this device's ({site})")
+    waiting = answer["waiting"]
+    if [entry["position"] for entry in waiting] != list(range(1, len(waiting) + 1)):
+        raise OfficeStateRejected("body.waiting: the positions are not 1, 2, 3, ... in the list's order")
+    if len({entry["code"] for entry in waiting}) != len(waiting):
+        raise OfficeStateRejected("body.waiting: a code is listed twice")
+    kinds = [entry["kind"] for entry in waiting]
+    if kinds != sorted(kinds):  # "appointment" < "ticket"
+        raise OfficeStateRejected("body.waiting: a ticket is listed before a checked-in appointment")
+    counts: dict[str, int] = {}
+    for entry in waiting:
+        counts[entry["concern"]] = counts.get(entry["concern"], 0) + 1
+    if counts != {item["concern"]: item["waiting"] for item in answer["waiting_per_concern"]}:
+        raise OfficeStateRejected("body.waiting_per_concern does not count body.waiting")
+    calls = tuple(
+        CallEntry(call["code"], call.get("concern", ""), call["counter"], parse_timestamp(call["called_at"]))
+        for call in answer["recent_calls"]
+    )
+    return OfficeState(
+        site=site,
+        day=date.fromisoformat(answer["day"]),
+        version=answer["version"],
+        recent_calls=calls,
+        waiting=tuple(
+            OfficeEntry(e["code"], e["concern"], e["kind"], parse_timestamp(e["since"]), e.get("slot")) for e in waiting
+        ),
+    )

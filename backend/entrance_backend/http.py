@@ -83,7 +83,8 @@ class Caller:
 
 
 class CallFeed:
-    """Wakes the long polls of a site when a call is made there. Used on the event loop only."""
+    """Wakes the long polls of a site (calls feed, office state) when its calls or its office state
+    change. Used on the event loop only."""
 
     def __init__(self):
         self._wakers: dict[str, asyncio.Event] = {}
@@ -147,7 +148,7 @@ class Backend:
             raise ValueError("every device needs its own name and token, different from the staff token")
         self.settings = settings
         self.contract = contract or Contract.load()
-        self.store = BackendStore(settings.database)
+        self.store = BackendStore(settings.database, on_change=self._changed)
         self.zone = ZoneInfo(settings.timezone)
         self.feed = CallFeed()
         self.limiter = RateLimiter(settings.rate_limit)
@@ -157,6 +158,11 @@ class Backend:
         """The server stops: answer the waiting long polls now (callable from any thread)."""
         if self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.feed.close)
+
+    def _changed(self, site: str) -> None:
+        """The store committed a change of ``site``'s state (on any thread): its long polls answer now."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.feed.notify, site)
 
     def today(self, now: datetime) -> str:
         return site_day(now, self.zone)
@@ -301,9 +307,21 @@ class Backend:
             call = await run_in_threadpool(self.store.call_next, site, day, body["counter"], now, body.get("concerns"))
         else:
             call = await run_in_threadpool(self.store.call_code, site, day, body["counter"], body["code"], now)
-        self.feed.notify(site)
         log.info("counter %s calls %s (%s)", call["counter"], call["code"], call["kind"])
         return JSONResponse(call, status_code=201)
+
+    async def get_office_state(self, request: Request) -> Response:
+        _, params, _ = await self.admit(request, "getOfficeState")
+        site, after = params["site"], params.get("after")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + params["wait"]
+        while True:
+            waker = self.feed.waker(site)  # taken before the query, so a change in between is not missed
+            state = await run_in_threadpool(self.store.office_state, site, self.today(self.settings.clock()))
+            remaining = deadline - loop.time()
+            if after is None or state["version"] != after or remaining <= 0 or self.feed.closing:
+                return JSONResponse(state)
+            await self.feed.wait(waker, remaining)
 
     async def get_waits(self, request: Request) -> Response:
         _, params, _ = await self.admit(request, "getWaits")
@@ -337,6 +355,7 @@ def create_app(backend: Backend) -> Starlette:
         Route("/v1/devices/{device}/events", backend.upload_events, methods=["POST"]),
         Route("/v1/sites/{site}/appointments", backend.get_appointments, methods=["GET"]),
         Route("/v1/sites/{site}/calls", backend.calls, methods=["GET", "POST"]),
+        Route("/v1/sites/{site}/office", backend.get_office_state, methods=["GET"]),
         Route("/v1/sites/{site}/waits", backend.get_waits, methods=["GET"]),
     ]
     handlers = {

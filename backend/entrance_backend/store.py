@@ -2,12 +2,14 @@
 
 An event batch is one transaction and (device, key) is unique, so each event's effect happens once
 however often a device sends it. Thread-safe: one connection, one lock, short transactions.
+Every change of a site's call-up state moves its office version on and is told to ``on_change``.
 """
 
 import json
 import secrets
 import sqlite3
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,8 +176,14 @@ class NobodyWaiting(BackendRefusal):
 
 
 class BackendStore:
-    def __init__(self, path: Path):
+    RECENT_CALLS = 10  # calls in the office state: the current one and the monitors' "recently called"
+
+    def __init__(self, path: Path, on_change: Callable[[str], None] = lambda site: None):
         self.path = Path(path)
+        self.on_change = on_change  # called with the site after each committed change of its office state
+        self._changed_sites: set[str] = set()
+        # The latest office state per (site, day): every device's poll wakes at each change, one computes it.
+        self._office_states: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -242,6 +250,7 @@ class BackendStore:
                         seq,
                     ),
                 )
+                self._office_changed(appointment["site"], appointment["day"])
             return [self._appointment("id=?", (id_,)) for id_ in ids]
 
     def change_appointment(self, appointment_id: str, now: datetime, **changes) -> dict:
@@ -257,7 +266,9 @@ class BackendStore:
             )
             if cursor.rowcount == 0:
                 raise UnknownCode(f"no appointment {appointment_id!r}")
-            return self._appointment("id=?", (appointment_id,))
+            appointment = self._appointment("id=?", (appointment_id,))
+            self._office_changed(appointment["site"], appointment["day"])
+            return appointment
 
     def appointment_day(self, site: str, day: str) -> tuple[int, list[dict]]:
         """The day's appointments in slot order, and the position to continue from."""
@@ -416,9 +427,9 @@ class BackendStore:
             if row is not None:
                 self._db.execute("UPDATE appointments SET called_at=? WHERE id=?", (timestamp(now), row[0]))
                 return self._record_call(site, day, counter, row[1], "appointment", now)
+            # The order the backend received them in (the office's order of drawing), never a device's clock.
             row = self._db.execute(
-                f"SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting'{only} "
-                "ORDER BY issued_at, rowid LIMIT 1",
+                f"SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting'{only} ORDER BY rowid LIMIT 1",
                 (site, day, *(concerns or ())),
             ).fetchone()
             if row is None:
@@ -435,6 +446,58 @@ class BackendStore:
                 (site, day),
             ).fetchall()
         return [dict(zip(("code", "concern", "state", "counter"), row)) for row in rows]
+
+    # --- the office's call-up state -------------------------------------------------------------
+
+    def office_state(self, site: str, day: str) -> dict:
+        """What every screen of the office shows (the protocol's OfficeState): the latest calls, newest
+        first, and the waiting list in calling order, as ``call_next`` would take them."""
+        with self._lock:
+            version = self._office_version(site, day)
+            held = self._office_states.get((site, day))
+            if held is not None and held["version"] == version:
+                return held
+            calls = self._db.execute(
+                "SELECT c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) FROM calls c "
+                "LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
+                "LEFT JOIN appointments a ON c.kind='appointment' AND a.site=c.site AND a.day=c.day "
+                "AND a.display_code=c.code WHERE c.site=? AND c.day=? ORDER BY c.n DESC LIMIT ?",
+                (site, day, self.RECENT_CALLS),
+            ).fetchall()
+            appointments = self._db.execute(
+                "SELECT display_code, concern, slot, COALESCE(checked_in_at, updated_at) FROM appointments "
+                "WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL ORDER BY slot, checked_in_at, id",
+                (site, day),
+            ).fetchall()
+            tickets = self._db.execute(
+                "SELECT code, concern, issued_at FROM tickets WHERE site=? AND day=? AND state='waiting' "
+                "ORDER BY rowid",
+                (site, day),
+            ).fetchall()
+        waiting = [
+            {"code": code, "concern": concern, "kind": "appointment", "slot": slot, "since": since}
+            for code, concern, slot, since in appointments
+        ] + [{"code": code, "concern": concern, "kind": "ticket", "since": since} for code, concern, since in tickets]
+        per_concern: dict[str, int] = {}
+        for position, entry in enumerate(waiting, 1):
+            entry["position"] = position
+            per_concern[entry["concern"]] = per_concern.get(entry["concern"], 0) + 1
+        state = {
+            "site": site,
+            "day": day,
+            "version": version,
+            "recent_calls": [
+                {"code": code, "counter": counter, "kind": kind, "called_at": called_at}
+                | ({"concern": concern} if concern else {})
+                for code, counter, kind, called_at, concern in calls
+            ],
+            "waiting": waiting,
+            "waiting_per_concern": [{"concern": c, "waiting": n} for c, n in sorted(per_concern.items())],
+        }
+        if len(self._office_states) > 100:  # yesterday's and other sites' states go; the next poll makes them again
+            self._office_states = {}
+        self._office_states[(site, day)] = state
+        return state
 
     # --- wait estimates ------------------------------------------------------------------------
 
@@ -456,30 +519,34 @@ class BackendStore:
             return self._ticket_issued(sender, site, event["key"], body, created_at, now)
         if kind == "ticket_void":
             # Only the issuer's: a code issued twice must not void the other device's waiting visitor.
-            self._db.execute(
+            changed = self._db.execute(
                 "UPDATE tickets SET state='void' WHERE site=? AND day=? AND code=? AND device=?",
                 (site, body["day"], body["code"], device),
-            )
+            ).rowcount
+            self._office_changed(site, body["day"], changed)
         elif kind == "ticket_called":
-            self._db.execute(
+            changed = self._db.execute(
                 "UPDATE tickets SET state='called', called_at=?, counter=? WHERE site=? AND day=? "
                 "AND code=? AND state='waiting'",
                 (created_at, body["counter"], site, body["day"], body["code"]),
-            )
+            ).rowcount
+            self._office_changed(site, body["day"], changed)
         elif kind == "check_in":
             if self._db.execute("SELECT 1 FROM appointments WHERE id=?", (body["appointment"],)).fetchone() is None:
-                self._add_checked_in(site, body, created_at, now)
+                self._office_changed(site, body["day"], self._add_checked_in(site, body, created_at, now))
             else:  # a cancelled appointment stays cancelled: the counter cannot call it
-                self._db.execute(
+                for (day,) in self._db.execute(
                     "UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
-                    "WHERE id=? AND site=? AND status='booked'",
+                    "WHERE id=? AND site=? AND status='booked' RETURNING day",
                     (created_at, self._next_seq(), timestamp(now), body["appointment"], site),
-                )
+                ).fetchall():
+                    self._office_changed(site, day)
         elif kind == "appointment_called":
-            self._db.execute(
-                "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL",
+            for (day,) in self._db.execute(
+                "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL RETURNING day",
                 (created_at, body["appointment"], site),
-            )
+            ).fetchall():
+                self._office_changed(site, day)
         elif kind == "component_health":
             self._health(device, body["component"], body["state"], body.get("detail", ""), created_at)
         elif kind in ("printer_health", "scanner_health"):
@@ -509,6 +576,7 @@ class BackendStore:
                 "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
                 (site, day, code, body["concern"], body["number"], created_at, *_columns(sender)),
             )
+            self._office_changed(site, day)
             return []
         first = Sender(*held[:3])
         if (first.device, *held[3:]) == (sender.device, body["concern"], body["number"], created_at):
@@ -520,14 +588,15 @@ class BackendStore:
         )
         return [_code_alarm(day, code, first, sender)]
 
-    def _add_checked_in(self, site: str, body: dict, created_at: str, now: datetime) -> None:
-        """An appointment the backend never held, from what its signed code says, so a counter can call it.
-        Without those facts, of another site, or with a display code the day holds already: no effect."""
+    def _add_checked_in(self, site: str, body: dict, created_at: str, now: datetime) -> int:
+        """An appointment the backend never held, from what its signed code says, so a counter can call it;
+        how many it added. Without those facts, of another site, or with a display code the day holds
+        already: no effect."""
         facts = [body.get(name) for name in ("site", "slot", "concern", "display_code")]
         if None in facts or facts[0] != site:
-            return
+            return 0
         seq = self._next_seq()
-        self._db.execute(
+        return self._db.execute(
             f"INSERT INTO appointments ({_APPOINTMENT_COLUMNS}, created_seq, seq, checked_in_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'checked_in', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
@@ -543,7 +612,7 @@ class BackendStore:
                 seq,
                 created_at,
             ),
-        )
+        ).rowcount
 
     def _note_instance(self, sender: Sender) -> None:
         beat = self._db.execute(
@@ -600,6 +669,7 @@ class BackendStore:
             "INSERT INTO calls (site, day, counter, code, kind, called_at) VALUES (?, ?, ?, ?, ?, ?)",
             (site, day, counter, code, kind, called_at),
         ).lastrowid
+        self._office_changed(site, day)
         return self._call(n, counter, code, kind, called_at)
 
     def _call(self, n, counter, code, kind, called_at) -> dict:
@@ -631,9 +701,27 @@ class BackendStore:
         row = self._db.execute(f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE {where}", args).fetchone()
         return _appointment_from_row(row)
 
+    def _office_changed(self, site: str, day: str, changed: int = 1) -> None:
+        """The call-up state of ``site`` on ``day`` changed: its version moves on. One counter per site
+        across its days, so a new day's versions never repeat an earlier day's."""
+        if not changed:
+            return
+        version = self._db.execute(
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 "
+            "RETURNING value",
+            (f"office_seq:{site}",),
+        ).fetchone()[0]
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"office:{site}:{day}", version))
+        self._changed_sites.add(site)
+
+    def _office_version(self, site: str, day: str) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"office:{site}:{day}",)).fetchone()
+        return int(row[0]) if row else 0
+
     @contextmanager
     def _transaction(self):
         with self._lock:
+            self._changed_sites = set()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -641,6 +729,9 @@ class BackendStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            changed, self._changed_sites = self._changed_sites, set()
+        for site in sorted(changed):
+            self.on_change(site)
 
 
 def _columns(sender: Sender) -> tuple:

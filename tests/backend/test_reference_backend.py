@@ -519,11 +519,11 @@ def test_call_next_for_some_concerns_and_a_code_called_by_name(backend):
     assert staff_call(backend, counter=4, code="Z999").status_code == 404
 
 
-def test_tickets_are_called_in_issue_order_whatever_offset_the_device_writes(backend):
+def test_tickets_are_called_in_the_order_the_backend_received_them_whatever_the_device_clocks_say(backend):
     later = ticket("A001") | {"created_at": "2026-03-09T09:30:00+01:00"}  # 08:30 UTC
     earlier = ticket("A002") | {"created_at": "2026-03-09T08:10:00.123456789z"}
     upload(backend, [later, earlier])
-    assert [staff_call(backend, counter=1, next=True).json()["code"] for _ in range(2)] == ["A002", "A001"]
+    assert [staff_call(backend, counter=1, next=True).json()["code"] for _ in range(2)] == ["A001", "A002"]
 
 
 def test_tickets_the_device_called_itself_are_not_offered_again(backend):
@@ -536,6 +536,107 @@ def test_tickets_the_device_called_itself_are_not_offered_again(backend):
         ],
     )
     assert staff_call(backend, counter=1, next=True).json()["code"] == "A002"
+
+
+# --- the office's call-up state ----------------------------------------------------------------
+
+
+def office(backend, headers=KIOSK, **query):
+    return requests.get(f"{backend.url}/v1/sites/mitte/office", params=query, headers=headers, timeout=40)
+
+
+def test_the_office_state_lists_appointments_by_slot_then_tickets_as_received_and_call_next_follows_it(backend):
+    booked = book(backend, 3)
+    upload(backend, [ticket("A001", 9), event("check_in", {"day": DAY, "appointment": booked[2]["id"]}, 10)])
+    # kiosk-2's clock is behind: its ticket still comes after A001, as the backend received it.
+    upload(backend, [ticket("A151", 1)], device="kiosk-2", headers={"Authorization": "Bearer token-kiosk-2"})
+    upload(
+        backend,
+        [
+            ticket("E001", 11, concern="first-application"),
+            ticket("A002", 12),
+            event("ticket_void", {"day": DAY, "code": "A002"}, 13),
+            event("check_in", {"day": DAY, "appointment": booked[0]["id"]}, 14),
+        ],
+    )
+    state = office(backend).json()
+    assert (state["site"], state["day"]) == ("mitte", DAY) and state["version"] > 0
+    assert [(w["position"], w["code"], w["kind"]) for w in state["waiting"]] == [
+        (1, "T001", "appointment"),
+        (2, "T003", "appointment"),
+        (3, "A001", "ticket"),
+        (4, "A151", "ticket"),
+        (5, "E001", "ticket"),
+    ]
+    assert state["waiting"][0]["slot"] == "09:00"
+    assert state["waiting_per_concern"] == [
+        {"concern": "first-application", "waiting": 1},
+        {"concern": "leave", "waiting": 4},
+    ]
+    assert state["recent_calls"] == []
+    called = [staff_call(backend, counter=counter, next=True).json()["code"] for counter in range(1, 6)]
+    assert called == [w["code"] for w in state["waiting"]]
+    after = office(backend).json()
+    assert after["waiting"] == [] and after["version"] > state["version"]
+    assert [(c["code"], c["counter"], c["concern"]) for c in after["recent_calls"]] == [
+        ("E001", 5, "first-application"),
+        ("A151", 4, "leave"),
+        ("A001", 3, "leave"),
+        ("T003", 2, "leave"),
+        ("T001", 1, "leave"),
+    ]
+    Contract.load().schema_validator("OfficeState").validate(after)
+
+
+def _ask_office(backend, version: int, answers: list) -> None:
+    answers.append((office(backend, after=version, wait=20), time.monotonic()))
+
+
+def test_an_office_long_poll_answers_within_a_second_of_every_kind_of_change(backend):
+    booked = book(backend, 2)
+    changes = [
+        lambda: upload(backend, [ticket("A001")]),
+        lambda: upload(backend, [event("check_in", {"day": DAY, "appointment": booked[0]["id"]})]),
+        lambda: staff_call(backend, counter=2, next=True),
+        lambda: upload(backend, [event("ticket_void", {"day": DAY, "code": "A001"})]),
+        lambda: backend.store.change_appointment(booked[1]["id"], NOW, slot="11:00"),
+    ]
+    version, latencies = office(backend).json()["version"], []
+    for change in changes:
+        answers: list = []
+        waiting = threading.Thread(target=_ask_office, args=(backend, version, answers))
+        waiting.start()
+        time.sleep(0.3)  # the poll is waiting by now
+        changed = time.monotonic()
+        change()
+        waiting.join(10)
+        answer, answered = answers[0]
+        latencies.append(answered - changed)
+        assert answer.json()["version"] > version
+        version = answer.json()["version"]
+    print(f"\nchange -> office long poll answered: max {max(latencies) * 1000:.1f} ms")
+    assert max(latencies) < 1.0
+
+
+def test_an_office_long_poll_without_change_answers_the_same_state_after_its_wait(backend):
+    upload(backend, [ticket("A001")])
+    state = office(backend).json()
+    started = time.monotonic()
+    assert office(backend, after=state["version"], wait=1).json() == state
+    assert 0.95 <= time.monotonic() - started < 2.0
+
+
+def test_an_office_version_the_backend_never_issued_is_answered_at_once_with_the_state(backend):
+    upload(backend, [ticket("A001")])
+    started = time.monotonic()
+    answer = office(backend, after=10**12, wait=20).json()
+    assert time.monotonic() - started < 1.0 and [w["code"] for w in answer["waiting"]] == ["A001"]
+
+
+def test_the_office_state_is_for_the_site_s_own_devices_and_staff_only(backend):
+    assert office(backend, headers={"Authorization": "Bearer token-nord"}).status_code == 403
+    assert office(backend, headers={}).status_code == 401
+    assert office(backend, headers=STAFF_AUTH).status_code == 200
 
 
 def test_the_call_command_line_calls_a_code_and_the_next(backend, capsys):

@@ -29,6 +29,8 @@ TOKEN_2 = "token-kiosk-2-0123456789"  # a second kiosk of the office, device id 
 STAFF = "staff-secret"
 SITE = "mitte"
 ZONE = "Europe/Berlin"
+KIOSK_1 = DeviceAccess("kiosk-1", SITE, TOKEN)
+KIOSK_2 = DeviceAccess("kiosk-2", SITE, TOKEN_2)
 
 
 # --- the backend, behind a gate that can misbehave -----------------------------------------------
@@ -200,15 +202,8 @@ def slow(seconds: float, after_work: bool = True):
 class Central:
     """The reference backend on a fixed loopback port and SQLite file: stopped and started again at will."""
 
-    def __init__(self, tmp_path, port: int | None = None):
-        self.settings = Settings(
-            tmp_path / "backend.db",
-            (DeviceAccess("kiosk-1", SITE, TOKEN), DeviceAccess("kiosk-2", SITE, TOKEN_2)),
-            STAFF,
-            SITE,
-            ZONE,
-            rate_limit=0,
-        )
+    def __init__(self, tmp_path, port: int | None = None, devices=(KIOSK_1, KIOSK_2)):
+        self.settings = Settings(tmp_path / "backend.db", tuple(devices), STAFF, SITE, ZONE, rate_limit=0)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.gate = Gate(None)
@@ -279,14 +274,15 @@ def write_config(
     timeout: str = "2s",
     batch_size: int = 100,
     outbox_alarm: int = 10000,
-    **sections,
+    **sections: dict,
 ):
-    """The device's config; ``sections`` add to it (``device={"id": "kiosk-2"}``, ``checkin={...}``)."""
+    """A device of SITE syncing with ``url``; ``sections`` add to its config (``device={"id": ...}``)."""
     token_file = secret_file(directory / "backend.token", token)
-    sections["device"] = {"site": SITE} | sections.get("device", {})
+    device = {"site": SITE} | sections.pop("device", {})
     return write_device_config(
         directory,
         **sections,
+        device=device,
         backend={
             "url": url,
             "token_file": token_file,

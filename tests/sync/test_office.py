@@ -1,0 +1,238 @@
+"""An office as the waiting room sees it: two kiosks (numbering series 1 and 2 of 2) and a monitor-only
+device following the reference backend on loopback, compared by what each device's monitor shows.
+
+Each screen is read as the monitor process reads it: the daemon's view (appliance.app.view) parsed
+by appliance.display.view; old calls are told from new ones by the monitor's own Announcer.
+"""
+
+import statistics
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from appliance.app.view import monitor_view
+from appliance.display.announcer import Announcer
+from appliance.display.view import parse_view
+from appliance.domain.commands import CheckIn, IssueTicket, TakeDayList
+from entrance_backend.http import DeviceAccess
+from support import wait_for
+from support.sync import KIOSK_1, KIOSK_2, SITE, TOKEN, TOKEN_2, Central, Device, json_mangled, local_now
+
+MONITOR_TOKEN = "token-monitor-1-012345678"
+OFFICE = (
+    KIOSK_1,
+    KIOSK_2,
+    DeviceAccess("monitor-1", SITE, MONITOR_TOKEN),
+)
+AGREE_WITHIN_S = 1.0
+
+
+def start_device(tmp_path, central: Central, name: str) -> Device:
+    directory = tmp_path / name
+    directory.mkdir(exist_ok=True)
+    if name == "monitor-1":
+        sections = {"token": MONITOR_TOKEN, "device": {"id": name, "roles": "monitor"}}
+    else:
+        series = 1 if name == "kiosk-1" else 2
+        sections = {
+            "token": TOKEN if series == 1 else TOKEN_2,
+            "device": {"id": name},
+            "numbering": {"series": series, "series_count": 2},
+        }
+    return Device(directory, central.url, **sections).start()
+
+
+@pytest.fixture
+def office(tmp_path):
+    central = Central(tmp_path, devices=OFFICE).start()
+    devices = {access.device: start_device(tmp_path, central, access.device) for access in OFFICE}
+    yield central, devices
+    for device in devices.values():
+        device.stop()
+    central.stop()
+
+
+def screen(device: Device):
+    """What this device's monitor shows now."""
+    return parse_view(monitor_view(device.config, device.core.snapshot, stale_since=device.sync.stale_since))
+
+
+def picture(device: Device) -> tuple:
+    """The part of the screen every device of the office must agree on."""
+    view = screen(device)
+    return (
+        tuple((call.code, call.counter) for call in view.recent_calls),
+        tuple(entry.code for entry in view.appointments),
+        tuple(entry.code for entry in view.waiting),
+    )
+
+
+def agreed(devices: dict, check=lambda shown: True, timeout: float = 10.0) -> tuple:
+    """Waits until every screen shows the same picture and ``check(picture)`` holds; returns it."""
+    pictures = {}
+
+    def same() -> bool:
+        pictures.update({name: picture(device) for name, device in devices.items()})
+        return len(set(pictures.values())) == 1 and check(next(iter(pictures.values())))
+
+    try:
+        wait_for(same, timeout, "every screen showing the same")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; they show {pictures}") from None
+    return next(iter(pictures.values()))
+
+
+def timed(devices: dict, action, check) -> float:
+    """Seconds from ``action()`` until every screen agrees on a picture that passes ``check``."""
+    started = time.monotonic()
+    action()
+    agreed(devices, check)
+    return time.monotonic() - started
+
+
+def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list_within_a_second(office):
+    central, devices = office
+    kiosk_1, kiosk_2, monitor = devices["kiosk-1"], devices["kiosk-2"], devices["monitor-1"]
+    central.book(2, local_now().date(), slot=local_now().strftime("%H:%M"))
+    wait_for(lambda: len(kiosk_2.do(TakeDayList())) == 2, what="the day list on kiosk-2")
+    issued, latencies = [], []
+
+    def draw(kiosk, concern="leave"):
+        return lambda: issued.append(kiosk.do(IssueTicket(concern)).code)
+
+    for action in (draw(kiosk_1), draw(kiosk_2), draw(kiosk_1, "documents"), draw(kiosk_2)):
+        latencies.append(timed(devices, action, lambda shown: shown[2] == tuple(issued)))
+    latencies.append(
+        timed(devices, lambda: kiosk_2.do(CheckIn("REF001X")), lambda shown: shown[1:] == (("T001",), tuple(issued)))
+    )
+    # The monitor-only device holds no ticket and no check-in of its own, and lists them all.
+    assert picture(monitor) == ((), ("T001",), tuple(issued))
+    assert [entry.code for entry in screen(monitor).waiting if entry.concern == "leave"] == [
+        issued[0],
+        issued[1],
+        issued[3],
+    ]
+    # The next ticket counts everyone the office lets in before it, whichever kiosk drew them.
+    assert kiosk_1.do(IssueTicket("leave")).people_ahead == 1 + len(issued)
+    issued.append(screen(kiosk_1).waiting[-1].code)
+    agreed(devices, lambda shown: shown[2] == tuple(issued))
+
+    for counter, expected in ((3, "T001"), (1, issued[0]), (2, issued[1])):
+        latencies.append(
+            timed(
+                devices,
+                lambda counter=counter: central.call(counter=counter, next=True),
+                lambda shown, call=(expected, counter): shown[0][:1] == (call,),
+            )
+        )
+    shown = agreed(devices)
+    assert shown == (((issued[1], 2), (issued[0], 1), ("T001", 3)), (), tuple(issued[2:]))
+    print(
+        f"\noffice of 3 devices, change -> every screen agrees: median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
+    assert max(latencies) < AGREE_WITHIN_S
+
+
+def test_a_restarted_device_shows_the_office_again_and_announces_no_old_call(tmp_path, office):
+    central, devices = office
+    for kiosk in (devices["kiosk-1"], devices["kiosk-2"], devices["kiosk-1"]):
+        kiosk.do(IssueTicket("leave"))
+    agreed(devices, lambda shown: len(shown[2]) == 3)
+    announcer = Announcer(_Silent(), chime=False, pause_s=0)
+    follower = _Follower(announcer, lambda: devices["monitor-1"])
+    try:
+        for counter in (1, 2):
+            central.call(counter=counter, next=True)
+        shown = agreed(devices, lambda shown: len(shown[0]) == 2)
+        wait_for(lambda: len(announcer.announced) == 2, what="both calls announced")
+
+        devices["monitor-1"].stop()  # the daemon restarts; the monitor process stays and listens on
+        devices["monitor-1"] = start_device(tmp_path, central, "monitor-1")
+        assert agreed(devices) == shown
+        time.sleep(0.5)  # the calls feed's replay of the latest calls has been handed over by now
+        assert agreed(devices) == shown
+    finally:
+        follower.stop()
+        announcer.close()
+    assert [(a.code, a.counter) for a in announcer.announced] == [(code, str(n)) for code, n in reversed(shown[0])]
+
+
+def test_in_an_outage_each_device_keeps_the_last_state_plus_its_own_tickets_and_they_converge(office):
+    central, devices = office
+    kiosk_1, kiosk_2, monitor = devices["kiosk-1"], devices["kiosk-2"], devices["monitor-1"]
+    for kiosk in (kiosk_1, kiosk_2):
+        kiosk.do(IssueTicket("leave"))
+    agreed(devices, lambda shown: len(shown[2]) == 2)
+    central.call(counter=1, next=True)
+    last = agreed(devices, lambda shown: len(shown[0]) == 1 and len(shown[2]) == 1)
+
+    central.stop()
+    for device in devices.values():
+        wait_for(lambda device=device: screen(device).stale_since is not None, what="nicht aktuell")
+    during = {name: kiosk.do(IssueTicket("leave")).code for name, kiosk in (("kiosk-1", kiosk_1), ("kiosk-2", kiosk_2))}
+    assert picture(kiosk_1) == (last[0], (), last[2] + (during["kiosk-1"],))
+    assert picture(kiosk_2) == (last[0], (), last[2] + (during["kiosk-2"],))
+    assert picture(monitor) == last
+    documents = kiosk_2.do(IssueTicket("documents"))
+    assert documents.people_ahead == 2  # the office's waiting one and its own
+
+    central.start()
+    shown = agreed(devices, lambda shown: len(shown[2]) == 4)
+    assert shown[0] == last[0]
+    assert set(shown[2]) == set(last[2]) | set(during.values()) | {documents.code}
+    wait_for(lambda: all(screen(device).stale_since is None for device in devices.values()), what="up to date")
+
+
+class _Silent:
+    def play(self, name: str, wav: bytes) -> None:
+        pass
+
+
+class _Follower:
+    """The monitor process's part: offers each view's recent calls to the announcer, as they come."""
+
+    def __init__(self, announcer: Announcer, device):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, args=(announcer, device), daemon=True)
+        self._thread.start()
+
+    def _follow(self, announcer, device) -> None:
+        while not self._stop.wait(0.01):
+            try:
+                announcer.offer(screen(device()).recent_calls, datetime.now(UTC))
+            except Exception:  # the device is being restarted: its store is closed for a moment
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def _another_site(state: dict) -> None:
+    state["site"] = "nord"
+
+
+def _positions_swapped(state: dict) -> None:
+    state["waiting"][0]["position"], state["waiting"][1]["position"] = 2, 1
+
+
+@pytest.mark.parametrize("mangle", [_another_site, _positions_swapped])
+def test_an_office_state_of_another_site_or_contradicting_itself_is_refused_and_the_last_one_kept(
+    central, device, mangle
+):
+    first, second = (device.do(IssueTicket("leave")).code for _ in range(2))
+    wait_for(lambda: device.core.snapshot.outbox_pending == 0 and device.sync.stale_since is None, what="in sync")
+    central.call(counter=1, code=first)
+    wait_for(lambda: picture(device) == (((first, 1),), (), (second,)), what="the call on the screen")
+    central.gate.fault("GET", "/office$", json_mangled(mangle), times=None)
+    third, fourth = (device.do(IssueTicket("leave")).code for _ in range(2))  # the office moves on, refused
+    wait_for(lambda: "state refused, the last one stays" in device.health().detail, what="the refusal in the status")
+    assert screen(device).stale_since is not None
+    assert picture(device) == (((first, 1),), (), (second, third, fourth))
+    central.gate.clear()
+    central.call(counter=2, code=second)
+    wait_for(lambda: picture(device) == (((second, 2), (first, 1)), (), (third, fourth)), what="the office again")
+    wait_for(lambda: device.sync.stale_since is None, what="up to date again")
