@@ -76,7 +76,7 @@ def wall_jump(before: tuple[datetime, float], after: tuple[datetime, float]) -> 
 
 def describe_jump(jump: timedelta) -> str:
     """'back 1 d 2 h 3 min' or 'forward 3 min 10 s': for status lines a technician reads."""
-    seconds = int(abs(jump).total_seconds())
+    seconds = round(abs(jump).total_seconds())
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)

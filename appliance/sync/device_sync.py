@@ -5,6 +5,7 @@ a ticket, a check-in or the monitor; the component "backend" says what is wrong 
 """
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,6 +36,7 @@ OUTBOX_IDLE_S = 0.1  # how often an empty outbox is looked at again
 ALARM_CLEARS_AT = 0.9  # the outbox alarm ends below 90 % of its limit, so it does not flap
 UNREACHABLE = "unreachable"
 _DETAIL = 200
+_REFUSED_TIME = re.compile(r"body\.events\[(\d+)\]\.created_at")
 
 
 @dataclass
@@ -262,12 +264,16 @@ class DeviceSync:
             else:
                 self._stopping.wait(OUTBOX_IDLE_S)
 
-    def _upload(self, client: BackendClient, events: list[dict]) -> None:
+    def _upload(self, client: BackendClient, events: list[dict], restamped: bool = False) -> None:
         """Send ``events`` in order and mark what the backend holds. A batch refused as a whole for one
-        event's sake (409: a key it holds with other content; 413: too large) is sent in halves."""
+        event's sake (409: a key it holds with other content; 413: too large) is sent in halves; events
+        dated where the backend cannot believe them are sent once more with the backend's time."""
         try:
             answer = client.call("POST", self._paths["events"], json_body={"events": events})
         except BackendRefused as error:
+            if error.code == "implausible_time" and not restamped and (again := _restamped(events, error)):
+                self._upload(client, again, restamped=True)
+                return
             if error.status in (409, 413) and len(events) > 1:
                 half = len(events) // 2
                 self._upload(client, events[:half])
@@ -443,6 +449,29 @@ class DeviceSync:
             known.appointments = merged
         known.cursor, known.asked_since, known.etag = body["cursor"], params.get("since"), answer.headers.get("ETag")
         self.health.problem(f"day {day}", None)
+
+
+def _restamped(events: list[dict], refusal: BackendRefused) -> list[dict] | None:
+    """``events`` with each created_at the backend refused as implausible (a clock gone wrong: year 1,
+    9999) replaced by the backend's own time from its answer's Date. The event is kept and delivered,
+    its effect intact; the device's database keeps the time its clock gave. None: nothing to change."""
+    if refusal.server_date is None:
+        return None
+    refused = {int(m[1]) for where in refusal.where if (m := _REFUSED_TIME.fullmatch(where))}
+    refused = {index for index in refused if index < len(events)}
+    if not refused:
+        return None
+    backend_time = timestamp(refusal.server_date)
+    for index in sorted(refused):
+        log.warning(
+            "event %s (%s) is dated %s by this device's clock, which the backend cannot believe: sent "
+            "with the backend's time %s instead (the device keeps its own)",
+            events[index]["key"],
+            events[index]["kind"],
+            events[index]["created_at"],
+            backend_time,
+        )
+    return [dict(event, created_at=backend_time) if i in refused else event for i, event in enumerate(events)]
 
 
 def _confirmed(answer, events: list[dict]) -> list[str]:
