@@ -1,8 +1,8 @@
 """When the wall clock counts as right: systemd's time sync says so, or the backend's clock agrees.
 
 A Pi has no real-time clock and may boot in 1970 or in last week; until one of the two signals
-comes (again, after the core saw the clock jump), nothing day-bound is issued. Every dated answer
-of the backend is also a measurement: an offset of more than [backend] clock_warning is reported.
+comes (again, after the core saw the clock jump), nothing day-bound is issued. Each heartbeat's
+server_time is also a measurement: an offset of more than [backend] clock_warning is reported.
 """
 
 import logging
@@ -32,6 +32,12 @@ def _sync_mark(path: Path) -> int | None:
         return path.stat().st_mtime_ns
     except OSError:
         return None
+
+
+def _within(offset_s: float, limit_s: float, round_trip_s: float, resolution_s: float) -> bool:
+    """Whether a measured offset may be within ``limit_s``: the server's time was written somewhere in
+    the round trip, and its reading drops what is below its resolution."""
+    return -limit_s - round_trip_s <= offset_s <= limit_s + resolution_s + round_trip_s
 
 
 class ClockTrust:
@@ -83,17 +89,23 @@ class ClockTrust:
         return self._thread.failure if self._thread is not None else None
 
     def observe_server_date(self, server_date: datetime | None, round_trip_s: float) -> None:
-        """An answer's Date header (whole seconds) read just now, ``round_trip_s`` after asking."""
-        if server_date is None:
-            return
-        offset = (self._clock.now() - server_date).total_seconds()
+        """An answer's Date header (whole seconds) read just now, ``round_trip_s`` after asking: enough to
+        confirm an unconfirmed clock."""
+        if server_date is not None and not self.trusted:
+            offset = (self._clock.now() - server_date).total_seconds()
+            if _within(offset, self.tolerance_s, round_trip_s, resolution_s=1.0):
+                self._trust(f"the backend's clock agrees within {abs(offset):.0f} s")
+
+    def observe_server_time(self, server_time: datetime, round_trip_s: float) -> None:
+        """The heartbeat's server_time (to the millisecond, the backend's own clock) read just now: it
+        confirms an unconfirmed clock too, and measures how far off ours is."""
+        offset = (self._clock.now() - server_time).total_seconds()
 
         def within(limit: float) -> bool:
-            # The header drops the fraction of its second and was written somewhere in the round trip.
-            return -limit - round_trip_s <= offset <= limit + 1 + round_trip_s
+            return _within(offset, limit, round_trip_s, resolution_s=0.001)
 
         if within(self.tolerance_s) and not self.trusted:
-            self._trust(f"the backend's clock agrees within {abs(offset):.0f} s")
+            self._trust(f"the backend's clock agrees within {abs(offset):.1f} s")
         if not within(self.tolerance_s):
             self._note(("tolerance", offset))
         elif not within(self.warning_s):
@@ -107,8 +119,10 @@ class ClockTrust:
             known = self._offset
             if offset is None and known is None:
                 return
-            # The offset said stays until it moves by more than the warning: a new detail is a new event.
-            if offset and known and offset[0] == known[0] and abs(offset[1] - known[1]) <= self.warning_s:
+            # The offset said stays until it moves by more than the warning and half itself: each
+            # new detail is an event to send, and a clock running away must not flood the outbox.
+            moved = abs(offset[1] - known[1]) if offset and known else 0.0
+            if offset and known and offset[0] == known[0] and moved <= max(self.warning_s, abs(known[1]) / 2):
                 return
             self._offset = offset
         if offset is None:

@@ -389,7 +389,8 @@ class DeviceSync:
             }
             for c in snapshot.components
         ][:32]
-        client.call(
+        asked = time.monotonic()
+        answer = client.call(
             "POST",
             self._paths["heartbeat"],
             json_body={
@@ -401,6 +402,12 @@ class DeviceSync:
                 "sent_at": timestamp(self.clock.now()),
             },
         )
+        server_time = answer.body.get("server_time") if isinstance(answer.body, dict) else None
+        if self.clock_trust is not None and isinstance(server_time, str):
+            try:
+                self.clock_trust.observe_server_time(parse_timestamp(server_time), time.monotonic() - asked)
+            except ValueError:
+                raise BadAnswer("POST heartbeat: server_time is not a timestamp", answer.status) from None
 
     def _sync_days(self, client: BackendClient) -> None:
         if not self._clock_trusted():
