@@ -264,15 +264,15 @@ class DeviceSync:
             else:
                 self._stopping.wait(OUTBOX_IDLE_S)
 
-    def _upload(self, client: BackendClient, events: list[dict], restamped: bool = False) -> None:
+    def _upload(self, client: BackendClient, events: list[dict], restamped: frozenset[int] = frozenset()) -> None:
         """Send ``events`` in order and mark what the backend holds. A batch refused as a whole for one
         event's sake (409: a key it holds with other content; 413: too large) is sent in halves; events
         dated where the backend cannot believe them are sent once more with the backend's time."""
         try:
             answer = client.call("POST", self._paths["events"], json_body={"events": events})
         except BackendRefused as error:
-            if error.code == "implausible_time" and not restamped and (again := _restamped(events, error)):
-                self._upload(client, again, restamped=True)
+            if error.code == "implausible_time" and (again := _restamped(events, error, restamped)):
+                self._upload(client, *again)
                 return
             if error.status in (409, 413) and len(events) > 1:
                 half = len(events) // 2
@@ -458,14 +458,17 @@ class DeviceSync:
         self.health.problem(f"day {day}", None)
 
 
-def _restamped(events: list[dict], refusal: BackendRefused) -> list[dict] | None:
+def _restamped(
+    events: list[dict], refusal: BackendRefused, before: frozenset[int]
+) -> tuple[list[dict], frozenset[int]] | None:
     """``events`` with each created_at the backend refused as implausible (a clock gone wrong: year 1,
-    9999) replaced by the backend's own time from its answer's Date. The event is kept and delivered,
-    its effect intact; the device's database keeps the time its clock gave. None: nothing to change."""
+    9999) replaced by the backend's own time from its answer's Date, and the indexes replaced so far.
+    The event is kept and delivered, its effect intact; the device's database keeps the time its clock
+    gave. An answer names 20 at most, so a longer run takes rounds. None: no new one to replace."""
     if refusal.server_date is None:
         return None
     refused = {int(m[1]) for where in refusal.where if (m := _REFUSED_TIME.fullmatch(where))}
-    refused = {index for index in refused if index < len(events)}
+    refused = {index for index in refused if index < len(events)} - before
     if not refused:
         return None
     backend_time = timestamp(refusal.server_date)
@@ -478,7 +481,8 @@ def _restamped(events: list[dict], refusal: BackendRefused) -> list[dict] | None
             events[index]["created_at"],
             backend_time,
         )
-    return [dict(event, created_at=backend_time) if i in refused else event for i, event in enumerate(events)]
+    again = [dict(event, created_at=backend_time) if i in refused else event for i, event in enumerate(events)]
+    return again, before | refused
 
 
 def _confirmed(answer, events: list[dict]) -> list[str]:

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from appliance.domain.clock import FakeClock, SystemClock
-from appliance.domain.commands import Health, IssueTicket
+from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.errors import ClockNotTrusted
 from appliance.protocol.contract import parse_timestamp
 from support import wait_for
@@ -116,13 +116,19 @@ def test_after_a_jump_only_a_new_time_synchronisation_confirms_the_clock(tmp_pat
 
 def test_events_a_clock_dated_1970_reach_the_backend_with_its_time_and_stay_dated_on_the_device(tmp_path, central):
     booted = FakeClock(datetime(1970, 1, 1, 0, 0, 12, tzinfo=UTC))  # a Pi without a real-time clock
-    device = Device(tmp_path, central.url, clock=booted, trusted=False).start()
+    device = Device(tmp_path, central.url, clock=booted, trusted=False)
+    for n in range(30):  # more than one refusal names (20): delivered in rounds
+        device.core.apply(RecordEvent("boot_note", {"n": n}))
+    device.start()
     try:
-        held = wait_for(lambda: central.store.events("kiosk-1"), what="the clock's first report delivered")
-        assert [(e["kind"], e["body"]["component"]) for e in held][:1] == [("component_health", "clock")]
+        wait_for(lambda: len(central.store.events("kiosk-1")) >= 31, what="the boot's events delivered")
+        held = central.store.events("kiosk-1")
+        assert [e["body"]["n"] for e in held if e["kind"] == "boot_note"] == list(range(30))
+        assert ("component_health", "clock") in [(e["kind"], e["body"].get("component")) for e in held]
         delivered(device)  # not held up: the outbox goes on
+        held = central.store.events("kiosk-1")
         assert all(parse_timestamp(e["created_at"]).year > 2000 for e in held)  # the backend's Date
-        assert central.gate.count("POST", "/events", 422) >= 1
+        assert central.gate.count("POST", "/events", 422) >= 2  # 20 named in the first refusal, then the rest
         with sqlite3.connect(device.config.state.database) as db:
             assert db.execute("SELECT MIN(created_at) FROM events").fetchone()[0].startswith("1970-01-01")
     finally:
