@@ -120,8 +120,13 @@ class Appliance:
     def _clock_trust(self):
         from appliance.sync.clock_trust import ClockTrust
 
+        backend = self.config.backend
         self.clock_trust = ClockTrust(
-            self.core, self.clock, self.config.backend.clock_tolerance.total_seconds(), trusted=self.core.clock_trusted
+            self.core,
+            self.clock,
+            backend.clock_tolerance.total_seconds(),
+            trusted=self.core.clock_trusted,
+            warning_s=backend.clock_warning.total_seconds(),
         )
         return self.clock_trust
 

@@ -113,6 +113,14 @@ class SetClockTrusted:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class NoteClockOffset:
+    """What the backend's clock says of ours: "" while they agree within [backend] clock_warning, else
+    the measured offset and what to do. The clock's health shows it, trusted or not."""
+
+    detail: str
+
+
 class Health(str, Enum):
     STARTING = "starting"
     OK = "ok"
@@ -145,4 +153,5 @@ Command = (
     | ApplyDayList
     | ApplyOfficeState
     | SetClockTrusted
+    | NoteClockOffset
 )

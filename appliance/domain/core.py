@@ -3,7 +3,8 @@
 Drivers, sync and the display hand commands in from any thread; the core applies them one at a
 time on its own thread, and after each change publishes a new immutable Snapshot to readers.
 Its loop also wakes every tick, so the day rolls over at local midnight without any input and
-the systemd watchdog is fed only while the loop really runs.
+the systemd watchdog is fed only while the loop really runs. It also watches the wall clock against
+the monotonic one: a jump back across midnight or forward by more than a day withdraws its trust.
 """
 
 import dataclasses
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, LatePolicy, judge
-from appliance.domain.clock import local_day
+from appliance.domain.clock import JUMP_SLACK, LONGEST_UNCONFIRMED_LEAP, describe_jump, local_day, wall_jump
 from appliance.domain.codes import PREFIX as SIGNED_PREFIX
 from appliance.domain.codes import CodeError, ForgedCode
 from appliance.domain.codes import decode as decode_code
@@ -30,6 +31,7 @@ from appliance.domain.commands import (
     IssueTicket,
     JudgeScan,
     MarkDelivered,
+    NoteClockOffset,
     RecordEvent,
     ReportHealth,
     SetClockTrusted,
@@ -80,6 +82,9 @@ class Core:
         self._components: dict[str, ComponentHealth] = {}
         self._serial = 0
         self.clock_trusted = clock_trusted
+        self._clock_why = "not synchronised"  # why the clock is not trusted
+        self._clock_offset = ""  # what the backend's clock says of ours, when they disagree
+        self._last_reading: tuple[datetime, float] | None = None  # (wall, monotonic), for jumps
         self._waits_published, self._waits_published_at = None, None
         self._thread: threading.Thread | None = None
         # One handler per command: a new command is one entry here and one method.
@@ -95,6 +100,7 @@ class Core:
             ApplyDayList: self._apply_day_list,
             ApplyOfficeState: self._apply_office_state,
             SetClockTrusted: self._set_clock_trusted,
+            NoteClockOffset: self._note_clock_offset,
             TakeDayList: self._take_day_list,
             RecordEvent: self._record_event,
             ReportHealth: self._report,
@@ -103,6 +109,7 @@ class Core:
         self._day = local_day(clock.now(), config.device.timezone)
         self._office: OfficeState | None = None  # the backend's call-up state of today, once it answered
         self._own_calls: tuple[CallEntry, ...] = ()  # calls this core learned of itself, newest first
+        self._trusted_on_day = clock_trusted  # then numbers of self._day may be out there
         self._load_day()
         self._report(ReportHealth(ComponentName.CORE, Health.OK))
         self._snapshot = self._take_snapshot()
@@ -146,8 +153,10 @@ class Core:
             try:
                 command, future = self._inbox.get(timeout=tick)
             except queue.Empty:
-                self._roll_over_if_new_day(self._clock.now())
-                self._publish_waits_if_due(self._clock.now())
+                now = self._clock.now()
+                self._watch_for_jumps(now)
+                self._roll_over_if_new_day(now)
+                self._publish_waits_if_due(now)
                 continue
             if command is _STOP:
                 return
@@ -156,6 +165,7 @@ class Core:
     def apply(self, command: Command, future: Future | None = None):
         """Apply one command now, on the calling thread (the core thread, or a test's)."""
         now = self._clock.now()  # one reading: a ticket's day and its time must agree at midnight
+        self._watch_for_jumps(now)
         self._roll_over_if_new_day(now)
         try:
             result = self._handle(command, now)
@@ -179,7 +189,7 @@ class Core:
 
     def _handle(self, command: Command, now: datetime):
         if isinstance(command, NEEDS_TRUSTED_CLOCK) and not self.clock_trusted:
-            raise ClockNotTrusted("the clock is not synchronised yet: no day-bound number or check-in")
+            raise ClockNotTrusted(f"the clock is not confirmed ({self._clock_why}): no day-bound number or check-in")
         try:
             handler = self._handlers[type(command)]
         except KeyError:
@@ -254,14 +264,44 @@ class Core:
             )
             self.clock_trusted = command.trusted
             self._roll_over_if_new_day(now)
+        if not command.trusted:
+            self._clock_why = command.reason or "not synchronised"
+        return self._report_clock(now)
+
+    def _note_clock_offset(self, command: NoteClockOffset, now: datetime) -> ComponentHealth:
+        self._clock_offset = command.detail
+        return self._report_clock(now)
+
+    def _report_clock(self, now: datetime) -> ComponentHealth:
+        problems = ([] if self.clock_trusted else [self._clock_why]) + [self._clock_offset] * bool(self._clock_offset)
         return self._report(
-            ReportHealth(
-                ComponentName.CLOCK,
-                Health.OK if command.trusted else Health.DEGRADED,
-                "" if command.trusted else command.reason or "not synchronised",
+            ReportHealth(ComponentName.CLOCK, Health.DEGRADED if problems else Health.OK, "; ".join(problems)), now
+        )
+
+    def _watch_for_jumps(self, now: datetime) -> None:
+        """Compares the wall clock with the monotonic one at every reading. Once trusted, a wall clock
+        gone back across midnight (numbers of the later day are in visitors' hands) or forward by more
+        than a day (no time really passed) is no longer trusted: the day stays until it is confirmed."""
+        reading, previous = (now, self._clock.monotonic()), self._last_reading
+        self._last_reading = reading
+        if previous is None or not self.clock_trusted:
+            return
+        jump = wall_jump(previous, reading)
+        if -JUMP_SLACK <= jump <= LONGEST_UNCONFIRMED_LEAP:
+            return
+        if jump < timedelta(0) and local_day(now, self.config.device.timezone) >= self._day:
+            log.warning("the wall clock was set %s within the day", describe_jump(jump))
+            return
+        local = now.astimezone(self.config.device.timezone)
+        self._set_clock_trusted(
+            SetClockTrusted(
+                False,
+                f"the wall clock jumped {describe_jump(jump)} (to {local:%Y-%m-%d %H:%M}): numbering stays on "
+                f"{self._day}, no numbers or check-ins until the backend or time sync confirms the clock",
             ),
             now,
         )
+        self._publish()
 
     def _take_day_list(self, command: TakeDayList, now: datetime) -> list[Appointment] | None:
         if command.scheduled and self._store.has_event("day_list_printed", self._day):
@@ -400,7 +440,12 @@ class Core:
         self._waits_published, self._waits_published_at = waits, now
 
     def _roll_over_if_new_day(self, now: datetime) -> None:
+        if not self.clock_trusted:
+            return  # which day it is is not known: the day stays
         day = local_day(now, self.config.device.timezone)
+        if day < self._day and self._trusted_on_day:
+            return  # never back to an earlier day: its numbers would be given a second time
+        self._trusted_on_day = True
         if day != self._day:
             log.info("new day %s: numbering starts again, yesterday's queue is closed", day)
             self._day = day

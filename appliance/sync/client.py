@@ -34,10 +34,19 @@ class BackendError(ApplianceError):
     transient = True
 
     def __init__(
-        self, message: str, status: int | None = None, code: str | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        *,
+        where: tuple[str, ...] = (),
+        server_date: datetime | None = None,
     ):
         super().__init__(message)
         self.status, self.code, self.retry_after = status, code, retry_after
+        self.where = where  # the `where` of the answer's details: what in the request was refused
+        self.server_date = server_date
 
 
 class BackendUnreachable(BackendError, ConnectionError):
@@ -138,7 +147,7 @@ class BackendClient:
             data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
             send_headers["Content-Type"] = "application/json"
         where = f"{method} {path}"
-        sent_at = time.time()
+        sent_at = time.monotonic()  # a round trip, measured where no clock jump can distort it
         try:
             response = self.session.request(
                 method,
@@ -159,7 +168,7 @@ class BackendClient:
             raise BackendUnreachable(f"{where}: {_reason(error)}") from None
         with response:
             raw = self._read(response, deadline, where)
-        received_at = time.time()
+        received_at = time.monotonic()
         server_date = _http_date(response.headers.get("Date"))
         status = response.status_code
         if status == 304:
@@ -241,17 +250,19 @@ def retry_after_seconds(
 
 
 def _refusal(where: str, status: int, headers, raw: bytes, server_date) -> BackendError:
-    code, message = None, raw[:200].decode("utf-8", "replace").strip()
+    code, message, details = None, raw[:200].decode("utf-8", "replace").strip(), ()
     try:
         body = json.loads(raw)
         if isinstance(body, dict):
             code, message = str(body.get("error") or "")[:40] or None, str(body.get("message") or message)[:300]
+            if isinstance(body.get("details"), list):
+                details = tuple(str(d.get("where"))[:300] for d in body["details"][:20] if isinstance(d, dict))
     except ValueError:
         pass
     text = f"{where}: {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
     if status in (429, 503) or status >= 500:
         return BackendUnavailable(text, status, code, retry_after_seconds(headers.get("Retry-After"), server_date))
-    return BackendRefused(text, status, code)
+    return BackendRefused(text, status, code, where=details, server_date=server_date)
 
 
 def _parse_json(raw: bytes, where: str):

@@ -6,6 +6,7 @@ a ticket, a check-in or the monitor; the component "backend" says what is wrong 
 """
 
 import logging
+import re
 import secrets
 import threading
 import time
@@ -50,6 +51,7 @@ ALARM_CLEARS_AT = 0.9  # the outbox alarm ends below 90 % of its limit, so it do
 UNREACHABLE = "unreachable"
 ALARMS_SHOWN = 3  # the backend's alarms named in the health; the log has each of them
 _DETAIL = 200
+_REFUSED_TIME = re.compile(r"body\.events\[(\d+)\]\.created_at")
 
 
 @dataclass
@@ -285,12 +287,16 @@ class DeviceSync:
             else:
                 self._stopping.wait(OUTBOX_IDLE_S)
 
-    def _upload(self, client: BackendClient, events: list[dict]) -> None:
+    def _upload(self, client: BackendClient, events: list[dict], restamped: frozenset[int] = frozenset()) -> None:
         """Send ``events`` in order and mark what the backend holds. A batch refused as a whole for one
-        event's sake (409: a key it holds with other content; 413: too large) is sent in halves."""
+        event's sake (409: a key it holds with other content; 413: too large) is sent in halves; events
+        dated where the backend cannot believe them are sent once more with the backend's time."""
         try:
             answer = client.call("POST", self._paths["events"], json_body={"events": events, "instance": self.instance})
         except BackendRefused as error:
+            if error.code == "implausible_time" and (again := _restamped(events, error, restamped)):
+                self._upload(client, *again)
+                return
             if error.status in (409, 413) and len(events) > 1:
                 half = len(events) // 2
                 self._upload(client, events[:half])
@@ -444,6 +450,7 @@ class DeviceSync:
             }
             for c in snapshot.components
         ][:32]
+        asked = time.monotonic()
         answer = client.call(
             "POST",
             self._paths["heartbeat"],
@@ -457,6 +464,12 @@ class DeviceSync:
                 "instance": self.instance,
             },
         )
+        server_time = answer.body.get("server_time") if isinstance(answer.body, dict) else None
+        if self.clock_trust is not None and isinstance(server_time, str):
+            try:
+                self.clock_trust.observe_server_time(parse_timestamp(server_time), time.monotonic() - asked)
+            except ValueError:
+                raise BadAnswer("POST heartbeat: server_time is not a timestamp", answer.status) from None
         self._take_alarms(answer.body, standing=True)
 
     def _take_alarms(self, answer, standing: bool) -> None:
@@ -523,6 +536,33 @@ class DeviceSync:
             known.appointments = merged
         known.cursor, known.asked_since, known.etag = body["cursor"], params.get("since"), answer.headers.get("ETag")
         self.health.problem(f"day {day}", None)
+
+
+def _restamped(
+    events: list[dict], refusal: BackendRefused, before: frozenset[int]
+) -> tuple[list[dict], frozenset[int]] | None:
+    """``events`` with each created_at the backend refused as implausible (a clock gone wrong: year 1,
+    9999) replaced by the backend's own time from its answer's Date, and the indexes replaced so far.
+    The event is kept and delivered, its effect intact; the device's database keeps the time its clock
+    gave. An answer names 20 at most, so a longer run takes rounds. None: no new one to replace."""
+    if refusal.server_date is None:
+        return None
+    refused = {int(m[1]) for where in refusal.where if (m := _REFUSED_TIME.fullmatch(where))}
+    refused = {index for index in refused if index < len(events)} - before
+    if not refused:
+        return None
+    backend_time = timestamp(refusal.server_date)
+    for index in sorted(refused):
+        log.warning(
+            "event %s (%s) is dated %s by this device's clock, which the backend cannot believe: sent "
+            "with the backend's time %s instead (the device keeps its own)",
+            events[index]["key"],
+            events[index]["kind"],
+            events[index]["created_at"],
+            backend_time,
+        )
+    again = [dict(event, created_at=backend_time) if i in refused else event for i, event in enumerate(events)]
+    return again, before | refused
 
 
 def _confirmed(answer, events: list[dict]) -> list[str]:

@@ -44,8 +44,13 @@ BACKEND = Section(
         ),
         "clock_tolerance": Key(
             Duration(timedelta(seconds=1), timedelta(hours=1)),
-            "how far the backend's Date may be off for the clock to count as right",
+            "how far the backend's Date may be off for an unconfirmed clock to count as right",
             default="60s",
+        ),
+        "clock_warning": Key(
+            Duration(timedelta(seconds=1), timedelta(hours=1)),
+            "how far the backend's Date may be off before the clock is reported degraded (time sync missing)",
+            default="5s",
         ),
     },
     checks=(_backend_needs_a_token,),

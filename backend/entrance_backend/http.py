@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from appliance.protocol.contract import Contract, RequestRejected, read_body, timestamp
+from appliance.protocol.contract import Contract, RequestRejected, parse_timestamp, read_body, timestamp
 from entrance_backend.store import (
     BackendRefusal,
     BackendStore,
@@ -45,6 +45,10 @@ from entrance_backend.store import (
 log = logging.getLogger("entrance-backend")
 
 DEFAULT_SITE = "mitte"
+# An event's created_at is the device's clock: taken when it lies within these of the backend's own,
+# so a month offline still delivers as it was; year 1 or 9999 is a clock gone wrong.
+PLAUSIBLE_PAST = timedelta(days=31)
+PLAUSIBLE_FUTURE = timedelta(days=1)
 _REFUSALS = {
     CursorGone: (410, "cursor_gone"),
     KeyConflict: (409, "key_conflict"),
@@ -249,12 +253,22 @@ class Backend:
 
     async def upload_events(self, request: Request) -> Response:
         caller, params, body = await self.admit(request, "uploadEvents")
+        now = self.settings.clock()
+        if implausible := _implausible_times(body["events"], now):
+            raise RequestRejected(
+                422,
+                "implausible_time",
+                f"{len(implausible)} event(s) dated far from the backend's clock ({timestamp(now)}), the first "
+                f"{implausible[0][1]}: nothing was applied; send them with the backend's time (the device's "
+                "clock is wrong: enable time sync)",
+                details=implausible,
+            )
         accepted, duplicates, alarms = await run_in_threadpool(
             self.store.apply_events,
             _sender(request, params["device"], body.get("instance")),
             caller.device.site,
             body["events"],
-            self.settings.clock(),
+            now,
         )
         for alarm in alarms:
             log.error("ticket %s of %s issued twice: %s", alarm["code"], alarm["day"], alarm["devices"])
@@ -413,6 +427,21 @@ def _sender(request: Request, device: str, instance: str | None) -> Sender:
 
 def _unauthorized(message: str) -> RequestRejected:
     return RequestRejected(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="entrance"'})
+
+
+def _implausible_times(events: list[dict], now: datetime) -> list[tuple[str, str]]:
+    """(where, which event) for each event whose created_at lies outside the plausible window."""
+    found = []
+    for index, event in enumerate(events):
+        try:
+            plausible = now - PLAUSIBLE_PAST <= parse_timestamp(event["created_at"]) <= now + PLAUSIBLE_FUTURE
+        except (ValueError, OverflowError):  # year 1 with an offset east of UTC is before datetime.min
+            plausible = False
+        if not plausible:
+            found.append(
+                (f"body.events[{index}].created_at", f"event {event['key']} ({event['kind']}) of {event['created_at']}")
+            )
+    return found
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -47,14 +47,14 @@ CREATE TABLE events (
     received_at TEXT NOT NULL,
     UNIQUE (device, key)
 );
-CREATE TABLE tickets (
+CREATE TABLE tickets (                 -- rowid: the order of arrival, which is the calling order
     site TEXT NOT NULL,
     day TEXT NOT NULL,
     code TEXT NOT NULL,
     concern TEXT NOT NULL,
     number INTEGER NOT NULL,
     device TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
+    issued_at TEXT NOT NULL,             -- by the device's clock: kept, never ordered by
     state TEXT NOT NULL CHECK (state IN ('waiting', 'called', 'void')),
     called_at TEXT,
     counter INTEGER,
@@ -416,7 +416,7 @@ class BackendStore:
             return self._record_call(site, day, counter, code, "ticket", now)
 
     def call_next(self, site: str, day: str, counter: int, now: datetime, concerns: list[str] | None = None) -> dict:
-        """Checked-in appointments first (by slot, then check-in), then walk-in tickets in issue order."""
+        """Checked-in appointments first (by slot, then check-in), then walk-in tickets in the order of arrival."""
         only = f" AND concern IN ({','.join('?' * len(concerns))})" if concerns else ""
         with self._transaction():
             row = self._db.execute(
@@ -442,7 +442,7 @@ class BackendStore:
     def tickets(self, site: str, day: str) -> list[dict]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT code, concern, state, counter FROM tickets WHERE site=? AND day=? ORDER BY issued_at, rowid",
+                "SELECT code, concern, state, counter FROM tickets WHERE site=? AND day=? ORDER BY rowid",
                 (site, day),
             ).fetchall()
         return [dict(zip(("code", "concern", "state", "counter"), row)) for row in rows]

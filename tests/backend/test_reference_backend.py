@@ -519,11 +519,39 @@ def test_call_next_for_some_concerns_and_a_code_called_by_name(backend):
     assert staff_call(backend, counter=4, code="Z999").status_code == 404
 
 
-def test_tickets_are_called_in_the_order_the_backend_received_them_whatever_the_device_clocks_say(backend):
-    later = ticket("A001") | {"created_at": "2026-03-09T09:30:00+01:00"}  # 08:30 UTC
-    earlier = ticket("A002") | {"created_at": "2026-03-09T08:10:00.123456789z"}
-    upload(backend, [later, earlier])
-    assert [staff_call(backend, counter=1, next=True).json()["code"] for _ in range(2)] == ["A001", "A002"]
+def test_tickets_are_called_in_the_order_they_reached_the_backend_whatever_the_devices_clocks_say(backend):
+    # kiosk-2 runs 48 s slow: its ticket, drawn after kiosk-1's, carries the earlier time.
+    upload(backend, [ticket("A001") | {"created_at": "2026-03-09T09:30:00+01:00"}])  # 08:30 UTC
+    slow = ticket("A151") | {"created_at": "2026-03-09T08:29:12.123456789z"}
+    upload(backend, [slow], device="kiosk-2", headers={"Authorization": "Bearer token-kiosk-2"})
+    upload(backend, [ticket("A002", 40), ticket("A003", 20)])  # one batch: in array order
+    called = [staff_call(backend, counter=1, next=True).json()["code"] for _ in range(4)]
+    assert called == ["A001", "A151", "A002", "A003"]
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-01-01T08:00:00Z"],
+)
+def test_an_event_dated_far_from_the_backends_clock_is_refused_naming_it_and_nothing_applied(backend, created_at):
+    absurd = ticket("A002") | {"created_at": created_at}
+    answer = upload(backend, [ticket("A001"), absurd])
+    assert answer.status_code == 422, answer.text
+    refusal = answer.json()
+    assert refusal["error"] == "implausible_time"
+    assert f"event {absurd['key']} (ticket_issued) of {created_at}" in refusal["message"]
+    assert refusal["details"] == [
+        {"where": "body.events[1].created_at", "message": f"event {absurd['key']} (ticket_issued) of {created_at}"}
+    ]
+    assert backend.store.events("kiosk-1") == [] and backend.store.tickets("mitte", DAY) == []
+    # The same event with the backend's own time (what the device sends next) is taken.
+    assert upload(backend, [ticket("A001"), absurd | {"created_at": "2026-03-09T08:00:00Z"}]).status_code == 200
+
+
+def test_events_from_a_month_offline_and_a_clock_slightly_ahead_are_taken(backend):
+    month_ago = ticket("A001") | {"created_at": (NOW - timedelta(days=30)).isoformat()}
+    ahead = ticket("A002") | {"created_at": (NOW + timedelta(hours=23)).isoformat()}
+    assert upload(backend, [month_ago, ahead]).status_code == 200
 
 
 def test_tickets_the_device_called_itself_are_not_offered_again(backend):

@@ -4,6 +4,7 @@ The day is always derived from the clock's current instant, never captured at st
 Pi dispenser that evaluated the date once repeated numbers after midnight.
 """
 
+from concurrent.futures import Future
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,11 @@ import pytest
 
 from appliance.app.config import load_layers
 from appliance.domain.clock import FakeClock, local_day, next_midnight
-from appliance.domain.commands import IssueTicket
+from appliance.domain.commands import Health, IssueTicket, SetClockTrusted
 from appliance.domain.config import Layer
 from appliance.domain.core import Core
+from appliance.domain.errors import ClockNotTrusted
+from appliance.domain.snapshot import ComponentHealth
 from appliance.domain.state import StateStore
 from support import wait_for
 from support.config import device_config_text
@@ -37,7 +40,7 @@ def make_core(tmp_path):
     """make_core(start, zone=..., tick=...) -> (core, clock); stops the core and closes the store after."""
     made = []
 
-    def make(start: datetime, zone: str = "Europe/Berlin", tick: str = "1s"):
+    def make(start: datetime, zone: str = "Europe/Berlin", tick: str = "1s", trusted: bool = True):
         config = load_layers(
             [
                 Layer(
@@ -51,7 +54,7 @@ def make_core(tmp_path):
         )
         clock = FakeClock(start)
         store = StateStore(config.state.database)
-        core = Core(config, store, clock)
+        core = Core(config, store, clock, clock_trusted=trusted)
         made.append((core, store))
         return core, clock
 
@@ -182,3 +185,86 @@ def test_in_a_zone_that_skips_midnight_the_new_day_starts_at_its_first_instant(m
     after = issue_at(core, clock, first_instant)
     assert (before.day, before.number) == (date(2026, 9, 5), 1)
     assert (after.day, after.number) == (day, 1)
+
+
+# --- the wall clock jumps while the core runs ---------------------------------------------------------
+
+
+def refusal(core, command) -> Exception | None:
+    future = Future()
+    core.apply(command, future)
+    return future.exception()
+
+
+def clock_health(core):
+    """The clock's health as status shows it; a core that never heard of its clock counts it ok."""
+    return next((c for c in core.snapshot.components if c.name == "clock"), None) or ComponentHealth(
+        "clock", Health.OK, "", None
+    )
+
+
+def test_a_wall_clock_set_back_across_midnight_never_issues_the_days_numbers_again(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    assert [core.apply(IssueTicket("leave")).code for _ in range(8)] == [f"A{n:03d}" for n in range(1, 9)]
+
+    clock.jump(-timedelta(days=1))  # someone sets the date back; visitors hold A001-A008
+    assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
+    assert core.snapshot.day == date(2026, 6, 16) and core.snapshot.issued_today == (("leave", 8),)
+    health = clock_health(core)
+    assert health.state == Health.DEGRADED
+    assert "jumped back 1 d" in health.detail and "numbering stays on 2026-06-16" in health.detail
+
+    core.apply(SetClockTrusted(True, "the backend's clock agrees"))  # even confirmed, the day never goes back
+    ticket = core.apply(IssueTicket("leave"))
+    assert (ticket.day, ticket.code) == (date(2026, 6, 16), "A009")
+    assert clock_health(core).state == Health.OK
+
+
+def test_a_running_core_notices_a_jump_back_by_itself_on_its_tick(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 0, 5), tick="20ms")
+    core.apply(IssueTicket("leave"))
+    core.start()
+    clock.jump(-timedelta(minutes=10))  # 23:55 of the day before
+    wait_for(lambda: clock_health(core).state == Health.DEGRADED, what="the jump reported")
+    assert "jumped back 10 min" in clock_health(core).detail
+    assert core.snapshot.day == date(2026, 6, 16)
+
+
+def test_a_jump_forward_of_more_than_a_day_is_reported_and_numbering_waits_for_confirmation(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    core.apply(IssueTicket("leave"))
+
+    clock.jump(timedelta(days=2))  # only seconds really passed: the monotonic clock says so
+    assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
+    assert core.snapshot.day == date(2026, 6, 16) and core.snapshot.issued_today == (("leave", 2),)
+    assert "jumped forward 2 d" in clock_health(core).detail
+
+    core.apply(SetClockTrusted(True, "systemd's time sync says the clock is synchronised"))
+    ticket = core.apply(IssueTicket("leave"))
+    assert (ticket.day, ticket.code) == (date(2026, 6, 18), "A001")  # the new day, once confirmed
+
+
+def test_days_that_really_pass_roll_over_without_any_doubt(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    clock.advance(timedelta(days=2, hours=1))  # a long weekend, measured by the monotonic clock too
+    ticket = core.apply(IssueTicket("leave"))
+    assert (ticket.day, ticket.code) == (date(2026, 6, 18), "A001")
+    assert clock_health(core).state == Health.OK
+
+
+def test_a_small_correction_back_within_the_day_keeps_the_clock_trusted(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    clock.jump(-timedelta(seconds=40))
+    assert core.apply(IssueTicket("leave")).code == "A002"
+
+
+def test_a_clock_that_booted_in_the_future_untrusted_may_go_back_once_confirmed(make_core):
+    # Nothing was issued on the wrong day, so the day the confirmed clock shows is taken.
+    core, clock = make_core(local(BERLIN, 2030, 1, 1, 9, 0), trusted=False)
+    assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
+    clock.jump(local(BERLIN, 2026, 6, 16, 9, 0) - clock.now())
+    core.apply(SetClockTrusted(True, "the backend's clock agrees"))
+    assert core.apply(IssueTicket("leave")).day == date(2026, 6, 16)

@@ -301,8 +301,15 @@ class Device:
         self.clock = clock or SystemClock()
         self.store = StateStore(self.config.state.database)
         self.core = Core(self.config, self.store, self.clock, clock_trusted=trusted)
+        backend = self.config.backend
         self.clock_trust = ClockTrust(
-            self.core, self.clock, 60, trusted=trusted, synchronized_file=directory / "no-timesync", check_every_s=0.05
+            self.core,
+            self.clock,
+            backend.clock_tolerance.total_seconds(),
+            trusted=trusted,
+            synchronized_file=directory / "no-timesync",
+            check_every_s=0.05,
+            warning_s=backend.clock_warning.total_seconds(),
         )
         self.sync = DeviceSync(
             self.core, self.config, self.clock, self.clock_trust, calls_wait_s=5, retry_first_s=0.05, retry_most_s=0.5
