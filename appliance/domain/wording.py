@@ -241,8 +241,9 @@ def wait_estimate(low: int, high: int) -> Phrase:
 
 
 def ticket_queue(ahead: int, wait: tuple[int, int] | None) -> tuple[Phrase, ...]:
-    """The printed ticket's lines on the queue: people ahead, and the estimated wait where there is one."""
-    return (people_ahead(ahead), *((wait_estimate(*wait),) if wait is not None else ()))
+    """The ticket's lines on the queue, on paper and on the kiosk screen alike: people ahead, and the
+    estimated wait when someone is ahead (next in line, a range such as "0–40 Min." only confuses)."""
+    return (people_ahead(ahead), *((wait_estimate(*wait),) if wait is not None and ahead else ()))
 
 
 def ticket_languages(configured) -> tuple[str, ...]:
@@ -313,10 +314,12 @@ def check_in_message(judgement: Judgement, display_code: str | None, late_policy
 
 
 def ticket_message(code: str, ahead: int, wait: tuple[int, int] | None) -> VisitorMessage:
-    if wait and ahead:
-        body = phrase("ticket.body_wait", ahead=people_ahead(ahead), wait=wait_estimate(*wait))
+    """The kiosk's answer to a ticket: the same queue lines as on the paper."""
+    lines = ticket_queue(ahead, wait)
+    if len(lines) == 2:
+        body = phrase("ticket.body_wait", ahead=lines[0], wait=lines[1])
     else:
-        body = phrase("ticket.body", ahead=people_ahead(ahead))
+        body = phrase("ticket.body", ahead=lines[0])
     return VisitorMessage("ok", phrase("ticket.title", code=code), body)
 
 

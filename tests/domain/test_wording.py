@@ -17,6 +17,7 @@ from appliance.domain.wording import (
     text,
     ticket_languages,
     ticket_message,
+    ticket_queue,
     wait_estimate,
     wait_minutes,
 )
@@ -76,3 +77,13 @@ def test_a_message_travels_as_keys_and_parameters_and_comes_back_equal():
 def test_a_ticket_is_printed_in_german_first_then_the_devices_other_languages():
     assert ticket_languages(("en", "de")) == ("de", "en")
     assert ticket_languages(("de",)) == ("de",)
+
+
+def test_paper_and_kiosk_screen_say_the_same_about_the_queue_and_no_wait_when_next_in_line():
+    """The ticket printed "Sie sind als Nächstes dran" above "Wartezeit ca. 0–103 Min."; the screen did not."""
+    assert ticket_queue(0, (0, 103)) == (people_ahead(0),)
+    assert ticket_queue(3, (10, 20)) == (people_ahead(3), wait_estimate(10, 20))
+    for ahead, wait in [(0, (0, 103)), (3, (10, 20)), (1, None)]:
+        body = ticket_message("A001", ahead, wait).body.render("de")
+        assert all(line.render("de") in body for line in ticket_queue(ahead, wait))
+    assert "Wartezeit" not in ticket_message("A001", 0, (0, 103)).body.render("de")
