@@ -562,7 +562,7 @@ class BackendStore:
             "day": day,
             "version": version,
             "recent_calls": [
-                {"code": code, "counter": counter, "call": str(n), "kind": kind, "called_at": called_at}
+                {"code": code, "counter": counter, "call": self.cursor(n), "kind": kind, "called_at": called_at}
                 | ({"concern": concern} if concern else {})
                 for n, code, counter, kind, called_at, concern in calls
             ],
@@ -779,7 +779,7 @@ class BackendStore:
 
     def _call(self, n, counter, code, kind, called_at) -> dict:
         return {
-            "id": str(n),
+            "id": self.cursor(n),  # the epoch in it: a reset backend's calls are never taken for earlier ones
             "cursor": self.cursor(n),
             "counter": counter,
             "code": code,
