@@ -37,10 +37,11 @@ class Announcement:
     code: str
     counter: str
     called_at: datetime
+    call: str = ""  # the backend's id: a recall is another call, announced once more
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.code, self.counter, self.called_at.isoformat())
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.code, self.counter, self.called_at.isoformat(), self.call)
 
 
 def spoken_code(code: str) -> str:
@@ -186,7 +187,7 @@ class Announcer:
         """Queues the calls not seen before (``calls`` newest first, as in the view); returns them."""
         new = []
         for call in reversed(calls):
-            item = Announcement(call.code, str(call.counter), call.called_at)
+            item = Announcement(call.code, str(call.counter), call.called_at, call.call)
             if item.key in self._seen:
                 continue
             self._remember(item.key)

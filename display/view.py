@@ -137,7 +137,7 @@ def _call(raw: dict) -> CallEntry | None:
     code, counter, called_at = _code(raw.get("code")), _counter(raw.get("counter")), _instant(raw.get("called_at"))
     if code is None or counter is None or called_at is None:
         return None
-    return CallEntry(code, _text(raw.get("concern"), 40), counter, called_at)
+    return CallEntry(code, _text(raw.get("concern"), 40), counter, called_at, _text(raw.get("call"), 64))
 
 
 def _waiting(raw: dict) -> QueueEntry | None:

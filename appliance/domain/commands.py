@@ -93,6 +93,7 @@ class StaffCall:
     counter: int
     code: str
     called_at: datetime | None = None
+    call: str = ""  # the calls feed's id: a recall is another call with another id
 
 
 @dataclass(frozen=True)

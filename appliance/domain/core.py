@@ -219,20 +219,24 @@ class Core:
         called_at = command.called_at or now
         called = self._store.call_code(day=self._day, code=command.code, counter=command.counter, called_at=called_at)
         if called is not None:
-            self._called(_call_entry(called))
-        elif not self._knows_call(command.code, command.counter, called_at):
+            self._called(dataclasses.replace(_call_entry(called), call=command.call))
+        elif not self._knows_call(command, called_at):
             # Not one of this device's tickets (a monitor-only device holds none, or another
-            # kiosk issued it): the waiting room must see the call all the same.
-            self._called(CallEntry(command.code, "", command.counter, called_at))
+            # kiosk issued it), or a recall: the waiting room must see the call all the same.
+            self._called(CallEntry(command.code, "", command.counter, called_at, command.call))
         return called
 
-    def _knows_call(self, code: str, counter: int, called_at: datetime) -> bool:
+    def _knows_call(self, command: StaffCall, called_at: datetime) -> bool:
         """Whether the screens show this call already: the same call handed over again (the calls feed
-        replays the latest after a restart) must not come back as a new one."""
+        replays the latest after a restart) must not come back as a new one. A call with the backend's id
+        is known by it, so a recall (another id) is new."""
         shown = self._queue().recent_calls
-        return any((c.code, c.counter, c.called_at) == (code, counter, called_at) for c in shown) or bool(
-            shown and (shown[0].code, shown[0].counter) == (code, counter)
-        )
+        code, counter = command.code, command.counter
+        if any((c.code, c.counter, c.called_at) == (code, counter, called_at) for c in shown):
+            return True
+        if command.call:
+            return any(c.call == command.call for c in shown)
+        return bool(shown and (shown[0].code, shown[0].counter) == (code, counter))
 
     def _apply_office_state(self, command: ApplyOfficeState, now: datetime) -> bool:
         state = command.state

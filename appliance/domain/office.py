@@ -28,6 +28,7 @@ class OfficeState:
     version: int
     recent_calls: tuple[CallEntry, ...]  # newest first
     waiting: tuple[OfficeEntry, ...]  # calling order
+    not_come: frozenset[str] = frozenset()  # codes a counter marked not come: shown nowhere
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,9 @@ def merged_queue(
     """The office's queue with what this device did since (or the backend has not heard yet): its calls
     among the recent ones, its checked-in appointments in their slot's place, its new tickets after the
     office's, and no code it knows as called or void. Offline, this keeps the last state plus its changes."""
-    calls = {_call_key(call): call for call in office.recent_calls + own_calls}
+    calls = {_call_key(call): call for call in office.recent_calls + own_calls if call.code not in office.not_come}
     recent_calls = tuple(sorted(calls.values(), key=lambda call: call.called_at, reverse=True)[:recent])
-    gone = settled | {call.code for call in recent_calls}
+    gone = settled | office.not_come | {call.code for call in recent_calls}
     listed = {entry.code for entry in office.waiting}
     appointments = [
         AppointmentEntry(entry.code, entry.concern, entry.slot or "", entry.since)
@@ -73,5 +74,6 @@ def appointment_order(entry: AppointmentEntry):
     return entry.slot, entry.checked_in_at.timestamp() if entry.checked_in_at else 0.0
 
 
-def _call_key(call: CallEntry) -> tuple:
-    return call.code, call.counter, call.called_at
+def _call_key(call: CallEntry) -> tuple | str:
+    """The backend's id where there is one (a recall at the same instant is still another call)."""
+    return call.call or (call.code, call.counter, call.called_at)

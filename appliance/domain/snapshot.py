@@ -33,6 +33,7 @@ class CallEntry:
     concern: str
     counter: int
     called_at: datetime
+    call: str = ""  # the backend's id of this call: a recall of the same code is another call, announced again
 
 
 @dataclass(frozen=True)

@@ -378,7 +378,7 @@ class DeviceSync:
         for call in calls:
             called_at = parse_timestamp(call["called_at"])
             if local_day(called_at, self.zone) == today:
-                self.core.submit(StaffCall(call["counter"], call["code"], called_at))
+                self.core.submit(StaffCall(call["counter"], call["code"], called_at, call["id"]))
 
     # --- the office's state ---------------------------------------------------------------------------
 

@@ -253,7 +253,13 @@ def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
     if counts != {item["concern"]: item["waiting"] for item in answer["waiting_per_concern"]}:
         raise OfficeStateRejected("body.waiting_per_concern does not count body.waiting")
     calls = tuple(
-        CallEntry(call["code"], call.get("concern", ""), call["counter"], parse_timestamp(call["called_at"]))
+        CallEntry(
+            call["code"],
+            call.get("concern", ""),
+            call["counter"],
+            parse_timestamp(call["called_at"]),
+            call.get("call", ""),
+        )
         for call in answer["recent_calls"]
     )
     return OfficeState(
@@ -261,6 +267,7 @@ def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
         day=date.fromisoformat(answer["day"]),
         version=answer["version"],
         recent_calls=calls,
+        not_come=frozenset(answer.get("not_come", ())),
         waiting=tuple(
             OfficeEntry(e["code"], e["concern"], e["kind"], parse_timestamp(e["since"]), e.get("slot")) for e in waiting
         ),

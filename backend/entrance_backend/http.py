@@ -39,6 +39,7 @@ from entrance_backend.store import (
     NotCallable,
     Sender,
     UnknownCode,
+    UnknownConcern,
     site_day,
 )
 
@@ -53,6 +54,7 @@ _REFUSALS = {
     CursorGone: (410, "cursor_gone"),
     KeyConflict: (409, "key_conflict"),
     UnknownCode: (404, "not_found"),
+    UnknownConcern: (404, "not_found"),
     NotCallable: (409, "not_callable"),
     NobodyWaiting: (409, "nobody_waiting"),
 }
@@ -317,7 +319,19 @@ class Backend:
         _, params, body = await self.admit(request, "makeCall")
         now = self.settings.clock()
         site, day = params["site"], self.today(now)
-        if body.get("next"):
+        if body.get("not_come"):
+            change = await run_in_threadpool(self.store.mark_not_come, site, day, body["code"], now)
+            log.info("%s marked not come", change["code"])
+            return JSONResponse(change)
+        if "transfer" in body:
+            to = body["transfer"]
+            call = await run_in_threadpool(
+                self.store.transfer, site, day, body["code"], now, to.get("concern"), to.get("counter")
+            )
+            if "state" in call:
+                log.info("%s handed to %s, waiting again", call["code"], call["concern"])
+                return JSONResponse(call)
+        elif body.get("next"):
             call = await run_in_threadpool(self.store.call_next, site, day, body["counter"], now, body.get("concerns"))
         else:
             call = await run_in_threadpool(self.store.call_code, site, day, body["counter"], body["code"], now)

@@ -127,14 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         help="the backend's clock reads this at start and runs on from there (replays, the demo's "
         "simulated day); default: the real time",
     )
-    call = commands.add_parser("call", help="a counter calls a code or the next visitor")
+    call = commands.add_parser(
+        "call", help="a counter calls a code (again: a recall) or the next visitor, marks not come, or transfers"
+    )
     call.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
     call.add_argument("--site", type=_name, default=DEFAULT_SITE)
-    call.add_argument("--counter", type=int, required=True)
+    call.add_argument("--counter", type=int, help="the calling counter; with --transfer: call them there at once")
     which = call.add_mutually_exclusive_group(required=True)
-    which.add_argument("--code", help="the ticket or appointment code, e.g. A042")
+    which.add_argument("--code", help="the ticket or appointment code, e.g. A042 (called before: a recall)")
     which.add_argument("--next", action="store_true", help="the next one waiting")
-    call.add_argument("--concern", action="append", help="with --next: only these concerns")
+    which.add_argument("--not-come", metavar="CODE", help="mark this called or waiting visitor as not come")
+    which.add_argument("--transfer", metavar="CODE", help="hand this visitor to --concern and/or --counter")
+    call.add_argument(
+        "--concern", action="append", help="with --next: only these concerns; with --transfer: the new concern"
+    )
     call.add_argument(
         "--token",
         default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
@@ -264,12 +270,18 @@ def _call(options) -> int:
     if not options.token:
         print("entrance-backend call: no staff token: give --token or set ENTRANCE_STAFF_TOKEN", file=sys.stderr)
         return 2
-    body = {"counter": options.counter}
-    body.update(
-        {"next": True, **({"concerns": options.concern} if options.concern else {})}
-        if options.next
-        else {"code": options.code}
-    )
+    if (options.code or options.next) and options.counter is None:
+        print("entrance-backend call: --code and --next need --counter", file=sys.stderr)
+        return 2
+    if options.not_come:
+        body = {"code": options.not_come, "not_come": True}
+    elif options.transfer:
+        to = {"concern": options.concern[-1]} if options.concern else {}
+        body = {"code": options.transfer, "transfer": to | ({"counter": options.counter} if options.counter else {})}
+    elif options.next:
+        body = {"counter": options.counter, "next": True, **({"concerns": options.concern} if options.concern else {})}
+    else:
+        body = {"counter": options.counter, "code": options.code}
     try:
         answer = requests.post(
             f"{options.url.rstrip('/')}/v1/sites/{options.site}/calls",
@@ -280,11 +292,14 @@ def _call(options) -> int:
     except requests.RequestException as error:
         print(f"entrance-backend call: {options.url} does not answer: {error}", file=sys.stderr)
         return 1
-    if answer.status_code != 201:
+    if answer.status_code not in (200, 201):
         print(f"entrance-backend call: {answer.status_code}: {_message(answer)}", file=sys.stderr)
         return 1
     call = answer.json()
-    print(f"{call['code']} -> counter {call['counter']} ({call['kind']})")
+    if "state" in call:
+        print(f"{call['code']}: {call['state'].replace('_', ' ')} ({call['kind']}, {call['concern']})")
+    else:
+        print(f"{call['code']} -> counter {call['counter']} ({call['kind']})")
     return 0
 
 

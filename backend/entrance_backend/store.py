@@ -17,7 +17,7 @@ from pathlib import Path
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -122,7 +122,11 @@ CREATE TABLE instances (                        -- the runs that sent heartbeats
     last_beat INTEGER NOT NULL,
     PRIMARY KEY (device, instance)
 );
-"""
+""",
+    3: """
+ALTER TABLE tickets ADD COLUMN not_come_at TEXT;       -- a counter marked the visitor not come: never called again
+ALTER TABLE appointments ADD COLUMN not_come_at TEXT;
+""",
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
 # starts a new run after the old one ended, so it never looks like two.
@@ -173,6 +177,10 @@ class NotCallable(BackendRefusal):
 
 class NobodyWaiting(BackendRefusal):
     """Nobody is waiting to be called."""
+
+
+class UnknownConcern(BackendRefusal, LookupError):
+    """A concern the site never had a ticket or appointment of."""
 
 
 class BackendStore:
@@ -397,6 +405,7 @@ class BackendStore:
     def call_code(self, site: str, day: str, counter: int, code: str, now: datetime) -> dict:
         """Counter ``counter`` calls ``code`` (again, if it was called before)."""
         with self._transaction():
+            self._refuse_not_come(site, day, code)
             appointment = self._db.execute(
                 "SELECT id, status FROM appointments WHERE site=? AND day=? AND display_code=?", (site, day, code)
             ).fetchone()
@@ -421,7 +430,7 @@ class BackendStore:
         with self._transaction():
             row = self._db.execute(
                 "SELECT id, display_code FROM appointments WHERE site=? AND day=? AND status='checked_in' AND "
-                f"called_at IS NULL{only} ORDER BY slot, checked_in_at, id LIMIT 1",
+                f"called_at IS NULL AND not_come_at IS NULL{only} ORDER BY slot, checked_in_at, id LIMIT 1",
                 (site, day, *(concerns or ())),
             ).fetchone()
             if row is not None:
@@ -429,7 +438,8 @@ class BackendStore:
                 return self._record_call(site, day, counter, row[1], "appointment", now)
             # The order the backend received them in (the office's order of drawing), never a device's clock.
             row = self._db.execute(
-                f"SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting'{only} ORDER BY rowid LIMIT 1",
+                "SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting' AND not_come_at IS NULL"
+                f"{only} ORDER BY rowid LIMIT 1",
                 (site, day, *(concerns or ())),
             ).fetchone()
             if row is None:
@@ -438,6 +448,61 @@ class BackendStore:
                 )
             self._call_ticket(site, day, row[0], counter, now)
             return self._record_call(site, day, counter, row[0], "ticket", now)
+
+    def mark_not_come(self, site: str, day: str, code: str, now: datetime) -> dict:
+        """A called or waiting visitor did not come: they leave the office's lists and are never called again."""
+        with self._transaction():
+            kind, concern = self._visitor(site, day, code)
+            table, column = ("tickets", "code") if kind == "ticket" else ("appointments", "display_code")
+            self._db.execute(
+                f"UPDATE {table} SET not_come_at=? WHERE site=? AND day=? AND {column}=?",
+                (timestamp(now), site, day, code),
+            )
+            self._office_changed(site, day)
+            return {"code": code, "kind": kind, "concern": concern, "state": "not_come"}
+
+    def transfer(
+        self, site: str, day: str, code: str, now: datetime, concern: str | None = None, counter: int | None = None
+    ) -> dict:
+        """Hands a called or waiting visitor, keeping their code, to ``concern`` (back into the waiting list in
+        their old place: a ticket by arrival, an appointment by slot) and/or calls them to ``counter`` at once.
+        Answers the new call (with a counter) or the visitor's new state."""
+        with self._transaction():
+            kind, held_concern = self._visitor(site, day, code)
+            if (
+                concern is not None
+                and self._db.execute(
+                    "SELECT 1 FROM tickets WHERE site=? AND concern=? UNION ALL "
+                    "SELECT 1 FROM appointments WHERE site=? AND concern=? LIMIT 1",
+                    (site, concern, site, concern),
+                ).fetchone()
+                is None
+            ):
+                raise UnknownConcern(f"no concern {concern!r} at {site}: {code} stays where it is")
+            concern = concern or held_concern
+            if kind == "ticket":
+                self._db.execute(
+                    "UPDATE tickets SET concern=?, state='waiting', called_at=NULL, counter=NULL "
+                    "WHERE site=? AND day=? AND code=?",
+                    (concern, site, day, code),
+                )
+            else:  # a changed appointment: the devices' day lists carry its new concern too
+                self._db.execute(
+                    "UPDATE appointments SET concern=?, called_at=NULL, seq=?, updated_at=? "
+                    "WHERE site=? AND day=? AND display_code=?",
+                    (concern, self._next_seq(), timestamp(now), site, day, code),
+                )
+            self._office_changed(site, day)
+            if counter is None:
+                return {"code": code, "kind": kind, "concern": concern, "state": "waiting"}
+            if kind == "ticket":
+                self._call_ticket(site, day, code, counter, now)
+            else:
+                self._db.execute(
+                    "UPDATE appointments SET called_at=? WHERE site=? AND day=? AND display_code=?",
+                    (timestamp(now), site, day, code),
+                )
+            return self._record_call(site, day, counter, code, kind, now)
 
     def tickets(self, site: str, day: str) -> list[dict]:
         with self._lock:
@@ -457,21 +522,31 @@ class BackendStore:
             held = self._office_states.get((site, day))
             if held is not None and held["version"] == version:
                 return held
+            not_come = [
+                code
+                for (code,) in self._db.execute(
+                    "SELECT code FROM tickets WHERE site=? AND day=? AND not_come_at IS NOT NULL UNION ALL "
+                    "SELECT display_code FROM appointments WHERE site=? AND day=? AND not_come_at IS NOT NULL",
+                    (site, day, site, day),
+                )
+            ]
             calls = self._db.execute(
-                "SELECT c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) FROM calls c "
+                "SELECT c.n, c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) FROM calls c "
                 "LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
                 "LEFT JOIN appointments a ON c.kind='appointment' AND a.site=c.site AND a.day=c.day "
-                "AND a.display_code=c.code WHERE c.site=? AND c.day=? ORDER BY c.n DESC LIMIT ?",
+                "AND a.display_code=c.code WHERE c.site=? AND c.day=? "
+                "AND t.not_come_at IS NULL AND a.not_come_at IS NULL ORDER BY c.n DESC LIMIT ?",
                 (site, day, self.RECENT_CALLS),
             ).fetchall()
             appointments = self._db.execute(
                 "SELECT display_code, concern, slot, COALESCE(checked_in_at, updated_at) FROM appointments "
-                "WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL ORDER BY slot, checked_in_at, id",
+                "WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL AND not_come_at IS NULL "
+                "ORDER BY slot, checked_in_at, id",
                 (site, day),
             ).fetchall()
             tickets = self._db.execute(
                 "SELECT code, concern, issued_at FROM tickets WHERE site=? AND day=? AND state='waiting' "
-                "ORDER BY rowid",
+                "AND not_come_at IS NULL ORDER BY rowid",
                 (site, day),
             ).fetchall()
         waiting = [
@@ -487,11 +562,12 @@ class BackendStore:
             "day": day,
             "version": version,
             "recent_calls": [
-                {"code": code, "counter": counter, "kind": kind, "called_at": called_at}
+                {"code": code, "counter": counter, "call": self.cursor(n), "kind": kind, "called_at": called_at}
                 | ({"concern": concern} if concern else {})
-                for code, counter, kind, called_at, concern in calls
+                for n, code, counter, kind, called_at, concern in calls
             ],
             "waiting": waiting,
+            "not_come": not_come,
             "waiting_per_concern": [{"concern": c, "waiting": n} for c, n in sorted(per_concern.items())],
         }
         if len(self._office_states) > 100:  # yesterday's and other sites' states go; the next poll makes them again
@@ -657,6 +733,35 @@ class BackendStore:
             "INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?)", (device, component, state, detail, reported_at)
         )
 
+    def _visitor(self, site: str, day: str, code: str) -> tuple[str, str]:
+        """(kind, concern) of the day's ticket or appointment ``code`` that a counter can still deal with."""
+        self._refuse_not_come(site, day, code)
+        row = self._db.execute(
+            "SELECT 'appointment', concern, status = 'cancelled' FROM appointments "
+            "WHERE site=? AND day=? AND display_code=? UNION ALL "
+            "SELECT 'ticket', concern, state = 'void' FROM tickets WHERE site=? AND day=? AND code=?",
+            (site, day, code, site, day, code),
+        ).fetchone()
+        if row is None:
+            raise UnknownCode(f"no ticket or appointment {code} at {site} on {day}")
+        kind, concern, gone = row
+        if gone:
+            raise NotCallable(f"{kind} {code} of {day} is {'cancelled' if kind == 'appointment' else 'void'}")
+        return kind, concern
+
+    def _refuse_not_come(self, site: str, day: str, code: str) -> None:
+        row = self._db.execute(
+            "SELECT not_come_at FROM tickets WHERE site=? AND day=? AND code=? AND not_come_at IS NOT NULL "
+            "UNION ALL SELECT not_come_at FROM appointments WHERE site=? AND day=? AND display_code=? "
+            "AND not_come_at IS NOT NULL",
+            (site, day, code, site, day, code),
+        ).fetchone()
+        if row is not None:
+            raise NotCallable(
+                f"{code} was marked not come at {row[0]}: it cannot be called again (a visitor who comes after all "
+                "draws a new number)"
+            )
+
     def _call_ticket(self, site, day, code, counter, now) -> None:
         self._db.execute(
             "UPDATE tickets SET state='called', called_at=?, counter=? WHERE site=? AND day=? AND code=?",
@@ -674,7 +779,7 @@ class BackendStore:
 
     def _call(self, n, counter, code, kind, called_at) -> dict:
         return {
-            "id": str(n),
+            "id": self.cursor(n),  # the epoch in it: a reset backend's calls are never taken for earlier ones
             "cursor": self.cursor(n),
             "counter": counter,
             "code": code,

@@ -997,3 +997,112 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
         server.kill()
         server.wait()
     assert f"reference backend on http://127.0.0.1:{port}" in server.stderr.read()
+
+
+# --- a counter's recall, not come and transfer ---------------------------------------------------
+
+
+def test_a_recall_is_a_new_call_at_the_head_of_the_office_s_calls_and_its_feed(backend):
+    upload(backend, [ticket("A001"), ticket("A002", 1)])
+    first = staff_call(backend, counter=3, code="A001").json()
+    staff_call(backend, counter=4, code="A002")
+    version = office(backend).json()["version"]
+    recall = staff_call(backend, counter=3, code="A001")
+    assert recall.status_code == 201 and recall.json()["id"] != first["id"]
+    state = office(backend).json()
+    assert state["version"] > version
+    assert [(c["code"], c["counter"], c["call"]) for c in state["recent_calls"][:2]] == [
+        ("A001", 3, recall.json()["id"]),
+        ("A002", 4, state["recent_calls"][1]["call"]),
+    ]
+    feed = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK, timeout=10).json()
+    assert [call["code"] for call in feed["calls"]] == ["A001", "A002", "A001"]
+
+
+def test_a_visitor_marked_not_come_leaves_the_lists_and_cannot_be_recalled(backend):
+    book(backend, 1)
+    appointment = appointments(backend).json()["appointments"][0]
+    upload(
+        backend, [ticket("A001"), ticket("A002", 1), event("check_in", {"day": DAY, "appointment": appointment["id"]})]
+    )
+    staff_call(backend, counter=3, code="A001")
+    answers = [staff_call(backend, code=code, not_come=True) for code in ("A001", "A002", "T001")]
+    assert [(a.status_code, a.json()["state"], a.json()["kind"]) for a in answers] == [
+        (200, "not_come", "ticket"),
+        (200, "not_come", "ticket"),
+        (200, "not_come", "appointment"),
+    ]
+    state = office(backend).json()
+    assert state["waiting"] == [] and state["recent_calls"] == []
+    assert sorted(state["not_come"]) == ["A001", "A002", "T001"]
+    refused = staff_call(backend, counter=3, code="A001")
+    assert refused.status_code == 409 and "marked not come" in refused.json()["message"]
+    assert staff_call(backend, counter=3, next=True).status_code == 409  # nobody left to call
+    assert staff_call(backend, code="A002", transfer={"concern": "leave"}).status_code == 409
+
+
+def test_a_transferred_visitor_keeps_their_number_and_waits_in_their_old_place_for_the_new_concern(backend):
+    upload(backend, [ticket("A001"), ticket("B001", 1, "benefit"), ticket("B002", 2, "benefit")])
+    staff_call(backend, counter=3, code="A001")
+    moved = staff_call(backend, code="A001", transfer={"concern": "benefit"})
+    assert moved.status_code == 200
+    assert moved.json() == {"code": "A001", "kind": "ticket", "concern": "benefit", "state": "waiting"}
+    state = office(backend).json()
+    assert [(w["code"], w["concern"], w["position"]) for w in state["waiting"]] == [
+        ("A001", "benefit", 1),
+        ("B001", "benefit", 2),
+        ("B002", "benefit", 3),
+    ]
+    assert staff_call(backend, counter=5, next=True, concerns=["benefit"]).json()["code"] == "A001"
+
+
+def test_a_visitor_transferred_to_a_counter_is_called_there_at_once(backend):
+    upload(backend, [ticket("A001"), ticket("A002", 1)])
+    call = staff_call(backend, code="A002", transfer={"counter": 7, "concern": "leave"})
+    assert call.status_code == 201 and (call.json()["code"], call.json()["counter"]) == ("A002", 7)
+    state = office(backend).json()
+    assert [c["code"] for c in state["recent_calls"]] == ["A002"]
+    assert [w["code"] for w in state["waiting"]] == ["A001"]
+
+
+def test_counter_operations_refuse_unknown_codes_and_concerns(backend):
+    upload(backend, [ticket("A001")])
+    version = office(backend).json()["version"]
+    for body in (
+        {"counter": 3, "code": "Z999"},
+        {"code": "Z999", "not_come": True},
+        {"code": "Z999", "transfer": {"concern": "leave"}},
+        {"code": "A001", "transfer": {"concern": "astrology"}},
+    ):
+        answer = staff_call(backend, **body)
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found", body
+    assert "no concern 'astrology'" in staff_call(backend, code="A001", transfer={"concern": "astrology"}).text
+    assert staff_call(backend, code="A001", transfer={}).status_code == 422
+    assert office(backend).json()["version"] == version  # nothing changed
+
+
+def test_call_next_serves_only_the_counter_s_concerns(backend):
+    upload(backend, [ticket("A001"), ticket("B001", 1, "benefit"), ticket("A002", 2)])
+    assert staff_call(backend, counter=5, next=True, concerns=["benefit"]).json()["code"] == "B001"
+    refused = staff_call(backend, counter=5, next=True, concerns=["benefit"])
+    assert refused.status_code == 409 and "for benefit" in refused.json()["message"]
+    assert staff_call(backend, counter=3, next=True, concerns=["leave", "benefit"]).json()["code"] == "A001"
+
+
+def test_the_call_command_line_recalls_marks_not_come_and_transfers(backend, capsys):
+    upload(backend, [ticket("A001"), ticket("A002", 1), ticket("B001", 2, "benefit")])
+    command = ["call", "--url", backend.url, "--token", STAFF]
+    assert main([*command, "--counter", "3", "--code", "A001"]) == 0
+    assert main([*command, "--counter", "3", "--code", "A001"]) == 0  # a recall
+    assert main([*command, "--not-come", "A001"]) == 0
+    assert main([*command, "--transfer", "A002", "--concern", "benefit"]) == 0
+    assert main([*command, "--transfer", "B001", "--counter", "6"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "A001 -> counter 3 (ticket)",
+        "A001 -> counter 3 (ticket)",
+        "A001: not come (ticket, leave)",
+        "A002: waiting (ticket, benefit)",
+        "B001 -> counter 6 (ticket)",
+    ]
+    assert main([*command, "--counter", "3", "--code", "A001"]) == 1
+    assert "marked not come" in capsys.readouterr().err

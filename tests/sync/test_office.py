@@ -160,6 +160,34 @@ def test_a_restarted_device_shows_the_office_again_and_announces_no_old_call(tmp
     assert [(a.code, a.counter) for a in announcer.announced] == [(code, str(n)) for code, n in reversed(shown[0])]
 
 
+def test_a_recall_is_the_current_call_again_and_announced_once_more_and_not_come_leaves_the_list(office):
+    central, devices = office
+    kiosk_1, monitor = devices["kiosk-1"], devices["monitor-1"]
+    first, second, third = (kiosk_1.do(IssueTicket("leave")).code for _ in range(3))
+    agreed(devices, lambda shown: len(shown[2]) == 3)
+    announcer = Announcer(_Silent(), chime=False, pause_s=0)
+    follower = _Follower(announcer, lambda: monitor)
+    try:
+        central.call(counter=1, code=first)
+        central.call(counter=2, code=second)
+        agreed(devices, lambda shown: shown[0] == ((second, 2), (first, 1)))
+        wait_for(lambda: len(announcer.announced) == 2, what="both calls announced")
+
+        assert central.call(counter=1, code=first).status_code == 201  # the visitor did not hear it: a recall
+        agreed(devices, lambda shown: shown[0][0] == (first, 1))
+        wait_for(lambda: len(announcer.announced) == 3, what="the recall announced")
+
+        assert central.call(code=third, not_come=True).status_code == 200
+        shown = agreed(devices, lambda shown: shown[2] == ())
+        time.sleep(0.5)  # time for a second announcement of the recall, if one were coming
+    finally:
+        follower.stop()
+        announcer.close()
+    assert [(a.code, a.counter) for a in announcer.announced] == [(first, "1"), (second, "2"), (first, "1")]
+    assert shown[0][0] == (first, 1) and third not in {code for code, _ in shown[0]}
+    assert central.call(counter=1, code=third).status_code == 409
+
+
 def test_in_an_outage_each_device_keeps_the_last_state_plus_its_own_tickets_and_they_converge(office):
     central, devices = office
     kiosk_1, kiosk_2, monitor = devices["kiosk-1"], devices["kiosk-2"], devices["monitor-1"]
