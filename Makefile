@@ -26,17 +26,11 @@ demo: system-packages $(VENV)/.installed
 test: system-packages $(VENV)/.installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg),
-# checked on an installed copy: only there are drivers/, display/, printer/ inside appliance/.
-LINT_STAGE := build/lint-stage
+# ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	rm -rf $(LINT_STAGE)
-	$(BIN)/python -m pip install -q --no-deps --target $(LINT_STAGE) . ./backend
-	cd $(LINT_STAGE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/setup.cfg
-	@# setuptools leaves copies of the sources in build/: gone, so no search ever finds them twice
-	rm -rf build backend/build
+	$(BIN)/lint-imports --no-cache
 
 bench: system-packages $(VENV)/.installed
 	$(BIN)/python bench/run.py --out bench/results.json

@@ -1,6 +1,5 @@
 """The device's config schema, put together from what each layer declares: every fact once."""
 
-import ast
 import dataclasses
 
 import pytest
@@ -11,7 +10,6 @@ from appliance.domain.config import Schema
 from appliance.domain.config.types import NAME_PATTERN
 from appliance.protocol.contract import Contract
 from entrance_backend.main import NAME as BACKEND_NAME
-from support import REPO_ROOT
 
 
 def test_every_key_says_what_it_means():
@@ -44,23 +42,6 @@ def test_a_default_the_type_refuses_fails_at_once_not_at_a_device():
 
     with pytest.raises(ValueError, match=r"the default of \[waits\] counters is wrong: 'many' is not a whole number"):
         Schema(broken)
-
-
-def test_the_domain_imports_nothing_outward_not_even_inside_a_function():
-    outward = ("appliance.app", "appliance.drivers", "appliance.display", "appliance.sync", "appliance.printer")
-    found = []
-    for path in (REPO_ROOT / "appliance" / "domain").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            found += [f"{path.name}: {name}" for name in names if name.startswith(outward)]
-
-    assert found == []
 
 
 def test_devices_sites_and_concerns_share_one_name_pattern_with_the_protocol():
