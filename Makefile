@@ -12,8 +12,9 @@ BIN := $(VENV)/bin
 #   libzbar0: QR decoding (pyzbar)
 #   tesseract-ocr: the tests read the monitor's numbers back from its pixels
 #   gcc, python3-dev, linux-libc-dev: python-evdev is built from source (PyPI ships no wheel)
+#   chromium, chromium-driver: the tests drive the backend's counter and wait pages in a real browser
 DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core espeak-ng libzbar0 tesseract-ocr \
-                   gcc python3-dev linux-libc-dev
+                   gcc python3-dev linux-libc-dev chromium chromium-driver
 DEMO_ARGS ?= --minutes 180
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)

@@ -31,6 +31,7 @@ class ReferenceBackend:
         self._log_path = log_path
         self._device_token = device_token
         self._staff_token = demo_secret(var_dir / "staff.token")
+        self._access = var_dir / "backend-access.toml"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen | None = None
@@ -45,8 +46,8 @@ class ReferenceBackend:
             str(self.port),
             "--site",
             self.site,
-            "--device",
-            f"{self.device}:{self._device_token}",
+            "--access",
+            str(self._write_access()),
             "--rate-limit",
             "0",
             "--clock-start",
@@ -86,6 +87,14 @@ class ReferenceBackend:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+    def _write_access(self) -> Path:
+        """The backend's access file: tokens go there (mode 0600), never on its command line."""
+        self._access.unlink(missing_ok=True)
+        descriptor = os.open(self._access, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(f'[[device]]\nid = "{self.device}"\nsite = "{self.site}"\ntoken = "{self._device_token}"\n')
+        return self._access
 
     @property
     def pid(self) -> int | None:

@@ -8,6 +8,7 @@ protocol's document (appliance.protocol).
 
 import argparse
 import json
+import logging
 import os
 import random
 import secrets
@@ -20,10 +21,13 @@ from zoneinfo import ZoneInfo
 
 from appliance.protocol.contract import Contract, timestamp
 from appliance.protocol.http_server import BackgroundServer, Server, server_config
-from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings, create_app
+from entrance_backend.access import STAFF_TOKEN_VARIABLE, AccessFile, AccessFileError, CounterAccess
+from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings
+from entrance_backend.pages import WAIT_PAGE_REFRESH_S
+from entrance_backend.service import BackendService
 from entrance_backend.store import BackendRefusal, BackendStore
 
-__all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
+__all__ = ["BackgroundBackend", "Backend", "CounterAccess", "DeviceAccess", "Settings", "demo_appointments", "main"]
 
 DEFAULT_PORT = 8470
 NAME = Contract.load().pattern("Name")  # device and site names: the protocol's, which the devices' config shares
@@ -35,10 +39,18 @@ class BackgroundBackend:
     with BackgroundBackend(settings) as backend: requests.get(backend.url + "/openapi.json")
     """
 
-    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        settings: Settings,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        counters: tuple[CounterAccess, ...] = (),
+        wait_page_refresh_s: int = WAIT_PAGE_REFRESH_S,
+    ):
         self.backend = Backend(settings)
         self.store = self.backend.store
-        self._server = BackgroundServer(create_app(self.backend), host, port, on_stop=self.backend.stopping)
+        self.service = BackendService(self.backend, counters=counters, wait_page_refresh_s=wait_page_refresh_s)
+        self._server = BackgroundServer(self.service, host, port, on_stop=self.backend.stopping)
         self.url, self.port = self._server.url, self._server.port
 
     def start(self) -> "BackgroundBackend":
@@ -103,18 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument(
-        "--device",
-        action="append",
-        default=[],
-        metavar="ID[@SITE]:TOKEN",
-        type=_device_option,
-        help="a device and its token (site: --site); repeat for each device",
+        "--access",
+        type=Path,
+        metavar="FILE",
+        help="the access file (TOML, mode 0600): devices, counters and their tokens, the staff token; read "
+        f"again when it changes. Tokens never go on the command line. Staff token else ${STAFF_TOKEN_VARIABLE}, "
+        "else a new one is printed",
     )
-    serve.add_argument(
-        "--staff-token",
-        default=os.environ.get("ENTRANCE_STAFF_TOKEN"),
-        help="token for staff calls (default: $ENTRANCE_STAFF_TOKEN, else a new one is printed)",
-    )
+    serve.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve HTTPS with this certificate (and --tls-key)")
+    serve.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key")
     serve.add_argument(
         "--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})"
     )
@@ -188,20 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         return {"serve": _serve, "call": _call, "book": _book, "seed": _seed, "push": _push, "events": _events}[
             options.command
         ](options)
-    except (BackendRefusal, ValueError, OSError, sqlite3.Error) as error:
+    except (BackendRefusal, AccessFileError, ValueError, OSError, sqlite3.Error) as error:
         print(f"entrance-backend: {error}", file=sys.stderr)
         return 1
-
-
-def _device_option(text: str) -> DeviceAccess:
-    name, colon, token = text.partition(":")
-    device, _, site = name.partition("@")
-    if not colon or not token or not NAME.fullmatch(device) or (site and not NAME.fullmatch(site)):
-        raise argparse.ArgumentTypeError(
-            "expected ID:TOKEN or ID@SITE:TOKEN, names of 1 to 32 lower-case letters, "
-            "digits and dashes as in the devices' config, e.g. kiosk-1:s3cret"
-        )
-    return DeviceAccess(device, site, token)
 
 
 def _name(text: str) -> str:
@@ -234,10 +232,16 @@ def _day(text: str, zone: str) -> date:
 
 
 def _serve(options) -> int:
-    staff_token = options.staff_token or secrets.token_urlsafe(24)
-    if not options.staff_token:
+    # The backend's own lines (calls, access file read again, alarms) beside uvicorn's, as uvicorn writes them.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    if bool(options.tls_cert) != bool(options.tls_key):
+        raise ValueError("give --tls-cert and --tls-key together")
+    access_file = AccessFile(options.access, options.site) if options.access else None
+    staff_token = access_file.access.staff_token if access_file else os.environ.get(STAFF_TOKEN_VARIABLE)
+    if not staff_token:
+        staff_token = secrets.token_urlsafe(24)
         print(f"staff token (for 'call'): {staff_token}", file=sys.stderr)
-    devices = tuple(DeviceAccess(d.device, d.site or options.site, d.token) for d in options.device)
+    devices = access_file.access.devices if access_file else ()
     settings = Settings(
         options.db,
         devices,
@@ -248,10 +252,13 @@ def _serve(options) -> int:
         **({"clock": _clock_from(options.clock_start)} if options.clock_start else {}),
     )
     backend = Backend(settings)
-    config = server_config(create_app(backend), host=options.host, port=options.port)
+    tls = {"ssl_certfile": str(options.tls_cert), "ssl_keyfile": str(options.tls_key)} if options.tls_cert else {}
+    config = server_config(BackendService(backend, access_file), host=options.host, port=options.port, **tls)
+    counters = len(access_file.access.counters) if access_file else 0
     print(
-        f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
-        f"site {options.site}, {len(devices)} device(s), database {options.db}",
+        f"reference backend on http{'s' * bool(tls)}://{options.host}:{options.port} (document: /openapi.json, "
+        f"counter page: /counter, wait pages: /w/{options.site}), site {options.site}, {len(devices)} device(s), "
+        f"{counters} counter(s), database {options.db}",
         file=sys.stderr,
     )
     # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers

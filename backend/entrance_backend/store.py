@@ -585,6 +585,76 @@ class BackendStore:
             ).fetchall()
         return [dict(zip(("concern", "minutes", "waiting", "estimated_at"), row)) for row in rows]
 
+    # --- the pages: one visitor's state, a counter's current visitor; what /metrics reads -------------
+
+    def visitor_state(self, site: str, day: str, code: str) -> dict | None:
+        """What the wait page tells the holder of ``code``: kind, concern, state (waiting, called, not_come,
+        void, booked: an appointment not checked in) and, once called, the counter; None: no such code."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 'ticket', concern, CASE WHEN not_come_at IS NOT NULL THEN 'not_come' ELSE state END "
+                "FROM tickets WHERE site=? AND day=? AND code=? UNION ALL "
+                "SELECT 'appointment', concern, CASE WHEN not_come_at IS NOT NULL THEN 'not_come' "
+                "WHEN status='cancelled' THEN 'void' WHEN status='booked' THEN 'booked' "
+                "WHEN called_at IS NOT NULL THEN 'called' ELSE 'waiting' END "
+                "FROM appointments WHERE site=? AND day=? AND display_code=?",
+                (site, day, code, site, day, code),
+            ).fetchone()
+            if row is None:
+                return None
+            call = self._db.execute(
+                "SELECT counter FROM calls WHERE site=? AND day=? AND code=? ORDER BY n DESC LIMIT 1", (site, day, code)
+            ).fetchone()
+        kind, concern, state = row
+        return {"code": code, "kind": kind, "concern": concern, "state": state} | (
+            {"counter": call[0]} if state == "called" and call else {}
+        )
+
+    def counter_current(self, site: str, day: str, counter: int) -> dict | None:
+        """The visitor ``counter`` called last, while that call stands (not recalled to another counter,
+        handed on or marked not come): their visitor_state and called_at."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT code, called_at FROM calls WHERE site=? AND day=? AND counter=? ORDER BY n DESC LIMIT 1",
+                (site, day, counter),
+            ).fetchone()
+        if row is None:
+            return None
+        state = self.visitor_state(site, day, row[0])
+        if state is None or state["state"] != "called" or state.get("counter") != counter:
+            return None
+        return state | {"called_at": row[1]}
+
+    def has_called(self, site: str, day: str, counter: int, code: str) -> bool:
+        with self._lock:
+            return (
+                self._db.execute(
+                    "SELECT 1 FROM calls WHERE site=? AND day=? AND counter=? AND code=? LIMIT 1",
+                    (site, day, counter, code),
+                ).fetchone()
+                is not None
+            )
+
+    def concerns(self, site: str) -> list[str]:
+        """Every concern the site has had a ticket, appointment or published wait of."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT concern FROM tickets WHERE site=? UNION SELECT concern FROM appointments WHERE site=? "
+                "UNION SELECT concern FROM waits WHERE site=? ORDER BY 1",
+                (site, site, site),
+            ).fetchall()
+        return [concern for (concern,) in rows]
+
+    def events_applied(self) -> int:
+        """How many events devices have sent, each counted once (the events' order of application)."""
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def devices_last_seen(self) -> list[tuple[str, str, str]]:
+        """(device, site, time of its latest heartbeat) for every device that ever sent one."""
+        with self._lock:
+            return self._db.execute("SELECT device, site, received_at FROM heartbeats ORDER BY device").fetchall()
+
     # --- internals -----------------------------------------------------------------------------
 
     def _apply(self, sender: Sender, site: str, event: dict, created_at: str, now: datetime) -> list[dict]:

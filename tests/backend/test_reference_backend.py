@@ -950,6 +950,8 @@ def test_a_clock_started_at_a_moment_reads_it_and_runs_on_in_real_time():
 @pytest.mark.slow
 def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
     port = free_port()
+    access = tmp_path / "access.toml"
+    access.write_text('[[device]]\nid = "kiosk-1"\ntoken = "token-kiosk-1"\n', encoding="utf-8")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -960,10 +962,8 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
             str(tmp_path / "b.db"),
             "--port",
             str(port),
-            "--device",
-            "kiosk-1:token-kiosk-1",
-            "--staff-token",
-            STAFF,
+            "--access",
+            str(access),
             "--site",
             "mitte",
             "--clock-start",
@@ -971,7 +971,7 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
         ],
         stderr=subprocess.PIPE,
         text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        env=os.environ | {"PYTHONUNBUFFERED": "1", "ENTRANCE_STAFF_TOKEN": STAFF},
     )
     try:
         url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,306 @@
+"""The reference backend's pages as staff and visitors use them: the counter page (sign in, call, recall,
+not come, transfer, pause), the public wait page of one number, and the office's waits; over real HTTP."""
+
+import html
+import threading
+import time
+
+import pytest
+import requests
+
+from entrance_backend.access import Access
+from entrance_backend.counter_sessions import SESSION_S, CounterSessions
+from support.backend_pages import COUNTERS, DAY, DEVICES, SITE, PagesOffice
+
+
+@pytest.fixture
+def office(tmp_path):
+    with PagesOffice(tmp_path) as office:
+        yield office
+
+
+def current(page: requests.Response) -> str | None:
+    """The code the counter page shows as this counter's current visitor."""
+    marker = 'id="current">'
+    return page.text.split(marker, 1)[1].split("<", 1)[0] if marker in page.text else None
+
+
+def message(page: requests.Response) -> str:
+    return html.unescape(page.text.split('id="message" role="status">', 1)[1].split("</p>", 1)[0])
+
+
+# --- the counter page ----------------------------------------------------------------------------
+
+
+def test_staff_sign_in_with_their_counters_key_and_call_the_next_visitor(office):
+    office.issue("A001", "A002")
+    staff = office.sign_in(3)
+    assert staff.cookies.get("counter_session")
+    page = office.act(staff, 3, action="next")
+    assert current(page) == "A001" and "A001 aufgerufen" in message(page)
+    assert office.office_state()["recent_calls"][0] | {"call": None, "called_at": None} == {
+        "code": "A001",
+        "counter": 3,
+        "kind": "ticket",
+        "concern": "leave",
+        "call": None,
+        "called_at": None,
+    }
+    assert 'id="waiting"' in page.text and ">A002<" in page.text
+
+
+def test_the_session_cookie_is_http_only_and_strict_and_the_key_is_never_in_the_page(office):
+    session = requests.Session()
+    answer = session.post(f"{office.url}/counter", data={"token": COUNTERS[0].token}, allow_redirects=False)
+    cookie = answer.headers["set-cookie"].lower()
+    assert answer.status_code == 303 and "httponly" in cookie and "samesite=strict" in cookie
+    assert COUNTERS[0].token not in session.get(answer.headers["location"].join([office.url, ""])).text
+
+
+def test_a_wrong_counter_key_is_refused_and_nothing_is_called(office):
+    office.issue("A001")
+    before = office.office_state()
+    answer = requests.post(f"{office.url}/counter", data={"token": "counter-9-key-guessed"})
+    assert answer.status_code == 401 and "nicht bekannt" in answer.text
+    forged = requests.Session()
+    forged.cookies.set("counter_session", "made-up", path="/counter")
+    refused = office.act(forged, 3, action="next")
+    assert refused.url.endswith("/counter?expired=1") and "abgelaufen" in refused.text
+    assert office.office_state() == before
+
+
+def test_an_expired_sign_in_calls_nobody_and_asks_to_sign_in_again(office):
+    office.issue("A001")
+    now = [0.0]
+    office.backend.service.pages.sessions = CounterSessions(clock=lambda: now[0])
+    staff = office.sign_in(3)
+    now[0] += SESSION_S + 1
+    page = office.act(staff, 3, action="next")
+    assert "abgelaufen" in page.text and office.office_state()["recent_calls"] == []
+
+
+def test_a_counter_whose_key_changed_is_signed_out(office):
+    staff = office.sign_in(3)
+    rekeyed = tuple(c if c.number != 3 else type(c)(c.site, 3, "counter-3-new-key") for c in COUNTERS)
+    office.backend.service.apply(Access(DEVICES, rekeyed, "staff-secret"))
+    assert "Zugangsschlüssel des Schalters" in staff.get(f"{office.url}/counter/{SITE}/3").text
+
+
+def test_a_counter_cannot_use_another_counters_or_another_sites_page(office):
+    office.issue("A001")
+    office.issue("A001", concern="leave", day=DAY)
+    before = office.office_state()
+    staff = office.sign_in(1, site="nord")
+    for path in (f"/counter/{SITE}/1", f"/counter/{SITE}/3"):
+        assert staff.get(office.url + path).status_code == 403
+        answer = staff.post(office.url + path, data={"action": "next"})
+        assert answer.status_code == 403 and "Schalter 1 (nord)" in answer.text
+    assert office.office_state() == before
+
+
+def test_recall_calls_the_current_visitor_again_and_not_come_takes_them_off_the_list(office):
+    office.issue("A001", "A002")
+    staff = office.sign_in(3)
+    office.act(staff, 3, action="next")
+    page = office.act(staff, 3, action="recall")
+    assert "A001 erneut aufgerufen" in message(page)
+    assert [call["code"] for call in office.office_state()["recent_calls"]] == ["A001", "A001"]
+    page = office.act(staff, 3, action="not_come")
+    assert "A001 als nicht erschienen markiert" in message(page) and current(page) is None
+    assert office.office_state()["not_come"] == ["A001"]
+
+
+def test_recall_of_a_code_never_called_here_is_refused_and_changes_nothing(office):
+    office.issue("A001", "A002")
+    staff = office.sign_in(3)
+    before = office.office_state()
+    for code in ("A002", "A999"):
+        page = office.act(staff, 3, action="recall", code=code)
+        assert f"{code} wurde heute nicht an diesem Schalter aufgerufen" in message(page)
+    assert "Kein aktueller Besuch" in message(office.act(staff, 3, action="not_come"))
+    assert office.office_state() == before
+
+
+def test_transfer_keeps_the_number_and_hands_the_visitor_to_a_concern_or_a_counter(office):
+    office.issue("A001", "A002")
+    office.issue("D001", concern="documents")
+    staff = office.sign_in(3)
+    office.act(staff, 3, action="next")  # A001
+    page = office.act(staff, 3, action="transfer", concern="documents")
+    assert "A001 weitergeleitet" in message(page)
+    waiting = [(entry["code"], entry["concern"]) for entry in office.office_state()["waiting"]]
+    assert waiting == [("A001", "documents"), ("A002", "leave"), ("D001", "documents")]
+    office.act(staff, 3, action="transfer", code="A002", counter="2")
+    assert office.office_state()["recent_calls"][0]["code"] == "A002"
+    assert office.office_state()["recent_calls"][0]["counter"] == 2
+
+
+def test_a_transfer_to_a_concern_that_does_not_exist_is_refused_and_changes_nothing(office):
+    office.issue("A001")
+    staff = office.sign_in(3)
+    office.act(staff, 3, action="next")
+    before = office.office_state()
+    for concern in ("visa", "<script>alert(1)</script>"):
+        page = office.act(staff, 3, action="transfer", concern=concern)
+        assert "Dieses Anliegen gibt es hier nicht; A001 bleibt, wo es war" in message(page)
+        assert "<script>alert" not in page.text
+    assert "Schalter: eine Nummer" in message(office.act(staff, 3, action="transfer", counter="0"))
+    assert "Keine gültige Nummer" in message(office.act(staff, 3, action="transfer", code="<b>x", counter="2"))
+    assert office.office_state() == before
+
+
+def test_a_paused_counter_calls_nobody_and_chosen_concerns_limit_call_next(office):
+    office.issue("A001")
+    office.issue("D001", concern="documents")
+    staff = office.sign_in(3)
+    assert 'id="paused"' in office.act(staff, 3, action="pause").text
+    assert "Pausiert" in message(office.act(staff, 3, action="next"))
+    assert office.office_state()["recent_calls"] == []
+    office.act(staff, 3, action="pause")
+    office.act(staff, 3, action="concerns", concern=["documents"])
+    assert current(office.act(staff, 3, action="next")) == "D001"
+    assert "Niemand wartet" in message(office.act(staff, 3, action="next"))
+
+
+def test_two_counters_calling_next_at_the_same_instant_get_different_visitors(office):
+    office.issue(*(f"A{n:03d}" for n in range(1, 21)))
+    staff = {number: office.sign_in(number) for number in (1, 2, 3)}
+    start = threading.Barrier(3)
+    called: dict[int, list[str]] = {number: [] for number in staff}
+
+    def calling(number):
+        start.wait()
+        for _ in range(5):
+            called[number].append(current(office.act(staff[number], number, action="next")))
+
+    threads = [threading.Thread(target=calling, args=(number,)) for number in staff]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    codes = [code for calls in called.values() for code in calls]
+    assert len(codes) == 15 and len(set(codes)) == 15
+    assert sorted(call["code"] for call in office.store.office_state(SITE, DAY)["recent_calls"]) == sorted(codes)[5:]
+
+
+def test_another_counters_page_sees_a_call_within_a_second(office):
+    office.issue("A001", "A002")
+    watcher, caller = office.sign_in(1), office.sign_in(3)
+    version = office.office_state()["version"]
+    answers = []
+    poll = threading.Thread(
+        target=lambda: answers.append(watcher.get(f"{office.url}/counter/{SITE}/1/live", params={"after": version}))
+    )
+    poll.start()
+    time.sleep(0.3)
+    called_at = time.monotonic()
+    office.act(caller, 3, action="next")
+    poll.join(10)
+    assert time.monotonic() - called_at < 1.0
+    assert answers[0].headers["X-Office-Version"] != str(version) and ">A001<" not in answers[0].text
+
+
+def test_a_form_posted_from_another_site_is_refused(office):
+    office.issue("A001")
+    staff = office.sign_in(3)
+    answer = staff.post(f"{office.url}/counter/{SITE}/3", data={"action": "next"}, headers={"Origin": "https://evil"})
+    assert answer.status_code == 403 and office.office_state()["recent_calls"] == []
+
+
+# --- the wait page -------------------------------------------------------------------------------
+
+
+def test_the_wait_page_shows_the_people_ahead_and_the_wait_as_a_range(office):
+    office.issue("A001", "A002", "A003")
+    office.publish_wait("leave", minutes=30, waiting=3)
+    page = office.wait_page("A003", day=DAY)
+    assert page.status_code == 200
+    assert "Vor Ihnen warten 2 Personen." in page.text and "2 people ahead of you." in page.text
+    assert "Wartezeit ca. 12–28 Min." in page.text
+    assert '<meta http-equiv="refresh"' in page.text
+    assert "Sie sind als Nächstes dran." in office.wait_page("A001").text
+
+
+def test_the_wait_page_says_which_counter_calls_once_called(office):
+    office.issue("A001")
+    staff = office.sign_in(3)
+    office.act(staff, 3, action="next")
+    page = office.wait_page("A001")
+    assert "Sie werden aufgerufen: Schalter 3" in page.text and "You are being called: counter 3" in page.text
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "query", "status", "says"),
+    [
+        (lambda office: None, "A777", {}, 404, "Diese Nummer kennen wir heute nicht."),
+        (lambda office: office.issue("A001"), "A001", {"day": "2026-03-08"}, 404, "Sie war für den 08.03.2026."),
+        (lambda office: office.issue("A001"), "A001", {"day": "gestern"}, 404, "Diese Nummer gilt heute nicht."),
+        (lambda office: (office.issue("A001"), office.void("A001")), "A001", {}, 200, "nicht gültig"),
+    ],
+)
+def test_an_unknown_void_or_yesterdays_number_gets_a_plain_answer(office, setup, code, query, status, says):
+    setup(office)
+    page = office.wait_page(code, **query)
+    assert page.status_code == status and says in page.text and "Vor Ihnen" not in page.text
+
+
+def test_a_script_in_the_wait_pages_address_is_never_reflected(office):
+    for path in (
+        f"/w/{SITE}/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        f"/w/{SITE}/A001?day=%3Cscript%3Ealert(1)%3C/script%3E",
+        "/w/%3Cscript%3E/A001",
+        f"/w/{SITE}/%22%3E%3Cimg%20src=x%3E",
+    ):
+        page = requests.get(office.url + path, timeout=10)
+        assert page.status_code == 404, path
+        assert "<script>" not in page.text and "<img" not in page.text and "alert" not in page.text
+
+
+def test_the_wait_page_tells_nothing_about_anyone_else_but_counts(office):
+    office.issue("A001", "A002", "A003")
+    office.issue("D001", concern="documents")
+    page = office.wait_page("A002").text
+    assert "A002" in page and not any(other in page for other in ("A001", "A003", "D001", "documents"))
+
+
+def test_the_wait_page_is_one_small_response_without_external_resources(office):
+    office.issue("A001", "A002")
+    office.publish_wait("leave", minutes=20, waiting=2)
+    page = office.wait_page("A002")
+    assert len(page.content) <= 15_000
+    assert "<script" not in page.text and "src=" not in page.text and "<link" not in page.text
+
+
+def test_the_office_page_shows_the_waits_per_concern(office):
+    office.issue("A001", "A002")
+    office.issue("D001", concern="documents")
+    office.publish_wait("leave", minutes=20, waiting=2)
+    page = requests.get(f"{office.url}/w/{SITE}", timeout=10)
+    assert page.status_code == 200
+    assert "<td>leave</td><td>2</td><td>ca. 20 Min.</td>" in page.text
+    assert "<td>documents</td><td>1</td><td>–</td>" in page.text
+    assert "A001" not in page.text
+    assert requests.get(f"{office.url}/w/sued", timeout=10).status_code == 404
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def test_metrics_count_requests_long_polls_events_and_when_devices_were_last_seen(office):
+    office.issue("A001", "A002")
+    office.heartbeat()
+    office.wait_page("A001")
+    watcher = office.sign_in(1)
+    version = office.office_state()["version"]
+    poll = threading.Thread(
+        target=lambda: watcher.get(f"{office.url}/counter/{SITE}/1/live", params={"after": version}, timeout=30)
+    )
+    poll.start()
+    time.sleep(0.5)
+    metrics = requests.get(f"{office.url}/metrics", timeout=10).text
+    office.act(office.sign_in(3), 3, action="next")
+    poll.join(10)
+    assert "entrance_backend_long_polls_open 1.0" in metrics
+    assert 'entrance_backend_requests_total{method="GET",route="/w/{site}/{code:path}",status="200"} 1.0' in metrics
+    assert "entrance_backend_events_applied_total 2.0" in metrics
+    assert 'entrance_backend_device_last_seen_timestamp_seconds{device="kiosk-1",site="mitte"} 1.7730432e+09' in metrics
