@@ -246,11 +246,7 @@ class TicketDispenser:
         printer = self._config.printer
         concern = self._config.concern(ticket.concern)
         languages = ticket_languages(self._config.device.languages)
-        url = None
-        if printer.wait_page_url:
-            url = printer.wait_page_url.format(
-                site=self._config.device.site, code=ticket.code, day=ticket.day.isoformat()
-            )
+        url = wait_page_url(printer.wait_page_url, self._config.backend.url, self._config.device.site, ticket)
         content = TicketContent(
             code=ticket.code,
             issued_local=ticket.issued_at.astimezone(self._config.device.timezone),
@@ -287,3 +283,11 @@ class TicketDispenser:
             except PrinterError:
                 pass
             self._connection = None
+
+
+def wait_page_url(template: str | None, backend_url: str | None, site: str, ticket) -> str | None:
+    """The ticket's QR code: ``[printer] wait_page_url``, else the backend's wait page for the number
+    (the reference backend serves /w/{site}/{code}; the day lets it tell yesterday's number), else none."""
+    if not template and backend_url:
+        template = backend_url.rstrip("/") + "/w/{site}/{code}?day={day}"
+    return template.format(site=site, code=ticket.code, day=ticket.day.isoformat()) if template else None

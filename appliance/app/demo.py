@@ -82,7 +82,6 @@ inputs = {scanner}
 
 [printer]
 uri = {printer}
-wait_page_url = https://jobcenter.example/wartezeit?standort={{site}}&nummer={{code}}
 
 [checkin]
 modes = signed, reference

@@ -3,7 +3,8 @@
 import threading
 import time
 from concurrent.futures import Future
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -17,7 +18,7 @@ from appliance.domain.commands import Health, IssueTicket, ReportHealth
 from appliance.domain.core import Core
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.state import StateStore
-from appliance.drivers.dispenser import TicketDispenser
+from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
 
@@ -294,3 +295,15 @@ def test_a_bug_while_serving_a_press_answers_that_visitor_and_the_next_press_pri
     supervision.later(1.0)
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A001"
+
+
+def test_the_tickets_qr_opens_the_backends_wait_page_unless_another_is_configured():
+    ticket = SimpleNamespace(code="A007", day=date(2026, 3, 9))
+    assert wait_page_url(None, "https://backend.example/", "mitte", ticket) == (
+        "https://backend.example/w/mitte/A007?day=2026-03-09"
+    )
+    own = "https://jobcenter.example/wartezeit?standort={site}&nummer={code}"
+    assert wait_page_url(own, "https://backend.example", "mitte", ticket) == (
+        "https://jobcenter.example/wartezeit?standort=mitte&nummer=A007"
+    )
+    assert wait_page_url(None, None, "mitte", ticket) is None
