@@ -41,7 +41,7 @@ _TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 _NO_STORE = {"Cache-Control": "no-store"}
-_SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+_SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
 
 
 def wait_range(ahead: int, published: dict | None) -> tuple[int, int] | None:
