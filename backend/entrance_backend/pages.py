@@ -248,7 +248,8 @@ class Pages:
         view = await run_in_threadpool(self._wait_view, site, today, code)
         status = 404 if view["kind"] == "unknown" else 200
         refresh = self.refresh_s if view["kind"] in ("waiting", "booked", "called") else None
-        return _html("wait.html", status=status, site=site, code=code, refresh=refresh, **view)
+        at = now.astimezone(self.backend.zone).strftime("%H:%M")
+        return _html("wait.html", status=status, site=site, code=code, refresh=refresh, at=at, **view)
 
     def _wait_view(self, site: str, day: str, code: str) -> dict:
         store = self.backend.store
