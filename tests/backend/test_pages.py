@@ -10,7 +10,7 @@ import requests
 
 from entrance_backend.access import Access
 from entrance_backend.counter_sessions import SESSION_S, CounterSessions
-from support.backend_pages import COUNTERS, DAY, DEVICES, SITE, PagesOffice
+from support.backend_pages import COUNTERS, DAY, DEVICES, NOW, SITE, PagesOffice
 
 
 @pytest.fixture
@@ -304,3 +304,22 @@ def test_metrics_count_requests_long_polls_events_and_when_devices_were_last_see
     assert 'entrance_backend_requests_total{method="GET",route="/w/{site}/{code:path}",status="200"} 1.0' in metrics
     assert "entrance_backend_events_applied_total 2.0" in metrics
     assert 'entrance_backend_device_last_seen_timestamp_seconds{device="kiosk-1",site="mitte"} 1.7730432e+09' in metrics
+
+
+def test_a_booked_appointment_not_yet_checked_in_is_asked_to_check_in_at_the_kiosk(office):
+    office.store.add_appointments(
+        [
+            {
+                "site": SITE,
+                "day": DAY,
+                "slot": "09:30",
+                "concern": "leave",
+                "display_code": "T001",
+                "reference": "K7Q2MX",
+            }
+        ],
+        NOW,
+    )
+    page = office.wait_page("T001")
+    assert page.status_code == 200 and "Bitte melden Sie sich bei Ankunft am Kiosk an" in page.text
+    assert "K7Q2MX" not in page.text
