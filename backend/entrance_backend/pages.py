@@ -85,6 +85,8 @@ class Pages:
             return _html("counter_login.html", status=200, expired=expired)
         if not _same_origin(request):
             return _html("answer.html", status=403, kind="foreign_form")
+        if refusal := self._too_fast(request):  # also slows down guessing keys
+            return refusal
         form = await _form(request)
         counter = self.access.counter(str(form.get("token", "")).strip()) if form is not None else None
         if counter is None:
@@ -283,11 +285,17 @@ class Pages:
         return _html("office.html", site=site, concerns=concerns, refresh=self.refresh_s * 3)
 
     def _public_refusal(self, request: Request, site: str) -> Response | None:
+        if refusal := self._too_fast(request):
+            return refusal
+        if site not in self.backend.settings.sites and all(c.site != site for c in self.access.counters):
+            return _html("answer.html", status=404, kind="no_site")
+        return None
+
+    def _too_fast(self, request: Request) -> Response | None:
+        """The backend's rate limit, per address, as for the protocol's public operations."""
         who = request.client.host if request.client else "public"
         if wait := self.backend.limiter.retry_after(who):
             return _html("answer.html", status=429, kind="too_fast", headers={"Retry-After": str(int(wait) + 1)})
-        if site not in self.backend.settings.sites and all(c.site != site for c in self.access.counters):
-            return _html("answer.html", status=404, kind="no_site")
         return None
 
 
