@@ -9,6 +9,7 @@ import hmac
 import logging
 import os
 import re
+import secrets
 import time
 import tomllib
 from collections.abc import Mapping
@@ -84,6 +85,52 @@ def read_access(path: Path, default_site: str, environ: Mapping[str, str] = os.e
     access = Access(devices, counters, staff)
     _check_distinct(path, access)
     return access
+
+
+def register_device(path: Path, device: str, site: str) -> Path:
+    """Adds a device with a new token to the access file; the token goes into ``<device>.token`` beside it
+    (mode 0600), to be copied to the device. A serving backend lets it in within a second."""
+    token_path = path.parent / f"{device}.token"
+    if token_path.exists():
+        raise AccessFileError(f"{token_path} exists already: is {device} registered?")
+    _write_secret(token_path, secrets.token_urlsafe(24))
+    try:
+        _append(path, site, f'[[device]]\nid = "{device}"\nsite = "{site}"\ntoken_file = "{token_path.name}"\n')
+    except AccessFileError:
+        token_path.unlink()
+        raise
+    return token_path
+
+
+def register_counter(path: Path, site: str, number: int, concerns: tuple[str, ...] = ()) -> str:
+    """Adds a counter with a new key to the access file; answers the key, which its staff type in once."""
+    key = secrets.token_urlsafe(12)
+    listed = ", ".join(f'"{concern}"' for concern in concerns)
+    _append(path, site, f'[[counter]]\nsite = "{site}"\nnumber = {number}\ntoken = "{key}"\nconcerns = [{listed}]\n')
+    return key
+
+
+def _append(path: Path, default_site: str, entry: str) -> None:
+    """Appends ``entry`` when the file still reads with it; else leaves the file as it was."""
+    before = path.read_text(encoding="utf-8") if path.exists() else None
+    if before is None:
+        _write_secret(path, "")
+    with path.open("a", encoding="utf-8") as file:
+        file.write(("\n" if before else "") + entry)
+    try:
+        read_access(path, default_site, environ={})
+    except AccessFileError:
+        if before is None:
+            path.unlink()
+        else:
+            path.write_text(before, encoding="utf-8")
+        raise
+
+
+def _write_secret(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text + ("\n" if text else ""))
 
 
 class AccessFile:

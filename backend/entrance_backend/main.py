@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 
 from appliance.protocol.contract import Contract, timestamp
 from appliance.protocol.http_server import BackgroundServer, Server, server_config
-from entrance_backend.access import STAFF_TOKEN_VARIABLE, AccessFile, AccessFileError, CounterAccess
+from entrance_backend.access import (
+    STAFF_TOKEN_VARIABLE,
+    AccessFile,
+    AccessFileError,
+    CounterAccess,
+    register_counter,
+    register_device,
+)
 from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings
 from entrance_backend.pages import WAIT_PAGE_REFRESH_S
 from entrance_backend.service import BackendService
@@ -105,7 +112,7 @@ def demo_appointments(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """entrance-backend {serve, call, book, seed, push, events}."""
+    """entrance-backend {serve, register, call, book, seed, push, events}."""
     parser = argparse.ArgumentParser(
         prog="entrance-backend", description="The reference central backend of the sync protocol."
     )
@@ -136,6 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the backend's clock reads this at start and runs on from there (replays, the demo's "
         "simulated day); default: the real time",
     )
+    register = commands.add_parser(
+        "register", help="add a device or a counter with a new token to the access file (a serving backend follows)"
+    )
+    register.add_argument(
+        "--access", type=Path, required=True, metavar="FILE", help="the access file (created if missing)"
+    )
+    register.add_argument("--site", type=_name, default=DEFAULT_SITE)
+    whom = register.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--device", type=_name, help="a device id: its token goes to ID.token beside the access file")
+    whom.add_argument("--counter", type=int, metavar="NUMBER", help="a counter: its key is printed once")
+    register.add_argument("--concern", action="append", default=[], help="with --counter: a concern it serves")
     call = commands.add_parser(
         "call", help="a counter calls a code (again: a recall) or the next visitor, marks not come, or transfers"
     )
@@ -194,9 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     events.add_argument("--device", type=_name, required=True)
     options = parser.parse_args(argv)
     try:
-        return {"serve": _serve, "call": _call, "book": _book, "seed": _seed, "push": _push, "events": _events}[
-            options.command
-        ](options)
+        return {
+            "serve": _serve,
+            "register": _register,
+            "call": _call,
+            "book": _book,
+            "seed": _seed,
+            "push": _push,
+            "events": _events,
+        }[options.command](options)
     except (BackendRefusal, AccessFileError, ValueError, OSError, sqlite3.Error) as error:
         print(f"entrance-backend: {error}", file=sys.stderr)
         return 1
@@ -268,6 +292,16 @@ def _serve(options) -> int:
     Server(config, on_stop=backend.stopping).run()
     backend.store.close()
     print("reference backend stopped", file=sys.stderr)
+    return 0
+
+
+def _register(options) -> int:
+    if options.device:
+        token_path = register_device(options.access, options.device, options.site)
+        print(f"{options.device} ({options.site}) registered; its token is in {token_path}: copy it to the device")
+    else:
+        key = register_counter(options.access, options.site, options.counter, tuple(options.concern))
+        print(f"counter {options.counter} ({options.site}) registered; its key for the counter page: {key}")
     return 0
 
 

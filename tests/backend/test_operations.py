@@ -197,3 +197,19 @@ def _answers(url: str, verify=True) -> bool:
     except (requests.ConnectionError, ssl.SSLError):
         time.sleep(0.05)
         return False
+
+
+def test_register_adds_devices_and_counters_with_new_tokens_and_refuses_a_second_counter_3(tmp_path, capsys):
+    from entrance_backend.main import main
+
+    access = tmp_path / "access.toml"
+    assert main(["register", "--access", str(access), "--device", "kiosk-3"]) == 0
+    assert main(["register", "--access", str(access), "--counter", "3", "--concern", "leave"]) == 0
+    key = capsys.readouterr().out.rsplit("its key for the counter page: ", 1)[1].strip()
+    registered = read_access(access, "mitte", environ={})
+    assert registered.devices[0].token == (tmp_path / "kiosk-3.token").read_text().strip()
+    assert registered.counter(key).number == 3 and registered.counter(key).concerns == ("leave",)
+    assert access.stat().st_mode & 0o777 == 0o600 and (tmp_path / "kiosk-3.token").stat().st_mode & 0o777 == 0o600
+    before = access.read_text()
+    assert main(["register", "--access", str(access), "--counter", "3"]) == 1
+    assert "counter ('mitte', 3) is listed twice" in capsys.readouterr().err and access.read_text() == before
