@@ -170,12 +170,17 @@ def test_serve_speaks_https_when_given_a_certificate_and_key(tmp_path):
         check=True,
         capture_output=True,
     )
-    server, port = serve(tmp_path, "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem"))
-    url = f"https://127.0.0.1:{port}"
+    access = write(tmp_path / "access.toml", "[[counter]]\nnumber = 3\ntoken = 'counter-3-key-01'\n")
+    tls = ("--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem"))
+    server, port = serve(tmp_path, *tls, "--access", str(access))
+    url, certificate = f"https://127.0.0.1:{port}", str(tmp_path / "cert.pem")
     try:
-        wait_for(lambda: _answers(url, verify=str(tmp_path / "cert.pem")), timeout=30, what="HTTPS")
-        login = requests.get(f"{url}/counter", verify=str(tmp_path / "cert.pem"))
-        assert login.status_code == 200 and "Zugangsschlüssel" in login.text
+        wait_for(lambda: _answers(url, verify=certificate), timeout=30, what="HTTPS")
+        assert "Zugangsschlüssel" in requests.get(f"{url}/counter", verify=certificate).text
+        signed_in = requests.post(
+            f"{url}/counter", data={"token": "counter-3-key-01"}, verify=certificate, allow_redirects=False
+        )
+        assert signed_in.status_code == 303 and "; secure" in signed_in.headers["set-cookie"].lower()
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/counter", timeout=5)
     finally:
