@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance.display.view import parse_view
 from appliance.domain.backoff import Backoff
-from appliance.protocol.control import Request, encode
+from appliance.protocol.control import Request, connect, encode
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class ViewFeed:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                     self._socket = sock
                     sock.settimeout(3.0)
-                    sock.connect(str(self.path))
+                    connect(sock, self.path, 3.0)
                     sock.sendall(SUBSCRIBE)
                     sock.settimeout(self._silence_s)
                     for line in _lines(sock):

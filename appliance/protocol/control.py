@@ -6,6 +6,7 @@ or ``{"error": text}``; a stream (``subscribe``) answers with one line per chang
 
 import json
 import socket
+import time
 from enum import StrEnum
 from pathlib import Path
 
@@ -40,13 +41,27 @@ def decode(line: bytes):
     return json.loads(line)
 
 
+def connect(client: socket.socket, path: Path, timeout: float) -> None:
+    """Connects, waiting while the daemon's listen queue is full: a Unix socket with a timeout answers
+    EAGAIN at once instead of waiting, as it would under a flood of other clients."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.connect(str(path))
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError("its listen queue stayed full") from None
+            time.sleep(0.005)
+
+
 def request(path: Path, name: Request, timeout: float = 3.0, **arguments):
     """Ask the daemon listening on ``path``; raises DaemonNotRunning when none answers, ControlError
     when it refuses."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.settimeout(timeout)
-            client.connect(str(path))
+            connect(client, path, timeout)
             client.sendall(encode({"request": name, **arguments}))
             data = b""
             while not data.endswith(b"\n"):

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 OPERATION = "pushAppointments"
 APPLY_WAIT_S = 30.0
 RETRY_CLOCK_S = 30  # Retry-After while the clock is not trusted yet
+MAX_REQUESTS = 16  # at once; one central system pushes, a few at a time at most
 
 
 class PushEndpoint:
@@ -64,7 +65,7 @@ class PushEndpoint:
         )
 
     def start(self) -> None:
-        self._server = BackgroundServer(self.app(), self._host, self._port)
+        self._server = BackgroundServer(self.app(), self._host, self._port, limit_concurrency=MAX_REQUESTS)
         self._server.start()
         self.url = self._server.url
         log.info("push endpoint listening on %s", self.url)

@@ -7,6 +7,7 @@ Appliance in-process) against a datagram socket bound in tmp_path where systemd'
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -179,12 +180,17 @@ class RunningDaemon:
         return returncode, took, self.process.stderr.read()
 
 
+def _limit_open_files(count: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+
 @pytest.fixture
 def start_daemon(tmp_path, config_file, systemd):
     """start_daemon() runs `entrance-appliance run` under the systemd stand-in and waits for READY=1."""
     processes: list[subprocess.Popen] = []
 
-    def start() -> RunningDaemon:
+    def start(open_files: int | None = None) -> RunningDaemon:
+        """``open_files``: the daemon's descriptor limit, as systemd's default soft limit would set it."""
         env = appliance_env(NOTIFY_SOCKET=systemd.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
         started_at = time.monotonic()
         # stdout/stderr to files would do too; the daemon writes a few lines, far below a pipe's buffer.
@@ -195,6 +201,7 @@ def start_daemon(tmp_path, config_file, systemd):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=None if open_files is None else lambda: _limit_open_files(open_files),
         )
         processes.append(process)
         ready = systemd.wait_for("READY=1", timeout=READY_WITHIN_S)
@@ -257,6 +264,40 @@ def test_status_command_shows_device_components_and_queue_of_the_running_daemon(
     assert core["state"] == "ok"
     assert [entry["code"] for entry in status["snapshot"]["waiting"]] == [code]
     assert status["snapshot"]["issued_today"] == [["leave", 1]]
+
+
+def test_status_and_press_answer_while_1100_idle_connections_hold_the_control_socket(start_daemon, tmp_path):
+    daemon = start_daemon(open_files=1024)  # systemd's default soft limit
+    socket_path = tmp_path / "run" / "control.sock"
+    idle = []
+    try:
+        for _ in range(1100):
+            idle.append(connect_when_accepted(socket_path))  # and never a word: an idle or slow client
+
+        assert request(socket_path, "status", timeout=5)["device"] == "kiosk-7"
+        assert request(socket_path, "press", timeout=5, concern="leave") == "pressed"
+        assert len(os.listdir(f"/proc/{daemon.process.pid}/fd")) < 256  # of 1024
+    finally:
+        for client in idle:
+            client.close()
+    returncode, _, stderr = daemon.terminate()
+    assert returncode == 0
+    closed = [line for line in stderr.splitlines() if "sent no request" in line]
+    assert 1 <= len(closed) <= 2, closed  # once with a count, not once per connection
+
+
+def connect_when_accepted(socket_path: Path, timeout: float = 10.0) -> socket.socket:
+    """A connected client; a full listen queue is waited out, as a flooding client would."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.setblocking(False)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.connect(str(socket_path))
+            return client
+        except BlockingIOError:
+            assert time.monotonic() < deadline, "the daemon stopped accepting connections"
+            time.sleep(0.001)
 
 
 @pytest.mark.slow
