@@ -65,7 +65,9 @@ class OfficeNumbers:
     def draw(self, concern_name: str) -> OfficeNumber | None:
         """The office's number for a ticket of ``concern_name``; None: the kiosk numbers it from its fallback
         block. Raises NoNumberHere when the office refuses this device any number."""
-        if self._monotonic() < self._office_away_until or not self._core.clock_trusted:
+        if not self._core.clock_trusted:
+            return None  # the core refuses any day-bound number: no draw to waste
+        if self._monotonic() < self._office_away_until:
             self._fall_back("the office did not answer a moment ago")
             return None
         concern = self._config.concern(concern_name)
