@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
 from appliance.domain.component import ComponentName, WorkerThread
-from appliance.domain.errors import ApplianceError, ClockNotTrusted, NumbersExhausted
+from appliance.domain.errors import ApplianceError, ClockNotTrusted, NoNumberHere, NumbersExhausted
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.screen import KioskAnswer
 from appliance.domain.wording import (
     CLOCK_UNKNOWN,
+    NO_NUMBER_HERE,
     NO_NUMBERS_LEFT,
     OUT_OF_ORDER,
     VisitorMessage,
@@ -32,6 +33,8 @@ from appliance.printer.status import PrinterState, printer_status
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
+# What a visitor is told when no number can be given, by why.
+_REFUSED = {NumbersExhausted: NO_NUMBERS_LEFT, ClockNotTrusted: CLOCK_UNKNOWN, NoNumberHere: NO_NUMBER_HERE}
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,14 @@ class TicketDispenser:
 
     name = ComponentName.PRINTER
 
-    def __init__(self, core, config, connect, *, signals=None, on_answer=None, recheck_s: float = RECHECK_S):
+    def __init__(self, core, config, connect, *, signals=None, on_answer=None, draw=None, recheck_s: float = RECHECK_S):
         """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
         ``signals`` shows a PanelState and sounds a Beep (the GPIO panel); ``on_answer(KioskAnswer)``
-        feeds the kiosk screen. The wait printed is the core's estimate at the moment of issue."""
+        feeds the kiosk screen; ``draw(concern)`` asks the office for the ticket's number (an OfficeNumber,
+        or None to number it here; without it the device numbers alone). The wait printed is the core's
+        estimate at the moment of issue."""
         self._core = core
+        self._draw = draw or (lambda concern: None)
         self._config = config
         self._connect = connect
         self._signals = signals
@@ -177,14 +183,10 @@ class TicketDispenser:
             return
         self._show(PanelState.PRINTING)
         try:
-            ticket = self._core.submit(IssueTicket(concern, source)).result(timeout=10)
-        except NumbersExhausted:
-            self._answer(NO_NUMBERS_LEFT)
-            self._show(PanelState.READY)
-            self._beep(Beep.REFUSED)
-            return
-        except ClockNotTrusted:
-            self._answer(CLOCK_UNKNOWN)
+            office = self._draw(concern)  # the office's number; None: the core numbers it itself
+            ticket = self._core.submit(IssueTicket(concern, source, office)).result(timeout=10)
+        except (NumbersExhausted, ClockNotTrusted, NoNumberHere) as error:
+            self._answer(_REFUSED[type(error)])
             self._show(PanelState.READY)
             self._beep(Beep.REFUSED)
             return

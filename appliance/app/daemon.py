@@ -152,9 +152,14 @@ class Appliance:
             connect=lambda: open_printer(printer.uri, printer.profile, printer.timeout.total_seconds()),
             signals=self.kiosk,
             on_answer=self.kiosk.show_answer,
+            draw=self._draw,
         )
         self.kiosk.dispenser = self.dispenser
         return self.dispenser
+
+    def _draw(self, concern: str):
+        """The office's number for a press (the sync draws it); None: the core numbers the ticket itself."""
+        return self.sync.numbers.draw(concern) if self.sync is not None else None
 
     def _reader(self, source):
         """``source``: a parsed ``appliance.drivers.readers.Source`` from ``[scanner] inputs``."""

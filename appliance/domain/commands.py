@@ -4,13 +4,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
+from appliance.domain.numbering import FallbackLease, OfficeNumber
+
 
 @dataclass(frozen=True)
 class IssueTicket:
-    """A walk-in visitor asks for a waiting ticket of ``concern`` (button, touch or demo)."""
+    """A walk-in visitor asks for a waiting ticket of ``concern`` (button, touch or demo); ``office``: the
+    number the office drew for it, else the device numbers it itself (its fallback block, or alone)."""
 
     concern: str
     source: str = "button"
+    office: OfficeNumber | None = None
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,15 @@ Command = (
     | SetClockTrusted
     | NoteClockOffset
 )
+
+
+@dataclass(frozen=True)
+class KeepFallbackLease:
+    """The backend handed this device its fallback block: kept in the state, used when it is away."""
+
+    lease: FallbackLease
+
+
+@dataclass(frozen=True)
+class TakeFallbackLease:
+    """The fallback block this device holds (None: never leased)."""

@@ -23,6 +23,7 @@ class ComponentName(StrEnum):
     BUTTONS = "buttons"
     BACKEND = "backend"
     PUSH = "push"
+    NUMBERING = "numbering"
 
 
 class Component(Protocol):

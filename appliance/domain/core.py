@@ -30,6 +30,7 @@ from appliance.domain.commands import (
     Health,
     IssueTicket,
     JudgeScan,
+    KeepFallbackLease,
     MarkDelivered,
     NoteClockOffset,
     RecordEvent,
@@ -37,14 +38,15 @@ from appliance.domain.commands import (
     SetClockTrusted,
     StaffCall,
     TakeDayList,
+    TakeFallbackLease,
     TakeOutbox,
     VoidTicket,
 )
 from appliance.domain.component import ComponentName
 from appliance.domain.config import AppConfig
-from appliance.domain.errors import ApplianceError, ClockNotTrusted
+from appliance.domain.errors import ApplianceError, ClockNotTrusted, NoNumberHere
 from appliance.domain.journal import short_hash
-from appliance.domain.numbering import number_block
+from appliance.domain.numbering import FallbackLease, fallback_block
 from appliance.domain.office import OfficeState, Queue, appointment_order, merged_queue
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from appliance.domain.state import Appointment, StateStore, Ticket
@@ -104,6 +106,8 @@ class Core:
             TakeDayList: self._take_day_list,
             RecordEvent: self._record_event,
             ReportHealth: self._report,
+            KeepFallbackLease: self._keep_fallback_lease,
+            TakeFallbackLease: self._take_fallback_lease,
         }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
@@ -373,8 +377,8 @@ class Core:
 
     def _issue_ticket(self, command: IssueTicket, now: datetime) -> Ticket:
         concern = self.config.concern(command.concern)
-        numbering = self.config.numbering
-        low, high = number_block(concern.first, concern.last, numbering.series, numbering.series_count)
+        office = command.office
+        low, high = (office.number, office.number) if office else self._own_numbers(concern)
         ticket = self._store.issue_ticket(
             day=self._day,
             concern=concern.name,
@@ -383,6 +387,7 @@ class Core:
             high=high,
             last=concern.last,
             issued_at=now,
+            key=office.key if office else None,
         )
         log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
         estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
@@ -393,6 +398,34 @@ class Core:
         self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
         # What the ticket prints: people called before it, and the wait as a range.
         return dataclasses.replace(ticket, people_ahead=ahead, wait_minutes=(estimate.low_min, estimate.high_min))
+
+    def _own_numbers(self, concern) -> tuple[int, int]:
+        """The numbers this device may issue without the office: all of the range on its own; with a
+        backend only its leased fallback block, and none before it has one (another kiosk might hold them)."""
+        backend = getattr(self.config, "backend", None)
+        if backend is None or not backend.url:
+            return concern.first, concern.last
+        lease = self._take_fallback_lease(TakeFallbackLease(), None)
+        if lease is None:
+            raise NoNumberHere(
+                "no fallback block: the backend has not handed this device one yet (never reached, or the "
+                "[numbering] blocks changed), so it issues no number of its own while the backend does not answer"
+            )
+        return fallback_block(concern.first, concern.last, lease.slot, lease.size)
+
+    def _keep_fallback_lease(self, command: KeepFallbackLease, now: datetime) -> FallbackLease:
+        if self._store.fallback_lease(self.config.device.site) != command.lease:
+            log.info("fallback block %d of %d leased", command.lease.slot, command.lease.blocks)
+            self._store.keep_fallback_lease(self.config.device.site, command.lease, now)
+        return command.lease
+
+    def _take_fallback_lease(self, command: TakeFallbackLease, now: datetime | None) -> FallbackLease | None:
+        """The lease held, if it still fits the [numbering] blocks (changed blocks would overlap others')."""
+        lease = self._store.fallback_lease(self.config.device.site)
+        numbering = self.config.numbering
+        if lease is None or (lease.blocks, lease.size) != (numbering.fallback_blocks, numbering.fallback_size):
+            return None
+        return lease
 
     def _report(self, command: ReportHealth, now: datetime | None = None) -> ComponentHealth:
         previous = self._components.get(command.component)

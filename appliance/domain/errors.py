@@ -24,6 +24,11 @@ class NumbersExhausted(ApplianceError):
     """Every number of a concern's range for this device was issued today."""
 
 
+class NoNumberHere(ApplianceError):
+    """No number may be issued here now without risking one twice (no fallback block yet, or the office
+    refused this device); the message says why."""
+
+
 class UnknownConcern(ApplianceError, KeyError):
     """A button or screen asked for a concern the configuration does not define."""
 

@@ -1,20 +1,46 @@
-"""Ticket numbering rules: which numbers a device may issue, and how a number is written.
+"""Ticket numbering rules: which numbers the office draws, which a kiosk may issue on its own, and how
+a number is written.
 
-Several kiosks share an office, so each takes its own contiguous block of every concern's range
-(kiosk 1 of 3 issues A1–A333, kiosk 2 A334–A666 ...): no two kiosks can ever issue the same number.
+Each concern's range ends in fallback blocks (block 1 the highest numbers): the backend draws the
+office's numbers below them and hands each kiosk one block for when it does not answer in time, so
+no two kiosks can ever issue the same number. A device without a backend numbers the whole range.
 """
 
+from dataclasses import dataclass
 
-def number_block(first: int, last: int, series: int, series_count: int) -> tuple[int, int]:
-    """The numbers ``first..last`` split into ``series_count`` blocks; block ``series`` (1-based)."""
-    if not 1 <= series <= series_count:
-        raise ValueError(f"series {series} is not within 1..{series_count}")
-    size = (last - first + 1) // series_count
-    if size < 1:
-        raise ValueError(f"the range {first}-{last} is too small for {series_count} series")
-    low = first + (series - 1) * size
-    high = last if series == series_count else low + size - 1
-    return low, high
+
+@dataclass(frozen=True)
+class OfficeNumber:
+    """A number the office drew for one ticket; ``key`` is also the key of its ticket_issued event."""
+
+    key: str
+    number: int
+
+
+@dataclass(frozen=True)
+class FallbackLease:
+    """The fallback block the backend handed this device: ``slot`` of ``blocks`` blocks of ``size``."""
+
+    slot: int
+    blocks: int
+    size: int
+
+
+def office_range(first: int, last: int, blocks: int, size: int) -> tuple[int, int]:
+    """The numbers the office draws: ``first`` up to just below the fallback blocks."""
+    return first, last - blocks * size
+
+
+def fallback_block(first: int, last: int, slot: int, size: int) -> tuple[int, int]:
+    """Block ``slot`` (1-based, 1 the highest) of ``size`` numbers at the top of ``first..last``."""
+    high = last - (slot - 1) * size
+    return max(first, high - size + 1), high
+
+
+def blocks_leave_office_numbers(first: int, last: int, blocks: int, size: int) -> bool:
+    """Whether ``blocks`` fallback blocks of ``size`` leave the office at least one number of ``first..last``."""
+    low, high = office_range(first, last, blocks, size)
+    return high >= low
 
 
 def display_code(prefix: str, number: int, last: int) -> str:

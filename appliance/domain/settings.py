@@ -18,7 +18,7 @@ from appliance.domain.config.types import (
     String,
     TimeZone,
 )
-from appliance.domain.numbering import number_block
+from appliance.domain.numbering import blocks_leave_office_numbers, fallback_block, office_range
 
 
 def _kiosk_needs_a_concern(config: Checked) -> None:
@@ -45,51 +45,64 @@ DEVICE = Section(
 )
 
 
-def _series(config: Checked) -> tuple[int | None, int | None]:
-    return config.value("numbering", "series"), config.value("numbering", "series_count")
+def _with_backend(config: Checked) -> bool:
+    """Whether the office draws the numbers (a backend is set); the [backend] section is the sync's."""
+    return "backend" in config.schema.defaults and bool(config.value("backend", "url"))
 
 
-def _series_within_count(config: Checked) -> None:
-    series, count = _series(config)
-    if None not in (series, count) and series > count:
-        config.problem(
-            "numbering",
-            "series",
-            f"is {series} but series_count is only {count}: give each kiosk in the office a series from 1 to {count}",
-        )
+def _blocks(config: Checked) -> tuple[int | None, int | None]:
+    return config.value("numbering", "fallback_blocks"), config.value("numbering", "fallback_size")
 
 
 def _number_blocks(config: Checked) -> str:
-    """check-config's note of the numbers this kiosk issues, so a technician can compare kiosks."""
-    series, count = _series(config)
+    """check-config's note of the numbers of each concern: the office's, and the fallback blocks."""
     concerns = config.instances("concern")
-    if count == 1 and not concerns:
+    blocks, size = _blocks(config)
+    if not concerns or None in (blocks, size):
         return ""
-    blocks = []
+    lines = []
     for header in concerns:
-        first, last = config.value(header, "first"), config.value(header, "last")
-        low, high = number_block(first, last, series, count)
-        blocks.append(f"#   {config.value(header, 'prefix')}: {header.partition(':')[2]} {low}-{high}")
-    return f"# numbers this device issues (series {series} of {count}):\n" + "\n".join(blocks) + "\n"
+        prefix, first, last = (config.value(header, key) for key in ("prefix", "first", "last"))
+        if None in (prefix, first, last) or not blocks_leave_office_numbers(first, last, blocks, size):
+            continue  # reported as a problem
+        name = header.partition(":")[2]
+        if not _with_backend(config):
+            lines.append(f"#   {prefix}: {name} {first}-{last}")
+            continue
+        low, high = office_range(first, last, blocks, size)
+        bottom, top = fallback_block(first, last, blocks, size)[0], last
+        lines.append(f"#   {prefix}: {name} office {low}-{high}, fallback blocks of {size} in {bottom}-{top}")
+    if not _with_backend(config):
+        return "# numbers this device issues (no backend: the whole range):\n" + "\n".join(lines) + "\n"
+    return (
+        f"# numbers (the backend draws the office's; it hands this device one of {blocks} fallback blocks,"
+        " block 1 the highest):\n" + "\n".join(lines) + "\n"
+    )
 
 
 NUMBERING = Section(
     "numbering",
     {
-        "series": Key(
-            Integer(1, 26), "which of the office's ticket-printing kiosks this is, 1 to series_count", default="1"
+        "office_deadline": Key(
+            Duration(timedelta(milliseconds=20), timedelta(seconds=5)),
+            "how long a kiosk waits for the office's number before it prints one of its fallback block",
+            default="300ms",
         ),
-        "series_count": Key(
-            Integer(1, 26), "how many kiosks of the office print tickets (the same on all)", default="1"
+        "fallback_blocks": Key(
+            Integer(1, 26),
+            "how many fallback blocks each concern's range ends in: at least the office's kiosks (the same on all)",
+            default="4",
+        ),
+        "fallback_size": Key(
+            Integer(1, 9999), "numbers per fallback block and concern (the same on all kiosks)", default="25"
         ),
     },
-    checks=(_series_within_count,),
     remarks=_number_blocks,
 )
 
 
 def _concern_numbers_and_prefixes(config: Checked) -> None:
-    series, count = _series(config)
+    blocks, size = _blocks(config)
     prefixes: dict[str, str] = {}
     for header in config.instances("concern"):
         title, prefix, first, last = (config.value(header, key) for key in ("title_de", "prefix", "first", "last"))
@@ -99,11 +112,14 @@ def _concern_numbers_and_prefixes(config: Checked) -> None:
             # Point at the line the technician wrote, not at an inherited value.
             own = "last" if config.is_set(header, "last") or not config.is_set(header, "first") else "first"
             config.problem(header, own, f"first ({first}) must be below last ({last})")
-        elif None not in (series, count) and series <= count:
-            try:
-                number_block(first, last, series, count)
-            except ValueError as error:
-                config.problem(header, "last", str(error))
+        elif _with_backend(config) and None not in (blocks, size):
+            if not blocks_leave_office_numbers(first, last, blocks, size):
+                config.problem(
+                    header,
+                    "last",
+                    f"the range {first}-{last} is too small for {blocks} fallback blocks of {size} numbers "
+                    "([numbering]): widen it or make the blocks smaller",
+                )
         if prefix in prefixes:
             config.problem(
                 header,

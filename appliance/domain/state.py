@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from appliance.domain.errors import NumbersExhausted, StateError
-from appliance.domain.numbering import display_code, next_number
+from appliance.domain.numbering import FallbackLease, display_code, next_number
 
 APPLICATION_ID = 0x45415050  # "EAPP": tells our files from other SQLite files
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -65,6 +65,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX appointments_day ON appointments (day, status);
     CREATE INDEX appointments_reference ON appointments (day, reference);
+    """,
+    # 3: the fallback block the backend leased this device, kept so it holds offline and across restarts
+    """
+    CREATE TABLE fallback_lease (
+        only INTEGER PRIMARY KEY CHECK (only = 1),  -- one lease per device
+        site TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        blocks INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        leased_at TEXT NOT NULL                      -- UTC, ISO
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -156,9 +167,19 @@ class StateStore:
     # --- writes: each is one transaction, ticket and event together -------------------------
 
     def issue_ticket(
-        self, *, day: date, concern: str, prefix: str, low: int, high: int, last: int, issued_at: datetime
+        self,
+        *,
+        day: date,
+        concern: str,
+        prefix: str,
+        low: int,
+        high: int,
+        last: int,
+        issued_at: datetime,
+        key: str | None = None,
     ) -> Ticket:
-        """Issue the next number of ``concern`` in ``low..high`` for ``day``; durable on return."""
+        """Issue the next number of ``concern`` in ``low..high`` for ``day``; durable on return. ``key``: its
+        ticket_issued event's (an office number's draw key, so the backend knows it as drawn)."""
         with self._transaction():
             highest = self._db.execute(
                 "SELECT MAX(number) FROM tickets WHERE day=? AND concern=? AND number BETWEEN ? AND ?",
@@ -173,7 +194,10 @@ class StateStore:
                 (day.isoformat(), concern, number, code, issued_at.isoformat()),
             )
             self._record(
-                "ticket_issued", {"day": day.isoformat(), "concern": concern, "number": number, "code": code}, issued_at
+                "ticket_issued",
+                {"day": day.isoformat(), "concern": concern, "number": number, "code": code},
+                issued_at,
+                key,
             )
         return Ticket(cursor.lastrowid, day, concern, number, code, issued_at, "waiting")
 
@@ -445,15 +469,27 @@ class StateStore:
                 return self.appointment(row[0])
         return None
 
+    def fallback_lease(self, site: str) -> FallbackLease | None:
+        """The fallback block the backend leased this device at ``site``, if any."""
+        row = self._db.execute("SELECT slot, blocks, size FROM fallback_lease WHERE site=?", (site,)).fetchone()
+        return FallbackLease(*row) if row else None
+
+    def keep_fallback_lease(self, site: str, lease: FallbackLease, at: datetime) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO fallback_lease VALUES (1, ?, ?, ?, ?, ?)",
+                (site, lease.slot, lease.blocks, lease.size, at.isoformat()),
+            )
+
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _record(self, kind: str, body: dict, created_at: datetime) -> None:
+    def _record(self, kind: str, body: dict, created_at: datetime, key: str | None = None) -> None:
         self._db.execute(
             "INSERT INTO events (key, kind, body, created_at) VALUES (?, ?, ?, ?)",
-            (uuid.uuid4().hex, kind, json.dumps(body, sort_keys=True), created_at.isoformat()),
+            (key or uuid.uuid4().hex, kind, json.dumps(body, sort_keys=True), created_at.isoformat()),
         )
 
     def _ticket(self, ticket_id: int) -> Ticket:

@@ -35,6 +35,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "out_of_order.body": "Hier gibt es gerade keine Wartenummern. {desk}",
         "no_numbers_left.title": "Keine Wartenummern mehr",
         "no_numbers_left.body": "Für dieses Anliegen sind heute alle Nummern vergeben. {desk}",
+        "no_number.title": "Gerade keine Wartenummer",
+        "no_number.body": "Dieses Gerät kann gerade keine Nummer vergeben. {desk}",
         "clock_unknown.title": "Einen Moment bitte",
         "clock_unknown.body": "Das Gerät startet noch. {desk}",
         "press_failed.title": "Das hat nicht geklappt",
@@ -99,6 +101,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "out_of_order.body": "No waiting numbers here at the moment. {desk}",
         "no_numbers_left.title": "No numbers left",
         "no_numbers_left.body": "All numbers for this matter have been given out today. {desk}",
+        "no_number.title": "No number right now",
+        "no_number.body": "This device cannot give out a number at the moment. {desk}",
         "clock_unknown.title": "One moment please",
         "clock_unknown.body": "The device is still starting. {desk}",
         "press_failed.title": "That did not work",
@@ -326,5 +330,6 @@ def ticket_message(code: str, ahead: int, wait: tuple[int, int] | None) -> Visit
 OUT_OF_ORDER = _message("error", "out_of_order", desk=DESK)
 NO_NUMBERS_LEFT = _message("error", "no_numbers_left", desk=DESK)
 CLOCK_UNKNOWN = _message("error", "clock_unknown", desk=DESK)
+NO_NUMBER_HERE = _message("error", "no_number", desk=DESK)  # safer none than one another kiosk may print too
 # A press or a scan that failed for a reason the visitor cannot know: try again, or ask.
 TRY_AGAIN = VisitorMessage("error", phrase("press_failed.title"), phrase("press_failed.body"))

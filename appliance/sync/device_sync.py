@@ -29,6 +29,7 @@ from appliance.domain.commands import (
 from appliance.domain.component import ComponentName, WorkerThread
 from appliance.protocol.contract import Contract, parse_timestamp, timestamp
 from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, BadAnswer
+from appliance.sync.numbers import OfficeNumbers
 from appliance.sync.wire import (
     DayListRejected,
     OfficeStateRejected,
@@ -180,6 +181,8 @@ class DeviceSync:
         self._alarmed = False
         # Tells this device apart from another one provisioned with the same id (a copied config).
         self.instance = secrets.token_hex(8)
+        # The press path draws through it; the routine thread keeps its fallback block leased.
+        self.numbers = OfficeNumbers(core, config, self.instance, contract=self.contract)
         self._alarm_schema = self.contract.schema_validator("Alarm")
         self._office_alarms: dict[str, None] = {}  # the backend's alarms about this device, as texts
         self._office_alarms_lock = threading.Lock()
@@ -236,6 +239,7 @@ class DeviceSync:
         self._stopping.set()
         for client in self._clients.values():
             client.close()
+        self.numbers.close()
         deadline = time.monotonic() + timeout  # closing the clients cut their calls in flight
         for thread in self._threads:
             if thread.is_alive():
@@ -264,6 +268,7 @@ class DeviceSync:
     def _answered(self, channel: str, backoff: Backoff) -> None:
         backoff.reset()
         self.health.succeeded(channel)
+        self.numbers.office_answers()
 
     # --- outbox -----------------------------------------------------------------------------------
 
@@ -420,15 +425,18 @@ class DeviceSync:
 
     def _routine_loop(self) -> None:
         client = self._clients["routine"]
-        beats, days = Backoff(self.retry_first_s, self.retry_most_s), Backoff(self.retry_first_s, self.retry_most_s)
+        beats, days, blocks = (Backoff(self.retry_first_s, self.retry_most_s) for _ in range(3))
         next_beat = next_days = time.monotonic()
+        next_block = next_beat if "kiosk" in self.config.device.roles else float("inf")  # only kiosks number
         while not self._stopping.is_set():
             now = time.monotonic()
             if now >= next_beat:
                 next_beat = now + self._step("heartbeat", lambda: self._heartbeat(client), beats, self.heartbeat_s)
             if now >= next_days:
                 next_days = now + self._step("appointments", lambda: self._sync_days(client), days, self.appointments_s)
-            self._stopping.wait(max(0.05, min(next_beat, next_days) - time.monotonic()))
+            if now >= next_block:
+                next_block = now + self._step("block", lambda: self.numbers.lease(client), blocks, self.appointments_s)
+            self._stopping.wait(max(0.05, min(next_beat, next_days, next_block) - time.monotonic()))
 
     def _step(self, channel: str, work, backoff: Backoff, interval: float) -> float:
         """Does ``work``; the seconds until the next time: the interval, or sooner after a failure."""

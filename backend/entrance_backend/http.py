@@ -37,6 +37,7 @@ from entrance_backend.store import (
     KeyConflict,
     NobodyWaiting,
     NotCallable,
+    NumberingConflict,
     Sender,
     UnknownCode,
     UnknownConcern,
@@ -277,6 +278,20 @@ class Backend:
         answer = {"accepted": accepted, "duplicates": duplicates}
         return JSONResponse(answer | ({"alarms": alarms} if alarms else {}))
 
+    async def draw_number(self, request: Request) -> Response:
+        caller, params, body = await self.admit(request, "drawNumber")
+        now = self.settings.clock()
+        sender = _sender(request, caller.device.device, body["instance"])
+        drawn = await run_in_threadpool(self.store.draw_number, sender, params["site"], body, self.today(now), now)
+        return JSONResponse(drawn)
+
+    async def lease_fallback_block(self, request: Request) -> Response:
+        caller, params, body = await self.admit(request, "leaseFallbackBlock")
+        sender = _sender(request, params["device"], body["instance"])
+        lease = await run_in_threadpool(self.store.lease_block, sender, caller.device.site, body, self.settings.clock())
+        log.info("%s holds fallback block %d of %s", lease["device"], lease["slot"], caller.device.site)
+        return JSONResponse(lease)
+
     async def get_appointments(self, request: Request) -> Response:
         _, params, _ = await self.admit(request, "getAppointments")
         site, day, since = params["site"], params["day"], params.get("since")
@@ -385,6 +400,8 @@ def create_app(backend: Backend) -> Starlette:
         Route("/v1/sites/{site}/calls", backend.calls, methods=["GET", "POST"]),
         Route("/v1/sites/{site}/office", backend.get_office_state, methods=["GET"]),
         Route("/v1/sites/{site}/waits", backend.get_waits, methods=["GET"]),
+        Route("/v1/sites/{site}/numbers", backend.draw_number, methods=["POST"]),
+        Route("/v1/devices/{device}/fallback-block", backend.lease_fallback_block, methods=["POST"]),
     ]
     handlers = {
         RequestRejected: _rejected,
@@ -404,6 +421,8 @@ async def _rejected(request, error: RequestRejected) -> Response:
 
 
 async def _refused(request, error: BackendRefusal) -> Response:
+    if isinstance(error, NumberingConflict):
+        return JSONResponse({"error": error.code, "message": str(error)}, status_code=409)
     status, code = next(value for kind, value in _REFUSALS.items() if isinstance(error, kind))
     return JSONResponse({"error": code, "message": str(error)}, status_code=status)
 

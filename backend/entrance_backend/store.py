@@ -17,7 +17,7 @@ from pathlib import Path
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -47,7 +47,7 @@ CREATE TABLE events (
     received_at TEXT NOT NULL,
     UNIQUE (device, key)
 );
-CREATE TABLE tickets (                 -- rowid: the order of arrival, which is the calling order
+CREATE TABLE tickets (                 -- rowid: the order of arrival; drawn (schema 4): the calling order
     site TEXT NOT NULL,
     day TEXT NOT NULL,
     code TEXT NOT NULL,
@@ -127,6 +127,33 @@ CREATE TABLE instances (                        -- the runs that sent heartbeats
 ALTER TABLE tickets ADD COLUMN not_come_at TEXT;       -- a counter marked the visitor not come: never called again
 ALTER TABLE appointments ADD COLUMN not_come_at TEXT;
 """,
+    4: """
+CREATE TABLE drawn_numbers (                    -- office numbers the kiosks drew: the office's order of drawing
+    drawn INTEGER PRIMARY KEY,                  -- from meta draw_seq, shared with tickets.drawn
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    concern TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    key TEXT NOT NULL,                          -- the key of the ticket_issued event that confirms it
+    drawn_at TEXT NOT NULL,
+    UNIQUE (site, day, concern, number),
+    UNIQUE (device, key)
+);
+CREATE TABLE fallback_blocks (                  -- each device's own block of numbers for when the backend is away
+    site TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    blocks INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    leased_at TEXT NOT NULL,
+    PRIMARY KEY (site, slot),
+    UNIQUE (site, device)
+);
+ALTER TABLE tickets ADD COLUMN drawn INTEGER;   -- the office's order of drawing: the calling order of walk-ins
+UPDATE tickets SET drawn = rowid;
+INSERT INTO meta VALUES ('draw_seq', (SELECT COALESCE(MAX(rowid), 0) FROM tickets));
+""",
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
 # starts a new run after the old one ended, so it never looks like two.
@@ -181,6 +208,14 @@ class NobodyWaiting(BackendRefusal):
 
 class UnknownConcern(BackendRefusal, LookupError):
     """A concern the site never had a ticket or appointment of."""
+
+
+class NumberingConflict(BackendRefusal):
+    """A number or fallback block that cannot be given; ``code`` says why (the protocol's error code)."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
 
 
 class BackendStore:
@@ -436,10 +471,10 @@ class BackendStore:
             if row is not None:
                 self._db.execute("UPDATE appointments SET called_at=? WHERE id=?", (timestamp(now), row[0]))
                 return self._record_call(site, day, counter, row[1], "appointment", now)
-            # The order the backend received them in (the office's order of drawing), never a device's clock.
+            # The office's order of drawing (a fallback number's: when it arrived), never a device's clock.
             row = self._db.execute(
                 "SELECT code FROM tickets WHERE site=? AND day=? AND state='waiting' AND not_come_at IS NULL"
-                f"{only} ORDER BY rowid LIMIT 1",
+                f"{only} ORDER BY drawn LIMIT 1",
                 (site, day, *(concerns or ())),
             ).fetchone()
             if row is None:
@@ -507,7 +542,7 @@ class BackendStore:
     def tickets(self, site: str, day: str) -> list[dict]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT code, concern, state, counter FROM tickets WHERE site=? AND day=? ORDER BY rowid",
+                "SELECT code, concern, state, counter FROM tickets WHERE site=? AND day=? ORDER BY drawn",
                 (site, day),
             ).fetchall()
         return [dict(zip(("code", "concern", "state", "counter"), row)) for row in rows]
@@ -546,7 +581,7 @@ class BackendStore:
             ).fetchall()
             tickets = self._db.execute(
                 "SELECT code, concern, issued_at FROM tickets WHERE site=? AND day=? AND state='waiting' "
-                "AND not_come_at IS NULL ORDER BY rowid",
+                "AND not_come_at IS NULL ORDER BY drawn",
                 (site, day),
             ).fetchall()
         waiting = [
@@ -574,6 +609,102 @@ class BackendStore:
             self._office_states = {}
         self._office_states[(site, day)] = state
         return state
+
+    # --- office numbers and fallback blocks ------------------------------------------------------
+
+    def draw_number(self, sender: Sender, site: str, request: dict, today: str, now: datetime) -> dict:
+        """The office's next number of the request's concern, as the protocol's DrawnNumber; the same
+        number again for a key drawn before."""
+        key, day, concern = request["key"], request["day"], request["concern"]
+        with self._transaction():
+            held = self._db.execute(
+                "SELECT day, concern, number, drawn FROM drawn_numbers WHERE device=? AND key=?", (sender.device, key)
+            ).fetchone()
+            if held is not None:
+                if held[:2] != (day, concern):
+                    raise KeyConflict([key])
+                return _drawn(key, *held)
+            self._refuse_shared_id(sender.device)
+            if day != today:
+                raise NumberingConflict(
+                    "other_day", f"the kiosk numbers for {day}, but today at {site} is {today}: check its clock"
+                )
+            first, last = int(request["first"]), int(request["last"])  # JSON allows 5.0 for an integer
+            highest = self._db.execute(
+                "SELECT MAX(number) FROM drawn_numbers WHERE site=? AND day=? AND concern=? AND number BETWEEN ? AND ?",
+                (site, day, concern, first, last),
+            ).fetchone()[0]
+            number = first if highest is None else highest + 1
+            if number > last:
+                raise NumberingConflict(
+                    "numbers_exhausted", f"all office numbers {first}-{last} of {concern} at {site} were drawn on {day}"
+                )
+            drawn = self._next_draw()
+            self._db.execute(
+                "INSERT INTO drawn_numbers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (drawn, site, day, concern, number, sender.device, key, timestamp(now)),
+            )
+            return _drawn(key, day, concern, number, drawn)
+
+    def lease_block(self, sender: Sender, site: str, request: dict, now: datetime) -> dict:
+        """This device's fallback block (the protocol's BlockLease): the one it holds, the one it asks to
+        keep when free, or the first free one."""
+        blocks, size, device = int(request["blocks"]), int(request["size"]), sender.device  # JSON allows 5.0
+        with self._transaction():
+            self._refuse_shared_id(device)
+            leases = self._db.execute(
+                "SELECT slot, device, blocks, size FROM fallback_blocks WHERE site=? ORDER BY slot", (site,)
+            ).fetchall()
+            for slot, other, other_blocks, other_size in leases:
+                if other != device and (other_blocks, other_size) != (blocks, size):
+                    raise NumberingConflict(
+                        "blocks_differ",
+                        f"{device} asks for {blocks} blocks of {size} numbers, but {other} holds block {slot} of "
+                        f"{other_blocks} blocks of {other_size}: their blocks would overlap; give all devices of "
+                        f"{site} the same [numbering] settings (one site file)",
+                    )
+            taken = {slot: other for slot, other, _, _ in leases if other != device}
+            own = next((slot for slot, other, _, _ in leases if other == device), None)
+            asked = int(request["slot"]) if "slot" in request else None
+            wanted = [asked, own, *range(1, blocks + 1)]
+            slot = next((s for s in wanted if s is not None and s <= blocks and s not in taken), None)
+            if slot is None:
+                holders = ", ".join(f"{other} (block {s})" for s, other in sorted(taken.items()))
+                raise NumberingConflict(
+                    "no_free_block",
+                    f"all {blocks} fallback blocks of {site} are held: {holders}; raise [numbering] fallback_blocks "
+                    "on every device of the site",
+                )
+            self._db.execute("DELETE FROM fallback_blocks WHERE site=? AND device=?", (site, device))
+            self._db.execute(
+                "INSERT INTO fallback_blocks VALUES (?, ?, ?, ?, ?, ?)",
+                (site, slot, device, blocks, size, timestamp(now)),
+            )
+        return {"device": device, "slot": slot, "blocks": blocks, "size": size}
+
+    def _refuse_shared_id(self, device: str) -> None:
+        """Two running devices with one id would draw as one and share a fallback block: neither gets a number."""
+        for alarm in self._shared_id_alarms(device):
+            runs = " and ".join(
+                f"instance {d.get('instance', '?')}" + (f" at {d['address']}" if "address" in d else "")
+                for d in alarm["devices"]
+            )
+            raise NumberingConflict(
+                "shared_device_id",
+                f"two devices run as {device} ({runs}): no numbers for either until each has its own id and token",
+            )
+
+    def _drawing_order(self, device: str, key: str) -> int:
+        """A confirmed office number keeps its place of drawing; a fallback number is drawn when it arrives."""
+        row = self._db.execute("SELECT drawn FROM drawn_numbers WHERE device=? AND key=?", (device, key)).fetchone()
+        return row[0] if row else self._next_draw()
+
+    def _next_draw(self) -> int:
+        return int(
+            self._db.execute(
+                "UPDATE meta SET value=CAST(value AS INTEGER) + 1 WHERE key='draw_seq' RETURNING value"
+            ).fetchone()[0]
+        )
 
     # --- wait estimates ------------------------------------------------------------------------
 
@@ -718,9 +849,18 @@ class BackendStore:
         ).fetchone()
         if held is None:
             self._db.execute(
-                "INSERT INTO tickets (site, day, code, concern, number, issued_at, state, device, instance, address) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)",
-                (site, day, code, body["concern"], body["number"], created_at, *_columns(sender)),
+                "INSERT INTO tickets (site, day, code, concern, number, issued_at, state, device, instance, address, "
+                "drawn) VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+                (
+                    site,
+                    day,
+                    code,
+                    body["concern"],
+                    body["number"],
+                    created_at,
+                    *_columns(sender),
+                    self._drawing_order(sender.device, key),
+                ),
             )
             self._office_changed(site, day)
             return []
@@ -911,6 +1051,10 @@ class BackendStore:
 
 def _columns(sender: Sender) -> tuple:
     return sender.device, sender.instance, sender.address
+
+
+def _drawn(key: str, day: str, concern: str, number: int, drawn: int) -> dict:
+    return {"key": key, "day": day, "concern": concern, "number": number, "drawn": drawn}
 
 
 def _code_alarm(day: str, code: str, first: Sender, second: Sender) -> dict:

@@ -115,3 +115,32 @@ def test_backend_token_is_pointed_at_the_etc_file_with_a_chmod_600_hint(example)
 
     assert "# token_file = /etc/entrance-appliance/backend.token" in text
     assert "chmod 600 /etc/entrance-appliance/backend.token" in text
+
+
+def test_an_office_is_provisioned_with_one_site_file_and_a_short_file_per_device(tmp_path):
+    token = tmp_path / "backend.token"
+    token.write_text("tok-3f9a1c-0123456789\n")
+    token.chmod(0o600)
+    device_file = tmp_path / "appliance.conf"
+    device_file.write_text(
+        (EXAMPLES / "device-kiosk.conf")
+        .read_text(encoding="utf-8")
+        .replace("/etc/entrance-appliance/backend.token", str(token))
+    )
+    site_file = tmp_path / "conf.d" / "site-mitte.conf"
+    site_file.parent.mkdir()
+    shutil.copyfile(EXAMPLES / "site-mitte.conf", site_file)
+
+    config = load_config(device_file)
+
+    assert (config.device.id, config.device.site, config.backend.url) == (
+        "kiosk-mitte-1",
+        "mitte",
+        "https://backend.jobcenter.example/appliance/v1",
+    )
+    assert [c.name for c in config.concerns] == list(CONCERNS) and all(c.button for c in config.concerns)
+    site_lines = site_file.read_text(encoding="utf-8").splitlines()
+    assert f"site = mitte    # {site_file}:{site_lines.index('site = mitte') + 1}" in config.effective
+    device_lines = device_file.read_text(encoding="utf-8").splitlines()
+    assert f"id = kiosk-mitte-1    # {device_file}:{device_lines.index('id = kiosk-mitte-1') + 1}" in config.effective
+    assert "#   U: leave office 1-899, fallback blocks of 25 in 900-999" in config.effective

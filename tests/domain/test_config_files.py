@@ -112,8 +112,8 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
         languages = de, fr
 
         [numbering]
-        series = 30
-        series_count two
+        fallback_blocks = 30
+        fallback_size two
 
         [core]
         tick = 30
@@ -134,8 +134,8 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
         (line_of(path, "rols ="), "device", "rols"),
         (line_of(path, "timezone ="), "device", "timezone"),
         (line_of(path, "languages ="), "device", "languages"),
-        (line_of(path, "series = 30"), "numbering", "series"),
-        (line_of(path, "series_count two"), "numbering", None),
+        (line_of(path, "fallback_blocks = 30"), "numbering", "fallback_blocks"),
+        (line_of(path, "fallback_size two"), "numbering", None),
         (line_of(path, "tick = 30"), "core", "tick"),
         (line_of(path, "tick = 1s"), "core", "tick"),
         (line_of(path, "level = warn"), "logging", "level"),
@@ -148,7 +148,8 @@ def test_every_mistake_in_a_file_is_reported_at_once_each_with_its_own_line(tmp_
     assert f"{path}:{line_of(path, 'rols =')}: [device] rols: unknown key. Did you mean 'roles'?" in rendered
     assert f"{path}:{line_of(path, 'tick = 30')}: [core] tick: '30' needs a unit: write 30s or 30min" in rendered
     assert any(
-        r.startswith(f"{path}:{line_of(path, 'series = 30')}: [numbering] series: 30 is out of range") for r in rendered
+        r.startswith(f"{path}:{line_of(path, 'fallback_blocks = 30')}: [numbering] fallback_blocks: 30 is out of range")
+        for r in rendered
     )
 
 

@@ -41,11 +41,11 @@ def test_integer_accepts_its_range_and_names_the_range_when_refusing():
 
 
 def test_integer_out_of_range_in_a_file_names_the_line(tmp_path):
-    path = write(tmp_path / "appliance.conf", MONITOR + "[numbering]\nseries_count = 27\n")
+    path = write(tmp_path / "appliance.conf", MONITOR + "[numbering]\nfallback_blocks = 27\n")
 
     problem = only_problem(path)
 
-    assert str(problem) == f"{path}:6: [numbering] series_count: 27 is out of range: use 1 to 26"
+    assert str(problem) == f"{path}:6: [numbering] fallback_blocks: 27 is out of range: use 1 to 26"
 
 
 def test_choice_accepts_only_its_words():

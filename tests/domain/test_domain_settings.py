@@ -1,4 +1,4 @@
-"""The domain's config sections and their checks across values: device roles, numbering series,
+"""The domain's config sections and their checks across values: device roles, numbering blocks,
 concerns with their ranges and prefixes, [concern:*], and signed check-in codes.
 """
 
@@ -12,33 +12,36 @@ from support.config_files import DEVICE, KIOSK, MONITOR, line_of, only_problem, 
 # --- Rules across values -----------------------------------------------------------------------
 
 
-def test_numbering_series_above_series_count_is_refused_with_the_allowed_range(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK + "[numbering]\nseries = 3\nseries_count = 2\n")
-
-    problem = only_problem(path)
-
-    assert (problem.line, problem.section, problem.key) == (line_of(path, "series = 3"), "numbering", "series")
-    assert problem.message == ("is 3 but series_count is only 2: give each kiosk in the office a series from 1 to 2")
+def _with_backend(tmp_path, text: str) -> str:
+    token = write(tmp_path / "backend.token", "tok-3f9a1c-0123456789", mode=0o600)
+    return text + f"\n[backend]\nurl = https://backend.example\ntoken_file = {token}\n"
 
 
-def test_series_count_too_large_for_a_concern_range_names_the_concern(tmp_path):
+def test_fallback_blocks_that_leave_the_office_no_number_are_refused_naming_the_concern(tmp_path):
     path = write(
         tmp_path / "appliance.conf",
-        KIOSK.replace("last = 299", "last = 2") + "[numbering]\nseries = 1\nseries_count = 3\n",
+        _with_backend(tmp_path, KIOSK.replace("last = 299", "last = 40") + "[numbering]\nfallback_blocks = 4\n"),
     )
 
     problem = only_problem(path)
 
-    assert (problem.section, problem.key, problem.line) == ("concern:leave", "last", line_of(path, "last = 2"))
-    assert "too small for 3 series" in problem.message
+    assert (problem.section, problem.key, problem.line) == ("concern:leave", "last", line_of(path, "last = 40"))
+    assert problem.message == (
+        "the range 1-40 is too small for 4 fallback blocks of 25 numbers ([numbering]): widen it or make the "
+        "blocks smaller"
+    )
 
 
-def test_kiosks_sharing_an_office_may_each_take_a_series(tmp_path):
-    path = write(tmp_path / "appliance.conf", KIOSK + "[numbering]\nseries = 2\nseries_count = 3\n")
+def test_a_device_without_a_backend_has_no_fallback_blocks_to_fit(tmp_path):
+    path = write(tmp_path / "appliance.conf", KIOSK.replace("last = 299", "last = 40"))
 
-    config = load_config(path)
+    assert load_config(path).numbering.fallback_blocks == 4  # the whole range is its own
 
-    assert (config.numbering.series, config.numbering.series_count) == (2, 3)
+
+def test_the_office_deadline_is_a_duration_in_milliseconds(tmp_path):
+    path = write(tmp_path / "appliance.conf", KIOSK + "[numbering]\noffice_deadline = 250ms\n")
+
+    assert load_config(path).numbering.office_deadline.total_seconds() == 0.25
 
 
 @pytest.mark.parametrize("first, last", [(500, 500), (600, 500)])
@@ -82,13 +85,19 @@ def test_a_concern_name_with_capitals_or_spaces_is_refused(tmp_path):
     assert any(p.section == "concern:Leave Days" and "lower-case" in p.message for p in problems)
 
 
-def test_effective_config_shows_inherited_values_and_this_devices_number_block(tmp_path):
-    text = KIOSK.replace("[device]", "[numbering]\nseries = 2\nseries_count = 3\n\n[device]")
+def test_effective_config_shows_inherited_values_and_the_office_and_fallback_numbers(tmp_path):
+    text = _with_backend(tmp_path, KIOSK.replace("[device]", "[numbering]\nfallback_blocks = 3\n\n[device]"))
     config = load_config(write(tmp_path / "appliance.conf", text.replace("last = 299\n", "")))
 
     leave = config.effective.split("[concern:leave]")[1].split("\n\n")[0]
     assert "last = 999    # default" in leave
-    assert "#   U: leave 334-666" in config.effective
+    assert "#   U: leave office 1-924, fallback blocks of 25 in 925-999" in config.effective
+
+
+def test_effective_config_of_a_device_alone_shows_the_whole_range_as_its_own(tmp_path):
+    config = load_config(write(tmp_path / "appliance.conf", KIOSK))
+
+    assert "#   U: leave 1-299" in config.effective
 
 
 def test_two_concerns_with_the_same_prefix_are_refused(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.errors import NumbersExhausted, StateError
-from appliance.domain.numbering import number_block
+from appliance.domain.numbering import fallback_block, office_range
 from appliance.domain.state import APPLICATION_ID, SCHEMA_VERSION, StateStore
 from support import REPO_ROOT
 
@@ -94,29 +94,29 @@ def test_two_concerns_are_counted_separately(store):
 # --- several kiosks in one office ----------------------------------------------------------------
 
 
-def test_two_devices_with_series_1_and_2_of_one_range_never_issue_the_same_number(tmp_path):
-    first, last = 1, 99
-    blocks = [number_block(first, last, series, 2) for series in (1, 2)]
-    stores = [StateStore(tmp_path / f"kiosk-{series}.db") for series in (1, 2)]
+def test_the_office_range_and_two_devices_fallback_blocks_never_share_a_number(tmp_path):
+    first, last, size = 1, 99, 10
+    ranges = [office_range(first, last, 2, size)] + [fallback_block(first, last, slot, size) for slot in (1, 2)]
+    stores = [StateStore(tmp_path / f"{name}.db") for name in ("office", "kiosk-1", "kiosk-2")]
     try:
-        issued: list[set[int]] = [set(), set()]
-        # Both kiosks draw alternately until each has used up its own block.
+        issued: list[set[int]] = [set(), set(), set()]
+        # All draw alternately until each has used up its own range.
         for _ in range(last):
-            for index, (low, high) in enumerate(blocks):
+            for index, (low, high) in enumerate(ranges):
                 try:
                     issued[index].add(issue(stores[index], low=low, high=high, last=last).number)
                 except NumbersExhausted:
                     pass
-        assert issued[0].isdisjoint(issued[1])
-        assert issued[0] | issued[1] == set(range(first, last + 1))
-        assert issued[0] == set(range(blocks[0][0], blocks[0][1] + 1))
+        assert issued[0].isdisjoint(issued[1]) and issued[1].isdisjoint(issued[2]) and issued[0].isdisjoint(issued[2])
+        assert issued[0] | issued[1] | issued[2] == set(range(first, last + 1))
+        assert (issued[1], issued[2]) == (set(range(90, 100)), set(range(80, 90)))  # block 1 is the highest
     finally:
         for store in stores:
             store.close()
 
 
 def test_an_exhausted_block_is_refused_with_a_clear_message_and_consumes_nothing(store, db_path):
-    low, high = number_block(1, 9, 2, 3)  # kiosk 2 of 3: numbers 4-6
+    low, high = fallback_block(1, 9, 2, 3)  # block 2 of 3: numbers 4-6
     assert [issue(store, low=low, high=high, last=9).code for _ in range(3)] == ["A4", "A5", "A6"]
     tickets, events = (scalar(db_path, "SELECT COUNT(*) FROM tickets"), scalar(db_path, "SELECT COUNT(*) FROM events"))
 

@@ -14,10 +14,13 @@ from appliance.app.config import load_config
 from appliance.app.supervisor import Supervisor
 from appliance.domain.backoff import Backoff
 from appliance.domain.clock import FakeClock
-from appliance.domain.commands import Health, IssueTicket, ReportHealth
+from appliance.domain.commands import Health, IssueTicket, ReportHealth, TakeOutbox
 from appliance.domain.core import Core
+from appliance.domain.errors import NoNumberHere
+from appliance.domain.numbering import OfficeNumber
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.state import StateStore
+from appliance.domain.wording import NO_NUMBER_HERE
 from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
@@ -68,9 +71,11 @@ def until(condition, timeout=10.0):
 
 @pytest.fixture
 def kiosk(tmp_path, device_config_file):
-    def build(emulator_class=PrinterEmulator, mode="ready", appointments=(), core_seen=None, supervisor=None):
+    def build(
+        emulator_class=PrinterEmulator, mode="ready", appointments=(), core_seen=None, supervisor=None, draw=None
+    ):
         """``core_seen(core)``: what the dispenser sees of the core; ``supervisor(core)``: one that
-        starts the dispenser (else it is started directly)."""
+        starts the dispenser (else it is started directly); ``draw``: the office's numbers."""
         emulator = emulator_class(out_dir=tmp_path / "tickets", mode=mode)
         emulator.start()
         device_config_file.write_text(
@@ -96,6 +101,7 @@ wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}
             lambda: open_printer(printer.uri, None, 1.0),
             signals=recorder,
             on_answer=recorder.on_answer,
+            draw=draw,
             recheck_s=0.1,
         )
         if supervisor is None:
@@ -131,6 +137,30 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
     assert codes == ["https://jobcenter.example/wartezeit?site=test-office&ticket=A001"]
     assert [e.code for e in core.snapshot.waiting] == ["A001"]
     assert recorder.beeps == [Beep.ACCEPTED] and PanelState.PRINTING in recorder.states
+
+
+def test_a_press_prints_the_number_the_office_drew_and_confirms_it_under_the_draws_key(kiosk):
+    key = "d" * 32
+    emulator, core, dispenser, recorder = kiosk(draw=lambda concern: OfficeNumber(key, 42))
+    dispenser.request("leave")
+    assert recorder.wait_answer().code == "A042"
+    assert b"A042" in emulator.wait_for_jobs(1)[0]
+    (event,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_issued"]
+    assert (event.key, event.body["code"]) == (key, "A042")
+
+
+def test_a_kiosk_the_office_refuses_prints_nothing_and_sends_the_visitor_to_the_desk(kiosk):
+    def refused(concern):
+        raise NoNumberHere("two devices run as kiosk-1")
+
+    emulator, core, dispenser, recorder = kiosk(draw=refused)
+    dispenser.request("leave")
+    answer = recorder.wait_answer()
+    assert answer.code is None and answer.message == NO_NUMBER_HERE
+    assert answer.message.body.render("de") == (
+        "Dieses Gerät kann gerade keine Nummer vergeben. Bitte wenden Sie sich an die Information."
+    )
+    assert recorder.beeps == [Beep.REFUSED] and emulator.jobs == [] and core.snapshot.waiting == ()
 
 
 @pytest.mark.parametrize(

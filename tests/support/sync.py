@@ -15,7 +15,9 @@ import requests
 
 from appliance.app.config import load_config
 from appliance.domain.clock import SystemClock
+from appliance.domain.commands import IssueTicket, KeepFallbackLease, TakeFallbackLease
 from appliance.domain.core import Core
+from appliance.domain.numbering import FallbackLease
 from appliance.domain.state import StateStore
 from appliance.protocol.http_server import BackgroundServer
 from appliance.sync.clock_trust import ClockTrust
@@ -330,6 +332,20 @@ class Device:
 
     def do(self, command, timeout: float = 5):
         return self.core.submit(command).result(timeout)
+
+    def issue(self, concern: str = "leave", source: str = "button"):
+        """A press as the daemon serves it: the office's number when the backend answers in time, else one
+        of the device's own fallback block."""
+        return self.do(IssueTicket(concern, source, self.sync.numbers.draw(concern)))
+
+    def holds_block(self, slot: int) -> "Device":
+        """As if the backend had handed this device fallback block ``slot`` before (it numbers offline)."""
+        numbering = self.config.numbering
+        self.core.apply(KeepFallbackLease(FallbackLease(slot, numbering.fallback_blocks, numbering.fallback_size)))
+        return self
+
+    def leased(self, timeout: float = 10.0) -> None:
+        wait_for(lambda: self.do(TakeFallbackLease()) is not None, timeout, "a fallback block leased")
 
     def health(self, name: str = "backend"):
         return next((c for c in self.core.snapshot.components if c.name == name), None)

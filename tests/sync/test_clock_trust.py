@@ -51,7 +51,7 @@ def test_a_kiosk_48_s_slow_reports_its_clock_degraded_with_the_offset_and_what_t
             r"enable systemd-timesyncd / NTP",
             detail,
         )
-        assert device.do(IssueTicket("leave")).code == "A001"  # time sync said it is right: a warning only
+        assert device.issue("leave").code == "A001"  # time sync said it is right: a warning only
         wait_for(lambda: central.store.heartbeat("kiosk-1"), what="a heartbeat")
         wait_for(lambda: central.health().get("clock", (None,))[0] == "degraded", what="the backend told")
 
@@ -74,7 +74,7 @@ def test_a_clock_set_back_a_day_is_trusted_again_only_when_the_backend_agrees(tm
     device_clock = OffClock()
     device = Device(tmp_path, central.url, clock=device_clock).start()
     try:
-        assert [device.do(IssueTicket("leave")).code for _ in range(3)] == ["A001", "A002", "A003"]
+        assert [device.issue("leave").code for _ in range(3)] == ["A001", "A002", "A003"]
         today = device.core.snapshot.day
 
         device_clock.jump(-timedelta(days=1))
@@ -88,7 +88,7 @@ def test_a_clock_set_back_a_day_is_trusted_again_only_when_the_backend_agrees(tm
 
         device_clock.jump(timedelta(days=1))  # the clock is set right again
         wait_for(lambda: clock(device) == (Health.OK, ""), what="the backend's confirmation")
-        ticket = device.do(IssueTicket("leave"))
+        ticket = device.issue("leave")
         assert (ticket.day, ticket.code) == (today, "A004")  # never A001 again
     finally:
         device.stop()
@@ -98,9 +98,9 @@ def test_after_a_jump_only_a_new_time_synchronisation_confirms_the_clock(tmp_pat
     synchronized = tmp_path / "no-timesync"  # the harness's stand-in for systemd's file
     synchronized.touch()
     device_clock = OffClock()
-    device = Device(tmp_path, Central(tmp_path).url, clock=device_clock).start()  # no backend answers
+    device = Device(tmp_path, Central(tmp_path).url, clock=device_clock).holds_block(1).start()  # no backend answers
     try:
-        device.do(IssueTicket("leave"))
+        device.issue("leave")
         device_clock.jump(timedelta(days=2))
         wait_for(lambda: "jumped forward 2 d" in clock(device)[1], what="the jump reported")
         time.sleep(0.3)  # the watcher looks at the file every 0.05 s: the old synchronisation is not taken
@@ -109,7 +109,7 @@ def test_after_a_jump_only_a_new_time_synchronisation_confirms_the_clock(tmp_pat
         later = synchronized.stat().st_mtime + 60
         os.utime(synchronized, (later, later))  # systemd-timesyncd synchronised again
         wait_for(lambda: clock(device) == (Health.OK, ""), what="time sync's confirmation")
-        assert device.do(IssueTicket("leave")).code == "A001"  # the confirmed new day
+        assert device.issue("leave").code == "A975"  # the confirmed new day, from the start of its fallback block
     finally:
         device.stop()
 

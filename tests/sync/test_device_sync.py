@@ -19,7 +19,6 @@ from appliance.domain.commands import (
     CallNext,
     CheckIn,
     Health,
-    IssueTicket,
     RecordEvent,
     ReportHealth,
     TakeDayList,
@@ -51,7 +50,7 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
     try:
         wait_for(lambda: len(device.do(TakeDayList())) == 2, what="the day list on the device")
         for concern in ("leave", "leave", "leave", "documents"):
-            device.do(IssueTicket(concern))
+            device.issue(concern)
         assert device.do(CallNext(2)).code == "A001"
         device.do(VoidTicket("A002", "printer: paper out"))
         assert device.do(CheckIn("REF001X")).verdict.accepted
@@ -92,10 +91,10 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
 
 def test_offline_the_device_goes_on_and_its_outbox_survives_a_restart(tmp_path):
     central = Central(tmp_path)  # not started: the backend is away
-    device = Device(tmp_path, central.url).start()
+    device = Device(tmp_path, central.url).holds_block(1).start()
     try:
-        codes = [device.do(IssueTicket("leave")).code for _ in range(5)]
-        assert codes == ["A001", "A002", "A003", "A004", "A005"]  # tickets need no backend
+        codes = [device.issue("leave").code for _ in range(5)]
+        assert codes == ["A975", "A976", "A977", "A978", "A979"]  # from its fallback block: no backend needed
         health = wait_for(lambda: (h := device.health()) and h.state == Health.DEGRADED and h)
         assert re.fullmatch(r"unreachable since \d\d:\d\d \(.*refused.*\)", health.detail, re.I), health.detail
         assert device.sync.stale_since is not None
@@ -118,10 +117,10 @@ def test_offline_the_device_goes_on_and_its_outbox_survives_a_restart(tmp_path):
 
 def test_an_outbox_past_its_limit_raises_an_alarm_and_drops_nothing(tmp_path, caplog):
     central = Central(tmp_path)
-    device = Device(tmp_path, central.url, outbox_alarm=10).start()
+    device = Device(tmp_path, central.url, outbox_alarm=10).holds_block(1).start()
     try:
         for _ in range(12):
-            device.do(IssueTicket("documents"))
+            device.issue("documents")
         health = wait_for(lambda: (h := device.health()) and "outbox alarm" in h.detail and h, what="the alarm")
         assert health.state == Health.DEGRADED
         assert "more than 10 events not delivered (none is dropped)" in health.detail
@@ -225,7 +224,7 @@ def test_truncated_garbage_or_huge_day_lists_change_nothing(central, device, spo
 
 def test_a_staff_call_at_the_backend_is_on_the_device_within_a_second(central, device):
     for _ in range(5):
-        device.do(IssueTicket("leave"))
+        device.issue("leave")
     delivered(device)
     wait_for(lambda: central.gate.arrived("GET", "/calls", "after=") >= 1, what="the long poll")
     latencies = []
@@ -250,7 +249,7 @@ def test_a_staff_call_at_the_backend_is_on_the_device_within_a_second(central, d
 
 def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_path, central, device):
     for _ in range(3):
-        device.do(IssueTicket("leave"))
+        device.issue("leave")
     delivered(device)
     wait_for(lambda: central.gate.arrived("GET", "/calls", "after=") >= 1, what="the long poll")
     central.stop()
@@ -308,7 +307,7 @@ def test_yesterdays_calls_never_call_todays_same_number(tmp_path, central):
     directory.mkdir()
     device = Device(directory, central.url)
     device.core.start()
-    device.do(IssueTicket("leave"))  # today's A001, waiting
+    device.issue("leave")  # today's A001, waiting
     device.clock_trust.start()
     device.sync.start()
     try:
@@ -343,11 +342,11 @@ def test_nothing_day_bound_is_issued_until_the_backends_clock_agrees(tmp_path, c
     device.clock_trust.start()
     try:
         with pytest.raises(ClockNotTrusted):
-            device.do(IssueTicket("leave"))
+            device.issue("leave")
         assert device.health("clock").state == Health.DEGRADED and device.health("clock").detail == WAITING
         device.sync.start()
         wait_for(lambda: device.health("clock").state == Health.OK, what="the clock trusted")
-        assert device.do(IssueTicket("leave")).code == "A001"
+        assert device.issue("leave").code == "A001"
     finally:
         device.stop()
 
@@ -359,7 +358,7 @@ def test_a_clock_hours_off_the_backends_stays_untrusted_and_says_why(tmp_path, c
         health = wait_for(lambda: (h := device.health("clock")) and "off the backend's" in h.detail and h)
         assert re.search(r"the clock is -7\d\d\d s off the backend's \(more than the 60 s allowed", health.detail)
         with pytest.raises(ClockNotTrusted):
-            device.do(IssueTicket("leave"))
+            device.issue("leave")
         assert central.gate.count("GET", "/appointments") == 0  # which day it is is not known yet
     finally:
         device.stop()
@@ -367,13 +366,13 @@ def test_a_clock_hours_off_the_backends_stays_untrusted_and_says_why(tmp_path, c
 
 def test_systemds_time_sync_signal_trusts_the_clock(tmp_path):
     central = Central(tmp_path)  # no backend at all
-    device = Device(tmp_path, central.url, trusted=False).start()
+    device = Device(tmp_path, central.url, trusted=False).holds_block(1).start()
     try:
         with pytest.raises(ClockNotTrusted):
-            device.do(IssueTicket("leave"))
+            device.issue("leave")
         (tmp_path / "no-timesync").touch()
         wait_for(lambda: device.health("clock").state == Health.OK, what="the clock trusted")
-        assert device.do(IssueTicket("leave")).code == "A001"
+        assert device.issue("leave").code == "A975"  # its fallback block's first
     finally:
         device.stop()
 

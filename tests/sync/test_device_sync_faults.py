@@ -54,10 +54,10 @@ def central(tmp_path):
 
 def test_a_backend_killed_mid_batch_ends_with_every_event_once(tmp_path, central):
     central.stop()
-    device = Device(tmp_path, central.url, batch_size=10).start()
+    device = Device(tmp_path, central.url, batch_size=10, numbering={"fallback_size": 100}).holds_block(1).start()
     try:
         for number in range(150):
-            device.do(IssueTicket("leave" if number % 2 else "documents"))
+            device.issue("leave" if number % 2 else "documents")
         central.gate.fault("POST", EVENTS, slow(0.02), times=None)  # a batch takes a moment: room to kill
         central.gate.fault("POST", EVENTS, cut_after_apply(), times=2)
         for held in (40, 90):
@@ -80,7 +80,7 @@ def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, 
     device = Device(tmp_path, central.url, timeout="1s").start()
     try:
         for _ in range(5):
-            device.do(IssueTicket("leave"))
+            device.issue("leave")
         delivered(device, timeout=30)
         sent = device.delivered_events()
     finally:
@@ -95,7 +95,7 @@ def test_500s_are_retried_and_a_retry_after_is_waited(tmp_path, central):
     central.gate.fault("POST", EVENTS, answer(503, headers=[(b"retry-after", b"2")]), times=1)
     device = Device(tmp_path, central.url).start()
     try:
-        device.do(IssueTicket("leave"))
+        device.issue("leave")
         delivered(device)
         sent = device.delivered_events()
     finally:
@@ -115,7 +115,7 @@ def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
     device = Device(tmp_path, central.url).start()
     try:
         for _ in range(3):
-            device.do(IssueTicket("leave"))
+            device.issue("leave")
         delivered(device)
         sent = device.delivered_events()
         wait_for(lambda: central.gate.arrived("GET", "/calls$", "after=") >= 1, what="the calls feed going on")
@@ -131,9 +131,9 @@ def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
 
 def test_a_wrong_token_is_reported_and_never_logged_and_nothing_counts_as_delivered(tmp_path, central, caplog):
     wrong = "wrong-token-6f1d2e-SHOULD-NEVER-BE-LOGGED"
-    device = Device(tmp_path, central.url, token=wrong).start()
+    device = Device(tmp_path, central.url, token=wrong).holds_block(1).start()
     try:
-        assert device.do(IssueTicket("leave")).code == "A001"  # the kiosk works all the same
+        assert device.issue("leave").code == "A975"  # the kiosk works all the same, from its fallback block
         health = wait_for(lambda: (h := device.health()) and h.state == Health.DEGRADED and h)
         assert health.detail.startswith("refuses this device's token since"), health.detail
         assert "401 unauthorized" in health.detail
@@ -147,7 +147,7 @@ def test_a_wrong_token_is_reported_and_never_logged_and_nothing_counts_as_delive
 
 
 def test_a_key_the_backend_holds_with_other_content_is_found_and_the_rest_delivered(tmp_path, central, caplog):
-    device = Device(tmp_path, central.url)
+    device = Device(tmp_path, central.url).holds_block(1)
     for _ in range(6):
         device.core.apply(IssueTicket("leave"))
     keys = [key for key, _ in device.events()]
@@ -178,7 +178,7 @@ def test_an_event_the_document_would_refuse_goes_as_invalid_event_with_its_origi
     device = Device(tmp_path, central.url).start()
     try:
         device.do(RecordEvent("ticket_issued", {"code": "A001", "note": "a device bug"}))
-        device.do(IssueTicket("leave"))
+        device.issue("leave")
         delivered(device)
     finally:
         device.stop()
@@ -213,8 +213,9 @@ print("delivered", flush=True)
 
 @pytest.mark.slow
 def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(tmp_path, central):
-    config = write_config(tmp_path, central.url, batch_size=20)
-    device = Device(tmp_path, central.url, batch_size=20)  # the state, filled while offline
+    blocks = {"fallback_size": 200}
+    config = write_config(tmp_path, central.url, batch_size=20, numbering=blocks)
+    device = Device(tmp_path, central.url, batch_size=20, numbering=blocks).holds_block(1)  # filled while offline
     for number in range(300):
         device.core.apply(IssueTicket("leave" if number % 2 else "documents"))
     sent = device.events()

@@ -1,4 +1,4 @@
-"""An office as the waiting room sees it: two kiosks (numbering series 1 and 2 of 2) and a monitor-only
+"""An office as the waiting room sees it: two kiosks (office numbers, a fallback block each) and a monitor-only
 device following the reference backend on loopback, compared by what each device's monitor shows.
 
 Each screen is read as the monitor process reads it: the daemon's view (appliance.app.view) parsed
@@ -15,7 +15,7 @@ import pytest
 from appliance.app.view import monitor_view
 from appliance.display.announcer import Announcer
 from appliance.display.view import parse_view
-from appliance.domain.commands import CheckIn, IssueTicket, TakeDayList
+from appliance.domain.commands import CheckIn, TakeDayList
 from entrance_backend.http import DeviceAccess
 from support import wait_for
 from support.sync import KIOSK_1, KIOSK_2, SITE, TOKEN, TOKEN_2, Central, Device, json_mangled, local_now
@@ -35,13 +35,11 @@ def start_device(tmp_path, central: Central, name: str) -> Device:
     if name == "monitor-1":
         sections = {"token": MONITOR_TOKEN, "device": {"id": name, "roles": "monitor"}}
     else:
-        series = 1 if name == "kiosk-1" else 2
-        sections = {
-            "token": TOKEN if series == 1 else TOKEN_2,
-            "device": {"id": name},
-            "numbering": {"series": series, "series_count": 2},
-        }
-    return Device(directory, central.url, **sections).start()
+        sections = {"token": TOKEN if name == "kiosk-1" else TOKEN_2, "device": {"id": name}}
+    device = Device(directory, central.url, **sections).start()
+    if name != "monitor-1":
+        device.leased()  # its fallback block, for the outage
+    return device
 
 
 @pytest.fixture
@@ -100,7 +98,7 @@ def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list_within
     issued, latencies = [], []
 
     def draw(kiosk, concern="leave"):
-        return lambda: issued.append(kiosk.do(IssueTicket(concern)).code)
+        return lambda: issued.append(kiosk.issue(concern).code)
 
     for action in (draw(kiosk_1), draw(kiosk_2), draw(kiosk_1, "documents"), draw(kiosk_2)):
         latencies.append(timed(devices, action, lambda shown: shown[2] == tuple(issued)))
@@ -115,7 +113,7 @@ def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list_within
         issued[3],
     ]
     # The next ticket counts everyone the office lets in before it, whichever kiosk drew them.
-    assert kiosk_1.do(IssueTicket("leave")).people_ahead == 1 + len(issued)
+    assert kiosk_1.issue("leave").people_ahead == 1 + len(issued)
     issued.append(screen(kiosk_1).waiting[-1].code)
     agreed(devices, lambda shown: shown[2] == tuple(issued))
 
@@ -139,7 +137,7 @@ def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list_within
 def test_a_restarted_device_shows_the_office_again_and_announces_no_old_call(tmp_path, office):
     central, devices = office
     for kiosk in (devices["kiosk-1"], devices["kiosk-2"], devices["kiosk-1"]):
-        kiosk.do(IssueTicket("leave"))
+        kiosk.issue("leave")
     agreed(devices, lambda shown: len(shown[2]) == 3)
     announcer = Announcer(_Silent(), chime=False, pause_s=0)
     follower = _Follower(announcer, lambda: devices["monitor-1"])
@@ -163,7 +161,7 @@ def test_a_restarted_device_shows_the_office_again_and_announces_no_old_call(tmp
 def test_a_recall_is_the_current_call_again_and_announced_once_more_and_not_come_leaves_the_list(office):
     central, devices = office
     kiosk_1, monitor = devices["kiosk-1"], devices["monitor-1"]
-    first, second, third = (kiosk_1.do(IssueTicket("leave")).code for _ in range(3))
+    first, second, third = (kiosk_1.issue("leave").code for _ in range(3))
     agreed(devices, lambda shown: len(shown[2]) == 3)
     announcer = Announcer(_Silent(), chime=False, pause_s=0)
     follower = _Follower(announcer, lambda: monitor)
@@ -192,7 +190,7 @@ def test_in_an_outage_each_device_keeps_the_last_state_plus_its_own_tickets_and_
     central, devices = office
     kiosk_1, kiosk_2, monitor = devices["kiosk-1"], devices["kiosk-2"], devices["monitor-1"]
     for kiosk in (kiosk_1, kiosk_2):
-        kiosk.do(IssueTicket("leave"))
+        kiosk.issue("leave")
     agreed(devices, lambda shown: len(shown[2]) == 2)
     central.call(counter=1, next=True)
     last = agreed(devices, lambda shown: len(shown[0]) == 1 and len(shown[2]) == 1)
@@ -200,11 +198,11 @@ def test_in_an_outage_each_device_keeps_the_last_state_plus_its_own_tickets_and_
     central.stop()
     for device in devices.values():
         wait_for(lambda device=device: screen(device).stale_since is not None, what="nicht aktuell")
-    during = {name: kiosk.do(IssueTicket("leave")).code for name, kiosk in (("kiosk-1", kiosk_1), ("kiosk-2", kiosk_2))}
+    during = {name: kiosk.issue("leave").code for name, kiosk in (("kiosk-1", kiosk_1), ("kiosk-2", kiosk_2))}
     assert picture(kiosk_1) == (last[0], (), last[2] + (during["kiosk-1"],))
     assert picture(kiosk_2) == (last[0], (), last[2] + (during["kiosk-2"],))
     assert picture(monitor) == last
-    documents = kiosk_2.do(IssueTicket("documents"))
+    documents = kiosk_2.issue("documents")
     assert documents.people_ahead == 2  # the office's waiting one and its own
 
     central.start()
@@ -251,12 +249,12 @@ def _positions_swapped(state: dict) -> None:
 def test_an_office_state_of_another_site_or_contradicting_itself_is_refused_and_the_last_one_kept(
     central, device, mangle
 ):
-    first, second = (device.do(IssueTicket("leave")).code for _ in range(2))
+    first, second = (device.issue("leave").code for _ in range(2))
     wait_for(lambda: device.core.snapshot.outbox_pending == 0 and device.sync.stale_since is None, what="in sync")
     central.call(counter=1, code=first)
     wait_for(lambda: picture(device) == (((first, 1),), (), (second,)), what="the call on the screen")
     central.gate.fault("GET", "/office$", json_mangled(mangle), times=None)
-    third, fourth = (device.do(IssueTicket("leave")).code for _ in range(2))  # the office moves on, refused
+    third, fourth = (device.issue("leave").code for _ in range(2))  # the office moves on, refused
     wait_for(lambda: "state refused, the last one stays" in device.health().detail, what="the refusal in the status")
     assert screen(device).stale_since is not None
     assert picture(device) == (((first, 1),), (), (second, third, fourth))

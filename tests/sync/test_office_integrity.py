@@ -1,14 +1,17 @@
 """Nothing lost silently between an office's devices and the backend: codes issued twice and devices
-sharing an id are alarms on every device concerned; an appointment only a signed code told of is callable.
+sharing an id are alarms on every device concerned, and a shared id gets no number; an appointment only a
+signed code told of is callable.
 
 Real backend on loopback, real devices (support/sync.py); the office's kiosks are built from copies of
 one config, as a technician provisioning a new kiosk would make them.
 """
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.domain.codes import AppointmentCode, encode, public_key_text
-from appliance.domain.commands import CheckIn, Health, IssueTicket
+from appliance.domain.commands import CheckIn, Health, TakeFallbackLease
+from appliance.domain.errors import NoNumberHere
 from support import wait_for
 from support.sync import SITE, TOKEN_2, Device, delivered, local_now
 
@@ -22,50 +25,62 @@ def alarm(device: Device, *parts: str) -> str:
     return health.detail
 
 
-def test_a_kiosk_from_a_copied_config_is_an_alarm_on_both_and_no_ticket_is_lost(tmp_path, central):
+def test_a_kiosk_from_a_copied_config_gets_no_number_and_the_refusal_names_both(tmp_path, central):
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     first = Device(tmp_path / "a", central.url).start()
-    copy = Device(tmp_path / "b", central.url).start()  # the same id, token and numbers
+    assert first.issue("leave").code == "A001"
+    first.leased()
+    copy = Device(tmp_path / "b", central.url).start()  # the same id and token
     try:
-        today = first.core.snapshot.day.isoformat()
-        assert first.do(IssueTicket("leave")).code == "A001"
-        delivered(first)
-        assert copy.do(IssueTicket("leave")).code == "A001"
-        delivered(copy)
         runs = (f"run {first.sync.instance[:8]}", f"run {copy.sync.instance[:8]}")
-        issued_twice = f"ticket A001 of {today} issued twice, by kiosk-1 ("
-        for device in (copy, first):  # the copy from its upload's answer, the first at its next heartbeat
-            alarm(device, issued_twice, *runs)
+        for device in (copy, first):
             alarm(device, "device id kiosk-1 used by two devices at once: kiosk-1 (run ", *runs)
+        instances = (f"instance {first.sync.instance}", f"instance {copy.sync.instance}")
+        for device in (copy, first):  # neither may number: they would share one fallback block
+            with pytest.raises(NoNumberHere) as refused:
+                device.issue("leave")
+            assert "two devices run as kiosk-1" in str(refused.value)
+            assert all(instance in str(refused.value) for instance in instances)
+            wait_for(
+                lambda d=device: (
+                    (h := d.health("numbering")).state == Health.FAILED and "two devices run as" in h.detail
+                ),
+                what="the status saying why",
+            )
     finally:
         copy.stop()
         first.stop()
-    issued = [e for e in central.events() if e["kind"] == "ticket_issued"]
-    assert [e["body"]["code"] for e in issued] == ["A001", "A001"]  # both kept
-    assert len({e["key"] for e in issued}) == 2
+    assert [e["body"]["code"] for e in central.events() if e["kind"] == "ticket_issued"] == ["A001"]
 
 
-def test_the_same_numbers_on_two_device_ids_are_an_alarm_on_both(tmp_path, central):
+def test_the_same_code_from_two_devices_is_an_alarm_on_both(tmp_path, central):
+    """Two kiosks numbering from one block (their leases from a backend whose database was lost)."""
+    central.stop()
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    first = Device(tmp_path / "a", central.url).start()
-    second = Device(tmp_path / "b", central.url, token=TOKEN_2, device={"id": "kiosk-2"}).start()
+    first = Device(tmp_path / "a", central.url).holds_block(1).start()
+    second = Device(tmp_path / "b", central.url, token=TOKEN_2, device={"id": "kiosk-2"}).holds_block(1).start()
     try:
         today = first.core.snapshot.day.isoformat()
-        first.do(IssueTicket("documents"))
+        assert first.issue("documents").code == second.issue("documents").code == "C975"
+        central.start()
         delivered(first)
-        second.do(IssueTicket("documents"))
         delivered(second)
-        both = f"ticket C001 of {today} issued twice, by kiosk-1 (127.0.0.1) and kiosk-2 (127.0.0.1)"
-        alarm(second, both)
-        assert "used by two devices" not in alarm(first, both)
-        # A call of C001 reaches both devices: both visitors holding C001 see it.
-        assert central.call(counter=4, code="C001").status_code == 201
+        both = (f"ticket C975 of {today} issued twice, by ", "kiosk-1 (127.0.0.1)", "kiosk-2 (127.0.0.1)")
+        alarm(second, *both)
+        assert "used by two devices" not in alarm(first, *both)
+        # A call of C975 reaches both devices: both visitors holding C975 see it.
+        assert central.call(counter=4, code="C975").status_code == 201
         for device in (first, second):
-            wait_for(lambda d=device: [(c.code, c.counter) for c in d.core.snapshot.recent_calls][:1] == [("C001", 4)])
+            wait_for(lambda d=device: [(c.code, c.counter) for c in d.core.snapshot.recent_calls][:1] == [("C975", 4)])
+        # The backend lets the first to ask keep block 1 and hands the other block 2: no collision from here on.
+        wait_for(
+            lambda: {device.do(TakeFallbackLease()).slot for device in (first, second)} == {1, 2},
+            what="one of them moved to block 2",
+        )
     finally:
         second.stop()
         first.stop()
-    assert [e["body"]["code"] for e in central.events("kiosk-2") if e["kind"] == "ticket_issued"] == ["C001"]
+    assert [e["body"]["code"] for e in central.events("kiosk-2") if e["kind"] == "ticket_issued"] == ["C975"]
 
 
 def test_a_restarted_kiosk_is_not_taken_for_a_second_device(tmp_path, central):
