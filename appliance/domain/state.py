@@ -66,6 +66,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX appointments_day ON appointments (day, status);
     CREATE INDEX appointments_reference ON appointments (day, reference);
     """,
+    # 3: the office's call-up state as the backend last told it, so a restart offline still shows it
+    """
+    CREATE TABLE office_state (
+        day TEXT PRIMARY KEY,              -- local calendar day, ISO
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL                 -- JSON: codes, concerns, counters and times only
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -444,6 +452,32 @@ class StateStore:
                 )
                 return self.appointment(row[0])
         return None
+
+    def keep_office_state(self, day: date, version: int, body: dict) -> None:
+        """The office's state of ``day``, in place of any earlier one (of any day)."""
+        with self._transaction():
+            self._db.execute("DELETE FROM office_state")
+            self._db.execute(
+                "INSERT INTO office_state VALUES (?, ?, ?)",
+                (day.isoformat(), version, json.dumps(body, sort_keys=True)),
+            )
+
+    def office_state(self, day: date) -> dict | None:
+        row = self._db.execute("SELECT body FROM office_state WHERE day=?", (day.isoformat(),)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def codes_changed_after(self, key: str | None, day: date) -> frozenset[str]:
+        """Codes of ``day`` that this device's events after ``key`` issued, checked in, called or voided
+        (all of the day's, for no key or one this database never wrote): what a backend that applied
+        the events up to ``key`` has not heard of."""
+        row = self._db.execute("SELECT seq FROM events WHERE key=?", (key,)).fetchone() if key else None
+        rows = self._db.execute(
+            "SELECT json_extract(body, '$.code') FROM events WHERE seq>? AND kind IN "
+            "('ticket_issued', 'check_in', 'ticket_void', 'ticket_called', 'appointment_called') "
+            "AND json_extract(body, '$.day')=?",
+            (row[0] if row else 0, day.isoformat()),
+        ).fetchall()
+        return frozenset(code for (code,) in rows if code)
 
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
