@@ -66,7 +66,6 @@ class CheckInResult:
 _STOP = object()
 MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
-WAITS_EVERY = timedelta(minutes=1)
 WAITS_FRESH = timedelta(seconds=1)
 NEEDS_TRUSTED_CLOCK = (IssueTicket, CheckIn)  # bound to a day: a wrong clock would put them on the wrong one
 
@@ -95,7 +94,6 @@ class Core:
         self._clock_why = "not synchronised"  # why the clock is not trusted
         self._clock_offset = ""  # what the backend's clock says of ours, when they disagree
         self._last_reading: tuple[datetime, float] | None = None  # (wall, monotonic), for jumps
-        self._waits_published, self._waits_published_at = None, None
         self._thread: threading.Thread | None = None
         # One handler per command: a new command is one entry here and one method.
         self._handlers = {
@@ -167,7 +165,6 @@ class Core:
                 now = self._clock.now()
                 self._watch_for_jumps(now)
                 self._roll_over_if_new_day(now)
-                self._publish_waits_if_due(now)
                 continue
             if command is _STOP:
                 return
@@ -451,27 +448,6 @@ class Core:
             counted = dict(queue.counts)
             waits = {c: w if c in counted else (0, 0) for c, w in waits.items()} | office_waits(self._office, queue)
         return tuple((c, low, high) for c, (low, high) in sorted(waits.items()))
-
-    def _publish_waits_if_due(self, now: datetime) -> None:
-        """The estimate per concern goes to the backend for the online wait-time query: when it
-        changed, at most once a minute (a busy morning would otherwise send one per ticket)."""
-        if self._waits_published_at and now - self._waits_published_at < WAITS_EVERY:
-            return
-        waits = self._snapshot.waits
-        if waits == self._waits_published or not self.clock_trusted:
-            return
-        for concern, low, high in waits:
-            self._store.record_event(
-                "wait_estimate",
-                {
-                    "day": self._day.isoformat(),
-                    "concern": concern,
-                    "minutes": round((low + high) / 2),
-                    "waiting": self._snapshot.waiting_count(concern),
-                },
-                now,
-            )
-        self._waits_published, self._waits_published_at = waits, now
 
     def _roll_over_if_new_day(self, now: datetime) -> None:
         if not self.clock_trusted:
