@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 64 * 1024  # far above any real event; a batch of 500 must stay under the 1 MiB limit
 _DETAIL = 200  # the document's Detail
-OFFICE_LISTED = 50  # the document's OfficeState.waiting maxItems: a shorter list is all that waits
 
 
 class DayListRejected(ApplianceError, ValueError):
@@ -265,7 +264,8 @@ def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
     total = answer["waiting_total"]
     if total != sum(item["waiting"] for item in loads.values()):
         raise OfficeStateRejected("body.waiting_total is not the sum of body.waiting_per_concern")
-    if total > len(waiting) and len(waiting) < OFFICE_LISTED:
+    listed_at_most = contract.document["components"]["schemas"]["OfficeState"]["properties"]["waiting"]["maxItems"]
+    if total > len(waiting) and len(waiting) < listed_at_most:  # a shorter list than the most is all that waits
         raise OfficeStateRejected(f"body.waiting lists {len(waiting)} of {total} waiting: it is cut short")
     if any(item["wait_low"] > item["wait_high"] for item in loads.values()):
         raise OfficeStateRejected("body.waiting_per_concern: a wait estimate's low end is above its high end")

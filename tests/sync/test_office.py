@@ -259,7 +259,26 @@ def _version_back(state: dict) -> None:
     state["version"] = max(0, state["version"] - 5)
 
 
-@pytest.mark.parametrize("mangle", [_another_site, _positions_swapped, _called_and_waiting, _cut_short, _version_back])
+def _counts_off(state: dict) -> None:
+    state["waiting_total"] += 1
+
+
+def _not_come_and_waiting(state: dict) -> None:
+    state["not_come"] = [state["waiting"][-1]["code"]]
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        _another_site,
+        _positions_swapped,
+        _called_and_waiting,
+        _cut_short,
+        _version_back,
+        _counts_off,
+        _not_come_and_waiting,
+    ],
+)
 def test_an_office_state_of_another_site_or_contradicting_itself_is_refused_and_the_last_one_kept(
     central, device, mangle
 ):
