@@ -145,13 +145,15 @@ class KioskScreen:
 def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | VisitorMessage:
     """A ticket (its number, people ahead, wait) for a ticket's answer; else the message.
 
-    People ahead and the wait are the ticket's own, as printed; the view only names the concern.
+    People ahead and the wait are the ticket's own, as printed; the view names the concern by the code's
+    prefix (a long office list shows only its head, so the ticket may not be listed).
     """
     if answer.message.kind != "ok" or answer.code is None or answer.ahead is None:
         return answer.message
-    concern = next((entry.concern for entry in view.waiting if entry.code == answer.code), None)
+    prefixed = [c for c in view.concerns if c.prefix and answer.code.startswith(c.prefix)]
+    concern = max(prefixed, key=lambda c: len(c.prefix), default=None)
     wait = WaitRange(*answer.wait) if answer.wait else None
-    return KioskTicket(answer.code, view.concern(concern) if concern else None, ahead=answer.ahead, wait=wait)
+    return KioskTicket(answer.code, concern, ahead=answer.ahead, wait=wait)
 
 
 class PressSender:

@@ -49,6 +49,7 @@ class MonitorView:
     recent_calls: tuple[CallEntry, ...] = ()  # newest first
     appointments: tuple[AppointmentEntry, ...] = ()  # checked in, listed above the walk-ins
     waits: tuple[tuple[str, WaitRange], ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()  # (concern, everyone waiting of it in the office, listed or not)
     stale_since: datetime | None = None
     open: bool = True
     ticker: str = ""
@@ -69,7 +70,7 @@ class MonitorView:
         return next((c for c in self.concerns if c.name == name), None)
 
     def waiting_count(self, concern: str) -> int:
-        return sum(1 for entry in self.waiting if entry.concern == concern)
+        return dict(self.counts).get(concern, 0)
 
 
 def parse_view(data) -> MonitorView:
@@ -84,16 +85,19 @@ def parse_view(data) -> MonitorView:
         problems.append("snapshot is not an object")
         snapshot = {}
     concerns = _items(data.get("concerns"), "concerns", MAX_CONCERNS, _concern, problems)
+    waiting = _items(snapshot.get("waiting"), "waiting", MAX_WAITING, _waiting, problems)
+    appointments = _items(snapshot.get("appointments"), "appointments", MAX_APPOINTMENTS, _appointment, problems)
     return MonitorView(
         device=_text(data.get("device"), 40),
         site=_text(data.get("site"), 40),
         languages=_languages(data.get("languages"), problems),
         timezone=_zone(data.get("timezone"), problems),
         concerns=concerns,
-        waiting=_items(snapshot.get("waiting"), "waiting", MAX_WAITING, _waiting, problems),
+        waiting=waiting,
         recent_calls=_items(snapshot.get("recent_calls"), "recent_calls", MAX_CALLS, _call, problems),
-        appointments=_items(snapshot.get("appointments"), "appointments", MAX_APPOINTMENTS, _appointment, problems),
+        appointments=appointments,
         waits=_waits(data.get("waits"), problems),
+        counts=_counts(snapshot.get("waiting_counts"), appointments + waiting, problems),
         stale_since=_stale_since(data.get("backend"), problems),
         open=_open(data.get("open"), problems),
         ticker=_text(data.get("ticker"), MAX_TICKER),
@@ -192,6 +196,25 @@ def _waits(value, problems) -> tuple[tuple[str, WaitRange], ...]:
         low, high = sorted(round(n) for n in numbers)
         waits.append((str(concern), WaitRange(low, high)))
     return tuple(waits)
+
+
+def _counts(value, listed, problems) -> tuple[tuple[str, int], ...]:
+    """How many wait per concern: the daemon's counts (the lists show only the head of the office's);
+    without them, the lists counted."""
+    if value is None:
+        counted: dict[str, int] = {}
+        for entry in listed:
+            counted[entry.concern] = counted.get(entry.concern, 0) + 1
+        return tuple(sorted(counted.items()))
+    pairs = value[:MAX_CONCERNS] if isinstance(value, list) else []
+    counts = tuple(
+        (_text(pair[0], 40), pair[1])
+        for pair in pairs
+        if isinstance(pair, list) and len(pair) == 2 and type(pair[1]) is int and 0 <= pair[1] <= 1_000_000
+    )
+    if len(counts) != len(pairs) or not isinstance(value, list):
+        problems.append("waiting_counts is not a list of [concern, count]; those not are left out")
+    return counts
 
 
 def _stale_since(backend, problems) -> datetime | None:

@@ -39,7 +39,14 @@ class Appliance:
         self.watchdog = Watchdog(self.notifier)
         self.store = StateStore(config.state.database)  # refuses damaged or newer files
         # Production decides at start (run_daemon); the demo and tests run on a clock they set themselves.
-        self.core = Core(config, self.store, self.clock, on_alive=self.watchdog.feed, clock_trusted=clock_trusted)
+        self.core = Core(
+            config,
+            self.store,
+            self.clock,
+            on_alive=self.watchdog.feed,
+            clock_trusted=clock_trusted,
+            calls_by_backend=config.backend.url is not None,
+        )
         self.supervisor = Supervisor(self.core)
         self.kiosk = Kiosk(self.core, self.clock)
         self.kiosk.listeners.append(self._on_answer)

@@ -261,7 +261,7 @@ def run_office(appliance, backend, scanner, site_key, minutes, headless, out_dir
         held = len(backend.events())
     print(
         f"demo: {tally['tickets']} tickets printed, {tally['check-ins']} appointments checked in, "
-        f"{tally['calls']} calls, {snapshot.waiting_count() + len(snapshot.appointments)} still waiting; "
+        f"{tally['calls']} calls, {snapshot.waiting_count()} still waiting; "
         f"monitor: {out_dir / 'monitor'}/*.png and {out_dir / 'monitor.txt'}, tickets: {out_dir / 'tickets'}/*.png",
         file=sys.stderr,
     )

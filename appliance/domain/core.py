@@ -44,10 +44,10 @@ from appliance.domain.commands import (
 )
 from appliance.domain.component import ComponentName
 from appliance.domain.config import AppConfig
-from appliance.domain.errors import ApplianceError, ClockNotTrusted, NoNumberHere
+from appliance.domain.errors import ApplianceError, CallsByBackend, ClockNotTrusted, NoNumberHere
 from appliance.domain.journal import short_hash
 from appliance.domain.numbering import FallbackLease, fallback_block
-from appliance.domain.office import OfficeState, Queue, appointment_order, merged_queue
+from appliance.domain.office import OfficeState, Queue, appointment_order, merged_queue, office_waits
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from appliance.domain.state import Appointment, StateStore, Ticket
 from appliance.domain.waits import WaitEstimator
@@ -68,14 +68,23 @@ class CheckInResult:
 _STOP = object()
 MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about 170 characters)
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
-WAITS_EVERY = timedelta(minutes=1)
 WAITS_FRESH = timedelta(seconds=1)
 NEEDS_TRUSTED_CLOCK = (IssueTicket, CheckIn)  # bound to a day: a wrong clock would put them on the wrong one
 
 
 class Core:
-    def __init__(self, config: AppConfig, store: StateStore, clock, on_alive=None, clock_trusted: bool = True):
+    def __init__(
+        self,
+        config: AppConfig,
+        store: StateStore,
+        clock,
+        on_alive=None,
+        clock_trusted: bool = True,
+        calls_by_backend: bool = False,
+    ):
         self.config = config
+        # With a backend, counters call through it: a call made here would be one the office never heard of.
+        self.calls_by_backend = calls_by_backend
         self._store = store
         self._clock = clock
         self._on_alive = on_alive or (lambda: None)
@@ -87,7 +96,6 @@ class Core:
         self._clock_why = "not synchronised"  # why the clock is not trusted
         self._clock_offset = ""  # what the backend's clock says of ours, when they disagree
         self._last_reading: tuple[datetime, float] | None = None  # (wall, monotonic), for jumps
-        self._waits_published, self._waits_published_at = None, None
         self._thread: threading.Thread | None = None
         # One handler per command: a new command is one entry here and one method.
         self._handlers = {
@@ -113,6 +121,7 @@ class Core:
         self._day = local_day(clock.now(), config.device.timezone)
         self._office: OfficeState | None = None  # the backend's call-up state of today, once it answered
         self._own_calls: tuple[CallEntry, ...] = ()  # calls this core learned of itself, newest first
+        self._unconfirmed: frozenset[str] = frozenset()  # codes of own changes the office state does not cover
         self._trusted_on_day = clock_trusted  # then numbers of self._day may be out there
         self._load_day()
         self._report(ReportHealth(ComponentName.CORE, Health.OK))
@@ -160,7 +169,6 @@ class Core:
                 now = self._clock.now()
                 self._watch_for_jumps(now)
                 self._roll_over_if_new_day(now)
-                self._publish_waits_if_due(now)
                 continue
             if command is _STOP:
                 return
@@ -205,6 +213,11 @@ class Core:
         return self._check_in_result(appointment, judgement)
 
     def _call_next(self, command: CallNext, now: datetime) -> Ticket | Appointment | None:
+        if self.calls_by_backend:
+            raise CallsByBackend(
+                "this device follows a backend: counters call through it (its staff operation, e.g. "
+                "`entrance-backend call --next`), so every screen of the office shows the call"
+            )
         called = self._store.call_next(day=self._day, counter=command.counter, called_at=now, concerns=command.concerns)
         if called is not None:
             self._called(_call_entry(called))
@@ -217,6 +230,7 @@ class Core:
             self._estimator.ticket_voided(ticket.code, now)
             self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
             self._settled |= {ticket.code}
+            self._unconfirmed |= {ticket.code}
         return ticket
 
     def _staff_call(self, command: StaffCall, now: datetime) -> Ticket | Appointment | None:
@@ -249,6 +263,8 @@ class Core:
             log.info("office state of %s ignored: today is %s here", state.day, self._day)
             return False
         self._office = state
+        self._unconfirmed = self._store.codes_changed_after(state.last_event, self._day)
+        self._store.keep_office_state(state.day, state.version, state.to_json())
         return True
 
     def _take_outbox(self, command: TakeOutbox, now: datetime):
@@ -340,6 +356,7 @@ class Core:
             self._appointments = tuple(
                 sorted(self._appointments + (_appointment_entry(appointment),), key=appointment_order)
             )
+            self._unconfirmed |= {appointment.display_code}
         log.info("scan %s from %s: %s", short_hash(command.payload), command.source, judgement.verdict.value)
         return self._check_in_result(appointment, judgement)
 
@@ -390,14 +407,19 @@ class Core:
             key=office.key if office else None,
         )
         log.info("issued %s (%s, from %s)", ticket.code, concern.name, command.source)
-        estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
         queue = self._queue()
-        ahead = len(queue.appointments) + len(queue.waiting)  # the whole office's queue, as the monitors show it
+        ahead = queue.total  # the whole office's queue, as the monitors count it
+        if self._office is not None:
+            wait = office_waits(self._office, queue).get(concern.name, (0, 0))
+        else:
+            estimate = self._estimator.estimate_for_new_ticket(concern.name, now)
+            wait = (estimate.low_min, estimate.high_min)
         self._estimator.ticket_issued(ticket.code, concern.name, now)
         self._waiting += (QueueEntry(ticket.code, ticket.concern, ticket.issued_at),)
+        self._unconfirmed |= {ticket.code}
         self._issued[ticket.concern] = self._issued.get(ticket.concern, 0) + 1
         # What the ticket prints: people called before it, and the wait as a range.
-        return dataclasses.replace(ticket, people_ahead=ahead, wait_minutes=(estimate.low_min, estimate.high_min))
+        return dataclasses.replace(ticket, people_ahead=ahead, wait_minutes=wait)
 
     def _own_numbers(self, concern) -> tuple[int, int]:
         """The numbers this device may issue without the office: all of the range on its own; with a
@@ -446,35 +468,19 @@ class Core:
         )
         return health
 
-    def _current_waits(self) -> tuple[tuple[str, int, int], ...]:
-        """The wait per concern for the monitor, worked out at most once a second: a queue of
+    def _current_waits(self, queue: Queue) -> tuple[tuple[str, int, int], ...]:
+        """The wait per concern for the screens: the office's estimate (with this device's changes since)
+        once the backend told it, else this device's own, worked out at most once a second: a queue of
         hundreds would otherwise cost milliseconds on every command, for a figure in minutes."""
         now = self._clock.now()
         if self._waits is None or not timedelta(0) <= now - self._waits[0] < WAITS_FRESH:
-            waits = self._estimator.snapshot_waits(now)
-            self._waits = (now, tuple((c, low, high) for c, (low, high) in sorted(waits.items())))
-        return self._waits[1]
-
-    def _publish_waits_if_due(self, now: datetime) -> None:
-        """The estimate per concern goes to the backend for the online wait-time query: when it
-        changed, at most once a minute (a busy morning would otherwise send one per ticket)."""
-        if self._waits_published_at and now - self._waits_published_at < WAITS_EVERY:
-            return
-        waits = self._snapshot.waits
-        if waits == self._waits_published or not self.clock_trusted:
-            return
-        for concern, low, high in waits:
-            self._store.record_event(
-                "wait_estimate",
-                {
-                    "day": self._day.isoformat(),
-                    "concern": concern,
-                    "minutes": round((low + high) / 2),
-                    "waiting": self._snapshot.waiting_count(concern),
-                },
-                now,
-            )
-        self._waits_published, self._waits_published_at = waits, now
+            self._waits = (now, self._estimator.snapshot_waits(now))
+        waits = dict(self._waits[1])
+        if self._office is not None:
+            # The office's pace for each concern it has; this device's own for a concern only it has visitors of.
+            counted = dict(queue.counts)
+            waits = {c: w if c in counted else (0, 0) for c, w in waits.items()} | office_waits(self._office, queue)
+        return tuple((c, low, high) for c, (low, high) in sorted(waits.items()))
 
     def _roll_over_if_new_day(self, now: datetime) -> None:
         if not self.clock_trusted:
@@ -502,6 +508,10 @@ class Core:
         self._issued = store.issued_counts(day)
         self._estimator = self._replayed_estimator()
         self._waits = None
+        # The office as last told, kept across a restart: shown (marked not up to date) until the backend answers.
+        held = store.office_state(day)
+        self._office = OfficeState.from_json(held) if held else None
+        self._unconfirmed = store.codes_changed_after(self._office.last_event, day) if held else frozenset()
 
     def _replayed_estimator(self) -> WaitEstimator:
         """Today's estimator, fed again with today's history from the database (after a restart
@@ -554,12 +564,13 @@ class Core:
         """What the screens show: the office's state with this device's changes since; before the
         backend ever answered (or without one), this device's own queue."""
         if self._office is None:
-            return Queue(self._appointments, self._waiting, self._recent_calls)
+            return Queue.of_lists(self._appointments, self._waiting, self._recent_calls)
         return merged_queue(
             self._office,
             own_appointments=self._appointments,
             own_waiting=self._waiting,
             own_calls=self._own_calls,
+            unconfirmed=self._unconfirmed,
             settled=self._settled,
             recent=RECENT_CALLS,
         )
@@ -574,7 +585,8 @@ class Core:
             day=self._day,
             appointments=queue.appointments,
             waiting=queue.waiting,
-            waits=self._current_waits(),
+            waiting_counts=queue.counts,
+            waits=self._current_waits(queue),
             recent_calls=queue.recent_calls,
             issued_today=tuple(sorted(self._issued.items())),
             components=tuple(sorted(self._components.values(), key=lambda c: c.name)),

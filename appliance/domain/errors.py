@@ -38,3 +38,7 @@ class UnknownConcern(ApplianceError, KeyError):
 
 class ClockNotTrusted(ApplianceError):
     """The wall clock is not known to be right yet, so no day-bound number or check-in is issued."""
+
+
+class CallsByBackend(ApplianceError):
+    """A call made on a device that follows a backend: counters call through the backend."""

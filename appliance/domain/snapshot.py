@@ -56,7 +56,8 @@ class Snapshot:
     taken_at: datetime
     day: date
     appointments: tuple[AppointmentEntry, ...] = ()  # checked in, in call order (before walk-ins)
-    waiting: tuple[QueueEntry, ...] = ()  # walk-in tickets, in call order
+    waiting: tuple[QueueEntry, ...] = ()  # walk-in tickets, in call order (the head of the office's)
+    waiting_counts: tuple[tuple[str, int], ...] = ()  # (concern, everyone waiting of it in the office)
     recent_calls: tuple[CallEntry, ...] = ()  # newest first
     issued_today: tuple[tuple[str, int], ...] = ()  # (concern, count)
     waits: tuple[tuple[str, int, int], ...] = ()  # (concern, low, high): the wait for a ticket drawn now
@@ -65,7 +66,8 @@ class Snapshot:
     last_events: tuple[EventSummary, ...] = field(default=())
 
     def waiting_count(self, concern: str | None = None) -> int:
-        return sum(1 for entry in self.waiting if concern in (None, entry.concern))
+        """Everyone waiting (checked-in appointments and walk-ins) of ``concern``, or of all."""
+        return sum(count for name, count in self.waiting_counts if concern in (None, name))
 
     @property
     def degraded(self) -> tuple[ComponentHealth, ...]:

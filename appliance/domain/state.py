@@ -77,6 +77,14 @@ MIGRATIONS: list[str] = [
         leased_at TEXT NOT NULL                      -- UTC, ISO
     );
     """,
+    # 4: the office's call-up state as the backend last told it, so a restart offline still shows it
+    """
+    CREATE TABLE office_state (
+        day TEXT PRIMARY KEY,              -- local calendar day, ISO
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL                 -- JSON: codes, concerns, counters and times only
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -480,6 +488,38 @@ class StateStore:
                 "INSERT OR REPLACE INTO fallback_lease VALUES (1, ?, ?, ?, ?, ?)",
                 (site, lease.slot, lease.blocks, lease.size, at.isoformat()),
             )
+
+    def keep_office_state(self, day: date, version: int, body: dict) -> None:
+        """The office's state of ``day``, in place of any earlier one (of any day). Without an fsync of its
+        own: it is a copy of the backend's, kept for a restart offline, and follows every change of the
+        office; the next ticket's commit makes it durable too (WAL), and losing it loses nothing."""
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._transaction():
+                self._db.execute("DELETE FROM office_state")
+                self._db.execute(
+                    "INSERT INTO office_state VALUES (?, ?, ?)",
+                    (day.isoformat(), version, json.dumps(body, sort_keys=True)),
+                )
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
+
+    def office_state(self, day: date) -> dict | None:
+        row = self._db.execute("SELECT body FROM office_state WHERE day=?", (day.isoformat(),)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def codes_changed_after(self, key: str | None, day: date) -> frozenset[str]:
+        """Codes of ``day`` that this device's events after ``key`` issued, checked in, called or voided
+        (all of the day's, for no key or one this database never wrote): what a backend that applied
+        the events up to ``key`` has not heard of."""
+        row = self._db.execute("SELECT seq FROM events WHERE key=?", (key,)).fetchone() if key else None
+        rows = self._db.execute(
+            "SELECT json_extract(body, '$.code') FROM events WHERE seq>? AND kind IN "
+            "('ticket_issued', 'check_in', 'ticket_void', 'ticket_called', 'appointment_called') "
+            "AND json_extract(body, '$.day')=?",
+            (row[0] if row else 0, day.isoformat()),
+        ).fetchall()
+        return frozenset(code for (code,) in rows if code)
 
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]

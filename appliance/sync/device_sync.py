@@ -403,6 +403,8 @@ class DeviceSync:
                     timeout=self.calls_wait_s + self.timeout if held else None,
                 )
                 state = office_state_of(self.contract, answer.body, self.site)
+                if held is not None and state.day == held[1] and state.version < held[0]:
+                    raise OfficeStateRejected(f"its version {state.version} goes back from {held[0]} within the day")
             except OfficeStateRejected as error:
                 log.warning("the office state from the backend is refused, the last one stays: %s", error)
                 self._stopping.wait(
@@ -412,6 +414,10 @@ class DeviceSync:
                 )
                 continue
             except Exception as error:
+                if isinstance(error, BackendRefused) and error.status == 410:
+                    log.warning("the backend never issued office version %s (it was reset): taking its state", held[0])
+                    held = None  # its state now, whatever its version
+                    continue
                 self._stopping.wait(self._failed("office", error, backoff))
                 continue
             self._answered("office", backoff)

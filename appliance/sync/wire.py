@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, time
 
 from appliance.domain.errors import ApplianceError
-from appliance.domain.office import OfficeEntry, OfficeState
+from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState
 from appliance.domain.snapshot import CallEntry
 from appliance.domain.state import Appointment, EventRecord
 from appliance.protocol.contract import Contract, parse_timestamp, timestamp
@@ -233,7 +233,8 @@ def _problem(error) -> tuple[str, str]:
 
 def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
     """``answer`` as an OfficeState, if it matches the document, is ``site``'s and agrees with itself:
-    positions 1, 2, 3, ..., each code once, appointments before tickets, counts that match the list."""
+    positions 1, 2, 3, ..., each code once and in one place only (waiting, called or not come),
+    appointments before tickets, counts that cover the list and add up, each estimate low to high."""
     problems = sorted(_problem(error) for error in contract.schema_validator("OfficeState").iter_errors(answer))
     if problems:
         raise OfficeStateRejected(f"{problems[0][0]}: {problems[0][1]}")
@@ -242,16 +243,32 @@ def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
     waiting = answer["waiting"]
     if [entry["position"] for entry in waiting] != list(range(1, len(waiting) + 1)):
         raise OfficeStateRejected("body.waiting: the positions are not 1, 2, 3, ... in the list's order")
-    if len({entry["code"] for entry in waiting}) != len(waiting):
+    codes = {entry["code"] for entry in waiting}
+    if len(codes) != len(waiting):
         raise OfficeStateRejected("body.waiting: a code is listed twice")
+    if both := sorted(codes & {call["code"] for call in answer["recent_calls"]}):
+        raise OfficeStateRejected(f"body.waiting: {both[0]} is both waiting and among the recent calls")
+    if both := sorted((codes | {call["code"] for call in answer["recent_calls"]}) & set(answer.get("not_come", ()))):
+        raise OfficeStateRejected(f"body.not_come: {both[0]} is marked not come and listed too")
     kinds = [entry["kind"] for entry in waiting]
     if kinds != sorted(kinds):  # "appointment" < "ticket"
         raise OfficeStateRejected("body.waiting: a ticket is listed before a checked-in appointment")
-    counts: dict[str, int] = {}
+    listed: dict[str, int] = {}
     for entry in waiting:
-        counts[entry["concern"]] = counts.get(entry["concern"], 0) + 1
-    if counts != {item["concern"]: item["waiting"] for item in answer["waiting_per_concern"]}:
-        raise OfficeStateRejected("body.waiting_per_concern does not count body.waiting")
+        listed[entry["concern"]] = listed.get(entry["concern"], 0) + 1
+    loads = {item["concern"]: item for item in answer["waiting_per_concern"]}
+    if len(loads) != len(answer["waiting_per_concern"]):
+        raise OfficeStateRejected("body.waiting_per_concern: a concern is counted twice")
+    if any(loads.get(concern, {}).get("waiting", 0) < n for concern, n in listed.items()):
+        raise OfficeStateRejected("body.waiting_per_concern counts fewer than body.waiting lists")
+    total = answer["waiting_total"]
+    if total != sum(item["waiting"] for item in loads.values()):
+        raise OfficeStateRejected("body.waiting_total is not the sum of body.waiting_per_concern")
+    listed_at_most = contract.document["components"]["schemas"]["OfficeState"]["properties"]["waiting"]["maxItems"]
+    if total > len(waiting) and len(waiting) < listed_at_most:  # a shorter list than the most is all that waits
+        raise OfficeStateRejected(f"body.waiting lists {len(waiting)} of {total} waiting: it is cut short")
+    if any(item["wait_low"] > item["wait_high"] for item in loads.values()):
+        raise OfficeStateRejected("body.waiting_per_concern: a wait estimate's low end is above its high end")
     calls = tuple(
         CallEntry(
             call["code"],
@@ -271,4 +288,11 @@ def office_state_of(contract: Contract, answer, site: str) -> OfficeState:
         waiting=tuple(
             OfficeEntry(e["code"], e["concern"], e["kind"], parse_timestamp(e["since"]), e.get("slot")) for e in waiting
         ),
+        loads=tuple(
+            ConcernLoad(i["concern"], i["waiting"], i["wait_low"], i["wait_high"], i["seconds_per_visitor"])
+            for i in loads.values()
+        ),
+        waiting_total=total,
+        last_event=answer.get("last_event"),
+        last_call=answer.get("last_call"),
     )

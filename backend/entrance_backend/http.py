@@ -354,13 +354,19 @@ class Backend:
         return JSONResponse(call, status_code=201)
 
     async def get_office_state(self, request: Request) -> Response:
-        _, params, _ = await self.admit(request, "getOfficeState")
+        caller, params, _ = await self.admit(request, "getOfficeState")
         site, after = params["site"], params.get("after")
+        if after is not None:
+            await run_in_threadpool(self.store.check_office_version, site, after)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + params["wait"]
         while True:
             waker = self.feed.waker(site)  # taken before the query, so a change in between is not missed
-            state = await run_in_threadpool(self.store.office_state, site, self.today(self.settings.clock()))
+            day = self.today(self.settings.clock())
+            if caller.device:
+                state = await run_in_threadpool(self.store.office_state_for, site, day, caller.device.device)
+            else:
+                state = await run_in_threadpool(self.store.office_state, site, day)
             remaining = deadline - loop.time()
             if after is None or state["version"] != after or remaining <= 0 or self.feed.closing:
                 return JSONResponse(state)
@@ -368,7 +374,8 @@ class Backend:
 
     async def get_waits(self, request: Request) -> Response:
         _, params, _ = await self.admit(request, "getWaits")
-        waits = await run_in_threadpool(self.store.waits, params["site"], self.today(self.settings.clock()))
+        now = self.settings.clock()
+        waits = await run_in_threadpool(self.store.waits, params["site"], self.today(now), now)
         return JSONResponse(
             {"site": params["site"], "waits": waits},
             headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=30"},

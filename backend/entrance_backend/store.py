@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
+from entrance_backend.waits import DEFAULT_PACE_S, PACE_CALLS, pace_s, wait_minutes
 
 SCHEMA_VERSION = 4
 SCHEMA = """
@@ -160,6 +161,18 @@ INSERT INTO meta VALUES ('draw_seq', (SELECT COALESCE(MAX(rowid), 0) FROM ticket
 SHARED_ID_WINDOW = 10
 MAX_ALARMS = 20  # in one answer; the document allows no more
 _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, status, updated_at"
+_WAITING_APPOINTMENTS = (
+    "FROM appointments WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL AND not_come_at IS NULL"
+)
+_WAITING_TICKETS = "FROM tickets WHERE site=? AND day=? AND state='waiting' AND not_come_at IS NULL"
+_CALLS_JOINED = (
+    "FROM calls c LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
+    "LEFT JOIN appointments a ON c.kind='appointment' AND a.site=c.site AND a.day=c.day AND a.display_code=c.code "
+    "WHERE c.site=? AND c.day=? AND t.not_come_at IS NULL AND a.not_come_at IS NULL"
+)
+_CALLS_WITH_CONCERN = (
+    f"SELECT c.n, c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) {_CALLS_JOINED}"
+)
 
 
 @dataclass(frozen=True)
@@ -220,9 +233,13 @@ class NumberingConflict(BackendRefusal):
 
 class BackendStore:
     RECENT_CALLS = 10  # calls in the office state: the current one and the monitors' "recently called"
+    WAITING_LISTED = 50  # the head of the waiting list in the office state: more than any screen shows
 
-    def __init__(self, path: Path, on_change: Callable[[str], None] = lambda site: None):
+    def __init__(
+        self, path: Path, on_change: Callable[[str], None] = lambda site: None, default_pace_s: int = DEFAULT_PACE_S
+    ):
         self.path = Path(path)
+        self.default_pace_s = default_pace_s  # the office's pace before its calls tell it
         self.on_change = on_change  # called with the site after each committed change of its office state
         self._changed_sites: set[str] = set()
         # The latest office state per (site, day): every device's poll wakes at each change, one computes it.
@@ -551,47 +568,84 @@ class BackendStore:
 
     def office_state(self, site: str, day: str) -> dict:
         """What every screen of the office shows (the protocol's OfficeState): the latest calls, newest
-        first, and the waiting list in calling order, as ``call_next`` would take them."""
+        first, the head of the waiting list in calling order (as ``call_next`` would take them), and per
+        concern how many wait and the office's wait estimate. Its cost does not grow with the list."""
         with self._lock:
-            version = self._office_version(site, day)
-            held = self._office_states.get((site, day))
-            if held is not None and held["version"] == version:
-                return held
-            not_come = [
-                code
-                for (code,) in self._db.execute(
-                    "SELECT code FROM tickets WHERE site=? AND day=? AND not_come_at IS NOT NULL UNION ALL "
-                    "SELECT display_code FROM appointments WHERE site=? AND day=? AND not_come_at IS NOT NULL",
-                    (site, day, site, day),
-                )
-            ]
-            calls = self._db.execute(
-                "SELECT c.n, c.code, c.counter, c.kind, c.called_at, COALESCE(t.concern, a.concern) FROM calls c "
-                "LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
-                "LEFT JOIN appointments a ON c.kind='appointment' AND a.site=c.site AND a.day=c.day "
-                "AND a.display_code=c.code WHERE c.site=? AND c.day=? "
-                "AND t.not_come_at IS NULL AND a.not_come_at IS NULL ORDER BY c.n DESC LIMIT ?",
-                (site, day, self.RECENT_CALLS),
-            ).fetchall()
-            appointments = self._db.execute(
-                "SELECT display_code, concern, slot, COALESCE(checked_in_at, updated_at) FROM appointments "
-                "WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL AND not_come_at IS NULL "
-                "ORDER BY slot, checked_in_at, id",
-                (site, day),
-            ).fetchall()
-            tickets = self._db.execute(
-                "SELECT code, concern, issued_at FROM tickets WHERE site=? AND day=? AND state='waiting' "
-                "AND not_come_at IS NULL ORDER BY drawn",
-                (site, day),
-            ).fetchall()
+            return self._office_state(site, day)
+
+    def office_state_for(self, site: str, day: str, device: str) -> dict:
+        """The office state as ``device`` gets it: with the key of its latest event the state covers."""
+        with self._lock:  # one moment for both: the key's events are exactly those in the state
+            state = self._office_state(site, day)
+            row = self._db.execute(
+                "SELECT key FROM events WHERE device=? ORDER BY id DESC LIMIT 1", (device,)
+            ).fetchone()
+        return state | ({"last_event": row[0]} if row else {})
+
+    def check_office_version(self, site: str, version: int) -> None:
+        """Refuses a version of ``site``'s office state this backend never issued."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"office_seq:{site}",)).fetchone()
+        if version > (int(row[0]) if row else 0):
+            raise CursorGone(
+                f"this backend never issued office version {version} for {site} (it was reset, or the version is "
+                "another backend's): ask again without 'after'"
+            )
+
+    def _office_state(self, site: str, day: str) -> dict:
+        version = self._office_version(site, day)
+        held = self._office_states.get((site, day))
+        if held is not None and held["version"] == version:
+            return held
+        not_come = [
+            code
+            for (code,) in self._db.execute(
+                "SELECT code FROM tickets WHERE site=? AND day=? AND not_come_at IS NOT NULL UNION ALL "
+                "SELECT display_code FROM appointments WHERE site=? AND day=? AND not_come_at IS NOT NULL",
+                (site, day, site, day),
+            )
+        ]
+        # A code waiting again (transferred back to a concern) has no current call.
+        calls = self._db.execute(
+            f"{_CALLS_WITH_CONCERN} AND COALESCE(t.state, '') != 'waiting' "
+            "AND (a.id IS NULL OR a.called_at IS NOT NULL) ORDER BY c.n DESC LIMIT ?",
+            (site, day, self.RECENT_CALLS),
+        ).fetchall()
+        appointments = self._db.execute(
+            f"SELECT display_code, concern, slot, COALESCE(checked_in_at, updated_at) {_WAITING_APPOINTMENTS} "
+            "ORDER BY slot, checked_in_at, id LIMIT ?",
+            (site, day, self.WAITING_LISTED),
+        ).fetchall()
+        tickets = self._db.execute(
+            f"SELECT code, concern, issued_at {_WAITING_TICKETS} ORDER BY drawn LIMIT ?",
+            (site, day, self.WAITING_LISTED - len(appointments)),
+        ).fetchall()
+        counts = self._db.execute(
+            f"SELECT concern, COUNT(*) FROM (SELECT concern {_WAITING_APPOINTMENTS} UNION ALL "
+            f"SELECT concern {_WAITING_TICKETS}) GROUP BY concern ORDER BY concern",
+            (site, day, site, day),
+        ).fetchall()
+        paces: dict[str, list[str]] = {}
+        for concern, called_at in self._db.execute(
+            "SELECT concern, called_at FROM (SELECT COALESCE(t.concern, a.concern) AS concern, c.called_at, "
+            "ROW_NUMBER() OVER (PARTITION BY COALESCE(t.concern, a.concern) ORDER BY c.n DESC) AS latest "
+            f"{_CALLS_JOINED}) WHERE latest <= ?",
+            (site, day, PACE_CALLS),
+        ):
+            paces.setdefault(concern, []).append(called_at)
         waiting = [
             {"code": code, "concern": concern, "kind": "appointment", "slot": slot, "since": since}
             for code, concern, slot, since in appointments
         ] + [{"code": code, "concern": concern, "kind": "ticket", "since": since} for code, concern, since in tickets]
-        per_concern: dict[str, int] = {}
         for position, entry in enumerate(waiting, 1):
             entry["position"] = position
-            per_concern[entry["concern"]] = per_concern.get(entry["concern"], 0) + 1
+        per_concern = []
+        for concern, count in counts:
+            pace = pace_s(paces.get(concern, []), self.default_pace_s)
+            low, high = wait_minutes(count, pace)
+            per_concern.append(
+                {"concern": concern, "waiting": count, "wait_low": low, "wait_high": high, "seconds_per_visitor": pace}
+            )
         state = {
             "site": site,
             "day": day,
@@ -602,9 +656,12 @@ class BackendStore:
                 for n, code, counter, kind, called_at, concern in calls
             ],
             "waiting": waiting,
+            "waiting_total": sum(count for _, count in counts),
             "not_come": not_come,
-            "waiting_per_concern": [{"concern": c, "waiting": n} for c, n in sorted(per_concern.items())],
+            "waiting_per_concern": per_concern,
         }
+        if last_call := self._calls_position(site):
+            state["last_call"] = self.cursor(last_call)
         if len(self._office_states) > 100:  # yesterday's and other sites' states go; the next poll makes them again
             self._office_states = {}
         self._office_states[(site, day)] = state
@@ -706,15 +763,31 @@ class BackendStore:
             ).fetchone()[0]
         )
 
+    def waiting_position(self, site: str, day: str, code: str) -> int | None:
+        """Where ``code`` stands in the office's waiting list (1: called next), listed or not; None when
+        it is not waiting."""
+        with self._lock:
+            rows = (
+                self._db.execute(
+                    f"SELECT display_code {_WAITING_APPOINTMENTS} ORDER BY slot, checked_in_at, id", (site, day)
+                ).fetchall()
+                + self._db.execute(f"SELECT code {_WAITING_TICKETS} ORDER BY drawn", (site, day)).fetchall()
+            )
+        return next((index for index, (held,) in enumerate(rows, 1) if held == code), None)
+
     # --- wait estimates ------------------------------------------------------------------------
 
-    def waits(self, site: str, day: str) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT concern, minutes, waiting, estimated_at FROM waits WHERE site=? AND day=? ORDER BY concern",
-                (site, day),
-            ).fetchall()
-        return [dict(zip(("concern", "minutes", "waiting", "estimated_at"), row)) for row in rows]
+    def waits(self, site: str, day: str, now: datetime) -> list[dict]:
+        """The published wait per concern (the protocol's Waits): the office state's estimate, as of ``now``."""
+        return [
+            {
+                "concern": item["concern"],
+                "minutes": min(1440, round((item["wait_low"] + item["wait_high"]) / 2)),
+                "waiting": min(9999, item["waiting"]),
+                "estimated_at": timestamp(now),
+            }
+            for item in self.office_state(site, day)["waiting_per_concern"]
+        ]
 
     # --- the pages: one visitor's state, a counter's current visitor; what /metrics reads -------------
 
@@ -828,14 +901,6 @@ class BackendStore:
             self._health(device, body["component"], body["state"], body.get("detail", ""), created_at)
         elif kind in ("printer_health", "scanner_health"):
             self._health(device, kind.removesuffix("_health"), body["state"], body.get("detail", ""), created_at)
-        elif kind == "wait_estimate":
-            # Several kiosks estimate the same concern: the latest estimate wins, whatever arrives last.
-            self._db.execute(
-                "INSERT INTO waits VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, concern) DO UPDATE "
-                "SET day=excluded.day, minutes=excluded.minutes, waiting=excluded.waiting, "
-                "estimated_at=excluded.estimated_at WHERE excluded.estimated_at >= waits.estimated_at",
-                (site, body["concern"], body["day"], body["minutes"], body["waiting"], created_at),
-            )
         return []
 
     def _ticket_issued(self, sender: Sender, site: str, key: str, body: dict, created_at: str, now) -> list[dict]:

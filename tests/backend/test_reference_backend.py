@@ -394,26 +394,34 @@ def test_a_database_of_the_version_before_is_brought_up_to_date(tmp_path):
         backend.stop()
 
 
-def test_published_waits_are_public_and_the_latest_estimate_of_today(backend):
-    estimates = [
-        event("wait_estimate", {"day": DAY, "concern": "leave", "minutes": 25, "waiting": 6}, 5),
-        event("wait_estimate", {"day": DAY, "concern": "leave", "minutes": 15, "waiting": 4}, 1),
-        event("wait_estimate", {"day": DAY, "concern": "documents", "minutes": 5, "waiting": 1}, 2),
-        event(
-            "wait_estimate", {"day": "2026-03-08", "concern": "first-application", "minutes": 40, "waiting": 9}, -1440
-        ),
-    ]
-    assert upload(backend, estimates).status_code == 200
-    answer = requests.get(f"{backend.url}/v1/sites/mitte/waits")  # no token
-    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "*"
-    assert answer.json() == {
-        "site": "mitte",
-        "waits": [
-            {"concern": "documents", "minutes": 5, "waiting": 1, "estimated_at": "2026-03-09T08:02:00.000Z"},
-            {"concern": "leave", "minutes": 25, "waiting": 6, "estimated_at": "2026-03-09T08:05:00.000Z"},
-        ],
-    }
-    assert requests.get(f"{backend.url}/v1/sites/sued/waits").status_code == 404
+def test_the_published_wait_is_the_office_s_own_estimate_whichever_device_reported_last(tmp_path):
+    moments = [NOW]
+    backend = start(tmp_path, clock=lambda: moments[0])
+    try:
+        upload(backend, [ticket(f"A{n:03d}", n) for n in range(1, 9)] + [ticket("C001", 9, "documents")])
+        estimate = {"day": DAY, "concern": "leave", "minutes": 90, "waiting": 1}
+        upload(backend, [event("wait_estimate", estimate, 10)])
+        kiosk_2 = {"Authorization": "Bearer token-kiosk-2"}
+        upload(backend, [event("wait_estimate", dict(estimate, minutes=2), 11)], "kiosk-2", kiosk_2)
+
+        def published():
+            answer = requests.get(f"{backend.url}/v1/sites/mitte/waits")  # no token
+            assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "*"
+            return {w["concern"]: (w["minutes"], w["waiting"]) for w in answer.json()["waits"]}
+
+        # Before the day's calls tell the pace: 5 minutes a visitor, over the whole office.
+        assert published() == {"documents": (5, 1), "leave": (40, 8)}
+        for minute in (0, 3, 6):  # counters call a leave visitor every 3 minutes
+            moments[0] = NOW + timedelta(minutes=30 + minute)
+            staff_call(backend, counter=1, next=True, concerns=["leave"])
+        assert published() == {"documents": (5, 1), "leave": (15, 5)}
+        upload(backend, [event("wait_estimate", dict(estimate, minutes=1), 40)], "kiosk-2", kiosk_2)
+        assert published() == {"documents": (5, 1), "leave": (15, 5)}  # no device's estimate flips it
+        load = {c["concern"]: c for c in office(backend).json()["waiting_per_concern"]}["leave"]
+        assert (load["wait_low"], load["wait_high"], load["seconds_per_visitor"]) == (11, 19, 180)
+        assert requests.get(f"{backend.url}/v1/sites/sued/waits").status_code == 404
+    finally:
+        backend.stop()
 
 
 # --- calls -----------------------------------------------------------------------------------
@@ -597,9 +605,10 @@ def test_the_office_state_lists_appointments_by_slot_then_tickets_as_received_an
         (5, "E001", "ticket"),
     ]
     assert state["waiting"][0]["slot"] == "09:00"
-    assert state["waiting_per_concern"] == [
-        {"concern": "first-application", "waiting": 1},
-        {"concern": "leave", "waiting": 4},
+    assert state["waiting_total"] == 5
+    assert state["waiting_per_concern"] == [  # 5 minutes a visitor, before the day's calls tell the pace
+        {"concern": "first-application", "waiting": 1, "wait_low": 3, "wait_high": 7, "seconds_per_visitor": 300},
+        {"concern": "leave", "waiting": 4, "wait_low": 15, "wait_high": 25, "seconds_per_visitor": 300},
     ]
     assert state["recent_calls"] == []
     called = [staff_call(backend, counter=counter, next=True).json()["code"] for counter in range(1, 6)]
@@ -654,11 +663,51 @@ def test_an_office_long_poll_without_change_answers_the_same_state_after_its_wai
     assert 0.95 <= time.monotonic() - started < 2.0
 
 
-def test_an_office_version_the_backend_never_issued_is_answered_at_once_with_the_state(backend):
+def test_an_office_version_the_backend_never_issued_is_refused_at_once(backend):
     upload(backend, [ticket("A001")])
+    version = office(backend).json()["version"]
     started = time.monotonic()
-    answer = office(backend, after=10**12, wait=20).json()
-    assert time.monotonic() - started < 1.0 and [w["code"] for w in answer["waiting"]] == ["A001"]
+    answer = office(backend, after=version + 1, wait=20)
+    assert time.monotonic() - started < 1.0
+    assert answer.status_code == 410 and answer.json()["error"] == "cursor_gone"
+    assert "never issued office version" in answer.json()["message"]
+    assert office(backend, after=version, wait=0).status_code == 200
+
+
+def test_a_long_office_list_is_sent_as_its_head_with_everyone_counted_and_each_position_known(backend):
+    upload(backend, [ticket(f"A{n:03d}", n) for n in range(1, 121)] + [ticket("C001", 121, "documents")])
+    state = office(backend).json()
+    assert [w["code"] for w in state["waiting"]] == [f"A{n:03d}" for n in range(1, 51)]
+    assert state["waiting_total"] == 121
+    assert [(c["concern"], c["waiting"]) for c in state["waiting_per_concern"]] == [("documents", 1), ("leave", 120)]
+    assert len(requests.get(f"{backend.url}/v1/sites/mitte/office", headers=KIOSK).content) < 8000
+    assert [backend.store.waiting_position("mitte", DAY, code) for code in ("A001", "A120", "C001", "X9")] == [
+        1,
+        120,
+        121,
+        None,
+    ]
+
+
+def test_a_device_is_told_its_latest_event_the_office_state_covers(backend):
+    assert "last_event" not in office(backend).json()
+    sent = [ticket("A001"), event("component_health", {"component": "printer", "state": "ok"}, 1)]
+    upload(backend, sent)
+    assert office(backend).json()["last_event"] == sent[-1]["key"]
+    kiosk_2 = {"Authorization": "Bearer token-kiosk-2"}
+    assert "last_event" not in office(backend, headers=kiosk_2).json()  # none of kiosk-2's is held
+    assert "last_event" not in office(backend, headers=STAFF_AUTH).json()
+
+
+def test_a_visitor_transferred_back_to_waiting_is_no_longer_among_the_calls(backend):
+    upload(backend, [ticket("A001"), ticket("A002", 1)])
+    staff_call(backend, counter=3, code="A002")
+    taken_back = staff_call(backend, counter=3, code="A001").json()["id"]
+    staff_call(backend, code="A001", transfer={"concern": "leave"})
+    state = office(backend).json()
+    assert [c["code"] for c in state["recent_calls"]] == ["A002"]
+    assert [w["code"] for w in state["waiting"]] == ["A001"]
+    assert state["last_call"] == taken_back  # covered, and left out: devices drop it too
 
 
 def test_the_office_state_is_for_the_site_s_own_devices_and_staff_only(backend):

@@ -182,23 +182,3 @@ def test_a_ticket_carries_people_ahead_and_a_wait_range_and_the_snapshot_the_wai
     low, high = second.wait_minutes
     assert 0 <= low <= high
     assert {concern for concern, _, _ in core.snapshot.waits} == {"leave", "documents"}
-
-
-def test_wait_estimates_go_to_the_backend_at_most_once_a_minute(device_config):
-    store = StateStore(device_config.state.database)
-    clock = FakeClock(MORNING)
-    core = Core(device_config, store, clock)
-    core.apply(IssueTicket("leave"))
-    core._publish_waits_if_due(clock.now())
-    for _ in range(12):  # more than the counters can take at once: the waits grow
-        core.apply(IssueTicket("leave"))
-    clock.advance(2)  # the monitor's figure is worked out at most once a second
-    core._publish_waits_if_due(clock.now())  # changed, but within the minute
-    events = [e for e in store.recent_events(100) if e.kind == "wait_estimate"]
-    assert len(events) == 2 and {e.body["concern"] for e in events} == {"leave", "documents"}
-    clock.advance(61)
-    core.apply(IssueTicket("documents"))
-    core._publish_waits_if_due(clock.now())
-    events = [e for e in store.recent_events(100) if e.kind == "wait_estimate"]
-    assert len(events) == 4 and max(e.body["minutes"] for e in events) > 0
-    store.close()

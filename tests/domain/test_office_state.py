@@ -1,6 +1,8 @@
 """The office's call-up state in the core: once the backend told it, the screens show the office's calls
 and waiting list, with this device's own changes since merged in; before, the device's own queue."""
 
+import dataclasses
+from concurrent.futures import Future
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -16,7 +18,8 @@ from appliance.domain.commands import (
     VoidTicket,
 )
 from appliance.domain.core import Core
-from appliance.domain.office import OfficeEntry, OfficeState
+from appliance.domain.errors import CallsByBackend
+from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState
 from appliance.domain.snapshot import CallEntry
 from appliance.domain.state import Appointment, StateStore
 
@@ -136,3 +139,73 @@ def test_at_the_new_day_the_office_state_of_yesterday_is_gone(device_config, sto
     clock.set(at(24 * 60))
     core.apply(IssueTicket("leave"))
     assert shown(core) == ([], [], ["A001"])
+
+
+def counted(core: Core) -> tuple:
+    snapshot = core.snapshot
+    return snapshot.waiting_count(), dict(snapshot.waiting_counts)
+
+
+def long_office(version: int, total: int, last_event: str | None = None, calls=()) -> OfficeState:
+    """An office of ``total`` leave visitors of which the feed lists the first 50, at 3 minutes each."""
+    listed = tuple(ticket(f"A{500 + n:03d}") for n in range(min(total, 50)))
+    load = ConcernLoad("leave", total, total * 3 * 3 // 4, -(-total * 3 * 5 // 4), 180)
+    return OfficeState(
+        "test-office", DAY, version, tuple(calls), listed, loads=(load,), waiting_total=total, last_event=last_event
+    )
+
+
+def last_event_key(store: StateStore) -> str:
+    return store.undelivered_events(10_000)[-1].key
+
+
+def test_people_ahead_and_counts_are_the_whole_office_s_when_the_feed_lists_only_its_head(core):
+    core.apply(ApplyOfficeState(long_office(3, 120)))
+    assert counted(core) == (120, {"leave": 120}) and len(core.snapshot.waiting) == 50
+    issued = core.apply(IssueTicket("leave"))
+    assert issued.people_ahead == 120
+    assert issued.wait_minutes == (270, 450)  # the office's estimate for 120 ahead at 3 minutes each
+    assert counted(core) == (121, {"leave": 121})
+    assert core.snapshot.waits[-1] == ("leave", 272, 454)  # one more at the office's pace
+
+
+def test_own_tickets_the_state_covers_are_counted_once_even_beyond_the_listed_head(core, store):
+    core.apply(ApplyOfficeState(long_office(3, 120)))
+    own = core.apply(IssueTicket("leave")).code
+    core.apply(ApplyOfficeState(long_office(4, 121, last_event=last_event_key(store))))  # A001 is one of the 121
+    assert counted(core) == (121, {"leave": 121}) and own not in [w.code for w in core.snapshot.waiting]
+    core.apply(IssueTicket("leave"))  # not covered yet: counted on top
+    assert counted(core) == (122, {"leave": 122})
+
+
+def test_a_restarted_device_shows_the_office_s_last_state_plus_its_own_changes(device_config, store):
+    before = Core(device_config, store, FakeClock(at(30)))
+    before.apply(ApplyOfficeState(office(7, [checked_in("T004", "09:10"), ticket("A501")], [call("T002", 3, 20)])))
+    before.apply(IssueTicket("leave"))  # the backend is away: not covered
+    restarted = Core(device_config, store, FakeClock(at(40)))
+    assert shown(restarted) == ([("T002", 3)], ["T004"], ["A501", "A001"])
+    assert counted(restarted) == (3, {"leave": 3})
+
+
+def test_the_state_kept_across_a_restart_is_only_today_s(device_config, store):
+    Core(device_config, store, FakeClock(at(30))).apply(ApplyOfficeState(office(7, [ticket("A501")])))
+    tomorrow = Core(device_config, store, FakeClock(at(24 * 60)))
+    assert shown(tomorrow) == ([], [], [])
+
+
+def test_a_visitor_transferred_back_to_waiting_waits_again_on_the_device_that_saw_the_call(core):
+    core.apply(ApplyOfficeState(office(3, [ticket("A501"), ticket("A502")])))
+    core.apply(StaffCall(3, "A501", at(31), "ep-1"))  # from the calls feed, before the office state has it
+    assert shown(core) == ([("A501", 3)], [], ["A502"])
+    transferred = dataclasses.replace(office(5, [ticket("A501"), ticket("A502")]), last_call="ep-1")
+    core.apply(ApplyOfficeState(transferred))  # the call is covered and left out: A501 waits again
+    assert shown(core) == ([], [], ["A501", "A502"])
+
+
+def test_a_device_following_a_backend_never_calls_on_its_own(device_config, store):
+    core = Core(device_config, store, FakeClock(at(30)), calls_by_backend=True)
+    core.apply(IssueTicket("leave"))
+    refused = Future()
+    core.apply(CallNext(2), refused)
+    assert isinstance(refused.exception(), CallsByBackend) and "counters call through it" in str(refused.exception())
+    assert core.snapshot.recent_calls == () and [w.code for w in core.snapshot.waiting] == ["A001"]

@@ -302,7 +302,7 @@ class Device:
         self.config = load_config(write_config(directory, url, **config))
         self.clock = clock or SystemClock()
         self.store = StateStore(self.config.state.database)
-        self.core = Core(self.config, self.store, self.clock, clock_trusted=trusted)
+        self.core = Core(self.config, self.store, self.clock, clock_trusted=trusted, calls_by_backend=True)
         backend = self.config.backend
         self.clock_trust = ClockTrust(
             self.core,

@@ -24,7 +24,7 @@ from appliance.domain.commands import (
     TakeDayList,
     VoidTicket,
 )
-from appliance.domain.errors import ClockNotTrusted
+from appliance.domain.errors import CallsByBackend, ClockNotTrusted
 from appliance.sync.clock_trust import WAITING
 from entrance_backend.store import Sender
 from support import wait_for
@@ -51,10 +51,8 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
         wait_for(lambda: len(device.do(TakeDayList())) == 2, what="the day list on the device")
         for concern in ("leave", "leave", "leave", "documents"):
             device.issue(concern)
-        assert device.do(CallNext(2)).code == "A001"
         device.do(VoidTicket("A002", "printer: paper out"))
         assert device.do(CheckIn("REF001X")).verdict.accepted
-        assert device.do(CallNext(3)).display_code == "T001"
         device.do(RecordEvent("day_list_printed", {"day": today.isoformat(), "appointments": 2}))
         device.do(ReportHealth("printer", Health.DEGRADED, "paper near end"))
         device.do(ReportHealth("scanner evdev:/dev/input/event3", Health.FAILED, "unplugged"))
@@ -67,10 +65,8 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
     held = central.events()
     assert {kind for _, kind in sent} >= {
         "ticket_issued",
-        "ticket_called",
         "ticket_void",
         "check_in",
-        "appointment_called",
         "day_list_printed",
         "component_health",
     }
@@ -78,15 +74,26 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
     void = next(e for e in held if e["kind"] == "ticket_void")["body"]
     assert void == {"day": today.isoformat(), "code": "A002", "reason": "not_printed", "detail": "printer: paper out"}
     assert {t["code"]: t["state"] for t in central.store.tickets(SITE, today.isoformat())} == {
-        "A001": "called",
+        "A001": "waiting",
         "A002": "void",
         "A003": "waiting",
         "C001": "waiting",
     }
     assert central.health()["printer"] == ("degraded", "paper near end")
     assert central.health()["scanner-evdev-dev-input-event3"] == ("failed", "unplugged")
-    # T001 checked in and was called at the device: the backend offers the next ticket instead.
-    assert central.call(counter=1, next=True).json()["code"] == "A003"
+    # T001 checked in at the device: the backend calls it first, then the tickets in order.
+    assert [central.call(counter=1, next=True).json()["code"] for _ in range(2)] == ["T001", "A001"]
+
+
+def test_a_device_following_a_backend_refuses_to_call_and_names_the_counters_way(tmp_path, central):
+    device = Device(tmp_path, central.url).start()
+    try:
+        device.do(IssueTicket("leave"))
+        with pytest.raises(CallsByBackend, match="counters call through it"):
+            device.do(CallNext(2))
+        assert device.core.snapshot.recent_calls == ()  # nothing the office did not do
+    finally:
+        device.stop()
 
 
 def test_offline_the_device_goes_on_and_its_outbox_survives_a_restart(tmp_path):

@@ -18,7 +18,7 @@ from appliance.display.view import parse_view
 from appliance.domain.commands import CheckIn, TakeDayList
 from entrance_backend.http import DeviceAccess
 from support import wait_for
-from support.sync import KIOSK_1, KIOSK_2, SITE, TOKEN, TOKEN_2, Central, Device, json_mangled, local_now
+from support.sync import KIOSK_1, KIOSK_2, SITE, TOKEN, TOKEN_2, Central, Device, delivered, json_mangled, local_now
 
 MONITOR_TOKEN = "token-monitor-1-012345678"
 OFFICE = (
@@ -245,7 +245,38 @@ def _positions_swapped(state: dict) -> None:
     state["waiting"][0]["position"], state["waiting"][1]["position"] = 2, 1
 
 
-@pytest.mark.parametrize("mangle", [_another_site, _positions_swapped])
+def _called_and_waiting(state: dict) -> None:
+    state["recent_calls"].append(dict(state["recent_calls"][0], code=state["waiting"][0]["code"]))
+
+
+def _cut_short(state: dict) -> None:
+    del state["waiting"][-1]
+
+
+def _version_back(state: dict) -> None:
+    state["version"] = max(0, state["version"] - 5)
+
+
+def _counts_off(state: dict) -> None:
+    state["waiting_total"] += 1
+
+
+def _not_come_and_waiting(state: dict) -> None:
+    state["not_come"] = [state["waiting"][-1]["code"]]
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        _another_site,
+        _positions_swapped,
+        _called_and_waiting,
+        _cut_short,
+        _version_back,
+        _counts_off,
+        _not_come_and_waiting,
+    ],
+)
 def test_an_office_state_of_another_site_or_contradicting_itself_is_refused_and_the_last_one_kept(
     central, device, mangle
 ):
@@ -262,3 +293,64 @@ def test_an_office_state_of_another_site_or_contradicting_itself_is_refused_and_
     central.call(counter=2, code=second)
     wait_for(lambda: picture(device) == (((second, 2), (first, 1)), (), (third, fourth)), what="the office again")
     wait_for(lambda: device.sync.stale_since is None, what="up to date again")
+
+
+def test_a_visitor_transferred_back_to_waiting_waits_again_on_every_screen_keeping_their_number(office):
+    central, devices = office
+    first, second = (devices["kiosk-1"].do(IssueTicket("leave")).code for _ in range(2))
+    agreed(devices, lambda shown: len(shown[2]) == 2)
+    documents = devices["kiosk-2"].do(IssueTicket("documents")).code
+    agreed(devices, lambda shown: len(shown[2]) == 3)
+    central.call(counter=1, code=first)
+    agreed(devices, lambda shown: shown[0] == ((first, 1),))
+    assert central.call(code=first, transfer={"concern": "documents"}).status_code == 200
+    assert agreed(devices, lambda shown: first in shown[2]) == ((), (), (first, second, documents))  # old place
+    assert {name: screen(device).waiting_count("documents") for name, device in devices.items()} == dict.fromkeys(
+        devices, 2
+    )
+    assert central.call(code=second, transfer={"counter": 4}).status_code == 201
+    assert agreed(devices, lambda shown: shown[0] == ((second, 4),)) == (((second, 4),), (), (first, documents))
+
+
+def test_a_device_restarted_while_the_backend_is_away_shows_the_office_s_last_state_not_up_to_date(tmp_path, central):
+    device = Device(tmp_path, central.url).start()
+    first, second = (device.do(IssueTicket("leave")).code for _ in range(2))
+    delivered(device)
+    central.call(counter=1, code=first)
+    wait_for(lambda: picture(device) == (((first, 1),), (), (second,)), what="the office on the screen")
+    central.stop()
+    device.stop()
+    device = Device(tmp_path, central.url).start()
+    try:
+        assert picture(device) == (((first, 1),), (), (second,))  # at once, from the device's own state
+        third = device.do(IssueTicket("leave"))
+        assert third.people_ahead == 1
+        wait_for(lambda: screen(device).stale_since is not None, what="nicht aktuell")
+        assert picture(device) == (((first, 1),), (), (second, third.code))
+    finally:
+        device.stop()
+
+
+def test_a_device_of_a_reset_backend_takes_its_new_state_though_the_version_is_lower(tmp_path, central):
+    device = Device(tmp_path, central.url).start()
+    try:
+        for _ in range(5):  # the office's version moves well beyond what the reset backend will answer
+            device.do(IssueTicket("leave"))
+        first = device.core.snapshot.waiting[0].code
+        delivered(device)
+        version = central.store.office_state(SITE, local_now().date().isoformat())["version"]
+        wait_for(lambda: central.gate.arrived("GET", "/office$", f"after={version}&"), what="the device in sync")
+        central.stop()
+        for path in tmp_path.glob("backend.db*"):
+            path.unlink()
+        central.start()
+        assert central.call(counter=1, code=first).status_code == 404  # the new backend holds none of them
+        later = device.do(IssueTicket("leave")).code
+        wait_for(lambda: central.gate.count("GET", "/office$", 410) >= 1, what="the unknown version refused")
+        wait_for(lambda: central.call(counter=2, code=later).status_code == 201, what="the new ticket at the backend")
+        wait_for(lambda: picture(device)[0][:1] == ((later, 2),), what="the reset backend's call on the screen")
+        # The reset backend's office is what every screen shows: it lost the earlier tickets, so they are not
+        # offered as callable (their visitors draw again); the device's outbox does not send them twice.
+        assert picture(device) == (((later, 2),), (), ()) and device.sync.stale_since is None
+    finally:
+        device.stop()
