@@ -18,7 +18,7 @@ import numpy as np
 from appliance.domain.backoff import Backoff
 from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
 from appliance.drivers.errors import BadDriverSetting
-from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
+from appliance.drivers.qr_decoders import DEFAULT_DECODER, FrameDecoder, make_decoder
 
 log = logging.getLogger("appliance.drivers.camera")
 
@@ -92,7 +92,7 @@ def open_video_capture(
 
 def decode_image(path: str, decoder: FrameDecoder | None = None) -> list[str]:
     """The codes in an image file (scan-test with photos); [] when there are none or the file
-    is not an image. Uses the default chain with every decoder on the one frame."""
+    is not an image. Uses the default chain."""
     gray = frame_to_gray(cv2.imread(str(path), cv2.IMREAD_COLOR))
     if gray is None:
         return []
@@ -134,9 +134,7 @@ class CameraReader(CodeReader):
         self._shown = _without_password(str(self.source))
         super().__init__(label or f"camera {self._shown}", on_code, on_health, log)
         self.is_file = isinstance(self.source, str) and os.path.isfile(self.source)
-        self._decoder = decoder or make_decoder(
-            DEFAULT_DECODER, fallback_every=CAMERA_FALLBACK_EVERY, skip_unavailable=True
-        )
+        self._decoder = decoder or make_decoder(DEFAULT_DECODER, skip_unavailable=True)
         self._period = 1.0 / fps if fps else 0.0
         self._fps = fps
         self._size = size
