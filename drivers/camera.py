@@ -24,6 +24,10 @@ log = logging.getLogger("appliance.drivers.camera")
 
 DEFAULT_FPS = 8.0
 DEFAULT_DEDUPE_S = 5.0
+DEFAULT_SIZE = (640, 480)
+"""What the Raspberry Pi camera modules and USB webcams all deliver; a held-up code needs no more."""
+V4L2_MANUAL_EXPOSURE = 1
+"""OpenCV passes CAP_PROP_AUTO_EXPOSURE to V4L2 as is: 1 is manual, 3 automatic."""
 MAX_PIXELS = 4096 * 4096
 """Frames larger than this are refused rather than decoded for seconds."""
 
@@ -71,10 +75,29 @@ def is_device(source: int | str) -> bool:
     return isinstance(source, int) or str(source).startswith("/dev/")
 
 
+def camera_size(text: str) -> tuple[int, int]:
+    """ "640x480" as (640, 480)."""
+    width, height = text.lower().split("x")
+    return int(width), int(height)
+
+
+def fixed_value(text: str) -> float | None:
+    """A camera control as configured: None for "auto", else the driver's fixed value."""
+    return None if text == "auto" else float(text)
+
+
 def open_video_capture(
-    source: int | str, *, fps: float | None = None, size: tuple[int, int] | None = None
+    source: int | str,
+    *,
+    fps: float | None = None,
+    size: tuple[int, int] | None = None,
+    exposure: float | None = None,
+    focus: float | None = None,
 ) -> cv2.VideoCapture:
-    """cv2.VideoCapture on a camera (through V4L2, with a one-frame buffer) or a file/stream."""
+    """cv2.VideoCapture on a camera (through V4L2, with a one-frame buffer) or a file/stream.
+
+    A camera is asked for ``size`` and ``fps``, and for a fixed exposure and focus where given
+    (None leaves the camera's automatic ones on); what it granted is logged."""
     if not is_device(source):
         return cv2.VideoCapture(source)
     capture = cv2.VideoCapture(source, cv2.CAP_V4L2)
@@ -87,6 +110,21 @@ def open_video_capture(
         if size:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        if exposure is not None:
+            capture.set(cv2.CAP_PROP_AUTO_EXPOSURE, V4L2_MANUAL_EXPOSURE)
+            capture.set(cv2.CAP_PROP_EXPOSURE, exposure)
+        if focus is not None:
+            capture.set(cv2.CAP_PROP_AUTOFOCUS, 0)
+            capture.set(cv2.CAP_PROP_FOCUS, focus)
+        log.info(
+            "camera %s: %dx%d at %.0f fps, exposure %s, focus %s",
+            source,
+            capture.get(cv2.CAP_PROP_FRAME_WIDTH),
+            capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
+            capture.get(cv2.CAP_PROP_FPS),
+            "auto" if exposure is None else capture.get(cv2.CAP_PROP_EXPOSURE),
+            "auto" if focus is None else capture.get(cv2.CAP_PROP_FOCUS),
+        )
     return capture
 
 
@@ -119,7 +157,9 @@ class CameraReader(CodeReader):
         decoder: FrameDecoder | None = None,
         fps: float | None = DEFAULT_FPS,
         dedupe_s: float = DEFAULT_DEDUPE_S,
-        size: tuple[int, int] | None = None,
+        size: tuple[int, int] | None = DEFAULT_SIZE,
+        exposure: float | None = None,
+        focus: float | None = None,
         label: str | None = None,
         max_failed_reads: int = 5,
         max_unusable_frames: int = 30,
@@ -137,7 +177,7 @@ class CameraReader(CodeReader):
         self._decoder = decoder or make_decoder(DEFAULT_DECODER, skip_unavailable=True)
         self._period = 1.0 / fps if fps else 0.0
         self._fps = fps
-        self._size = size
+        self._camera_settings = {"size": size, "exposure": exposure, "focus": focus}
         self._dedupe_s = dedupe_s
         self._max_failed_reads = max_failed_reads
         self._max_unusable = max_unusable_frames
@@ -158,7 +198,7 @@ class CameraReader(CodeReader):
             backoff = Backoff(*self._retry)
             while not self._stop.is_set():
                 try:
-                    capture = self._open_capture(self.source, fps=self._fps, size=self._size)
+                    capture = self._open_capture(self.source, fps=self._fps, **self._camera_settings)
                     opened = capture.isOpened()
                 except Exception as exc:  # cv2.error, or a backend that raises
                     capture, opened = None, False
