@@ -42,9 +42,14 @@ def own_photos() -> list[Photo]:
     """The appliance's own check-in codes on paper and phone screens (tests/data/make_qr_photos.py)."""
     expected = (OWN / "expected.txt").read_text(encoding="utf-8").splitlines()
     return [
-        Photo(OWN / name, text, "own code, " + name.split("-")[0])
-        for name, text in sorted(line.split(" ", 1) for line in expected)
+        Photo(OWN / name, text, _own_category(name)) for name, text in sorted(line.split(" ", 1) for line in expected)
     ]
+
+
+def _own_category(name: str) -> str:
+    if name.startswith("phone-size-"):
+        return "own code, phone, 1.5–3 px a module"
+    return "own code, " + name.split("-")[0]
 
 
 @cache
