@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -137,6 +138,30 @@ def decode_image(path: str, decoder: FrameDecoder | None = None) -> list[str]:
     return (decoder or make_decoder(DEFAULT_DECODER, skip_unavailable=True)).decode(gray)
 
 
+@dataclass(frozen=True)
+class FrameCounts:
+    """What a camera has decoded so far: scan-test shows technicians the rate while they aim it."""
+
+    frames: int = 0
+    with_code: int = 0
+    decode_seconds: float = 0.0
+
+    def since(self, earlier: "FrameCounts") -> "FrameCounts":
+        return FrameCounts(
+            self.frames - earlier.frames,
+            self.with_code - earlier.with_code,
+            self.decode_seconds - earlier.decode_seconds,
+        )
+
+    def describe(self, seconds: float | None = None) -> str:
+        """ "8.0 frames/s, 1.2 ms a frame, a code in 50 % of them" (frames/s only over ``seconds``)."""
+        if not self.frames:
+            return "no frames"
+        rate = f"{self.frames / seconds:.1f} frames/s" if seconds else f"{self.frames} frames"
+        ms = self.decode_seconds * 1000 / self.frames
+        return f"{rate}, {ms:.1f} ms a frame, a code in {100 * self.with_code / self.frames:.0f} % of them"
+
+
 class CameraReader(CodeReader):
     """Reads and decodes one camera's frames on a worker thread.
 
@@ -188,6 +213,9 @@ class CameraReader(CodeReader):
         """Set when the worker has ended: a file's last frame was read, or stop() was called."""
         self.frames_read = 0
         self.frames_unusable = 0
+        self.counts = FrameCounts()
+        """Frames decoded, frames with a code, time spent decoding (replaced whole, so a reader on
+        another thread always sees the three together)."""
 
     def wait_finished(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
@@ -265,6 +293,7 @@ class CameraReader(CodeReader):
         return None
 
     def _decode(self, gray: np.ndarray) -> None:
+        began = time.perf_counter()
         try:
             texts = self._decoder.decode(gray)
         except Exception as exc:
@@ -272,6 +301,10 @@ class CameraReader(CodeReader):
                 "%s: decoder %s failed on a frame: %s", self.label, self._decoder.name, type(exc).__name__
             )
             return
+        counts = self.counts
+        self.counts = FrameCounts(
+            counts.frames + 1, counts.with_code + bool(texts), counts.decode_seconds + time.perf_counter() - began
+        )
         now = time.monotonic()
         if len(self._seen) > 256:
             self._seen = {t: s for t, s in self._seen.items() if now - s < self._dedupe_s}
