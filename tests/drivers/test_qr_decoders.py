@@ -156,6 +156,7 @@ def test_the_benchmark_reports_every_figure():
     for key in (
         "camera_empty_frame_ratio_640x480",
         "camera_empty_frame_ratio_1280x720",
+        "camera_idle_cpu_pct",
         "camera_decode_ms_640x480",
         "camera_decode_ms_1280x720",
     ):
