@@ -220,12 +220,16 @@ class DecoderChain:
     def __init__(self, decoders: list[FrameDecoder]):
         if not decoders:
             raise BadDriverSetting("a decoder chain needs at least one decoder")
+        if len(decoders) > 1 and not hasattr(decoders[0], "look"):
+            raise BadDriverSetting(_not_a_first_decoder(decoders[0].name))
         self.decoders = list(decoders)
         self.name = ",".join(decoder.name for decoder in self.decoders)
 
     def decode(self, frame_gray: np.ndarray) -> list[str]:
         first, *fallbacks = self.decoders
-        sighting = first.look(frame_gray) if hasattr(first, "look") else Sighting(first.decode(frame_gray))
+        if not fallbacks:
+            return first.decode(frame_gray)
+        sighting = first.look(frame_gray)
         if sighting.texts or not sighting.unread:
             return sighting.texts
         crop = crop_around(frame_gray, sighting.unread)
@@ -246,19 +250,33 @@ DECODERS = {
 }
 
 
-def make_decoder(spec: str = DEFAULT_DECODER, *, skip_unavailable: bool = False) -> FrameDecoder:
-    """A decoder from its name, or a chain from names joined by commas ("zxingcpp,pyzbar").
+def _not_a_first_decoder(name: str) -> str:
+    lookers = ", ".join(known for known, cls in DECODERS.items() if hasattr(cls, "look"))
+    return f"a decoder chain starts with one that says where it saw a code ({lookers}), not {name}"
 
-    Raises ``BadDriverSetting`` (a ValueError) for an unknown name and ``DecoderUnavailable`` when
-    a library is missing; with ``skip_unavailable`` a chain does without such decoders (with a
-    warning) as long as one is left.
-    """
+
+def chain_problem(spec: str) -> str | None:
+    """What is wrong with a decoder chain as configured ("zxingcpp_dual,pyzbar"), or None."""
     names = [name.strip() for name in spec.split(",") if name.strip()]
     unknown = [name for name in names if name not in DECODERS]
     if unknown or not names:
-        raise BadDriverSetting(
-            f"unknown QR decoder {', '.join(unknown) or repr(spec)}; choose from {', '.join(DECODERS)}"
-        )
+        return f"unknown QR decoder {', '.join(unknown) or repr(spec)}; choose from {', '.join(DECODERS)}"
+    if len(names) > 1 and not hasattr(DECODERS[names[0]], "look"):
+        return _not_a_first_decoder(names[0])
+    return None
+
+
+def make_decoder(spec: str = DEFAULT_DECODER, *, skip_unavailable: bool = False) -> FrameDecoder:
+    """A decoder from its name, or a chain from names joined by commas ("zxingcpp,pyzbar").
+
+    Raises ``BadDriverSetting`` (a ValueError) for a ``chain_problem`` and ``DecoderUnavailable`` when
+    a library is missing; with ``skip_unavailable`` a chain does without such decoders (with a
+    warning) as long as one is left.
+    """
+    problem = chain_problem(spec)
+    if problem:
+        raise BadDriverSetting(problem)
+    names = [name.strip() for name in spec.split(",") if name.strip()]
     decoders, missing = [], []
     for name in names:
         try:

@@ -114,6 +114,11 @@ def test_the_fallbacks_see_a_crop_around_what_the_first_decoder_saw_then_the_who
     assert shapes[0][0] < 100 and shapes[0][1] < 100
 
 
+def test_a_chain_must_start_with_a_decoder_that_says_where_it_saw_a_code():
+    with pytest.raises(BadDriverSetting, match="zxingcpp, zxingcpp_dual, enhanced.*not pyzbar"):
+        make_decoder("pyzbar,zxingcpp")
+
+
 def test_unknown_decoder_names_are_refused_with_the_choices():
     with pytest.raises(BadDriverSetting, match="zxingcpp, zxingcpp_dual, pyzbar, enhanced, opencv, opencv_aruco"):
         make_decoder("zxing,quirc")
