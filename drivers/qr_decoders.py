@@ -129,10 +129,12 @@ class EnhancedDecoder(ZxingCppDecoder):
         # A crop around a small code is scaled up to about ENHANCED_SIDE pixels: zxing-cpp finds
         # finder patterns from about 3 pixels a module, and a phone held far off shows 1.5–2.
         scale = min(4.0, ENHANCED_SIDE / max(frame_gray.shape))
-        image = frame_gray
-        if scale >= 1.5:
+        if scale < 1.5:
+            scale, image = 1.0, frame_gray
+        else:
             image = cv2.resize(frame_gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         global_ = self._zxing.Binarizer.GlobalHistogram
+        unread: list[tuple[int, int, int, int]] = []
         for enhanced, options in (
             (image, {}),
             (self._clahe.apply(image), {}),
@@ -142,7 +144,8 @@ class EnhancedDecoder(ZxingCppDecoder):
             sighting = self._look(enhanced, Sighting([]), **options)
             if sighting.texts:
                 return sighting
-        return Sighting([])
+            unread.extend(sighting.unread)
+        return Sighting([], [tuple(round(value / scale) for value in box) for box in unread])
 
 
 class PyzbarDecoder:

@@ -2,10 +2,12 @@
 together, asks its fallbacks only about frames with something code-like, and no decoder trips
 over odd frames."""
 
+import random
+
 import numpy as np
 import pytest
 
-from appliance.drivers.camera import decode_image
+from appliance.drivers.camera import decode_image, frame_to_gray
 from appliance.drivers.errors import BadDriverSetting, DecoderUnavailable
 from appliance.drivers.qr_decoders import DECODERS, DEFAULT_DECODER, DecoderChain, Sighting, make_decoder
 from bench import bench_scan
@@ -99,6 +101,18 @@ def test_the_fallbacks_are_asked_only_when_the_first_decoder_saw_something_code_
     assert (blind.calls, fallback.calls) == (12, 0)
     seeing = Looking("a", [(100, 100, 60, 60)])
     assert DecoderChain([seeing, fallback]).decode(np.zeros((480, 640), np.uint8)) == ["B"]
+
+
+def test_cluttered_scenes_without_a_code_never_reach_the_fallbacks():
+    # The benchmark's empty scenes: lighting gradients, blotches, edges, lines of text.
+    rng = random.Random(5)
+    fallback = Fixed("fallback", [])
+    chain = DecoderChain([make_decoder("zxingcpp_dual"), fallback])
+    for size in bench_scan.SIZES:
+        for _ in range(10):
+            frame, _ = bench_scan.make_frame("empty", size, rng)
+            assert chain.decode(frame_to_gray(frame)) == []
+    assert fallback.calls == 0
 
 
 def test_the_fallbacks_see_a_crop_around_what_the_first_decoder_saw_then_the_whole_frame():
