@@ -119,15 +119,17 @@ class EnhancedDecoder(ZxingCppDecoder):
 
     def __init__(self):
         super().__init__()
-        import cv2
-
+        try:
+            import cv2
+        except ImportError as exc:
+            raise DecoderUnavailable("OpenCV is not installed (pip install opencv-python-headless)") from exc
         self._cv2 = cv2
         self._clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
     def look(self, frame_gray: np.ndarray) -> Sighting:
         cv2 = self._cv2
         # A crop around a small code is scaled up to about ENHANCED_SIDE pixels: zxing-cpp finds
-        # finder patterns from about 3 pixels a module, and a phone held far off shows 1.5–2.
+        # finder patterns from about 3–4 pixels a module, and a phone held far off shows 1.5–2.
         scale = min(4.0, ENHANCED_SIDE / max(frame_gray.shape))
         if scale < 1.5:
             scale, image = 1.0, frame_gray
