@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,12 +19,16 @@ import numpy as np
 from appliance.domain.backoff import Backoff
 from appliance.drivers.code_reader import FAILED, OK, CodeReader, OnCode, OnHealth
 from appliance.drivers.errors import BadDriverSetting
-from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, FrameDecoder, make_decoder
+from appliance.drivers.qr_decoders import DEFAULT_DECODER, FrameDecoder, make_decoder
 
 log = logging.getLogger("appliance.drivers.camera")
 
 DEFAULT_FPS = 8.0
 DEFAULT_DEDUPE_S = 5.0
+DEFAULT_SIZE = (640, 480)
+"""What the Raspberry Pi camera modules and USB webcams all deliver; a held-up code needs no more."""
+V4L2_MANUAL_EXPOSURE = 1
+"""OpenCV passes CAP_PROP_AUTO_EXPOSURE to V4L2 as is: 1 is manual, 3 automatic."""
 MAX_PIXELS = 4096 * 4096
 """Frames larger than this are refused rather than decoded for seconds."""
 
@@ -71,10 +76,29 @@ def is_device(source: int | str) -> bool:
     return isinstance(source, int) or str(source).startswith("/dev/")
 
 
+def camera_size(text: str) -> tuple[int, int]:
+    """ "640x480" as (640, 480)."""
+    width, height = text.lower().split("x")
+    return int(width), int(height)
+
+
+def fixed_value(text: str) -> float | None:
+    """A camera control as configured: None for "auto", else the driver's fixed value."""
+    return None if text == "auto" else float(text)
+
+
 def open_video_capture(
-    source: int | str, *, fps: float | None = None, size: tuple[int, int] | None = None
+    source: int | str,
+    *,
+    fps: float | None = None,
+    size: tuple[int, int] | None = None,
+    exposure: float | None = None,
+    focus: float | None = None,
 ) -> cv2.VideoCapture:
-    """cv2.VideoCapture on a camera (through V4L2, with a one-frame buffer) or a file/stream."""
+    """cv2.VideoCapture on a camera (through V4L2, with a one-frame buffer) or a file/stream.
+
+    A camera is asked for ``size`` and ``fps``, and for a fixed exposure and focus where given
+    (None leaves the camera's automatic ones on); what it granted is logged."""
     if not is_device(source):
         return cv2.VideoCapture(source)
     capture = cv2.VideoCapture(source, cv2.CAP_V4L2)
@@ -87,16 +111,55 @@ def open_video_capture(
         if size:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        if exposure is not None:
+            capture.set(cv2.CAP_PROP_AUTO_EXPOSURE, V4L2_MANUAL_EXPOSURE)
+            capture.set(cv2.CAP_PROP_EXPOSURE, exposure)
+        if focus is not None:
+            capture.set(cv2.CAP_PROP_AUTOFOCUS, 0)
+            capture.set(cv2.CAP_PROP_FOCUS, focus)
+        log.info(
+            "camera %s: %dx%d at %.0f fps, exposure %s, focus %s",
+            source,
+            capture.get(cv2.CAP_PROP_FRAME_WIDTH),
+            capture.get(cv2.CAP_PROP_FRAME_HEIGHT),
+            capture.get(cv2.CAP_PROP_FPS),
+            "auto" if exposure is None else capture.get(cv2.CAP_PROP_EXPOSURE),
+            "auto" if focus is None else capture.get(cv2.CAP_PROP_FOCUS),
+        )
     return capture
 
 
 def decode_image(path: str, decoder: FrameDecoder | None = None) -> list[str]:
     """The codes in an image file (scan-test with photos); [] when there are none or the file
-    is not an image. Uses the default chain with every decoder on the one frame."""
+    is not an image. Uses the default chain."""
     gray = frame_to_gray(cv2.imread(str(path), cv2.IMREAD_COLOR))
     if gray is None:
         return []
     return (decoder or make_decoder(DEFAULT_DECODER, skip_unavailable=True)).decode(gray)
+
+
+@dataclass(frozen=True)
+class FrameCounts:
+    """What a camera has decoded so far: scan-test shows technicians the rate while they aim it."""
+
+    frames: int = 0
+    with_code: int = 0
+    decode_seconds: float = 0.0
+
+    def since(self, earlier: "FrameCounts") -> "FrameCounts":
+        return FrameCounts(
+            self.frames - earlier.frames,
+            self.with_code - earlier.with_code,
+            self.decode_seconds - earlier.decode_seconds,
+        )
+
+    def describe(self, seconds: float | None = None) -> str:
+        """ "8.0 frames/s, 1.2 ms a frame, a code in 50 % of them" (frames/s only over ``seconds``)."""
+        if not self.frames:
+            return "no frames"
+        rate = f"{self.frames / seconds:.1f} frames/s" if seconds else f"{self.frames} frames"
+        ms = self.decode_seconds * 1000 / self.frames
+        return f"{rate}, {ms:.1f} ms a frame, a code in {100 * self.with_code / self.frames:.0f} % of them"
 
 
 class CameraReader(CodeReader):
@@ -119,7 +182,9 @@ class CameraReader(CodeReader):
         decoder: FrameDecoder | None = None,
         fps: float | None = DEFAULT_FPS,
         dedupe_s: float = DEFAULT_DEDUPE_S,
-        size: tuple[int, int] | None = None,
+        size: tuple[int, int] | None = DEFAULT_SIZE,
+        exposure: float | None = None,
+        focus: float | None = None,
         label: str | None = None,
         max_failed_reads: int = 5,
         max_unusable_frames: int = 30,
@@ -134,12 +199,10 @@ class CameraReader(CodeReader):
         self._shown = _without_password(str(self.source))
         super().__init__(label or f"camera {self._shown}", on_code, on_health, log)
         self.is_file = isinstance(self.source, str) and os.path.isfile(self.source)
-        self._decoder = decoder or make_decoder(
-            DEFAULT_DECODER, fallback_every=CAMERA_FALLBACK_EVERY, skip_unavailable=True
-        )
+        self._decoder = decoder or make_decoder(DEFAULT_DECODER, skip_unavailable=True)
         self._period = 1.0 / fps if fps else 0.0
         self._fps = fps
-        self._size = size
+        self._camera_settings = {"size": size, "exposure": exposure, "focus": focus}
         self._dedupe_s = dedupe_s
         self._max_failed_reads = max_failed_reads
         self._max_unusable = max_unusable_frames
@@ -150,6 +213,9 @@ class CameraReader(CodeReader):
         """Set when the worker has ended: a file's last frame was read, or stop() was called."""
         self.frames_read = 0
         self.frames_unusable = 0
+        self.counts = FrameCounts()
+        """Frames decoded, frames with a code, time spent decoding (replaced whole, so a reader on
+        another thread always sees the three together)."""
 
     def wait_finished(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
@@ -160,7 +226,7 @@ class CameraReader(CodeReader):
             backoff = Backoff(*self._retry)
             while not self._stop.is_set():
                 try:
-                    capture = self._open_capture(self.source, fps=self._fps, size=self._size)
+                    capture = self._open_capture(self.source, fps=self._fps, **self._camera_settings)
                     opened = capture.isOpened()
                 except Exception as exc:  # cv2.error, or a backend that raises
                     capture, opened = None, False
@@ -227,6 +293,7 @@ class CameraReader(CodeReader):
         return None
 
     def _decode(self, gray: np.ndarray) -> None:
+        began = time.perf_counter()
         try:
             texts = self._decoder.decode(gray)
         except Exception as exc:
@@ -234,6 +301,10 @@ class CameraReader(CodeReader):
                 "%s: decoder %s failed on a frame: %s", self.label, self._decoder.name, type(exc).__name__
             )
             return
+        counts = self.counts
+        self.counts = FrameCounts(
+            counts.frames + 1, counts.with_code + bool(texts), counts.decode_seconds + time.perf_counter() - began
+        )
         now = time.monotonic()
         if len(self._seen) > 256:
             self._seen = {t: s for t, s in self._seen.items() if now - s < self._dedupe_s}

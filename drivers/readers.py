@@ -102,19 +102,24 @@ def open_reader(source: Source, on_code, on_health, scanner_config=None, *, live
 
         reader = SerialScanner(source.target, on_code, on_health, baudrate=source.baudrate, label=label)
     elif source.kind is SourceKind.CAMERA:
-        from appliance.drivers.camera import DEFAULT_DEDUPE_S, DEFAULT_FPS, CameraReader
-        from appliance.drivers.qr_decoders import CAMERA_FALLBACK_EVERY, DEFAULT_DECODER, make_decoder
+        from appliance.drivers.camera import DEFAULT_DEDUPE_S, DEFAULT_FPS, CameraReader, camera_size, fixed_value
+        from appliance.drivers.qr_decoders import DEFAULT_DECODER, make_decoder
 
-        decoder = make_decoder(
-            scanner_config.decoder if scanner_config else DEFAULT_DECODER,
-            fallback_every=CAMERA_FALLBACK_EVERY,
-            skip_unavailable=True,
-        )
+        decoder = make_decoder(scanner_config.decoder if scanner_config else DEFAULT_DECODER, skip_unavailable=True)
         # A live camera is capped to save CPU.
         fps = (scanner_config.camera_fps if scanner_config else DEFAULT_FPS) if live else None
         dedupe_s = scanner_config.dedupe.total_seconds() if scanner_config else DEFAULT_DEDUPE_S
+        settings = (
+            {
+                "size": camera_size(scanner_config.camera_size),
+                "exposure": fixed_value(scanner_config.camera_exposure),
+                "focus": fixed_value(scanner_config.camera_focus),
+            }
+            if scanner_config
+            else {}
+        )
         reader = CameraReader(
-            source.target, on_code, on_health, decoder=decoder, fps=fps, dedupe_s=dedupe_s, label=label
+            source.target, on_code, on_health, decoder=decoder, fps=fps, dedupe_s=dedupe_s, label=label, **settings
         )
     else:
         raise BadScannerSource(f"{source}: an image is read once by scan-test, not started as a reader")

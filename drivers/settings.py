@@ -151,15 +151,30 @@ SCANNER = Section(
             default="50ms",
         ),
         "camera_fps": Key(Integer(1, 30), "frames a camera reader decodes per second", default="8"),
+        "camera_size": Key(
+            String(r"[1-9][0-9]{1,3}x[1-9][0-9]{1,3}", "WIDTHxHEIGHT, e.g. 640x480"),
+            "the picture size a camera is asked for; 640x480 reads a code held up at the kiosk",
+            default="640x480",
+        ),
+        "camera_exposure": Key(
+            String(r"auto|[0-9]{1,5}", "auto, or a number such as 150"),
+            "a camera's exposure: auto, or the driver's fixed value (V4L2: units of 100 µs)",
+            default="auto",
+        ),
+        "camera_focus": Key(
+            String(r"auto|[0-9]{1,4}", "auto, or a number such as 300"),
+            "a camera's focus: auto, or the driver's fixed value for the distance codes are held at",
+            default="auto",
+        ),
         "dedupe": Key(
             Duration(timedelta(0), timedelta(minutes=5)),
             "the same code seen again within this is ignored",
             default="5s",
         ),
         "decoder": Key(
-            String(r"[a-z_]+(,[a-z_]+)*", "a comma-separated chain, e.g. zxingcpp,opencv_aruco,pyzbar"),
+            String(r"[a-z_]+(,[a-z_]+)*", "a comma-separated chain, e.g. zxingcpp_dual,pyzbar"),
             "the camera's QR decoders, tried in this order",
-            default="zxingcpp,opencv_aruco,pyzbar",
+            default="zxingcpp_dual,pyzbar,enhanced,opencv_aruco",
         ),
     },
 )

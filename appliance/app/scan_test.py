@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from appliance.protocol.control import DaemonNotRunning, Request
@@ -52,6 +53,9 @@ def run_scan_test(sources: list[str], config) -> int:
             reader.start()
         if not readers:
             return 0
+        from appliance.drivers.camera import CameraReader
+
+        cameras = [r for r in readers if isinstance(r, CameraReader)]
         finished = [r for r in readers if getattr(r, "is_file", False)]
         if len(finished) == len(readers):
             for reader in readers:
@@ -61,12 +65,26 @@ def run_scan_test(sources: list[str], config) -> int:
             stop = threading.Event()
             signal.signal(signal.SIGINT, lambda *_: stop.set())
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            stop.wait()
+            _show_camera_rates([c for c in cameras if not c.is_file], stop)
         for reader in readers:
             reader.stop()
+        for camera in cameras:
+            print(f"# {camera.label}: {camera.counts.describe()}", file=sys.stderr, flush=True)
         return 0
     finally:
         judge.close()
+
+
+def _show_camera_rates(cameras, stop: threading.Event, every_s: float = 2.0) -> None:
+    """Until ``stop``: each live camera's frames a second, decode time and share of frames with a
+    code, every ``every_s`` seconds, so a technician aiming the camera sees what helps."""
+    before = {camera: (camera.counts, time.monotonic()) for camera in cameras}
+    while not stop.wait(every_s if cameras else None):
+        for camera in cameras:
+            counts, now = camera.counts, time.monotonic()
+            earlier, then = before[camera]
+            before[camera] = (counts, now)
+            print(f"# {camera.label}: {counts.since(earlier).describe(now - then)}", file=sys.stderr, flush=True)
 
 
 def _is_file(target) -> bool:

@@ -1,6 +1,7 @@
 """`entrance-appliance scan-test`: a technician sees each decoded code and the verdict it would get."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -53,6 +54,10 @@ def test_a_recorded_video_is_read_to_its_end_and_each_code_counted_once(tmp_path
     result = run(["scan-test", "--config", str(device_config_file), "--source", "clip.avi"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert [line.split("\t")[0] for line in result.stdout.splitlines()] == [text]
+    # What a technician aiming a camera reads: how many frames, the decode time, how often a code.
+    assert re.search(
+        r"# scanner camera:clip\.avi: 24 frames, [0-9.]+ ms a frame, a code in 67 % of them", result.stderr
+    )
 
 
 def test_a_forged_code_is_called_forged(tmp_path, device_config_file):

@@ -2,19 +2,30 @@
 entrance would see them (no real photos of visitors' codes may be kept).
 
 Each is a print-out or a phone screen in a cluttered scene, rotated and tilted, bent, lit
-unevenly, defocused or shaken, noisy, then JPEG-compressed. The payloads are made up.
+unevenly, defocused or shaken, noisy, then JPEG-compressed. The payloads are signed check-in
+codes as the booking e-mail carries them (``appliance.domain.codes.encode``), made up, signed with
+a fixed test key; phones show them at the sizes a code has on a screen held 15–40 cm from the
+camera (1.5–3 px a module at 640×480), through the screen's pixel grid, dimmed or with glare.
 Run from the repository root: ``.venv/bin/python tests/data/make_qr_photos.py``; the output is
 committed (about 300 KB), so a change here shows up as changed images in review.
 """
 
 import random
+import sys
+from datetime import date, time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import qrcode
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "qr_photos"
+TEST_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+"""Ed25519 signs deterministically: the same key and code give the same payload on every run."""
 SIZE = (640, 480)
 
 
@@ -46,8 +57,9 @@ def paper(payload: str, rng: random.Random) -> np.ndarray:
     return cv2.cvtColor(sheet, cv2.COLOR_GRAY2BGR)
 
 
-def phone(payload: str, rng: random.Random) -> np.ndarray:
-    """A phone showing the e-mail: dark bezel, bright screen, the code in the middle."""
+def phone(payload: str, rng: random.Random, *, grid: bool = False) -> np.ndarray:
+    """A phone showing the e-mail: dark bezel, bright screen, the code in the middle; with
+    ``grid`` the screen's pixels show as a fine dark grid (moiré once the camera scales it)."""
     code = qr_image(payload, 5)
     side = code.shape[0]
     body = np.full((int(side * 2.0), side + 60, 3), (30, 30, 35), np.uint8)
@@ -55,8 +67,15 @@ def phone(payload: str, rng: random.Random) -> np.ndarray:
     screen[:50] = (200, 120, 40)  # the mail app's title bar
     top = (screen.shape[0] - side) // 2
     screen[top : top + side, 15 : 15 + side] = cv2.cvtColor(code, cv2.COLOR_GRAY2BGR)
+    if grid:
+        screen[::2, :] = (screen[::2, :] * 0.88).astype(np.uint8)
+        screen[:, ::2] = (screen[:, ::2] * 0.92).astype(np.uint8)
     body[30 : 30 + screen.shape[0], 15 : 15 + screen.shape[1]] = screen
     return body
+
+
+def phone_screen(payload: str, rng: random.Random) -> np.ndarray:
+    return phone(payload, rng, grid=True)
 
 
 def scene(rng: random.Random) -> np.ndarray:
@@ -143,6 +162,13 @@ PHOTOS = [
         dict(dim=0.3, glare=60),
         dict(shake=3, noise=7),
     ),
+    # Phone sizes: a code 3–5 cm wide on the screen, held 15–40 cm from the camera.
+    ("phone-size-3px", phone_screen, dict(scale=0.6, angle=0.15, tilt=0.05), dict(dim=0.8), dict(defocus=0.7)),
+    ("phone-size-2.5px", phone_screen, dict(scale=0.5, angle=-0.25, tilt=0.06), dict(), dict(defocus=0.6)),
+    ("phone-size-2px", phone_screen, dict(scale=0.4, angle=0.4, tilt=0.05), dict(glare=90), dict(defocus=0.6)),
+    ("phone-size-2px-dim", phone_screen, dict(scale=0.4, angle=-0.1, tilt=0.08), dict(dim=0.45), dict(noise=6)),
+    ("phone-size-1.7px", phone_screen, dict(scale=0.34, angle=0.7, tilt=0.05), dict(), dict(defocus=0.5)),
+    ("phone-size-1.5px", phone_screen, dict(scale=0.3, angle=0.05, tilt=0.04), dict(), dict(defocus=0.5)),
 ]
 
 
@@ -150,8 +176,16 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     rng = random.Random(20240917)
     lines = []
-    for name, holder, placement, lighting, optics in PHOTOS:
-        payload = f"EA1.{name}.{rng.randrange(10**8):08d}.Zm9ydW0tdGVzdC1zaWduYXR1cmUtbm90LXJlYWwtMDEyMzQ1Njc4OQ"
+    for number, (name, holder, placement, lighting, optics) in enumerate(PHOTOS):
+        code = AppointmentCode(
+            rng.randrange(10**6),
+            "jobcenter-mitte",
+            date(2026, 3, 2 + number),
+            time(8 + number % 8, 10),
+            "leave",
+            f"T{number:03d}",
+        )
+        payload = encode(code, TEST_KEY)
         item = holder(payload, rng)
         if name == "paper-bent":
             item = bend(item, 14)

@@ -10,7 +10,7 @@ import pytest
 import qrcode
 
 from appliance.domain.journal import short_hash
-from appliance.drivers.camera import CameraReader, capture_target, frame_to_gray, open_video_capture
+from appliance.drivers.camera import CameraReader, FrameCounts, capture_target, frame_to_gray, open_video_capture
 from support.readers import Recorder, started
 
 SIZE = (640, 480)
@@ -342,3 +342,20 @@ def test_a_stream_password_never_reaches_health_or_logs(caplog):
 )
 def test_sources_are_device_indexes_paths_or_urls(given, wanted):
     assert capture_target(given) == wanted
+
+
+def test_the_decode_rate_says_frames_a_second_time_a_frame_and_how_often_a_code_was_seen():
+    earlier = FrameCounts(frames=10, with_code=2, decode_seconds=0.01)
+    now = FrameCounts(frames=26, with_code=10, decode_seconds=0.034)
+    assert now.since(earlier).describe(2.0) == "8.0 frames/s, 1.5 ms a frame, a code in 50 % of them"
+    assert now.describe() == "26 frames, 1.3 ms a frame, a code in 38 % of them"
+    assert FrameCounts().describe(2.0) == "no frames"
+
+
+def test_a_camera_counts_the_frames_it_decoded_and_those_with_a_code(tmp_path):
+    video = record(tmp_path / "counted.avi", [None] * 3 + [CODE_A] * 5)
+    recorder = Recorder()
+    camera = started(CameraReader(video, recorder.on_code, recorder.on_health, fps=None))
+    assert camera.wait_finished(10)
+    assert (camera.counts.frames, camera.counts.with_code) == (8, 5)
+    assert camera.counts.decode_seconds > 0

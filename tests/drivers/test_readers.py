@@ -9,6 +9,7 @@ from appliance.drivers.errors import BadScannerSource
 from appliance.drivers.evdev_scanner import EvdevScanner
 from appliance.drivers.readers import Source, SourceKind, open_reader, parse_source
 from appliance.drivers.serial_scanner import SerialScanner
+from support import wait_for
 from support.readers import Pty, Recorder, started
 
 
@@ -113,3 +114,28 @@ def test_an_evdev_source_opens_a_reader_that_reports_a_missing_device_by_its_pat
 def test_an_image_is_refused_as_a_reader_because_scan_test_reads_it_once():
     with pytest.raises(BadScannerSource, match="scan-test"):
         open_reader(parse_source("code.png"), print, print)
+
+
+def test_a_camera_is_asked_for_the_configured_size_exposure_and_focus(device_config_file):
+    device_config_file.write_text(
+        device_config_file.read_text() + "\n[scanner]\ncamera_size = 1280x720\ncamera_exposure = 150\n"
+    )
+    camera = open_reader(
+        parse_source("camera:0"), Recorder().on_code, Recorder().on_health, load_config(device_config_file).scanner
+    )
+    asked = {}
+
+    def open_capture(source, **options):
+        asked.update(options, source=source)
+        raise OSError("no camera in the test")
+
+    camera._open_capture = open_capture
+    started(camera)
+    wait_for(lambda: asked, what="the camera to be opened")
+    camera.stop()
+    assert asked == {"source": 0, "fps": 8, "size": (1280, 720), "exposure": 150.0, "focus": None}
+
+
+def test_a_camera_without_settings_asks_for_640x480_and_leaves_exposure_and_focus_automatic():
+    camera = open_reader(parse_source("camera:0"), Recorder().on_code, Recorder().on_health, None)
+    assert camera._camera_settings == {"size": (640, 480), "exposure": None, "focus": None}
