@@ -23,6 +23,7 @@ from appliance.domain.commands import Health, ReportHealth
 from appliance.domain.component import Component, ComponentName, error_line
 from appliance.domain.config import AppConfig
 from appliance.domain.core import Core
+from appliance.domain.journal import use_hash_key
 from appliance.domain.state import StateStore
 from appliance.protocol.control import Request
 
@@ -38,6 +39,7 @@ class Appliance:
         self.notifier = notifier or SystemdNotifier(address=None)
         self.watchdog = Watchdog(self.notifier)
         self.store = StateStore(config.state.database)  # refuses damaged or newer files
+        use_hash_key(config.state.database.parent / "log.key")
         # Production decides at start (run_daemon); the demo and tests run on a clock they set themselves.
         self.core = Core(
             config,

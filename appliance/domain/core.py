@@ -44,7 +44,7 @@ from appliance.domain.commands import (
 )
 from appliance.domain.component import ComponentName
 from appliance.domain.config import AppConfig
-from appliance.domain.errors import ApplianceError, CallsByBackend, ClockNotTrusted, NoNumberHere
+from appliance.domain.errors import ApplianceError, CallsByBackend, ClockNotTrusted, DiskFull, NoNumberHere
 from appliance.domain.journal import short_hash
 from appliance.domain.numbering import FallbackLease, fallback_block
 from appliance.domain.office import OfficeState, Queue, appointment_order, merged_queue, office_waits
@@ -70,6 +70,7 @@ MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
 WAITS_FRESH = timedelta(seconds=1)
 NEEDS_TRUSTED_CLOCK = (IssueTicket, CheckIn)  # bound to a day: a wrong clock would put them on the wrong one
+STORING = (IssueTicket, CheckIn, RecordEvent)  # their success shows the disk takes writes again
 
 
 class Core:
@@ -95,6 +96,7 @@ class Core:
         self.clock_trusted = clock_trusted
         self._clock_why = "not synchronised"  # why the clock is not trusted
         self._clock_offset = ""  # what the backend's clock says of ours, when they disagree
+        self._out_of_space = False  # the last write failed for a full disk; the next success clears it
         self._last_reading: tuple[datetime, float] | None = None  # (wall, monotonic), for jumps
         self._thread: threading.Thread | None = None
         # One handler per command: a new command is one entry here and one method.
@@ -181,6 +183,14 @@ class Core:
         self._roll_over_if_new_day(now)
         try:
             result = self._handle(command, now)
+        except DiskFull as error:
+            log.error("%s refused: %s", type(command).__name__, error)
+            self._out_of_space = True
+            self._report(ReportHealth(ComponentName.CORE, Health.DEGRADED, str(error)))
+            self._publish()  # before the answer: whoever waits for it sees why in the snapshot
+            if future is not None:
+                future.set_exception(error)
+            return None
         except ApplianceError as error:
             log.warning("%s refused: %s", type(command).__name__, error)
             if future is not None:
@@ -194,6 +204,9 @@ class Core:
                 future.set_exception(error)
             self._publish()
             return None
+        if self._out_of_space and isinstance(command, STORING):
+            self._out_of_space = False  # stored again: space has returned
+            self._report(ReportHealth(ComponentName.CORE, Health.OK))
         self._publish()
         if future is not None:
             future.set_result(result)
@@ -457,11 +470,14 @@ class Core:
         self._components[command.component] = health
         if previous is not None or health.state != Health.OK:
             # Every change after start-up goes to the backend too, so a central view sees faults.
-            self._store.record_event(
-                "component_health",
-                {"component": health.name, "state": health.state.value, "detail": health.detail},
-                health.since,
-            )
+            try:
+                self._store.record_event(
+                    "component_health",
+                    {"component": health.name, "state": health.state.value, "detail": health.detail},
+                    health.since,
+                )
+            except DiskFull:
+                pass  # the heartbeat still carries it; the core must not fail for want of a log line
         level = logging.INFO if command.state in (Health.OK, Health.STARTING, Health.STOPPED) else logging.WARNING
         log.log(
             level, "%s is %s%s", command.component, command.state.value, f": {command.detail}" if command.detail else ""

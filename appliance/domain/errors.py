@@ -20,6 +20,11 @@ class StateError(ApplianceError):
     """The state database cannot be used safely; it is left untouched for inspection."""
 
 
+class DiskFull(ApplianceError):
+    """The disk holding the state is full: nothing new can be stored, so no number or check-in is given
+    until space returns. What was stored before stays."""
+
+
 class NumbersExhausted(ApplianceError):
     """Every number of a concern's range for this device was issued today."""
 

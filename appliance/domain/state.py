@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-from appliance.domain.errors import NumbersExhausted, StateError
+from appliance.domain.errors import DiskFull, NumbersExhausted, StateError
 from appliance.domain.numbering import FallbackLease, display_code, next_number
 
 APPLICATION_ID = 0x45415050  # "EAPP": tells our files from other SQLite files
@@ -537,21 +537,37 @@ class StateStore:
         return _ticket_from_row(row)
 
     def _transaction(self):
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.path)
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception; a full disk is raised as DiskFull."""
 
-    def __init__(self, db):
-        self._db = db
+    def __init__(self, db, path: Path):
+        self._db, self._path = db, path
 
     def __enter__(self):
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, value, traceback):
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            try:
+                self._db.execute("COMMIT")
+                return False
+            except sqlite3.OperationalError as error:
+                value = error
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        if _disk_full(value):
+            raise DiskFull(f"the disk holding {self._path} is full: free some space") from value
+        if value is not None and kind is None:
+            raise value
         return False
+
+
+def _disk_full(error: BaseException | None) -> bool:
+    full = getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(error, sqlite3.OperationalError) and full
 
 
 _TICKET_COLUMNS = "id, day, concern, number, code, issued_at, state, called_at, counter"

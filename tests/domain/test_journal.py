@@ -1,0 +1,49 @@
+"""The log's stand-in for a payload: matches two lines of one device, reveals nothing by brute force."""
+
+import hashlib
+import stat
+
+import pytest
+
+from appliance.domain import journal
+from appliance.domain.errors import StateError
+from appliance.domain.journal import short_hash, use_hash_key
+
+REFERENCE = "BOOKING-4711"  # a booking reference: few enough candidates to try them all
+
+
+@pytest.fixture(autouse=True)
+def own_key():
+    before = journal._key
+    yield
+    journal._key = before
+
+
+def test_a_hash_is_not_the_plain_sha256_prefix_anyone_could_compute(tmp_path):
+    use_hash_key(tmp_path / "log.key")
+    assert short_hash(REFERENCE) != hashlib.sha256(REFERENCE.encode()).hexdigest()[:10]
+
+
+def test_the_same_payload_hashes_alike_on_one_device_across_restarts_and_differently_on_another(tmp_path):
+    (tmp_path / "a").mkdir()
+    use_hash_key(tmp_path / "a" / "log.key")
+    first = short_hash(REFERENCE)
+    use_hash_key(tmp_path / "a" / "log.key")  # a restart reads the same key
+    assert short_hash(REFERENCE) == first
+    (tmp_path / "b").mkdir()
+    use_hash_key(tmp_path / "b" / "log.key")
+    assert short_hash(REFERENCE) != first
+
+
+def test_the_key_file_is_readable_by_the_service_only(tmp_path):
+    use_hash_key(tmp_path / "log.key")
+    mode = (tmp_path / "log.key").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600 and len((tmp_path / "log.key").read_bytes()) == journal.KEY_BYTES
+
+
+def test_a_damaged_key_file_is_refused_naming_it_and_left_as_it_was(tmp_path):
+    path = tmp_path / "log.key"
+    path.write_bytes(b"short")
+    with pytest.raises(StateError, match="log.key: the log key is 5 bytes"):
+        use_hash_key(path)
+    assert path.read_bytes() == b"short"
