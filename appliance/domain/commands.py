@@ -170,5 +170,14 @@ class KeepFallbackLease:
 
 
 @dataclass(frozen=True)
+class TakeHighestNumber:
+    """The highest number of ``concern`` within ``low..high`` this device issued today (None: none)."""
+
+    concern: str
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
 class TakeFallbackLease:
     """The fallback block this device holds (None: never leased)."""

@@ -39,6 +39,7 @@ from appliance.domain.commands import (
     StaffCall,
     TakeDayList,
     TakeFallbackLease,
+    TakeHighestNumber,
     TakeOutbox,
     VoidTicket,
 )
@@ -118,6 +119,7 @@ class Core:
             ReportHealth: self._report,
             KeepFallbackLease: self._keep_fallback_lease,
             TakeFallbackLease: self._take_fallback_lease,
+            TakeHighestNumber: self._take_highest_number,
         }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
@@ -453,6 +455,9 @@ class Core:
             log.info("fallback block %d of %d leased", command.lease.slot, command.lease.blocks)
             self._store.keep_fallback_lease(self.config.device.site, command.lease, now)
         return command.lease
+
+    def _take_highest_number(self, command: TakeHighestNumber, now: datetime) -> int | None:
+        return self._store.highest_number(self._day, command.concern, command.low, command.high)
 
     def _take_fallback_lease(self, command: TakeFallbackLease, now: datetime | None) -> FallbackLease | None:
         """The lease held, if it still fits the [numbering] blocks (changed blocks would overlap others')."""

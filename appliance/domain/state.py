@@ -189,11 +189,7 @@ class StateStore:
         """Issue the next number of ``concern`` in ``low..high`` for ``day``; durable on return. ``key``: its
         ticket_issued event's (an office number's draw key, so the backend knows it as drawn)."""
         with self._transaction():
-            highest = self._db.execute(
-                "SELECT MAX(number) FROM tickets WHERE day=? AND concern=? AND number BETWEEN ? AND ?",
-                (day.isoformat(), concern, low, high),
-            ).fetchone()[0]
-            number = next_number(highest, low, high)
+            number = next_number(self.highest_number(day, concern, low, high), low, high)
             if number is None:
                 raise NumbersExhausted(f"all numbers {low}-{high} of concern {concern!r} were issued on {day}")
             code = display_code(prefix, number, last)
@@ -476,6 +472,13 @@ class StateStore:
                 )
                 return self.appointment(row[0])
         return None
+
+    def highest_number(self, day: date, concern: str, low: int, high: int) -> int | None:
+        """The highest number of ``concern`` in ``low..high`` issued on ``day`` (voided ones count too)."""
+        return self._db.execute(
+            "SELECT MAX(number) FROM tickets WHERE day=? AND concern=? AND number BETWEEN ? AND ?",
+            (day.isoformat(), concern, low, high),
+        ).fetchone()[0]
 
     def fallback_lease(self, site: str) -> FallbackLease | None:
         """The fallback block the backend leased this device at ``site``, if any."""

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 
-from appliance.domain.commands import Health, KeepFallbackLease, ReportHealth, TakeFallbackLease
+from appliance.domain.commands import Health, KeepFallbackLease, ReportHealth, TakeFallbackLease, TakeHighestNumber
 from appliance.domain.component import ComponentName
 from appliance.domain.errors import NoNumberHere
 from appliance.domain.numbering import FallbackLease, OfficeNumber, office_range
@@ -73,6 +73,7 @@ class OfficeNumbers:
         concern = self._config.concern(concern_name)
         first, last = office_range(concern.first, concern.last, *self._blocks)
         key = uuid.uuid4().hex  # also the key of the ticket_issued event that confirms the number
+        above = self._core.submit(TakeHighestNumber(concern.name, first, last)).result(CORE_WAIT_S)
         body = {
             "key": key,
             "day": self._core.snapshot.day.isoformat(),
@@ -80,7 +81,7 @@ class OfficeNumbers:
             "first": first,
             "last": last,
             "instance": self.instance,
-        }
+        } | ({"above": above} if above is not None else {})
         until = self._monotonic() + self.deadline
         for attempt in (1, 2):
             try:

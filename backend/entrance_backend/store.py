@@ -691,7 +691,9 @@ class BackendStore:
                 "SELECT MAX(number) FROM drawn_numbers WHERE site=? AND day=? AND concern=? AND number BETWEEN ? AND ?",
                 (site, day, concern, first, last),
             ).fetchone()[0]
-            number = first if highest is None else highest + 1
+            # A device's own highest number counts too: this backend may have lost its count (a reset, an
+            # older backup), and a number the kiosks issued before must never be drawn again.
+            number = max(first if highest is None else highest + 1, int(request.get("above", -1)) + 1)
             if number > last:
                 raise NumberingConflict(
                     "numbers_exhausted", f"all office numbers {first}-{last} of {concern} at {site} were drawn on {day}"

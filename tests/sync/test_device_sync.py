@@ -88,7 +88,7 @@ def test_every_kind_of_event_reaches_the_backend_once_in_order_with_its_effect(t
 def test_a_device_following_a_backend_refuses_to_call_and_names_the_counters_way(tmp_path, central):
     device = Device(tmp_path, central.url).start()
     try:
-        device.do(IssueTicket("leave"))
+        device.issue("leave")
         with pytest.raises(CallsByBackend, match="counters call through it"):
             device.do(CallNext(2))
         assert device.core.snapshot.recent_calls == ()  # nothing the office did not do

@@ -297,9 +297,9 @@ def test_an_office_state_of_another_site_or_contradicting_itself_is_refused_and_
 
 def test_a_visitor_transferred_back_to_waiting_waits_again_on_every_screen_keeping_their_number(office):
     central, devices = office
-    first, second = (devices["kiosk-1"].do(IssueTicket("leave")).code for _ in range(2))
+    first, second = (devices["kiosk-1"].issue("leave").code for _ in range(2))
     agreed(devices, lambda shown: len(shown[2]) == 2)
-    documents = devices["kiosk-2"].do(IssueTicket("documents")).code
+    documents = devices["kiosk-2"].issue("documents").code
     agreed(devices, lambda shown: len(shown[2]) == 3)
     central.call(counter=1, code=first)
     agreed(devices, lambda shown: shown[0] == ((first, 1),))
@@ -314,7 +314,7 @@ def test_a_visitor_transferred_back_to_waiting_waits_again_on_every_screen_keepi
 
 def test_a_device_restarted_while_the_backend_is_away_shows_the_office_s_last_state_not_up_to_date(tmp_path, central):
     device = Device(tmp_path, central.url).start()
-    first, second = (device.do(IssueTicket("leave")).code for _ in range(2))
+    first, second = (device.issue("leave").code for _ in range(2))
     delivered(device)
     central.call(counter=1, code=first)
     wait_for(lambda: picture(device) == (((first, 1),), (), (second,)), what="the office on the screen")
@@ -323,7 +323,7 @@ def test_a_device_restarted_while_the_backend_is_away_shows_the_office_s_last_st
     device = Device(tmp_path, central.url).start()
     try:
         assert picture(device) == (((first, 1),), (), (second,))  # at once, from the device's own state
-        third = device.do(IssueTicket("leave"))
+        third = device.issue("leave")
         assert third.people_ahead == 1
         wait_for(lambda: screen(device).stale_since is not None, what="nicht aktuell")
         assert picture(device) == (((first, 1),), (), (second, third.code))
@@ -335,7 +335,7 @@ def test_a_device_of_a_reset_backend_takes_its_new_state_though_the_version_is_l
     device = Device(tmp_path, central.url).start()
     try:
         for _ in range(5):  # the office's version moves well beyond what the reset backend will answer
-            device.do(IssueTicket("leave"))
+            device.issue("leave")
         first = device.core.snapshot.waiting[0].code
         delivered(device)
         version = central.store.office_state(SITE, local_now().date().isoformat())["version"]
@@ -345,7 +345,7 @@ def test_a_device_of_a_reset_backend_takes_its_new_state_though_the_version_is_l
             path.unlink()
         central.start()
         assert central.call(counter=1, code=first).status_code == 404  # the new backend holds none of them
-        later = device.do(IssueTicket("leave")).code
+        later = device.issue("leave").code
         wait_for(lambda: central.gate.count("GET", "/office$", 410) >= 1, what="the unknown version refused")
         wait_for(lambda: central.call(counter=2, code=later).status_code == 201, what="the new ticket at the backend")
         wait_for(lambda: picture(device)[0][:1] == ((later, 2),), what="the reset backend's call on the screen")

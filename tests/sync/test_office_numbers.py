@@ -71,6 +71,21 @@ def test_calling_follows_the_order_of_drawing_not_of_the_tickets_arrival(tmp_pat
         first.stop()
 
 
+def test_a_backend_that_lost_its_count_draws_above_the_kiosks_highest_number(tmp_path, central):
+    device = kiosk(tmp_path, central).start()
+    try:
+        issued = [device.issue("leave").code for _ in range(3)]
+        delivered(device)
+        central.stop()
+        for path in tmp_path.glob("backend.db*"):  # reset: the new database has drawn nothing yet
+            path.unlink()
+        central.start()
+        assert device.issue("leave").code == "A004"  # never A001 again
+        assert issued == ["A001", "A002", "A003"]
+    finally:
+        device.stop()
+
+
 def test_the_same_key_draws_the_same_number_again_and_a_new_key_the_next(central):
     key = uuid.uuid4().hex
     once, again = draw(central, key), draw(central, key)
