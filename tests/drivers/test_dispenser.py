@@ -20,6 +20,8 @@ from appliance.domain.state import StateStore
 from appliance.drivers.dispenser import TicketDispenser
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
+from appliance.printer.render import render
+from support.ocr import read_page, similarity
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -130,6 +132,29 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
     assert codes == ["https://jobcenter.example/wartezeit?site=test-office&ticket=A001"]
     assert [e.code for e in core.snapshot.waiting] == ["A001"]
     assert recorder.beeps == [Beep.ACCEPTED] and PanelState.PRINTING in recorder.states
+
+
+def test_a_ticket_is_printed_in_german_and_the_language_the_visitor_chose(kiosk, tmp_path):
+    emulator, core, dispenser, recorder = kiosk()
+
+    dispenser.request("leave", "touch", language="uk")
+
+    assert recorder.wait_answer().code == "A001"
+    printed = render(emulator.wait_for_jobs(1)[0])
+    assert "Ihre Wartenummer" in printed.text and "Your number" not in printed.text
+    lines = read_page(printed.image, "uk")
+    assert max(similarity("Ваш номер", line) for line in lines) >= 0.85, lines
+
+
+def test_without_a_choice_a_ticket_is_printed_in_german_and_the_devices_next_language(kiosk):
+    emulator, core, dispenser, recorder = kiosk()
+
+    dispenser.request("leave")
+
+    recorder.wait_answer()
+    printed = render(emulator.wait_for_jobs(1)[0])
+    assert "Ihre Wartenummer" in printed.text and "Your number" in printed.text
+    assert "Please watch the monitor for your number." in printed.text  # the catalog's footer
 
 
 @pytest.mark.parametrize(
