@@ -10,13 +10,16 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 
 import pygame  # noqa: E402
 import pytest  # noqa: E402
+from babel.messages.pofile import read_po  # noqa: E402
 
 from appliance.display.bidi import runs_right_to_left  # noqa: E402
 from appliance.display.kiosk import KioskScreen  # noqa: E402
 from appliance.display.kiosk_render import render_kiosk  # noqa: E402
+from appliance.display.text import font  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
+from appliance.domain.catalogs import LANGUAGES, LOCALE_DIR, language_name  # noqa: E402
 from appliance.domain.screen import KioskAnswer  # noqa: E402
-from appliance.domain.wording import OUT_OF_ORDER, TRY_AGAIN, text, ticket_message  # noqa: E402
+from appliance.domain.wording import MESSAGES, OUT_OF_ORDER, TRY_AGAIN, text, ticket_message  # noqa: E402
 from support.ocr import read_text, similarity  # noqa: E402
 from support.samples import sample_view  # noqa: E402
 
@@ -156,3 +159,25 @@ def test_each_language_reads_back_from_the_kiosk_screen(language, message):
     for drawn in (title, body):
         read = read_text(surface, drawn.rect, language=language)
         assert similarity(drawn.text, read) >= 0.9, f"drew {drawn.text!r}, tesseract read {read!r}"
+
+
+@pytest.mark.parametrize("face", ["regular", "bold"])
+def test_the_screens_typeface_has_a_glyph_for_every_letter_of_every_catalog(face):
+    """A missing glyph draws an empty box; every word the catalogs hold, and each language's name, has one."""
+    letters = {char for language in LANGUAGES for char in language_name(language)}
+    for language in LANGUAGES[1:]:
+        with open(LOCALE_DIR / language / "LC_MESSAGES" / "appliance.po", "rb") as po:
+            for entry in read_po(po):
+                for form in entry.string if isinstance(entry.string, tuple) else (entry.string,):
+                    letters |= set(form)
+    letters |= {char for message in MESSAGES.values() for char in message.german + (message.german_plural or "")}
+    letters -= {"\n", "\u200c"}  # a line break, and the zero-width non-joiner that Farsi words carry
+
+    chosen = font(face, 24)
+
+    def drawn(char):
+        return pygame.image.tobytes(chosen.render(char, False, (0, 0, 0), (255, 255, 255)), "RGB")
+
+    empty_box = drawn("\U000f0000")  # a private-use character no font has: the face's "missing" glyph
+    assert drawn("\u4e2d") == empty_box  # (a Chinese letter DejaVu lacks, to show the check sees one)
+    assert sorted(f"U+{ord(char):04X} {char}" for char in letters if drawn(char) == empty_box) == []
