@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 ANSWER_S = 15.0
 # A chosen language outlasts one visitor's answer and their next scan; the next visitor finds German.
 LANGUAGE_IDLE_S = 60.0
+# Before it goes the screen says so, and a touch anywhere keeps it (a timeout that warns and can be extended).
+LANGUAGE_WARNING_S = 10.0
 # A double tap, or a finger that bounces, must not print two tickets.
 DEBOUNCE_S = 2.0
 # Longer than a ticket takes to issue and print; an answer that comes later still shows when it comes.
@@ -95,6 +97,13 @@ class KioskScreen:
             return self._chosen[0]
         return self.default_language
 
+    @property
+    def language_returning(self) -> bool:
+        """Whether the chosen language goes within LANGUAGE_WARNING_S (the welcome screen then says so)."""
+        if self.language == self.default_language:
+            return False
+        return self._chosen[1] + self.language_idle_s - self._monotonic() <= LANGUAGE_WARNING_S
+
     def choose_language(self, language: str) -> None:
         offered = self.view.languages if self.view else ()
         if language not in offered:
@@ -124,16 +133,17 @@ class KioskScreen:
         """How long until time alone changes the screen (an answer, a wait or a chosen language ends), or None."""
         now = self._monotonic()
         language_ends = self._chosen[1] + self.language_idle_s if self._chosen else None
+        warning = language_ends - LANGUAGE_WARNING_S if language_ends else None
         ends = [
             end
-            for end in (self._answer[1] if self._answer else None, self._pending_until, language_ends)
+            for end in (self._answer[1] if self._answer else None, self._pending_until, warning, language_ends)
             if end is not None and end > now
         ]
         return min(ends) - now if ends else None
 
     def due(self) -> bool:
         """True when what should show is no longer what was drawn (time alone can do that)."""
-        return self._frame is None or (self.screen(), self.language) != self._shown
+        return self._frame is None or (self.screen(), self.language, self.language_returning) != self._shown
 
     def render(self, surface, now: datetime) -> KioskFrame:
         view = self.view
@@ -141,8 +151,8 @@ class KioskScreen:
         first = self.language
         # Beside a visitor's language stands German; beside German, the office's next language.
         second = DEFAULT_LANGUAGE if first != DEFAULT_LANGUAGE else next((c for c in offered if c != first), None)
-        screen = self.screen()
-        self._shown = (screen, first)
+        screen, returning = self.screen(), self.language_returning
+        self._shown = (screen, first, returning)
         self._frame = render_kiosk(
             surface,
             screen,
@@ -152,6 +162,7 @@ class KioskScreen:
             language=first,
             second_language=second,
             languages=offered,
+            language_returning=returning,
         )
         return self._frame
 
@@ -165,6 +176,7 @@ class KioskScreen:
             return True
         concern = self._frame.hit(point)
         if concern is None:
+            self._visitor_acted()  # a touch anywhere says the visitor is still there
             return False
         now = self._monotonic()
         if now - self._last_press < self._debounce_s:

@@ -80,9 +80,11 @@ def render_kiosk(
     language: str = "de",
     second_language: str | None = "en",
     languages: tuple[str, ...] = (),
+    language_returning: bool = False,
 ) -> KioskFrame:
     """Draws the kiosk screen; ``screen`` None is the welcome screen (on touch with concern buttons, and
-    a button for each of ``languages`` when there are several)."""
+    a button for each of ``languages`` when there are several; ``language_returning`` adds the notice
+    that the visitor's language is about to give way to German)."""
     painter = _KioskPainter(surface, language, second_language if second_language != language else None)
     if isinstance(screen, KioskTicket):
         painter.ticket(screen)
@@ -93,7 +95,9 @@ def render_kiosk(
     elif isinstance(screen, OneMoment):
         painter.one_moment()
     else:
-        painter.welcome(concerns if touch else (), languages if touch and len(languages) > 1 else ())
+        painter.welcome(
+            concerns if touch else (), languages if touch and len(languages) > 1 else (), language_returning
+        )
     return KioskFrame(painter.canvas.drawn, tuple(painter.buttons), tuple(painter.language_buttons))
 
 
@@ -127,9 +131,11 @@ class _KioskPainter:
             ).bottom
         return y
 
-    def welcome(self, concerns: tuple[ConcernInfo, ...], languages: tuple[str, ...]):
+    def welcome(self, concerns: tuple[ConcernInfo, ...], languages: tuple[str, ...], returning: bool = False):
         u, m = self.u, self.margin
         bottom = self._language_row(languages) if languages else self.height - m
+        if returning:
+            bottom = self._returning_notice(bottom)
         if not concerns:
             half = bottom // 2 + (m // 2 if languages else 0)
             self._pair("kiosk_appointment", half - round(110 * u), round(40 * u), "instruction")
@@ -211,6 +217,25 @@ class _KioskPainter:
             )
             self.language_buttons.append(LanguageButton(language, rect))
         return top - round(12 * u)
+
+    def _returning_notice(self, bottom: int) -> int:
+        """The notice that German comes back soon, on a band just above ``bottom``; returns the band's top."""
+        u, m = self.u, self.margin
+        band = pygame.Rect(m, bottom - round(56 * u), self.width - 2 * m, round(56 * u))
+        pygame.draw.rect(self.canvas.surface, theme.WARNING, band, border_radius=round(8 * u))
+        first, second = both("language_returning", self.first, self.second)
+        for text, top, size in ((first, band.top + round(4 * u), 20), (second, band.top + round(30 * u), 16)):
+            if text:
+                self.canvas.text(
+                    "language_returning",
+                    text,
+                    "bold" if text == first else "regular",
+                    round(size * u),
+                    theme.HIGHLIGHT_TEXT,
+                    max_width=band.width - round(16 * u),
+                    midtop=(band.centerx, top),
+                )
+        return band.top - round(10 * u)
 
     def ticket(self, ticket: KioskTicket):
         u, m = self.u, self.margin

@@ -97,9 +97,11 @@ MESSAGES: dict[str, Message] = {
         N_("kiosk_choose", "Ohne Termin? Anliegen wählen"),
         N_("ask_information", "Bitte wenden Sie sich an die Information"),
         N_("one_moment", "Einen Moment bitte…"),
+        N_("language_returning", "Gleich wieder auf Deutsch – tippen Sie, um zu bleiben"),
     )
 }
 KINDS = ("ok", "warn", "error")  # a message's colour on the screen, LED and buzzer pattern
+_REPORTED: set[tuple[str, str]] = set()  # broken translations already logged
 
 
 def text(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
@@ -117,7 +119,9 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
         except (KeyError, IndexError, ValueError) as error:
             if candidate == DEFAULT_LANGUAGE:
                 raise
-            log.error("the %s translation of %r is broken (%s): shown in German", candidate, key, error)
+            if (candidate, key) not in _REPORTED:  # once: screens redraw the same text many times a minute
+                _REPORTED.add((candidate, key))
+                log.error("the %s translation of %r is broken (%s): shown in German", candidate, key, error)
     raise AssertionError("unreachable: German raised or returned")
 
 

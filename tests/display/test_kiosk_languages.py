@@ -181,3 +181,23 @@ def test_the_screens_typeface_has_a_glyph_for_every_letter_of_every_catalog(face
     empty_box = drawn("\U000f0000")  # a private-use character no font has: the face's "missing" glyph
     assert drawn("\u4e2d") == empty_box  # (a Chinese letter DejaVu lacks, to show the check sees one)
     assert sorted(f"U+{ord(char):04X} {char}" for char in letters if drawn(char) == empty_box) == []
+
+
+def test_before_the_language_returns_to_german_the_screen_says_so_and_a_touch_keeps_it():
+    screen, clock, _, now = kiosk(language_idle_s=60.0)
+    touch_language(screen, now, "fa")
+    assert draw(screen, now).texts("language_returning") == []
+
+    assert screen.seconds_to_next_change() == pytest.approx(50.0)  # the notice is time's next change
+    clock.now += 50.0
+    assert screen.due()
+    frame = draw(screen, now)
+    assert frame.texts("language_returning") == [
+        text("language_returning", "fa"),
+        "Gleich wieder auf Deutsch – tippen Sie, um zu bleiben",
+    ]
+    notice = next(d for d in frame.drawn if d.role == "language_returning")
+    assert screen.touched(notice.rect.center) is False  # no button there, but the visitor is still there
+
+    clock.now += 30.0
+    assert screen.language == "fa" and draw(screen, now).texts("language_returning") == []
