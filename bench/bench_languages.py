@@ -1,11 +1,14 @@
 """Language figures: how many catalogs are complete, what a ticket in German and Arabic costs on paper
-(its Arabic lines go as images of shaped text), and how long the kiosk takes to draw an Arabic answer.
+(its Arabic lines go as images of shaped text), how long the kiosk takes to draw an Arabic answer, and
+from an answer to the first sound of its speech (espeak-ng on this machine).
 """
 
 import os
 import statistics
+import tempfile
 import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from appliance.domain.catalog_check import complete_languages
@@ -45,8 +48,27 @@ def arabic_answer_ms(rounds: int = 20) -> float:
     return round(statistics.median(times), 2)
 
 
+def answer_to_speech_ms(rounds: int = 10) -> float:
+    """An answer handed to the kiosk's voice -> its speech written to the player (a file here)."""
+    from appliance.display.announcer import Espeak, FilePlayer
+    from appliance.display.kiosk_voice import KioskVoice
+
+    with tempfile.TemporaryDirectory() as folder:
+        voice = KioskVoice(FilePlayer(Path(folder)), Espeak())
+        try:
+            for index in range(rounds):
+                voice.say(OUT_OF_ORDER, ("de", "ar")[index % 2])
+                deadline = time.monotonic() + 30
+                while len(voice.spoken) <= index and time.monotonic() < deadline:
+                    time.sleep(0.005)
+        finally:
+            voice.close()
+        return round(statistics.median(ms for _, _, ms in voice.spoken), 1)
+
+
 def run() -> dict:
     return {
+        "kiosk_answer_to_speech_ms": answer_to_speech_ms(),
         "languages_complete": len(complete_languages()),
         "ticket_bytes_de_ar": arabic_ticket_bytes(),
         "kiosk_answer_render_ms_ar": arabic_answer_ms(),

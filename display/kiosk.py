@@ -46,13 +46,16 @@ class KioskScreen:
         debounce_s: float = DEBOUNCE_S,
         pending_s: float = PENDING_S,
         monotonic: Callable[[], float] = time.monotonic,
+        on_answer: Callable[[KioskTicket | VisitorMessage, str], None] | None = None,
     ):
+        """``on_answer(answer, language)`` hears each new answer as it is shown (the kiosk's voice)."""
         self.touch = touch  # buttons are drawn; they are pressed only with a ``send_press``
         self.answer_s = answer_s
         self.default_language = language  # the screen's own first language, [monitor] language
         self.language_idle_s = language_idle_s
         self._chosen: tuple[str, float] | None = None  # the visitor's language, and when they last acted
         self._send_press = send_press
+        self._on_answer = on_answer or (lambda answer, language: None)
         self._debounce_s = debounce_s
         self._pending_s = pending_s
         self._monotonic = monotonic
@@ -77,6 +80,7 @@ class KioskScreen:
         self._answer = (answer_screen(answer, view), self._monotonic() + self.answer_s)
         self._pending_until = None
         self._visitor_acted()
+        self._on_answer(self._answer[0], self.language)
         log.info("kiosk answer: %s%s", answer.message.kind, f" ({answer.code})" if answer.code else "")
 
     def set_connected(self, connected: bool) -> None:
@@ -89,6 +93,7 @@ class KioskScreen:
         log.warning("the press for %s was not taken: %s", concern, error)
         self._pending_until = None
         self._answer = (TRY_AGAIN, self._monotonic() + self.answer_s)
+        self._on_answer(TRY_AGAIN, self.language)
 
     @property
     def language(self) -> str:

@@ -76,6 +76,7 @@ def run_monitor(
 
     from appliance.display.announcer import Announcer, Espeak, FilePlayer, MixerPlayer
     from appliance.display.kiosk import KioskScreen, PressSender
+    from appliance.display.kiosk_voice import KioskVoice
     from appliance.display.monitor_render import render_monitor
     from appliance.display.slides import Slides
 
@@ -100,6 +101,11 @@ def run_monitor(
         if touch and screen.window
         else None
     )
+    player = None
+    if sound and screenshot is None:
+        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer()
+    # The kiosk's screen does not chime for calls; with speech on it speaks each answer.
+    voice = KioskVoice(player, Espeak()) if kiosk_layout and speech and player is not None else None
     kiosk = (
         KioskScreen(
             presses.send if presses else None,
@@ -107,16 +113,15 @@ def run_monitor(
             answer_s=answer_s,
             language=language,
             language_idle_s=language_idle_s,
+            on_answer=voice.say if voice else None,
         )
         if kiosk_layout
         else None
     )
     slides = Slides(slides_dir, slide_s) if slides_dir and not kiosk_layout else None
     announcer = None
-    if sound and screenshot is None and not kiosk_layout:  # the kiosk's screen does not chime for calls
-        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer()
-        if player is not None:
-            announcer = Announcer(player, speech=Espeak() if speech else None, languages=speech_languages)
+    if player is not None and not kiosk_layout:
+        announcer = Announcer(player, speech=Espeak() if speech else None, languages=speech_languages)
     feed = ViewFeed(socket_path, lambda kind, value: events.put((kind, value))).start()
     frames = _FrameFiles(headless_out, keep_frames) if headless_out else None
     view, connected, drawn_once, next_change, next_reason = None, False, False, None, ""
@@ -232,6 +237,8 @@ def run_monitor(
             presses.close()
         if announcer:
             announcer.close()
+        if voice:
+            voice.close()
         pygame.display.quit()
 
 

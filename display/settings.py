@@ -33,7 +33,9 @@ MONITOR = Section(
         ),
         "language": Key(Language(), "the language the screen speaks first", default="de"),
         "sound": Key(Boolean(), "a chime for each call", default="yes"),
-        "speech": Key(Boolean(), "calls are spoken", default="no"),
+        "speech": Key(
+            Boolean(), "calls are spoken; on the kiosk layout, every answer, in the screen's language", default="no"
+        ),
         "speech_languages": Key(
             List(Language()),
             "the languages each call is spoken in, one after the other (espeak-ng has a voice for each shipped one)",
