@@ -7,24 +7,27 @@ BIN := $(VENV)/bin
 #   systemd: systemd-analyze, which the tests use to verify and rate the unit files
 #   tzdata: local time zones for day-bound numbering
 #   libusb-1.0-0: USB printers through pyusb
-#   fonts-dejavu-core: the monitor's and the printer emulator's typeface
+#   fonts-dejavu-core: the screens' and the tickets' typeface (Latin, Cyrillic, Arabic and Farsi)
+#   libfribidi0: Pillow's raqm orders Arabic and Farsi right to left for the tickets' printed lines
 #   espeak-ng: offline spoken announcements
 #   libzbar0: QR decoding (pyzbar)
 #   tesseract-ocr: the tests read the monitor's numbers back from its pixels
+#   tesseract-ocr-ara, -fas, -rus, -tur, -ukr: ... and each shipped language's words
 #   gcc, python3-dev, linux-libc-dev: python-evdev is built from source (PyPI ships no wheel)
 #   chromium, chromium-driver: the tests drive the backend's counter and wait pages in a real browser
-DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core espeak-ng libzbar0 tesseract-ocr \
+DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core libfribidi0 espeak-ng libzbar0 tesseract-ocr \
+                   tesseract-ocr-ara tesseract-ocr-fas tesseract-ocr-rus tesseract-ocr-tur tesseract-ocr-ukr \
                    gcc python3-dev linux-libc-dev chromium chromium-driver
 DEMO_ARGS ?= --minutes 180
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 
-.PHONY: demo test lint bench install system-packages clean
+.PHONY: demo test lint bench install system-packages catalogs catalogs-update clean
 
-demo: system-packages $(VENV)/.installed
+demo: system-packages $(VENV)/.installed catalogs
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
-test: system-packages $(VENV)/.installed lint
+test: system-packages $(VENV)/.installed catalogs lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg).
@@ -33,13 +36,15 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-bench: system-packages $(VENV)/.installed
+bench: system-packages $(VENV)/.installed catalogs
 	$(BIN)/python bench/run.py --out bench/results.json
 
 # On the Pi, as root: the daemon in /opt, its user, its unit; an existing config is kept.
 PREFIX ?= /opt/entrance-appliance
 install: system-packages
 	test -x $(PREFIX)/venv/bin/python || $(PYTHON) -m venv $(VENV_FLAGS) $(PREFIX)/venv
+	$(PREFIX)/venv/bin/python -m pip install -q 'babel>=2.14'
+	$(MAKE) catalogs PYBABEL=$(PREFIX)/venv/bin/pybabel
 	$(PREFIX)/venv/bin/python -m pip install -q --upgrade .
 	install -m 0644 systemd/entrance-appliance.sysusers /usr/lib/sysusers.d/entrance-appliance.conf
 	systemd-sysusers entrance-appliance.conf
@@ -52,6 +57,24 @@ install: system-packages
 	systemctl daemon-reload
 	@echo "Now edit /etc/entrance-appliance/appliance.conf, run '$(PREFIX)/venv/bin/entrance-appliance check-config',"
 	@echo "then 'systemctl enable --now entrance-appliance' (and entrance-appliance-monitor on a device with a screen)."
+
+# Visitors' words: German in appliance/domain/wording.py (the source), every other language in a gettext
+# catalog, compiled here (Babel's pybabel) so that no .mo is ever out of step with its .po.
+LOCALE := appliance/domain/locale
+PYBABEL ?= $(BIN)/pybabel
+catalogs: $(patsubst %.po,%.mo,$(wildcard $(LOCALE)/*/LC_MESSAGES/appliance.po))
+
+$(LOCALE)/%/LC_MESSAGES/appliance.mo: $(LOCALE)/%/LC_MESSAGES/appliance.po | $(PYBABEL)
+	$(PYBABEL) -q compile -l $* -i $< -o $@
+
+$(BIN)/pybabel: $(VENV)/.installed
+
+# After adding or changing a text in wording.py: the template anew, then every catalog (translate what
+# is new there; tests/domain/test_catalogs.py names what is missing).
+catalogs-update: $(VENV)/.installed
+	$(BIN)/pybabel -q extract --no-default-keywords -k N_:1c,2 -k NP_:1c,2,3 --no-location \
+	  --project entrance-appliance -o $(LOCALE)/appliance.pot appliance/domain/wording.py
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -D appliance -d $(LOCALE) -i $(LOCALE)/appliance.pot
 
 # Installs what dpkg does not list as installed; as root directly, otherwise through sudo.
 system-packages:

@@ -21,6 +21,7 @@ MODULES = [
     "bench.bench_numbers",
     "bench.bench_latency",
     "bench.bench_pages",
+    "bench.bench_languages",
 ]
 
 

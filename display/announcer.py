@@ -114,6 +114,13 @@ class MixerPlayer:
 
     def __init__(self):
         self._ready: bool | None = None
+        self._channel = None
+
+    def stop(self) -> None:
+        """Cuts off what is playing (the kiosk's next answer interrupts the last)."""
+        channel = self._channel
+        if channel is not None:
+            channel.stop()
 
     def play(self, name: str, wav: bytes) -> None:
         if not self._init():
@@ -122,6 +129,7 @@ class MixerPlayer:
 
         sound = pygame.mixer.Sound(file=io.BytesIO(wav))
         channel = sound.play()
+        self._channel = channel
         deadline = time.monotonic() + sound.get_length() + 2.0
         while channel is not None and channel.get_busy() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -150,6 +158,9 @@ class FilePlayer:
     def play(self, name: str, wav: bytes) -> None:
         self.count += 1
         (self.folder / f"{self.count:04d}-{name}.wav").write_bytes(wav)
+
+    def stop(self) -> None:
+        """A file once written stays whole."""
 
 
 class Announcer:

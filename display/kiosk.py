@@ -1,6 +1,6 @@
-"""The kiosk layout's behaviour: which screen shows when, and touches sent to the daemon as presses.
-
-Drawing is kiosk_render's; this decides between welcome, answer, "one moment" and out of order.
+"""The kiosk layout's behaviour: which screen shows when, in which language, and touches sent to the
+daemon as presses. Drawing is kiosk_render's; this decides between welcome, answer, "one moment" and out
+of order, and keeps a visitor's chosen language until they have gone.
 """
 
 import logging
@@ -14,11 +14,15 @@ from pathlib import Path
 from appliance.display.kiosk_render import KioskFrame, KioskTicket, OneMoment, OutOfOrder, render_kiosk
 from appliance.display.view import MonitorView, WaitRange
 from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import TRY_AGAIN, VisitorMessage
+from appliance.domain.wording import DEFAULT_LANGUAGE, TRY_AGAIN, VisitorMessage
 
 log = logging.getLogger(__name__)
 
 ANSWER_S = 15.0
+# A chosen language outlasts one visitor's answer and their next scan; the next visitor finds German.
+LANGUAGE_IDLE_S = 60.0
+# Before it goes the screen says so, and a touch anywhere keeps it (a timeout that warns and can be extended).
+LANGUAGE_WARNING_S = 10.0
 # A double tap, or a finger that bounces, must not print two tickets.
 DEBOUNCE_S = 2.0
 # Longer than a ticket takes to issue and print; an answer that comes later still shows when it comes.
@@ -33,19 +37,25 @@ class KioskScreen:
 
     def __init__(
         self,
-        send_press: Callable[[str], None] | None = None,
+        send_press: Callable[[str, str | None], None] | None = None,
         *,
         touch: bool = False,
         answer_s: float = ANSWER_S,
-        language: str = "de",
+        language: str = DEFAULT_LANGUAGE,
+        language_idle_s: float = LANGUAGE_IDLE_S,
         debounce_s: float = DEBOUNCE_S,
         pending_s: float = PENDING_S,
         monotonic: Callable[[], float] = time.monotonic,
+        on_answer: Callable[[KioskTicket | VisitorMessage, str], None] | None = None,
     ):
+        """``on_answer(answer, language)`` hears each new answer as it is shown (the kiosk's voice)."""
         self.touch = touch  # buttons are drawn; they are pressed only with a ``send_press``
         self.answer_s = answer_s
-        self.language = language
+        self.default_language = language  # the screen's own first language, [monitor] language
+        self.language_idle_s = language_idle_s
+        self._chosen: tuple[str, float] | None = None  # the visitor's language, and when they last acted
         self._send_press = send_press
+        self._on_answer = on_answer or (lambda answer, language: None)
         self._debounce_s = debounce_s
         self._pending_s = pending_s
         self._monotonic = monotonic
@@ -69,6 +79,8 @@ class KioskScreen:
             return  # from before the monitor (re)started: that visitor has gone
         self._answer = (answer_screen(answer, view), self._monotonic() + self.answer_s)
         self._pending_until = None
+        self._visitor_acted()
+        self._on_answer(self._answer[0], self.language)
         log.info("kiosk answer: %s%s", answer.message.kind, f" ({answer.code})" if answer.code else "")
 
     def set_connected(self, connected: bool) -> None:
@@ -81,6 +93,33 @@ class KioskScreen:
         log.warning("the press for %s was not taken: %s", concern, error)
         self._pending_until = None
         self._answer = (TRY_AGAIN, self._monotonic() + self.answer_s)
+        self._on_answer(TRY_AGAIN, self.language)
+
+    @property
+    def language(self) -> str:
+        """The language shown first now: the visitor's choice until they have gone, else the screen's own."""
+        if self._chosen is not None and self._monotonic() < self._chosen[1] + self.language_idle_s:
+            return self._chosen[0]
+        return self.default_language
+
+    @property
+    def language_returning(self) -> bool:
+        """Whether the chosen language goes within LANGUAGE_WARNING_S (the welcome screen then says so)."""
+        if self.language == self.default_language:
+            return False
+        return self._chosen[1] + self.language_idle_s - self._monotonic() <= LANGUAGE_WARNING_S
+
+    def choose_language(self, language: str) -> None:
+        offered = self.view.languages if self.view else ()
+        if language not in offered:
+            log.warning("language %r is not offered (%s)", language, ", ".join(offered))
+            return
+        log.info("kiosk language: %s", language)
+        self._chosen = (language, self._monotonic()) if language != self.default_language else None
+
+    def _visitor_acted(self) -> None:
+        if self._chosen is not None and self.language != self.default_language:
+            self._chosen = (self._chosen[0], self._monotonic())
 
     def screen(self) -> KioskTicket | VisitorMessage | OutOfOrder | OneMoment | None:
         """What shows now; None is the welcome screen."""
@@ -96,31 +135,39 @@ class KioskScreen:
         return None
 
     def seconds_to_next_change(self) -> float | None:
-        """How long until time alone changes the screen (an answer or a wait ends), or None."""
+        """How long until time alone changes the screen (an answer, a wait or a chosen language ends), or None."""
         now = self._monotonic()
+        language_ends = self._chosen[1] + self.language_idle_s if self._chosen else None
+        warning = language_ends - LANGUAGE_WARNING_S if language_ends else None
         ends = [
             end
-            for end in (self._answer[1] if self._answer else None, self._pending_until)
+            for end in (self._answer[1] if self._answer else None, self._pending_until, warning, language_ends)
             if end is not None and end > now
         ]
         return min(ends) - now if ends else None
 
     def due(self) -> bool:
         """True when what should show is no longer what was drawn (time alone can do that)."""
-        return self._frame is None or self.screen() != self._shown
+        return self._frame is None or (self.screen(), self.language, self.language_returning) != self._shown
 
     def render(self, surface, now: datetime) -> KioskFrame:
         view = self.view
-        others = [code for code in (view.languages if view else ("de", "en")) if code != self.language]
-        self._shown = self.screen()
+        offered = view.languages if view else (DEFAULT_LANGUAGE,)
+        first = self.language
+        # Beside a visitor's language stands German; beside German, the office's next language.
+        second = DEFAULT_LANGUAGE if first != DEFAULT_LANGUAGE else next((c for c in offered if c != first), None)
+        screen, returning = self.screen(), self.language_returning
+        self._shown = (screen, first, returning)
         self._frame = render_kiosk(
             surface,
-            self._shown,
+            screen,
             now,
             concerns=view.concerns if view else (),
             touch=self.touch,
-            language=self.language,
-            second_language=others[0] if others else None,
+            language=first,
+            second_language=second,
+            languages=offered,
+            language_returning=returning,
         )
         return self._frame
 
@@ -128,8 +175,13 @@ class KioskScreen:
         """A touch at ``point`` in picture coordinates; True when it was taken as a press."""
         if self._send_press is None or self._frame is None or self.screen() is not None:
             return False  # buttons only count while the welcome screen with them is up
+        language = self._frame.hit_language(point)
+        if language is not None:
+            self.choose_language(language)
+            return True
         concern = self._frame.hit(point)
         if concern is None:
+            self._visitor_acted()  # a touch anywhere says the visitor is still there
             return False
         now = self._monotonic()
         if now - self._last_press < self._debounce_s:
@@ -138,7 +190,8 @@ class KioskScreen:
         self._last_press = now
         self._pending_until = now + self._pending_s
         log.info("touch: %s", concern)
-        self._send_press(concern)
+        self._visitor_acted()
+        self._send_press(concern, self.language if self.language != DEFAULT_LANGUAGE else None)
         return True
 
 
@@ -159,7 +212,8 @@ def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | Visit
 class PressSender:
     """Sends ``{"request": "press", "concern": ...}`` on its own thread, so drawing never waits.
 
-    ``answered(concern, error)`` is called on that thread: error is None when the daemon took it.
+    ``answered(concern, error)`` is called on that thread: error is None when the daemon took it. A press
+    names the visitor's language when they chose one, so the ticket is printed in it beside German.
     """
 
     def __init__(self, socket_path: Path, answered: Callable[[str, str | None], None], *, timeout_s: float = 5.0):
@@ -170,8 +224,8 @@ class PressSender:
         self._thread = threading.Thread(target=self._run, name="kiosk-press", daemon=True)
         self._thread.start()
 
-    def send(self, concern: str) -> None:
-        self._presses.put(concern)
+    def send(self, concern: str, language: str | None = None) -> None:
+        self._presses.put((concern, language))
 
     def close(self, timeout: float = 2.0) -> None:
         self._presses.put(None)
@@ -180,9 +234,11 @@ class PressSender:
     def _run(self) -> None:
         from appliance.protocol.control import Request, request
 
-        while (concern := self._presses.get()) is not None:
+        while (press := self._presses.get()) is not None:
+            concern, language = press
+            chosen = {"language": language} if language else {}
             try:
-                request(self.socket_path, Request.PRESS, timeout=self._timeout_s, concern=concern)
+                request(self.socket_path, Request.PRESS, timeout=self._timeout_s, concern=concern, **chosen)
                 error = None
             except Exception as failure:  # refused, no daemon, a garbled answer: the next press must still go
                 error = str(failure) or type(failure).__name__

@@ -1,6 +1,7 @@
 """Draws the kiosk's own small (often touch) screen: what to do, the answer, or out of order.
 
-On a touchscreen the welcome screen lists the concerns as buttons; their hit rectangles come back.
+On a touchscreen the welcome screen lists the concerns as buttons, and the offered languages, each named
+in its own script; their hit rectangles come back.
 """
 
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import pygame
 from appliance.display import theme
 from appliance.display.text import Canvas, Drawn, font, size_for_cap, wrap
 from appliance.display.view import WaitRange
+from appliance.domain.catalogs import language_name
 from appliance.domain.screen import ConcernInfo
 from appliance.domain.wording import VisitorMessage, both, people_ahead, wait_minutes
 
@@ -44,14 +46,25 @@ class ConcernButton:
     rect: pygame.Rect
 
 
+@dataclass(frozen=True)
+class LanguageButton:
+    language: str
+    rect: pygame.Rect
+
+
 @dataclass
 class KioskFrame:
     drawn: list[Drawn]
     buttons: tuple[ConcernButton, ...] = field(default=())
+    language_buttons: tuple[LanguageButton, ...] = field(default=())
 
     def hit(self, point: tuple[int, int]) -> str | None:
         """The concern whose button contains ``point`` (picture coordinates), or None."""
         return next((b.concern for b in self.buttons if b.rect.collidepoint(point)), None)
+
+    def hit_language(self, point: tuple[int, int]) -> str | None:
+        """The language whose button contains ``point``, or None."""
+        return next((b.language for b in self.language_buttons if b.rect.collidepoint(point)), None)
 
     def texts(self, role: str | None = None) -> list[str]:
         return [d.text for d in self.drawn if role is None or d.role == role]
@@ -66,8 +79,12 @@ def render_kiosk(
     touch: bool = False,
     language: str = "de",
     second_language: str | None = "en",
+    languages: tuple[str, ...] = (),
+    language_returning: bool = False,
 ) -> KioskFrame:
-    """Draws the kiosk screen; ``screen`` None is the welcome screen (with concern buttons on touch)."""
+    """Draws the kiosk screen; ``screen`` None is the welcome screen (on touch with concern buttons, and
+    a button for each of ``languages`` when there are several; ``language_returning`` adds the notice
+    that the visitor's language is about to give way to German)."""
     painter = _KioskPainter(surface, language, second_language if second_language != language else None)
     if isinstance(screen, KioskTicket):
         painter.ticket(screen)
@@ -78,8 +95,10 @@ def render_kiosk(
     elif isinstance(screen, OneMoment):
         painter.one_moment()
     else:
-        painter.welcome(concerns if touch else ())
-    return KioskFrame(painter.canvas.drawn, tuple(painter.buttons))
+        painter.welcome(
+            concerns if touch else (), languages if touch and len(languages) > 1 else (), language_returning
+        )
+    return KioskFrame(painter.canvas.drawn, tuple(painter.buttons), tuple(painter.language_buttons))
 
 
 class _KioskPainter:
@@ -91,6 +110,7 @@ class _KioskPainter:
         self.u = min(self.width, self.height) / 480
         self.margin = round(20 * self.u)
         self.buttons: list[ConcernButton] = []
+        self.language_buttons: list[LanguageButton] = []
         surface.fill(theme.BACKGROUND)
 
     def _pair(self, key_or_pair, y: int, first_size: int, role: str, colour=theme.TEXT, *, rect=None) -> int:
@@ -111,17 +131,20 @@ class _KioskPainter:
             ).bottom
         return y
 
-    def welcome(self, concerns: tuple[ConcernInfo, ...]):
+    def welcome(self, concerns: tuple[ConcernInfo, ...], languages: tuple[str, ...], returning: bool = False):
         u, m = self.u, self.margin
+        bottom = self._language_row(languages) if languages else self.height - m
+        if returning:
+            bottom = self._returning_notice(bottom)
         if not concerns:
-            half = self.height // 2
+            half = bottom // 2 + (m // 2 if languages else 0)
             self._pair("kiosk_appointment", half - round(110 * u), round(40 * u), "instruction")
             pygame.draw.line(self.canvas.surface, theme.RULE, (m, half), (self.width - m, half), max(1, round(2 * u)))
             self._pair("kiosk_walk_in", half + round(30 * u), round(40 * u), "instruction")
             return
         y = self._pair("kiosk_appointment", m, round(30 * u), "instruction")
         y = self._pair("kiosk_choose", y + round(14 * u), round(30 * u), "instruction") + round(14 * u)
-        area = pygame.Rect(m, y, self.width - 2 * m, self.height - m - y)
+        area = pygame.Rect(m, y, self.width - 2 * m, bottom - y)
         gap = round(12 * u)
         columns = 1 if self.width < 560 * u else 2
         while True:
@@ -164,6 +187,55 @@ class _KioskPainter:
                     midtop=(rect.centerx, y),
                 ).bottom
             self.buttons.append(ConcernButton(concern.name, rect))
+
+    def _language_row(self, languages: tuple[str, ...]) -> int:
+        """One button per language along the foot, the shown one highlighted; returns the row's top less a gap."""
+        u, m = self.u, self.margin
+        gap = round(8 * u)
+        height = max(MIN_BUTTON_PX, round(64 * u))
+        top = self.height - m - height
+        width = (self.width - 2 * m - (len(languages) - 1) * gap) // len(languages)
+        size = size_for_cap("bold", 15 * u)
+        for index, language in enumerate(languages):
+            rect = pygame.Rect(m + index * (width + gap), top, width, height)
+            shown = language == self.first
+            pygame.draw.rect(
+                self.canvas.surface, theme.HIGHLIGHT if shown else theme.PANEL, rect, border_radius=round(10 * u)
+            )
+            pygame.draw.rect(
+                self.canvas.surface, theme.RULE, rect, width=max(1, round(2 * u)), border_radius=round(10 * u)
+            )
+            self.canvas.text(
+                "language_button",
+                language_name(language),
+                "bold",
+                size,
+                theme.HIGHLIGHT_TEXT if shown else theme.TEXT,
+                max_width=width - round(12 * u),
+                min_size=round(size * 0.6),
+                center=rect.center,
+            )
+            self.language_buttons.append(LanguageButton(language, rect))
+        return top - round(12 * u)
+
+    def _returning_notice(self, bottom: int) -> int:
+        """The notice that German comes back soon, on a band just above ``bottom``; returns the band's top."""
+        u, m = self.u, self.margin
+        band = pygame.Rect(m, bottom - round(56 * u), self.width - 2 * m, round(56 * u))
+        pygame.draw.rect(self.canvas.surface, theme.WARNING, band, border_radius=round(8 * u))
+        first, second = both("language_returning", self.first, self.second)
+        for text, top, size in ((first, band.top + round(4 * u), 20), (second, band.top + round(30 * u), 16)):
+            if text:
+                self.canvas.text(
+                    "language_returning",
+                    text,
+                    "bold" if text == first else "regular",
+                    round(size * u),
+                    theme.HIGHLIGHT_TEXT,
+                    max_width=band.width - round(16 * u),
+                    midtop=(band.centerx, top),
+                )
+        return band.top - round(10 * u)
 
     def ticket(self, ticket: KioskTicket):
         u, m = self.u, self.margin

@@ -46,6 +46,7 @@ def run_monitor(
     language: str = "de",
     sound: bool = True,
     speech: bool = False,
+    speech_languages: tuple[str, ...] = ("de",),
     sound_out: Path | None = None,
     clock: str = "wall",
     screenshot_wait_s: float = 5.0,
@@ -53,6 +54,7 @@ def run_monitor(
     layout: str = "monitor",
     touch: bool = False,
     answer_s: float = 15.0,
+    language_idle_s: float = 60.0,
     on_frame=None,
     stop: threading.Event | None = None,
 ) -> int:
@@ -62,7 +64,8 @@ def run_monitor(
     ``headless_out``: no window; a PNG into this folder after every change (and ``current.png``).
     ``clock`` "snapshot" draws the time of the view's snapshot (the demo's simulated clock).
     ``layout`` "kiosk": the kiosk's own screen; with ``touch`` (and a window) its concerns are buttons
-    that send a press to the daemon; an answer stays ``answer_s``.
+    that send a press to the daemon, and its welcome screen offers the view's languages (a choice
+    lasts ``language_idle_s`` after the last touch or answer); an answer stays ``answer_s``.
     ``on_frame``: called with each presented frame (MonitorFrame or KioskFrame), for tests.
     """
     if rotation not in ROTATIONS:
@@ -73,6 +76,7 @@ def run_monitor(
 
     from appliance.display.announcer import Announcer, Espeak, FilePlayer, MixerPlayer
     from appliance.display.kiosk import KioskScreen, PressSender
+    from appliance.display.kiosk_voice import KioskVoice
     from appliance.display.monitor_render import render_monitor
     from appliance.display.slides import Slides
 
@@ -97,17 +101,27 @@ def run_monitor(
         if touch and screen.window
         else None
     )
+    player = None
+    if sound and screenshot is None:
+        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer()
+    # The kiosk's screen does not chime for calls; with speech on it speaks each answer.
+    voice = KioskVoice(player, Espeak()) if kiosk_layout and speech and player is not None else None
     kiosk = (
-        KioskScreen(presses.send if presses else None, touch=touch, answer_s=answer_s, language=language)
+        KioskScreen(
+            presses.send if presses else None,
+            touch=touch,
+            answer_s=answer_s,
+            language=language,
+            language_idle_s=language_idle_s,
+            on_answer=voice.say if voice else None,
+        )
         if kiosk_layout
         else None
     )
     slides = Slides(slides_dir, slide_s) if slides_dir and not kiosk_layout else None
     announcer = None
-    if sound and screenshot is None and not kiosk_layout:  # the kiosk's screen does not chime for calls
-        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer()
-        if player is not None:
-            announcer = Announcer(player, speech=Espeak() if speech else None)
+    if player is not None and not kiosk_layout:
+        announcer = Announcer(player, speech=Espeak() if speech else None, languages=speech_languages)
     feed = ViewFeed(socket_path, lambda kind, value: events.put((kind, value))).start()
     frames = _FrameFiles(headless_out, keep_frames) if headless_out else None
     view, connected, drawn_once, next_change, next_reason = None, False, False, None, ""
@@ -223,6 +237,8 @@ def run_monitor(
             presses.close()
         if announcer:
             announcer.close()
+        if voice:
+            voice.close()
         pygame.display.quit()
 
 

@@ -11,7 +11,7 @@ import pygame
 
 from appliance.display import theme
 from appliance.display.slides import Slides
-from appliance.display.text import Canvas, Drawn, fit_size, font, size_for_cap, wrap
+from appliance.display.text import Canvas, Drawn, fit_size, font, size_for_cap, text_width, wrap
 from appliance.display.view import DEFAULT_TIMEZONE, MonitorView
 from appliance.domain.snapshot import CallEntry
 from appliance.domain.wording import both, long_date, text, wait_minutes
@@ -350,7 +350,7 @@ class _Painter:
         bottom = title.bottom
         if second:
             room = rect.right - pad - title.right - round(14 * u)
-            if font("regular", second_size).size(second)[0] <= room:
+            if text_width("regular", second_size, second) <= room:
                 self.canvas.text_on_baseline(
                     "title", second, "regular", second_size, theme.MUTED, title.right + round(14 * u), baseline
                 )
@@ -451,7 +451,7 @@ class _Painter:
             more_first, more_second = both("more", self.first, self.second)
             for keep in range(capacity - 1, -1, -1):  # the '+ N more' text takes the last cells it needs
                 more = f"+ {len(labels) - keep} {more_first}" + (f" · {more_second}" if more_second else "")
-                needed = -(-(font("bold", round(26 * u)).size(more)[0] + round(10 * u)) // cell_w)
+                needed = -(-(text_width("bold", round(26 * u), more) + round(10 * u)) // cell_w)
                 if keep + min(needed, columns) <= capacity:
                     break
             shown = labels[:keep]
@@ -502,7 +502,7 @@ class _Painter:
                 if wait
                 else text("waiting_count", self.first, count=view.waiting_count(concern.name))
             )
-        value_w = min(max(font("bold", value_size).size(v)[0] for v in values), cell_w // 3)
+        value_w = min(max(text_width("bold", value_size, v) for v in values), cell_w // 3)
         badge = round(min(row_h * 0.72, 58 * u))
         title_w = cell_w - badge - gap - value_w - gap
         # One size for all rows, so the table reads as a table; titles still too long are shortened.
@@ -719,9 +719,9 @@ class _CallPlan:
         self.word_second_size = max(8, round(self.word_size * 0.7))
         first, second = self.words
         self.words_w = max(
-            font("bold", self.word_size).size(first)[0], font("regular", self.word_second_size).size(second or "")[0]
+            text_width("bold", self.word_size, first), text_width("regular", self.word_second_size, second or "")
         )
-        arrow_w = font("bold", self.arrow_size).size(ARROW)[0]
+        arrow_w = text_width("bold", self.arrow_size, ARROW)
         self.tail_w = arrow_w + self.gap + self.words_w + self.gap // 2 + self.number_w
 
 

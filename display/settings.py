@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from appliance.domain.config import Key, Section
-from appliance.domain.config.types import Boolean, Choice, Duration, Integer, List, Path, String, TimeOfDay
+from appliance.domain.config.types import Boolean, Choice, Duration, Integer, Language, List, Path, String, TimeOfDay
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as date.weekday() counts them
 
@@ -31,9 +31,16 @@ MONITOR = Section(
             "silence from the daemon after which the screen says it is not up to date",
             default="2min",
         ),
-        "language": Key(Choice("de", "en"), "the language the screen speaks first", default="de"),
+        "language": Key(Language(), "the language the screen speaks first", default="de"),
         "sound": Key(Boolean(), "a chime for each call", default="yes"),
-        "speech": Key(Boolean(), "calls are spoken", default="no"),
+        "speech": Key(
+            Boolean(), "calls are spoken; on the kiosk layout, every answer, in the screen's language", default="no"
+        ),
+        "speech_languages": Key(
+            List(Language()),
+            "the languages each call is spoken in, one after the other (espeak-ng has a voice for each shipped one)",
+            default="de",
+        ),
         "layout": Key(
             Choice("monitor", "kiosk"), "monitor: the waiting room's; kiosk: the kiosk's own screen", default="monitor"
         ),
@@ -56,6 +63,12 @@ MONITOR = Section(
             Duration(timedelta(seconds=2), timedelta(minutes=5)),
             "kiosk layout: how long an answer stays",
             default="15s",
+        ),
+        "language_idle": Key(
+            Duration(timedelta(seconds=10), timedelta(minutes=10)),
+            "kiosk layout: after this long without a touch or an answer, a visitor's chosen language "
+            "gives way to German again",
+            default="60s",
         ),
     },
 )

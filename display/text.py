@@ -1,4 +1,6 @@
-"""Text on a pygame surface: DejaVu faces, sized to fit a box, shortened rather than overflowing.
+"""Text on a pygame surface: DejaVu faces (Latin, Cyrillic, Arabic and Farsi in one family, so lines of
+every language keep one height), sized to fit a box, shortened rather than overflowing; Arabic
+and Farsi shaped (SDL_ttf's HarfBuzz) and laid out right to left.
 
 Every drawn string is recorded with its rectangle, so tests and callers can see what went where.
 """
@@ -9,6 +11,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 import pygame
+
+from appliance.display.bidi import is_right_to_left, runs_right_to_left
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,38 @@ def font_file(face: str) -> str | None:
 
 # Bounded: text fitted to many boxes asks for many sizes, and each Font holds a FreeType face.
 @lru_cache(maxsize=96)
-def font(face: str, size: int) -> pygame.font.Font:
+def font(face: str, size: int, right_to_left: bool = False) -> pygame.font.Font:
+    """The face at ``size``; ``right_to_left`` shapes a run of Arabic script in its direction."""
     if not pygame.font.get_init():
         pygame.font.init()
-    return pygame.font.Font(font_file(face), max(6, int(size)))
+    chosen = pygame.font.Font(font_file(face), max(6, int(size)))
+    if right_to_left:
+        # Both are needed: without the script HarfBuzz neither joins the letters nor orders them.
+        chosen.set_script("Arab")
+        chosen.set_direction(pygame.DIRECTION_RTL)
+    return chosen
+
+
+def text_width(face: str, size: int, text: str) -> int:
+    """How wide ``text`` is drawn, each run shaped in its own direction."""
+    if not is_right_to_left(text):
+        return font(face, size).size(text)[0]
+    return sum(font(face, size, rtl).size(run)[0] for run, rtl in runs_right_to_left(text))
+
+
+def render(face: str, size: int, text: str, colour) -> pygame.Surface:
+    """``text`` as an image; a right-to-left line is drawn run by run from the right."""
+    if not is_right_to_left(text):
+        return font(face, size).render(text, True, colour)
+    images = [font(face, size, rtl).render(run, True, colour) for run, rtl in runs_right_to_left(text)]
+    line = pygame.Surface(
+        (sum(image.get_width() for image in images), max(image.get_height() for image in images)), pygame.SRCALPHA
+    )
+    x = line.get_width()
+    for image in images:
+        x -= image.get_width()
+        line.blit(image, (x, 0))
+    return line
 
 
 @cache
@@ -71,25 +103,24 @@ def size_for_cap(face: str, cap_px: float) -> int:
 
 def fit_size(face: str, text: str, max_width: int, size: int, min_size: int = 8) -> int:
     """The largest size up to ``size`` at which ``text`` fits ``max_width`` (never below min_size)."""
-    width = font(face, size).size(text)[0]
-    if width <= max_width or size <= min_size:
+    drawn = text_width(face, size, text)
+    if drawn <= max_width or size <= min_size:
         return size
     # Width scales nearly linearly with size: one estimate, then step down for rounding.
-    size = max(min_size, int(size * max_width / width))
-    while size > min_size and font(face, size).size(text)[0] > max_width:
+    size = max(min_size, int(size * max_width / drawn))
+    while size > min_size and text_width(face, size, text) > max_width:
         size -= 1
     return size
 
 
 def shorten(face: str, size: int, text: str, max_width: int) -> str:
     """``text`` cut at a word (or character) with an ellipsis so that it fits ``max_width``."""
-    chosen = font(face, size)
-    if chosen.size(text)[0] <= max_width:
+    if text_width(face, size, text) <= max_width:
         return text
     low, high = 0, len(text)
     while low < high:  # the longest prefix that fits with the ellipsis
         middle = (low + high + 1) // 2
-        if chosen.size(text[:middle].rstrip() + ELLIPSIS)[0] <= max_width:
+        if text_width(face, size, text[:middle].rstrip() + ELLIPSIS) <= max_width:
             low = middle
         else:
             high = middle - 1
@@ -101,10 +132,10 @@ def shorten(face: str, size: int, text: str, max_width: int) -> str:
 
 def wrap(text: str, face: str, size: int, width: int) -> list[str]:
     """``text`` broken at spaces into lines that each fit ``width`` (a single word wider stays whole)."""
-    chosen, lines, line = font(face, size), [], ""
+    lines, line = [], ""
     for part in text.split():
         candidate = f"{line} {part}".strip()
-        if chosen.size(candidate)[0] <= width or not line:
+        if text_width(face, size, candidate) <= width or not line:
             line = candidate
         else:
             lines.append(line)
@@ -141,7 +172,7 @@ class Canvas:
             text = shorten(face, size, text, max_width)
         if not text:
             return pygame.Rect(0, 0, 0, 0)
-        image = font(face, size).render(text, True, colour)
+        image = render(face, size, text, colour)
         rect = image.get_rect(**anchor)
         self.surface.blit(image, rect)
         self.drawn.append(Drawn(role, text, rect))
@@ -164,7 +195,7 @@ class Canvas:
         With ``ink`` the rectangle returned (and recorded) is that of the glyphs' pixels alone.
         """
         chosen = font(face, size)
-        image = chosen.render(text, True, colour)
+        image = render(face, size, text, colour)
         rect = image.get_rect()
         rect.top = baseline - chosen.get_ascent()
         if align == "left":

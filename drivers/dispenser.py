@@ -18,11 +18,13 @@ from appliance.domain.panel import Beep, PanelState
 from appliance.domain.screen import KioskAnswer
 from appliance.domain.wording import (
     CLOCK_UNKNOWN,
+    DEFAULT_LANGUAGE,
     NO_NUMBER_HERE,
     NO_NUMBERS_LEFT,
     OUT_OF_ORDER,
     VisitorMessage,
     in_languages,
+    text,
     ticket_languages,
     ticket_message,
     ticket_queue,
@@ -43,6 +45,7 @@ class TicketRequest:
 
     concern: str
     source: str
+    language: str | None = None  # the language the visitor chose on the kiosk screen, if any
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,10 @@ class TicketDispenser:
 
     # --- any thread ------------------------------------------------------------------------------
 
-    def request(self, concern: str, source: str = "button") -> None:
-        """A visitor pressed; returns at once (GPIO callbacks must not wait for the printer)."""
-        self._requests.put(TicketRequest(concern, source))
+    def request(self, concern: str, source: str = "button", language: str | None = None) -> None:
+        """A visitor pressed (having chosen ``language``, if any); returns at once (GPIO callbacks must
+        not wait for the printer)."""
+        self._requests.put(TicketRequest(concern, source, language))
 
     def print_day_list(self, scheduled: bool = False) -> None:
         """The staff's list of today's appointments; ``scheduled``: the morning run, once a day."""
@@ -130,7 +134,7 @@ class TicketDispenser:
                 self._print_day_list(scheduled=request.scheduled)
                 continue
             try:
-                self._serve(request.concern, request.source)
+                self._serve(request)
             except Exception:
                 # A bug ends this thread (the supervisor restarts it); the visitor in front of the
                 # kiosk must not wait for an answer that will never come.
@@ -172,11 +176,12 @@ class TicketDispenser:
 
     def _title(self, concern: str) -> str:
         try:
-            return self._config.concern(concern).title_de
+            return self._config.concern(concern).title.get(DEFAULT_LANGUAGE)
         except KeyError:
             return concern
 
-    def _serve(self, concern: str, source: str) -> None:
+    def _serve(self, request: TicketRequest) -> None:
+        concern = request.concern
         if not self._check_printer():
             self._answer(OUT_OF_ORDER)
             self._beep(Beep.REFUSED)
@@ -184,7 +189,7 @@ class TicketDispenser:
         self._show(PanelState.PRINTING)
         try:
             office = self._draw(concern)  # the office's number; None: the core numbers it itself
-            ticket = self._core.submit(IssueTicket(concern, source, office)).result(timeout=10)
+            ticket = self._core.submit(IssueTicket(concern, request.source, office)).result(timeout=10)
         except (NumbersExhausted, ClockNotTrusted, NoNumberHere) as error:
             self._answer(_REFUSED[type(error)])
             self._show(PanelState.READY)
@@ -197,7 +202,7 @@ class TicketDispenser:
             return
         ahead, wait = ticket.people_ahead or 0, ticket.wait_minutes
         try:
-            self._connection.write(self._ticket_bytes(ticket, ahead, wait))
+            self._connection.write(self._ticket_bytes(ticket, ahead, wait, request.language))
             after = printer_status(self._connection, self._config.printer.timeout.total_seconds())
             if not after.can_print and after.state is not PrinterState.PAPER_NEAR_END:
                 raise PrinterError(f"after printing: {after.state.value}")
@@ -244,10 +249,10 @@ class TicketDispenser:
         self._core.submit(ReportHealth(self.name, Health.FAILED, detail)).result(timeout=10)
         self._show(PanelState.OUT_OF_ORDER)
 
-    def _ticket_bytes(self, ticket, ahead: int, wait) -> bytes:
+    def _ticket_bytes(self, ticket, ahead: int, wait, chosen: str | None) -> bytes:
         printer = self._config.printer
         concern = self._config.concern(ticket.concern)
-        languages = ticket_languages(self._config.device.languages)
+        languages = ticket_languages(chosen, self._config.device.languages)
         url = wait_page_url(printer.wait_page_url, self._config.backend.url, self._config.device.site, ticket)
         content = TicketContent(
             code=ticket.code,
@@ -257,7 +262,9 @@ class TicketDispenser:
             queue=tuple(in_languages(line, languages) for line in ticket_queue(ahead, wait)),
             url=url,
             url_label=in_languages("ticket.online", languages) if url else (),
-            footer=tuple(t for t in (printer.footer_de, printer.footer_en if "en" in languages else None) if t),
+            footer=tuple(
+                dict.fromkeys(printer.footer.get(language) or text("ticket.footer", language) for language in languages)
+            ),
             logo=printer.logo,
         )
         return ticket_bytes(content, profile=printer.profile, paper_width_mm=printer.paper_width)

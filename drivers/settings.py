@@ -86,16 +86,12 @@ PRINTER = Section(
             "the ticket's QR code: the visitor's wait page; default with a [backend] url: its /w/{site}/{code}",
             optional=True,
         ),
-        "footer_de": Key(
+        "footer": Key(
             String(max_length=200),
-            "the ticket's last line, German",
-            default="Bitte achten Sie auf den Aufruf am Monitor.",
-        ),
-        "footer_en": Key(
-            String(max_length=200),
-            "the ticket's last line, English",
-            default="Please watch the monitor for your number.",
+            "the ticket's last line per language (footer_de, footer_en, footer_uk, ...); a language without "
+            "one prints the catalog's: 'Bitte achten Sie auf den Aufruf am Monitor.'",
             optional=True,
+            per_language=True,
         ),
         "day_list_at": Key(
             TimeOfDay(), "when the day's appointment list is printed for the staff", default="07:00", optional=True

@@ -1,6 +1,7 @@
 """What is printed: a waiting ticket and the staff's morning list, as the ESC/POS bytes python-escpos makes.
 
 Pure: words in the ticket's languages and values in, bytes out (through python-escpos' Dummy printer).
+A line the printer's code page cannot print (Arabic, Farsi, Cyrillic) goes as an image of the shaped text.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from appliance.printer.profiles import load_profile, printable_dots, text_columns
 
@@ -49,6 +51,11 @@ _ASCII_FALLBACKS = {
     "\u1e9e": "SS",
 }
 _HOME_CODE_PAGES = ("CP437", "CP858", "CP850")
+# Lines outside the code page are drawn in DejaVu Sans (Debian's fonts-dejavu-core covers Latin, Cyrillic,
+# Arabic and Farsi) through Pillow's raqm layout: HarfBuzz joins the letters, FriBiDi orders them.
+TEXT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+TEXT_FONT_PX = 26  # about the height of the printer's own font A (24 dots), so both kinds of line match
+TEXT_LINE_DOTS = 34
 _WEEKDAYS_DE = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
 
 
@@ -167,6 +174,18 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, max(1, width), break_long_words=True, break_on_hyphens=True) or [""]
 
 
+@lru_cache(maxsize=2)
+def _text_font(bold: bool):
+    try:
+        return ImageFont.truetype(
+            str(TEXT_FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")),
+            TEXT_FONT_PX,
+            layout_engine=ImageFont.Layout.RAQM,
+        )
+    except OSError:
+        return None
+
+
 class _Writer:
     """A Dummy printer for one job, with the paper's measures and text made safe to print."""
 
@@ -201,16 +220,50 @@ class _Writer:
         )
         return base or "?"
 
-    def lines(self, text: str, magnification: int = 1) -> None:
-        for line in _wrap(self.clean(text), self.columns // magnification):
+    def lines(self, text: str, magnification: int = 1, bold: bool = False) -> None:
+        text = self.clean(text)
+        if magnification == 1 and self.needs_image(text):
+            self.shaped_lines(text, bold)
+            return
+        for line in _wrap(text, self.columns // magnification):
             self.printer.textln(self.printable(line))
+
+    def needs_image(self, text: str) -> bool:
+        """Whether the code page would print question marks where ``text`` has letters."""
+        if self._home is None or not self.profile.supports("bitImageRaster"):
+            return False
+        return any(not self._encoder.can_encode(self._home, ch) and self._fallback(ch) == "?" for ch in text)
+
+    def shaped_lines(self, text: str, bold: bool) -> None:
+        """``text`` as images of shaped lines as wide as the paper allows, broken between words."""
+        font = _text_font(bold)
+        if font is None:
+            log.warning("no font for a line outside the printer's code page (install fonts-dejavu-core)")
+            self.printer.textln(self.printable(text))
+            return
+        line = ""
+        for word in text.split():
+            candidate = f"{line} {word}".strip()
+            if line and font.getlength(candidate) > self.dots:
+                self._shaped_line(line, font)
+                candidate = word
+            line = candidate
+        if line:
+            self._shaped_line(line, font)
+
+    def _shaped_line(self, line: str, font) -> None:
+        width = min(self.dots, max(8, int(font.getlength(line)) + 2))
+        image = Image.new("1", (width, TEXT_LINE_DOTS), 1)
+        # Right to left or left to right as the line's first strong letter says (raqm's default).
+        ImageDraw.Draw(image).text((width / 2, TEXT_LINE_DOTS / 2), line, font=font, fill=0, anchor="mm")
+        self.printer.image(image, center=False)
 
     def words(self, words: Words, bold: bool = False) -> None:
         """The first language's line (bold if asked), then the others' in normal type."""
         for number, line in enumerate(words):
             if bold and number < 2:
                 self.printer.set(bold=number == 0)
-            self.lines(line)
+            self.lines(line, bold=bold and number == 0)
         if bold and len(words) == 1:
             self.printer.set(bold=False)
 

@@ -3,9 +3,13 @@
 Each request is one function of the request's JSON; the socket itself is appliance.app.control.
 """
 
+import logging
+
 from appliance.domain.commands import JudgeScan
 from appliance.domain.errors import ApplianceError
 from appliance.protocol.control import Request
+
+log = logging.getLogger(__name__)
 
 
 class ControlRequests:
@@ -29,10 +33,15 @@ class ControlRequests:
         return self._status()
 
     def touch_press(self, request: dict) -> str:
-        """A visitor chose a concern on the kiosk's touchscreen (the monitor process asks)."""
+        """A visitor chose a concern on the kiosk's touchscreen (the monitor process asks), having chosen a
+        language there or not; a language the device does not offer prints the ticket in German."""
         concern = str(request.get("concern", ""))
         self._config.concern(concern)  # an unknown one is refused with the configured names
-        self._kiosk.press(concern, source="touch")
+        language = request.get("language")
+        if language is not None and language not in self._config.device.languages:
+            log.warning("a press asked for language %r, which this device does not offer: German", language)
+            language = None
+        self._kiosk.press(concern, source="touch", language=language)
         return "pressed"
 
     def judge(self, request: dict) -> dict:

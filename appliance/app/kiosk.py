@@ -28,10 +28,11 @@ class Kiosk:
         self.answer: KioskAnswer | None = None
         self.listeners: list = []
 
-    def press(self, concern: str, source: str = "button") -> None:
-        """A visitor asked for a ticket; answered by the dispenser, or at once when it cannot."""
+    def press(self, concern: str, source: str = "button", language: str | None = None) -> None:
+        """A visitor asked for a ticket (in ``language`` beside German, if chosen); answered by the
+        dispenser, or at once when it cannot."""
         if self.dispenser is not None and self.dispenser.failure() is None:
-            self.dispenser.request(concern, source)
+            self.dispenser.request(concern, source, language)
         else:  # no printer, or its dispenser waits for a restart: say so rather than do nothing
             self.show_answer(KioskAnswer(OUT_OF_ORDER, None, self._clock.now()))
             self.show(PanelState.OUT_OF_ORDER)

@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--language", default="de", help="the first language on screen (default de)")
     parser.add_argument("--no-sound", action="store_true", help="no chime, no speech")
     parser.add_argument("--speech", action="store_true", help="speak each call through espeak-ng (offline)")
+    parser.add_argument(
+        "--speech-languages",
+        type=lambda value: tuple(part.strip() for part in value.split(",") if part.strip()),
+        default=("de",),
+        metavar="de,ar",
+        help="the languages each call is spoken in, in order (default de)",
+    )
     parser.add_argument("--sound-out", type=Path, metavar="DIR", help="write the announcements as WAV files into DIR")
     parser.add_argument(
         "--clock",
@@ -96,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="kiosk layout: how long an answer stays before the welcome screen returns (default 15)",
     )
+    parser.add_argument(
+        "--language-idle-seconds",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="kiosk layout: a chosen language returns to German after this long without a touch (default 60)",
+    )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -112,10 +126,12 @@ def _take_config_defaults(args, parser, monitor) -> None:
         "language": monitor.language,
         "no_sound": not monitor.sound,
         "speech": monitor.speech,
+        "speech_languages": monitor.speech_languages,
         "size": _size(monitor.size) if monitor.size else None,
         "layout": monitor.layout,
         "touch": monitor.touch,
         "answer_seconds": monitor.answer_seconds.total_seconds(),
+        "language_idle_seconds": monitor.language_idle.total_seconds(),
     }
     for name, value in from_config.items():
         if getattr(args, name) == parser.get_default(name):
@@ -163,12 +179,14 @@ def main(argv: list[str] | None = None) -> int:
             language=args.language,
             sound=not args.no_sound,
             speech=args.speech,
+            speech_languages=args.speech_languages,
             sound_out=args.sound_out,
             clock=args.clock,
             screenshot_wait_s=args.screenshot_wait,
             layout=args.layout,
             touch=bool(args.touch),
             answer_s=args.answer_seconds,
+            language_idle_s=args.language_idle_seconds,
             stop=stop,
         )
     except KeyboardInterrupt:

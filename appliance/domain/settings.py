@@ -11,6 +11,7 @@ from appliance.domain.config.types import (
     Duration,
     GpioPin,
     Integer,
+    Language,
     List,
     Name,
     Path,
@@ -39,7 +40,11 @@ DEVICE = Section(
             "the zone of the day's appointments and of the daily restart of numbers",
             default="Europe/Berlin",
         ),
-        "languages": Key(List(Choice("de", "en")), "languages offered to visitors, in this order", default="de, en"),
+        "languages": Key(
+            List(Language()),
+            "languages offered to visitors, in this order: any with a catalog (de, en, uk, ar, tr, ru, fa, ...)",
+            default="de, en",
+        ),
     },
     checks=(_kiosk_needs_a_concern,),
 )
@@ -132,8 +137,12 @@ def _concern_numbers_and_prefixes(config: Checked) -> None:
 CONCERN = Section(
     "concern",
     {
-        "title_de": Key(String(max_length=200), "the title visitors read, in plain German"),
-        "title_en": Key(String(max_length=200), "the English title; without it the German one is shown", optional=True),
+        "title": Key(
+            String(max_length=200),
+            "the title visitors read, per language: title_de in plain German (required), title_en, title_uk, ...; "
+            "a language without one shows the German title",
+            per_language=True,
+        ),
         "prefix": Key(
             String(r"[A-Z]{1,2}", "use one or two capital letters, e.g. A"),
             "one or two capital letters before the ticket number; different per concern",

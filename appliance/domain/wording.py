@@ -1,163 +1,137 @@
 """Every word a visitor reads or hears (kiosk answers, ticket, monitor and kiosk screens), per language.
 
-A text is a key rendered for a language; German is the default and the fallback for any missing text.
+A text is a key rendered for a language: German here (the source), every other language from its gettext
+catalog (appliance/domain/catalogs.py); German is the fallback for any missing or broken translation.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
+from babel.dates import format_date
+
+from appliance.domain.catalogs import LANGUAGES, SOURCE_LANGUAGE, translations
 from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy
 
-DEFAULT_LANGUAGE = "de"
+log = logging.getLogger(__name__)
 
-# One table per language: adding a language means adding its table here. (A later step moves the
-# tables into gettext catalogs; ``text`` is the one function that would then ask them.)
-TEXTS: dict[str, dict[str, str]] = {
-    "de": {
-        "desk": "Bitte wenden Sie sich an die Information.",
-        "checked_in.title": "Sie sind angemeldet",
-        "checked_in.body": "Bitte nehmen Sie Platz. Ihre Nummer auf dem Monitor: {code}.",
-        "too_early.title": "Noch zu früh",
-        "too_early.body": "Bitte scannen Sie Ihren Code ab {at} Uhr noch einmal.",
-        "too_late.title": "Ihr Termin ist vorbei",
-        "too_late.walk_in": "Bitte ziehen Sie eine Wartenummer. Wir helfen Ihnen so bald wie möglich.",
-        "wrong_day.title": "Termin an einem anderen Tag",
-        "wrong_day.body": "Ihr Termin ist nicht heute. {desk}",
-        "other_site.title": "Termin an einem anderen Standort",
-        "other_site.body": "Ihr Termin ist in einem anderen Haus. {desk}",
-        "unknown.title": "Termin nicht gefunden",
-        "cancelled.title": "Termin abgesagt",
-        "cancelled.body": "Dieser Termin wurde abgesagt. {desk}",
-        "forged.title": "Code ungültig",
-        "unreadable.title": "Code nicht lesbar",
-        "unreadable.body": "Bitte halten Sie den Code ruhig vor den Leser. Klappt es nicht: {desk}",
-        "out_of_order.title": "Außer Betrieb",
-        "out_of_order.body": "Hier gibt es gerade keine Wartenummern. {desk}",
-        "no_numbers_left.title": "Keine Wartenummern mehr",
-        "no_numbers_left.body": "Für dieses Anliegen sind heute alle Nummern vergeben. {desk}",
-        "no_number.title": "Gerade keine Wartenummer",
-        "no_number.body": "Dieses Gerät kann gerade keine Nummer vergeben. {desk}",
-        "clock_unknown.title": "Einen Moment bitte",
-        "clock_unknown.body": "Das Gerät startet noch. {desk}",
-        "press_failed.title": "Das hat nicht geklappt",
-        "press_failed.body": "Bitte versuchen Sie es noch einmal oder wenden Sie sich an die Information.",
-        "ticket.title": "Ihre Wartenummer: {code}",
-        "ticket.body": "Bitte nehmen Sie Ihren Zettel. {ahead}.",
-        "ticket.body_wait": "Bitte nehmen Sie Ihren Zettel. {ahead}. {wait}",
-        "ticket.number": "Ihre Wartenummer",
-        "ticket.online": "Aktuelle Wartezeit online:",
-        "ahead.none": "Sie sind als Nächstes dran",
-        "ahead.one": "Vor Ihnen: 1 Person",
-        "ahead.other": "Vor Ihnen: {count} Personen",
-        "wait.range": "{low}–{high} Min.",
-        "wait.exact": "{low} Min.",
-        "wait.estimate": "Wartezeit ca. {minutes}",
-        "waiting_count": "{count} wartend",
-        "announce": "Wartenummer {code}, bitte zu Schalter {counter}.",
-        "now_calling": "Aufruf",
-        "counter": "Schalter",
-        "no_call": "Bitte achten Sie auf Ihre Nummer",
-        "recent": "Zuletzt aufgerufen",
-        "next": "Als Nächstes",
-        "with_appointment": "Mit Termin",
-        "walk_in": "Ohne Termin",
-        "nobody_waiting": "Niemand wartet",
-        "more": "weitere",
-        "waits": "Wartezeit",
-        "waiting": "Wartende",
-        "closed": "Geschlossen",
-        "outside_hours": "Außerhalb der Öffnungszeiten",
-        "stale": "nicht aktuell",
-        "reconnecting": "Verbindung wird hergestellt",
-        "kiosk_appointment": "Termin? QR-Code scannen",
-        "kiosk_walk_in": "Ohne Termin? Knopf drücken",
-        "kiosk_choose": "Ohne Termin? Anliegen wählen",
-        "ask_information": "Bitte wenden Sie sich an die Information",
-        "one_moment": "Einen Moment bitte…",
-        # Dates are spelled out here rather than through the C locale, which a Pi OS Lite image rarely has.
-        "date.long": "{weekday}, {day}. {month} {year}",
-        "weekdays": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
-        "months": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-    },
-    "en": {
-        "desk": "Please go to the information desk.",
-        "checked_in.title": "You are checked in",
-        "checked_in.body": "Please take a seat. Your number on the monitor: {code}.",
-        "too_early.title": "Too early",
-        "too_early.body": "Please scan your code again from {at}.",
-        "too_late.title": "Your appointment has passed",
-        "too_late.walk_in": "Please take a waiting number. We will help you as soon as we can.",
-        "wrong_day.title": "Appointment on another day",
-        "wrong_day.body": "Your appointment is not today. {desk}",
-        "other_site.title": "Appointment at another office",
-        "other_site.body": "Your appointment is at another office. {desk}",
-        "unknown.title": "Appointment not found",
-        "cancelled.title": "Appointment cancelled",
-        "cancelled.body": "This appointment was cancelled. {desk}",
-        "forged.title": "Invalid code",
-        "unreadable.title": "Code could not be read",
-        "unreadable.body": "Please hold the code still in front of the reader. If that fails: {desk}",
-        "out_of_order.title": "Out of order",
-        "out_of_order.body": "No waiting numbers here at the moment. {desk}",
-        "no_numbers_left.title": "No numbers left",
-        "no_numbers_left.body": "All numbers for this matter have been given out today. {desk}",
-        "no_number.title": "No number right now",
-        "no_number.body": "This device cannot give out a number at the moment. {desk}",
-        "clock_unknown.title": "One moment please",
-        "clock_unknown.body": "The device is still starting. {desk}",
-        "press_failed.title": "That did not work",
-        "press_failed.body": "Please try again or ask at the information desk.",
-        "ticket.title": "Your number: {code}",
-        "ticket.body": "Please take your ticket. {ahead}.",
-        "ticket.body_wait": "Please take your ticket. {ahead}. {wait}.",
-        "ticket.number": "Your number",
-        "ticket.online": "Current wait online:",
-        "ahead.none": "You are next",
-        "ahead.one": "1 person ahead of you",
-        "ahead.other": "{count} people ahead of you",
-        "wait.range": "{low}–{high} min",
-        "wait.exact": "{low} min",
-        "wait.estimate": "Wait approx. {minutes}",
-        "waiting_count": "{count} waiting",
-        "announce": "Number {code}, please go to counter {counter}.",
-        "now_calling": "Now calling",
-        "counter": "Counter",
-        "no_call": "Please watch for your number",
-        "recent": "Recent calls",
-        "next": "Next",
-        "with_appointment": "With appointment",
-        "walk_in": "Without appointment",
-        "nobody_waiting": "No one waiting",
-        "more": "more",
-        "waits": "Waiting time",
-        "waiting": "Waiting",
-        "closed": "Closed",
-        "outside_hours": "Outside opening hours",
-        "stale": "not up to date",
-        "reconnecting": "Reconnecting",
-        "kiosk_appointment": "Appointment? Scan your QR code",
-        "kiosk_walk_in": "No appointment? Press the button",
-        "kiosk_choose": "No appointment? Choose your concern",
-        "ask_information": "Please ask at the information desk",
-        "one_moment": "One moment please…",
-        "date.long": "{weekday}, {day} {month} {year}",
-        "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
-        "months": "January February March April May June July August September October November December",
-    },
+DEFAULT_LANGUAGE = SOURCE_LANGUAGE
+
+
+class Message(NamedTuple):
+    """A text's key (the catalogs' context) and its German words; a plural form when it counts."""
+
+    key: str
+    german: str
+    german_plural: str | None = None  # with a ``count`` parameter: ngettext's plural form
+
+
+def N_(key: str, german: str) -> Message:  # noqa: N802 -- gettext's marker name, which pybabel extract looks for
+    return Message(key, german)
+
+
+def NP_(key: str, german: str, german_plural: str) -> Message:  # noqa: N802
+    return Message(key, german, german_plural)
+
+
+# Adding a text: a line here, then `make catalogs-update` and its translation in each catalog.
+MESSAGES: dict[str, Message] = {
+    message.key: message
+    for message in (
+        N_("desk", "Bitte wenden Sie sich an die Information."),
+        N_("checked_in.title", "Sie sind angemeldet"),
+        N_("checked_in.body", "Bitte nehmen Sie Platz. Ihre Nummer auf dem Monitor: {code}."),
+        N_("too_early.title", "Noch zu früh"),
+        N_("too_early.body", "Bitte scannen Sie Ihren Code ab {at} Uhr noch einmal."),
+        N_("too_late.title", "Ihr Termin ist vorbei"),
+        N_("too_late.walk_in", "Bitte ziehen Sie eine Wartenummer. Wir helfen Ihnen so bald wie möglich."),
+        N_("wrong_day.title", "Termin an einem anderen Tag"),
+        N_("wrong_day.body", "Ihr Termin ist nicht heute. {desk}"),
+        N_("other_site.title", "Termin an einem anderen Standort"),
+        N_("other_site.body", "Ihr Termin ist in einem anderen Haus. {desk}"),
+        N_("unknown.title", "Termin nicht gefunden"),
+        N_("cancelled.title", "Termin abgesagt"),
+        N_("cancelled.body", "Dieser Termin wurde abgesagt. {desk}"),
+        N_("forged.title", "Code ungültig"),
+        N_("unreadable.title", "Code nicht lesbar"),
+        N_("unreadable.body", "Bitte halten Sie den Code ruhig vor den Leser. Klappt es nicht: {desk}"),
+        N_("out_of_order.title", "Außer Betrieb"),
+        N_("out_of_order.body", "Hier gibt es gerade keine Wartenummern. {desk}"),
+        N_("no_numbers_left.title", "Keine Wartenummern mehr"),
+        N_("no_numbers_left.body", "Für dieses Anliegen sind heute alle Nummern vergeben. {desk}"),
+        N_("no_number.title", "Gerade keine Wartenummer"),
+        N_("no_number.body", "Dieses Gerät kann gerade keine Nummer vergeben. {desk}"),
+        N_("clock_unknown.title", "Einen Moment bitte"),
+        N_("clock_unknown.body", "Das Gerät startet noch. {desk}"),
+        N_("press_failed.title", "Das hat nicht geklappt"),
+        N_("press_failed.body", "Bitte versuchen Sie es noch einmal oder wenden Sie sich an die Information."),
+        N_("ticket.title", "Ihre Wartenummer: {code}"),
+        N_("ticket.body", "Bitte nehmen Sie Ihren Zettel. {ahead}."),
+        N_("ticket.body_wait", "Bitte nehmen Sie Ihren Zettel. {ahead}. {wait}"),
+        N_("ticket.number", "Ihre Wartenummer"),
+        N_("ticket.online", "Aktuelle Wartezeit online:"),
+        N_("ticket.footer", "Bitte achten Sie auf den Aufruf am Monitor."),
+        N_("ahead.none", "Sie sind als Nächstes dran"),
+        NP_("ahead", "Vor Ihnen: {count} Person", "Vor Ihnen: {count} Personen"),
+        N_("wait.range", "{low}–{high} Min."),
+        N_("wait.exact", "{low} Min."),
+        N_("wait.estimate", "Wartezeit ca. {minutes}"),
+        N_("waiting_count", "{count} wartend"),
+        N_("announce", "Wartenummer {code}, bitte zu Schalter {counter}."),
+        N_("now_calling", "Aufruf"),
+        N_("counter", "Schalter"),
+        N_("no_call", "Bitte achten Sie auf Ihre Nummer"),
+        N_("recent", "Zuletzt aufgerufen"),
+        N_("next", "Als Nächstes"),
+        N_("with_appointment", "Mit Termin"),
+        N_("walk_in", "Ohne Termin"),
+        N_("nobody_waiting", "Niemand wartet"),
+        N_("more", "weitere"),
+        N_("waits", "Wartezeit"),
+        N_("waiting", "Wartende"),
+        N_("closed", "Geschlossen"),
+        N_("outside_hours", "Außerhalb der Öffnungszeiten"),
+        N_("stale", "nicht aktuell"),
+        N_("reconnecting", "Verbindung wird hergestellt"),
+        N_("kiosk_appointment", "Termin? QR-Code scannen"),
+        N_("kiosk_walk_in", "Ohne Termin? Knopf drücken"),
+        N_("kiosk_choose", "Ohne Termin? Anliegen wählen"),
+        N_("ask_information", "Bitte wenden Sie sich an die Information"),
+        N_("one_moment", "Einen Moment bitte…"),
+        N_("language_returning", "Gleich wieder auf Deutsch – tippen Sie, um zu bleiben"),
+    )
 }
-LANGUAGES = tuple(TEXTS)
 KINDS = ("ok", "warn", "error")  # a message's colour on the screen, LED and buzzer pattern
+_REPORTED: set[tuple[str, str]] = set()  # broken translations already logged
 
 
 def text(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
-    """The text ``key`` in ``language`` (German where that language lacks it), filled with ``params``.
-
-    A parameter that is a Phrase is rendered in the same language.
+    """The text ``key`` in ``language`` (German where that language lacks it or its translation is broken),
+    filled with ``params``. A parameter that is a Phrase is rendered in the same language.
     """
-    template = TEXTS.get(language, {}).get(key) or TEXTS[DEFAULT_LANGUAGE][key]
-    return template.format(
-        **{name: value.render(language) if isinstance(value, Phrase) else value for name, value in params.items()}
-    )
+    message = MESSAGES[key]
+    for candidate in dict.fromkeys((language, DEFAULT_LANGUAGE)):
+        values = {
+            name: value.render(candidate) if isinstance(value, Phrase) else value for name, value in params.items()
+        }
+        template = _translated(message, candidate, values.get("count"))
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError) as error:
+            if candidate == DEFAULT_LANGUAGE:
+                raise
+            if (candidate, key) not in _REPORTED:  # once: screens redraw the same text many times a minute
+                _REPORTED.add((candidate, key))
+                log.error("the %s translation of %r is broken (%s): shown in German", candidate, key, error)
+    raise AssertionError("unreachable: German raised or returned")
+
+
+def _translated(message: Message, language: str, count) -> str:
+    catalog = translations(language)
+    if message.german_plural is None:
+        return catalog.pgettext(message.key, message.german)
+    return catalog.npgettext(message.key, message.german, message.german_plural, int(count))
 
 
 @dataclass(frozen=True)
@@ -179,7 +153,7 @@ class Phrase:
     @classmethod
     def from_json(cls, data) -> "Phrase | None":
         """The phrase sent as JSON, or None unless it is one every language can render."""
-        if not isinstance(data, dict) or data.get("key") not in TEXTS[DEFAULT_LANGUAGE]:
+        if not isinstance(data, dict) or data.get("key") not in MESSAGES:
             return None
         raw = data.get("params", {})
         if not isinstance(raw, dict):
@@ -229,8 +203,8 @@ def people_ahead(count: int) -> Phrase:
     """Where a ticket stands in the queue."""
     if count < 0:
         raise ValueError(f"people ahead cannot be negative ({count})")
-    # Plural forms as German and English have them; gettext's ngettext takes over with more languages.
-    return phrase("ahead.none" if count == 0 else "ahead.one" if count == 1 else "ahead.other", count=count)
+    # Next in line is said in words; any other count takes the language's plural form.
+    return phrase("ahead.none") if count == 0 else phrase("ahead", count=count)
 
 
 def wait_minutes(low: int, high: int) -> Phrase:
@@ -250,22 +224,16 @@ def ticket_queue(ahead: int, wait: tuple[int, int] | None) -> tuple[Phrase, ...]
     return (people_ahead(ahead), *((wait_estimate(*wait),) if wait is not None and ahead else ()))
 
 
-def ticket_languages(configured) -> tuple[str, ...]:
-    """A ticket's languages: German first (the office's language and the fallback), then the device's others
-    (only those with texts: a thermal printer has no code page for most scripts)."""
-    return (DEFAULT_LANGUAGE, *(code for code in configured if code != DEFAULT_LANGUAGE and code in TEXTS))
+def ticket_languages(chosen: str | None, configured) -> tuple[str, ...]:
+    """A ticket's languages: German first (the office's language and the fallback), then the visitor's
+    chosen one; without a choice the device's next configured language."""
+    others = [chosen] if chosen else list(configured)
+    return (DEFAULT_LANGUAGE, *[code for code in others if code != DEFAULT_LANGUAGE and code in LANGUAGES][:1])
 
 
 def long_date(moment: datetime, language: str) -> str:
-    weekdays, months = text("weekdays", language).split(), text("months", language).split()
-    return text(
-        "date.long",
-        language,
-        weekday=weekdays[moment.weekday()],
-        day=moment.day,
-        month=months[moment.month - 1],
-        year=moment.year,
-    )
+    """The date spelt out as the language writes it (Babel's CLDR data): 'Dienstag, 25. November 2025'."""
+    return format_date(moment, "full", locale=language if language in LANGUAGES else DEFAULT_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -313,7 +281,7 @@ def check_in_message(judgement: Judgement, display_code: str | None, late_policy
         CheckInVerdict.FORGED: "forged",
         CheckInVerdict.UNREADABLE: "unreadable",
     }[verdict]
-    body = phrase(f"{name}.body", desk=DESK) if f"{name}.body" in TEXTS[DEFAULT_LANGUAGE] else DESK
+    body = phrase(f"{name}.body", desk=DESK) if f"{name}.body" in MESSAGES else DESK
     return VisitorMessage("error", phrase(f"{name}.title"), body)
 
 

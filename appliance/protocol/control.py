@@ -19,7 +19,7 @@ class Request(StrEnum):
     STATUS = "status"  # {} -> the status dict
     PRINT_DAY_LIST = "print-day-list"  # {} -> what was done
     JUDGE = "judge"  # {"payload": text} -> the verdict a scan would get, changing nothing
-    PRESS = "press"  # {"concern": name} -> a touch on the kiosk screen
+    PRESS = "press"  # {"concern": name, "language": code or absent} -> a touch on the kiosk screen
     SUBSCRIBE = "subscribe"  # {} -> a stream: the view now, then one after every change
 
 

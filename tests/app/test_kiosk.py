@@ -16,8 +16,8 @@ class Dispenser:
     def __init__(self, failure=None):
         self.requests, self._failure = [], failure
 
-    def request(self, concern, source):
-        self.requests.append((concern, source))
+    def request(self, concern, source, language=None):
+        self.requests.append((concern, source) + ((language,) if language else ()))
 
     def failure(self):
         return self._failure
@@ -45,6 +45,12 @@ def test_a_press_goes_to_a_running_dispenser(kiosk):
     kiosk.dispenser = Dispenser()
     kiosk.press("leave", "touch")
     assert kiosk.dispenser.requests == [("leave", "touch")] and kiosk.answer is None
+
+
+def test_a_press_carries_the_language_the_visitor_chose(kiosk):
+    kiosk.dispenser = Dispenser()
+    kiosk.press("leave", "touch", language="uk")
+    assert kiosk.dispenser.requests == [("leave", "touch", "uk")]
 
 
 @pytest.mark.parametrize(

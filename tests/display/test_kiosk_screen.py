@@ -169,6 +169,24 @@ def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_pri
     assert screen.presses() == ["leave"]  # one press for the double tap
 
 
+def test_a_visitor_who_chose_a_language_presses_a_concern_and_the_press_names_the_language(kiosk):
+    screen = kiosk(kiosk_view())
+    frame = screen.welcome()
+    english = next(b for b in frame.language_buttons if b.language == "en")
+
+    screen.click(english.rect.center)
+    frame = screen.shows(lambda frame: frame.texts("instruction")[:1] == ["Appointment? Scan your QR code"], "English")[
+        0
+    ]
+    screen.click(next(b for b in frame.buttons if b.concern == "leave").rect.center)
+
+    wait_for(lambda: screen.presses() == ["leave"], what="the press")
+    assert screen.server.requests[0] == {"request": "press", "concern": "leave", "language": "en"}
+    screen.shows(
+        lambda frame: frame.texts("one_moment") == ["One moment please…", "Einen Moment bitte…"], "English first"
+    )
+
+
 def test_an_answer_stays_answer_seconds_then_the_welcome_screen_returns(kiosk):
     now = datetime.now(UTC)
     verdict = KioskAnswer(TOO_EARLY, "T-4821", now).to_json()
@@ -246,14 +264,16 @@ def test_layout_kiosk_from_the_config_file_or_the_command_line_draws_the_kiosk_s
 
     shot = pygame.image.load(str(tmp_path / "shot.png"))
     expected = pygame.Surface((800, 480))
-    render_kiosk(expected, None, now, concerns=parse_view(view).concerns, touch=True)
+    render_kiosk(expected, None, now, concerns=parse_view(view).concerns, touch=True, languages=("de", "en"))
     assert shot.get_size() == (800, 480)
     assert pygame.image.tobytes(shot, "RGB") == pygame.image.tobytes(expected, "RGB")
 
 
 def test_the_config_sets_layout_touch_and_answer_seconds_unless_the_command_line_does(tmp_path, device_config_file):
     device_config_file.write_text(
-        device_config_file.read_text() + "\n[monitor]\nlayout = kiosk\ntouch = yes\nanswer_seconds = 8s\n"
+        device_config_file.read_text()
+        + "\n[monitor]\nlayout = kiosk\ntouch = yes\nanswer_seconds = 8s\nlanguage_idle = 90s\n"
+        + "speech_languages = de, ar\n"
     )
     monitor = load_config(device_config_file).monitor
     parser = build_parser()
@@ -261,6 +281,7 @@ def test_the_config_sets_layout_touch_and_answer_seconds_unless_the_command_line
     args = parser.parse_args([])
     _take_config_defaults(args, parser, monitor)
     assert (args.layout, args.touch, args.answer_seconds) == ("kiosk", True, 8.0)
+    assert (args.language_idle_seconds, args.speech_languages) == (90.0, ("de", "ar"))
     args = parser.parse_args(["--no-touch", "--answer-seconds", "20"])
     _take_config_defaults(args, parser, monitor)
     assert (args.touch, args.answer_seconds) == (False, 20.0)
@@ -279,7 +300,7 @@ class Clock:
 
 def kiosk_screen(**options):
     clock, sent = Clock(), []
-    screen = KioskScreen(sent.append, touch=True, answer_s=15.0, monotonic=clock, **options)
+    screen = KioskScreen(lambda concern, language: sent.append(concern), touch=True, monotonic=clock, **options)
     screen.set_connected(True)
     return screen, clock, sent
 

@@ -30,6 +30,7 @@ from appliance.display.announcer import (  # noqa: E402
     spoken_text,
 )
 from appliance.display.view import parse_view  # noqa: E402
+from appliance.domain.catalogs import LANGUAGES  # noqa: E402
 from support.samples import NOW, call, sample_view  # noqa: E402
 
 
@@ -253,3 +254,28 @@ def test_nothing_is_sent_anywhere_speech_runs_as_a_local_program():
     # The only way out of the announcer is a subprocess of espeak-ng writing a local file.
     source = Path(announcer_module.__file__).read_text()
     assert "socket" not in source and "http" not in source and "urllib" not in source
+
+
+def test_each_call_is_spoken_in_german_then_in_the_offices_second_language(tmp_path):
+    speech = RecordingSpeech()
+    announcer = Announcer(FilePlayer(tmp_path), speech=speech, languages=("de", "ar"), pause_s=0)
+    try:
+        announcer.offer(calls(("A001", 3, 1)), NOW)
+        assert announcer.wait_idle(10)
+    finally:
+        announcer.close()
+
+    assert speech.texts == ["Wartenummer A 1, bitte zu Schalter 3.", "الرقم A 1، يرجى التوجه إلى الشباك 3."]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0001-chime.wav", "0002-speech-de.wav", "0003-speech-ar.wav"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_espeak_ng_has_a_voice_for_every_shipped_language(language, tmp_path):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+    wav = Espeak().synthesize(spoken_text(Announcement("A042", "3", NOW), language), voice=language)
+
+    assert wav is not None
+    (tmp_path / "voice.wav").write_bytes(wav)
+    duration, level = wav_facts(tmp_path / "voice.wav")
+    assert duration > 1.0 and level > 0.02

@@ -198,7 +198,7 @@ def test_date_clock_ticker_and_wait_ranges_are_shown_german_first():
     _, frame = draw(sample_view(), highlight_s=1)
 
     assert frame.texts("clock") == ["09:42"]
-    assert frame.texts("date") == ["Dienstag, 25. November 2025", "Tuesday, 25 November 2025"]
+    assert frame.texts("date") == ["Dienstag, 25. November 2025", "Tuesday, November 25, 2025"]
     assert frame.texts("wait") == ["25–40 Min.", "10–20 Min.", "5–10 Min.", "3 wartend"]
     assert frame.texts("ticker")[0].startswith("Heute bis 12:00 Uhr")
     assert frame.texts("title")[:2] == ["Zuletzt aufgerufen", "Recent calls"]

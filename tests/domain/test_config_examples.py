@@ -15,10 +15,10 @@ KINDS = {"kiosk.conf": ("kiosk",), "monitor.conf": ("monitor",), "kiosk-monitor.
 CONCERNS = ("first-application", "leave", "documents", "other")
 # Optional keys without a default (url, button, ready_led, ...): commented out, they show an example.
 NO_DEFAULT = {
-    key
+    name
     for section in SCHEMA.sections.values()
-    for key, spec in section.keys.items()
-    if spec.optional and spec.default is None
+    for name in section.written_names()
+    if section.spec(name).optional and section.spec(name).default is None
 }
 
 
@@ -52,8 +52,8 @@ def test_example_shows_every_concern_in_the_check_config_listing(example):
     assert [c.name for c in config.concerns] == list(CONCERNS)
     for concern in config.concerns:
         assert f"[concern:{concern.name}]" in config.effective
-        assert f"title_de = {concern.title_de}    # {path}:" in config.effective
-        assert concern.title_en, f"[concern:{concern.name}] has no English title"
+        assert f"title_de = {concern.title.get('de')}    # {path}:" in config.effective
+        assert "en" in dict(concern.title.texts), f"[concern:{concern.name}] has no English title"
 
 
 def test_examples_use_realistic_job_centre_concerns(example):
@@ -83,9 +83,11 @@ def test_example_shows_every_key_of_every_section_so_nothing_has_to_be_looked_up
 
     for section in SCHEMA.fixed():
         assert re.search(rf"^#? ?\[{re.escape(section.name)}\]$", text, re.M), f"config/{name} lacks [{section.name}]"
-        for key in section.keys:
+        for key, spec in section.keys.items():
+            key = f"{key}_de" if spec.per_language else key
             assert re.search(rf"^(# )?{key} =", text, re.M), f"config/{name} lacks [{section.name}] {key}"
-    for key in SCHEMA.sections["concern"].keys:
+    for key, spec in SCHEMA.sections["concern"].keys.items():
+        key = f"{key}_de" if spec.per_language else key
         assert re.search(rf"^{key} =", text, re.M), f"config/{name}: no concern sets {key}"
 
 

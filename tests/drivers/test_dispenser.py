@@ -24,6 +24,8 @@ from appliance.domain.wording import NO_NUMBER_HERE
 from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
+from appliance.printer.render import render
+from support.ocr import read_page, similarity
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -161,6 +163,29 @@ def test_a_kiosk_the_office_refuses_prints_nothing_and_sends_the_visitor_to_the_
         "Dieses Gerät kann gerade keine Nummer vergeben. Bitte wenden Sie sich an die Information."
     )
     assert recorder.beeps == [Beep.REFUSED] and emulator.jobs == [] and core.snapshot.waiting == ()
+
+
+def test_a_ticket_is_printed_in_german_and_the_language_the_visitor_chose(kiosk, tmp_path):
+    emulator, core, dispenser, recorder = kiosk()
+
+    dispenser.request("leave", "touch", language="uk")
+
+    assert recorder.wait_answer().code == "A001"
+    printed = render(emulator.wait_for_jobs(1)[0])
+    assert "Ihre Wartenummer" in printed.text and "Your number" not in printed.text
+    lines = read_page(printed.image, "uk")
+    assert max(similarity("Ваш номер", line) for line in lines) >= 0.85, lines
+
+
+def test_without_a_choice_a_ticket_is_printed_in_german_and_the_devices_next_language(kiosk):
+    emulator, core, dispenser, recorder = kiosk()
+
+    dispenser.request("leave")
+
+    recorder.wait_answer()
+    printed = render(emulator.wait_for_jobs(1)[0])
+    assert "Ihre Wartenummer" in printed.text and "Your number" in printed.text
+    assert "Please watch the monitor for your number." in printed.text  # the catalog's footer
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from appliance.domain.wording import text
 from appliance.printer.errors import PrinterConfigError
 from appliance.printer.layout import TicketContent, day_list_bytes, logo_problem, ticket_bytes
 from appliance.printer.profiles import PAPER_DOTS
 from appliance.printer.render import render
+from support.ocr import read_page, similarity
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ISSUED = datetime(2026, 11, 25, 9, 14, tzinfo=BERLIN)
@@ -227,3 +229,34 @@ def test_the_morning_list_shows_date_count_and_rows_by_slot_without_names():
 def test_an_empty_morning_list_says_so():
     text = render(day_list_bytes([], date(2026, 11, 28), "Jobcenter", None, 58), 58).text
     assert "Termine am Sa. 28.11.2026" in text and "Keine Termine" in text
+
+
+@pytest.mark.parametrize("language", ["ar", "fa", "uk", "ru"])
+def test_lines_outside_the_code_page_print_as_shaped_images_that_read_back(language):
+    """No code page of a cheap printer has Arabic or Farsi (nor, on most, Cyrillic): those lines go as
+    images of the shaped text, right to left where the language is, and tesseract reads them back."""
+    words = {key: text(key, language) for key in ("ticket.number", "ticket.online", "ticket.footer")}
+    content = ticket(
+        heading=("Ihre Wartenummer", words["ticket.number"]),
+        url_label=("Aktuelle Wartezeit online:", words["ticket.online"]),
+        footer=("Bitte achten Sie auf den Monitor.", words["ticket.footer"]),
+    )
+
+    job = printed(content)
+
+    assert job.raster_images >= 3
+    assert "?" not in job.text and "Ihre Wartenummer" in job.text  # the German lines stay printer text
+    lines = read_page(job.image, language)
+    for expected in words.values():
+        best = max(lines, key=lambda line: similarity(expected, line))
+        assert similarity(expected, best) >= 0.85, f"printed {expected!r}, tesseract read {lines}"
+
+
+def test_a_shaped_line_wider_than_the_paper_breaks_between_words():
+    long_footer = " ".join([text("ticket.footer", "ar")] * 3)
+
+    data = ticket_bytes(ticket(footer=(long_footer,)), profile="TM-T20II", paper_width_mm=58, native_qr=True)
+
+    headers = [data[at + 4 : at + 8] for at in range(len(data)) if data.startswith(GS_RASTER, at)]
+    widths = [8 * (header[0] + 256 * header[1]) for header in headers]
+    assert len(widths) >= 3 and max(widths) <= PAPER_DOTS[58]

@@ -3,6 +3,7 @@
 tests/display/test_monitor_ocr.py checks them first, so a failing screen test means the screen, not the reader.
 """
 
+import difflib
 import os
 import shutil
 import subprocess
@@ -27,8 +28,20 @@ def tesseract() -> str:
     return program
 
 
-def read_text(surface: pygame.Surface, rect: pygame.Rect, *, pad: int = 20, charset: str | None = None) -> str:
-    """What tesseract reads in ``rect`` of ``surface`` (one line), after turning it black on white.
+# Tesseract's language data (Debian's tesseract-ocr-LANG, which `make test` installs) per shipped language.
+TESSERACT_LANGUAGES = {"de": "eng", "en": "eng", "uk": "ukr", "ar": "ara", "tr": "tur", "ru": "rus", "fa": "fas"}
+
+
+def read_text(
+    surface: pygame.Surface,
+    rect: pygame.Rect,
+    *,
+    pad: int = 20,
+    charset: str | None = None,
+    language: str | None = None,
+) -> str:
+    """What tesseract reads in ``rect`` of ``surface`` (one line, in ``language``: de, uk, ar, ...), after
+    turning it black on white.
 
     The background is the colour at the crop's corner, so it works on the highlighted band
     (dark on amber) and on the normal one (white on dark blue) alike.
@@ -47,8 +60,26 @@ def read_text(surface: pygame.Surface, rect: pygame.Rect, *, pad: int = 20, char
         command = [tesseract(), str(path), "-", "--psm", "7"]
         if charset:
             command += ["-c", f"tessedit_char_whitelist={charset}"]
+        if language:
+            command += ["-l", TESSERACT_LANGUAGES[language]]
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     return result.stdout.strip()
+
+
+def read_page(image, language: str) -> list[str]:
+    """The lines tesseract reads on a whole black-on-white page (a PIL image, such as a printed ticket)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "page.png"
+        image.save(path)
+        command = [tesseract(), str(path), "-", "--psm", "6", "-l", TESSERACT_LANGUAGES[language]]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+
+def similarity(expected: str, read: str) -> float:
+    """How close OCR came to ``expected`` (1.0: the same), blind to spacing: stray dots and the odd
+    misread letter lower it a little, words in the wrong order a lot."""
+    return difflib.SequenceMatcher(None, "".join(expected.split()), "".join(read.split())).ratio()
 
 
 def _to_rgb(mask: pygame.mask.Mask) -> pygame.Surface:

@@ -8,11 +8,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.domain.catalogs import LANGUAGES, SOURCE_LANGUAGE
 from appliance.domain.config.ini import IniFile, Problem, Setting, parse_ini, read_ini
 from appliance.domain.config.model import AppConfig
-from appliance.domain.config.schema import ALL, Schema, Section, plural
+from appliance.domain.config.schema import ALL, Schema, Section, per_language_key, plural
 from appliance.domain.config.suggest import closest, did_you_mean
-from appliance.domain.config.types import NAME_PATTERN
+from appliance.domain.config.types import NAME_PATTERN, PerLanguage, no_catalog
 from appliance.domain.errors import ConfigError
 
 ETC_FILE = Path("/etc/entrance-appliance/appliance.conf")
@@ -82,7 +83,7 @@ class Checked:
         for header, keys in merged.items():
             section = schema.section_of(header)
             for key, (setting, base_dir) in keys.items():
-                spec = section.keys[key]
+                spec = section.spec(key)
                 try:
                     value = None if spec.optional and setting.value == "" else spec.type.parse(setting.value, base_dir)
                 except ValueError as error:
@@ -131,7 +132,15 @@ class Checked:
         return self.schema.config_model(**sections, files=files, effective=self._listing())
 
     def _model(self, section: Section, header: str, **extra):
-        return self.schema.models[section.name](**extra, **{key: self.value(header, key) for key in section.keys})
+        values = {
+            key: self._per_language(header, key) if spec.per_language else self.value(header, key)
+            for key, spec in section.keys.items()
+        }
+        return self.schema.models[section.name](**extra, **values)
+
+    def _per_language(self, header: str, key: str) -> PerLanguage:
+        texts = ((language, self.value(header, f"{key}_{language}")) for language in LANGUAGES)
+        return PerLanguage(tuple((language, text) for language, text in texts if text is not None))
 
     def _source(self, header: str, key: str) -> str | None:
         if key in self.settings.get(header, {}):
@@ -143,13 +152,13 @@ class Checked:
 
     def _require(self) -> None:
         for section in self.schema.fixed():
-            for key, spec in section.keys.items():
-                if spec.required and not self.is_set(section.name, key):
+            for key in _required(section):
+                if not self.is_set(section.name, key):
                     self.problem(section.name, key, "is required but not set", at=(self.main_file, 0))
         for section in self.schema.templates():
             for header in self.instances(section.name):
-                for key, spec in section.keys.items():
-                    if spec.required and self._source(header, key) is None:
+                for key in _required(section):
+                    if self._source(header, key) is None:
                         self.problem(header, key, "is required but not set", at=(self.main_file, 0))
 
     def _listing(self) -> str:
@@ -162,9 +171,9 @@ class Checked:
                 headers.append(section.name)
         lines = []
         for header in headers:
-            keys = self.schema.section_of(header).keys
+            section = self.schema.section_of(header)
             shown = []
-            for key, spec in keys.items():
+            for key, spec in _written(section):
                 source = self._source(header, key)
                 if source is not None:
                     setting = self.settings[source][key]
@@ -178,6 +187,20 @@ class Checked:
             if section.remarks is not None:
                 listing += section.remarks(self)
         return listing
+
+
+def _required(section: Section) -> list[str]:
+    """The names a file must set: a required per-language key needs its German text."""
+    return [
+        f"{key}_{SOURCE_LANGUAGE}" if spec.per_language else key for key, spec in section.keys.items() if spec.required
+    ]
+
+
+def _written(section: Section):
+    """(name as written, key) for every name a file may set, per-language keys once per language."""
+    for key, spec in section.keys.items():
+        for name in [f"{key}_{language}" for language in LANGUAGES] if spec.per_language else [key]:
+            yield name, spec
 
 
 def _show(spec, value) -> str:
@@ -208,13 +231,20 @@ def _merge(parsed, schema: Schema, problems) -> dict[str, dict[str, tuple[Settin
                 continue
             own = merged.setdefault(header, {})
             for key, setting in settings.items():
-                if key not in section.keys:
-                    problems.append(
-                        Problem(ini.path, setting.line, f"unknown key{did_you_mean(key, section.keys)}", header, key)
-                    )
+                if section.spec(key) is None:
+                    problems.append(Problem(ini.path, setting.line, _unknown_key(key, section), header, key))
                     continue
                 own[key] = (setting, base_dir)
     return merged
+
+
+def _unknown_key(written: str, section: Section) -> str:
+    name, language = per_language_key(written)
+    if language is not None and name in section.keys and section.keys[name].per_language:
+        return f"{name} in {no_catalog(language)}"
+    if written in section.keys:  # a per-language key written without its language
+        return f"is given per language: {written}_{SOURCE_LANGUAGE} in German, {written}_en in English, ..."
+    return f"unknown key{did_you_mean(written, section.written_names())}"
 
 
 def _section_hint(header: str, schema: Schema) -> str:

@@ -22,5 +22,4 @@ class Concern:
     @property
     def info(self) -> ConcernInfo:
         """The concern as visitors see it (titles per language), on screen and on the ticket."""
-        titles = (("de", self.title_de),) + ((("en", self.title_en),) if self.title_en else ())
-        return ConcernInfo(self.name, self.prefix, titles)
+        return ConcernInfo(self.name, self.prefix, self.title.texts)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance.domain.catalogs import LANGUAGES
 from appliance.domain.config.model import AppConfig
 from appliance.domain.config.types import ValueType
 
@@ -26,6 +27,9 @@ class Key:
     doc: str
     default: str | None = None  # None: no default
     optional: bool = False  # may stay unset (None); an empty value unsets it
+    # Written once per language as NAME_xx (title_de, title_uk, ...), for any language with a catalog;
+    # a required one needs the German text. The model holds them together as a PerLanguage.
+    per_language: bool = False
 
     @property
     def required(self) -> bool:
@@ -51,6 +55,30 @@ class Section:
     @property
     def header(self) -> str:
         return f"{self.name}:" if self.template else self.name
+
+    def spec(self, written: str) -> Key | None:
+        """The key a file's ``written`` name sets (``title_uk`` sets the per-language ``title``), or None."""
+        name, language = per_language_key(written)
+        if language in LANGUAGES and name in self.keys and self.keys[name].per_language:
+            return self.keys[name]
+        key = self.keys.get(written)
+        return key if key is not None and not key.per_language else None
+
+    def written_names(self) -> list[str]:
+        """Every name a file may set in this section, for suggestions."""
+        return [
+            variant
+            for key, spec in self.keys.items()
+            for variant in ([f"{key}_{language}" for language in LANGUAGES] if spec.per_language else [key])
+        ]
+
+
+def per_language_key(written: str) -> tuple[str, str | None]:
+    """``title_uk`` is ('title', 'uk'); a name without a language suffix is (name, None)."""
+    name, underscore, language = written.rpartition("_")
+    return (
+        (name, language) if underscore and name and language.isalpha() and len(language) in (2, 3) else (written, None)
+    )
 
 
 class Schema:

@@ -12,6 +12,7 @@ from pathlib import Path as _Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from appliance.domain.catalogs import LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
 from appliance.domain.config.suggest import did_you_mean
 
 # Devices, sites and concerns share one kind of name; the sync protocol's "Name" schema is the same.
@@ -89,6 +90,40 @@ class Choice(ValueType):
         if raw not in self.choices:
             raise ValueError(f"{raw!r} is not one of {', '.join(self.choices)}{did_you_mean(raw, self.choices)}")
         return self.choices[raw]
+
+
+class Language(Choice):
+    """A language visitors are offered: one with a catalog (German is the source and needs none)."""
+
+    def __init__(self):
+        super().__init__(*LANGUAGES)
+
+    def parse(self, raw, base_dir):
+        if raw not in self.choices:
+            raise ValueError(no_catalog(raw))
+        return raw
+
+
+def no_catalog(language: str) -> str:
+    return (
+        f"{language!r} has no catalog: shipped are {', '.join(LANGUAGES)}{did_you_mean(language, LANGUAGES)} "
+        f"(a language is added as {LOCALE_DIR.name}/{language}/LC_MESSAGES/appliance.po)"
+    )
+
+
+@dataclass(frozen=True)
+class PerLanguage:
+    """A text a technician gives per language (``title_de``, ``title_uk``, ...): German, then the others."""
+
+    texts: tuple[tuple[str, str], ...]  # (language, text)
+
+    def get(self, language: str) -> str | None:
+        """The text in ``language``, else the German one (None when neither is given)."""
+        texts = dict(self.texts)
+        return texts.get(language) or texts.get(SOURCE_LANGUAGE)
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
 
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
