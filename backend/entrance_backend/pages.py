@@ -9,7 +9,6 @@ and binds the F-keys. The wait page is one small response without any script: it
 # (autoescape), so a code or concern from a URL or a device is never markup. It is small, pure
 # Python and the templating library Starlette itself documents; templates need no build step.
 import asyncio
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +26,7 @@ from entrance_backend.access import Access
 from entrance_backend.counter_sessions import SESSION_COOKIE, SESSION_S, CounterSession, CounterSessions
 from entrance_backend.http import Backend
 from entrance_backend.store import BackendRefusal
+from entrance_backend.waits import wait_minutes
 
 CODE = Contract.load().pattern("Code")
 NAME = Contract.load().pattern("Name")
@@ -44,15 +44,14 @@ _NO_STORE = {"Cache-Control": "no-store"}
 _SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
 
 
-def wait_range(ahead: int, published: dict | None) -> tuple[int, int] | None:
-    """Minutes (from, to) until a visitor with ``ahead`` people before them is called, from the office's
-    published wait of their concern (``minutes`` for a newcomer behind ``waiting``): its pace times the
-    people ahead, ± (2 min + 30 %) as the devices print it. None: nothing published, or next in line."""
-    if published is None or ahead <= 0:
-        return None
-    forecast = published["minutes"] * ahead / max(published["waiting"], 1)
-    spread = 2 + 0.3 * forecast
-    return max(0, math.floor(forecast - spread)), math.ceil(forecast + spread)
+def per_concern(state: dict) -> dict[str, dict]:
+    """The office state's figures per concern: waiting, wait_low, wait_high, seconds_per_visitor."""
+    return {entry["concern"]: entry for entry in state["waiting_per_concern"]}
+
+
+def typical_minutes(load: dict | None) -> int | None:
+    """The middle of the office's wait range for a newcomer of a concern; None: nobody waits for it."""
+    return None if load is None else round((load["wait_low"] + load["wait_high"]) / 2)
 
 
 @dataclass
@@ -157,8 +156,7 @@ class Pages:
         day = self.backend.today(now)
         state = store.office_state(site, day)
         desk = self.sessions.desk(site, number)
-        published = {entry["concern"]: entry for entry in store.waits(site, day)}
-        waiting_per_concern = {entry["concern"]: entry["waiting"] for entry in state["waiting_per_concern"]}
+        loads = per_concern(state)
         concerns = sorted(set(store.concerns(site)) | set(desk.concerns))
         return {
             "site": site,
@@ -174,8 +172,8 @@ class Pages:
             "waits": [
                 {
                     "concern": concern,
-                    "waiting": waiting_per_concern.get(concern, 0),
-                    "minutes": published[concern]["minutes"] if concern in published else None,
+                    "waiting": loads[concern]["waiting"] if concern in loads else 0,
+                    "minutes": typical_minutes(loads.get(concern)),
                 }
                 for concern in concerns
             ],
@@ -260,27 +258,24 @@ class Pages:
             return {"kind": "unknown"}
         if visitor["state"] != "waiting":
             return {"kind": visitor["state"], "counter": visitor.get("counter")}
-        state = store.office_state(site, day)
-        entry = next((e for e in state["waiting"] if e["code"] == code), None)
-        if entry is None:  # called or handed on between the two reads: the next reload tells
+        place = store.waiting_place(site, day, code)
+        if place is None:  # called or handed on between the two reads: the next reload tells
             return {"kind": "waiting", "ahead": None, "range": None}
-        published = next((w for w in store.waits(site, day) if w["concern"] == entry["concern"]), None)
-        ahead = entry["position"] - 1
-        return {"kind": "waiting", "ahead": ahead, "range": wait_range(ahead, published)}
+        position, in_concern, concern = place
+        load = per_concern(store.office_state(site, day)).get(concern)
+        # The same rule as a ticket's printed wait: the visitors of the concern before them at its pace.
+        waited = wait_minutes(in_concern - 1, load["seconds_per_visitor"]) if load and in_concern > 1 else None
+        return {"kind": "waiting", "ahead": position - 1, "range": waited}
 
     async def office(self, request: Request) -> Response:
         site = request.path_params["site"]
         if refusal := self._public_refusal(request, site):
             return refusal
         day = self.backend.today(self.backend.settings.clock())
-        state, published = await run_in_threadpool(
-            lambda: (self.backend.store.office_state(site, day), self.backend.store.waits(site, day))
-        )
-        waiting = {entry["concern"]: entry["waiting"] for entry in state["waiting_per_concern"]}
-        minutes = {entry["concern"]: entry["minutes"] for entry in published}
+        state = await run_in_threadpool(self.backend.store.office_state, site, day)
         concerns = [
-            {"concern": concern, "waiting": waiting.get(concern, 0), "minutes": minutes.get(concern)}
-            for concern in sorted(set(waiting) | set(minutes))
+            {"concern": concern, "waiting": load["waiting"], "minutes": typical_minutes(load)}
+            for concern, load in sorted(per_concern(state).items())
         ]
         return _html("office.html", site=site, concerns=concerns, refresh=self.refresh_s * 3)
 

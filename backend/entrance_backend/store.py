@@ -768,14 +768,26 @@ class BackendStore:
     def waiting_position(self, site: str, day: str, code: str) -> int | None:
         """Where ``code`` stands in the office's waiting list (1: called next), listed or not; None when
         it is not waiting."""
+        place = self.waiting_place(site, day, code)
+        return place[0] if place else None
+
+    def waiting_place(self, site: str, day: str, code: str) -> tuple[int, int, str] | None:
+        """``code``'s position in the office's waiting list, its position among its concern's, and the
+        concern (1: called next); None when it is not waiting."""
         with self._lock:
             rows = (
                 self._db.execute(
-                    f"SELECT display_code {_WAITING_APPOINTMENTS} ORDER BY slot, checked_in_at, id", (site, day)
+                    f"SELECT display_code, concern {_WAITING_APPOINTMENTS} ORDER BY slot, checked_in_at, id",
+                    (site, day),
                 ).fetchall()
-                + self._db.execute(f"SELECT code {_WAITING_TICKETS} ORDER BY drawn", (site, day)).fetchall()
+                + self._db.execute(f"SELECT code, concern {_WAITING_TICKETS} ORDER BY drawn", (site, day)).fetchall()
             )
-        return next((index for index, (held,) in enumerate(rows, 1) if held == code), None)
+        concern = next((concern for held, concern in rows if held == code), None)
+        if concern is None:
+            return None
+        position = next(index for index, (held, _) in enumerate(rows, 1) if held == code)
+        same = [held for held, other in rows if other == concern]
+        return position, same.index(code) + 1, concern
 
     # --- wait estimates ------------------------------------------------------------------------
 

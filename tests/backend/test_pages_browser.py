@@ -25,7 +25,6 @@ def test_staff_call_with_the_keyboard_and_the_visitors_phone_shows_it(tmp_path):
         chromium(PHONE, phone=True) as phone,
     ):
         office.issue("A001", "A002", "A003")
-        office.publish_wait("leave", minutes=30, waiting=3)
         phone.get(f"{office.url}/w/{SITE}/A003")
         assert "Vor Ihnen warten 2 Personen." in text(phone)
         assert phone.execute_script("return window.innerWidth") == PHONE[0]

@@ -48,10 +48,6 @@ class PagesOffice:
     def void(self, code: str) -> None:
         self._upload([_event("ticket_void", {"day": DAY, "code": code, "reason": "not_printed"})])
 
-    def publish_wait(self, concern: str, minutes: int, waiting: int) -> None:
-        estimate = {"day": DAY, "concern": concern, "minutes": minutes, "waiting": waiting}
-        self._upload([_event("wait_estimate", estimate)])
-
     def heartbeat(self) -> None:
         answer = requests.post(
             f"{self.url}/v1/devices/kiosk-1/heartbeat",

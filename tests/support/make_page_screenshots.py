@@ -25,8 +25,6 @@ def main() -> None:
         office.issue(*(f"A{n:03d}" for n in range(1, 8)))
         office.issue("D001", "D002", "D003", concern="documents")
         office.issue("E001", concern="first-application")
-        office.publish_wait("leave", minutes=35, waiting=7)
-        office.publish_wait("documents", minutes=12, waiting=3)
         office.act(office.sign_in(1), 1, action="next")  # A001 at counter 1
         for name, size, phone in (("desktop", DESKTOP, False), ("phone", PHONE, True)):
             with chromium(size, phone=phone) as browser:
