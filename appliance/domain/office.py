@@ -55,16 +55,22 @@ def merged_queue(
     calls = {_call_key(call): call for call in office.recent_calls + own_calls if call.code not in office.not_come}
     recent_calls = tuple(sorted(calls.values(), key=lambda call: call.called_at, reverse=True)[:recent])
     gone = settled | office.not_come | {call.code for call in recent_calls}
+    # The office's waiting list already follows every call it lists: a code called there and listed as
+    # waiting again was transferred, and waits; only calls it has not seen yet take a code off it.
+    seen = {_call_key(call) for call in office.recent_calls}
+    office_called = {call.code for call in office.recent_calls}
+    unseen = {call.code for call in recent_calls if _call_key(call) not in seen}
+    gone_from_office = (settled - office_called) | office.not_come | unseen
     listed = {entry.code for entry in office.waiting}
     appointments = [
         AppointmentEntry(entry.code, entry.concern, entry.slot or "", entry.since)
         for entry in office.waiting
-        if entry.kind == "appointment" and entry.code not in gone
+        if entry.kind == "appointment" and entry.code not in gone_from_office
     ] + [entry for entry in own_appointments if entry.code not in listed and entry.code not in gone]
     waiting = tuple(
         QueueEntry(entry.code, entry.concern, entry.since)
         for entry in office.waiting
-        if entry.kind == "ticket" and entry.code not in gone
+        if entry.kind == "ticket" and entry.code not in gone_from_office
     ) + tuple(entry for entry in own_waiting if entry.code not in listed and entry.code not in gone)
     return Queue(tuple(sorted(appointments, key=appointment_order)), waiting, recent_calls)
 
