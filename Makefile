@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 #   gcc, python3-dev, linux-libc-dev: python-evdev is built from source (PyPI ships no wheel)
 DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core espeak-ng libzbar0 tesseract-ocr \
                    gcc python3-dev linux-libc-dev
-DEMO_ARGS ?= --minutes 90
+DEMO_ARGS ?= --minutes 120
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 

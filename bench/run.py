@@ -19,6 +19,7 @@ MODULES = [
     "bench.bench_waits",
     "bench.bench_sync",
     "bench.bench_latency",
+    "bench.bench_office",
 ]
 
 

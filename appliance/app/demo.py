@@ -9,7 +9,6 @@ the backend's staff operations. After every change the demo waits until every de
 shows the same; the monitors' frames go to ``demo-out/`` (and one is drawn in the terminal).
 """
 
-import itertools
 import os
 import random
 import signal
@@ -35,6 +34,7 @@ from appliance.app.demo_office import (
     write_site_file,
 )
 from appliance.app.demo_output import DemoOutput, Progress
+from appliance.app.demo_people import AGREE_WITHIN_S, Counters, Visitors
 from appliance.domain.checkin import CheckInRules, LatePolicy
 from appliance.domain.clock import SystemClock
 from appliance.domain.codes import (
@@ -54,10 +54,6 @@ DEMO_SITE = "demo-office"
 KIOSKS = ("demo-kiosk-1", "demo-kiosk-2")
 MONITORS = ("demo-monitor-1", "demo-monitor-2")
 OPENING = time(7, 30)
-# Which calls the counters follow with another operation: a recall (the visitor did not come up
-# at once), a not come (nor after the recall), a transfer to another concern (wrong queue).
-RECALL_EVERY, NOT_COME_EVERY, TRANSFER_EVERY = 5, 11, 7
-AGREE_WITHIN_S = 5.0  # a screen later than this counts as disagreeing (the goal is 1 s)
 
 
 def demo_start(now, databases: list[Path], tz):
@@ -192,7 +188,7 @@ def run_office(office: Office, site_key, start, tz, minutes, out_dir: Path, spee
     for name in KIOSKS:
         wait_for_day_list(office.devices[name], booked)
     office.show()
-    screens, backend, devices = office.screens, office.backend, office.devices
+    screens, devices = office.screens, office.devices
     screens.agree(monotonic(), "the start")  # the office as it starts: every screen shows the backend's state
     screens.agreement = Agreement()
     output = DemoOutput(out_dir, terminal=not office.headless and sys.stdout.isatty())
@@ -202,52 +198,14 @@ def run_office(office: Office, site_key, start, tz, minutes, out_dir: Path, spee
         f"{devices[KIOSKS[0]].socket}",
         file=sys.stderr,
     )
-    tally = dict.fromkeys(("tickets", "check-ins", "calls", "recalls", "not come", "transfers"), 0)
-    per_kiosk = dict.fromkeys(KIOSKS, 0)
-    kiosk_of_visitor = itertools.cycle(KIOSKS)
-
-    def calls_to(call: dict):
-        return lambda shown: shown[0][:1] and shown[0][0][:2] == (call["code"], call["counter"])
-
-    def staff(at, operation, check, what: str = "") -> dict | None:
-        """A counter's operation at the backend, then until every screen shows it."""
-        started = monotonic()
-        call = operation()
-        if call is not None:
-            screens.agree(started, what.format(**call) or f"{call['code']} called", check(call), AGREE_WITHIN_S)
-            output.call(at.astimezone(tz), call, what.format(**call))
-        return call
+    counters = Counters(office.backend, screens, output, tz, [c.name for c in config.concerns])
+    visitors = Visitors(office.devices, office.scanners, screens, output, codes, tz)
 
     def call_next(counter: int, at):
         """A free counter of the simulated office calls the next visitor at the central system."""
         office.set_clocks(max(at, start))
         office.wait_until_delivered()  # the backend decides on what the kiosks have told it
-        call = staff(at, lambda: backend.call_next(counter), calls_to)
-        if call is None:
-            return None
-        tally["calls"] += 1
-        concern = next(c.concern for c in screens.views()[MONITORS[0]].recent_calls if c.code == call["code"])
-        if tally["calls"] % RECALL_EVERY == 0:
-            staff(
-                at,
-                lambda: backend.recall(call["code"], counter),
-                lambda recall: lambda shown: shown[0][0][2] == recall["id"],
-            )
-            tally["recalls"] += 1
-        if tally["calls"] % NOT_COME_EVERY == 0:
-            gone = lambda _: lambda shown: call["code"] not in {entry[0] for entry in shown[0]}  # noqa: E731
-            staff(at, lambda: backend.not_come(call["code"]), gone, "{code} nicht erschienen / not come")
-            tally["not come"] += 1
-        elif tally["calls"] >= TRANSFER_EVERY * (tally["transfers"] + 1) and call["kind"] == "ticket":
-            to = next(c.name for c in config.concerns if c.name != concern)
-            waits_again = lambda _: lambda shown: call["code"] in shown[2]  # noqa: E731
-            staff(
-                at,
-                lambda: backend.transfer(call["code"], to),
-                waits_again,
-                "{code} weitergeleitet / transferred: " + to,
-            )
-            tally["transfers"] += 1
+        concern = counters.call_next(counter, at)
         output.screen(screens.views()[MONITORS[0]])
         return concern
 
@@ -264,34 +222,12 @@ def run_office(office: Office, site_key, start, tz, minutes, out_dir: Path, spee
             if minutes is None:  # real time, sped up by `speed`
                 if stop.wait(max(0.0, (event.at - start).total_seconds() / speed - (monotonic() - begun))):
                     break
-            local = event.at.astimezone(tz)
             if isinstance(event, WalkIn | AppointmentArrival):
                 office.set_clocks(event.at)
-                name = next(kiosk_of_visitor)
-                kiosk = devices[name]
-                started = monotonic()
-                if isinstance(event, WalkIn):
-                    kiosk.do("press", concern=event.concern)
-                    answer = kiosk.answer("a button press")
-                    tally["tickets"] += answer["code"] is not None
-                    per_kiosk[name] += answer["code"] is not None
-                    output.answer("tickets.log", local, name, answer)
-                else:
-                    office.scanners[name].hold_up(codes[event.booking.id])
-                    answer = kiosk.answer("a scan")
-                    tally["check-ins"] += answer["kind"] == "ok"
-                    output.answer("checkins.log", local, name, answer)
-                if answer["code"] is not None and answer["kind"] == "ok":  # a new ticket, a visitor checked in
-                    code = answer["code"]
-                    screens.agree(
-                        started,
-                        f"{code} from {name}",
-                        lambda shown, code=code: code in shown[1] + shown[2],
-                        AGREE_WITHIN_S,
-                    )
+                visitors.come(event)
                 output.screen(screens.views()[MONITORS[0]])
             if progress:
-                progress.show((event.at - start).total_seconds() / 60, local)
+                progress.show((event.at - start).total_seconds() / 60, event.at.astimezone(tz))
     finally:
         if progress:
             progress.done()
@@ -299,15 +235,16 @@ def run_office(office: Office, site_key, start, tz, minutes, out_dir: Path, spee
     delivered = office.wait_until_delivered(must=False)
     sleep(0.5)  # the monitors draw the last state before they go
     office.stop()
-    summarize(office, tally, per_kiosk, len(shown.waiting) + len(shown.appointments), delivered, out_dir)
+    summarize(office, counters, visitors, len(shown.waiting) + len(shown.appointments), delivered, out_dir)
     return 0
 
 
-def summarize(office: Office, tally: dict, per_kiosk: dict, waiting: int, delivered: bool, out_dir: Path) -> None:
+def summarize(office: Office, counters, visitors, waiting: int, delivered: bool, out_dir: Path) -> None:
     agreement = office.screens.agreement
     if agreement.disagreements:
         with open(out_dir / "screens.log", "a", encoding="utf-8") as log:
             log.writelines(f"{line}\n" for line in agreement.disagreements)
+    tally, per_kiosk = counters.tally | visitors.tally, visitors.tickets_at
     print(
         f"demo: {tally['tickets']} tickets printed ({', '.join(f'{n} at {k}' for k, n in per_kiosk.items())}), "
         f"{tally['check-ins']} appointments checked in, {tally['calls']} calls ({tally['recalls']} recalls, "

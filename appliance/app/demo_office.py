@@ -228,6 +228,11 @@ class OfficeScreens:
         with self._changed:
             return dict(self._views)
 
+    def any_view(self):
+        """One screen's view: after they agreed, what every one shows."""
+        with self._changed:
+            return next(iter(self._views.values()))
+
     def agree(self, started: float, what: str, check=lambda shown: True, timeout: float = 5.0) -> bool:
         """Waits until every screen shows the same picture and ``check(picture)`` holds; notes how long
         since ``started`` (time.monotonic) that took, or that they did not agree within ``timeout``."""

@@ -12,10 +12,16 @@ from collections.abc import Callable
 import uvicorn
 
 
-def server_config(app, **options) -> uvicorn.Config:
-    """uvicorn's settings for our apps; ``options`` are uvicorn.Config's (host, port, log_config ...)."""
+def server_config(app, limit_concurrency: int = 1000, **options) -> uvicorn.Config:
+    """uvicorn's settings for our apps; ``options`` are uvicorn.Config's (host, port, log_config ...).
+    Beyond ``limit_concurrency`` connections at once, a request is answered 503."""
     return uvicorn.Config(
-        app, lifespan="on", server_header=False, timeout_graceful_shutdown=3, limit_concurrency=1000, **options
+        app,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=3,
+        limit_concurrency=limit_concurrency,
+        **options,
     )
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import secrets
 import signal
 import sqlite3
@@ -26,6 +27,7 @@ from entrance_backend.store import BackendRefusal, BackendStore
 __all__ = ["BackgroundBackend", "Backend", "DeviceAccess", "Settings", "demo_appointments", "main"]
 
 DEFAULT_PORT = 8470
+MAX_CONNECTIONS = 4096  # about 1,000 devices, each with its long polls and uploads
 NAME = Contract.load().pattern("Name")  # device and site names: the protocol's, which the devices' config shares
 
 
@@ -121,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
     serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
     serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"connections served at once, beyond them 503 (default {MAX_CONNECTIONS}: each device holds "
+        "two long polls and sends its events and health on two more)",
+    )
+    serve.add_argument(
         "--clock-start",
         type=_moment,
         metavar="ISO-TIME",
@@ -212,6 +221,16 @@ def _name(text: str) -> str:
     return text
 
 
+def _allow_open_files(wanted: int) -> None:
+    """Raises this process's soft limit of open files towards ``wanted`` (within the hard limit): a
+    connection is a file, and Debian's default soft limit of 1024 would refuse them long before."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+        )
+
+
 def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -248,7 +267,10 @@ def _serve(options) -> int:
         **({"clock": _clock_from(options.clock_start)} if options.clock_start else {}),
     )
     backend = Backend(settings)
-    config = server_config(create_app(backend), host=options.host, port=options.port)
+    _allow_open_files(options.max_connections + 64)  # the database, the log, the listening socket
+    config = server_config(
+        create_app(backend), host=options.host, port=options.port, limit_concurrency=options.max_connections
+    )
     print(
         f"reference backend on http://{options.host}:{options.port} (document: /openapi.json), "
         f"site {options.site}, {len(devices)} device(s), database {options.db}",
