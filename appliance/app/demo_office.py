@@ -21,8 +21,9 @@ WAIT_S = 15.0  # for what a device does on its own (start, print, sync); far lon
 # wiring on every kiosk. min_gap: the panel's lock-out runs on real monotonic time, where the demo's
 # visitors at one button come a few milliseconds apart (minutes apart on the simulated day), so it is
 # 0 here (a real kiosk keeps the default 3 s); the gate's debounce stays, the demo paces presses of
-# one button past it. appointments_interval: the day is booked before the devices start and fetched
-# at their start; fetched again mid-run, it would reload the queue at a moment set by real time.
+# one button past it. appointments_interval (the demo's): the day is booked before the devices start
+# and fetched at their start; fetched again mid-run, it would reload the queue at a moment set by
+# real time.
 SITE_FILE = """\
 # The office's settings, shared by all its devices: this same file is each device's conf.d/site.conf.
 [device]
@@ -65,7 +66,7 @@ public_key_file = {var}/site.key.pub
 [backend]
 url = {backend}
 heartbeat_interval = 10s
-appointments_interval = 1h
+appointments_interval = {appointments_interval}
 """
 # What differs per device: its name and role, its own hardware, state, socket and token.
 KIOSK_FILE = """\
@@ -107,9 +108,17 @@ control_socket = {var}/control.sock
 """
 
 
-def write_site_file(var_dir: Path, site: str, backend_url: str, kiosks: int) -> Path:
+def write_site_file(var_dir: Path, site: str, backend_url: str, kiosks: int, appointments_interval: str = "1h") -> Path:
+    """``appointments_interval``: how often the devices fetch the day's appointments again."""
     path = var_dir / "site.conf"
-    path.write_text(SITE_FILE.format(site=site, kiosks=kiosks, var=var_dir.resolve(), backend=backend_url), "utf-8")
+    text = SITE_FILE.format(
+        site=site,
+        kiosks=kiosks,
+        var=var_dir.resolve(),
+        backend=backend_url,
+        appointments_interval=appointments_interval,
+    )
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -130,6 +130,21 @@ def test_every_screen_shows_the_same_calls_and_waiting_list_through_tickets_chec
     assert all(STALE not in text for text in stale_marks(office, frames).values())
 
 
+def test_an_appointment_booked_while_the_office_runs_is_checked_in_and_listed_on_every_screen(office):
+    office.book(1)  # T003, booked after the devices started
+    answer = wait_for(
+        lambda: (answer := office.scan("kiosk-2", "T003"))["kind"] == "ok" and answer,
+        30,
+        "the new booking accepted at kiosk-2",
+        every=1.0,
+    )
+    assert answer["code"] == "T003"
+    screens_agree(office, lambda shown: shown[1] == ("T003",))
+    call = office.backend.call_next(5)
+    frames = screens_agree(office, lambda shown: shown[0][:1] == (("T003", 5, call["id"]),) and shown[1] == ())
+    assert shown_call(office, frames) == "T003"
+
+
 def test_a_restarted_device_shows_the_office_again(office):
     issued = [office.press("kiosk-2", "leave")["code"] for _ in range(2)]
     call = office.backend.call_next(2)

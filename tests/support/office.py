@@ -68,7 +68,8 @@ class Office:
         """The backend with ``booked`` appointments of today (slots from 10:00), then every device."""
         self.backend.start(clock_start=self.now())
         self.book(booked)
-        site_file = write_site_file(self.var, SITE, self.backend.url, kiosks=len(self.kiosks))
+        # Day lists fetched again every few seconds: a booking made while the office runs reaches the kiosks.
+        site_file = write_site_file(self.var, SITE, self.backend.url, len(self.kiosks), appointments_interval="5s")
         for series, name in enumerate(self.kiosks, start=1):
             self.printers[name] = PrinterEmulator(out_dir=self.directory / "tickets" / name)
             self.printers[name].start()
