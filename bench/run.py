@@ -22,6 +22,7 @@ MODULES = [
     "bench.bench_latency",
     "bench.bench_pages",
     "bench.bench_languages",
+    "bench.bench_office",
 ]
 
 

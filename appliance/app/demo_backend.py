@@ -25,11 +25,11 @@ class ReferenceBackend:
     """``entrance-backend serve`` on a free loopback port, its clock started at the simulated day's
     moment; ``stop()`` (also after Ctrl-C or an error) ends the process, killing it if need be."""
 
-    def __init__(self, var_dir: Path, log_path: Path, site: str, device: str, device_token: str):
+    def __init__(self, var_dir: Path, log_path: Path, site: str, devices: dict[str, str]):
+        """``devices``: the token of each device the backend lets in, by device id."""
         self.database = var_dir / "backend.db"
-        self.site, self.device = site, device
+        self.site, self.devices = site, devices
         self._log_path = log_path
-        self._device_token = device_token
         self._staff_token = demo_secret(var_dir / "staff.token")
         self._access = var_dir / "backend-access.toml"
         self.port = _free_port()
@@ -93,7 +93,8 @@ class ReferenceBackend:
         self._access.unlink(missing_ok=True)
         descriptor = os.open(self._access, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(f'[[device]]\nid = "{self.device}"\nsite = "{self.site}"\ntoken = "{self._device_token}"\n')
+            for device, token in self.devices.items():
+                file.write(f'[[device]]\nid = "{device}"\nsite = "{self.site}"\ntoken = "{token}"\n\n')
         return self._access
 
     @property
@@ -105,7 +106,7 @@ class ReferenceBackend:
         answer = self._session.get(
             f"{self.url}/v1/sites/{self.site}/appointments",
             params={"day": day.isoformat()},
-            headers={"Authorization": f"Bearer {self._device_token}"},
+            headers={"Authorization": f"Bearer {next(iter(self.devices.values()))}"},
             timeout=10,
         )
         answer.raise_for_status()
@@ -125,22 +126,38 @@ class ReferenceBackend:
     def call_next(self, counter: int) -> dict | None:
         """Counter ``counter`` calls the next visitor, as `entrance-backend call --next` does; None when
         nobody waits."""
+        return self.staff({"counter": counter, "next": True})
+
+    def recall(self, code: str, counter: int) -> dict:
+        """The counter calls ``code`` again (`entrance-backend call --code`)."""
+        return self.staff({"counter": counter, "code": code})
+
+    def not_come(self, code: str) -> dict:
+        """The called visitor did not come (`entrance-backend call --not-come`)."""
+        return self.staff({"code": code, "not_come": True})
+
+    def transfer(self, code: str, concern: str) -> dict:
+        """The visitor is handed to ``concern``, keeping the number (`entrance-backend call --transfer`)."""
+        return self.staff({"code": code, "transfer": {"concern": concern}})
+
+    def staff(self, request: dict) -> dict | None:
+        """One of the counters' operations (makeCall); None when nobody waits for a next call."""
         answer = self._session.post(
             f"{self.url}/v1/sites/{self.site}/calls",
-            json={"counter": counter, "next": True},
+            json=request,
             headers={"Authorization": f"Bearer {self._staff_token}"},
             timeout=10,
         )
         if answer.status_code == 409 and answer.json().get("error") == "nobody_waiting":
             return None
-        if answer.status_code != 201:
-            raise ApplianceError(f"the reference backend refused a call: {answer.status_code} {answer.text[:200]}")
+        if answer.status_code not in (200, 201):
+            raise ApplianceError(f"the reference backend refused {request}: {answer.status_code} {answer.text[:200]}")
         return answer.json()
 
-    def events(self) -> list[dict]:
-        """The events the backend holds of the demo's device (``entrance-backend events``)."""
+    def events(self, device: str) -> list[dict]:
+        """The events the backend holds of ``device`` (``entrance-backend events``)."""
         done = subprocess.run(
-            _backend_command("events", "--db", str(self.database), "--device", self.device),
+            _backend_command("events", "--db", str(self.database), "--device", device),
             capture_output=True,
             text=True,
         )

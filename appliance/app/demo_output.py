@@ -1,4 +1,4 @@
-"""What the demo shows and keeps: the kiosk's answers and the calls as logs, the monitor as text
+"""What the demo shows and keeps: the kiosks' answers and the calls as logs, a monitor as text
 (and in the terminal), and a progress bar.
 """
 
@@ -7,37 +7,34 @@ import sys
 from pathlib import Path
 from time import monotonic
 
-from appliance.app.view import monitor_view
 from appliance.display.text_screen import monitor_text
-from appliance.display.view import parse_view
 
 
 class DemoOutput:
-    """Writes what the monitor and the ticket printer would show."""
+    """Writes what the kiosks said, the calls, and what a monitor shows."""
 
-    def __init__(self, out_dir: Path, config, terminal: bool):
-        self.out_dir, self.config, self.terminal = out_dir, config, terminal
-        self._serial = None
+    def __init__(self, out_dir: Path, terminal: bool):
+        self.out_dir, self.terminal = out_dir, terminal
+        self._shown = None
         self._drawn_at = 0.0
 
-    def answer(self, log_name, local_time, answer):
-        """What the kiosk screen said, one line (German title and body)."""
-        message = answer.message
+    def answer(self, log_name, local_time, device: str, answer: dict):
+        """What a kiosk screen said, one line (German title and body)."""
         with open(self.out_dir / log_name, "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {message.title.render()}: {message.body.render()}\n")
+            log.write(f"{local_time:%Y-%m-%d %H:%M}  {device}  {answer['title']}: {answer['body']}\n")
 
-    def call(self, entry, local_time):
+    def call(self, local_time, call: dict, what: str = ""):
+        """A counter's operation at the backend: a call or recall, or ``what`` else happened."""
+        line = what or f"{call['code']} -> Schalter / Counter {call['counter']}"
         with open(self.out_dir / "calls.log", "a", encoding="utf-8") as log:
-            log.write(f"{local_time:%Y-%m-%d %H:%M}  {entry.code} -> Schalter / Counter {entry.counter}\n")
+            log.write(f"{local_time:%Y-%m-%d %H:%M}  {line}\n")
 
-    def close(self):
-        pass
-
-    def screen(self, snapshot):
-        if snapshot.serial == self._serial:
+    def screen(self, view):
+        """``view``: what a monitor was last sent (display.view.MonitorView)."""
+        if view is None or view == self._shown:
             return
-        self._serial = snapshot.serial
-        text = monitor_text(parse_view(monitor_view(self.config, snapshot)))
+        self._shown = view
+        text = monitor_text(view)
         target = self.out_dir / "monitor.txt"
         temporary = target.with_suffix(".tmp")
         temporary.write_text(text, encoding="utf-8")

@@ -31,14 +31,15 @@ MAX_RECEIVING = 128  # connections still sending their request; far below any de
 
 def server_config(app, limit_concurrency: int | None = None, **options) -> uvicorn.Config:
     """uvicorn's settings for our apps; ``limit_concurrency``: requests at once (long polls count),
-    beyond which uvicorn answers 503 (default: what the descriptor limit allows);
+    beyond which uvicorn answers 503 (at most, and by default, what the descriptor limit allows);
     ``options`` are uvicorn.Config's (host, port, log_config ...)."""
+    budget = connection_budget()
     return uvicorn.Config(
         app,
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=3,
-        limit_concurrency=limit_concurrency or connection_budget(),
+        limit_concurrency=min(limit_concurrency or budget, budget),
         http=BoundedH11Protocol,
         **options,
     )

@@ -137,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
     serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
     serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="requests served at once, beyond them 503 (default: half the open-files limit, which the backend "
+        "raises to its hard limit; each device holds two long polls and sends its events and health on two more)",
+    )
+    serve.add_argument(
         "--clock-start",
         type=_moment,
         metavar="ISO-TIME",
@@ -277,7 +283,8 @@ def _serve(options) -> int:
     )
     backend = Backend(settings)
     tls = {"ssl_certfile": str(options.tls_cert), "ssl_keyfile": str(options.tls_key)} if options.tls_cert else {}
-    config = server_config(BackendService(backend, access_file), host=options.host, port=options.port, **tls)
+    service = BackendService(backend, access_file)
+    config = server_config(service, options.max_connections, host=options.host, port=options.port, **tls)
     counters = len(access_file.access.counters) if access_file else 0
     print(
         f"reference backend on http{'s' * bool(tls)}://{options.host}:{options.port} (document: /openapi.json, "

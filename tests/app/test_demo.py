@@ -1,6 +1,7 @@
-"""`entrance-appliance demo`: the real appliance on simulated hardware, an office hour in seconds.
+"""`entrance-appliance demo`: an office of real devices (two kiosks, two monitors, each its own process)
+on simulated hardware, with the reference backend, an office hour in seconds.
 
-Runs the real program headless in tmp_path and reads what it leaves: screens, logs, the device's
+Runs the real program headless in tmp_path and reads what it leaves: screens, logs, the kiosks'
 state and the reference backend's database.
 """
 
@@ -16,7 +17,8 @@ import pytest
 from support import REPO_ROOT
 
 TICKET_CODE = re.compile(r"\b[ABC]\d{3}\b")
-SUMMARY = re.compile(r"^demo: (\d+) tickets printed, (\d+) appointments checked in, (\d+) calls", re.MULTILINE)
+SUMMARY = re.compile(r"^demo: (\d+) tickets printed .*?, (\d+) appointments checked in, (\d+) calls", re.MULTILINE)
+KIOSKS = ("demo-kiosk-1", "demo-kiosk-2")
 
 
 def run_demo(tmp_path: Path, minutes: int = 60, seed: int = 7) -> subprocess.CompletedProcess:
@@ -42,8 +44,13 @@ def run_demo(tmp_path: Path, minutes: int = 60, seed: int = 7) -> subprocess.Com
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
+
+
+def office_tickets(directory: Path) -> list[tuple[int, str, int, str]]:
+    """Every ticket of both kiosks, each kiosk's in the order it issued them."""
+    return [ticket for kiosk in KIOSKS for ticket in tickets(directory / "VAR" / kiosk / "state.db")]
 
 
 def tickets(database: Path) -> list[tuple[int, str, int, str]]:
@@ -60,7 +67,7 @@ def two_runs(tmp_path_factory):
     """The demo run twice in the same directory: (first result, tickets after it, second result, tickets)."""
     directory = tmp_path_factory.mktemp("demo")
     first = run_demo(directory)
-    after_first = tickets(directory / "VAR" / "state.db") if first.returncode == 0 else []
+    after_first = office_tickets(directory) if first.returncode == 0 else []
     second = run_demo(directory)
     return directory, first, after_first, second
 
@@ -96,25 +103,54 @@ def test_demo_shows_progress_up_to_100_percent_and_a_summary_on_stderr(two_runs)
     assert progress and [int(p) for p in progress] == sorted(int(p) for p in progress)
     assert progress[-1] == "100"
     assert re.search(
-        r"^demo: \d+ tickets printed, \d+ appointments checked in, \d+ calls, \d+ still waiting",
+        r"^demo: \d+ tickets printed \(\d+ at demo-kiosk-1, \d+ at demo-kiosk-2\), \d+ appointments checked in, "
+        r"\d+ calls \(\d+ recalls, \d+ not come, \d+ transfers\), \d+ still waiting",
         first.stderr,
         re.MULTILINE,
     )
 
 
-def test_second_demo_run_continues_the_numbering_of_every_concern(two_runs):
-    directory, _, after_first, _ = two_runs
-    last_id_of_first = max(ticket_id for ticket_id, *_ in after_first)
-    every = tickets(directory / "VAR" / "state.db")
-    second = [t for t in every if t[0] > last_id_of_first]
+def test_every_screen_of_the_office_agreed_after_every_change_and_each_monitor_drew_frames(two_runs):
+    directory, first, _, second = two_runs
+    for run in (first, second):
+        agreed = re.search(
+            r"^demo: all 4 screens agreed after every one of (\d+) changes \(until they did: max (\d+) ms",
+            run.stderr,
+            re.MULTILINE,
+        )
+        assert agreed and int(agreed[1]) > 10, run.stderr
+    for monitor in ("demo-monitor-1", "demo-monitor-2"):
+        assert len(list((directory / "OUT" / monitor).glob("frame-*.png"))) > 1, monitor
 
-    assert second, "the second run issued no tickets"
-    for concern in {c for _, c, _, _ in second}:
-        earlier = [number for _, c, number, _ in after_first if c == concern]
-        later = [number for _, c, number, _ in second if c == concern]
-        assert later[0] > max(earlier, default=0), f"{concern}: {later[0]} after {max(earlier, default=0)}"
+
+def test_counters_recalled_marked_not_come_and_transferred_through_the_backend(two_runs):
+    directory, *_ = two_runs
+    calls = (directory / "OUT" / "calls.log").read_text(encoding="utf-8")
+    counts = [int(n) for n in re.search(r"(\d+) recalls, (\d+) not come, (\d+) transfers", two_runs[1].stderr).groups()]
+
+    assert all(counts), counts
+    assert re.search(
+        r"^\S+ \S+  (\w+) -> Schalter / Counter (\d+)\n\S+ \S+  \1 -> Schalter / Counter \2$", calls, re.MULTILINE
+    )
+    assert re.search(r"  \w+ nicht erschienen / not come$", calls, re.MULTILINE)
+    assert re.search(r"  \w+ weitergeleitet / transferred: [a-z-]+$", calls, re.MULTILINE)
+
+
+def test_second_demo_run_continues_the_numbering_of_every_concern_at_each_kiosk(two_runs):
+    directory, _, after_first, _ = two_runs
+    every = []
+    for kiosk in KIOSKS:
+        kiosk_first = [t for t in after_first if t in tickets(directory / "VAR" / kiosk / "state.db")]
+        kiosk_every = tickets(directory / "VAR" / kiosk / "state.db")
+        second = kiosk_every[len(kiosk_first) :]
+        assert second, f"the second run issued no tickets at {kiosk}"
+        for concern in {c for _, c, _, _ in second}:
+            earlier = [number for _, c, number, _ in kiosk_first if c == concern]
+            later = [number for _, c, number, _ in second if c == concern]
+            assert later[0] > max(earlier, default=0), f"{kiosk} {concern}: {later[0]} after {max(earlier, default=0)}"
+        every += kiosk_every
     codes = [code for *_, code in every]
-    assert len(codes) == len(set(codes)), "a code was issued twice"
+    assert len(codes) == len(set(codes)), "a code was issued twice in the office"
 
 
 def summaries(two_runs) -> list[tuple[int, int, int]]:
@@ -123,9 +159,13 @@ def summaries(two_runs) -> list[tuple[int, int, int]]:
     return [tuple(int(n) for n in SUMMARY.search(run.stderr).groups()) for run in (first, second)]
 
 
+def kiosk_logs(directory: Path) -> str:
+    return "".join((directory / "OUT" / f"{kiosk}.log").read_text(encoding="utf-8") for kiosk in KIOSKS)
+
+
 def test_every_ticket_came_from_a_button_press_through_the_gpio_panel(two_runs):
     directory, *_ = two_runs
-    log = (directory / "OUT" / "appliance.log").read_text(encoding="utf-8")
+    log = kiosk_logs(directory)
     printed = sum(tickets for tickets, _, _ in summaries(two_runs))
 
     assert printed > 0
@@ -134,18 +174,18 @@ def test_every_ticket_came_from_a_button_press_through_the_gpio_panel(two_runs):
     assert "from simulated" not in log
 
 
-def test_every_check_in_came_from_the_evdev_reader_on_the_scanner_fifo(two_runs):
+def test_every_check_in_came_from_the_evdev_reader_on_a_kiosk_s_scanner_fifo(two_runs):
     directory, *_ = two_runs
-    log = (directory / "OUT" / "appliance.log").read_text(encoding="utf-8")
-    fifo = directory / "VAR" / "scanner.fifo"
+    log = kiosk_logs(directory)
+    fifos = "|".join(re.escape(str(directory / "VAR" / kiosk / "scanner.fifo")) for kiosk in KIOSKS)
     checked_in = sum(check_ins for _, check_ins, _ in summaries(two_runs))
 
     assert checked_in > 0
-    assert len(re.findall(rf"scan [0-9a-f]{{10}} from scanner {re.escape(str(fifo))}: accepted", log)) == checked_in
-    assert len(re.findall(rf"scanner {re.escape(str(fifo))}: code [0-9a-f]{{10}}", log)) >= checked_in
+    assert len(re.findall(rf"scan [0-9a-f]{{10}} from scanner (?:{fifos}): accepted", log)) == checked_in
+    assert len(re.findall(rf"scanner (?:{fifos}): code [0-9a-f]{{10}}", log)) >= checked_in
 
 
-def test_every_call_was_made_at_the_backend_and_reached_the_device_through_its_feed(two_runs):
+def test_every_call_was_made_at_the_backend_and_reached_the_screens_through_the_feeds(two_runs):
     directory, *_ = two_runs
     db = sqlite3.connect(f"file:{directory / 'VAR' / 'backend.db'}?mode=ro", uri=True)
     try:
@@ -157,20 +197,22 @@ def test_every_call_was_made_at_the_backend_and_reached_the_device_through_its_f
         (directory / "OUT" / "calls.log").read_text(encoding="utf-8"),
         re.MULTILINE,
     )
+    recalls = sum(int(n) for n in re.findall(r"(\d+) recalls", "".join(run.stderr for run in two_runs[1::2])))
 
-    assert len(held) == sum(calls for _, _, calls in summaries(two_runs)) > 0
+    assert len(held) == sum(calls for _, _, calls in summaries(two_runs)) + recalls > 0
     assert [(code, int(counter)) for code, counter in logged] == held
 
 
-def test_the_demo_leaves_no_backend_process_behind(two_runs):
+def test_the_demo_leaves_no_process_behind(two_runs):
     directory, *_ = two_runs
     left = []
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            started_there = (proc / "cwd").resolve() == directory.resolve()
         except OSError:
             continue
-        if "entrance_backend" in command and str(directory) in command:
+        if str(directory) in command or started_there:  # the backend, the devices, the monitors
             left.append(command)
     assert (directory / "OUT" / "backend.log").read_text(encoding="utf-8").count("reference backend stopped") == 2
     assert left == []

@@ -1,0 +1,148 @@
+"""An office of real device processes on loopback, put together as the demo does (app.demo_office): the
+reference backend, kiosks and monitors each a process of its own with its own config, state and socket.
+
+The devices' clocks start at 10:00 today in the office's zone and run on in real time, as the backend's
+does, so nothing depends on the time of day the tests run at.
+"""
+
+import itertools
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from appliance.app.demo import demo_site_key
+from appliance.app.demo_backend import ReferenceBackend, demo_secret
+from appliance.app.demo_hardware import ScannerFifo
+from appliance.app.demo_office import (
+    KIOSK_FILE,
+    MONITOR_FILE,
+    DeviceRunner,
+    OfficeScreens,
+    start_monitor,
+    stop_process,
+    write_device_file,
+    write_site_file,
+)
+from appliance.domain.codes import AppointmentCode, encode
+from appliance.printer.emulator import PrinterEmulator
+
+SITE = "test-office"
+ZONE = ZoneInfo("Europe/Berlin")
+# The monitors' own options: "nicht aktuell" a second after the backend went away (a device says so
+# from then on, on the monitor's own clock: the snapshot's stands still while nothing changes), and
+# the newest call highlighted all along, so no frame depends on when it is drawn.
+MONITOR_OPTIONS = ("--clock", "wall", "--stale-after", "1", "--highlight-seconds", "36000")
+
+
+def ten_o_clock() -> datetime:
+    return datetime.now(ZONE).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+class Office:
+    """``kiosks`` and ``monitors`` (device ids) of one site; with ``frames``, every device runs a monitor
+    process writing its frames to ``directory``/frames/<device>/."""
+
+    def __init__(self, directory: Path, kiosks=("kiosk-1", "kiosk-2"), monitors=("monitor-1",), frames=False):
+        self.directory, self.kiosks, self.monitors, self.with_frames = directory, kiosks, monitors, frames
+        self.var = directory / "var"
+        self.names = tuple(kiosks) + tuple(monitors)
+        for name in self.names:
+            (self.var / name).mkdir(parents=True, exist_ok=True)
+        tokens = {name: demo_secret(self.var / name / "backend.token") for name in self.names}
+        self.backend = ReferenceBackend(self.var, directory / "backend.log", SITE, tokens)
+        self.key = demo_site_key(self.var)
+        self.clock_start, self._started = ten_o_clock(), time.monotonic()
+        self.printers, self.scanners, self.configs = {}, {}, {}
+        self.devices: dict[str, DeviceRunner] = {}
+        self.monitor_processes: dict = {}
+        self.screens: OfficeScreens | None = None
+        self.codes: dict[str, str] = {}  # display code -> the signed code on the visitor's phone
+        self._appointment_ids = itertools.count(1)
+
+    def now(self) -> datetime:
+        """The office's time: the backend's and every device's clock."""
+        return self.clock_start + timedelta(seconds=time.monotonic() - self._started)
+
+    def start(self, booked: int = 2) -> "Office":
+        """The backend with ``booked`` appointments of today (slots from 10:00), then every device."""
+        self.backend.start(clock_start=self.now())
+        self.book(booked)
+        # Day lists fetched again every few seconds: a booking made while the office runs reaches the kiosks.
+        site_file = write_site_file(self.var, SITE, self.backend.url, len(self.kiosks), appointments_interval="5s")
+        for series, name in enumerate(self.kiosks, start=1):
+            self.printers[name] = PrinterEmulator(out_dir=self.directory / "tickets" / name)
+            self.printers[name].start()
+            self.scanners[name] = ScannerFifo(self.var / name / "scanner.fifo", layout="us")
+            self.configs[name] = write_device_file(
+                site_file, self.var / name, KIOSK_FILE, device=name, series=series, printer=self.printers[name].uri
+            )
+        for name in self.monitors:
+            self.configs[name] = write_device_file(site_file, self.var / name, MONITOR_FILE, device=name)
+        for name in self.names:
+            self.start_device(name)
+        self.screens = OfficeScreens({name: self.devices[name].socket for name in self.names})
+        if self.with_frames:
+            for name in self.names:
+                self.monitor_processes[name] = start_monitor(
+                    self.devices[name].socket,
+                    self.frames_dir(name),
+                    headless=True,
+                    log_path=self.directory / f"{name}-monitor.log",
+                    options=MONITOR_OPTIONS,
+                )
+        return self
+
+    def book(self, count: int) -> None:
+        day = self.clock_start.date()
+        appointments = []
+        for _ in range(count):
+            number = next(self._appointment_ids)
+            slot = (self.clock_start + timedelta(minutes=5 * number)).time()
+            code = AppointmentCode(number, SITE, day, slot, "leave", f"T{number:03d}")
+            self.codes[code.display_code] = encode(code, self.key)
+            appointments.append(
+                {
+                    "id": str(number),
+                    "day": day.isoformat(),
+                    "slot": slot.strftime("%H:%M"),
+                    "concern": "leave",
+                    "display_code": code.display_code,
+                    "reference": f"R{number:05d}",
+                }
+            )
+        self.backend.book(appointments, self.var / "bookings.json")
+
+    def start_device(self, name: str) -> None:
+        self.devices[name] = DeviceRunner(name, self.configs[name], self.now(), self.directory / f"{name}.log")
+        if name in self.scanners:
+            self.scanners[name].connect()
+
+    def stop_device(self, name: str) -> None:
+        if name in self.scanners:
+            self.scanners[name].close()
+        self.devices[name].stop()
+
+    def press(self, kiosk: str, concern: str) -> dict:
+        """A visitor presses ``concern``'s button at ``kiosk``: what its screen answers."""
+        self.devices[kiosk].do("press", concern=concern)
+        return self.devices[kiosk].answer("a button press")
+
+    def scan(self, kiosk: str, display_code: str) -> dict:
+        """A visitor holds the appointment's QR code to ``kiosk``'s scanner: what its screen answers."""
+        self.scanners[kiosk].hold_up(self.codes[display_code])
+        return self.devices[kiosk].answer("a scan")
+
+    def frames_dir(self, name: str) -> Path:
+        return self.directory / "frames" / name
+
+    def stop(self) -> None:
+        if self.screens:
+            self.screens.stop()
+        for process in self.monitor_processes.values():
+            stop_process(process)
+        for name in self.devices:
+            self.stop_device(name)
+        self.backend.stop()
+        for printer in self.printers.values():
+            printer.stop()
