@@ -69,13 +69,13 @@ class Office:
         self.backend.start(clock_start=self.now())
         self.book(booked)
         # Day lists fetched again every few seconds: a booking made while the office runs reaches the kiosks.
-        site_file = write_site_file(self.var, SITE, self.backend.url, len(self.kiosks), appointments_interval="5s")
-        for series, name in enumerate(self.kiosks, start=1):
+        site_file = write_site_file(self.var, SITE, self.backend.url, appointments_interval="5s")
+        for name in self.kiosks:
             self.printers[name] = PrinterEmulator(out_dir=self.directory / "tickets" / name)
             self.printers[name].start()
             self.scanners[name] = ScannerFifo(self.var / name / "scanner.fifo", layout="us")
             self.configs[name] = write_device_file(
-                site_file, self.var / name, KIOSK_FILE, device=name, series=series, printer=self.printers[name].uri
+                site_file, self.var / name, KIOSK_FILE, device=name, printer=self.printers[name].uri
             )
         for name in self.monitors:
             self.configs[name] = write_device_file(site_file, self.var / name, MONITOR_FILE, device=name)
