@@ -126,17 +126,6 @@ def test_own_changes_since_the_state_take_their_place_until_the_office_has_them(
     assert shown(core) == ([("A501", 2)], ["T001", "T004"], ["A001"])
 
 
-def test_a_visitor_transferred_after_their_call_waits_again_on_every_screen(core):
-    issued = core.apply(IssueTicket("leave")).code
-    core.apply(StaffCall(4, issued, called_at=at(31), call="c-7"))  # from the calls feed, before the office state
-    core.apply(ApplyOfficeState(office(3, [ticket(issued)])))
-    assert shown(core) == ([(issued, 4)], [], [])  # the office's list is older than the call
-    # The counter hands the visitor to another concern: the office lists them as waiting again.
-    transferred = OfficeEntry(issued, "documents", "ticket", at(0))
-    core.apply(ApplyOfficeState(office(5, [transferred], [CallEntry(issued, "leave", 4, at(31), "c-7")])))
-    assert shown(core) == ([(issued, 4)], [], [issued])
-
-
 def test_a_state_of_another_day_is_not_shown(core):
     core.apply(IssueTicket("leave"))
     assert core.apply(ApplyOfficeState(office(3, [ticket("A501")], day=DAY - timedelta(days=1)))) is False
