@@ -369,7 +369,7 @@ class _Painter:
 
     def _recent(self, rect: pygame.Rect, count: int):
         inner = self._panel(rect, "recent", "recent")
-        calls = self.view.recent_calls[1 : 1 + count]
+        calls = self.view.earlier_calls[:count]
         if not calls:
             self.canvas.text("recent", "–", "bold", round(40 * self.u), theme.MUTED, topleft=inner.topleft)
             return

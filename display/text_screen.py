@@ -20,7 +20,7 @@ def monitor_text(view: MonitorView, next_count: int = 8) -> str:
     if view.current_call:
         current = view.current_call
         lines.append(f">>> {current.code}  ->  {words('counter')} {current.counter}")
-        earlier = "   ".join(f"{c.code} -> {c.counter}" for c in view.recent_calls[1:6])
+        earlier = "   ".join(f"{c.code} -> {c.counter}" for c in view.earlier_calls[:5])
         if earlier:
             lines.append(f"{words('recent')}: {earlier}")
     else:

@@ -63,6 +63,18 @@ class MonitorView:
     def current_call(self) -> CallEntry | None:
         return self.recent_calls[0] if self.recent_calls else None
 
+    @property
+    def earlier_calls(self) -> tuple[CallEntry, ...]:
+        """The calls before the current one, newest first, each number once (its latest counter), and
+        never the current number: a recall or a transfer must not make a visitor read their number twice."""
+        seen = {self.current_call.code} if self.current_call else set()
+        earlier = []
+        for call in self.recent_calls[1:]:
+            if call.code not in seen:
+                seen.add(call.code)
+                earlier.append(call)
+        return tuple(earlier)
+
     def wait_for(self, concern: str) -> WaitRange | None:
         return dict(self.waits).get(concern)
 

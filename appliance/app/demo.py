@@ -117,6 +117,7 @@ class Office:
             )
 
     def set_clocks(self, at) -> None:
+        self.backend.set_clock(at)
         for device in self.devices.values():
             device.do("clock", at=at.isoformat())
 

@@ -32,12 +32,14 @@ class ReferenceBackend:
         self._log_path = log_path
         self._staff_token = demo_secret(var_dir / "staff.token")
         self._access = var_dir / "backend-access.toml"
+        self._clock_file = var_dir / "backend.clock"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen | None = None
         self._session = requests.Session()
 
     def start(self, clock_start: datetime) -> "ReferenceBackend":
+        self.set_clock(clock_start)
         command = _backend_command(
             "serve",
             "--db",
@@ -50,8 +52,8 @@ class ReferenceBackend:
             str(self._write_access()),
             "--rate-limit",
             "0",
-            "--clock-start",
-            clock_start.isoformat(),
+            "--clock-file",
+            str(self._clock_file),
         )
         with open(self._log_path, "ab") as log:
             # A session of its own: Ctrl-C reaches the demo only, which then stops the backend last,
@@ -87,6 +89,12 @@ class ReferenceBackend:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+    def set_clock(self, at: datetime) -> None:
+        """Moves the backend's clock with the simulated day: its waits follow the pace of its calls."""
+        partial = self._clock_file.with_suffix(".partial")
+        partial.write_text(at.isoformat(), encoding="ascii")
+        partial.replace(self._clock_file)  # whole or not at all: the backend never reads half a time
 
     def _write_access(self) -> Path:
         """The backend's access file: tokens go there (mode 0600), never on its command line."""

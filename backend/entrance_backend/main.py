@@ -15,6 +15,7 @@ import secrets
 import signal
 import sqlite3
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -146,8 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         "--clock-start",
         type=_moment,
         metavar="ISO-TIME",
-        help="the backend's clock reads this at start and runs on from there (replays, the demo's "
-        "simulated day); default: the real time",
+        help="the backend's clock reads this at start and runs on from there (replays); default: the real time",
+    )
+    serve.add_argument(
+        "--clock-file",
+        type=Path,
+        metavar="FILE",
+        help="the backend's clock reads the ISO time in FILE and runs on from when it was written; another "
+        "program moves it (the demo's simulated day, so waits follow the pace of its calls); default: the real time",
     )
     register = commands.add_parser(
         "register", help="add a device or a counter with a new token to the access file (a serving backend follows)"
@@ -256,6 +263,19 @@ def _clock_from(start: datetime):
     return lambda: datetime.now(UTC) + offset
 
 
+def _clock_in(path: Path):
+    """A clock set by the moment written in ``path`` and running on in real time from when it was written,
+    as the demo's devices' clocks do."""
+
+    def now() -> datetime:
+        with open(path, encoding="ascii") as file:
+            written = os.fstat(file.fileno()).st_mtime
+            moment = _moment(file.read().strip())
+        return moment + timedelta(seconds=max(0.0, time.time() - written))
+
+    return now
+
+
 def _day(text: str, zone: str) -> date:
     today = datetime.now(ZoneInfo(zone)).date()
     return {"today": today, "tomorrow": today + timedelta(days=1)}.get(text) or date.fromisoformat(text)
@@ -280,6 +300,7 @@ def _serve(options) -> int:
         options.timezone,
         options.rate_limit,
         **({"clock": _clock_from(options.clock_start)} if options.clock_start else {}),
+        **({"clock": _clock_in(options.clock_file)} if options.clock_file else {}),
     )
     backend = Backend(settings)
     tls = {"ssl_certfile": str(options.tls_cert), "ssl_keyfile": str(options.tls_key)} if options.tls_cert else {}

@@ -87,6 +87,20 @@ def test_the_last_calls_are_listed_newest_first_without_the_current_one():
     assert frame.texts("recent_counter") == ["1", "4", "2"]
 
 
+def test_a_recalled_or_transferred_number_is_listed_once_with_its_latest_counter_and_never_beside_itself():
+    calls = [
+        call("A042", 3, NOW - timedelta(seconds=5)),  # the current call: a transfer of A042 to counter 3
+        call("D017", 2, NOW - timedelta(minutes=1)),  # D017 recalled at counter 2...
+        call("A042", 1, NOW - timedelta(minutes=2)),
+        call("D017", 2, NOW - timedelta(minutes=3)),  # ...first called here
+        call("E008", 4, NOW - timedelta(minutes=4)),
+    ]
+    _, frame = draw(sample_view(calls=calls), recent=5)
+
+    assert frame.texts("recent") == ["D017", "E008"]
+    assert frame.texts("recent_counter") == ["2", "4"]
+
+
 def test_checked_in_appointments_stand_above_the_walk_in_numbers():
     _, frame = draw(sample_view())
     appointments = [d for d in frame.drawn if d.role == "next_appointment"]
