@@ -85,7 +85,8 @@ class Espeak:
         self.words_per_minute = words_per_minute
         self._warned = False
 
-    def synthesize(self, text: str, voice: str | None = None) -> bytes | None:
+    def synthesize(self, text: str, voice: str | None = None, volume: float = 1.0) -> bytes | None:
+        """``volume`` 1.0 is espeak-ng's own amplitude, the loudest it speaks without clipping."""
         program = shutil.which("espeak-ng")
         if program is None:
             return self._fail("espeak-ng is not installed (Debian package espeak-ng); calls get the chime only")
@@ -93,7 +94,11 @@ class Espeak:
             target = Path(folder) / "speech.wav"
             try:
                 subprocess.run(
-                    [program, "-v", voice or self.voice, "-s", str(self.words_per_minute), "-w", str(target), text],
+                    [
+                        program,
+                        *("-v", voice or self.voice, "-s", str(self.words_per_minute)),
+                        *("-a", str(round(100 * volume)), "-w", str(target), text),
+                    ],
                     check=True,
                     capture_output=True,
                     timeout=15,

@@ -82,7 +82,8 @@ MONITOR = Section(
         "language_idle": Key(
             Duration(timedelta(seconds=10), timedelta(minutes=10)),
             "kiosk layout: after this long without a touch or an answer, a visitor's chosen language "
-            "gives way to German again",
+            "gives way to German again (also one chosen with [gpio] language_button), and a raised volume "
+            "to [monitor] volume",
             default="60s",
         ),
     },

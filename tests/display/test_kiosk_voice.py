@@ -26,7 +26,7 @@ class Speech:
     def __init__(self):
         self.voices = []
 
-    def synthesize(self, text, voice=None):
+    def synthesize(self, text, voice=None, volume=1.0):
         self.voices.append(voice)
         return chime_wav()
 

@@ -4,6 +4,7 @@ visitor, the language button heard in its own language, and no other sound longe
 
 import io
 import os
+import shutil
 import wave
 from array import array
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-from appliance.display.announcer import FilePlayer, chime_wav  # noqa: E402
+from appliance.display.announcer import Espeak, FilePlayer, chime_wav  # noqa: E402
 from appliance.display.kiosk import KioskScreen  # noqa: E402
 from appliance.display.kiosk_voice import DEFAULT_VOLUME, KioskVoice, spoken_answer  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
@@ -31,19 +32,20 @@ TICKET = KioskAnswer(ticket_message("A042", 3, (10, 20)), "A042", NOW, ahead=3, 
 
 
 class Speech:
-    """espeak-ng's stand-in: one second of a full-scale tone for any text, and what it was asked."""
+    """espeak-ng's stand-in: one second of a tone at the volume asked for any text, and what it was asked."""
 
     def __init__(self):
         self.asked: list[tuple[str, str]] = []
 
-    def synthesize(self, words, voice=None):
+    def synthesize(self, words, voice=None, volume=1.0):
         self.asked.append((voice, words))
+        level = round(32000 * volume)
         out = io.BytesIO()
         with wave.open(out, "wb") as writer:
             writer.setnchannels(1)
             writer.setsampwidth(2)
             writer.setframerate(8000)
-            writer.writeframes(array("h", [32000, -32000] * 4000).tobytes())
+            writer.writeframes(array("h", [level, -level] * 4000).tobytes())
         return out.getvalue()
 
 
@@ -173,3 +175,13 @@ def test_no_other_sound_plays_longer_than_3_s_over_speech():
     assert chime_s <= 3.0  # the monitor's chime, played before a call's speech, never over it
     for beep in BEEPS.values():  # the kiosk's buzzer sounds while its answer is spoken
         assert beep.count * (beep.on_s + beep.off_s) <= 3.0
+
+
+def test_espeak_ng_speaks_louder_when_asked(tmp_path):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+    quiet, loud = (Espeak().synthesize("Wartenummer A 42", volume=level) for level in (0.25, 1.0))
+    (tmp_path / "quiet.wav").write_bytes(quiet)
+    (tmp_path / "loud.wav").write_bytes(loud)
+
+    assert peak(tmp_path / "loud.wav") > 2.5 * peak(tmp_path / "quiet.wav")
