@@ -12,11 +12,18 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from appliance.display.kiosk_render import KioskFrame, KioskTicket, OneMoment, OutOfOrder, render_kiosk
+from appliance.display.kiosk_render import (
+    KioskFrame,
+    KioskTicket,
+    OneMoment,
+    OutOfOrder,
+    render_kiosk,
+    returning_notice,
+)
 from appliance.display.kiosk_voice import spoken_language_choice
 from appliance.display.view import MonitorView, WaitRange
 from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import DEFAULT_LANGUAGE, TRY_AGAIN, VisitorMessage
+from appliance.domain.wording import DEFAULT_LANGUAGE, TRY_AGAIN, VisitorMessage, text
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +150,11 @@ class KioskScreen:
             self.voice.say(screen, self.language, touch=self.touch)
 
     def _speak_language(self) -> None:
+        self._speak_text(spoken_language_choice(self.language, touch=self.touch), self.language)
+
+    def _speak_text(self, words: str, language: str, *, by_visitor: bool = True) -> None:
         if self.voice is not None:
-            language = self.language
-            self.voice.say_text(spoken_language_choice(language, touch=self.touch), language)
+            self.voice.say_text(words, language, by_visitor=by_visitor)
 
     @property
     def language(self) -> str:
@@ -209,6 +218,8 @@ class KioskScreen:
         # Beside a visitor's language stands German; beside German, the office's next language.
         second = DEFAULT_LANGUAGE if first != DEFAULT_LANGUAGE else next((c for c in offered if c != first), None)
         screen, returning = self.screen(), self.language_returning
+        if returning and screen is None and not (self._shown and self._shown[2]):
+            self._speak_text(text(returning_notice(self.touch), first), first, by_visitor=False)  # warned aloud too
         self._shown = (screen, first, returning)
         self._frame = render_kiosk(
             surface,

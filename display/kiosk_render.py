@@ -111,9 +111,17 @@ def render_kiosk(
         painter.one_moment()
     else:
         painter.welcome(
-            concerns if touch else (), languages if touch and len(languages) > 1 else (), language_returning
+            concerns if touch else (),
+            languages if touch and len(languages) > 1 else (),
+            returning_notice(touch) if language_returning else None,
         )
     return KioskFrame(painter.canvas.drawn, tuple(painter.buttons), tuple(painter.language_buttons), painter.repeat)
+
+
+def returning_notice(touch: bool) -> str:
+    """The key of the notice that German comes back soon: a touch keeps the visitor's language, and on a
+    kiosk with buttons the repeat button does."""
+    return "language_returning" if touch else "language_returning_button"
 
 
 class _KioskPainter:
@@ -181,11 +189,12 @@ class _KioskPainter:
             ).bottom
         return y
 
-    def welcome(self, concerns: tuple[ConcernInfo, ...], languages: tuple[str, ...], returning: bool = False):
+    def welcome(self, concerns: tuple[ConcernInfo, ...], languages: tuple[str, ...], returning: str | None = None):
+        """``returning``: the key of the notice that German comes back soon, if it does."""
         u, m = self.u, self.margin
         bottom = self._language_row(languages) if languages else self.height - m
         if returning:
-            bottom = self._returning_notice(bottom)
+            bottom = self._returning_notice(bottom, returning)
         if not concerns:
             half = bottom // 2 + (m // 2 if languages else 0)
             self._pair("kiosk_appointment", half - round(110 * u * self.scale), self.px(40), "instruction")
@@ -268,10 +277,10 @@ class _KioskPainter:
             self.language_buttons.append(LanguageButton(language, rect))
         return top - round(12 * u)
 
-    def _returning_notice(self, bottom: int) -> int:
+    def _returning_notice(self, bottom: int, key: str) -> int:
         """The notice that German comes back soon, on a band just above ``bottom``; returns the band's top."""
         u, m = self.u, self.margin
-        first, second = both("language_returning", self.first, self.second)
+        first, second = both(key, self.first, self.second)
         sizes = (self.px(20), self.px(16) if second else 0)
         height = sum(font("bold", size).get_linesize() for size in sizes if size) + round(8 * u)
         band = pygame.Rect(m, bottom - height, self.width - 2 * m, height)

@@ -93,8 +93,10 @@ class KioskVoice:
         being spoken."""
         self.say_text(spoken_answer(screen, language, touch=touch), language)
 
-    def say_text(self, words: str, language: str) -> None:
-        if self._raised is not None and self.volume != self.default_volume:
+    def say_text(self, words: str, language: str, *, by_visitor: bool = True) -> None:
+        """Speak ``words``; ``by_visitor`` False when the kiosk speaks on its own (a timeout's warning),
+        which does not keep a raised volume."""
+        if by_visitor and self._raised is not None and self.volume != self.default_volume:
             self._raised = (self._raised[0], self._monotonic())  # the visitor is still there
         with self._changed:
             self._serial += 1

@@ -185,3 +185,29 @@ def test_espeak_ng_speaks_louder_when_asked(tmp_path):
     (tmp_path / "loud.wav").write_bytes(loud)
 
     assert peak(tmp_path / "loud.wav") > 2.5 * peak(tmp_path / "quiet.wav")
+
+
+def test_before_a_chosen_language_gives_way_the_kiosk_says_so_aloud_once_and_a_repeat_keeps_it(tmp_path):
+    clock, speech = Clock(), Speech()
+    voice = KioskVoice(FilePlayer(tmp_path), speech, monotonic=clock)
+    kiosk = KioskScreen(voice=voice, monotonic=clock, language_idle_s=60)  # buttons only, no touchscreen
+    kiosk.set_connected(True)
+    surface = pygame.Surface((800, 480))
+    try:
+        kiosk.offer(view(controls={"language": 0}), NOW)
+        kiosk.offer(view(controls={"language": 1}, language="en"), NOW)
+        kiosk.render(surface, NOW)
+        wait_for(lambda: voice.spoken, what="the language's name")
+        clock.now += 51  # ten seconds before German comes back
+        for _ in range(2):
+            frame = kiosk.render(surface, NOW)
+        wait_for(lambda: len(voice.spoken) == 2, what="the warning")
+        assert len(speech.asked) == 2  # drawn twice, warned once
+        kiosk.repeat()
+        clock.now += 50
+    finally:
+        voice.close()
+
+    assert voice.spoken[1][:2] == ("en", text("language_returning_button", "en"))
+    assert frame.texts("language_returning")[0] == text("language_returning_button", "en")
+    assert kiosk.language == "en"  # the repeat was the visitor saying they are still there
