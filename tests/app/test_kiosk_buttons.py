@@ -29,7 +29,7 @@ class Voice:
     def say(self, screen, language, *, touch=False):
         self.said.append((language, screen))
 
-    def say_text(self, words, language):
+    def say_text(self, words, language, *, by_visitor=True):
         self.said.append((language, words))
 
 
