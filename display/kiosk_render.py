@@ -171,23 +171,35 @@ class _KioskPainter:
         )
         self.repeat, self.bottom = rect, rect.top - round(8 * u)
 
-    def _pair(self, key_or_pair, y: int, first_size: int, role: str, colour=theme.TEXT, *, rect=None) -> int:
-        """German line, English line below it, centred; returns the bottom."""
+    def _pair(
+        self, key_or_pair, y: int, first_size: int, role: str, colour=theme.TEXT, *, rect=None, with_second=True
+    ) -> int:
+        """German line, English line below it (unless not ``with_second``), centred; returns the bottom."""
         first, second = both(key_or_pair, self.first, self.second) if isinstance(key_or_pair, str) else key_or_pair
         box = rect or pygame.Rect(self.margin, 0, self.width - 2 * self.margin, self.height)
         drawn = self.write(role, first, "bold", first_size, colour, max_width=box.width, midtop=(box.centerx, y))
         y = drawn.bottom
-        if second:
+        if second and with_second:
             y = self.write(
                 role,
                 second,
                 "regular",
-                max(round(first_size * 0.66), self.smallest),
+                self._second_size(first_size),
                 theme.MUTED,
                 max_width=box.width,
                 midtop=(box.centerx, y + round(2 * self.u)),
             ).bottom
         return y
+
+    def _second_size(self, first_size: int) -> int:
+        return max(round(first_size * 0.66), self.smallest)
+
+    def _pair_height(self, first_size: int, with_second: bool) -> int:
+        """At most how tall ``_pair`` draws at ``first_size``."""
+        height = font("bold", first_size).get_linesize()
+        if with_second and self.second:
+            height += round(2 * self.u) + font("regular", self._second_size(first_size)).get_linesize()
+        return height
 
     def welcome(self, concerns: tuple[ConcernInfo, ...], languages: tuple[str, ...], returning: str | None = None):
         """``returning``: the key of the notice that German comes back soon, if it does."""
@@ -201,10 +213,16 @@ class _KioskPainter:
             pygame.draw.line(self.canvas.surface, theme.RULE, (m, half), (self.width - m, half), max(1, round(2 * u)))
             self._pair("kiosk_walk_in", half + round(30 * u), self.px(40), "instruction")
             return
-        y = self._pair("kiosk_appointment", m, self.px(30), "instruction")
-        y = self._pair("kiosk_choose", y + round(14 * u), self.px(30), "instruction") + round(14 * u)
+        size, gap = self.px(30), round(12 * u)
+        # Buttons a finger can hit come first: when two columns of them would be too low, the instructions
+        # lose their second language (large text, a long list of concerns, the returning notice).
+        rows = -(-len(concerns) // 2)
+        room = bottom - m - 2 * self._pair_height(size, True) - round(28 * u) - (rows - 1) * gap
+        with_second = room // rows >= MIN_BUTTON_PX
+        y = self._pair("kiosk_appointment", m, size, "instruction", with_second=with_second)
+        y = self._pair("kiosk_choose", y + round(14 * u), size, "instruction", with_second=with_second)
+        y += round(14 * u)
         area = pygame.Rect(m, y, self.width - 2 * m, bottom - y)
-        gap = round(12 * u)
         columns = 1 if self.width < 560 * u else 2
         while True:
             rows = -(-len(concerns) // columns)
@@ -281,22 +299,25 @@ class _KioskPainter:
         """The notice that German comes back soon, on a band just above ``bottom``; returns the band's top."""
         u, m = self.u, self.margin
         first, second = both(key, self.first, self.second)
-        sizes = (self.px(20), self.px(16) if second else 0)
-        height = sum(font("bold", size).get_linesize() for size in sizes if size) + round(8 * u)
+        width = self.width - 2 * m - round(16 * u)
+        lines = [(line, "bold", self.px(20)) for line in wrap(first, "bold", self.px(20), width)]
+        # It shows only while a visitor's own language is chosen: in large text that line alone, whole.
+        if second and not self.smallest:
+            lines.append((second, "regular", self.px(16)))
+        height = sum(font(face, size).get_linesize() for _, face, size in lines) + round(8 * u)
         band = pygame.Rect(m, bottom - height, self.width - 2 * m, height)
         pygame.draw.rect(self.canvas.surface, theme.WARNING, band, border_radius=round(8 * u))
         top = band.top + round(4 * u)
-        for words, face, size in ((first, "bold", sizes[0]), (second, "regular", sizes[1])):
-            if words:
-                top = self.write(
-                    "language_returning",
-                    words,
-                    face,
-                    size,
-                    theme.HIGHLIGHT_TEXT,
-                    max_width=band.width - round(16 * u),
-                    midtop=(band.centerx, top),
-                ).bottom
+        for words, face, size in lines:
+            top = self.write(
+                "language_returning",
+                words,
+                face,
+                size,
+                theme.HIGHLIGHT_TEXT,
+                max_width=width,
+                midtop=(band.centerx, top),
+            ).bottom
         return band.top - round(10 * u)
 
     def ticket(self, ticket: KioskTicket):

@@ -13,7 +13,14 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.display import theme  # noqa: E402
-from appliance.display.kiosk_render import LARGE_TEXT_MIN_PX, KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
+from appliance.display.kiosk_render import (  # noqa: E402
+    LARGE_TEXT_MIN_PX,
+    MIN_BUTTON_PX,
+    KioskTicket,
+    OneMoment,
+    OutOfOrder,
+    render_kiosk,
+)
 from appliance.display.monitor_render import render_monitor  # noqa: E402
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
 from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
@@ -125,6 +132,17 @@ def test_in_large_text_mode_no_kiosk_text_is_smaller_than_wcag_large_text(name):
         large_sizes = [d.size for d in large.drawn if d.role != "ticket_code"]
         assert sum(large_sizes) / len(large_sizes) >= 1.2 * sum(normal_sizes) / len(normal_sizes), (name, size)
         assert all(d.rect.bottom <= size[1] and d.rect.right <= size[0] for d in large.drawn)  # nothing cut off
+
+
+@pytest.mark.parametrize("large_text", [False, True], ids=["normal", "large text"])
+@pytest.mark.parametrize("language", ["ar", "uk"])
+def test_the_welcomes_buttons_stay_big_enough_for_a_finger_with_the_returning_notice(language, large_text):
+    surface, frame = draw_kiosk(None, language=language, returning=True, large_text=large_text)
+
+    assert len(frame.buttons) == 4 and len(frame.language_buttons) == 4
+    assert all(b.rect.height >= MIN_BUTTON_PX for b in frame.buttons + frame.language_buttons)
+    assert all(d.rect.bottom <= 480 for d in frame.drawn)
+    assert_every_text_readable(surface, frame, f"kiosk welcome in {language}, German returning")
 
 
 def monitor_view(**changes):
