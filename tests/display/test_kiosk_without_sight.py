@@ -211,3 +211,17 @@ def test_before_a_chosen_language_gives_way_the_kiosk_says_so_aloud_once_and_a_r
     assert voice.spoken[1][:2] == ("en", text("language_returning_button", "en"))
     assert frame.texts("language_returning")[0] == text("language_returning_button", "en")
     assert kiosk.language == "en"  # the repeat was the visitor saying they are still there
+
+
+def test_a_name_that_slipped_into_the_daemons_answer_is_never_spoken(kiosk):
+    answer = TICKET.to_json()
+    answer["name"] = "Erika Mustermann"
+    answer["message"]["body"]["params"]["name"] = "Erika Mustermann"
+    kiosk.offer(view(), NOW)
+
+    kiosk.offer(parse_view(sample_view(NOW, languages=OFFERED, kiosk={"answer": answer})), NOW)
+    kiosk.repeat()
+
+    spoken = heard(kiosk, 1)
+    assert spoken and not any("Erika" in words or "Mustermann" in words for _, words in spoken)
+    assert "A 42" in spoken[0][1]
