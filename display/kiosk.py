@@ -260,6 +260,7 @@ class KioskScreen:
         log.info("touch: %s", concern)
         self._visitor_acted()
         self._send_press(concern, self.language if self.language != DEFAULT_LANGUAGE else None)
+        self._speak(OneMoment())  # the touch cuts off what was being said, and is heard to be felt
         return True
 
 

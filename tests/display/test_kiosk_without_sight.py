@@ -225,3 +225,12 @@ def test_a_name_that_slipped_into_the_daemons_answer_is_never_spoken(kiosk):
     spoken = heard(kiosk, 1)
     assert spoken and not any("Erika" in words or "Mustermann" in words for _, words in spoken)
     assert "A 42" in spoken[0][1]
+
+
+def test_touching_a_concern_cuts_off_the_speech_and_says_one_moment(kiosk):
+    kiosk.offer(view(), NOW)
+    frame = kiosk.render(pygame.Surface((800, 480)), NOW)
+
+    assert kiosk.touched(frame.buttons[0].rect.center)
+
+    assert heard(kiosk, 1) == [("de", text("one_moment"))]
