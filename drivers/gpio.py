@@ -189,7 +189,7 @@ class GpioPanel:
             if self._closed:
                 return
             verdict = button.gate.pressed(button.key, self._clock())
-        log.debug("%s: %s", button.label, verdict.value)
+        log.debug("button %r: %s", button.key, verdict.value)
         if verdict is PressVerdict.ACCEPTED:
             self._call(button.callback, button.key)
 
