@@ -350,6 +350,8 @@ def test_a_busy_pin_is_a_clear_error_and_frees_the_pins_already_open(make_panel,
         ({"leds": {"ready": LEAVE}}, "GPIO17 (button 'leave' and ready LED)"),
         ({"buzzer": DOCUMENTS}, "GPIO27 (button 'documents' and buzzer)"),
         ({"leds": {"busy": 5}}, "unknown LED role(s) busy"),
+        ({"controls": {"repeat": LEAVE}, "on_control": print}, "GPIO17 (button 'leave' and repeat button)"),
+        ({"controls": {"louder": 4}, "on_control": print}, "unknown control button(s) louder"),
     ],
 )
 def test_a_pin_given_twice_or_an_unknown_led_is_refused(make_panel, kwargs, message):
@@ -374,3 +376,29 @@ def test_a_stuck_check_that_dies_is_told_to_the_supervisor(make_panel, clock):
     panel = make_panel(gate=BrokenGate())
     wait_until(lambda: panel.failure() is not None)
     assert panel.failure() == "RuntimeError: a bug in the gate"
+
+
+REPEAT, LANGUAGE = 20, 21
+
+
+def test_control_buttons_reach_on_control_one_per_press_and_without_a_gap(make_panel, factory, clock, presses):
+    controls = Recorder()
+    make_panel(controls={"repeat": REPEAT, "language": LANGUAGE}, on_control=controls)
+
+    for _ in range(3):  # a visitor steps through the languages as fast as they like
+        press(factory.pin(LANGUAGE), clock, held_s=0.1, then_s=0.1)
+    press(factory.pin(REPEAT), clock, held_s=5.0)  # held down: still one repeat
+    wait_until(lambda: len(controls.calls) == 4)
+    wait_for_checks(clock)
+
+    assert controls.calls == ["language", "language", "language", "repeat"] and presses.calls == []
+
+
+def test_a_stuck_control_button_is_reported_by_its_name(make_panel, factory, clock, faults):
+    panel = make_panel(controls={"repeat": REPEAT}, on_control=Recorder())
+    factory.pin(REPEAT).drive_low()
+    clock.advance(31)
+    wait_until(lambda: faults.calls)
+
+    assert faults.calls == ["repeat button (GPIO20) held for 30 s: stuck or wired wrong"]
+    assert panel.stuck == ("repeat",)
