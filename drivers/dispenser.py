@@ -1,8 +1,9 @@
 """Walk-in tickets: a press becomes a printed ticket, or no number at all and a clear signal.
 
 The printer is asked for its real-time status before every ticket; a number is issued only when it
-can print, and a ticket that then fails to print is voided, so no number is ever handed out twice
-or silently lost. Printer I/O runs on this worker's own thread, never on the core's.
+can print; a ticket that fails before its cut is voided, so no number is ever handed out twice or
+silently lost, and one that is out stands (the printer is out of order for the next visitor).
+Printer I/O runs on this worker's own thread, never on the core's.
 """
 
 import logging
@@ -32,6 +33,7 @@ from appliance.domain.wording import (
 from appliance.printer.errors import PrinterError
 from appliance.printer.layout import TicketContent, day_list_bytes, ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
+from appliance.printer.stream import split_at_cut
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
@@ -201,11 +203,10 @@ class TicketDispenser:
             self._show(PanelState.READY)
             return
         ahead, wait = ticket.people_ahead or 0, ticket.wait_minutes
+        printed, cut = split_at_cut(self._ticket_bytes(ticket, ahead, wait, request.language))
         try:
-            self._connection.write(self._ticket_bytes(ticket, ahead, wait, request.language))
-            after = printer_status(self._connection, self._config.printer.timeout.total_seconds())
-            if not after.can_print and after.state is not PrinterState.PAPER_NEAR_END:
-                raise PrinterError(f"after printing: {after.state.value}")
+            self._connection.write(printed)
+            self._still_printing("before the cut")
         except PrinterError as error:
             # The visitor may hold nothing, or half a ticket: the number must never be called.
             self._core.submit(VoidTicket(ticket.code, f"printer: {error}")).result(timeout=10)
@@ -213,9 +214,22 @@ class TicketDispenser:
             self._answer(OUT_OF_ORDER)
             self._beep(Beep.REFUSED)
             return
+        try:
+            self._connection.write(cut)
+            self._still_printing("after the cut")
+        except PrinterError as error:
+            # The whole ticket is out and in the visitor's hand: it is called like any other; the
+            # printer is out of order for the next visitor only.
+            self._fault(str(error))
         self._answer(ticket_message(ticket.code, ahead, wait), ticket.code, ahead=ahead, wait=wait)
-        self._show(PanelState.READY)
+        self._show(PanelState.READY if self._out_of_order is None else PanelState.OUT_OF_ORDER)
         self._beep(Beep.ACCEPTED)
+
+    def _still_printing(self, when: str) -> None:
+        """Raises PrinterError unless the printer says it still prints (paper near end does)."""
+        status = printer_status(self._connection, self._config.printer.timeout.total_seconds())
+        if not status.can_print and status.state is not PrinterState.PAPER_NEAR_END:
+            raise PrinterError(f"{when}: {status.state.value}")
 
     def _check_printer(self) -> bool:
         """Ask the printer; report any change. True when a ticket can be printed now."""

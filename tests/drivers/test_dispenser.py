@@ -53,8 +53,19 @@ class Recorder:
         return self.answers[-1]
 
 
-class PaperRunsOutDuringTheTicket(PrinterEmulator):
-    """The roll ends while the first ticket is being printed."""
+class PaperRunsOutBeforeTheCut(PrinterEmulator):
+    """The roll ends while the first ticket is being printed: its cut never comes."""
+
+    ran_out = False
+
+    def _consume(self, client, pending, parsed):
+        if not self.ran_out and b"Wartenummer" in pending:  # the ticket's heading arrived
+            self.ran_out, self.mode = True, "paper_out"
+        return super()._consume(client, pending, parsed)
+
+
+class PaperRunsOutAfterTheCut(PrinterEmulator):
+    """The first ticket comes out whole, cut, and then the roll is empty."""
 
     def _finish(self, job):
         super()._finish(job)
@@ -214,8 +225,8 @@ def test_recovery_is_detected_by_itself_and_the_next_press_prints(kiosk):
     assert recorder.wait_answer().code == "C001"
 
 
-def test_paper_running_out_during_a_ticket_voids_its_number_for_good(kiosk):
-    emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutDuringTheTicket)
+def test_paper_running_out_before_the_cut_voids_the_number_for_good(kiosk):
+    emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutBeforeTheCut)
     dispenser.request("leave")
     answer = recorder.wait_answer()
     assert answer.message.title.render() == "Außer Betrieb"
@@ -227,6 +238,21 @@ def test_paper_running_out_during_a_ticket_voids_its_number_for_good(kiosk):
     assert until(lambda: printer_health(core).state is Health.OK)
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A002"
+
+
+def test_a_fault_after_the_cut_leaves_the_printed_ticket_valid_and_the_printer_out_of_order(kiosk):
+    emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutAfterTheCut)
+    dispenser.request("leave")
+
+    answer = recorder.wait_answer()
+    assert answer.code == "A001"  # the visitor holds A001: it is called like any other
+    assert [entry.code for entry in core.snapshot.waiting] == ["A001"]
+    assert "ticket_void" not in [e.kind for e in core.snapshot.last_events]
+    assert printer_health(core).state is Health.FAILED
+    assert recorder.states[-1] is PanelState.OUT_OF_ORDER
+    dispenser.request("leave")  # the next visitor is told, and no number is used up
+    assert recorder.wait_answer().message.title.render() == "Außer Betrieb"
+    assert dict(core.snapshot.issued_today) == {"leave": 1}
 
 
 def test_paper_near_end_still_prints_and_warns_the_technician(kiosk):
