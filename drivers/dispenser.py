@@ -9,6 +9,7 @@ Printer I/O runs on this worker's own thread, never on the core's.
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHe
 from appliance.domain.component import ComponentName, WorkerThread
 from appliance.domain.errors import ApplianceError, ClockNotTrusted, NoNumberHere, NumbersExhausted
 from appliance.domain.panel import Beep, PanelState
+from appliance.domain.press_limit import Ask, PressLimit
 from appliance.domain.screen import KioskAnswer
 from appliance.domain.wording import (
     CLOCK_UNKNOWN,
@@ -23,6 +25,7 @@ from appliance.domain.wording import (
     NO_NUMBER_HERE,
     NO_NUMBERS_LEFT,
     OUT_OF_ORDER,
+    TRY_AGAIN,
     VisitorMessage,
     in_languages,
     text,
@@ -66,12 +69,23 @@ class TicketDispenser:
 
     name = ComponentName.PRINTER
 
-    def __init__(self, core, config, connect, *, signals=None, on_answer=None, draw=None, recheck_s: float = RECHECK_S):
+    def __init__(
+        self,
+        core,
+        config,
+        connect,
+        *,
+        signals=None,
+        on_answer=None,
+        draw=None,
+        recheck_s: float = RECHECK_S,
+        monotonic=time.monotonic,
+    ):
         """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
         ``signals`` shows a PanelState and sounds a Beep (the GPIO panel); ``on_answer(KioskAnswer)``
         feeds the kiosk screen; ``draw(concern)`` asks the office for the ticket's number (an OfficeNumber,
         or None to number it here; without it the device numbers alone). The wait printed is the core's
-        estimate at the moment of issue."""
+        estimate at the moment of issue; ``monotonic()`` times the gap between a concern's tickets."""
         self._core = core
         self._draw = draw or (lambda concern: None)
         self._config = config
@@ -79,6 +93,9 @@ class TicketDispenser:
         self._signals = signals
         self._on_answer = on_answer or (lambda answer: None)
         self._requests: queue.Queue = queue.Queue()
+        self._limit = PressLimit(config.gpio.min_gap.total_seconds())
+        self._asking = threading.Lock()  # presses come from GPIO, control and touch threads at once
+        self._monotonic = monotonic
         self._recheck_s = recheck_s
         self._connection = None
         self._out_of_order: str | None = "starting"
@@ -88,10 +105,19 @@ class TicketDispenser:
 
     # --- any thread ------------------------------------------------------------------------------
 
-    def request(self, concern: str, source: str = "button", language: str | None = None) -> None:
+    def request(self, concern: str, source: str = "button", language: str | None = None) -> str:
         """A visitor pressed (having chosen ``language``, if any); returns at once (GPIO callbacks must
-        not wait for the printer)."""
-        self._requests.put(TicketRequest(concern, source, language))
+        not wait for the printer) what the asker is told plainly: one rate limit for every way to ask."""
+        with self._asking:
+            verdict = self._limit.ask(concern, self._monotonic(), self._requests.qsize())
+            if verdict is Ask.TAKEN:
+                self._requests.put(TicketRequest(concern, source, language))
+        if verdict is not Ask.TAKEN:
+            log.info("a press for %s from %s: %s", concern, source, verdict.value)
+        if verdict is Ask.BUSY:
+            self._answer(TRY_AGAIN)
+            self._beep(Beep.REFUSED)
+        return self._limit.describe(verdict, concern)
 
     def print_day_list(self, scheduled: bool = False) -> None:
         """The staff's list of today's appointments; ``scheduled``: the morning run, once a day."""

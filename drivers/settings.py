@@ -122,7 +122,7 @@ GPIO = Section(
         "buzzer": Key(GpioPin(), "beeps to say a press or scan was taken or refused", optional=True),
         "min_gap": Key(
             Duration(timedelta(0), timedelta(minutes=5)),
-            "presses of one button closer than this count as one",
+            "tickets of one concern asked for closer than this count as one, however asked (button, touch)",
             default="3s",
         ),
         "stuck_after": Key(

@@ -209,7 +209,7 @@ class Appliance:
             on_fault=on_fault,
             leds=self._led_pins(),
             buzzer=gpio.buzzer,
-            gate=ButtonGate(gpio.min_gap.total_seconds(), gpio.stuck_after.total_seconds()),
+            gate=ButtonGate(gpio.stuck_after.total_seconds()),
         )
         self.kiosk.panel = panel
         return panel
