@@ -6,7 +6,10 @@ restored backup would: the daemon process is stood in for by a StateStore left o
 """
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,6 +17,8 @@ import pytest
 
 from appliance.domain.errors import StateError
 from appliance.domain.state import StateStore
+from support import REPO_ROOT
+from support.config import write_device_config
 
 DAY = date(2026, 3, 9)
 NOON = datetime(2026, 3, 9, 11, 0, tzinfo=UTC)
@@ -132,6 +137,26 @@ def test_a_record_damaged_within_is_refused_and_every_file_left_as_found(state_d
     with pytest.raises(StateError, match=r"state.db.numbers line 2 is damaged .* no number is issued"):
         StateStore(database)
 
+    assert files_of(database.parent) == before
+
+
+def test_the_daemon_refuses_a_damaged_record_with_exit_3_and_every_file_left_as_found(state_dir, tmp_path):
+    database = killed_after(state_dir, 3)
+    marks = Path(f"{database}.numbers")
+    marks.write_bytes(b"not a record\n" + marks.read_bytes())
+    config = write_device_config(tmp_path, state={"database": str(database)})
+    before = files_of(database.parent)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "appliance", "run", "--config", str(config)],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 3, result.stderr
+    assert "state.db.numbers line 1 is damaged" in result.stderr and "left untouched" in result.stderr
     assert files_of(database.parent) == before
 
 
