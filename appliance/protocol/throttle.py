@@ -7,6 +7,8 @@ while a source is throttled, even a right token from it waits, or guessing would
 import threading
 import time
 
+from appliance.protocol.contract import RequestRejected
+
 WRONG_TOKENS_BURST = 10  # a technician's typos and a device with an old token get through at once
 WRONG_TOKENS_PER_S = 0.1  # then one try every 10 s: a 16-character token takes longer than the universe
 MAX_SOURCES = 10_000  # sources remembered; beyond it those whose budget is full again are forgotten
@@ -25,6 +27,16 @@ class WrongTokens:
         with self._lock:
             left = self._left(source, self._clock())
         return 0.0 if left >= 1 else (1 - left) / self.per_s
+
+    def check(self, source: str) -> None:
+        """Raises RequestRejected (429, with Retry-After) while ``source`` may not try a token."""
+        if wait := self.retry_after(source):
+            raise RequestRejected(
+                429,
+                "rate_limited",
+                f"too many wrong tokens from {source}: retry in {wait:.0f} s",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
 
     def wrong(self, source: str) -> None:
         """``source`` sent a wrong (or no) token."""

@@ -139,13 +139,7 @@ class PushEndpoint:
 
     def _authenticate(self, request: Request) -> None:
         source = request.client.host if request.client else "unknown"
-        if wait := self._wrong_tokens.retry_after(source):
-            raise RequestRejected(
-                429,
-                "rate_limited",
-                f"too many wrong tokens from {source}: retry in {wait:.0f} s",
-                headers={"Retry-After": str(int(wait) + 1)},
-            )
+        self._wrong_tokens.check(source)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             self._wrong_tokens.wrong(source)

@@ -210,13 +210,7 @@ class Backend:
         if not schemes or self.wrong_tokens is None:
             return self._authenticate(request, schemes)
         source = request.client.host if request.client else "unknown"
-        if wait := self.wrong_tokens.retry_after(source):
-            raise RequestRejected(
-                429,
-                "rate_limited",
-                f"too many wrong tokens from {source}: retry in {wait:.0f} s",
-                headers={"Retry-After": str(int(wait) + 1)},
-            )
+        self.wrong_tokens.check(source)
         try:
             return self._authenticate(request, schemes)
         except RequestRejected as refused:

@@ -1,8 +1,9 @@
 """Time is checked, not trusted: a real daemon process whose wall clock libfaketime sets while it runs.
 
-The daemon's wall clock reads a faketime file that the test rewrites (as `date -s` would set it); its
-monotonic clock stays real, as the kernel's does. Its clock counts as confirmed at start (as systemd's
-time sync would say); with no backend and no new time sync, nothing confirms it again in these tests.
+The daemon's wall clock is the real one plus an offset in a faketime file that the test rewrites (as
+`date -s` would set the clock); its monotonic clock stays real, as the kernel's does. Its clock counts
+as confirmed at start (as systemd's time sync would say); with no backend and no new time sync,
+nothing confirms it again in these tests.
 """
 
 import json
@@ -12,13 +13,16 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from appliance.printer.emulator import PrinterEmulator
 from appliance.protocol.control import ControlError, encode, request
 from support import REPO_ROOT, wait_for
+from support.config import CONCERNS, write_device_config
 
 LIBFAKETIME = next(
     (
@@ -28,6 +32,7 @@ LIBFAKETIME = next(
     ),
     None,
 )
+BERLIN = ZoneInfo("Europe/Berlin")
 pytestmark = pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime is not installed (make system-packages)")
 
 # The daemon as run_daemon starts it, but confirmed at start: no time sync runs where the tests do.
@@ -52,42 +57,28 @@ class FakedDaemon:
 
     def __init__(self, tmp_path: Path, printer: PrinterEmulator):
         self.config = tmp_path / "appliance.conf"
-        self.socket = tmp_path / "run" / "control.sock"
+        self.socket = tmp_path / "control.sock"
         self.clock_file = tmp_path / "faketime"
-        self.config.write_text(
-            f"""\
-[device]
-id = kiosk-1
-site = test-office
-roles = kiosk
-timezone = Europe/Berlin
-
-[concern:leave]
-title_de = Urlaub beantragen
-prefix = A
-
-[state]
-database = {tmp_path}/var/state.db
-
-[core]
-control_socket = {self.socket}
-tick = 50ms
-
-[printer]
-uri = {printer.uri}
-timeout = 1s
-
-[gpio]
-min_gap = 0s
-""",
-            encoding="utf-8",
+        write_device_config(
+            tmp_path,
+            device={"roles": "kiosk", "timezone": "Europe/Berlin"},
+            concerns={"leave": CONCERNS["leave"]},
+            state={"database": f"{tmp_path}/var/state.db"},
+            printer={"uri": printer.uri, "timeout": "1s"},
+            gpio={"min_gap": "0s"},
         )
         self.process: subprocess.Popen | None = None
         self.stderr = tmp_path / "daemon.stderr"
 
     def set_clock(self, local: str) -> None:
-        """The wall clock reads ``local`` (Berlin's summer time, UTC+2) from now on, and runs on."""
-        self.clock_file.write_text(f"@{local}\n", encoding="ascii")
+        """The wall clock reads ``local`` (Berlin's time) from now on, and runs on."""
+        self._offset = datetime.fromisoformat(local).replace(tzinfo=BERLIN) - datetime.now(UTC)
+        self.clock_file.write_text(f"{self._offset.total_seconds():+.3f}\n", encoding="ascii")
+
+    def jump(self, delta: timedelta) -> None:
+        """The wall clock is set ``delta`` away, as `date -s` would set it."""
+        self._offset += delta
+        self.clock_file.write_text(f"{self._offset.total_seconds():+.3f}\n", encoding="ascii")
 
     def start(self) -> None:
         env = {
@@ -184,24 +175,24 @@ def refused_for_the_clock(daemon: FakedDaemon, printer: PrinterEmulator) -> dict
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "jump_to, said",
+    "jump, said, to_day",
     [
-        ("2026-06-15 09:00:00", "jumped back 1 d"),  # the day before: its numbers A001... are not free
-        ("2026-06-16 08:30:00", "jumped back 30 min"),
-        ("2026-06-16 10:00:00", "jumped forward 59 min"),  # an hour, less the seconds the test took
-        ("2026-06-18 09:00:00", "jumped forward 1 d 23 h"),  # numbering must not start again at A001
+        (-timedelta(days=1), "jumped back 1 d", "2026-06-15"),  # the day before: its numbers A001... are not free
+        (-timedelta(minutes=30), "jumped back 30 min", "2026-06-16"),
+        (timedelta(hours=1), "jumped forward 1 h", "2026-06-16"),
+        (timedelta(days=2), "jumped forward 2 d", "2026-06-18"),  # numbering must not start again at A001
     ],
 )
-def test_a_clock_set_while_the_daemon_runs_stops_numbers_until_confirmed(daemon, printer, jump_to, said):
+def test_a_clock_set_while_the_daemon_runs_stops_numbers_until_confirmed(daemon, printer, jump, said, to_day):
     running = daemon("2026-06-16 09:00:00")
     issue(running, printer, 3)
     assert issued(running) == ("2026-06-16", {"leave": 3})
 
-    running.set_clock(jump_to)
+    running.jump(jump)
 
     wait_for(lambda: running.health("clock")["state"] == "degraded", timeout=20, what="the jump seen")
     detail = running.health("clock")["detail"]
-    assert said in detail and f"(to {jump_to[:16]})" in detail
+    assert said in detail and f"(to {to_day} " in detail
     assert "numbering stays on 2026-06-16" in detail and "confirms the clock" in detail
     answer = refused_for_the_clock(running, printer)
     assert "clock_unknown" in json.dumps(answer)
