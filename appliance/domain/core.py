@@ -124,7 +124,7 @@ class Core:
         }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
-        self._keep_to_the_latest_ticket(store.marks.day, store.marks.latest)
+        self._keep_to_the_latest(store.marks.day, store.latest_instant())
         self._office: OfficeState | None = None  # the backend's call-up state of today, once it answered
         self._own_calls: tuple[CallEntry, ...] = ()  # calls this core learned of itself, newest first
         self._unconfirmed: frozenset[str] = frozenset()  # codes of own changes the office state does not cover
@@ -136,9 +136,9 @@ class Core:
             self._report_clock(None)  # the doubt found at start, for status before anything else runs
         self._snapshot = self._take_snapshot()
 
-    def _keep_to_the_latest_ticket(self, day, latest: datetime | None) -> None:
-        """Across a restart, the day never goes back before the latest ticket's, and a clock behind
-        that ticket's time (set back while the device was off) is not trusted until confirmed."""
+    def _keep_to_the_latest(self, day, latest: datetime | None) -> None:
+        """Across a restart, the day never goes back before the latest ticket's, and a clock behind the
+        latest time recorded (set back while the device was off) is not trusted until confirmed."""
         if day is not None and day > self._day:
             self._day = day
         now = self._clock.now()
@@ -146,7 +146,7 @@ class Core:
             self.clock_trusted = False
             self._clock_why = (
                 f"the clock ({now.astimezone(self.config.device.timezone):%Y-%m-%d %H:%M}) is behind the latest "
-                f"ticket issued here ({latest.astimezone(self.config.device.timezone):%Y-%m-%d %H:%M}): numbering "
+                f"time recorded here ({latest.astimezone(self.config.device.timezone):%Y-%m-%d %H:%M}): numbering "
                 f"stays on {self._day}, no numbers or check-ins until the backend or time sync confirms the clock"
             )
             log.warning("clock NOT trusted: %s", self._clock_why)

@@ -440,6 +440,17 @@ class StateStore:
             for seq, key, kind, body, created in rows
         ]
 
+    def latest_instant(self) -> datetime | None:
+        """The latest time this device's own clock gave a ticket or a check-in (by the database and the
+        numbers' record; a call's time is the backend's clock): a clock behind it was set back."""
+        row = self._db.execute(
+            "SELECT (SELECT MAX(issued_at) FROM tickets), (SELECT MAX(checked_in_at) FROM appointments)"
+        ).fetchone()
+        instants = [datetime.fromisoformat(text) for text in row if text] + [self.marks.latest] * bool(
+            self.marks.latest
+        )
+        return max(instants, default=None)
+
     def undelivered_events(self, limit: int) -> list[EventRecord]:
         """The oldest events the backend has not confirmed, in the order they happened."""
         rows = self._db.execute(

@@ -209,7 +209,7 @@ def test_a_restart_with_the_clock_set_back_never_goes_back_to_the_earlier_day(da
 
     assert issued(restarted) == ("2026-06-16", {"leave": 3})
     health = restarted.health("clock")
-    assert health["state"] == "degraded" and "behind the latest ticket issued here" in health["detail"]
+    assert health["state"] == "degraded" and "behind the latest time recorded here" in health["detail"]
     answer = refused_for_the_clock(restarted, printer)
     assert "clock_unknown" in json.dumps(answer)
     time.sleep(0.2)

@@ -295,10 +295,20 @@ def test_a_restart_with_the_clock_set_back_a_day_keeps_the_day_and_waits_for_con
     assert core.snapshot.day == date(2026, 6, 16)
     assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
     detail = clock_health(core).detail
-    assert "behind the latest ticket issued here (2026-06-16 09:00)" in detail and "stays on 2026-06-16" in detail
+    assert "behind the latest time recorded here (2026-06-16 09:00)" in detail and "stays on 2026-06-16" in detail
     core.apply(SetClockTrusted(True, "the backend's clock agrees"))  # confirmed: still never back to the 15th
     ticket = core.apply(IssueTicket("leave"))
     assert (ticket.day, ticket.code) == (date(2026, 6, 16), "A004")
+
+
+def test_a_restart_a_second_later_trusts_the_clock_as_time_sync_says(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    core._store.close()
+
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0, 1))
+
+    assert core.apply(IssueTicket("leave")).code == "A002"
 
 
 def test_a_clock_that_booted_in_the_future_untrusted_may_go_back_once_confirmed(make_core):

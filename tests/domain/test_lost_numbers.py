@@ -10,13 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 
 from appliance.domain.errors import StateError
-from appliance.domain.state import StateStore
+from appliance.domain.state import Appointment, StateStore
 from support import REPO_ROOT
 from support.config import write_device_config
 
@@ -97,6 +97,25 @@ def test_an_older_copy_of_the_database_put_back_goes_on_above_the_numbers_issued
     try:
         assert issue(store).code == "A006"
         assert issue(store, "advice", "B").code == "B001"  # a concern without a loss starts as it would
+    finally:
+        store.close()
+
+
+def test_the_latest_instant_recorded_is_the_latest_ticket_or_check_in_even_when_the_database_lost_it(state_dir):
+    database = killed_after(state_dir, 1)
+    store = StateStore(database)
+    try:
+        checked_in = NOON.replace(hour=12)
+        store.check_in(Appointment("apt-1", "test-office", DAY, time(14, 0), "leave", "T001"), checked_in)
+        assert store.latest_instant() == checked_in
+    finally:
+        store.close()
+    for path in database.parent.glob("state.db*"):  # the database is lost; the ticket's time is on record
+        if path.suffix != ".numbers":
+            path.unlink()
+    store = StateStore(database)
+    try:
+        assert store.latest_instant() == NOON
     finally:
         store.close()
 
