@@ -73,12 +73,19 @@ class FakedDaemon:
     def set_clock(self, local: str) -> None:
         """The wall clock reads ``local`` (Berlin's time) from now on, and runs on."""
         self._offset = datetime.fromisoformat(local).replace(tzinfo=BERLIN) - datetime.now(UTC)
-        self.clock_file.write_text(f"{self._offset.total_seconds():+.3f}\n", encoding="ascii")
+        self._write_offset()
 
     def jump(self, delta: timedelta) -> None:
         """The wall clock is set ``delta`` away, as `date -s` would set it."""
         self._offset += delta
-        self.clock_file.write_text(f"{self._offset.total_seconds():+.3f}\n", encoding="ascii")
+        self._write_offset()
+
+    def _write_offset(self) -> None:
+        # Replaced whole: libfaketime reads the file at every reading, and a file caught half-written
+        # (empty) would be no offset, a jump to the real date.
+        partial = self.clock_file.with_suffix(".new")
+        partial.write_text(f"{self._offset.total_seconds():+.3f}\n", encoding="ascii")
+        os.replace(partial, self.clock_file)
 
     def start(self) -> None:
         env = {
