@@ -17,7 +17,7 @@ BIN := $(VENV)/bin
 #   chromium, chromium-driver: the tests drive the backend's counter and wait pages in a real browser
 DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core libfribidi0 espeak-ng libzbar0 tesseract-ocr \
                    tesseract-ocr-ara tesseract-ocr-fas tesseract-ocr-rus tesseract-ocr-tur tesseract-ocr-ukr \
-                   gcc python3-dev linux-libc-dev chromium chromium-driver
+                   gcc python3-dev linux-libc-dev chromium chromium-driver libfaketime
 DEMO_ARGS ?= --minutes 120
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)

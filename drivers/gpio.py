@@ -121,7 +121,7 @@ class GpioPanel:
             raise BadDriverSetting("control buttons need on_control")
         self._on_fault = on_fault
         self._gate = gate or ButtonGate()
-        control_gate = ButtonGate(0.0, self._gate.stuck_after_s, self._gate.bounce_s)
+        control_gate = ButtonGate(self._gate.stuck_after_s, self._gate.bounce_s)
         self._clock = clock
         self._inputs = [
             _Input(concern, pin, f"button for {concern!r}", self._gate, on_press) for concern, pin in buttons.items()

@@ -140,7 +140,7 @@ GPIO = Section(
         ),
         "min_gap": Key(
             Duration(timedelta(0), timedelta(minutes=5)),
-            "presses of one button closer than this count as one",
+            "tickets of one concern asked for closer than this count as one, however asked (button, touch)",
             default="3s",
         ),
         "stuck_after": Key(

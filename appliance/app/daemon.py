@@ -222,7 +222,7 @@ class Appliance:
             buzzer=gpio.buzzer,
             controls=self._control_pins(),
             on_control=self.kiosk.control,
-            gate=ButtonGate(gpio.min_gap.total_seconds(), gpio.stuck_after.total_seconds()),
+            gate=ButtonGate(gpio.stuck_after.total_seconds()),
         )
         self.kiosk.panel = panel
         return panel

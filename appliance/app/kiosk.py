@@ -73,17 +73,19 @@ class Kiosk:
         if self.language is not None:
             self._chosen = (self._chosen[0], self._monotonic())
 
-    def press(self, concern: str, source: str = "button", language: str | None = None) -> None:
+    def press(self, concern: str, source: str = "button", language: str | None = None) -> str:
         """A visitor asked for a ticket (in ``language`` beside German, if chosen here or with the
-        language button); answered by the dispenser, or at once when it cannot."""
+        language button); answered by the dispenser, or at once when it cannot. Returns what the asker
+        is told plainly."""
         self._visitor_acted()
         language = language or self.language
         if self.dispenser is not None and self.dispenser.failure() is None:
-            self.dispenser.request(concern, source, language)
-        else:  # no printer, or its dispenser waits for a restart: say so rather than do nothing
-            self.show_answer(KioskAnswer(OUT_OF_ORDER, None, self._clock.now()))
-            self.show(PanelState.OUT_OF_ORDER)
-            self.beep(Beep.REFUSED)
+            return self.dispenser.request(concern, source, language)
+        # No printer, or its dispenser waits for a restart: say so rather than do nothing.
+        self.show_answer(KioskAnswer(OUT_OF_ORDER, None, self._clock.now()))
+        self.show(PanelState.OUT_OF_ORDER)
+        self.beep(Beep.REFUSED)
+        return "out of order: no printer takes tickets now"
 
     def scan(self, payload: str, source: str = "scanner") -> Future:
         """Check in what a scanner read; the visitor sees and hears the verdict."""

@@ -102,7 +102,7 @@ def make_panel(factory, clock, presses, faults):
             on_fault=faults,
             leds={"ready": READY_LED, "printing": PRINTING_LED, "fault": FAULT_LED},
             buzzer=BUZZER,
-            gate=ButtonGate(min_gap_s=3.0, stuck_after_s=30.0),
+            gate=ButtonGate(stuck_after_s=30.0),
             clock=clock,
             pin_factory=factory,
             check_every_s=0.005,
@@ -147,25 +147,17 @@ def test_a_held_pin_gives_one_ticket(panel, factory, clock, presses):
     assert presses.calls == ["leave"]
 
 
-def test_a_hammered_button_gives_one_ticket(panel, factory, clock, presses):
+def test_a_hammered_button_gives_one_press_per_press_and_release(panel, factory, clock, presses):
     pin = factory.pin(LEAVE)
-    for _ in range(20):  # 20 presses in 2 s
+    for _ in range(5):  # the kiosk's one rate limit turns these into one ticket (test_dispenser)
         press(pin, clock, held_s=0.03, then_s=0.07)
-    assert presses.calls == ["leave"]
+    assert presses.calls == ["leave"] * 5
 
 
-def test_two_buttons_within_the_gap_give_two_tickets(panel, factory, clock, presses):
+def test_two_buttons_pressed_together_give_two_presses(panel, factory, clock, presses):
     press(factory.pin(LEAVE), clock, then_s=0.3)
     press(factory.pin(DOCUMENTS), clock)
     assert presses.calls == ["leave", "documents"]
-
-
-def test_a_press_after_the_gap_gives_a_second_ticket(panel, factory, clock, presses):
-    pin = factory.pin(LEAVE)
-    press(pin, clock, then_s=1.0)
-    press(pin, clock, then_s=2.0)  # 1.2 s after the first: refused
-    press(pin, clock)  # 3.4 s after the first
-    assert presses.calls == ["leave", "leave"]
 
 
 def test_a_stuck_button_is_reported_gives_no_tickets_and_recovers(panel, factory, clock, presses, faults):
