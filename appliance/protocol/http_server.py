@@ -142,14 +142,17 @@ class BackgroundServer:
         port: int = 0,
         on_stop: Callable[[], None] | None = None,
         limit_concurrency: int | None = None,
+        tls: tuple[str, str] | None = None,
     ):
+        """``tls``: (certificate file, key file): HTTPS only."""
         self._socket = socket.create_server((host, port))
         # Accepted connections inherit it: asyncio sets it only on sockets made with proto IPPROTO_TCP, and
         # without it each answer's body waits for the client's delayed ACK of its headers (40 ms).
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.host, self.port = host, self._socket.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
-        config = server_config(app, limit_concurrency, log_config=None, access_log=False)
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
+        options = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
+        config = server_config(app, limit_concurrency, log_config=None, access_log=False, **options)
         self._server = Server(config, on_stop)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"http-{self.port}", daemon=True

@@ -6,8 +6,8 @@ device's concerns, and one atomic ApplyDayList; a refused body changes nothing; 
 throttled per source address. Served by uvicorn in a background thread, beside the core.
 """
 
-# Plain HTTP for now: BackgroundServer does not pass uvicorn's ssl_certfile/ssl_keyfile on. Until it
-# does, bind it to a trusted network (or behind a TLS proxy); the token is compared in constant time.
+# HTTPS when [push] tls_cert and tls_key are set; without them, bind it to a trusted network (or behind
+# a TLS proxy). The token is compared in constant time either way.
 import hmac
 import logging
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -59,6 +59,8 @@ class PushEndpoint:
         self._wrong_tokens = WrongTokens()
         self.concerns = frozenset(concern.name for concern in config.concerns)
         self._host, self._port = config.push.bind, config.push.port if port is None else port
+        push = config.push
+        self._tls = (str(push.tls_cert), str(push.tls_key)) if push.tls_cert else None
         self._server: BackgroundServer | None = None
         self.url: str | None = None
 
@@ -69,7 +71,9 @@ class PushEndpoint:
         )
 
     def start(self) -> None:
-        self._server = BackgroundServer(self.app(), self._host, self._port, limit_concurrency=MAX_REQUESTS)
+        self._server = BackgroundServer(
+            self.app(), self._host, self._port, limit_concurrency=MAX_REQUESTS, tls=self._tls
+        )
         self._server.start()
         self.url = self._server.url
         log.info("push endpoint listening on %s", self.url)

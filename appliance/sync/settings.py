@@ -67,6 +67,18 @@ def _push_needs_a_token(config: Checked) -> None:
         )
 
 
+def _tls_needs_both(config: Checked) -> None:
+    cert, key = config.is_set("push", "tls_cert"), config.is_set("push", "tls_key")
+    if cert != key:
+        given, missing = ("tls_cert", "tls_key") if cert else ("tls_key", "tls_cert")
+        config.problem(
+            "push",
+            missing,
+            f"HTTPS needs both a certificate and its key: set [push] {missing} too",
+            at=config.where("push", given),
+        )
+
+
 PUSH = Section(
     "push",
     {
@@ -78,8 +90,14 @@ PUSH = Section(
         ),
         "port": Key(Integer(1, 65535), "the push endpoint's port", default="8471"),
         "token_file": Key(SecretFile(), "the file (mode 600) holding the push endpoint's own token", optional=True),
+        "tls_cert": Key(
+            Path(must_exist=True),
+            "the push endpoint's TLS certificate (PEM); with tls_key it speaks HTTPS only",
+            optional=True,
+        ),
+        "tls_key": Key(Path(must_exist=True), "the private key (PEM) of tls_cert", optional=True),
     },
-    checks=(_push_needs_a_token,),
+    checks=(_push_needs_a_token, _tls_needs_both),
 )
 
 SECTIONS = (BACKEND, PUSH)

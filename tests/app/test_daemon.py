@@ -267,7 +267,7 @@ def test_status_command_shows_device_components_and_queue_of_the_running_daemon(
 
 
 def test_status_and_press_answer_while_1100_idle_connections_hold_the_control_socket(start_daemon, tmp_path):
-    daemon = start_daemon(open_files=1024)  # systemd's default soft limit
+    daemon = start_daemon(open_files=1024)  # the unit's LimitNOFILE
     socket_path = tmp_path / "run" / "control.sock"
     idle = []
     try:

@@ -7,7 +7,8 @@ operation against it.
 
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,6 +29,7 @@ from appliance.app.daemon import Appliance
 from appliance.domain.clock import SystemClock
 from appliance.domain.commands import TakeDayList
 from appliance.domain.core import Core
+from appliance.domain.errors import ConfigError
 from appliance.domain.state import StateStore
 from appliance.protocol import OPENAPI_PATH
 from appliance.sync.push import PushEndpoint
@@ -353,3 +355,70 @@ def _is_day(value) -> bool:
         )
     except ValueError:
         return False
+
+
+def self_signed(directory) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as an office's own CA would issue the device."""
+    import ipaddress
+    from datetime import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kiosk-1")])
+    start = datetime(2026, 1, 1, tzinfo=UTC)  # fixed: the test does not read the date
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=36500))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "push.crt", directory / "push.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def test_with_a_certificate_and_key_the_push_endpoint_speaks_https_only(tmp_path):
+    cert, key = self_signed(tmp_path)
+    config = load_config(config_file(tmp_path, enabled="yes", tls_cert=cert, tls_key=key))
+    store = StateStore(config.state.database)
+    core = Core(config, store, SystemClock())
+    core.start()
+    endpoint = PushEndpoint(core, config, SystemClock(), PUSH_TOKEN, Trust(), port=0)
+    endpoint.start()
+    try:
+        assert endpoint.url.startswith("https://")
+        day = local_now().date()
+        answer = requests.put(
+            f"{endpoint.url}/v1/push/appointments/{day.isoformat()}",
+            json=pushed_day(day),
+            headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
+            verify=str(cert),
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        with pytest.raises(requests.ConnectionError):
+            requests.put(endpoint.url.replace("https", "http") + f"/v1/push/appointments/{day}", timeout=5)
+    finally:
+        endpoint.stop()
+        core.stop()
+        store.close()
+
+
+def test_a_certificate_without_its_key_is_a_config_problem_naming_the_line(tmp_path):
+    cert, _ = self_signed(tmp_path)
+    path = config_file(tmp_path, enabled="yes", tls_cert=cert)
+    with pytest.raises(ConfigError, match=r"appliance\.conf:\d+: \[push\] tls_key: HTTPS needs both"):
+        load_config(path)
