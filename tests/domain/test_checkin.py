@@ -66,6 +66,36 @@ def test_damaged_codes_are_unreadable_not_a_crash(text):
         decode(text, [SITE_KEY.public_key()])
 
 
+def signed_bytes(text):
+    data = text[3:]
+    return bytearray(base64.b32decode(data + "=" * (-len(data) % 8)))
+
+
+def as_code(raw):
+    return "EA1" + base64.b32encode(bytes(raw)).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "field, original, changed",
+    [("site", "test-office", "test-offiXe"), ("concern", "leave", "leavX"), ("display code", "T021", "T022")],
+)
+def test_the_signature_covers_site_concern_and_display_code(field, original, changed):
+    raw = signed_bytes(code())
+    at = raw.index(original.encode())
+    raw[at : at + len(original)] = changed.encode()  # the same length: still a well-formed code
+    with pytest.raises(ForgedCode):
+        decode(as_code(raw), [SITE_KEY.public_key()])
+
+
+def test_changing_any_byte_of_a_signed_code_makes_it_forged():
+    raw = signed_bytes(code())
+    for index in range(len(raw)):
+        changed = bytearray(raw)
+        changed[index] ^= 0x20
+        with pytest.raises(ForgedCode):
+            decode(as_code(changed), [SITE_KEY.public_key()])
+
+
 def test_during_a_key_rollover_both_keys_verify():
     new_key = Ed25519PrivateKey.generate()
     keys = [new_key.public_key(), SITE_KEY.public_key()]
@@ -108,6 +138,7 @@ def test_too_early_says_when_to_come_back():
         ({"site": "nord"}, CheckInVerdict.OTHER_SITE),
         ({"status": "cancelled"}, CheckInVerdict.CANCELLED),
         ({"status": "checked_in"}, CheckInVerdict.ALREADY_CHECKED_IN),
+        ({"status": "called"}, CheckInVerdict.ALREADY_CHECKED_IN),
     ],
 )
 def test_each_reason_to_refuse_has_its_own_verdict(changes, verdict):
@@ -121,30 +152,63 @@ def test_an_unknown_appointment_is_unknown():
 # --- the core: state, events, the call-up order ------------------------------------------------
 
 
-@pytest.fixture
-def signed_config(tmp_path, device_config_file):
-    key_file = tmp_path / "site-key.pub"
+def signed_checkin_config(directory, device_config_file, **checkin):
+    """The device config with signed codes accepted, and ``checkin`` keys added to its [checkin]."""
+    key_file = directory / "site-key.pub"
     key_file.write_text(public_key_text(SITE_KEY) + "\n")
-    device_config_file.write_text(
-        device_config_file.read_text()
-        + f"""
-[checkin]
-modes = signed, reference
-public_key_file = {key_file}
-late_policy = walk-in
-"""
-    )
+    keys = {"modes": "signed, reference", "public_key_file": key_file, "late_policy": "walk-in"} | checkin
+    lines = "".join(f"{key} = {value}\n" for key, value in keys.items())
+    device_config_file.write_text(device_config_file.read_text() + f"\n[checkin]\n{lines}")
     return load_config(device_config_file)
 
 
 @pytest.fixture
-def core(signed_config):
-    store = StateStore(signed_config.state.database)
-    clock = FakeClock(local(9, 10))
-    core = Core(signed_config, store, clock)
+def signed_config(tmp_path, device_config_file):
+    return signed_checkin_config(tmp_path, device_config_file)
+
+
+def core_at(config, now):
+    store = StateStore(config.state.database)
+    clock = FakeClock(now)
+    core = Core(config, store, clock)
     core.clock = clock
+    return core
+
+
+@pytest.fixture
+def core(signed_config):
+    core = core_at(signed_config, local(9, 10))
     yield core
-    store.close()
+    core._store.close()
+
+
+@pytest.mark.parametrize(
+    "now, verdict",
+    [
+        (local(9, 19), CheckInVerdict.TOO_EARLY),
+        (local(9, 20), CheckInVerdict.ACCEPTED),
+        (local(9, 35), CheckInVerdict.ACCEPTED),
+        (local(9, 36), CheckInVerdict.TOO_LATE),
+    ],
+)
+def test_the_configured_check_in_window_decides_the_verdict(tmp_path, device_config_file, now, verdict):
+    config = signed_checkin_config(tmp_path, device_config_file, early="10min", late="5min")
+    core = core_at(config, now)
+    try:
+        result = core.apply(CheckIn(code()))  # slot 9:30: the window is 9:20 to 9:35, not the defaults' 9:00 to 9:45
+        assert result.verdict is verdict
+        assert len(events(core, "check_in")) == (verdict is CheckInVerdict.ACCEPTED)
+    finally:
+        core._store.close()
+
+
+def test_too_early_for_the_configured_window_says_when_it_opens(tmp_path, device_config_file):
+    config = signed_checkin_config(tmp_path, device_config_file, early="10min")
+    core = core_at(config, local(9, 0))
+    try:
+        assert "09:20" in core.apply(CheckIn(code())).message.body.render("de")
+    finally:
+        core._store.close()
 
 
 def events(core, kind):
@@ -168,6 +232,24 @@ def test_a_second_scan_gets_the_same_answer_and_no_second_event(core):
     assert again.message == first.message
     assert len(events(core, "check_in")) == 1
     assert len(core.snapshot.appointments) == 1
+
+
+def test_a_called_appointment_cannot_check_in_again(core):
+    core.apply(CheckIn(code()))
+    assert core.apply(CallNext(2)).display_code == "T021"
+    again = core.apply(CheckIn(code()))
+    assert again.verdict is CheckInVerdict.ALREADY_CHECKED_IN
+    assert len(events(core, "check_in")) == 1
+    assert core.snapshot.appointments == ()  # not back in the queue
+    assert core.apply(CallNext(3)) is None  # and no counter calls it a second time
+
+
+def test_an_appointment_the_day_list_says_was_called_is_not_checked_in_here(core):
+    core._store.replace_appointments(
+        DAY, [Appointment("4821", "test-office", DAY, SLOT, "leave", "T021", status="called")]
+    )
+    assert core.apply(CheckIn(code())).verdict is CheckInVerdict.ALREADY_CHECKED_IN
+    assert events(core, "check_in") == [] and core.snapshot.appointments == ()
 
 
 def test_a_forged_code_changes_nothing(core):
@@ -205,6 +287,20 @@ def test_garbage_from_a_scanner_is_unreadable_and_never_logged(core, caplog, pay
     assert result.verdict in (CheckInVerdict.UNREADABLE, CheckInVerdict.UNKNOWN)
     if payload:
         assert payload not in caplog.text
+
+
+@pytest.mark.parametrize("how", ["another key", "an edited byte"])
+def test_a_forged_codes_payload_is_never_in_the_log(core, caplog, how):
+    caplog.set_level("DEBUG")
+    if how == "another key":
+        text = code(key=Ed25519PrivateKey.generate())
+    else:
+        raw = signed_bytes(code())
+        raw[6] ^= 0x01
+        text = as_code(raw)
+    assert core.apply(CheckIn(text)).verdict is CheckInVerdict.FORGED
+    assert "forged" in caplog.text
+    assert text not in caplog.text and text[3:20] not in caplog.text and text[-20:] not in caplog.text
 
 
 def test_a_scanned_payload_appears_in_logs_only_as_a_short_hash(core, caplog):

@@ -36,6 +36,7 @@ from support.sync import (
     assert_held_once_in_order,
     cut_after_apply,
     delivered,
+    json_mangled,
     local_now,
     slow,
     wait_for,
@@ -73,6 +74,30 @@ def test_a_backend_killed_mid_batch_ends_with_every_event_once(tmp_path, central
         device.stop()
     assert_held_once_in_order(central, device, sent)
     assert len([kind for _, kind in sent if kind == "ticket_issued"]) == 150
+
+
+def test_the_outbox_marks_delivered_only_what_the_backend_confirmed(tmp_path, central):
+    central.stop()
+    device = Device(tmp_path, central.url).holds_block(1).start()
+    try:
+        for _ in range(3):
+            device.issue("leave")
+        recorded = device.events()
+
+        def confirm_the_first_only(document):
+            document["accepted"], document["duplicates"] = document["accepted"][:1], []
+
+        central.gate.fault("POST", EVENTS, json_mangled(confirm_the_first_only), times=1)
+        central.gate.fault("POST", EVENTS, answer(503), times=None)
+        central.start()
+        wait_for(lambda: central.gate.arrived("POST", EVENTS) >= 2, what="the batch, then its unconfirmed part again")
+        assert len(recorded) >= 3 and device.delivered_events() == recorded[:1]
+        central.gate.clear()
+        delivered(device)
+        sent = device.delivered_events()
+    finally:
+        device.stop()
+    assert_held_once_in_order(central, device, sent)
 
 
 def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, central, caplog):
