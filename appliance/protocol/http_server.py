@@ -142,6 +142,7 @@ class BackgroundServer:
         port: int = 0,
         on_stop: Callable[[], None] | None = None,
         limit_concurrency: int | None = None,
+        date_header: bool = True,
     ):
         self._socket = socket.create_server((host, port))
         # Accepted connections inherit it: asyncio sets it only on sockets made with proto IPPROTO_TCP, and
@@ -149,7 +150,7 @@ class BackgroundServer:
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.host, self.port = host, self._socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        config = server_config(app, limit_concurrency, log_config=None, access_log=False)
+        config = server_config(app, limit_concurrency, log_config=None, access_log=False, date_header=date_header)
         self._server = Server(config, on_stop)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"http-{self.port}", daemon=True
