@@ -10,6 +10,7 @@ from appliance.printer.connection import PrinterConnection, open_printer
 from appliance.printer.emulator import PrinterEmulator
 from appliance.printer.errors import PrinterGone
 from appliance.printer.status import (
+    ERROR_CAUSE,
     OFFLINE_CAUSE,
     PAPER_SENSOR,
     PRINTER,
@@ -220,14 +221,13 @@ def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
     assert time.monotonic() - started < 10  # a file cannot answer: no use waiting its 30 s for it
 
 
-class StuckConnection(PrinterConnection):
-    """A connection whose printer answers the status queries before ``stuck_at``, then takes no more bytes
-    (the base class's own timeout, as every backend raises it) or is gone."""
+class ScriptedPrinter(PrinterConnection):
+    """A connection whose printer answers each DLE EOT n with ``answers[n]`` until query ``stuck_at``, from
+    which on it takes no more bytes (the base class's own timeout, as every backend raises it) or is gone."""
 
-    def __init__(self, stuck_at: int, failure: str):
+    def __init__(self, answers: dict[int, int], stuck_at: int = 99, failure: str = "timeout"):
         super().__init__(None, None, 0.2)
-        self.stuck_at, self.failure = stuck_at, failure
-        self.answers = {PRINTER: b"\x16", PAPER_SENSOR: b"\x12", OFFLINE_CAUSE: b"\x12"}  # online, paper in
+        self.answers, self.stuck_at, self.failure = answers, stuck_at, failure
 
     def _discard_input(self) -> None:
         pass
@@ -238,17 +238,76 @@ class StuckConnection(PrinterConnection):
             raise self._timeout("took no status query") if self.failure == "timeout" else PrinterGone("unplugged")
 
     def _read(self, expect: int, deadline: float) -> bytes:
-        return self.answers[self.asked]
+        return bytes([self.answers[self.asked]])
+
+
+ONLINE, PAPER_IN = {PRINTER: 0x16}, {PAPER_SENSOR: 0x12}
 
 
 @pytest.mark.parametrize("failure", ["timeout", "gone"])
 @pytest.mark.parametrize("stuck_at", [PRINTER, PAPER_SENSOR])
 def test_a_status_query_that_times_out_or_fails_is_not_ready(stuck_at, failure):
-    connection = StuckConnection(stuck_at, failure)
+    connection = ScriptedPrinter(ONLINE | PAPER_IN, stuck_at, failure)
     status = printer_status(connection, timeout_s=0.2)
     assert status.state is PrinterState.NO_ANSWER and not status.can_print
     assert connection.closed  # the next ticket starts on a fresh connection
+    said = "the printer took no status query: " if failure == "timeout" else "the printer is not reachable: "
+    assert status.detail.startswith(said)
 
 
-def test_the_stuck_connection_is_ready_while_it_answers():
-    assert printer_status(StuckConnection(99, "timeout"), timeout_s=0.2).state is PrinterState.READY
+OFFLINE = {PRINTER: 0x1A}
+
+
+@pytest.mark.parametrize(
+    "answers, state, detail",
+    [
+        (ONLINE | PAPER_IN, PrinterState.READY, "ready"),
+        (
+            ONLINE | {PAPER_SENSOR: 0x1E},
+            PrinterState.PAPER_NEAR_END,
+            "the paper roll is nearly used up: have a new one ready",
+        ),
+        (ONLINE | {PAPER_SENSOR: 0x72}, PrinterState.PAPER_OUT, "the paper roll is empty: put in a new roll"),
+        (OFFLINE | PAPER_IN | {OFFLINE_CAUSE: 0x16}, PrinterState.COVER_OPEN, "the printer's cover is open: close it"),
+        (
+            OFFLINE | PAPER_IN | {OFFLINE_CAUSE: 0x32},
+            PrinterState.PAPER_OUT,
+            "the paper roll is empty: put in a new roll",
+        ),
+        (
+            OFFLINE | {PAPER_SENSOR: 0x72, OFFLINE_CAUSE: 0x12},
+            PrinterState.PAPER_OUT,
+            "the paper roll is empty: put in a new roll",
+        ),
+        (OFFLINE | PAPER_IN | {OFFLINE_CAUSE: 0x1A}, PrinterState.OFFLINE, "paper is being fed with the FEED button"),
+        (OFFLINE | PAPER_IN | {OFFLINE_CAUSE: 0x12}, PrinterState.OFFLINE, "the printer reports offline"),
+        (
+            {PRINTER: 0x3A} | PAPER_IN | {OFFLINE_CAUSE: 0x12},
+            PrinterState.OFFLINE,
+            "the printer reports offline and waits to recover",
+        ),
+    ],
+)
+def test_each_status_is_its_state_with_what_the_technician_does(answers, state, detail):
+    assert printer_status(ScriptedPrinter(answers), timeout_s=0.2) == PrinterStatus(state, detail)
+
+
+@pytest.mark.parametrize(
+    "cause, detail",
+    [
+        (0x1A, "the cutter is stuck (paper jam?): clear it, then switch the printer off and on"),
+        (0x32, "an unrecoverable error: switch the printer off and on; if it stays, call service"),
+        (0x52, "the print head is too hot: the printer resumes by itself when it has cooled down"),
+        (0x16, "a mechanical error: check the paper path and the cover"),
+        (0x12, "the printer reports an error without a cause"),
+    ],
+)
+def test_each_error_cause_tells_the_technician_what_to_do(cause, detail):
+    answers = OFFLINE | PAPER_IN | {OFFLINE_CAUSE: 0x52, ERROR_CAUSE: cause}
+    assert printer_status(ScriptedPrinter(answers), timeout_s=0.2) == PrinterStatus(PrinterState.ERROR, detail)
+
+
+def test_a_byte_that_is_no_status_is_an_error_naming_it():
+    status = printer_status(ScriptedPrinter({PRINTER: 0x00}), timeout_s=0.2)
+    assert status.state is PrinterState.ERROR and status.detail.startswith("unreadable status: ")
+    assert "DLE EOT 1" in status.detail and "ESC/POS printer" in status.detail
