@@ -22,13 +22,30 @@ DEMO_ARGS ?= --minutes 120
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 
-.PHONY: demo test test-fast lint bench mutants install system-packages catalogs catalogs-update clean
+.PHONY: demo test test-fast coverage lint bench mutants install system-packages catalogs catalogs-update clean
 
 demo: system-packages $(VENV)/.installed catalogs
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
+# The whole suite on both cores (pytest-xdist; a file's tests stay on one worker), measuring branch coverage;
+# then the rule modules' coverage (README: Tests says what they leave out and why) and the whole package's.
 test: system-packages $(VENV)/.installed catalogs lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --cov --cov-report=html:var/coverage $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory coverage
+
+# The unit layer, no backend, daemon or screen: under a minute, for running after every change.
+test-fast: $(VENV)/.installed catalogs
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(FAST_TESTS) $(PYTEST_ARGS)
+FAST_TESTS := tests/domain tests/printer tests/drivers tests/sync/test_wire.py
+
+# The rule modules' branch coverage from the last `make test` (var/coverage/index.html shows every line).
+RULE_MODULES := appliance/domain/numbering.py appliance/domain/state.py appliance/domain/checkin.py \
+  appliance/domain/codes.py appliance/domain/office.py appliance/domain/journal.py appliance/domain/config/types.py \
+  appliance/sync/wire.py appliance/sync/device_sync.py printer/status.py drivers/dispenser.py
+comma := ,
+coverage: $(VENV)/.installed
+	$(BIN)/coverage report --no-skip-covered --include='$(subst $() ,$(comma),$(strip $(RULE_MODULES)))'
+	@echo "whole package: $$($(BIN)/coverage report --format=total) % of lines and branches"
 
 # ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg).
 lint: $(VENV)/.installed

@@ -6,6 +6,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from appliance.app.config import load_config
 from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, judge
@@ -17,6 +19,9 @@ from appliance.domain.codes import (
     ForgedCode,
     decode,
     encode,
+    load_private_key,
+    load_public_key,
+    private_key_text,
     public_key_text,
 )
 from appliance.domain.commands import CallNext, CheckIn, IssueTicket
@@ -325,3 +330,85 @@ def test_check_ins_survive_a_restart_in_call_order(core, signed_config):
         .fetchone()
     )
     assert rows == (2,)
+
+
+# --- keys and the code's limits -------------------------------------------------------------------
+
+
+def signed_raw(body: bytes) -> str:
+    """What the site would send if its signing program packed ``body`` wrongly: genuine, but not a code."""
+    return "EA1" + base64.b32encode(body + SITE_KEY.sign(body)).decode().rstrip("=")
+
+
+def test_keys_written_as_one_line_of_base64_or_as_pem_load_as_the_same_keys():
+    private = load_private_key(private_key_text(SITE_KEY))
+    assert public_key_text(private) == public_key_text(SITE_KEY)
+    public = load_public_key(public_key_text(SITE_KEY))
+    assert decode(code(key=private), [public]).display_code == "T021"
+    pem_private = SITE_KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    pem_public = SITE_KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    assert public_key_text(load_private_key(pem_private)) == public_key_text(SITE_KEY)
+    assert decode(code(), [load_public_key("\n" + pem_public + "\n")]).display_code == "T021"
+
+
+@pytest.mark.parametrize("load, name", [(load_public_key, "public"), (load_private_key, "private")])
+def test_a_key_of_the_wrong_size_or_kind_is_refused_saying_which(load, name):
+    with pytest.raises(ValueError, match=f"^an Ed25519 {name} key has 32 bytes$"):
+        load(base64.b64encode(b"x" * 31).decode())
+    other = ec.generate_private_key(ec.SECP256R1())
+    pem = (
+        other.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        if name == "public"
+        else other.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    with pytest.raises(ValueError, match=f"^not an Ed25519 {name} key$"):
+        load(pem.decode())
+    with pytest.raises(ValueError):
+        load("not base64!")
+
+
+@pytest.mark.parametrize(
+    "changes, said",
+    [
+        ({"site": ""}, "site, concern and display code need 1 to 32 bytes"),
+        ({"concern": "x" * 33}, "site, concern and display code need 1 to 32 bytes"),
+        ({"display": "Ä" * 17}, "site, concern and display code need 1 to 32 bytes"),
+        ({"appointment_id": 2**40}, "appointment id out of range"),
+        ({"appointment_id": -1}, "appointment id out of range"),
+    ],
+)
+def test_a_code_that_would_not_fit_is_never_signed(changes, said):
+    with pytest.raises(ValueError, match=f"^{said}$"):
+        code(**changes)
+
+
+def test_the_largest_code_fits_and_reads_back():
+    text = code(appointment_id=2**40 - 1, site="s" * 32, concern="c" * 32, display="D" * 32, slot=time(23, 59))
+    read = decode(text, [SITE_KEY.public_key()])
+    assert (read.appointment_id, read.site, read.slot, len(read.display_code)) == (
+        2**40 - 1,
+        "s" * 32,
+        time(23, 59),
+        32,
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        bytes(5) + bytes([0, 1, 5, 160]) + b"\x01a\x01b\x01c",  # minute 1440 of the day
+        bytes(9) + b"\x01a\x01b\x01c" + b"more",  # bytes after the display code
+        bytes(9) + b"\x01a\x01b\x05c",  # a display code longer than the rest
+        bytes(9) + b"\x01a\x01b\x01\xff",  # not UTF-8
+        bytes(7),  # no room for the slot
+    ],
+)
+def test_a_genuine_signature_over_a_malformed_body_is_unreadable_not_accepted(body):
+    with pytest.raises(CodeError) as refused:
+        decode(signed_raw(body), [SITE_KEY.public_key()])
+    assert not isinstance(refused.value, ForgedCode) and str(refused.value).startswith("damaged: ")
+
+
+def test_a_code_with_lower_case_letters_or_spaces_around_reads_the_same():
+    text = code()
+    assert decode("  " + text[:3] + text[3:].lower() + "\n", [SITE_KEY.public_key()]).display_code == "T021"
