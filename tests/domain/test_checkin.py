@@ -409,6 +409,31 @@ def test_a_genuine_signature_over_a_malformed_body_is_unreadable_not_accepted(bo
     assert not isinstance(refused.value, ForgedCode) and str(refused.value).startswith("damaged: ")
 
 
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        ("hello", "not an appointment code of this system"),
+        ("EA1!!!!", "damaged: not base32"),
+        ("EA1AAAA", "damaged: too short"),
+        ("EA1" + base64.b32encode(bytes(64)).decode().rstrip("="), "damaged: too short"),  # a signature, no body
+        (code(key=Ed25519PrivateKey.generate()), "signature does not match the site's key"),
+    ],
+)
+def test_each_refusal_of_a_code_says_what_is_wrong(text, said):
+    with pytest.raises(CodeError, match=f"^{said}$"):
+        decode(text, [SITE_KEY.public_key()])
+
+
+def test_a_code_is_upper_case_letters_and_digits_without_padding_and_id_0_is_an_id():
+    text = code(appointment_id=0)
+    assert text.isalnum() and text.isupper() and "=" not in text
+    assert decode(text, [SITE_KEY.public_key()]).appointment_id == 0
+
+
+def test_a_code_for_a_day_far_ahead_reads_back_that_day():
+    assert decode(code(day=date(2150, 6, 1)), [SITE_KEY.public_key()]).day == date(2150, 6, 1)
+
+
 def test_a_code_with_lower_case_letters_or_spaces_around_reads_the_same():
     text = code()
     assert decode("  " + text[:3] + text[3:].lower() + "\n", [SITE_KEY.public_key()]).display_code == "T021"

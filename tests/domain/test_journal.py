@@ -75,6 +75,13 @@ def test_each_line_carries_its_syslog_priority_and_logger_for_journald(level, pr
     assert stream.getvalue() == f"{priority}appliance.test: scan ab12\n"
 
 
+def test_a_level_of_its_own_is_logged_as_info():
+    stream = io.StringIO()
+    configure_logging("debug", stream)
+    logging.getLogger("appliance.test").log(25, "between info and warning")
+    assert stream.getvalue() == "<6>appliance.test: between info and warning\n"
+
+
 def test_a_traceback_stays_on_the_line_of_its_event_and_the_level_filters():
     stream = io.StringIO()
     configure_logging("warning", stream)

@@ -449,3 +449,23 @@ def test_a_voided_ticket_is_never_called_and_says_why_in_its_event(store):
     assert store.void_ticket(day=MONDAY, code="A001", reason="again", at=NOON) is None
     assert store.call_next(day=MONDAY, counter=1, called_at=NOON) is None
     assert store.call_code(day=MONDAY, code="A001", counter=1, called_at=NOON) is None
+
+
+def test_a_check_in_records_the_codes_facts_and_makes_an_unknown_appointment_callable(store):
+    appointment = Appointment("4821", "mitte", MONDAY, time(9, 30), "leave", "T021", "K7Q2M4")
+    checked_in = store.check_in(appointment, NOON)  # only its signed code told of it
+    assert (checked_in.status, checked_in.checked_in_at, checked_in.reference) == ("checked_in", NOON, "K7Q2M4")
+    assert store.appointments(MONDAY) == [checked_in]
+    assert last_event(store) == (
+        "check_in",
+        {
+            "appointment_id": "4821",
+            "site": "mitte",
+            "day": "2026-03-09",
+            "slot": "09:30",
+            "code": "T021",
+            "concern": "leave",
+        },
+        NOON,
+    )
+    assert store.call_next(day=MONDAY, counter=1, called_at=NOON).display_code == "T021"
