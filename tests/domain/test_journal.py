@@ -75,6 +75,14 @@ def test_each_line_carries_its_syslog_priority_and_logger_for_journald(level, pr
     assert stream.getvalue() == f"{priority}appliance.test: scan ab12\n"
 
 
+def test_the_journal_logs_from_info_up_unless_told_otherwise():
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    logging.getLogger("appliance.test").debug("hidden")
+    logging.getLogger("appliance.test").info("shown")
+    assert stream.getvalue() == "<6>appliance.test: shown\n"
+
+
 def test_a_level_of_its_own_is_logged_as_info():
     stream = io.StringIO()
     configure_logging("debug", stream)

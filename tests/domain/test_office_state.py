@@ -2,6 +2,7 @@
 and waiting list, with this device's own changes since merged in; before, the device's own queue."""
 
 import dataclasses
+import json
 from concurrent.futures import Future
 from datetime import UTC, datetime, time, timedelta
 
@@ -220,3 +221,20 @@ def test_appointments_are_called_by_slot_then_by_who_checked_in_first():
         AppointmentEntry("T1", "leave", "09:30", None),  # the time of its check-in is not known here
     ]
     assert [e.code for e in sorted(entries, key=appointment_order)] == ["T1", "T2", "T3", "T4"]
+
+
+def test_an_office_state_is_kept_across_a_restart_as_it_was():
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    state = OfficeState(
+        "test-office",
+        at.date(),
+        17,
+        (CallEntry("A001", "leave", 3, at, "3f2a9c1d-7"),),
+        (OfficeEntry("A002", "leave", "ticket", at), OfficeEntry("T021", "leave", "appointment", at, "09:30")),
+        not_come=frozenset({"A000", "C001"}),
+        loads=(ConcernLoad("leave", 2, 5, 9, 240),),
+        waiting_total=40,
+        last_event="key-0042",
+        last_call="3f2a9c1d-7",
+    )
+    assert OfficeState.from_json(json.loads(json.dumps(state.to_json()))) == state

@@ -307,6 +307,12 @@ def test_each_error_cause_tells_the_technician_what_to_do(cause, detail):
     assert printer_status(ScriptedPrinter(answers), timeout_s=0.2) == PrinterStatus(PrinterState.ERROR, detail)
 
 
+@pytest.mark.parametrize("parse, n", list(zip(PARSERS, (PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER_SENSOR))))
+def test_a_refused_byte_names_the_query_it_answered(parse, n):
+    with pytest.raises(ValueError, match=f"^0x00 is not an answer to DLE EOT {n}: its fixed bits are wrong"):
+        parse(0x00)
+
+
 def test_a_byte_that_is_no_status_is_an_error_naming_it():
     status = printer_status(ScriptedPrinter({PRINTER: 0x00}), timeout_s=0.2)
     assert status.state is PrinterState.ERROR and status.detail.startswith("unreadable status: ")

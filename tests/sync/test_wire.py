@@ -121,17 +121,26 @@ def test_a_day_list_for_this_site_and_day_is_taken():
 
 
 @pytest.mark.parametrize(
-    "answer, said",
+    "answer, said, where",
     [
-        (day_list(item(1), site="nord"), "it is site nord's, not this device's (mitte)"),
-        (day_list(item(1), day="2026-11-26"), "it is for 2026-11-26, not 2026-11-25"),
-        (dict(day_list(item(1)), cursor=None), "body.cursor"),
+        (
+            day_list(item(1), site="nord"),
+            "it is site nord's, not this device's (mitte)",
+            [("body.site", "must be mitte")],
+        ),
+        (
+            day_list(item(1), day="2026-11-26"),
+            "it is for 2026-11-26, not 2026-11-25",
+            [("body.day", "must be 2026-11-25")],
+        ),
+        (dict(day_list(item(1)), cursor=None), "body.cursor", None),
     ],
 )
-def test_a_day_list_for_another_site_or_day_or_against_the_document_is_refused(answer, said):
+def test_a_day_list_for_another_site_or_day_or_against_the_document_is_refused(answer, said, where):
     with pytest.raises(DayListRejected) as refused:
         check_day(CONTRACT, "AppointmentDay", answer, "mitte", DAY)
     assert str(refused.value).startswith(said) and refused.value.details
+    assert where is None or refused.value.details == where
 
 
 def test_appointments_become_the_devices_records():
@@ -154,6 +163,7 @@ def test_a_list_with_one_wrong_appointment_is_refused_whole_naming_it(items, sai
     with pytest.raises(DayListRejected) as refused:
         appointments_of(items, "mitte", DAY)
     assert str(refused.value) == said
+    assert f"{refused.value.details[0][0]}: {refused.value.details[0][1]}" == said.split(" (and")[0]
 
 
 def test_changes_replace_the_appointments_they_name_and_add_new_ones():
