@@ -1,20 +1,26 @@
-"""The protocol's form of the device's records, without a backend: outbox events as the document wants
-them (or as invalid_event, never lost), and day lists checked whole before anything is applied."""
+"""The protocol's form of the device's records, without a network: outbox events as the document wants
+them (or as invalid_event, never lost), day lists and office states checked whole before anything is applied."""
 
+import copy
+import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
 from appliance.domain.state import Appointment, EventRecord
-from appliance.protocol.contract import Contract
+from appliance.protocol.contract import Contract, timestamp
 from appliance.sync.wire import (
     MAX_EVENT_BYTES,
     DayListRejected,
+    OfficeStateRejected,
     OutboxEncoder,
     appointments_of,
     check_day,
     merge_changes,
+    office_state_of,
 )
+from entrance_backend.http import Backend, Settings
+from entrance_backend.store import Sender
 
 CONTRACT = Contract.load()
 ENCODER = OutboxEncoder(CONTRACT)
@@ -175,3 +181,99 @@ def test_changes_replace_the_appointments_they_name_and_add_new_ones():
 
 def test_every_timestamp_is_utc():
     assert encode("boot_note", {})["created_at"] == AT.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+# --- office states -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def office_answer(tmp_path_factory):
+    """An office state as the reference backend answers it: two tickets waiting, one called."""
+    backend = Backend(Settings(tmp_path_factory.mktemp("office") / "backend.db", site="mitte", rate_limit=0))
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    events = [
+        {
+            "key": f"ticket-{n}",
+            "kind": "ticket_issued",
+            "created_at": timestamp(now),
+            "body": {"day": "2026-11-25", "concern": "leave", "number": n, "code": f"A{n:03d}"},
+        }
+        for n in (1, 2, 3)
+    ]
+    backend.store.apply_events(Sender("kiosk-1"), "mitte", events, now)
+    backend.store.call_next("mitte", "2026-11-25", 4, now)
+    answer = backend.store.office_state("mitte", "2026-11-25")
+    backend.store.close()
+    return answer
+
+
+def test_an_office_state_of_the_backend_is_taken(office_answer):
+    state = office_state_of(CONTRACT, copy.deepcopy(office_answer), "mitte")
+    assert [e.code for e in state.waiting] == ["A002", "A003"] and [c.code for c in state.recent_calls] == ["A001"]
+
+
+def swap_waiting(answer):
+    answer["waiting"].reverse()
+
+
+def ticket_twice(answer):
+    answer["waiting"][1]["code"] = answer["waiting"][0]["code"]
+
+
+def called_and_waiting(answer):
+    answer["waiting"][0]["code"] = answer["recent_calls"][0]["code"]
+
+
+def not_come_and_waiting(answer):
+    answer["not_come"] = [answer["waiting"][0]["code"]]
+
+
+def ticket_before_appointment(answer):
+    answer["waiting"][1]["kind"] = "appointment"
+    answer["waiting"][1]["slot"] = "09:30"
+
+
+def counted_twice(answer):
+    answer["waiting_per_concern"].append(dict(answer["waiting_per_concern"][0]))
+
+
+def counted_fewer(answer):
+    answer["waiting_per_concern"][0]["waiting"] = 1
+    answer["waiting_total"] = 1
+
+
+def total_wrong(answer):
+    answer["waiting_total"] = 3
+
+
+def cut_short(answer):
+    answer["waiting_total"] = answer["waiting_per_concern"][0]["waiting"] = 5
+
+
+def low_above_high(answer):
+    load = answer["waiting_per_concern"][0]
+    load["wait_low"], load["wait_high"] = load["wait_high"] + 1, load["wait_high"]
+
+
+@pytest.mark.parametrize(
+    "spoil, said",
+    [
+        (lambda answer: answer.update(site="nord"), "it is site nord's, not this device's (mitte)"),
+        (lambda answer: answer.pop("version"), "body: lacks 'version'"),
+        (swap_waiting, "body.waiting: the positions are not 1, 2, 3, ... in the list's order"),
+        (ticket_twice, "body.waiting: a code is listed twice"),
+        (called_and_waiting, "body.waiting: A001 is both waiting and among the recent calls"),
+        (not_come_and_waiting, "body.not_come: A002 is marked not come and listed too"),
+        (ticket_before_appointment, "body.waiting: a ticket is listed before a checked-in appointment"),
+        (counted_twice, "body.waiting_per_concern: a concern is counted twice"),
+        (counted_fewer, "body.waiting_per_concern counts fewer than body.waiting lists"),
+        (total_wrong, "body.waiting_total is not the sum of body.waiting_per_concern"),
+        (cut_short, "body.waiting lists 2 of 5 waiting: it is cut short"),
+        (low_above_high, "body.waiting_per_concern: a wait estimate's low end is above its high end"),
+    ],
+)
+def test_an_office_state_that_contradicts_itself_is_refused_saying_how(office_answer, spoil, said):
+    answer = copy.deepcopy(office_answer)
+    spoil(answer)
+    with pytest.raises(OfficeStateRejected, match=f"^{re.escape(said)}"):
+        office_state_of(CONTRACT, answer, "mitte")
