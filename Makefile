@@ -22,13 +22,30 @@ DEMO_ARGS ?= --minutes 120
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 
-.PHONY: demo test lint bench install system-packages catalogs catalogs-update clean
+.PHONY: demo test test-fast coverage lint bench mutants install system-packages catalogs catalogs-update clean
 
 demo: system-packages $(VENV)/.installed catalogs
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
+# The whole suite on both cores (pytest-xdist; a file's tests stay on one worker), measuring branch coverage;
+# then the rule modules' coverage (README: Tests says what they leave out and why) and the whole package's.
 test: system-packages $(VENV)/.installed catalogs lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --cov --cov-report=html:var/coverage $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory coverage
+
+# The unit layer, no backend, daemon or screen: under a minute, for running after every change.
+test-fast: $(VENV)/.installed catalogs
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(FAST_TESTS) $(PYTEST_ARGS)
+FAST_TESTS := tests/domain tests/printer tests/drivers tests/sync/test_wire.py
+
+# The rule modules' branch coverage from the last `make test` (var/coverage/index.html shows every line).
+RULE_MODULES := appliance/domain/numbering.py appliance/domain/state.py appliance/domain/checkin.py \
+  appliance/domain/codes.py appliance/domain/office.py appliance/domain/journal.py appliance/domain/config/types.py \
+  appliance/sync/wire.py appliance/sync/device_sync.py printer/status.py drivers/dispenser.py
+comma := ,
+coverage: $(VENV)/.installed
+	$(BIN)/coverage report --no-skip-covered --include='$(subst $() ,$(comma),$(strip $(RULE_MODULES)))'
+	@echo "whole package: $$($(BIN)/coverage report --format=total) % of lines and branches"
 
 # ruff's lint and format rules (pyproject.toml), then the layers' import contracts (setup.cfg).
 lint: $(VENV)/.installed
@@ -38,6 +55,31 @@ lint: $(VENV)/.installed
 
 bench: system-packages $(VENV)/.installed catalogs
 	$(BIN)/python bench/run.py --out bench/results.json
+
+# Mutation testing (mutmut; setup.cfg [mutmut] names the modules and their fast tests). It runs in a copy of
+# the tree, var/mutation/, where appliance/ is a real folder, so each module's path is its import name.
+# MUTANTS: the rules' functions (mutmut's names, globs); in device_sync and the dispenser only the outbox's
+# confirmation and the voiding of a number (device_sync's _upload is left out: each of its mutants waits
+# out the sync tests' timeouts, half a minute). The score goes to var/mutation/score.txt (README: Tests).
+MUTATION_DIR := var/mutation
+MUTANTS ?= 'appliance.domain.numbering.*' 'appliance.domain.checkin.*' 'appliance.domain.codes.*' \
+  'appliance.domain.state.*' 'appliance.domain.office.*' 'appliance.domain.journal.*' \
+  'appliance.domain.config.types.x*Secret*' 'appliance.printer.status.*' \
+  'appliance.sync.wire.x*OutboxEncoder*' 'appliance.sync.wire.x__protocol_body*' 'appliance.sync.wire.x_check_day*' \
+  'appliance.sync.wire.x_appointments_of*' 'appliance.sync.wire.x_merge_changes*' \
+  'appliance.sync.device_sync.x__confirmed*' 'appliance.sync.device_sync.x*_mark_*' \
+  'appliance.drivers.dispenser.x*_serve_*' \
+  'appliance.drivers.dispenser.x*_check_printer_*'
+mutants: $(VENV)/.installed catalogs
+	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR)
+	cp -rL appliance $(MUTATION_DIR)/appliance
+	cp -r backend/entrance_backend tests config setup.cfg pyproject.toml $(MUTATION_DIR)/
+	find $(MUTATION_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	cd $(MUTATION_DIR) && $(CURDIR)/$(BIN)/mutmut run --max-children 2 $(MUTANTS) > run.log 2>&1
+	cd $(MUTATION_DIR) && $(CURDIR)/$(BIN)/mutmut results --all true | tr -d ' ' \
+	  | awk -F: '$$2 != "notchecked" {n[$$2]++; all++} END {for (k in n) print k, n[k]; \
+	    printf "score %.1f %% (%d of %d killed or timed out)\n", 100 * (n["killed"] + n["timeout"]) / all, \
+	    n["killed"] + n["timeout"], all}' | tee score.txt
 
 # On the Pi, as root: the daemon in /opt, its user, its unit; an existing config is kept.
 PREFIX ?= /opt/entrance-appliance

@@ -1,12 +1,25 @@
 """Shared fixtures: a device config written as a real file, and the package defaults beside it."""
 
 import logging
+import os
+import random
 from pathlib import Path
 
 import pytest
 
 from appliance.app.config import load_config
+from support import run_seed
 from support.config import write_device_config
+
+
+def pytest_configure(config):
+    # Drawn once, before xdist starts its workers: they inherit it, so one run has one seed.
+    if os.environ.get("TEST_SEED") == "random":
+        os.environ["TEST_SEED"] = str(random.randrange(2**32))
+
+
+def pytest_report_header(config):
+    return f"TEST_SEED={run_seed()} (generated cases; TEST_SEED=random draws new ones)"
 
 
 @pytest.fixture

@@ -143,8 +143,10 @@ class BackgroundServer:
         on_stop: Callable[[], None] | None = None,
         limit_concurrency: int | None = None,
         tls: tuple[str, str] | None = None,
+        date_header: bool = True,
     ):
-        """``tls``: (certificate file, key file): HTTPS only."""
+        """``tls``: (certificate file, key file): HTTPS only; ``date_header``: uvicorn's Date (from the
+        real clock), off where the app sends its own."""
         self._socket = socket.create_server((host, port))
         # Accepted connections inherit it: asyncio sets it only on sockets made with proto IPPROTO_TCP, and
         # without it each answer's body waits for the client's delayed ACK of its headers (40 ms).
@@ -152,7 +154,9 @@ class BackgroundServer:
         self.host, self.port = host, self._socket.getsockname()[1]
         self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         options = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
-        config = server_config(app, limit_concurrency, log_config=None, access_log=False, **options)
+        config = server_config(
+            app, limit_concurrency, log_config=None, access_log=False, date_header=date_header, **options
+        )
         self._server = Server(config, on_stop)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"http-{self.port}", daemon=True

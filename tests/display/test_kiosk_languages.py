@@ -3,7 +3,6 @@ first with German beside it, sent with the press, gone again when the visitor ha
 so that tesseract reads it back (Arabic and Farsi shaped and right to left)."""
 
 import os
-from datetime import UTC, datetime
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -20,6 +19,7 @@ from appliance.display.view import parse_view  # noqa: E402
 from appliance.domain.catalogs import LANGUAGES, LOCALE_DIR, language_name  # noqa: E402
 from appliance.domain.screen import KioskAnswer  # noqa: E402
 from appliance.domain.wording import MESSAGES, OUT_OF_ORDER, TRY_AGAIN, text, ticket_message  # noqa: E402
+from support import TEST_START  # noqa: E402
 from support.ocr import read_text, similarity  # noqa: E402
 from support.samples import sample_view  # noqa: E402
 
@@ -42,7 +42,7 @@ def kiosk(languages=OFFERED, **options):
         lambda concern, language: sent.append((concern, language)), touch=True, monotonic=clock, **options
     )
     screen.set_connected(True)
-    now = datetime.now(UTC)
+    now = TEST_START
     screen.offer(parse_view(sample_view(now, languages=list(languages), kiosk={"answer": None})), now)
     return screen, clock, sent, now
 
@@ -143,7 +143,7 @@ def test_right_to_left_lines_keep_codes_and_latin_words_left_to_right_inside():
 def test_each_language_reads_back_from_the_kiosk_screen(language, message):
     """Tesseract, with the language's own data, reads what was drawn: letters joined and in their order."""
     surface = pygame.Surface(PANEL)
-    frame = render_kiosk(surface, message, datetime.now(UTC), language=language, second_language="de")
+    frame = render_kiosk(surface, message, TEST_START, language=language, second_language="de")
 
     title = frame.drawn[0]
     body = next(d for d in frame.drawn if d.role == "message_body")

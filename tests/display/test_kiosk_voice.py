@@ -4,7 +4,6 @@ and nothing but codes and counts."""
 import os
 import shutil
 import threading
-from datetime import UTC, datetime
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -18,7 +17,7 @@ from appliance.display.kiosk_voice import KioskVoice, spoken_answer  # noqa: E40
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
 from appliance.domain.screen import KioskAnswer  # noqa: E402
 from appliance.domain.wording import OUT_OF_ORDER  # noqa: E402
-from support import wait_for  # noqa: E402
+from support import TEST_START, wait_for  # noqa: E402
 from support.samples import sample_view  # noqa: E402
 
 
@@ -63,7 +62,7 @@ def test_each_answer_is_spoken_in_the_language_the_screen_shows_first(tmp_path):
     voice = KioskVoice(FilePlayer(tmp_path), speech)
     screen = KioskScreen(lambda concern, language: None, touch=True, voice=voice)
     screen.set_connected(True)
-    now = datetime.now(UTC)
+    now = TEST_START
     offered = ["de", "en", "ar"]
     screen.offer(parse_view(sample_view(now, languages=offered, kiosk={"answer": None})), now)
     screen.choose_language("ar")

@@ -6,6 +6,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from appliance.app.config import load_config
 from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, judge
@@ -17,6 +19,9 @@ from appliance.domain.codes import (
     ForgedCode,
     decode,
     encode,
+    load_private_key,
+    load_public_key,
+    private_key_text,
     public_key_text,
 )
 from appliance.domain.commands import CallNext, CheckIn, IssueTicket
@@ -66,6 +71,36 @@ def test_damaged_codes_are_unreadable_not_a_crash(text):
         decode(text, [SITE_KEY.public_key()])
 
 
+def signed_bytes(text):
+    data = text[3:]
+    return bytearray(base64.b32decode(data + "=" * (-len(data) % 8)))
+
+
+def as_code(raw):
+    return "EA1" + base64.b32encode(bytes(raw)).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "field, original, changed",
+    [("site", "test-office", "test-offiXe"), ("concern", "leave", "leavX"), ("display code", "T021", "T022")],
+)
+def test_the_signature_covers_site_concern_and_display_code(field, original, changed):
+    raw = signed_bytes(code())
+    at = raw.index(original.encode())
+    raw[at : at + len(original)] = changed.encode()  # the same length: still a well-formed code
+    with pytest.raises(ForgedCode):
+        decode(as_code(raw), [SITE_KEY.public_key()])
+
+
+def test_changing_any_byte_of_a_signed_code_makes_it_forged():
+    raw = signed_bytes(code())
+    for index in range(len(raw)):
+        changed = bytearray(raw)
+        changed[index] ^= 0x20
+        with pytest.raises(ForgedCode):
+            decode(as_code(changed), [SITE_KEY.public_key()])
+
+
 def test_during_a_key_rollover_both_keys_verify():
     new_key = Ed25519PrivateKey.generate()
     keys = [new_key.public_key(), SITE_KEY.public_key()]
@@ -108,6 +143,7 @@ def test_too_early_says_when_to_come_back():
         ({"site": "nord"}, CheckInVerdict.OTHER_SITE),
         ({"status": "cancelled"}, CheckInVerdict.CANCELLED),
         ({"status": "checked_in"}, CheckInVerdict.ALREADY_CHECKED_IN),
+        ({"status": "called"}, CheckInVerdict.ALREADY_CHECKED_IN),
     ],
 )
 def test_each_reason_to_refuse_has_its_own_verdict(changes, verdict):
@@ -121,30 +157,63 @@ def test_an_unknown_appointment_is_unknown():
 # --- the core: state, events, the call-up order ------------------------------------------------
 
 
-@pytest.fixture
-def signed_config(tmp_path, device_config_file):
-    key_file = tmp_path / "site-key.pub"
+def signed_checkin_config(directory, device_config_file, **checkin):
+    """The device config with signed codes accepted, and ``checkin`` keys added to its [checkin]."""
+    key_file = directory / "site-key.pub"
     key_file.write_text(public_key_text(SITE_KEY) + "\n")
-    device_config_file.write_text(
-        device_config_file.read_text()
-        + f"""
-[checkin]
-modes = signed, reference
-public_key_file = {key_file}
-late_policy = walk-in
-"""
-    )
+    keys = {"modes": "signed, reference", "public_key_file": key_file, "late_policy": "walk-in"} | checkin
+    lines = "".join(f"{key} = {value}\n" for key, value in keys.items())
+    device_config_file.write_text(device_config_file.read_text() + f"\n[checkin]\n{lines}")
     return load_config(device_config_file)
 
 
 @pytest.fixture
-def core(signed_config):
-    store = StateStore(signed_config.state.database)
-    clock = FakeClock(local(9, 10))
-    core = Core(signed_config, store, clock)
+def signed_config(tmp_path, device_config_file):
+    return signed_checkin_config(tmp_path, device_config_file)
+
+
+def core_at(config, now):
+    store = StateStore(config.state.database)
+    clock = FakeClock(now)
+    core = Core(config, store, clock)
     core.clock = clock
+    return core
+
+
+@pytest.fixture
+def core(signed_config):
+    core = core_at(signed_config, local(9, 10))
     yield core
-    store.close()
+    core._store.close()
+
+
+@pytest.mark.parametrize(
+    "now, verdict",
+    [
+        (local(9, 19), CheckInVerdict.TOO_EARLY),
+        (local(9, 20), CheckInVerdict.ACCEPTED),
+        (local(9, 35), CheckInVerdict.ACCEPTED),
+        (local(9, 36), CheckInVerdict.TOO_LATE),
+    ],
+)
+def test_the_configured_check_in_window_decides_the_verdict(tmp_path, device_config_file, now, verdict):
+    config = signed_checkin_config(tmp_path, device_config_file, early="10min", late="5min")
+    core = core_at(config, now)
+    try:
+        result = core.apply(CheckIn(code()))  # slot 9:30: the window is 9:20 to 9:35, not the defaults' 9:00 to 9:45
+        assert result.verdict is verdict
+        assert len(events(core, "check_in")) == (verdict is CheckInVerdict.ACCEPTED)
+    finally:
+        core._store.close()
+
+
+def test_too_early_for_the_configured_window_says_when_it_opens(tmp_path, device_config_file):
+    config = signed_checkin_config(tmp_path, device_config_file, early="10min")
+    core = core_at(config, local(9, 0))
+    try:
+        assert "09:20" in core.apply(CheckIn(code())).message.body.render("de")
+    finally:
+        core._store.close()
 
 
 def events(core, kind):
@@ -168,6 +237,24 @@ def test_a_second_scan_gets_the_same_answer_and_no_second_event(core):
     assert again.message == first.message
     assert len(events(core, "check_in")) == 1
     assert len(core.snapshot.appointments) == 1
+
+
+def test_a_called_appointment_cannot_check_in_again(core):
+    core.apply(CheckIn(code()))
+    assert core.apply(CallNext(2)).display_code == "T021"
+    again = core.apply(CheckIn(code()))
+    assert again.verdict is CheckInVerdict.ALREADY_CHECKED_IN
+    assert len(events(core, "check_in")) == 1
+    assert core.snapshot.appointments == ()  # not back in the queue
+    assert core.apply(CallNext(3)) is None  # and no counter calls it a second time
+
+
+def test_an_appointment_the_day_list_says_was_called_is_not_checked_in_here(core):
+    core._store.replace_appointments(
+        DAY, [Appointment("4821", "test-office", DAY, SLOT, "leave", "T021", status="called")]
+    )
+    assert core.apply(CheckIn(code())).verdict is CheckInVerdict.ALREADY_CHECKED_IN
+    assert events(core, "check_in") == [] and core.snapshot.appointments == ()
 
 
 def test_a_forged_code_changes_nothing(core):
@@ -207,6 +294,20 @@ def test_garbage_from_a_scanner_is_unreadable_and_never_logged(core, caplog, pay
         assert payload not in caplog.text
 
 
+@pytest.mark.parametrize("how", ["another key", "an edited byte"])
+def test_a_forged_codes_payload_is_never_in_the_log(core, caplog, how):
+    caplog.set_level("DEBUG")
+    if how == "another key":
+        text = code(key=Ed25519PrivateKey.generate())
+    else:
+        raw = signed_bytes(code())
+        raw[6] ^= 0x01
+        text = as_code(raw)
+    assert core.apply(CheckIn(text)).verdict is CheckInVerdict.FORGED
+    assert "forged" in caplog.text
+    assert text not in caplog.text and text[3:20] not in caplog.text and text[-20:] not in caplog.text
+
+
 def test_a_scanned_payload_appears_in_logs_only_as_a_short_hash(core, caplog):
     caplog.set_level("INFO")
     text = code()
@@ -229,3 +330,110 @@ def test_check_ins_survive_a_restart_in_call_order(core, signed_config):
         .fetchone()
     )
     assert rows == (2,)
+
+
+# --- keys and the code's limits -------------------------------------------------------------------
+
+
+def signed_raw(body: bytes) -> str:
+    """What the site would send if its signing program packed ``body`` wrongly: genuine, but not a code."""
+    return "EA1" + base64.b32encode(body + SITE_KEY.sign(body)).decode().rstrip("=")
+
+
+def test_keys_written_as_one_line_of_base64_or_as_pem_load_as_the_same_keys():
+    private = load_private_key(private_key_text(SITE_KEY))
+    assert public_key_text(private) == public_key_text(SITE_KEY)
+    public = load_public_key(public_key_text(SITE_KEY))
+    assert decode(code(key=private), [public]).display_code == "T021"
+    pem_private = SITE_KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    pem_public = SITE_KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    assert public_key_text(load_private_key(pem_private)) == public_key_text(SITE_KEY)
+    assert decode(code(), [load_public_key("\n" + pem_public + "\n")]).display_code == "T021"
+
+
+@pytest.mark.parametrize("load, name", [(load_public_key, "public"), (load_private_key, "private")])
+def test_a_key_of_the_wrong_size_or_kind_is_refused_saying_which(load, name):
+    with pytest.raises(ValueError, match=f"^an Ed25519 {name} key has 32 bytes$"):
+        load(base64.b64encode(b"x" * 31).decode())
+    other = ec.generate_private_key(ec.SECP256R1())
+    pem = (
+        other.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        if name == "public"
+        else other.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    with pytest.raises(ValueError, match=f"^not an Ed25519 {name} key$"):
+        load(pem.decode())
+    with pytest.raises(ValueError):
+        load("not base64!")
+
+
+@pytest.mark.parametrize(
+    "changes, said",
+    [
+        ({"site": ""}, "site, concern and display code need 1 to 32 bytes"),
+        ({"concern": "x" * 33}, "site, concern and display code need 1 to 32 bytes"),
+        ({"display": "Ä" * 17}, "site, concern and display code need 1 to 32 bytes"),
+        ({"appointment_id": 2**40}, "appointment id out of range"),
+        ({"appointment_id": -1}, "appointment id out of range"),
+    ],
+)
+def test_a_code_that_would_not_fit_is_never_signed(changes, said):
+    with pytest.raises(ValueError, match=f"^{said}$"):
+        code(**changes)
+
+
+def test_the_largest_code_fits_and_reads_back():
+    text = code(appointment_id=2**40 - 1, site="s" * 32, concern="c" * 32, display="D" * 32, slot=time(23, 59))
+    read = decode(text, [SITE_KEY.public_key()])
+    assert (read.appointment_id, read.site, read.slot, len(read.display_code)) == (
+        2**40 - 1,
+        "s" * 32,
+        time(23, 59),
+        32,
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        bytes(5) + bytes([0, 1, 5, 160]) + b"\x01a\x01b\x01c",  # minute 1440 of the day
+        bytes(9) + b"\x01a\x01b\x01c" + b"more",  # bytes after the display code
+        bytes(9) + b"\x01a\x01b\x05c",  # a display code longer than the rest
+        bytes(9) + b"\x01a\x01b\x01\xff",  # not UTF-8
+        bytes(7),  # no room for the slot
+    ],
+)
+def test_a_genuine_signature_over_a_malformed_body_is_unreadable_not_accepted(body):
+    with pytest.raises(CodeError) as refused:
+        decode(signed_raw(body), [SITE_KEY.public_key()])
+    assert not isinstance(refused.value, ForgedCode) and str(refused.value).startswith("damaged: ")
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        ("hello", "not an appointment code of this system"),
+        ("EA1!!!!", "damaged: not base32"),
+        ("EA1AAAA", "damaged: too short"),
+        ("EA1" + base64.b32encode(bytes(64)).decode().rstrip("="), "damaged: too short"),  # a signature, no body
+        (code(key=Ed25519PrivateKey.generate()), "signature does not match the site's key"),
+    ],
+)
+def test_each_refusal_of_a_code_says_what_is_wrong(text, said):
+    with pytest.raises(CodeError, match=f"^{said}$"):
+        decode(text, [SITE_KEY.public_key()])
+
+
+def test_a_code_is_upper_case_letters_and_digits_without_padding_and_id_0_is_an_id():
+    text = code(appointment_id=0)
+    assert text.isalnum() and text.isupper() and "=" not in text
+    assert decode(text, [SITE_KEY.public_key()]).appointment_id == 0
+
+
+def test_a_code_for_a_day_far_ahead_reads_back_that_day():
+    assert decode(code(day=date(2150, 6, 1)), [SITE_KEY.public_key()]).day == date(2150, 6, 1)
+
+
+def test_a_code_with_lower_case_letters_or_spaces_around_reads_the_same():
+    text = code()
+    assert decode("  " + text[:3] + text[3:].lower() + "\n", [SITE_KEY.public_key()]).display_code == "T021"

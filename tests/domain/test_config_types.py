@@ -265,7 +265,7 @@ def test_secret_file_with_mode_0600_is_read_and_never_shown(tmp_path):
     assert SECRET not in repr(config) and SECRET not in str(config)
     assert SECRET not in repr(config.backend.token_file)
     assert effective_line(config, "backend", "token_file") == f"token_file = {token} (********)    # {main}:6"
-    assert "'********'" in repr(config.backend.token_file)
+    assert repr(config.backend.token_file) == f"Secret({str(token)!r}, '********')"
 
 
 def test_secret_file_path_may_be_relative_to_the_config_file(tmp_path):

@@ -2,6 +2,7 @@
 and waiting list, with this device's own changes since merged in; before, the device's own queue."""
 
 import dataclasses
+import json
 from concurrent.futures import Future
 from datetime import UTC, datetime, time, timedelta
 
@@ -19,8 +20,8 @@ from appliance.domain.commands import (
 )
 from appliance.domain.core import Core
 from appliance.domain.errors import CallsByBackend
-from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState
-from appliance.domain.snapshot import CallEntry
+from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order
+from appliance.domain.snapshot import AppointmentEntry, CallEntry
 from appliance.domain.state import Appointment, StateStore
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
@@ -209,3 +210,31 @@ def test_a_device_following_a_backend_never_calls_on_its_own(device_config, stor
     core.apply(CallNext(2), refused)
     assert isinstance(refused.exception(), CallsByBackend) and "counters call through it" in str(refused.exception())
     assert core.snapshot.recent_calls == () and [w.code for w in core.snapshot.waiting] == ["A001"]
+
+
+def test_appointments_are_called_by_slot_then_by_who_checked_in_first():
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    entries = [
+        AppointmentEntry("T3", "leave", "09:30", at + timedelta(minutes=2)),
+        AppointmentEntry("T2", "leave", "09:30", at + timedelta(minutes=1)),
+        AppointmentEntry("T4", "leave", "09:45", at),
+        AppointmentEntry("T1", "leave", "09:30", None),  # the time of its check-in is not known here
+    ]
+    assert [e.code for e in sorted(entries, key=appointment_order)] == ["T1", "T2", "T3", "T4"]
+
+
+def test_an_office_state_is_kept_across_a_restart_as_it_was():
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    state = OfficeState(
+        "test-office",
+        at.date(),
+        17,
+        (CallEntry("A001", "leave", 3, at, "3f2a9c1d-7"),),
+        (OfficeEntry("A002", "leave", "ticket", at), OfficeEntry("T021", "leave", "appointment", at, "09:30")),
+        not_come=frozenset({"A000", "C001"}),
+        loads=(ConcernLoad("leave", 2, 5, 9, 240),),
+        waiting_total=40,
+        last_event="key-0042",
+        last_call="3f2a9c1d-7",
+    )
+    assert OfficeState.from_json(json.loads(json.dumps(state.to_json()))) == state

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.state import StateStore
-from support import REPO_ROOT
+from support import REPO_ROOT, run_seed
 
 ROUNDS = 40
 KILL_AFTER = (0.0, 0.4)  # seconds after the child reported its first ticket
@@ -119,7 +119,7 @@ def read_back(db_path: Path, context: str):
 
 @pytest.mark.slow
 def test_numbers_are_never_lost_repeated_or_skipped_when_the_kiosk_is_killed_at_any_moment(tmp_path):
-    seed = int(os.environ.get("POWER_LOSS_SEED", random.randrange(2**32)))
+    seed = run_seed()
     rng = random.Random(seed)
     db_path = tmp_path / "state.db"
     previous: dict[str, int] = {concern: first - 1 for concern, (_, first) in CONCERNS.items()}
@@ -129,7 +129,7 @@ def test_numbers_are_never_lost_repeated_or_skipped_when_the_kiosk_is_killed_at_
 
     for round_ in range(1, ROUNDS + 1):
         delay = rng.uniform(*KILL_AFTER)
-        context = f"round {round_} (killed after {delay:.3f} s); reproduce with POWER_LOSS_SEED={seed}"
+        context = f"round {round_} (killed after {delay:.3f} s); reproduce with TEST_SEED={seed}"
         reported, stderr = run_child_and_kill(db_path, delay)
         context += f"; child stderr: {stderr[-500:]!r}" if stderr else ""
         rows, events = read_back(db_path, context)

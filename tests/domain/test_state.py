@@ -8,14 +8,14 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from appliance.domain.errors import NumbersExhausted, StateError
 from appliance.domain.numbering import fallback_block, office_range
-from appliance.domain.state import APPLICATION_ID, SCHEMA_VERSION, StateStore
+from appliance.domain.state import APPLICATION_ID, SCHEMA_VERSION, Appointment, StateStore, Ticket
 from support import REPO_ROOT
 
 MONDAY = date(2026, 3, 9)
@@ -355,3 +355,117 @@ def test_a_second_process_cannot_open_state_that_a_running_one_owns(tmp_path):
     assert f"pid {os.getpid()}" in child.stderr
     owner.close()
     StateStore(path).close()  # free again once the owner has closed it
+
+
+# --- calls: the next visitor, and a call by code ---------------------------------------------------
+
+
+def booked(store, n: int, slot: str, concern: str = "leave", checked_in_at=None):
+    hour, minute = map(int, slot.split(":"))
+    appointment = Appointment(str(n), "mitte", MONDAY, time(hour, minute), concern, f"T{n:03d}")
+    store.replace_appointments(MONDAY, [*store.appointments(MONDAY), appointment])
+    if checked_in_at is not None:
+        store.check_in(appointment, checked_in_at)
+    return appointment
+
+
+def last_event(store):
+    event = store.recent_events(1)[0]
+    return event.kind, event.body, event.created_at
+
+
+def test_the_next_visitor_is_the_earliest_slot_checked_in_then_the_longest_waiting_ticket(store):
+    issue(store, at=NOON)
+    issue(store, concern="documents", prefix="C", at=NOON - timedelta(minutes=5))
+    booked(store, 2, "09:45", checked_in_at=NOON)
+    booked(store, 1, "09:30", checked_in_at=NOON + timedelta(minutes=1))
+    booked(store, 3, "09:00")  # booked, not here: never called by "next"
+    later = NOON + timedelta(minutes=10)
+    codes = [c.code if isinstance(c, Ticket) else c.display_code for c in iter_calls(store, 3, later)]
+    assert codes == ["T001", "T002", "C001", "A001"]
+    assert store.call_next(day=MONDAY, counter=3, called_at=later) is None
+
+
+def iter_calls(store, counter, at):
+    while (called := store.call_next(day=MONDAY, counter=counter, called_at=at)) is not None:
+        assert called.counter == counter and called.called_at == at
+        yield called
+
+
+def test_a_call_records_what_the_backend_needs_and_nothing_more(store):
+    booked(store, 1, "09:30", checked_in_at=NOON)
+    issue(store)
+    at = NOON + timedelta(minutes=2)
+    store.call_next(day=MONDAY, counter=4, called_at=at)
+    assert last_event(store) == (
+        "appointment_called",
+        {"appointment_id": "1", "day": "2026-03-09", "code": "T001", "counter": 4},
+        at,
+    )
+    store.call_next(day=MONDAY, counter=5, called_at=at)
+    assert last_event(store) == (
+        "ticket_called",
+        {"day": "2026-03-09", "code": "A001", "concern": "leave", "counter": 5},
+        at,
+    )
+
+
+def test_a_counter_for_some_concerns_gets_only_their_visitors(store):
+    issue(store)
+    issue(store, concern="documents", prefix="C")
+    booked(store, 1, "09:30", checked_in_at=NOON)
+    booked(store, 2, "09:00", concern="documents", checked_in_at=NOON)
+    assert store.call_next(day=MONDAY, counter=1, called_at=NOON, concerns=("leave",)).display_code == "T001"
+    assert store.call_next(day=MONDAY, counter=1, called_at=NOON, concerns=("leave",)).code == "A001"
+    assert store.call_next(day=MONDAY, counter=1, called_at=NOON, concerns=("leave",)) is None
+    assert store.call_next(day=MONDAY, counter=2, called_at=NOON, concerns=("documents", "x")).display_code == "T002"
+
+
+def test_a_call_by_code_takes_the_waiting_ticket_or_the_appointment_once(store):
+    issue(store)
+    booked(store, 7, "09:30", checked_in_at=NOON)
+    booked(store, 8, "09:45")  # booked and called at the counter before it was checked in
+    at = NOON + timedelta(minutes=3)
+    ticket = store.call_code(day=MONDAY, code="A001", counter=2, called_at=at)
+    assert (ticket.code, ticket.state, ticket.counter, ticket.called_at) == ("A001", "called", 2, at)
+    for code in ("T007", "T008"):
+        appointment = store.call_code(day=MONDAY, code=code, counter=6, called_at=at)
+        assert (appointment.display_code, appointment.status, appointment.counter) == (code, "called", 6)
+    for code in ("A001", "T007", "A002", "T099"):
+        assert store.call_code(day=MONDAY, code=code, counter=2, called_at=at) is None
+    assert [c.counter for c in store.recent_calls(MONDAY)] == [2, 6, 6]
+    assert store.call_code(day=TUESDAY, code="A001", counter=2, called_at=at) is None  # another day's number
+
+
+def test_a_voided_ticket_is_never_called_and_says_why_in_its_event(store):
+    issue(store)
+    voided = store.void_ticket(day=MONDAY, code="A001", reason="printer: paper out", at=NOON)
+    assert voided.state == "void" and store.waiting(MONDAY) == []
+    assert last_event(store) == (
+        "ticket_void",
+        {"day": "2026-03-09", "code": "A001", "concern": "leave", "reason": "printer: paper out"},
+        NOON,
+    )
+    assert store.void_ticket(day=MONDAY, code="A001", reason="again", at=NOON) is None
+    assert store.call_next(day=MONDAY, counter=1, called_at=NOON) is None
+    assert store.call_code(day=MONDAY, code="A001", counter=1, called_at=NOON) is None
+
+
+def test_a_check_in_records_the_codes_facts_and_makes_an_unknown_appointment_callable(store):
+    appointment = Appointment("4821", "mitte", MONDAY, time(9, 30), "leave", "T021", "K7Q2M4")
+    checked_in = store.check_in(appointment, NOON)  # only its signed code told of it
+    assert (checked_in.status, checked_in.checked_in_at, checked_in.reference) == ("checked_in", NOON, "K7Q2M4")
+    assert store.appointments(MONDAY) == [checked_in]
+    assert last_event(store) == (
+        "check_in",
+        {
+            "appointment_id": "4821",
+            "site": "mitte",
+            "day": "2026-03-09",
+            "slot": "09:30",
+            "code": "T021",
+            "concern": "leave",
+        },
+        NOON,
+    )
+    assert store.call_next(day=MONDAY, counter=1, called_at=NOON).display_code == "T021"

@@ -18,6 +18,7 @@ def reads(decoder, photos) -> set:
     return {photo.path for photo in photos if photo.text in decoder.decode(photo.gray())}
 
 
+@pytest.mark.slow  # every real photo through every decoder: half a minute on a loaded machine
 def test_the_default_chain_reads_every_real_photo_the_best_two_decoders_read_together():
     photos = real_photos()
     assert len(photos) >= 130

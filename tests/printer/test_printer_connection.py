@@ -53,7 +53,7 @@ def test_silence_is_none_within_the_timeout_never_an_empty_ok(emulator):
         replies = []
         took = elapsed(lambda: replies.append(connection.query(STATUS_QUERY, 0.4)))
         assert replies == [None]
-        assert 0.35 <= took <= 0.9
+        assert 0.35 <= took < 3  # its own 0.4 s, not the connection's 5 s (the bound only catches those)
         assert not connection.closed  # silence is an answer, not a broken line
 
 
@@ -63,7 +63,7 @@ def test_a_hung_printer_makes_write_raise_printer_timeout_within_bounds(emulator
     started = time.monotonic()
     with pytest.raises(PrinterTimeout, match="took no data within 0.5 s"):
         write_until_it_fails(connection, b"\x00" * (1 << 20), 256)  # loopback buffers hold a few MB
-    assert time.monotonic() - started <= 0.5 + 0.5
+    assert time.monotonic() - started < 0.5 + 2.5  # bounded: the slack is the machine's
     # Half a job may have gone out: the connection is closed, the next ticket opens a fresh one.
     assert connection.closed
     with pytest.raises(PrinterGone, match="connection is closed"):
@@ -113,7 +113,7 @@ def test_a_printer_that_never_accepts_makes_open_time_out():
         started = time.monotonic()
         with pytest.raises(PrinterTimeout, match="did not accept a connection within 0.4 s"):
             open_printer(f"tcp://127.0.0.1:{port}", timeout_s=0.4)
-        assert time.monotonic() - started <= 0.4 + 0.5
+        assert time.monotonic() - started < 0.4 + 2.5  # bounded: the slack is the machine's
     finally:
         for pending in backlog:
             pending.close()
@@ -164,7 +164,7 @@ def test_a_serial_printer_takes_a_job_and_answers_a_query(pty_printer):
         assert connection.query(STATUS_QUERY) == b"\x12"
         thread.join()
         took = elapsed(lambda: connection.query(STATUS_QUERY, 0.3))
-        assert 0.25 <= took <= 0.8
+        assert 0.25 <= took < 3  # its own 0.3 s; the upper bound only catches waiting far longer
 
 
 def test_a_serial_printer_that_takes_nothing_times_out(pty_printer):
@@ -173,7 +173,7 @@ def test_a_serial_printer_that_takes_nothing_times_out(pty_printer):
     started = time.monotonic()
     with pytest.raises(PrinterTimeout, match="took no data within 0.3 s"):
         write_until_it_fails(connection, b"x" * 4096, 100)  # a pty holds a few KB
-    assert time.monotonic() - started <= 0.3 + 0.5
+    assert time.monotonic() - started < 0.3 + 2.5  # bounded: the slack is the machine's
     assert connection.closed
 
 
@@ -187,7 +187,7 @@ def test_a_file_collects_the_bytes_and_never_answers(tmp_path):
     with open_printer(f"file:{target}") as connection:
         connection.write(b"one\n")
         connection.write(b"two\n")
-        assert elapsed(lambda: connection.query(STATUS_QUERY, 2)) < 0.1
+        assert elapsed(lambda: connection.query(STATUS_QUERY, 30)) < 10  # a file cannot answer: no waiting
         assert connection.query(STATUS_QUERY, 2) is None
     assert target.read_bytes() == b"one\ntwo\n"
 
@@ -202,7 +202,7 @@ def test_a_device_file_that_takes_nothing_times_out_instead_of_blocking(tmp_path
         started = time.monotonic()
         with pytest.raises(PrinterTimeout, match="not taken"):
             write_until_it_fails(connection, b"x" * 65536, 64)  # a pipe holds 64 KB
-        assert time.monotonic() - started <= 0.3 + 0.5
+        assert time.monotonic() - started < 0.3 + 2.5  # bounded: the slack is the machine's
         assert connection.closed
     finally:
         os.close(reader)

@@ -3,12 +3,34 @@
 Fixtures are in tests/conftest.py; this is what tests import by name (``from support import ...``).
 """
 
+import os
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from appliance.domain.clock import SystemClock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA = REPO_ROOT / "tests" / "data"
+# Where the tests' clocks start: a Wednesday morning in the offices' zone, never the real date or time of day.
+TEST_START = datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+class RunningClock(SystemClock):
+    """The real clock's pace from TEST_START: timeouts and waits pass as they really do, but the day and the
+    time of day are the same in every run (one started just before midnight cannot fail)."""
+
+    def __init__(self, start: datetime = TEST_START):
+        self._start, self._started = start.astimezone(UTC), time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+
+# One clock for every device and backend a test process puts together: they agree to the millisecond.
+CLOCK = RunningClock()
 
 
 def wait_for(condition, timeout: float = 15.0, what: str = "the condition", every: float = 0.01):
@@ -32,3 +54,10 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def run_seed() -> int:
+    """The seed of every generated case (schemathesis, the power-loss kills): TEST_SEED, 0 when unset, so
+    CI runs the same cases every time; ``TEST_SEED=random make test`` draws one (conftest.py picks it once
+    per run and prints it in the header; ``TEST_SEED=<that number>`` replays the run)."""
+    return int(os.environ.get("TEST_SEED", "0"))

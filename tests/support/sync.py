@@ -9,12 +9,12 @@ import re
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from email.utils import format_datetime
 
 import requests
 
 from appliance.app.config import load_config
-from appliance.domain.clock import SystemClock
 from appliance.domain.commands import IssueTicket, KeepFallbackLease, TakeFallbackLease
 from appliance.domain.core import Core
 from appliance.domain.numbering import FallbackLease
@@ -23,7 +23,7 @@ from appliance.protocol.http_server import BackgroundServer
 from appliance.sync.clock_trust import ClockTrust
 from appliance.sync.device_sync import DeviceSync
 from entrance_backend.http import Backend, DeviceAccess, Settings, create_app
-from support import free_port, wait_for
+from support import CLOCK, free_port, wait_for
 from support.config import secret_file, write_device_config
 
 TOKEN = "token-kiosk-1-0123456789"
@@ -90,6 +90,9 @@ class Gate:
         async def recording_send(message):
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                # The Date of the backend's own clock, as a backend on the real clock sends it (uvicorn's is off).
+                date = format_datetime(CLOCK.now().astimezone(UTC), usegmt=True).encode()
+                message = dict(message, headers=[*message.get("headers", []), (b"date", date)])
             await send(message)
 
         try:
@@ -205,7 +208,9 @@ class Central:
     """The reference backend on a fixed loopback port and SQLite file: stopped and started again at will."""
 
     def __init__(self, tmp_path, port: int | None = None, devices=(KIOSK_1, KIOSK_2)):
-        self.settings = Settings(tmp_path / "backend.db", tuple(devices), STAFF, SITE, ZONE, rate_limit=0)
+        self.settings = Settings(
+            tmp_path / "backend.db", tuple(devices), STAFF, SITE, ZONE, rate_limit=0, clock=CLOCK.now
+        )
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.gate = Gate(None)
@@ -214,7 +219,9 @@ class Central:
     def start(self) -> "Central":
         self.backend = Backend(self.settings)
         self.gate.app = create_app(self.backend)
-        self.server = BackgroundServer(self.gate, port=self.port, on_stop=self.backend.stopping).start()
+        self.server = BackgroundServer(
+            self.gate, port=self.port, on_stop=self.backend.stopping, date_header=False
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -262,7 +269,7 @@ class Central:
                 }
                 for i in range(count)
             ],
-            datetime.now(UTC),
+            CLOCK.now(),
         )
 
 
@@ -300,7 +307,7 @@ class Device:
 
     def __init__(self, directory, url: str, clock=None, trusted: bool = True, **config):
         self.config = load_config(write_config(directory, url, **config))
-        self.clock = clock or SystemClock()
+        self.clock = clock or CLOCK
         self.store = StateStore(self.config.state.database)
         self.core = Core(self.config, self.store, self.clock, clock_trusted=trusted, calls_by_backend=True)
         backend = self.config.backend
@@ -375,6 +382,7 @@ def assert_held_once_in_order(central: Central, device: Device, delivered_before
 
 
 def local_now():
+    """The tests' clock (support.CLOCK) in the office's zone: never the real date or time of day."""
     from zoneinfo import ZoneInfo
 
-    return datetime.now(ZoneInfo(ZONE))
+    return CLOCK.now().astimezone(ZoneInfo(ZONE))

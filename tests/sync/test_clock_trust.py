@@ -1,7 +1,7 @@
 """The device's clock against the reference backend's on loopback: a device clock off by seconds is
 reported, one that jumps is trusted again only when the backend or time sync confirms it.
 
-The device runs on a real clock set off by a chosen offset (its monotonic clock stays the real one,
+The device runs on the backend's clock set off by a chosen offset (its monotonic clock stays the real one,
 the witness of how much time passed), so what is measured is what a Pi with a wrong clock would see.
 """
 
@@ -15,18 +15,19 @@ from appliance.domain.clock import FakeClock, SystemClock
 from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.errors import ClockNotTrusted
 from appliance.protocol.contract import parse_timestamp
-from support import wait_for
+from support import CLOCK, wait_for
 from support.sync import Central, Device, delivered
 
 
 class OffClock(SystemClock):
-    """The real clock, off by ``off_by``; ``jump`` sets it as ``date -s`` would (no time passes)."""
+    """The backend's clock (the tests' running clock), off by ``off_by``; ``jump`` sets it as ``date -s``
+    would (no time passes)."""
 
     def __init__(self, off_by: timedelta = timedelta(0)):
         self.off_by = off_by
 
     def now(self):
-        return super().now() + self.off_by
+        return CLOCK.now() + self.off_by
 
     def jump(self, delta: timedelta) -> None:
         self.off_by += delta

@@ -26,7 +26,7 @@ from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.state import StateStore
 from appliance.sync.client import BackendClient, BackendUnreachable, retry_after_seconds
 from entrance_backend.store import Sender
-from support import REPO_ROOT
+from support import CLOCK, REPO_ROOT
 from support.sync import (
     STAFF,
     TOKEN,
@@ -36,6 +36,7 @@ from support.sync import (
     assert_held_once_in_order,
     cut_after_apply,
     delivered,
+    json_mangled,
     local_now,
     slow,
     wait_for,
@@ -73,6 +74,30 @@ def test_a_backend_killed_mid_batch_ends_with_every_event_once(tmp_path, central
         device.stop()
     assert_held_once_in_order(central, device, sent)
     assert len([kind for _, kind in sent if kind == "ticket_issued"]) == 150
+
+
+def test_the_outbox_marks_delivered_only_what_the_backend_confirmed(tmp_path, central):
+    central.stop()
+    device = Device(tmp_path, central.url).holds_block(1).start()
+    try:
+        for _ in range(3):
+            device.issue("leave")
+        recorded = device.events()
+
+        def confirm_the_first_only(document):
+            document["accepted"], document["duplicates"] = document["accepted"][:1], []
+
+        central.gate.fault("POST", EVENTS, json_mangled(confirm_the_first_only), times=1)
+        central.gate.fault("POST", EVENTS, answer(503), times=None)
+        central.start()
+        wait_for(lambda: central.gate.arrived("POST", EVENTS) >= 2, what="the batch, then its unconfirmed part again")
+        assert len(recorded) >= 3 and device.delivered_events() == recorded[:1]
+        central.gate.clear()
+        delivered(device)
+        sent = device.delivered_events()
+    finally:
+        device.stop()
+    assert_held_once_in_order(central, device, sent)
 
 
 def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, central, caplog):
@@ -158,11 +183,11 @@ def test_a_key_the_backend_holds_with_other_content_is_found_and_the_rest_delive
             {
                 "key": keys[3],
                 "kind": "ticket_issued",
-                "created_at": datetime.now(UTC).isoformat(),
+                "created_at": CLOCK.now().isoformat(),
                 "body": {"day": local_now().date().isoformat(), "concern": "leave", "number": 99, "code": "A099"},
             }
         ],
-        datetime.now(UTC),
+        CLOCK.now(),
     )
     device.start()
     try:
@@ -190,7 +215,8 @@ def test_an_event_the_document_would_refuse_goes_as_invalid_event_with_its_origi
 
 CHILD = """
 import sys, time
-from appliance.domain.clock import SystemClock
+from datetime import datetime
+from support import RunningClock
 from appliance.app.config import load_config
 from appliance.domain.core import Core
 from appliance.domain.state import StateStore
@@ -198,9 +224,10 @@ from appliance.sync.device_sync import DeviceSync
 
 config = load_config(sys.argv[1])
 store = StateStore(config.state.database)
-core = Core(config, store, SystemClock())
+clock = RunningClock(datetime.fromisoformat(sys.argv[2]))  # the parent's test clock, running on
+core = Core(config, store, clock)
 core.start()
-sync = DeviceSync(core, config, SystemClock(), retry_first_s=0.05, retry_most_s=0.5)
+sync = DeviceSync(core, config, clock, retry_first_s=0.05, retry_most_s=0.5)
 sync.start()
 while core.snapshot.outbox_pending:
     time.sleep(0.01)
@@ -220,16 +247,22 @@ def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(t
         device.core.apply(IssueTicket("leave" if number % 2 else "documents"))
     sent = device.events()
     device.store.close()
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")]))
     for held in (60, 150, 240):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(config)], env=env, stdout=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(config), CLOCK.now().isoformat()], env=env, stdout=subprocess.PIPE
+        )
         try:
             wait_for(lambda: central.count() >= held, timeout=20, what=f"{held} events delivered")  # noqa: B023 (waited on before the loop moves on)
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
     finished = subprocess.run(
-        [sys.executable, "-c", CHILD, str(config)], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", CHILD, str(config), CLOCK.now().isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert finished.returncode == 0 and finished.stdout.strip() == "delivered", finished.stderr
     assert_held_once_in_order(central, device, sent)
@@ -263,7 +296,7 @@ def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path):
     def name(text):
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
 
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # the certificate is checked against the real clock by the TLS library
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()

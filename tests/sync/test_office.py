@@ -8,7 +8,6 @@ by appliance.display.view; old calls are told from new ones by the monitor's own
 import statistics
 import threading
 import time
-from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +16,7 @@ from appliance.display.announcer import Announcer
 from appliance.display.view import parse_view
 from appliance.domain.commands import CheckIn, TakeDayList
 from entrance_backend.http import DeviceAccess
-from support import wait_for
+from support import CLOCK, wait_for
 from support.sync import KIOSK_1, KIOSK_2, SITE, TOKEN, TOKEN_2, Central, Device, delivered, json_mangled, local_now
 
 MONITOR_TOKEN = "token-monitor-1-012345678"
@@ -228,7 +227,7 @@ class _Follower:
     def _follow(self, announcer, device) -> None:
         while not self._stop.wait(0.01):
             try:
-                announcer.offer(screen(device()).recent_calls, datetime.now(UTC))
+                announcer.offer(screen(device()).recent_calls, CLOCK.now())
             except Exception:  # the device is being restarted: its store is closed for a moment
                 continue
 

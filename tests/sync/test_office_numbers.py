@@ -145,6 +145,23 @@ def test_with_the_backend_away_two_kiosks_print_from_their_own_blocks_and_never_
         first.stop()
 
 
+def test_the_configured_fallback_blocks_decide_the_numbers_printed_without_the_office(tmp_path, central):
+    blocks = {"fallback_blocks": 3, "fallback_size": 10}
+    first = kiosk(tmp_path, central, numbering=blocks).start()
+    second = kiosk(tmp_path, central, "kiosk-2", numbering=blocks).start()
+    try:
+        first.leased(), second.leased()
+        central.stop()
+        printed = {
+            device.do(TakeFallbackLease()).slot: [device.issue("leave").code for _ in range(2)]
+            for device in (first, second)
+        }
+        assert printed == {1: ["A990", "A991"], 2: ["A980", "A981"]}  # blocks of 10 at the top of A001-A999
+    finally:
+        second.stop()
+        first.stop()
+
+
 def test_a_kill_between_draw_and_store_leaves_a_gap_and_never_a_duplicate(tmp_path, central):
     device = kiosk(tmp_path, central).start()
     assert device.issue("leave").code == "A001"
