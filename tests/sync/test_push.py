@@ -396,9 +396,9 @@ def test_with_a_certificate_and_key_the_push_endpoint_speaks_https_only(tmp_path
     cert, key = self_signed(tmp_path)
     config = load_config(config_file(tmp_path, enabled="yes", tls_cert=cert, tls_key=key))
     store = StateStore(config.state.database)
-    core = Core(config, store, SystemClock())
+    core = Core(config, store, CLOCK)
     core.start()
-    endpoint = PushEndpoint(core, config, SystemClock(), PUSH_TOKEN, Trust(), port=0)
+    endpoint = PushEndpoint(core, config, CLOCK, PUSH_TOKEN, Trust(), port=0)
     endpoint.start()
     try:
         assert endpoint.url.startswith("https://")
