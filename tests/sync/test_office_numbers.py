@@ -109,7 +109,7 @@ def test_a_draw_whose_answer_was_lost_is_asked_again_and_gets_the_same_number(tm
 
 
 def test_a_draw_answered_too_late_prints_from_the_fallback_block_and_leaves_a_gap(tmp_path, central):
-    device = kiosk(tmp_path, central).start()
+    device = kiosk(tmp_path, central, numbering={"office_deadline": "300ms"}).start()
     try:
         device.leased()
         assert device.issue("leave").code == "A001"
