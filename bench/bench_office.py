@@ -1,5 +1,6 @@
 """Office figures: how soon every screen of a three-device office (real device processes) shows a change,
-and how many devices following their site's feeds the reference backend serves with calls still on time.
+and how many devices following their site's feeds the reference backend serves with calls still on time:
+on its SQLite file, and on PostgreSQL with two worker processes (a job centre's or a region's backend).
 
 The served devices are asyncio clients on keep-alive HTTP/1.1 connections (no device process each):
 per device the calls long poll, the office-state long poll, and an event upload every EVENT_EVERY_S.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from appliance.app.demo_backend import ReferenceBackend, demo_secret
 from support.office import Office
+from support.postgres import PostgresServer
 
 DEVICES_PER_SITE = 5  # two or three kiosks and as many monitors
 EVENT_EVERY_S = 20.0  # each device uploads an event (a ticket) this often
@@ -202,14 +204,15 @@ async def _serve_devices(count: int, port: int, tokens: dict, staff_token: str) 
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def call_to_device_p99_s(count: int) -> float:
-    """p99 of call -> device over every device of the called sites, ``count`` devices served."""
+def call_to_device_p99_s(count: int, **backend) -> float:
+    """p99 of call -> device over every device of the called sites, ``count`` devices served; ``backend``:
+    ReferenceBackend's database and workers."""
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         tokens = {
             f"bench-{n:04d}@site-{n // DEVICES_PER_SITE:03d}": f"token-{n:04d}-{uuid.uuid4().hex}" for n in range(count)
         }
-        backend = ReferenceBackend(var, var / "backend.log", "site-000", tokens)
+        backend = ReferenceBackend(var, var / "backend.log", "site-000", tokens, **backend)
         backend.start(clock_start=datetime.now(UTC))
         try:
             latencies = asyncio.run(_serve_devices(count, backend.port, tokens, demo_secret(var / "staff.token")))
@@ -220,11 +223,13 @@ def call_to_device_p99_s(count: int) -> float:
     return statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
 
 
-def backend_devices_served() -> tuple[int, float]:
-    """The most devices (of LEVELS) served with call -> device p99 within the goal, and that p99 (ms)."""
+def backend_devices_served(database=None) -> tuple[int, float]:
+    """The most devices (of LEVELS) served with call -> device p99 within the goal, and that p99 (ms); with
+    a PostgreSQL ``database`` (a server), two workers on a new database at each level."""
     served, p99_ms = 0, 0.0
     for count in LEVELS:
-        p99 = call_to_device_p99_s(count)
+        backend = {"database": database.new_database(), "workers": 2} if database else {}
+        p99 = call_to_device_p99_s(count, **backend)
         print(f"  {count} devices: call -> device p99 {p99 * 1000:.0f} ms")
         if p99 > CALL_TO_DEVICE_GOAL_S:
             break
@@ -234,8 +239,16 @@ def backend_devices_served() -> tuple[int, float]:
 
 def run() -> dict:
     served, p99_ms = backend_devices_served()
+    postgres = PostgresServer().start()
+    try:
+        print("  on PostgreSQL, 2 workers:")
+        served_postgresql, p99_ms_postgresql = backend_devices_served(postgres)
+    finally:
+        postgres.stop()
     return {
         "office_screens_agree_p99_ms": office_screens_agree_p99_ms(),
         "backend_devices_served": served,
         "backend_call_to_device_p99_ms_at_served": p99_ms,
+        "backend_devices_served_postgresql_2_workers": served_postgresql,
+        "backend_call_to_device_p99_ms_at_served_postgresql": p99_ms_postgresql,
     }

@@ -25,9 +25,13 @@ class ReferenceBackend:
     """``entrance-backend serve`` on a free loopback port, its clock started at the simulated day's
     moment; ``stop()`` (also after Ctrl-C or an error) ends the process, killing it if need be."""
 
-    def __init__(self, var_dir: Path, log_path: Path, site: str, devices: dict[str, str]):
-        """``devices``: the token of each device the backend lets in, by device id."""
-        self.database = var_dir / "backend.db"
+    def __init__(
+        self, var_dir: Path, log_path: Path, site: str, devices: dict[str, str], database: str = "", workers: int = 1
+    ):
+        """``devices``: the token of each device the backend lets in, by device id; ``database``: a PostgreSQL
+        URL, with ``workers`` backend processes (default: a SQLite file in ``var_dir``, one process)."""
+        self.database = database or var_dir / "backend.db"
+        self.workers = workers
         self.site, self.devices = site, devices
         self._log_path = log_path
         self._staff_token = demo_secret(var_dir / "staff.token")
@@ -54,6 +58,8 @@ class ReferenceBackend:
             "0",
             "--clock-file",
             str(self._clock_file),
+            "--workers",
+            str(self.workers),
         )
         with open(self._log_path, "ab") as log:
             # A session of its own: Ctrl-C reaches the demo only, which then stops the backend last,

@@ -14,8 +14,8 @@ from support.backend_pages import COUNTERS, DAY, DEVICES, NOW, SITE, PagesOffice
 
 
 @pytest.fixture
-def office(tmp_path):
-    with PagesOffice(tmp_path) as office:
+def office(tmp_path, backend_database):
+    with PagesOffice(tmp_path, database=backend_database) as office:
         yield office
 
 
