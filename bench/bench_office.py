@@ -68,8 +68,11 @@ class Connection:
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         )
-        for _ in range(2):  # the server closes a connection idle for a few seconds: then once more on a new one
+        # The server closes a connection idle for a few seconds, and the oldest of too many still sending
+        # (thousands connecting at once): then again on a new one.
+        for attempt in range(5):
             if self._streams is None:
+                await asyncio.sleep(0.2 * attempt)
                 self._streams = await asyncio.open_connection("127.0.0.1", self.port)
             reader, writer = self._streams
             try:
@@ -160,6 +163,11 @@ class SimulatedDevice:
             await asyncio.sleep(EVENT_EVERY_S)
 
 
+async def _after(delay_s: float, work) -> None:
+    await asyncio.sleep(delay_s)
+    await work
+
+
 async def _serve_devices(count: int, port: int, tokens: dict, staff_token: str) -> list[float]:
     """Seconds from each call to each device of its site having it (inf: never within the run)."""
     received: dict = {}
@@ -168,8 +176,9 @@ async def _serve_devices(count: int, port: int, tokens: dict, staff_token: str) 
         name, _, site = key.partition("@")
         # Numbers of the site's devices never meet: each device draws from a range of its own.
         devices.append(SimulatedDevice(name, site, token, port, (index % DEVICES_PER_SITE) * 150, received))
-    tasks = [asyncio.create_task(d.follow_calls()) for d in devices]
-    tasks += [asyncio.create_task(d.follow_office()) for d in devices]
+    # Devices come online over the first seconds, as an office's do, not as one burst of connections.
+    tasks = [asyncio.create_task(_after(random.uniform(0, 3), d.follow_calls())) for d in devices]
+    tasks += [asyncio.create_task(_after(random.uniform(0, 3), d.follow_office())) for d in devices]
     tasks += [asyncio.create_task(d.send_events(random.uniform(0, 2), tickets=3)) for d in devices]
     try:
         await asyncio.sleep(5.0)  # everyone connected, every site has visitors waiting

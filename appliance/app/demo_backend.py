@@ -28,7 +28,8 @@ class ReferenceBackend:
     def __init__(
         self, var_dir: Path, log_path: Path, site: str, devices: dict[str, str], database: str = "", workers: int = 1
     ):
-        """``devices``: the token of each device the backend lets in, by device id; ``database``: a PostgreSQL
+        """``devices``: the token of each device the backend lets in, by device id (``id@site`` for a device of
+        another site than ``site``); ``database``: a PostgreSQL
         URL, with ``workers`` backend processes (default: a SQLite file in ``var_dir``, one process)."""
         self.database = database or var_dir / "backend.db"
         self.workers = workers
@@ -81,7 +82,7 @@ class ReferenceBackend:
             try:
                 self._session.get(f"{self.url}/openapi.json", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers accept only once they are up
                 time.sleep(0.05)
         raise ApplianceError(f"the reference backend did not answer within {START_TIMEOUT_S:g} s; see {self._log_path}")
 
@@ -107,8 +108,9 @@ class ReferenceBackend:
         self._access.unlink(missing_ok=True)
         descriptor = os.open(self._access, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            for device, token in self.devices.items():
-                file.write(f'[[device]]\nid = "{device}"\nsite = "{self.site}"\ntoken = "{token}"\n\n')
+            for key, token in self.devices.items():
+                device, _, site = key.partition("@")  # the benchmark's devices of many sites: id@site
+                file.write(f'[[device]]\nid = "{device}"\nsite = "{site or self.site}"\ntoken = "{token}"\n\n')
         return self._access
 
     @property

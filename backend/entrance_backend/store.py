@@ -20,7 +20,7 @@ from appliance.protocol.contract import ProtocolError, parse_timestamp, timestam
 from entrance_backend.database import connect
 from entrance_backend.waits import DEFAULT_PACE_S, PACE_CALLS, pace_s, wait_minutes
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -156,6 +156,23 @@ CREATE TABLE fallback_blocks (                  -- each device's own block of nu
 ALTER TABLE tickets ADD COLUMN drawn INTEGER;   -- the office's order of drawing: the calling order of walk-ins
 UPDATE tickets SET drawn = rowid;
 INSERT INTO meta VALUES ('draw_seq', (SELECT COALESCE(MAX(rowid), 0) FROM tickets));
+""",
+    5: """
+CREATE TABLE counter_sessions (                 -- counter page sign-ins, known to every backend process
+    id_digest TEXT PRIMARY KEY,                 -- SHA-256 of the cookie's session id: the table signs nobody in
+    site TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    token_digest TEXT NOT NULL,                 -- the counter's key it began with: a new key ends it
+    started DOUBLE PRECISION NOT NULL,          -- seconds since the epoch
+    message TEXT                                -- what the last action did (JSON), shown once
+);
+CREATE TABLE counter_desks (                    -- what each counter's staff chose
+    site TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    concerns TEXT NOT NULL,                     -- a JSON list; empty: all
+    paused INTEGER NOT NULL,
+    PRIMARY KEY (site, number)
+);
 """,
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
@@ -886,6 +903,59 @@ class BackendStore:
         """(device, site, time of its latest heartbeat) for every device that ever sent one."""
         with self._reading():
             return self._db.execute("SELECT device, site, received_at FROM heartbeats ORDER BY device").fetchall()
+
+    # --- the counter page's sign-ins and desks (counter_sessions.py) --------------------------------
+
+    def start_counter_session(
+        self, id_digest: str, counter: tuple[str, int], token_digest: str, now: float, lasts_s: float, concerns: list
+    ) -> None:
+        """A new sign-in at ``counter`` (site, number), ended ones forgotten; the desk serves ``concerns``
+        until its staff choose."""
+        with self._transaction():
+            self._db.execute("DELETE FROM counter_sessions WHERE started <= ?", (now - lasts_s,))
+            self._db.execute(
+                "INSERT INTO counter_sessions VALUES (?, ?, ?, ?, ?, NULL)", (id_digest, *counter, token_digest, now)
+            )
+            self._db.execute(
+                "INSERT INTO counter_desks VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", (*counter, json.dumps(concerns))
+            )
+
+    def counter_session(self, id_digest: str) -> tuple[str, int, str, float] | None:
+        """(site, number, token digest, started) of a sign-in."""
+        with self._reading():
+            return self._db.execute(
+                "SELECT site, number, token_digest, started FROM counter_sessions WHERE id_digest=?", (id_digest,)
+            ).fetchone()
+
+    def end_counter_session(self, id_digest: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM counter_sessions WHERE id_digest=?", (id_digest,))
+
+    def set_counter_message(self, id_digest: str, message: str) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE counter_sessions SET message=? WHERE id_digest=?", (message, id_digest))
+
+    def take_counter_message(self, id_digest: str) -> str | None:
+        with self._transaction():
+            row = self._db.execute("SELECT message FROM counter_sessions WHERE id_digest=?", (id_digest,)).fetchone()
+            if row and row[0]:
+                self._db.execute("UPDATE counter_sessions SET message=NULL WHERE id_digest=?", (id_digest,))
+        return row[0] if row else None
+
+    def counter_desk(self, counter: tuple[str, int]) -> tuple[list[str], bool] | None:
+        """(concerns, paused) the staff of ``counter`` (site, number) chose."""
+        with self._reading():
+            row = self._db.execute("SELECT concerns, paused FROM counter_desks WHERE site=? AND number=?", counter)
+            row = row.fetchone()
+        return (json.loads(row[0]), bool(row[1])) if row else None
+
+    def set_counter_desk(self, counter: tuple[str, int], concerns: list[str], paused: bool) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO counter_desks VALUES (?, ?, ?, ?) ON CONFLICT (site, number) DO UPDATE "
+                "SET concerns=excluded.concerns, paused=excluded.paused",
+                (*counter, json.dumps(concerns), int(paused)),
+            )
 
     # --- internals -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """A job centre's backend: several backend processes on one PostgreSQL database. A change made through one
-wakes the long polls waiting at another, and two of them never hand out one visitor or number twice."""
+wakes the long polls waiting at another, two of them never hand out one visitor or number twice, and a
+counter signed in at one is signed in at all of them."""
 
 import os
 import signal
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings
+from entrance_backend.main import BackgroundBackend, CounterAccess, DeviceAccess, Settings
 from support import free_port, wait_for
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
@@ -23,10 +24,11 @@ STAFF = "staff-secret"
 DEVICES = (DeviceAccess("kiosk-1", "mitte", "token-kiosk-1"), DeviceAccess("kiosk-2", "mitte", "token-kiosk-2"))
 KIOSK = {"Authorization": "Bearer token-kiosk-1"}
 STAFF_AUTH = {"Authorization": f"Bearer {STAFF}"}
+COUNTER_3 = CounterAccess("mitte", 3, "counter-3-key-mitte")
 
 
-def ticket(code: str, day: str = DAY, at: datetime = NOW) -> dict:
-    body = {"day": day, "concern": "leave", "number": int(code[1:]), "code": code}
+def ticket(code: str, day: str = DAY, at: datetime = NOW, concern: str = "leave") -> dict:
+    body = {"day": day, "concern": concern, "number": int(code[1:]), "code": code}
     return {"key": uuid.uuid4().hex, "kind": "ticket_issued", "body": body, "created_at": at.isoformat()}
 
 
@@ -35,8 +37,8 @@ def two_backends(postgres_server):
     """Two backend processes' worth (each its own store, connections and long polls) on one database."""
     database = postgres_server.new_database()
     settings = Settings(database, DEVICES, STAFF, "mitte", rate_limit=0, clock=lambda: NOW)
-    first = BackgroundBackend(settings).start()
-    second = BackgroundBackend(settings).start()
+    first = BackgroundBackend(settings, counters=(COUNTER_3,)).start()
+    second = BackgroundBackend(settings, counters=(COUNTER_3,)).start()
     yield first, second
     second.stop()
     first.stop()
@@ -116,6 +118,24 @@ def test_kiosks_drawing_through_two_backends_never_get_one_number_twice(two_back
     with ThreadPoolExecutor(8) as pool:
         numbers = list(pool.map(draw, range(40)))
     assert sorted(numbers) == list(range(1, 41))
+
+
+def test_a_counter_signed_in_at_one_backend_is_signed_in_at_the_other_with_its_choices(two_backends):
+    first, second = two_backends
+    upload(first, [ticket("A001"), ticket("D001", concern="documents")])
+    staff = requests.Session()  # its cookie goes to both: one host
+    signed_in = staff.post(f"{first.url}/counter", data={"token": COUNTER_3.token}, timeout=10)
+    assert signed_in.url == f"{first.url}/counter/mitte/3"
+    page = "/counter/mitte/3"
+    assert 'id="paused"' in staff.post(second.url + page, data={"action": "pause"}, timeout=10).text
+    assert "Pausiert" in staff.post(first.url + page, data={"action": "next"}, timeout=10).text
+    staff.post(first.url + page, data={"action": "pause"}, timeout=10)
+    staff.post(second.url + page, data={"action": "concerns", "concern": ["documents"]}, timeout=10)
+    assert "D001 aufgerufen" in staff.post(first.url + page, data={"action": "next"}, timeout=10).text
+    session_id = staff.cookies.get("counter_session")
+    staff.post(second.url + "/counter/logout", timeout=10)  # ends it at both: its id, kept, lets nobody in
+    staff.cookies.set("counter_session", session_id, path="/counter")
+    assert staff.get(first.url + page, timeout=10).url.startswith(f"{first.url}/counter?expired=1")
 
 
 @pytest.mark.slow
