@@ -18,7 +18,7 @@ log = logging.getLogger("entrance-backend")
 
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 NOTIFY_CHANNEL = "entrance_office"
-WRITE_LOCK = 4_7011_2026  # the advisory lock every writing transaction holds: one writer, as in SQLite
+WRITE_LOCK = 470_112_026  # the advisory lock every writing transaction holds: one writer, as in SQLite
 
 
 def is_postgresql(database: str | Path) -> bool:
@@ -60,8 +60,18 @@ class Database:
         """Runs one statement written with ``?`` placeholders; the cursor's fetchone/fetchall/rowcount."""
         raise NotImplementedError
 
+    @contextmanager
     def write(self):
         """A transaction no other writer runs beside, in this process or another."""
+        self._begin_write()
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def _begin_write(self) -> None:
         raise NotImplementedError
 
     def read(self):
@@ -95,15 +105,8 @@ class SQLite(Database):
     def execute(self, sql, args=()):
         return self._db.execute(sql, args)
 
-    @contextmanager
-    def write(self):
+    def _begin_write(self):
         self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     @contextmanager
     def read(self):
@@ -140,18 +143,11 @@ class PostgreSQL(Database):
     def execute(self, sql, args=()):
         return self._db.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(args))
 
-    @contextmanager
-    def write(self):
+    def _begin_write(self):
         self._reconnect()
         self._db.execute("BEGIN")
-        try:
-            # Held to the commit by every writing process: numbers drawn once, calls made once, as on SQLite.
-            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        # Held to the commit by every writing process: numbers drawn once, calls made once, as on SQLite.
+        self._db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
     @contextmanager
     def read(self):
