@@ -188,7 +188,10 @@ class PostgreSQL(Database):
 
     def close(self):
         self._closing.set()
-        self._db.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))  # wakes the listening thread to end
+        try:
+            self._db.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))  # wakes the listening thread to end
+        except Exception:  # a connection already cut: the thread ends at its next second
+            pass
         self._thread.join(timeout=5)
         self._listener.close()
         self._db.close()

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 
 from entrance_backend.main import BackgroundBackend, CounterAccess, DeviceAccess, Settings
 from support import free_port, wait_for
+from support.postgres import PostgresServer
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 DAY = "2026-03-09"
@@ -136,6 +138,41 @@ def test_a_counter_signed_in_at_one_backend_is_signed_in_at_the_other_with_its_c
     staff.post(second.url + "/counter/logout", timeout=10)  # ends it at both: its id, kept, lets nobody in
     staff.cookies.set("counter_session", session_id, path="/counter")
     assert staff.get(first.url + page, timeout=10).url.startswith(f"{first.url}/counter?expired=1")
+
+
+@pytest.mark.slow
+def test_after_the_postgresql_server_restarted_the_backends_reconnect_and_wake_each_other_again():
+    with ExitStack() as stack:  # everything stops, whatever fails
+        server = PostgresServer().start()  # its own: restarting the session's would cut the other tests
+        stack.callback(server.stop)
+        settings = Settings(server.new_database(), DEVICES, STAFF, "mitte", rate_limit=0, clock=lambda: NOW)
+        first, second = BackgroundBackend(settings).start(), BackgroundBackend(settings).start()
+        stack.callback(first.stop)
+        stack.callback(second.stop)
+        upload(first, [ticket(f"A{n:03d}") for n in range(1, 11)])
+        server.restart()
+        # The request that finds the connection cut is answered 503 with Retry-After, as a busy database is.
+        wait_for(lambda: call_next(first, 1).status_code == 201, timeout=30, what="a call after the restart")
+
+        def a_call_wakes_a_poll_at_the_other() -> bool:
+            latest = requests.get(f"{second.url}/v1/sites/mitte/calls", headers=KIOSK, timeout=10)
+            if latest.status_code == 503:  # its own connection found cut: the next request has a new one
+                return False
+            cursor, answers = latest.json()["cursor"], []
+            query = {"after": cursor, "wait": 3}
+            poll = threading.Thread(
+                target=lambda: answers.append(
+                    (requests.get(f"{second.url}/v1/sites/mitte/calls", params=query, headers=KIOSK), time.monotonic())
+                )
+            )
+            poll.start()
+            time.sleep(0.3)
+            called = time.monotonic()
+            assert call_next(first, 2).status_code == 201
+            poll.join(10)
+            return answers[0][0].json()["calls"] != [] and answers[0][1] - called < 1.0
+
+        wait_for(a_call_wakes_a_poll_at_the_other, timeout=30, what="the other backend listening again")
 
 
 @pytest.mark.slow

@@ -41,6 +41,10 @@ class PostgresServer:
         self._run("pg_ctl", "-D", data, "-w", "-l", self.directory / "log", "-o", options, "start")
         return self
 
+    def restart(self) -> None:
+        """As an operator's restart (or a failover): every connection is cut."""
+        self._run("pg_ctl", "-D", self.directory / "data", "-w", "-m", "fast", "-l", self.directory / "log", "restart")
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", self.directory / "data", "-w", "-m", "immediate", "stop")
         shutil.rmtree(self.directory, ignore_errors=True)
