@@ -18,6 +18,7 @@ MODULES = [
     "bench.bench_monitor",
     "bench.bench_waits",
     "bench.bench_sync",
+    "bench.bench_push",
     "bench.bench_numbers",
     "bench.bench_latency",
     "bench.bench_pages",

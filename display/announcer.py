@@ -85,7 +85,8 @@ class Espeak:
         self.words_per_minute = words_per_minute
         self._warned = False
 
-    def synthesize(self, text: str, voice: str | None = None) -> bytes | None:
+    def synthesize(self, text: str, voice: str | None = None, volume: float = 1.0) -> bytes | None:
+        """``volume`` 1.0 is espeak-ng's own amplitude, the loudest it speaks without clipping."""
         program = shutil.which("espeak-ng")
         if program is None:
             return self._fail("espeak-ng is not installed (Debian package espeak-ng); calls get the chime only")
@@ -93,7 +94,11 @@ class Espeak:
             target = Path(folder) / "speech.wav"
             try:
                 subprocess.run(
-                    [program, "-v", voice or self.voice, "-s", str(self.words_per_minute), "-w", str(target), text],
+                    [
+                        program,
+                        *("-v", voice or self.voice, "-s", str(self.words_per_minute)),
+                        *("-a", str(round(100 * volume)), "-w", str(target), text),
+                    ],
                     check=True,
                     capture_output=True,
                     timeout=15,
@@ -110,9 +115,11 @@ class Espeak:
 
 
 class MixerPlayer:
-    """Plays WAV bytes through pygame.mixer and returns when they have finished."""
+    """Plays WAV bytes through pygame.mixer and returns when they have finished; ``device`` is SDL's name
+    of the output (a headphone jack, say), None for the default."""
 
-    def __init__(self):
+    def __init__(self, device: str | None = None):
+        self.device = device
         self._ready: bool | None = None
         self._channel = None
 
@@ -139,12 +146,23 @@ class MixerPlayer:
             try:
                 import pygame
 
-                pygame.mixer.init()
+                pygame.mixer.init(devicename=self.device)
                 self._ready = True
             except Exception as error:  # no sound card, no driver: the screen still works
-                log.warning("no sound (%s); calls are shown but not announced", error)
+                log.warning("no sound (%s%s); calls are shown but not announced", error, self._devices_hint())
                 self._ready = False
         return self._ready
+
+    def _devices_hint(self) -> str:
+        """The output devices SDL knows, when a named one could not be opened."""
+        if self.device is None:
+            return ""
+        try:
+            from pygame._sdl2.audio import get_audio_device_names
+
+            return f"; output {self.device!r}, known: {', '.join(get_audio_device_names()) or 'none'}"
+        except Exception:
+            return f"; output {self.device!r}"
 
 
 class FilePlayer:

@@ -1,6 +1,7 @@
 """The kiosk layout's behaviour: which screen shows when, in which language, and touches sent to the
 daemon as presses. Drawing is kiosk_render's; this decides between welcome, answer, "one moment" and out
-of order, and keeps a visitor's chosen language until they have gone.
+of order, keeps a visitor's chosen language until they have gone, and has the screen spoken (again, or
+louder) when a visitor asks by key, touch or button.
 """
 
 import logging
@@ -11,10 +12,18 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from appliance.display.kiosk_render import KioskFrame, KioskTicket, OneMoment, OutOfOrder, render_kiosk
+from appliance.display.kiosk_render import (
+    KioskFrame,
+    KioskTicket,
+    OneMoment,
+    OutOfOrder,
+    render_kiosk,
+    returning_notice,
+)
+from appliance.display.kiosk_voice import spoken_language_choice
 from appliance.display.view import MonitorView, WaitRange
 from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import DEFAULT_LANGUAGE, TRY_AGAIN, VisitorMessage
+from appliance.domain.wording import DEFAULT_LANGUAGE, TRY_AGAIN, VisitorMessage, text
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,8 @@ LANGUAGE_WARNING_S = 10.0
 DEBOUNCE_S = 2.0
 # Longer than a ticket takes to issue and print; an answer that comes later still shows when it comes.
 PENDING_S = 12.0
+# Keys (as pygame names them) a visitor without sight finds by touch: the keypad's 5 carries the dot.
+KEYS = {"r": "repeat", "[5]": "repeat", "+": "volume", "[+]": "volume"}
 
 
 class KioskScreen:
@@ -46,16 +57,20 @@ class KioskScreen:
         debounce_s: float = DEBOUNCE_S,
         pending_s: float = PENDING_S,
         monotonic: Callable[[], float] = time.monotonic,
-        on_answer: Callable[[KioskTicket | VisitorMessage, str], None] | None = None,
+        voice=None,
+        large_text: bool = False,
     ):
-        """``on_answer(answer, language)`` hears each new answer as it is shown (the kiosk's voice)."""
+        """``voice`` (a KioskVoice) speaks each new answer as it is shown, and the screen again when asked;
+        ``large_text`` draws every text larger (EN 301 549 5.1.4)."""
         self.touch = touch  # buttons are drawn; they are pressed only with a ``send_press``
         self.answer_s = answer_s
         self.default_language = language  # the screen's own first language, [monitor] language
         self.language_idle_s = language_idle_s
         self._chosen: tuple[str, float] | None = None  # the visitor's language, and when they last acted
         self._send_press = send_press
-        self._on_answer = on_answer or (lambda answer, language: None)
+        self.voice = voice
+        self.large_text = large_text
+        self._seen_controls: dict[str, int] | None = None  # control presses in the daemon's last view
         self._debounce_s = debounce_s
         self._pending_s = pending_s
         self._monotonic = monotonic
@@ -69,8 +84,23 @@ class KioskScreen:
         self._shown = None  # the screen last drawn
 
     def offer(self, view: MonitorView, now: datetime) -> None:
-        """Takes a new view; a new answer in it shows for ``answer_s`` (``now`` is the view's clock)."""
+        """Takes a new view; a new answer in it shows for ``answer_s`` (``now`` is the view's clock), and
+        new presses of the daemon's control buttons are acted on."""
         self.view = view
+        self._take_answer(view, now)
+        controls = {name: view.kiosk.presses(name) for name in ("language", "volume", "repeat")}
+        if self._seen_controls is not None:  # the first view's counts are history
+            pressed = [name for name, count in controls.items() if count > self._seen_controls.get(name, 0)]
+            if "language" in pressed:
+                self.choose_language(view.kiosk.language or self.default_language)
+                self._speak_language()
+            if "volume" in pressed:
+                self.louder()
+            elif "repeat" in pressed:
+                self.repeat()
+        self._seen_controls = controls
+
+    def _take_answer(self, view: MonitorView, now: datetime) -> None:
         answer = view.kiosk.answer
         if answer is None or answer == self._seen_answer:
             return
@@ -80,7 +110,7 @@ class KioskScreen:
         self._answer = (answer_screen(answer, view), self._monotonic() + self.answer_s)
         self._pending_until = None
         self._visitor_acted()
-        self._on_answer(self._answer[0], self.language)
+        self._speak(self._answer[0])
         log.info("kiosk answer: %s%s", answer.message.kind, f" ({answer.code})" if answer.code else "")
 
     def set_connected(self, connected: bool) -> None:
@@ -93,7 +123,38 @@ class KioskScreen:
         log.warning("the press for %s was not taken: %s", concern, error)
         self._pending_until = None
         self._answer = (TRY_AGAIN, self._monotonic() + self.answer_s)
-        self._on_answer(TRY_AGAIN, self.language)
+        self._speak(TRY_AGAIN)
+
+    def repeat(self) -> None:
+        """Speaks what the screen shows now once more (EN 301 549 5.1.3.5)."""
+        self._visitor_acted()
+        self._speak(self.screen())
+
+    def louder(self) -> None:
+        """The speech one step louder for this visitor, heard at once on what the screen shows."""
+        if self.voice is not None:
+            self.voice.louder()
+        self.repeat()
+
+    def key_pressed(self, key: str) -> bool:
+        """A key (pygame's name for it) on a keyboard or keypad at the kiosk; True when it was one of KEYS."""
+        action = KEYS.get(key)
+        if action == "repeat":
+            self.repeat()
+        elif action == "volume":
+            self.louder()
+        return action is not None
+
+    def _speak(self, screen) -> None:
+        if self.voice is not None:
+            self.voice.say(screen, self.language, touch=self.touch)
+
+    def _speak_language(self) -> None:
+        self._speak_text(spoken_language_choice(self.language, touch=self.touch), self.language)
+
+    def _speak_text(self, words: str, language: str, *, by_visitor: bool = True) -> None:
+        if self.voice is not None:
+            self.voice.say_text(words, language, by_visitor=by_visitor)
 
     @property
     def language(self) -> str:
@@ -157,6 +218,8 @@ class KioskScreen:
         # Beside a visitor's language stands German; beside German, the office's next language.
         second = DEFAULT_LANGUAGE if first != DEFAULT_LANGUAGE else next((c for c in offered if c != first), None)
         screen, returning = self.screen(), self.language_returning
+        if returning and screen is None and not (self._shown and self._shown[2]):
+            self._speak_text(text(returning_notice(self.touch), first), first, by_visitor=False)  # warned aloud too
         self._shown = (screen, first, returning)
         self._frame = render_kiosk(
             surface,
@@ -168,16 +231,21 @@ class KioskScreen:
             second_language=second,
             languages=offered,
             language_returning=returning,
+            large_text=self.large_text,
         )
         return self._frame
 
     def touched(self, point: tuple[int, int]) -> bool:
         """A touch at ``point`` in picture coordinates; True when it was taken as a press."""
+        if self._frame is not None and self._frame.hit_repeat(point):
+            self.repeat()
+            return False
         if self._send_press is None or self._frame is None or self.screen() is not None:
             return False  # buttons only count while the welcome screen with them is up
         language = self._frame.hit_language(point)
         if language is not None:
             self.choose_language(language)
+            self._speak_language()
             return True
         concern = self._frame.hit(point)
         if concern is None:
@@ -192,6 +260,7 @@ class KioskScreen:
         log.info("touch: %s", concern)
         self._visitor_acted()
         self._send_press(concern, self.language if self.language != DEFAULT_LANGUAGE else None)
+        self._speak(OneMoment())  # the touch cuts off what was being said, and is heard to be felt
         return True
 
 

@@ -55,6 +55,9 @@ def run_monitor(
     touch: bool = False,
     answer_s: float = 15.0,
     language_idle_s: float = 60.0,
+    large_text: bool = False,
+    volume: float = 0.75,
+    audio_device: str | None = None,
     on_frame=None,
     stop: threading.Event | None = None,
 ) -> int:
@@ -65,7 +68,9 @@ def run_monitor(
     ``clock`` "snapshot" draws the time of the view's snapshot (the demo's simulated clock).
     ``layout`` "kiosk": the kiosk's own screen; with ``touch`` (and a window) its concerns are buttons
     that send a press to the daemon, and its welcome screen offers the view's languages (a choice
-    lasts ``language_idle_s`` after the last touch or answer); an answer stays ``answer_s``.
+    lasts ``language_idle_s`` after the last touch or answer); an answer stays ``answer_s``; ``large_text``
+    draws it larger; speech starts at ``volume`` (0..1) for every visitor. ``audio_device``: SDL's name of
+    the sound output, None for the default.
     ``on_frame``: called with each presented frame (MonitorFrame or KioskFrame), for tests.
     """
     if rotation not in ROTATIONS:
@@ -103,9 +108,13 @@ def run_monitor(
     )
     player = None
     if sound and screenshot is None:
-        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer()
+        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer(audio_device)
     # The kiosk's screen does not chime for calls; with speech on it speaks each answer.
-    voice = KioskVoice(player, Espeak()) if kiosk_layout and speech and player is not None else None
+    voice = (
+        KioskVoice(player, Espeak(), volume=volume, visitor_idle_s=language_idle_s)
+        if kiosk_layout and speech and player is not None
+        else None
+    )
     kiosk = (
         KioskScreen(
             presses.send if presses else None,
@@ -113,7 +122,8 @@ def run_monitor(
             answer_s=answer_s,
             language=language,
             language_idle_s=language_idle_s,
-            on_answer=voice.say if voice else None,
+            voice=voice,
+            large_text=large_text,
         )
         if kiosk_layout
         else None
@@ -189,7 +199,9 @@ def run_monitor(
                     item = events.get_nowait() if not events.empty() else None
             except queue.Empty:
                 pass
-            if screen.window and screen.pump(stop, kiosk.touched if presses else None):
+            if screen.window and screen.pump(
+                stop, kiosk.touched if presses else None, kiosk.key_pressed if kiosk is not None else None
+            ):
                 reasons.append("window")
             now = _now(view, clock)
             if kiosk is not None:
@@ -288,11 +300,11 @@ class _WindowScreen:
         else:
             self.picture = pygame.Surface(logical_size(self.display.get_size(), self.rotation))
 
-    def pump(self, stop: threading.Event, on_touch=None) -> bool:
+    def pump(self, stop: threading.Event, on_touch=None, on_key=None) -> bool:
         """Handles SDL's events; True when the picture must be drawn again.
 
         ``on_touch(point)`` gets each touch or click in picture coordinates and says whether it
-        changed the picture.
+        changed the picture; ``on_key(name)`` each other key pressed, by pygame's name.
         """
         import pygame
 
@@ -307,6 +319,8 @@ class _WindowScreen:
                 and not self.display.get_flags() & pygame.FULLSCREEN
             ):
                 stop.set()
+            elif event.type == pygame.KEYDOWN and on_key is not None:
+                on_key(pygame.key.name(event.key))
             elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
                 self.display = pygame.display.get_surface()
                 self._picture_for_display()

@@ -64,10 +64,26 @@ MONITOR = Section(
             "kiosk layout: how long an answer stays",
             default="15s",
         ),
+        "large_text": Key(
+            Boolean(), 'kiosk layout: every text larger (at least 24 px on the 7" display)', default="no"
+        ),
+        "volume": Key(
+            Integer(10, 100),
+            "kiosk layout: the speech's loudness in percent that every visitor starts at; a visitor's volume "
+            "button or key (+) steps it up, and it returns to this after language_idle",
+            default="75",
+        ),
+        "audio_device": Key(
+            String(max_length=200),
+            "the sound output by SDL's name (e.g. a headphone jack: 'bcm2835 Headphones'); without it the default "
+            "(ALSA's, or AUDIODEV)",
+            optional=True,
+        ),
         "language_idle": Key(
             Duration(timedelta(seconds=10), timedelta(minutes=10)),
             "kiosk layout: after this long without a touch or an answer, a visitor's chosen language "
-            "gives way to German again",
+            "gives way to German again (also one chosen with [gpio] language_button), and a raised volume "
+            "to [monitor] volume",
             default="60s",
         ),
     },

@@ -29,11 +29,14 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True)
 class Drawn:
-    """A string as drawn: what it says, its role on the screen, and where it stands."""
+    """A string as drawn: what it says, its role on the screen, where it stands, and its face and size
+    (large text, as WCAG counts it, needs less contrast)."""
 
     role: str
     text: str
     rect: pygame.Rect
+    face: str = "regular"
+    size: int = 0
 
 
 @cache
@@ -175,7 +178,7 @@ class Canvas:
         image = render(face, size, text, colour)
         rect = image.get_rect(**anchor)
         self.surface.blit(image, rect)
-        self.drawn.append(Drawn(role, text, rect))
+        self.drawn.append(Drawn(role, text, rect, face, size))
         return rect
 
     def text_on_baseline(
@@ -207,7 +210,7 @@ class Canvas:
         self.surface.blit(image, rect)
         if ink:
             rect = image.get_bounding_rect().move(rect.topleft)
-        self.drawn.append(Drawn(role, text, rect))
+        self.drawn.append(Drawn(role, text, rect, face, size))
         return rect
 
     def texts(self, role: str | None = None) -> list[str]:

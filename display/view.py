@@ -34,6 +34,11 @@ class KioskState:
 
     answer: KioskAnswer | None = None
     out_of_order: str | None = None  # why (for the log); the screen only says "Außer Betrieb"
+    language: str | None = None  # chosen with the kiosk's language button, while the visitor is there
+    controls: tuple[tuple[str, int], ...] = ()  # (control button, presses since the daemon started)
+
+    def presses(self, control: str) -> int:
+        return dict(self.controls).get(control, 0)
 
 
 @dataclass(frozen=True)
@@ -255,7 +260,25 @@ def _kiosk(value, problems) -> KioskState:
     if not isinstance(value, dict):
         problems.append("kiosk is not an object")
         return KioskState()
-    return KioskState(_kiosk_answer(value.get("answer"), problems), _out_of_order(value.get("out_of_order"), problems))
+    language = value.get("language")
+    if language is not None and not (isinstance(language, str) and LANGUAGE.fullmatch(language)):
+        problems.append("kiosk.language is not a two-letter code; it is left out")
+        language = None
+    return KioskState(
+        _kiosk_answer(value.get("answer"), problems),
+        _out_of_order(value.get("out_of_order"), problems),
+        language,
+        _controls(value.get("controls"), problems),
+    )
+
+
+def _controls(value, problems) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(type(n) is int and n >= 0 for n in value.values()):
+        problems.append("kiosk.controls is not an object of press counts; it is left out")
+        return ()
+    return tuple(sorted((str(name), count) for name, count in value.items()))
 
 
 def _kiosk_answer(value, problems) -> KioskAnswer | None:

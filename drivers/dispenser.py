@@ -1,13 +1,15 @@
 """Walk-in tickets: a press becomes a printed ticket, or no number at all and a clear signal.
 
 The printer is asked for its real-time status before every ticket; a number is issued only when it
-can print, and a ticket that then fails to print is voided, so no number is ever handed out twice
-or silently lost. Printer I/O runs on this worker's own thread, never on the core's.
+can print; a ticket that fails before its cut is voided, so no number is ever handed out twice or
+silently lost, and one that is out stands (the printer is out of order for the next visitor).
+Printer I/O runs on this worker's own thread, never on the core's.
 """
 
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHe
 from appliance.domain.component import ComponentName, WorkerThread
 from appliance.domain.errors import ApplianceError, ClockNotTrusted, NoNumberHere, NumbersExhausted
 from appliance.domain.panel import Beep, PanelState
+from appliance.domain.press_limit import Ask, PressLimit
 from appliance.domain.screen import KioskAnswer
 from appliance.domain.wording import (
     CLOCK_UNKNOWN,
@@ -22,6 +25,7 @@ from appliance.domain.wording import (
     NO_NUMBER_HERE,
     NO_NUMBERS_LEFT,
     OUT_OF_ORDER,
+    TRY_AGAIN,
     VisitorMessage,
     in_languages,
     text,
@@ -32,6 +36,7 @@ from appliance.domain.wording import (
 from appliance.printer.errors import PrinterError
 from appliance.printer.layout import TicketContent, day_list_bytes, ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
+from appliance.printer.stream import split_at_cut
 
 log = logging.getLogger(__name__)
 RECHECK_S = 5.0  # how often an idle or out-of-order printer is asked how it is
@@ -64,12 +69,23 @@ class TicketDispenser:
 
     name = ComponentName.PRINTER
 
-    def __init__(self, core, config, connect, *, signals=None, on_answer=None, draw=None, recheck_s: float = RECHECK_S):
+    def __init__(
+        self,
+        core,
+        config,
+        connect,
+        *,
+        signals=None,
+        on_answer=None,
+        draw=None,
+        recheck_s: float = RECHECK_S,
+        monotonic=time.monotonic,
+    ):
         """``connect()`` opens the printer (printer.connection.open_printer with the config's URI);
         ``signals`` shows a PanelState and sounds a Beep (the GPIO panel); ``on_answer(KioskAnswer)``
         feeds the kiosk screen; ``draw(concern)`` asks the office for the ticket's number (an OfficeNumber,
         or None to number it here; without it the device numbers alone). The wait printed is the core's
-        estimate at the moment of issue."""
+        estimate at the moment of issue; ``monotonic()`` times the gap between a concern's tickets."""
         self._core = core
         self._draw = draw or (lambda concern: None)
         self._config = config
@@ -77,6 +93,9 @@ class TicketDispenser:
         self._signals = signals
         self._on_answer = on_answer or (lambda answer: None)
         self._requests: queue.Queue = queue.Queue()
+        self._limit = PressLimit(config.gpio.min_gap.total_seconds())
+        self._asking = threading.Lock()  # presses come from GPIO, control and touch threads at once
+        self._monotonic = monotonic
         self._recheck_s = recheck_s
         self._connection = None
         self._out_of_order: str | None = "starting"
@@ -86,10 +105,19 @@ class TicketDispenser:
 
     # --- any thread ------------------------------------------------------------------------------
 
-    def request(self, concern: str, source: str = "button", language: str | None = None) -> None:
+    def request(self, concern: str, source: str = "button", language: str | None = None) -> str:
         """A visitor pressed (having chosen ``language``, if any); returns at once (GPIO callbacks must
-        not wait for the printer)."""
-        self._requests.put(TicketRequest(concern, source, language))
+        not wait for the printer) what the asker is told plainly: one rate limit for every way to ask."""
+        with self._asking:
+            verdict = self._limit.ask(concern, self._monotonic(), self._requests.qsize())
+            if verdict is Ask.TAKEN:
+                self._requests.put(TicketRequest(concern, source, language))
+        if verdict is not Ask.TAKEN:
+            log.info("a press for %s from %s: %s", concern, source, verdict.value)
+        if verdict is Ask.BUSY:
+            self._answer(TRY_AGAIN)
+            self._beep(Beep.REFUSED)
+        return self._limit.describe(verdict, concern)
 
     def print_day_list(self, scheduled: bool = False) -> None:
         """The staff's list of today's appointments; ``scheduled``: the morning run, once a day."""
@@ -201,11 +229,10 @@ class TicketDispenser:
             self._show(PanelState.READY)
             return
         ahead, wait = ticket.people_ahead or 0, ticket.wait_minutes
+        printed, cut = split_at_cut(self._ticket_bytes(ticket, ahead, wait, request.language))
         try:
-            self._connection.write(self._ticket_bytes(ticket, ahead, wait, request.language))
-            after = printer_status(self._connection, self._config.printer.timeout.total_seconds())
-            if not after.can_print and after.state is not PrinterState.PAPER_NEAR_END:
-                raise PrinterError(f"after printing: {after.state.value}")
+            self._connection.write(printed)
+            self._still_printing("before the cut")
         except PrinterError as error:
             # The visitor may hold nothing, or half a ticket: the number must never be called.
             self._core.submit(VoidTicket(ticket.code, f"printer: {error}")).result(timeout=10)
@@ -213,9 +240,22 @@ class TicketDispenser:
             self._answer(OUT_OF_ORDER)
             self._beep(Beep.REFUSED)
             return
+        try:
+            self._connection.write(cut)
+            self._still_printing("after the cut")
+        except PrinterError as error:
+            # The whole ticket is out and in the visitor's hand: it is called like any other; the
+            # printer is out of order for the next visitor only.
+            self._fault(str(error))
         self._answer(ticket_message(ticket.code, ahead, wait), ticket.code, ahead=ahead, wait=wait)
-        self._show(PanelState.READY)
+        self._show(PanelState.READY if self._out_of_order is None else PanelState.OUT_OF_ORDER)
         self._beep(Beep.ACCEPTED)
+
+    def _still_printing(self, when: str) -> None:
+        """Raises PrinterError unless the printer says it still prints (paper near end does)."""
+        status = printer_status(self._connection, self._config.printer.timeout.total_seconds())
+        if not status.can_print and status.state is not PrinterState.PAPER_NEAR_END:
+            raise PrinterError(f"{when}: {status.state.value}")
 
     def _check_printer(self) -> bool:
         """Ask the printer; report any change. True when a ticket can be printed now."""

@@ -37,6 +37,9 @@ class BeepPattern:
 
 
 LED_ROLES = ("ready", "printing", "fault")
+# Buttons that issue no ticket: a visitor without sight asks to hear the screen again, louder, or in
+# their language (EN 301 549 5.1.3.4, 5.1.3.12, 5.1.3.14).
+CONTROLS = ("repeat", "volume", "language")
 
 # What each LED does in each state; a role without a fitted LED is skipped.
 LIGHTS: dict[PanelState, dict[str, Light]] = {
@@ -69,13 +72,27 @@ _HINTS = (
 )
 
 
+@dataclass(frozen=True, eq=False)
+class _Input:
+    """One button: what its callback hears, its pin, how messages name it, and the gate that judges it."""
+
+    key: str
+    pin: int
+    label: str
+    gate: ButtonGate
+    callback: Callable[[str], None]
+
+
 class GpioPanel:
-    """The kiosk's buttons (one per concern), its ready/printing/fault LEDs and its buzzer.
+    """The kiosk's buttons (one per concern, and the control buttons), its ready/printing/fault LEDs and
+    its buzzer.
 
     ``buttons`` maps a concern to a BCM pin wired to ground through the button (internal
     pull-up, pressed = low). ``on_press(concern)`` is called for accepted presses only and
     ``on_fault(message)`` when a button gets stuck or is back in service; both run on gpiozero's
-    or the panel's threads and must return quickly (hand the work to the core). The pins are
+    or the panel's threads and must return quickly (hand the work to the core). ``controls`` maps
+    each of CONTROLS fitted to its pin; ``on_control(name)`` hears their presses, which have no gap
+    between them (a visitor steps through the languages), one per press-and-release. The pins are
     opened by ``start()`` and released by ``stop()``.
     """
 
@@ -89,20 +106,26 @@ class GpioPanel:
         on_fault: Callable[[str], None],
         leds: dict[str, int] | None = None,
         buzzer: int | None = None,
+        controls: dict[str, int] | None = None,
+        on_control: Callable[[str], None] | None = None,
         gate: ButtonGate | None = None,
         clock: Callable[[], float] = time.monotonic,
         pin_factory=None,
         check_every_s: float = 1.0,
     ):
-        leds = dict(leds or {})
-        _check_pins(buttons, leds, buzzer)
+        leds, controls = dict(leds or {}), dict(controls or {})
+        _check_pins(buttons, leds, buzzer, controls)
         if check_every_s <= 0:
             raise BadDriverSetting(f"check_every_s must be more than 0, not {check_every_s}")
-        self._on_press = on_press
+        if controls and on_control is None:
+            raise BadDriverSetting("control buttons need on_control")
         self._on_fault = on_fault
         self._gate = gate or ButtonGate()
+        control_gate = ButtonGate(self._gate.stuck_after_s, self._gate.bounce_s)
         self._clock = clock
-        self._pins = dict(buttons)
+        self._inputs = [
+            _Input(concern, pin, f"button for {concern!r}", self._gate, on_press) for concern, pin in buttons.items()
+        ] + [_Input(name, pin, f"{name} button", control_gate, on_control) for name, pin in controls.items()]
         self._led_pins = leds
         self._buzzer_pin = buzzer
         self._check_every_s = check_every_s
@@ -110,11 +133,11 @@ class GpioPanel:
         # read in the order the edges are handled and the check never races a callback.
         self._lock = threading.Lock()
         self._output_lock = threading.Lock()
-        self._reported_stuck: set[str] = set()
+        self._reported_stuck: set[_Input] = set()
         self._state: PanelState | None = None
         self._closed = True
         self._devices: list[Device] = []
-        self._buttons: dict[str, Button] = {}
+        self._buttons: dict[_Input, Button] = {}
         self._leds: dict[str, LED] = {}
         self._buzzer: Buzzer | None = None
         self._factory = pin_factory
@@ -126,12 +149,12 @@ class GpioPanel:
         self._buttons, self._leds, self._buzzer = {}, {}, None
         self._reported_stuck, self._state = set(), None
         try:
-            for concern, pin in self._pins.items():
+            for button in self._inputs:
                 # bounce_time stays None: the gate debounces, the same way on every pin library.
                 # when_held is not used, but every Button has a hold thread that notices close()
                 # only after hold_time while gpiozero thinks the button is down: keep it short.
-                self._buttons[concern] = self._open(
-                    Button, pin, f"the button for {concern!r}", pull_up=True, bounce_time=None, hold_time=0.1
+                self._buttons[button] = self._open(
+                    Button, button.pin, f"the {button.label}", pull_up=True, bounce_time=None, hold_time=0.1
                 )
             for role, pin in self._led_pins.items():
                 self._leds[role] = self._open(LED, pin, f"the {role} LED")
@@ -142,14 +165,12 @@ class GpioPanel:
             raise
         self._closed = False
         # Only with every pin open do presses start to count: a failed start issues no ticket.
-        for concern, button in self._buttons.items():
-            if button.is_pressed:
-                log.warning(
-                    "button for %r (GPIO%d) is down at start: no ticket until released", concern, self._pins[concern]
-                )
-                self._gate.already_held(concern, self._clock())
-            button.when_pressed = partial(self._pressed, concern)
-            button.when_released = partial(self._released, concern)
+        for button, device in self._buttons.items():
+            if device.is_pressed:
+                log.warning("%s (GPIO%d) is down at start: it counts once released", button.label, button.pin)
+                button.gate.already_held(button.key, self._clock())
+            device.when_pressed = partial(self._pressed, button)
+            device.when_released = partial(self._released, button)
 
         # gpiozero's hold_time runs on the wall clock in gpiozero's own thread; the gate's clock
         # is injected, so the panel asks the gate itself, once a second.
@@ -163,19 +184,19 @@ class GpioPanel:
 
     # -- buttons in
 
-    def _pressed(self, concern: str) -> None:
+    def _pressed(self, button: _Input) -> None:
         with self._lock:
             if self._closed:
                 return
-            verdict = self._gate.pressed(concern, self._clock())
-        log.debug("button %r: %s", concern, verdict.value)
+            verdict = button.gate.pressed(button.key, self._clock())
+        log.debug("button %r: %s", button.key, verdict.value)
         if verdict is PressVerdict.ACCEPTED:
-            self._call(self._on_press, concern)
+            self._call(button.callback, button.key)
 
-    def _released(self, concern: str) -> None:
+    def _released(self, button: _Input) -> None:
         with self._lock:
             if not self._closed:
-                self._gate.released(concern, self._clock())
+                button.gate.released(button.key, self._clock())
 
     def _check_loop(self) -> None:
         while not self._stop.wait(self._check_every_s):
@@ -186,24 +207,23 @@ class GpioPanel:
             if self._closed:
                 return
             now = self._clock()
-            for concern, button in self._buttons.items():
+            for button, device in self._buttons.items():
                 # A release edge the pin library lost would leave the button "held" for good:
                 # the level says otherwise. Only releases are taken from the level; a press seen
                 # here may still be on its way as an edge, and must issue its ticket there.
-                if self._gate.is_held(concern) and not button.is_pressed:
-                    self._gate.released(concern, now)
-            stuck = set(self._gate.stuck(now))
-            newly_stuck = [c for c in self._buttons if c in stuck - self._reported_stuck]
-            recovered = [c for c in self._buttons if c in self._reported_stuck - stuck]
+                if button.gate.is_held(button.key) and not device.is_pressed:
+                    button.gate.released(button.key, now)
+            stuck = {button for button in self._buttons if button.key in button.gate.stuck(now)}
+            newly_stuck = [b for b in self._buttons if b in stuck - self._reported_stuck]
+            recovered = [b for b in self._buttons if b in self._reported_stuck - stuck]
             self._reported_stuck = stuck
-        for concern in newly_stuck:
+        for button in newly_stuck:
             self._call(
                 self._on_fault,
-                f"button for {concern!r} (GPIO{self._pins[concern]}) held "
-                f"for {self._gate.stuck_after_s:g} s: stuck or wired wrong",
+                f"{button.label} (GPIO{button.pin}) held for {button.gate.stuck_after_s:g} s: stuck or wired wrong",
             )
-        for concern in recovered:
-            self._call(self._on_fault, f"button for {concern!r} (GPIO{self._pins[concern]}) released: back in service")
+        for button in recovered:
+            self._call(self._on_fault, f"{button.label} (GPIO{button.pin}) released: back in service")
 
     @staticmethod
     def _call(callback, argument: str) -> None:
@@ -217,8 +237,8 @@ class GpioPanel:
 
     @property
     def stuck(self) -> tuple[str, ...]:
-        """Concerns whose button is out of service right now (held too long)."""
-        return tuple(sorted(self._reported_stuck))
+        """Concerns and controls whose button is out of service right now (held too long)."""
+        return tuple(sorted(button.key for button in self._reported_stuck))
 
     def show(self, state: PanelState) -> None:
         """Sets the LEDs for ``state``; showing the current state again changes nothing."""
@@ -313,13 +333,18 @@ def _unavailable_message(pin: int, what: str, error: Exception, tried: str = "")
     return text
 
 
-def _check_pins(buttons: dict[str, int], leds: dict[str, int], buzzer: int | None) -> None:
+def _check_pins(buttons: dict[str, int], leds: dict[str, int], buzzer: int | None, controls: dict[str, int]) -> None:
     unknown = sorted(set(leds) - set(LED_ROLES))
     if unknown:
         raise BadDriverSetting(f"unknown LED role(s) {', '.join(unknown)}; known: {', '.join(LED_ROLES)}")
+    unknown = sorted(set(controls) - set(CONTROLS))
+    if unknown:
+        raise BadDriverSetting(f"unknown control button(s) {', '.join(unknown)}; known: {', '.join(CONTROLS)}")
     users: dict[int, list[str]] = {}
     for concern, pin in buttons.items():
         users.setdefault(pin, []).append(f"button {concern!r}")
+    for name, pin in controls.items():
+        users.setdefault(pin, []).append(f"{name} button")
     for role, pin in leds.items():
         users.setdefault(pin, []).append(f"{role} LED")
     if buzzer is not None:

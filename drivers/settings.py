@@ -104,7 +104,8 @@ PRINTER = Section(
 def _each_pin_used_once(config: Checked) -> None:
     pins: dict[int, tuple[str, str]] = {}
     used = [(header, "button", pin) for header, pin in _buttons(config)]
-    used += [("gpio", key, config.value("gpio", key)) for key in ("ready_led", "printing_led", "fault_led", "buzzer")]
+    outputs = ("ready_led", "printing_led", "fault_led", "buzzer")
+    used += [("gpio", key, config.value("gpio", key)) for key in outputs + CONTROL_KEYS]
     for header, key, pin in used:
         if pin is None:
             continue
@@ -113,6 +114,8 @@ def _each_pin_used_once(config: Checked) -> None:
         pins.setdefault(pin, (header, key))
 
 
+CONTROL_KEYS = ("repeat_button", "volume_button", "language_button")
+
 GPIO = Section(
     "gpio",
     {
@@ -120,9 +123,24 @@ GPIO = Section(
         "printing_led": Key(GpioPin(), "lit while a ticket prints", optional=True),
         "fault_led": Key(GpioPin(), "lit while the printer or a button is out of order", optional=True),
         "buzzer": Key(GpioPin(), "beeps to say a press or scan was taken or refused", optional=True),
+        "repeat_button": Key(
+            GpioPin(), "a button that speaks the kiosk's screen again (with [monitor] speech)", optional=True
+        ),
+        "volume_button": Key(
+            GpioPin(),
+            "a button that makes the kiosk's speech louder, from quiet again after the loudest; "
+            "the next visitor hears [monitor] volume",
+            optional=True,
+        ),
+        "language_button": Key(
+            GpioPin(),
+            "a button that steps through [device] languages: the screen, the speech and the ticket follow "
+            "until the visitor has gone ([monitor] language_idle)",
+            optional=True,
+        ),
         "min_gap": Key(
             Duration(timedelta(0), timedelta(minutes=5)),
-            "presses of one button closer than this count as one",
+            "tickets of one concern asked for closer than this count as one, however asked (button, touch)",
             default="3s",
         ),
         "stuck_after": Key(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from appliance.printer.render import PrintedJob, render, render_png
 from appliance.printer.status import ERROR_CAUSE, OFFLINE_CAUSE, PAPER_SENSOR, PRINTER
-from appliance.printer.stream import REALTIME, next_command
+from appliance.printer.stream import CUTS, REALTIME, next_command
 
 __all__ = ["PrinterEmulator", "MODES", "render", "render_png"]
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class PrinterEmulator:
                         client.sendall(reply)
                 continue
             parsed = command.end
-            if command.name in ("GS V", "ESC i", "ESC m"):
+            if command.name in CUTS:
                 self._finish(bytes(pending[:parsed]))
                 del pending[:parsed]
                 parsed = 0

@@ -1,4 +1,4 @@
-"""Splits an ESC/POS byte stream into commands, for the printer emulator and its renderer.
+"""Splits an ESC/POS byte stream into commands, for the printer emulator, its renderer and the dispenser.
 
 Knows the length of every command a receipt printer commonly gets; unknown ones are skipped safely.
 """
@@ -191,3 +191,17 @@ def _length(buf: bytes, i: int, lead: int, code: bytes) -> int | None:
             return {1: 5, 2: 5, 7: 5, 8: 10}.get(buf[i + 2], 3)
         return 3  # DLE EOT n, DLE ENQ n
     return _FS_LENGTHS.get(code, 2)
+
+
+CUTS = frozenset({"GS V", "ESC i", "ESC m"})
+
+
+def split_at_cut(job: bytes) -> tuple[bytes, bytes]:
+    """``job`` up to its last cut, and the cut with what follows it (b"" when it has none): a sender
+    asks the printer how it is between the two, while the printed part can still be taken back."""
+    i, cut_at = 0, len(job)
+    while (command := next_command(job, i)) is not None:
+        if command.name in CUTS:
+            cut_at = command.start
+        i = command.end
+    return job[:cut_at], job[cut_at:]

@@ -41,8 +41,7 @@ class ControlRequests:
         if language is not None and language not in self._config.device.languages:
             log.warning("a press asked for language %r, which this device does not offer: German", language)
             language = None
-        self._kiosk.press(concern, source="touch", language=language)
-        return "pressed"
+        return self._kiosk.press(concern, source="touch", language=language)
 
     def judge(self, request: dict) -> dict:
         result = self._core.submit(JudgeScan(str(request.get("payload", "")))).result(timeout=5)

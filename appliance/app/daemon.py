@@ -50,8 +50,14 @@ class Appliance:
             calls_by_backend=config.backend.url is not None,
         )
         self.supervisor = Supervisor(self.core)
-        self.kiosk = Kiosk(self.core, self.clock)
+        self.kiosk = Kiosk(
+            self.core,
+            self.clock,
+            languages=config.device.languages,
+            language_idle_s=config.monitor.language_idle.total_seconds(),
+        )
         self.kiosk.listeners.append(self._on_answer)
+        self.kiosk.control_listeners.append(self._on_answer)
         self.clock_trust = None
         self.sync = None
         self.dispenser = None
@@ -105,7 +111,7 @@ class Appliance:
         builders: list[tuple[str, object]] = [(ComponentName.CLOCK, self._clock_trust)]
         if "kiosk" in roles and config.printer.uri:
             builders.append((ComponentName.PRINTER, self._dispenser))
-        if "kiosk" in roles and (self._button_pins() or self._led_pins()):
+        if "kiosk" in roles and (self._button_pins() or self._led_pins() or self._control_pins()):
             builders.append((ComponentName.BUTTONS, self._panel))
         if "kiosk" in roles:
             builders += [
@@ -185,6 +191,11 @@ class Appliance:
     def _button_pins(self) -> dict[str, int]:
         return {c.name: c.button for c in self.config.concerns if c.button is not None}
 
+    def _control_pins(self) -> dict[str, int]:
+        gpio = self.config.gpio
+        pins = {"repeat": gpio.repeat_button, "volume": gpio.volume_button, "language": gpio.language_button}
+        return {name: pin for name, pin in pins.items() if pin is not None}
+
     def _led_pins(self) -> dict[str, int]:
         gpio = self.config.gpio
         pins = {"ready": gpio.ready_led, "printing": gpio.printing_led, "fault": gpio.fault_led}
@@ -209,14 +220,16 @@ class Appliance:
             on_fault=on_fault,
             leds=self._led_pins(),
             buzzer=gpio.buzzer,
-            gate=ButtonGate(gpio.min_gap.total_seconds(), gpio.stuck_after.total_seconds()),
+            controls=self._control_pins(),
+            on_control=self.kiosk.control,
+            gate=ButtonGate(gpio.stuck_after.total_seconds()),
         )
         self.kiosk.panel = panel
         return panel
 
     # --- the monitor's views: a new one after every change -----------------------------------------
 
-    def _on_answer(self, answer) -> None:
+    def _on_answer(self, answer_or_control) -> None:
         self._bump_view()
 
     def _on_snapshot(self, snapshot) -> None:
@@ -244,6 +257,8 @@ class Appliance:
             self.config,
             snapshot,
             kiosk_answer=self.kiosk_answer,
+            kiosk_language=self.kiosk.language,
+            kiosk_controls=self.kiosk.controls,
             out_of_order=self.dispenser.out_of_order if self.dispenser else None,
             stale_since=self.sync.stale_since if self.sync else None,
         )

@@ -18,7 +18,7 @@ from appliance.domain.errors import ApplianceError
 WAIT_S = 15.0  # for what a device does on its own (start, print, sync); far longer than it takes
 
 # The office's part of the config, the same on every device (conf.d/site.conf). Buttons: the same
-# wiring on every kiosk. min_gap: the panel's lock-out runs on real monotonic time, where the demo's
+# wiring on every kiosk. min_gap: the dispenser's rate limit runs on real monotonic time, where the demo's
 # visitors at one button come a few milliseconds apart (minutes apart on the simulated day), so it is
 # 0 here (a real kiosk keeps the default 3 s); the gate's debounce stays, the demo paces presses of
 # one button past it. appointments_interval (the demo's): the day is booked before the devices start

@@ -1,14 +1,17 @@
 """The kiosk's answer to a visitor: a press goes to the dispenser, a scan to the core, and the verdict
-to the screen (through the monitor process) and to the panel's LEDs and buzzer."""
+to the screen (through the monitor process) and to the panel's LEDs and buzzer; the control buttons
+(repeat, volume, language) reach the screen's voice the same way."""
 
 import logging
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from appliance.domain.commands import CheckIn
 from appliance.domain.errors import ClockNotTrusted
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.screen import KioskAnswer
-from appliance.domain.wording import CLOCK_UNKNOWN, OUT_OF_ORDER, TRY_AGAIN
+from appliance.domain.wording import CLOCK_UNKNOWN, DEFAULT_LANGUAGE, OUT_OF_ORDER, TRY_AGAIN
 
 log = logging.getLogger(__name__)
 
@@ -17,29 +20,76 @@ class Kiosk:
     """What drivers call when a visitor acts, and what the dispenser signals through (``show``, ``beep``).
 
     ``dispenser`` and ``panel`` are set by the wiring when this device has them; ``listeners`` hear
-    every answer (the daemon's view, the demo).
+    every answer (the daemon's view, the demo), ``control_listeners`` every press of a control button
+    (the daemon's view). A language chosen with the
+    language button lasts ``language_idle_s`` after the visitor's last press or scan.
     """
 
-    def __init__(self, core, clock):
+    def __init__(
+        self,
+        core,
+        clock,
+        *,
+        languages: tuple[str, ...] = (DEFAULT_LANGUAGE,),
+        language_idle_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self._core = core
         self._clock = clock
         self.dispenser = None
         self.panel = None
         self.answer: KioskAnswer | None = None
         self.listeners: list = []
+        self.control_listeners: list = []
+        self.languages = languages
+        self.language_idle_s = language_idle_s
+        self._monotonic = monotonic
+        self._chosen: tuple[str, float] | None = None  # the button's language, and when the visitor last acted
+        # Presses of each control button since start: the screen acts on each new one.
+        self.controls: dict[str, int] = {"repeat": 0, "volume": 0, "language": 0}
 
-    def press(self, concern: str, source: str = "button", language: str | None = None) -> None:
-        """A visitor asked for a ticket (in ``language`` beside German, if chosen); answered by the
-        dispenser, or at once when it cannot."""
+    @property
+    def language(self) -> str | None:
+        """The language chosen with the language button, until the visitor has gone; else None."""
+        if self._chosen is not None and self._monotonic() < self._chosen[1] + self.language_idle_s:
+            return self._chosen[0]
+        return None
+
+    def control(self, name: str) -> None:
+        """A control button was pressed: "repeat" and "volume" are the screen's voice's; "language" steps
+        to the next offered language (after the last, the first again)."""
+        if name == "language":
+            shown, offered = self.language or DEFAULT_LANGUAGE, self.languages
+            following = offered[(offered.index(shown) + 1) % len(offered)] if shown in offered else offered[0]
+            self._chosen = (following, self._monotonic()) if following != DEFAULT_LANGUAGE else None
+            log.info("kiosk language (button): %s", following)
+        else:
+            self._visitor_acted()
+        self.controls[name] += 1
+        for listener in self.control_listeners:
+            listener(name)
+
+    def _visitor_acted(self) -> None:
+        if self.language is not None:
+            self._chosen = (self._chosen[0], self._monotonic())
+
+    def press(self, concern: str, source: str = "button", language: str | None = None) -> str:
+        """A visitor asked for a ticket (in ``language`` beside German, if chosen here or with the
+        language button); answered by the dispenser, or at once when it cannot. Returns what the asker
+        is told plainly."""
+        self._visitor_acted()
+        language = language or self.language
         if self.dispenser is not None and self.dispenser.failure() is None:
-            self.dispenser.request(concern, source, language)
-        else:  # no printer, or its dispenser waits for a restart: say so rather than do nothing
-            self.show_answer(KioskAnswer(OUT_OF_ORDER, None, self._clock.now()))
-            self.show(PanelState.OUT_OF_ORDER)
-            self.beep(Beep.REFUSED)
+            return self.dispenser.request(concern, source, language)
+        # No printer, or its dispenser waits for a restart: say so rather than do nothing.
+        self.show_answer(KioskAnswer(OUT_OF_ORDER, None, self._clock.now()))
+        self.show(PanelState.OUT_OF_ORDER)
+        self.beep(Beep.REFUSED)
+        return "out of order: no printer takes tickets now"
 
     def scan(self, payload: str, source: str = "scanner") -> Future:
         """Check in what a scanner read; the visitor sees and hears the verdict."""
+        self._visitor_acted()
         future = self._core.submit(CheckIn(payload, source))
 
         def answer(done: Future) -> None:

@@ -22,6 +22,16 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _percent(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a percentage from 10 to 100, not {text!r}") from None
+    if not 10 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage from 10 to 100, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="entrance-appliance monitor", description="Show the call-up monitor: full-screen, fed by the daemon."
@@ -110,6 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="kiosk layout: a chosen language returns to German after this long without a touch (default 60)",
     )
+    parser.add_argument(
+        "--large-text", action=argparse.BooleanOptionalAction, default=None, help="kiosk layout: every text larger"
+    )
+    parser.add_argument(
+        "--volume",
+        type=_percent,
+        default=75,
+        metavar="PERCENT",
+        help="kiosk layout: the speech's loudness every visitor starts at (default 75)",
+    )
+    parser.add_argument("--audio-device", metavar="NAME", help="SDL's name of the sound output (default: the system's)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -132,6 +153,9 @@ def _take_config_defaults(args, parser, monitor) -> None:
         "touch": monitor.touch,
         "answer_seconds": monitor.answer_seconds.total_seconds(),
         "language_idle_seconds": monitor.language_idle.total_seconds(),
+        "large_text": monitor.large_text,
+        "volume": monitor.volume,
+        "audio_device": monitor.audio_device,
     }
     for name, value in from_config.items():
         if getattr(args, name) == parser.get_default(name):
@@ -187,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             touch=bool(args.touch),
             answer_s=args.answer_seconds,
             language_idle_s=args.language_idle_seconds,
+            large_text=bool(args.large_text),
+            volume=args.volume / 100,
+            audio_device=args.audio_device,
             stop=stop,
         )
     except KeyboardInterrupt:

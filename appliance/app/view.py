@@ -9,10 +9,19 @@ from appliance.domain.screen import KioskAnswer
 
 
 def monitor_view(
-    config, snapshot, *, kiosk_answer: KioskAnswer | None = None, out_of_order: str | None = None, stale_since=None
+    config,
+    snapshot,
+    *,
+    kiosk_answer: KioskAnswer | None = None,
+    kiosk_language: str | None = None,
+    kiosk_controls: dict[str, int] | None = None,
+    out_of_order: str | None = None,
+    stale_since=None,
 ) -> dict:
     """One view as JSON types. ``out_of_order``: why the kiosk cannot serve (None while it can);
-    ``stale_since``: since when the backend has been unreachable (None while it answers)."""
+    ``stale_since``: since when the backend has been unreachable (None while it answers);
+    ``kiosk_language``: the language button's choice while it holds; ``kiosk_controls``: presses of
+    each control button since the daemon started."""
     return {
         "device": config.device.id,
         "site": config.device.site,
@@ -23,7 +32,12 @@ def monitor_view(
         "snapshot": snapshot.to_json(),
         "waits": {concern: [low, high] for concern, low, high in snapshot.waits},
         "backend": {"stale_since": stale_since.isoformat() if stale_since is not None else None},
-        "kiosk": {"answer": kiosk_answer.to_json() if kiosk_answer else None, "out_of_order": out_of_order},
+        "kiosk": {
+            "answer": kiosk_answer.to_json() if kiosk_answer else None,
+            "out_of_order": out_of_order,
+            "language": kiosk_language,
+            "controls": dict(kiosk_controls or {}),
+        },
         "open": is_open(config.monitor, snapshot.taken_at.astimezone(config.device.timezone)),
         "ticker": config.monitor.ticker or "",
     }

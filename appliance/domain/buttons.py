@@ -12,7 +12,6 @@ class PressVerdict(Enum):
     """What a press on a button means."""
 
     ACCEPTED = "accepted"  # issue one ticket
-    TOO_SOON = "too soon"  # within the minimum gap after this button's last ticket
     STILL_HELD = "still held"  # chatter or a second edge while the button is down
     STUCK = "stuck"  # the button is out of order until it is released
 
@@ -21,7 +20,6 @@ class PressVerdict(Enum):
 class _Button:
     held: bool = False
     held_since: float | None = None  # start of the current hold; chatter does not restart it
-    last_accepted: float | None = None
     last_release: float | None = None
     hold_before_release: float = 0.0  # how long the last completed hold lasted
 
@@ -31,8 +29,8 @@ class ButtonGate:
 
     - a press issues a ticket only if the button was released since its last press, so a held
       button gives one ticket per press-and-release;
-    - ``min_gap_s`` after a button's last ticket its presses are TOO_SOON, so a hammered button
-      gives one ticket (other buttons are not affected);
+    - how often a concern's tickets may be asked for is the kiosk's one rule for every way to ask
+      (appliance.domain.press_limit), not the button's;
     - a button held for ``stuck_after_s`` is STUCK (wired wrong or jammed): it gives no tickets
       and is listed by ``stuck()`` until it is released;
     - a press within ``bounce_s`` of a release is the contact bouncing, not a new press: the
@@ -43,14 +41,11 @@ class ButtonGate:
     Callbacks arrive on gpiozero's threads, so every method takes the gate's lock.
     """
 
-    def __init__(self, min_gap_s: float = 3.0, stuck_after_s: float = 30.0, bounce_s: float = 0.05):
-        if min_gap_s < 0:
-            raise ValueError(f"min_gap_s must be 0 or more, not {min_gap_s}")
+    def __init__(self, stuck_after_s: float = 30.0, bounce_s: float = 0.05):
         if bounce_s < 0:
             raise ValueError(f"bounce_s must be 0 or more, not {bounce_s}")
         if stuck_after_s <= bounce_s:
             raise ValueError(f"stuck_after_s ({stuck_after_s}) must be longer than bounce_s ({bounce_s})")
-        self.min_gap_s = min_gap_s
         self.stuck_after_s = stuck_after_s
         self.bounce_s = bounce_s
         self._buttons: dict[str, _Button] = {}
@@ -68,9 +63,6 @@ class ButtonGate:
                 b.held = True
                 return PressVerdict.STUCK if self._is_stuck(b, at) else PressVerdict.STILL_HELD
             b.held, b.held_since = True, at
-            if b.last_accepted is not None and at - b.last_accepted < self.min_gap_s:
-                return PressVerdict.TOO_SOON
-            b.last_accepted = at
             return PressVerdict.ACCEPTED
 
     def released(self, button: str, at: float) -> None:

@@ -62,10 +62,9 @@ class FakeClock:
             return self._now
 
 
-# A synchronised clock is stepped by fractions of a second; more than this is someone setting it.
+# A synchronised clock is stepped by fractions of a second; more than this is someone setting it, and
+# only the backend or time sync can say which of the two readings was right.
 JUMP_SLACK = timedelta(seconds=2)
-# Forward steps up to this are taken as they come (e.g. a correction); longer ones need confirming.
-LONGEST_UNCONFIRMED_LEAP = timedelta(days=1)
 
 
 def wall_jump(before: tuple[datetime, float], after: tuple[datetime, float]) -> timedelta:

@@ -4,7 +4,7 @@ Drivers, sync and the display hand commands in from any thread; the core applies
 time on its own thread, and after each change publishes a new immutable Snapshot to readers.
 Its loop also wakes every tick, so the day rolls over at local midnight without any input and
 the systemd watchdog is fed only while the loop really runs. It also watches the wall clock against
-the monotonic one: a jump back across midnight or forward by more than a day withdraws its trust.
+the monotonic one: a jump back or forward (beyond a correction) withdraws its trust.
 """
 
 import dataclasses
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from appliance.domain.checkin import AppointmentFacts, CheckInRules, CheckInVerdict, Judgement, LatePolicy, judge
-from appliance.domain.clock import JUMP_SLACK, LONGEST_UNCONFIRMED_LEAP, describe_jump, local_day, wall_jump
+from appliance.domain.clock import JUMP_SLACK, describe_jump, local_day, wall_jump
 from appliance.domain.codes import PREFIX as SIGNED_PREFIX
 from appliance.domain.codes import CodeError, ForgedCode
 from appliance.domain.codes import decode as decode_code
@@ -71,7 +71,8 @@ MAX_PAYLOAD = 512  # longer scans are not codes of ours (a signed code has about
 RECENT_CALLS = 10  # calls kept in the snapshot for the monitor's "recently called" list
 WAITS_FRESH = timedelta(seconds=1)
 NEEDS_TRUSTED_CLOCK = (IssueTicket, CheckIn)  # bound to a day: a wrong clock would put them on the wrong one
-STORING = (IssueTicket, CheckIn, RecordEvent)  # their success shows the disk takes writes again
+STORING = (IssueTicket, CheckIn, RecordEvent)
+UNSYNCHRONISED = "not synchronised"  # their success shows the disk takes writes again
 
 
 class Core:
@@ -95,7 +96,7 @@ class Core:
         self._components: dict[str, ComponentHealth] = {}
         self._serial = 0
         self.clock_trusted = clock_trusted
-        self._clock_why = "not synchronised"  # why the clock is not trusted
+        self._clock_why = UNSYNCHRONISED  # why the clock is not trusted
         self._clock_offset = ""  # what the backend's clock says of ours, when they disagree
         self._out_of_space = False  # the last write failed for a full disk; the next success clears it
         self._last_reading: tuple[datetime, float] | None = None  # (wall, monotonic), for jumps
@@ -123,13 +124,32 @@ class Core:
         }
         self.last_alive = time.monotonic()
         self._day = local_day(clock.now(), config.device.timezone)
+        self._keep_to_the_latest(store.marks.day, store.latest_instant())
         self._office: OfficeState | None = None  # the backend's call-up state of today, once it answered
         self._own_calls: tuple[CallEntry, ...] = ()  # calls this core learned of itself, newest first
         self._unconfirmed: frozenset[str] = frozenset()  # codes of own changes the office state does not cover
-        self._trusted_on_day = clock_trusted  # then numbers of self._day may be out there
+        # Then numbers of self._day may be out there: the day never goes back.
+        self._trusted_on_day = self.clock_trusted or self._day == store.marks.day
         self._load_day()
         self._report(ReportHealth(ComponentName.CORE, Health.OK))
+        if not self.clock_trusted and self._clock_why != UNSYNCHRONISED:
+            self._report_clock(None)  # the doubt found at start, for status before anything else runs
         self._snapshot = self._take_snapshot()
+
+    def _keep_to_the_latest(self, day, latest: datetime | None) -> None:
+        """Across a restart, the day never goes back before the latest ticket's, and a clock behind the
+        latest time recorded (set back while the device was off) is not trusted until confirmed."""
+        if day is not None and day > self._day:
+            self._day = day
+        now = self._clock.now()
+        if self.clock_trusted and latest is not None and now < latest - JUMP_SLACK:
+            self.clock_trusted = False
+            self._clock_why = (
+                f"the clock ({now.astimezone(self.config.device.timezone):%Y-%m-%d %H:%M}) is behind the latest "
+                f"time recorded here ({latest.astimezone(self.config.device.timezone):%Y-%m-%d %H:%M}): numbering "
+                f"stays on {self._day}, no numbers or check-ins until the backend or time sync confirms the clock"
+            )
+            log.warning("clock NOT trusted: %s", self._clock_why)
 
     # --- for any thread ------------------------------------------------------------------------
 
@@ -295,7 +315,8 @@ class Core:
         return len(command.appointments)
 
     def _set_clock_trusted(self, command: SetClockTrusted, now: datetime) -> ComponentHealth:
-        if command.trusted != self.clock_trusted:
+        changed = command.trusted != self.clock_trusted
+        if changed:
             log.warning(
                 "clock %s%s",
                 "trusted" if command.trusted else "NOT trusted",
@@ -303,8 +324,8 @@ class Core:
             )
             self.clock_trusted = command.trusted
             self._roll_over_if_new_day(now)
-        if not command.trusted:
-            self._clock_why = command.reason or "not synchronised"
+        if not command.trusted and (changed or self._clock_why == UNSYNCHRONISED):
+            self._clock_why = command.reason or UNSYNCHRONISED  # a doubt found at start is more than "waiting"
         return self._report_clock(now)
 
     def _note_clock_offset(self, command: NoteClockOffset, now: datetime) -> ComponentHealth:
@@ -319,17 +340,14 @@ class Core:
 
     def _watch_for_jumps(self, now: datetime) -> None:
         """Compares the wall clock with the monotonic one at every reading. Once trusted, a wall clock
-        gone back across midnight (numbers of the later day are in visitors' hands) or forward by more
-        than a day (no time really passed) is no longer trusted: the day stays until it is confirmed."""
+        set back or forward by more than a clock's correction (no time really passed) is no longer
+        trusted: the day stays until the backend or time sync confirms it."""
         reading, previous = (now, self._clock.monotonic()), self._last_reading
         self._last_reading = reading
         if previous is None or not self.clock_trusted:
             return
         jump = wall_jump(previous, reading)
-        if -JUMP_SLACK <= jump <= LONGEST_UNCONFIRMED_LEAP:
-            return
-        if jump < timedelta(0) and local_day(now, self.config.device.timezone) >= self._day:
-            log.warning("the wall clock was set %s within the day", describe_jump(jump))
+        if abs(jump) <= JUMP_SLACK:
             return
         local = now.astimezone(self.config.device.timezone)
         self._set_clock_trusted(

@@ -2,11 +2,13 @@
 
 Every change is one transaction with synchronous=FULL in WAL mode, and the event describing it is
 written in the same transaction, so after a power loss at any instant a ticket and its event are
-either both there or both absent, and a number once issued is never issued again that day.
+either both there or both absent, and a number once issued is never issued again that day, even when
+the file loses tickets (its high-water marks are kept beside it: appliance.domain.high_water).
 """
 
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import uuid
@@ -15,8 +17,10 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from appliance.domain.errors import DiskFull, NumbersExhausted, StateError
+from appliance.domain.high_water import HighWaterMarks
 from appliance.domain.numbering import FallbackLease, display_code, next_number
 
+log = logging.getLogger(__name__)
 APPLICATION_ID = 0x45415050  # "EAPP": tells our files from other SQLite files
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -138,18 +142,22 @@ class StateStore:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.marks = HighWaterMarks(self.path.with_name(self.path.name + ".numbers"))
         _inspect_existing(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _lock_exclusively(self.path.with_name(self.path.name + ".lock"))
+        self.marks.open()
         # isolation_level=None: transactions are begun and ended explicitly below.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._migrate()
+        self._warn_of_lost_numbers()
 
     def close(self) -> None:
         self._db.close()
+        self.marks.close()
         self._lock.close()  # releases the lock
 
     @property
@@ -203,6 +211,9 @@ class StateStore:
                 issued_at,
                 key,
             )
+        # Recorded twice before it is printed: a crash in between leaves the database's record, which
+        # lost ticket was never handed out.
+        self.marks.note(day, concern, number, issued_at)
         return Ticket(cursor.lastrowid, day, concern, number, code, issued_at, "waiting")
 
     def call_next(
@@ -429,6 +440,17 @@ class StateStore:
             for seq, key, kind, body, created in rows
         ]
 
+    def latest_instant(self) -> datetime | None:
+        """The latest time this device's own clock gave a ticket or a check-in (by the database and the
+        numbers' record; a call's time is the backend's clock): a clock behind it was set back."""
+        row = self._db.execute(
+            "SELECT (SELECT MAX(issued_at) FROM tickets), (SELECT MAX(checked_in_at) FROM appointments)"
+        ).fetchone()
+        instants = [datetime.fromisoformat(text) for text in row if text] + [self.marks.latest] * bool(
+            self.marks.latest
+        )
+        return max(instants, default=None)
+
     def undelivered_events(self, limit: int) -> list[EventRecord]:
         """The oldest events the backend has not confirmed, in the order they happened."""
         rows = self._db.execute(
@@ -474,11 +496,34 @@ class StateStore:
         return None
 
     def highest_number(self, day: date, concern: str, low: int, high: int) -> int | None:
-        """The highest number of ``concern`` in ``low..high`` issued on ``day`` (voided ones count too)."""
-        return self._db.execute(
+        """The highest number of ``concern`` in ``low..high`` issued on ``day`` (voided ones count too), by
+        the database or, where it lost tickets, by the high-water marks."""
+        stored = self._db.execute(
             "SELECT MAX(number) FROM tickets WHERE day=? AND concern=? AND number BETWEEN ? AND ?",
             (day.isoformat(), concern, low, high),
         ).fetchone()[0]
+        marked = self.marks.highest(day, concern, low, high)
+        return max((n for n in (stored, marked) if n is not None), default=None)
+
+    def _warn_of_lost_numbers(self) -> None:
+        """Says which numbers the database lost (its -wal deleted or cut, emptied, an older copy)."""
+        day = self.marks.day
+        for concern, marked in sorted(self.marks.numbers().items()):
+            stored = self._db.execute(
+                "SELECT MAX(number) FROM tickets WHERE day=? AND concern=?", (day.isoformat(), concern)
+            ).fetchone()[0]
+            if stored is None or stored < marked:
+                log.warning(
+                    "%s lost tickets: %s of %s went up to number %d (%s), the database knows %s; numbering "
+                    "goes on above %d",
+                    self.path,
+                    concern,
+                    day,
+                    marked,
+                    self.marks.path.name,
+                    stored if stored is not None else "none",
+                    marked,
+                )
 
     def fallback_lease(self, site: str) -> FallbackLease | None:
         """The fallback block the backend leased this device at ``site``, if any."""

@@ -100,6 +100,8 @@ MESSAGES: dict[str, Message] = {
         N_("ask_information", "Bitte wenden Sie sich an die Information"),
         N_("one_moment", "Einen Moment bitte…"),
         N_("language_returning", "Gleich wieder auf Deutsch – tippen Sie, um zu bleiben"),
+        N_("kiosk_repeat", "Noch einmal hören"),
+        N_("language_returning_button", "Gleich wieder auf Deutsch – zum Bleiben die Wiederholtaste drücken"),
     )
 }
 KINDS = ("ok", "warn", "error")  # a message's colour on the screen, LED and buzzer pattern

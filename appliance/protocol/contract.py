@@ -113,7 +113,7 @@ class Contract:
 
     def validator(self, schema: dict) -> Draft202012Validator:
         """A validator for ``schema``, whose references point into the document."""
-        return Draft202012Validator(_absolute_refs(schema), registry=self._registry, format_checker=FORMATS)
+        return Draft202012Validator(_inlined(schema, self.document), registry=self._registry, format_checker=FORMATS)
 
     def schema_validator(self, name: str) -> Draft202012Validator:
         return self.validator({"$ref": f"#/components/schemas/{name}"})
@@ -200,23 +200,40 @@ class Contract:
 
     def _resolve(self, node: dict) -> dict:
         while "$ref" in node:
-            target = self.document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
+            node = _pointed(self.document, node["$ref"])
         return node
 
 
-def _absolute_refs(schema):
-    """``#/components/...`` becomes a reference into the registered document."""
-    if isinstance(schema, dict):
-        return {
-            key: (DOCUMENT_URI + value if key == "$ref" and value.startswith("#") else _absolute_refs(value))
-            for key, value in schema.items()
-        }
+def _pointed(document: dict, reference: str):
+    """What a ``#/...`` JSON pointer points to in ``document``."""
+    target = document
+    for part in reference.removeprefix("#/").split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return target
+
+
+# Keys that only describe: beside a $ref they change nothing a validator checks.
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "default", "deprecated", "readOnly"})
+
+
+def _inlined(schema, document: dict, within: tuple[str, ...] = ()):
+    """The schema with each ``#/components/...`` reference replaced by what it points to, so validating a
+    list of thousands of items does not look each reference up again for every item (it halves the
+    time); a reference back into itself stays a reference into the registered document."""
     if isinstance(schema, list):
-        return [_absolute_refs(value) for value in schema]
-    return schema
+        return [_inlined(value, document, within) for value in schema]
+    if not isinstance(schema, dict):
+        return schema
+    reference = schema.get("$ref")
+    if not (isinstance(reference, str) and reference.startswith("#")):
+        return {key: _inlined(value, document, within) for key, value in schema.items()}
+    if reference in within:
+        return {**schema, "$ref": DOCUMENT_URI + reference}
+    target = _inlined(_pointed(document, reference), document, (*within, reference))
+    rest = {key: value for key, value in schema.items() if key != "$ref"}
+    if rest.keys() <= _ANNOTATIONS:
+        return target
+    return {"allOf": [target], **{key: _inlined(value, document, within) for key, value in rest.items()}}
 
 
 def _convert(raw: str, schema: dict):

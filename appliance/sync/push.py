@@ -1,8 +1,9 @@
 """The device's push endpoint: the central system puts a whole day's appointments (off by default).
 
 ``PUT /v1/push/appointments/{day}`` exactly as the protocol's document says: its own bearer token,
-the document's body limit and schema, then site and day, and one atomic ApplyDayList; a refused
-body changes nothing. Served by uvicorn in a background thread, beside the core.
+the document's body limit and schema (checked once, off the event loop), then site, day and the
+device's concerns, and one atomic ApplyDayList; a refused body changes nothing; wrong tokens are
+throttled per source address. Served by uvicorn in a background thread, beside the core.
 """
 
 # Plain HTTP for now: BackgroundServer does not pass uvicorn's ssl_certfile/ssl_keyfile on. Until it
@@ -24,7 +25,8 @@ from appliance.domain.commands import ApplyDayList
 from appliance.domain.component import ComponentName
 from appliance.protocol.contract import Contract, RequestRejected, read_body
 from appliance.protocol.http_server import BackgroundServer
-from appliance.sync.wire import DayListRejected, appointments_of, check_day
+from appliance.protocol.throttle import WrongTokens
+from appliance.sync.wire import DayListRejected, appointments_of, check_site_and_day
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class PushEndpoint:
         self.site, self.zone = config.device.site, config.device.timezone
         self.contract = contract or Contract.load()
         self._token = token.encode()
+        self._wrong_tokens = WrongTokens()
+        self.concerns = frozenset(concern.name for concern in config.concerns)
         self._host, self._port = config.push.bind, config.push.port if port is None else port
         self._server: BackgroundServer | None = None
         self.url: str | None = None
@@ -85,7 +89,16 @@ class PushEndpoint:
         self._authenticate(request)
         params = self.contract.parameters(OPERATION, request.path_params, request.query_params, request.headers)
         raw = await read_body(request, operation.max_body_bytes)
-        body = self.contract.body(OPERATION, raw, request.headers.get("content-type"))
+        # Checked once, on a worker thread: a megabyte of appointments takes the schema a while, and the
+        # event loop serves every other connection meanwhile.
+        day, appointments = await run_in_threadpool(self._checked, params, raw, request.headers.get("content-type"))
+        held = await run_in_threadpool(self._apply, day, appointments)
+        log.info("pushed day list %s applied: %d appointments", day, held)
+        return JSONResponse({"site": self.site, "day": day.isoformat(), "appointments": held})
+
+    def _checked(self, params: dict, raw: bytes, content_type: str | None) -> tuple[date, tuple]:
+        """The pushed day and its appointments, or RequestRejected saying why not."""
+        body = self.contract.body(OPERATION, raw, content_type)
         if self.clock_trust is not None and not self.clock_trust.trusted:
             raise RequestRejected(
                 503,
@@ -107,13 +120,11 @@ class PushEndpoint:
                     f"the body is for {body['day']}, the path for {day}",
                     [("body.day", f"must be {day}, as in the path")],
                 )
-            check_day(self.contract, "PushedDay", body, self.site, day)
-            appointments = appointments_of(body["appointments"], self.site, day)
+            check_site_and_day(body, self.site, day)
+            appointments = appointments_of(body["appointments"], self.site, day, self.concerns)
         except DayListRejected as error:
             raise RequestRejected(422, "invalid_body", f"{error}; nothing was changed", error.details) from None
-        held = await run_in_threadpool(self._apply, day, appointments)
-        log.info("pushed day list %s applied: %d appointments", day, held)
-        return JSONResponse({"site": self.site, "day": day.isoformat(), "appointments": held})
+        return day, appointments
 
     def _apply(self, day: date, appointments) -> int:
         try:
@@ -127,10 +138,14 @@ class PushEndpoint:
             ) from None
 
     def _authenticate(self, request: Request) -> None:
+        source = request.client.host if request.client else "unknown"
+        self._wrong_tokens.check(source)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            self._wrong_tokens.wrong(source)
             raise _unauthorized("a bearer token is required: send 'Authorization: Bearer <push token>'")
         if not hmac.compare_digest(token.strip().encode(), self._token):
+            self._wrong_tokens.wrong(source)
             raise _unauthorized("the token is not this device's push token")
 
 

@@ -158,6 +158,11 @@ def check_day(contract: Contract, schema: str, answer, site: str, day: date) -> 
     problems = sorted(_problem(error) for error in contract.schema_validator(schema).iter_errors(answer))
     if problems:
         raise DayListRejected(f"{problems[0][0]}: {problems[0][1]}", problems)
+    return check_site_and_day(answer, site, day)
+
+
+def check_site_and_day(answer: dict, site: str, day: date) -> dict:
+    """``answer``, schema-checked already, meant for ``site`` and ``day``."""
     if answer["site"] != site:
         raise DayListRejected(
             f"it is site {answer['site']}'s, not this device's ({site})", [("body.site", f"must be {site}")]
@@ -167,12 +172,14 @@ def check_day(contract: Contract, schema: str, answer, site: str, day: date) -> 
     return answer
 
 
-def appointments_of(items, site: str, day: date) -> tuple[Appointment, ...]:
+def appointments_of(items, site: str, day: date, concerns: frozenset[str] | None = None) -> tuple[Appointment, ...]:
     """Schema-checked appointments as the device's records: all of ``site`` and ``day``, each id and
-    display code once."""
+    display code once, and each of one of ``concerns`` when given."""
     problems, ids, codes = [], set(), set()
     for index, item in enumerate(items):
         where = f"body.appointments[{index}]"
+        if concerns is not None and item["concern"] not in concerns:
+            problems.append((f"{where}.concern", f"is no concern of this device ({', '.join(sorted(concerns))})"))
         if item["site"] != site:
             problems.append((f"{where}.site", f"is site {item['site']}'s, not {site}"))
         if item["day"] != day.isoformat():

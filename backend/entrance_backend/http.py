@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from appliance.protocol.contract import Contract, RequestRejected, parse_timestamp, read_body, timestamp
+from appliance.protocol.throttle import WrongTokens
 from entrance_backend.database import unavailable_errors
 from entrance_backend.store import (
     BackendRefusal,
@@ -75,7 +76,7 @@ class Settings:
     staff_token: str | None = field(default=None, repr=False)
     site: str = DEFAULT_SITE
     timezone: str = "Europe/Berlin"
-    rate_limit: float = 50.0  # requests per second and caller, bursts of twice that; 0: no limit
+    rate_limit: float = 50.0  # requests per second and caller, bursts of twice that; 0: no limit (nor on wrong tokens)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
@@ -159,6 +160,7 @@ class Backend:
         self.zone = ZoneInfo(settings.timezone)
         self.feed = CallFeed()
         self.limiter = RateLimiter(settings.rate_limit)
+        self.wrong_tokens = WrongTokens() if settings.rate_limit > 0 else None  # 0: no limit of either kind
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def stopping(self) -> None:
@@ -177,7 +179,7 @@ class Backend:
     async def admit(self, request: Request, operation_id: str):
         """Authentication (401), rate (429), parameters (400), authorisation (403/404), body (413/415/422)."""
         operation = self.contract.operations[operation_id]
-        caller = self._authenticate(request, operation.security)
+        caller = self._authenticate_throttled(request, operation.security)
         who = (
             caller.device.device
             if caller.device
@@ -202,6 +204,20 @@ class Backend:
             raw = await read_body(request, operation.max_body_bytes)
             body = self.contract.body(operation_id, raw, request.headers.get("content-type"))
         return caller, params, body
+
+    def _authenticate_throttled(self, request: Request, schemes: tuple[str, ...]) -> Caller:
+        """Authentication, with guessing slowed down per source address (429 once it sent too many wrong tokens)."""
+        if not schemes or self.wrong_tokens is None:
+            return self._authenticate(request, schemes)
+        source = request.client.host if request.client else "unknown"
+        self.wrong_tokens.check(source)
+        try:
+            return self._authenticate(request, schemes)
+        except RequestRejected as refused:
+            if refused.status == 401:
+                self.wrong_tokens.wrong(source)
+                log.warning("a wrong token from %s", source)
+            raise
 
     def _authenticate(self, request: Request, schemes: tuple[str, ...]) -> Caller:
         if not schemes:

@@ -144,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         "--site", type=_name, default=DEFAULT_SITE, help=f"the site devices belong to (default {DEFAULT_SITE})"
     )
     serve.add_argument("--timezone", default="Europe/Berlin", help="the sites' time zone (default Europe/Berlin)")
-    serve.add_argument("--rate-limit", type=float, default=50.0, help="requests per second per caller (0: off)")
+    serve.add_argument(
+        "--rate-limit",
+        type=float,
+        default=50.0,
+        help="requests per second per caller; beyond 10 wrong tokens, one try per 10 s per address (0: both off)",
+    )
     serve.add_argument(
         "--max-connections",
         type=int,

@@ -11,6 +11,7 @@ class Kiosk:
 
     def press(self, concern, source="button", language=None):
         self.presses.append((concern, source, language))
+        return "pressed"
 
 
 @pytest.mark.parametrize(

@@ -90,3 +90,68 @@ def test_a_scan_without_a_verdict_still_answers_the_visitor(error, message):
     kiosk.panel = Panel()
     kiosk.scan("EA1-SOMETHING", "scanner test")
     assert kiosk.answer.message is message and kiosk.panel.beeps == [Beep.REFUSED]
+
+
+class Monotonic:
+    def __init__(self):
+        self.now = 500.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def button_kiosk():
+    """A button-only kiosk offering German, English and Ukrainian, on a clock the test moves."""
+    clock = Monotonic()
+    kiosk = Kiosk(
+        core=None,
+        clock=FakeClock(datetime(2026, 11, 25, 8, tzinfo=UTC)),
+        languages=("de", "en", "uk"),
+        language_idle_s=60,
+        monotonic=clock,
+    )
+    kiosk.dispenser, kiosk.monotonic = Dispenser(), clock
+    return kiosk
+
+
+def test_the_language_button_steps_through_the_offered_languages_and_the_ticket_follows(button_kiosk):
+    chosen = []
+    for _ in range(4):
+        button_kiosk.control("language")
+        chosen.append(button_kiosk.language)
+        button_kiosk.press("leave")
+
+    assert chosen == ["en", "uk", None, "en"]  # None: German, the screen's own
+    assert button_kiosk.dispenser.requests == [
+        ("leave", "button", "en"),
+        ("leave", "button", "uk"),
+        ("leave", "button"),
+        ("leave", "button", "en"),
+    ]
+
+
+def test_the_chosen_language_stays_while_the_visitor_acts_and_gives_way_to_german_when_they_have_gone(
+    button_kiosk,
+):
+    button_kiosk.control("language")
+    button_kiosk.monotonic.now += 50
+    button_kiosk.press("leave")  # still there: the choice lasts another minute from here
+    button_kiosk.monotonic.now += 50
+    assert button_kiosk.language == "en"
+
+    button_kiosk.monotonic.now += 11
+    button_kiosk.press("documents")
+
+    assert button_kiosk.language is None and button_kiosk.dispenser.requests[-1] == ("documents", "button")
+
+
+def test_each_control_press_is_counted_and_heard_by_the_view(button_kiosk):
+    heard = []
+    button_kiosk.control_listeners.append(heard.append)
+
+    for name in ("repeat", "volume", "repeat", "language"):
+        button_kiosk.control(name)
+
+    assert heard == ["repeat", "volume", "repeat", "language"]
+    assert button_kiosk.controls == {"repeat": 2, "volume": 1, "language": 1}

@@ -124,6 +124,23 @@ def test_every_device_operation_needs_a_known_token(backend):
     assert backend.store.heartbeat("kiosk-1") is None
 
 
+def test_guessing_tokens_is_throttled_per_source_address(tmp_path):
+    backend = start(tmp_path / "backend.db", rate_limit=50)  # the default: each caller's rate is far from reached here
+
+    def heartbeat(token):
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.post(f"{backend.url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=headers)
+
+    guesses = [heartbeat(f"guess-{n:04d}") for n in range(12)]
+
+    assert [answer.status_code for answer in guesses] == [401] * 10 + [429] * 2
+    assert guesses[-1].json()["error"] == "rate_limited" and "too many wrong tokens" in guesses[-1].json()["message"]
+    assert int(guesses[-1].headers["Retry-After"]) >= 1
+    assert heartbeat("token-kiosk-1").status_code == 429  # a right guess now would be no guess at all
+    assert backend.store.heartbeat("kiosk-1") is None
+    backend.stop()
+
+
 def test_a_device_token_is_valid_only_for_its_own_device_and_site(backend):
     other_device = requests.post(f"{backend.url}/v1/devices/kiosk-2/heartbeat", json=HEARTBEAT, headers=KIOSK)
     assert other_device.status_code == 403

@@ -5,6 +5,7 @@ socket; touches are posted into SDL's event queue as a touchscreen would deliver
 """
 
 import os
+import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -99,7 +100,7 @@ def kiosk(tmp_path):
     """Starts the kiosk layout (touch on, a window on the dummy driver) against a fake daemon."""
     running = []
 
-    def start(view: dict, *, rotation=0, answer_s=15.0, **server_options) -> Kiosk:
+    def start(view: dict, *, rotation=0, answer_s=15.0, monitor_options=None, **server_options) -> Kiosk:
         server = ViewServer(tmp_path / "control.sock", view, keepalive_s=0.5, **server_options)
         screen, stop, result = Kiosk(server, rotation), threading.Event(), []
         thread = threading.Thread(
@@ -114,6 +115,7 @@ def kiosk(tmp_path):
                     answer_s=answer_s,
                     on_frame=screen.keep,
                     stop=stop,
+                    **(monitor_options or {}),
                 )
             ),
             daemon=True,
@@ -384,3 +386,19 @@ def test_the_press_sender_reports_the_daemons_refusal_from_its_own_thread(tmp_pa
         sender.close()
 
     assert answered == [("holiday", f"the daemon at {server.path} answered: unknown concern 'holiday'")]
+
+
+def test_a_key_on_the_kiosk_speaks_the_screen_again_through_espeak_ng(kiosk, tmp_path):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+    sounds = tmp_path / "sounds"
+    screen = kiosk(kiosk_view(), monitor_options={"speech": True, "sound_out": sounds})
+    screen.welcome()
+
+    for count, key in enumerate((pygame.K_r, pygame.K_KP_PLUS), start=1):  # again; then louder, heard at once
+        assert pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+        wait_for(lambda n=count: len(list(sounds.glob("*-answer-de.wav"))) == n, what="speech")
+
+    first, louder = sorted(sounds.glob("*-answer-de.wav"))
+    assert first.stat().st_size == louder.stat().st_size > 20_000  # the same words, seconds of them
+    assert first.read_bytes() != louder.read_bytes()

@@ -26,7 +26,7 @@ class Speech:
     def __init__(self):
         self.voices = []
 
-    def synthesize(self, text, voice=None):
+    def synthesize(self, text, voice=None, volume=1.0):
         self.voices.append(voice)
         return chime_wav()
 
@@ -61,7 +61,7 @@ def test_a_ticket_is_spoken_with_its_number_letter_by_letter_and_its_place_in_th
 def test_each_answer_is_spoken_in_the_language_the_screen_shows_first(tmp_path):
     speech = Speech()
     voice = KioskVoice(FilePlayer(tmp_path), speech)
-    screen = KioskScreen(lambda concern, language: None, touch=True, on_answer=voice.say)
+    screen = KioskScreen(lambda concern, language: None, touch=True, voice=voice)
     screen.set_connected(True)
     now = datetime.now(UTC)
     offered = ["de", "en", "ar"]

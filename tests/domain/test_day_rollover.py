@@ -254,10 +254,60 @@ def test_days_that_really_pass_roll_over_without_any_doubt(make_core):
     assert clock_health(core).state == Health.OK
 
 
-def test_a_small_correction_back_within_the_day_keeps_the_clock_trusted(make_core):
+def test_a_time_sync_correction_of_a_second_keeps_the_clock_trusted(make_core):
     core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
     core.apply(IssueTicket("leave"))
-    clock.jump(-timedelta(seconds=40))
+    clock.jump(-timedelta(seconds=1))
+    assert core.apply(IssueTicket("leave")).code == "A002"
+    clock.jump(timedelta(seconds=1))
+    assert core.apply(IssueTicket("leave")).code == "A003"
+
+
+def test_a_jump_back_within_the_day_withdraws_trust_until_confirmed(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    clock.jump(-timedelta(seconds=40))  # which of the two readings was right, only a time source can say
+
+    assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
+    assert "jumped back 40 s" in clock_health(core).detail
+    core.apply(SetClockTrusted(True, "the backend's clock agrees"))
+    assert core.apply(IssueTicket("leave")).code == "A002"
+
+
+def test_a_jump_forward_of_an_hour_withdraws_trust_until_confirmed(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    clock.jump(timedelta(hours=1))
+
+    assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
+    assert "jumped forward 1 h" in clock_health(core).detail
+    core.apply(SetClockTrusted(True, "systemd's time sync says the clock is synchronised"))
+    assert core.apply(IssueTicket("leave")).code == "A002"
+
+
+def test_a_restart_with_the_clock_set_back_a_day_keeps_the_day_and_waits_for_confirmation(tmp_path, make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    assert [core.apply(IssueTicket("leave")).code for _ in range(3)] == ["A001", "A002", "A003"]
+    core._store.close()  # the device is switched off; its clock comes back a day behind
+
+    core, clock = make_core(local(BERLIN, 2026, 6, 15, 9, 5))
+
+    assert core.snapshot.day == date(2026, 6, 16)
+    assert isinstance(refusal(core, IssueTicket("leave")), ClockNotTrusted)
+    detail = clock_health(core).detail
+    assert "behind the latest time recorded here (2026-06-16 09:00)" in detail and "stays on 2026-06-16" in detail
+    core.apply(SetClockTrusted(True, "the backend's clock agrees"))  # confirmed: still never back to the 15th
+    ticket = core.apply(IssueTicket("leave"))
+    assert (ticket.day, ticket.code) == (date(2026, 6, 16), "A004")
+
+
+def test_a_restart_a_second_later_trusts_the_clock_as_time_sync_says(make_core):
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0))
+    core.apply(IssueTicket("leave"))
+    core._store.close()
+
+    core, clock = make_core(local(BERLIN, 2026, 6, 16, 9, 0, 1))
+
     assert core.apply(IssueTicket("leave")).code == "A002"
 
 

@@ -20,7 +20,7 @@ from appliance.domain.errors import NoNumberHere
 from appliance.domain.numbering import OfficeNumber
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.state import StateStore
-from appliance.domain.wording import NO_NUMBER_HERE
+from appliance.domain.wording import NO_NUMBER_HERE, TRY_AGAIN
 from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
@@ -53,8 +53,19 @@ class Recorder:
         return self.answers[-1]
 
 
-class PaperRunsOutDuringTheTicket(PrinterEmulator):
-    """The roll ends while the first ticket is being printed."""
+class PaperRunsOutBeforeTheCut(PrinterEmulator):
+    """The roll ends while the first ticket is being printed: its cut never comes."""
+
+    ran_out = False
+
+    def _consume(self, client, pending, parsed):
+        if not self.ran_out and b"Wartenummer" in pending:  # the ticket's heading arrived
+            self.ran_out, self.mode = True, "paper_out"
+        return super()._consume(client, pending, parsed)
+
+
+class PaperRunsOutAfterTheCut(PrinterEmulator):
+    """The first ticket comes out whole, cut, and then the roll is empty."""
 
     def _finish(self, job):
         super()._finish(job)
@@ -74,7 +85,14 @@ def until(condition, timeout=10.0):
 @pytest.fixture
 def kiosk(tmp_path, device_config_file):
     def build(
-        emulator_class=PrinterEmulator, mode="ready", appointments=(), core_seen=None, supervisor=None, draw=None
+        emulator_class=PrinterEmulator,
+        mode="ready",
+        appointments=(),
+        core_seen=None,
+        supervisor=None,
+        draw=None,
+        min_gap="0s",
+        monotonic=time.monotonic,
     ):
         """``core_seen(core)``: what the dispenser sees of the core; ``supervisor(core)``: one that
         starts the dispenser (else it is started directly); ``draw``: the office's numbers."""
@@ -87,6 +105,9 @@ def kiosk(tmp_path, device_config_file):
 uri = {emulator.uri}
 timeout = 1s
 wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}}
+
+[gpio]
+min_gap = {min_gap}
 """
         )
         config = load_config(device_config_file)
@@ -105,6 +126,7 @@ wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}
             on_answer=recorder.on_answer,
             draw=draw,
             recheck_s=0.1,
+            monotonic=monotonic,
         )
         if supervisor is None:
             dispenser.start()
@@ -214,8 +236,8 @@ def test_recovery_is_detected_by_itself_and_the_next_press_prints(kiosk):
     assert recorder.wait_answer().code == "C001"
 
 
-def test_paper_running_out_during_a_ticket_voids_its_number_for_good(kiosk):
-    emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutDuringTheTicket)
+def test_paper_running_out_before_the_cut_voids_the_number_for_good(kiosk):
+    emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutBeforeTheCut)
     dispenser.request("leave")
     answer = recorder.wait_answer()
     assert answer.message.title.render() == "Außer Betrieb"
@@ -227,6 +249,46 @@ def test_paper_running_out_during_a_ticket_voids_its_number_for_good(kiosk):
     assert until(lambda: printer_health(core).state is Health.OK)
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A002"
+
+
+def test_a_fault_after_the_cut_leaves_the_printed_ticket_valid_and_the_printer_out_of_order(kiosk):
+    emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutAfterTheCut)
+    dispenser.request("leave")
+
+    answer = recorder.wait_answer()
+    assert answer.code == "A001"  # the visitor holds A001: it is called like any other
+    assert [entry.code for entry in core.snapshot.waiting] == ["A001"]
+    assert "ticket_void" not in [e.kind for e in core.snapshot.last_events]
+    assert printer_health(core).state is Health.FAILED
+    assert recorder.states[-1] is PanelState.OUT_OF_ORDER
+    dispenser.request("leave")  # the next visitor is told, and no number is used up
+    assert recorder.wait_answer().message.title.render() == "Außer Betrieb"
+    assert dict(core.snapshot.issued_today) == {"leave": 1}
+
+
+def test_one_concerns_presses_closer_than_the_gap_give_one_ticket_and_are_told_so(kiosk):
+    now = [100.0]
+    emulator, core, dispenser, recorder = kiosk(min_gap="3s", monotonic=lambda: now[0])
+
+    told = [dispenser.request("leave", source) for source in ("button", "touch", "control", "button")]
+    now[0] += 3.0
+    told.append(dispenser.request("leave", "touch"))
+
+    assert told[0] == told[4] == "pressed"
+    assert all(t.startswith("too soon: one ticket of 'leave' every 3 s") for t in told[1:4])
+    assert len(emulator.wait_for_jobs(2)) == 2
+    time.sleep(0.3)
+    assert len(emulator.jobs) == 2 and dict(core.snapshot.issued_today) == {"leave": 2}
+
+
+def test_a_full_queue_is_told_busy_on_the_kiosk_and_to_the_asker(kiosk):
+    emulator, core, dispenser, recorder = kiosk(mode="hung")  # nothing is served: the queue fills
+    time.sleep(0.3)  # the dispenser is stuck asking the hung printer; whatever comes now waits
+    told = [dispenser.request("leave") for _ in range(10)]
+
+    assert told.count("pressed") <= 5  # the queue of 4, and one the dispenser may have taken already
+    assert told[-1].startswith("busy: 4 tickets are waiting for the printer")
+    assert any(a.message.title.render() == TRY_AGAIN.title.render() for a in recorder.answers)
 
 
 def test_paper_near_end_still_prints_and_warns_the_technician(kiosk):

@@ -130,3 +130,17 @@ def test_a_parsed_source_is_written_back_so_that_it_parses_the_same(text):
     source = ScannerSource().parse(text, None)
 
     assert parse_source(str(source)) == source
+
+
+def test_the_control_buttons_share_no_pin_with_a_ticket_button_or_a_lamp(tmp_path):
+    path = write(
+        tmp_path / "appliance.conf",
+        KIOSK + "button = 17\n" + PRINTER + "[gpio]\nready_led = 5\nrepeat_button = GPIO17\nlanguage_button = 5\n",
+    )
+
+    problems = sorted((p.line, p.section, p.key, p.message) for p in problems_of(path))
+
+    assert problems == [
+        (line_of(path, "repeat_button ="), "gpio", "repeat_button", "GPIO17 is already used by [concern:leave] button"),
+        (line_of(path, "language_button ="), "gpio", "language_button", "GPIO5 is already used by [gpio] ready_led"),
+    ]

@@ -102,7 +102,7 @@ def make_panel(factory, clock, presses, faults):
             on_fault=faults,
             leds={"ready": READY_LED, "printing": PRINTING_LED, "fault": FAULT_LED},
             buzzer=BUZZER,
-            gate=ButtonGate(min_gap_s=3.0, stuck_after_s=30.0),
+            gate=ButtonGate(stuck_after_s=30.0),
             clock=clock,
             pin_factory=factory,
             check_every_s=0.005,
@@ -147,25 +147,17 @@ def test_a_held_pin_gives_one_ticket(panel, factory, clock, presses):
     assert presses.calls == ["leave"]
 
 
-def test_a_hammered_button_gives_one_ticket(panel, factory, clock, presses):
+def test_a_hammered_button_gives_one_press_per_press_and_release(panel, factory, clock, presses):
     pin = factory.pin(LEAVE)
-    for _ in range(20):  # 20 presses in 2 s
+    for _ in range(5):  # the kiosk's one rate limit turns these into one ticket (test_dispenser)
         press(pin, clock, held_s=0.03, then_s=0.07)
-    assert presses.calls == ["leave"]
+    assert presses.calls == ["leave"] * 5
 
 
-def test_two_buttons_within_the_gap_give_two_tickets(panel, factory, clock, presses):
+def test_two_buttons_pressed_together_give_two_presses(panel, factory, clock, presses):
     press(factory.pin(LEAVE), clock, then_s=0.3)
     press(factory.pin(DOCUMENTS), clock)
     assert presses.calls == ["leave", "documents"]
-
-
-def test_a_press_after_the_gap_gives_a_second_ticket(panel, factory, clock, presses):
-    pin = factory.pin(LEAVE)
-    press(pin, clock, then_s=1.0)
-    press(pin, clock, then_s=2.0)  # 1.2 s after the first: refused
-    press(pin, clock)  # 3.4 s after the first
-    assert presses.calls == ["leave", "leave"]
 
 
 def test_a_stuck_button_is_reported_gives_no_tickets_and_recovers(panel, factory, clock, presses, faults):
@@ -350,6 +342,8 @@ def test_a_busy_pin_is_a_clear_error_and_frees_the_pins_already_open(make_panel,
         ({"leds": {"ready": LEAVE}}, "GPIO17 (button 'leave' and ready LED)"),
         ({"buzzer": DOCUMENTS}, "GPIO27 (button 'documents' and buzzer)"),
         ({"leds": {"busy": 5}}, "unknown LED role(s) busy"),
+        ({"controls": {"repeat": LEAVE}, "on_control": print}, "GPIO17 (button 'leave' and repeat button)"),
+        ({"controls": {"louder": 4}, "on_control": print}, "unknown control button(s) louder"),
     ],
 )
 def test_a_pin_given_twice_or_an_unknown_led_is_refused(make_panel, kwargs, message):
@@ -374,3 +368,29 @@ def test_a_stuck_check_that_dies_is_told_to_the_supervisor(make_panel, clock):
     panel = make_panel(gate=BrokenGate())
     wait_until(lambda: panel.failure() is not None)
     assert panel.failure() == "RuntimeError: a bug in the gate"
+
+
+REPEAT, LANGUAGE = 20, 21
+
+
+def test_control_buttons_reach_on_control_one_per_press_and_without_a_gap(make_panel, factory, clock, presses):
+    controls = Recorder()
+    make_panel(controls={"repeat": REPEAT, "language": LANGUAGE}, on_control=controls)
+
+    for _ in range(3):  # a visitor steps through the languages as fast as they like
+        press(factory.pin(LANGUAGE), clock, held_s=0.1, then_s=0.1)
+    press(factory.pin(REPEAT), clock, held_s=5.0)  # held down: still one repeat
+    wait_until(lambda: len(controls.calls) == 4)
+    wait_for_checks(clock)
+
+    assert controls.calls == ["language", "language", "language", "repeat"] and presses.calls == []
+
+
+def test_a_stuck_control_button_is_reported_by_its_name(make_panel, factory, clock, faults):
+    panel = make_panel(controls={"repeat": REPEAT}, on_control=Recorder())
+    factory.pin(REPEAT).drive_low()
+    clock.advance(31)
+    wait_until(lambda: faults.calls)
+
+    assert faults.calls == ["repeat button (GPIO20) held for 30 s: stuck or wired wrong"]
+    assert panel.stuck == ("repeat",)

@@ -1,6 +1,8 @@
 """The printer emulator: tickets sent over real TCP come out as PNGs whose QR codes scan to the ticket's URL."""
 
+import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -212,3 +214,21 @@ def test_a_ticket_trickling_in_a_few_bytes_at_a_time_is_still_one_job(emulator):
             if start % 70 == 0:
                 time.sleep(0.002)  # let some pieces arrive on their own
     assert emulator.wait_for_jobs(1) == [data]
+
+
+def test_the_emulator_program_ends_on_sigterm_with_a_printer_connection_open():
+    program = subprocess.Popen(
+        [sys.executable, "-m", "appliance.printer.emulator", "--port", "0", "--mode", "hung"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        port = int(program.stdout.readline().split("tcp://127.0.0.1:")[1].split(",")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=5):  # a sender the hung printer never reads
+            program.send_signal(signal.SIGTERM)
+            assert program.wait(timeout=10) == 0
+    finally:
+        if program.poll() is None:
+            program.kill()
+        program.stdout.close()

@@ -206,6 +206,12 @@ def spoiled(change):
             "invalid_body",
             "body.appointments[2].id",
         ),
+        (
+            dict(body=spoiled(lambda b, d: b["appointments"][1].update(concern="driving-licence"))),
+            422,
+            "invalid_body",
+            "body.appointments[1].concern",
+        ),
         (dict(day_offset=2), 409, "wrong_day", None),
         (dict(day_offset=-1), 409, "wrong_day", None),
         (dict(untrusted=True), 503, "clock_not_trusted", None),
@@ -235,6 +241,15 @@ def test_a_refused_push_says_why_and_changes_nothing(device, request_, status, e
         assert int(answer.headers["Retry-After"]) > 0
     assert device.day(today) == ["T050", "T051"]
     assert device.day(today + timedelta(days=1)) == []
+
+
+def test_guessing_the_push_token_is_throttled_per_source_address(device):
+    today = local_now().date()
+    answers = [put(device, today, pushed_day(today), token=f"guess-{n:04d}").status_code for n in range(12)]
+    assert answers == [401] * 10 + [429] * 2
+    refused = put(device, today, pushed_day(today))  # even the right token, from the guessing address
+    assert refused.status_code == 429 and "too many wrong tokens" in refused.json()["message"]
+    assert device.day(today) == []
 
 
 def test_the_daemon_serves_the_push_endpoint_when_it_is_switched_on(tmp_path):
@@ -282,7 +297,7 @@ CHECKS = [
 CONFIG_ST = schemathesis.config.SchemathesisConfig.from_dict(
     {
         "generation": {"mode": "all"},
-        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "409", "422", "503"]}},
+        "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "409", "422", "429", "503"]}},
     }
 )
 schema = schemathesis.openapi.from_path(OPENAPI_PATH, config=CONFIG_ST).include(tag="device-push")

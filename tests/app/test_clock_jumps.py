@@ -1,0 +1,223 @@
+"""Time is checked, not trusted: a real daemon process whose wall clock libfaketime sets while it runs.
+
+The daemon's wall clock is the real one plus an offset in a faketime file that the test rewrites (as
+`date -s` would set the clock); its monotonic clock stays real, as the kernel's does. Its clock counts
+as confirmed at start (as systemd's time sync would say); with no backend and no new time sync,
+nothing confirms it again in these tests.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from appliance.printer.emulator import PrinterEmulator
+from appliance.protocol.control import ControlError, encode, request
+from support import REPO_ROOT, wait_for
+from support.config import CONCERNS, write_device_config
+
+LIBFAKETIME = next(
+    (
+        path
+        for path in Path("/usr/lib").glob("*/faketime/libfaketime.so.1")
+        if path.exists()  # Debian's libfaketime, from the Makefile's list of Debian packages
+    ),
+    None,
+)
+BERLIN = ZoneInfo("Europe/Berlin")
+pytestmark = pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime is not installed (make system-packages)")
+
+# The daemon as run_daemon starts it, but confirmed at start: no time sync runs where the tests do.
+DAEMON = r"""
+import logging, signal, sys, threading
+from pathlib import Path
+from appliance.app.config import load_config
+from appliance.app.daemon import Appliance
+
+logging.basicConfig(level=logging.INFO)
+appliance = Appliance(load_config(Path(sys.argv[1])), clock_trusted=True)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+appliance.start()
+stop.wait()
+appliance.stop()
+"""
+
+
+class FakedDaemon:
+    """The daemon process under libfaketime; ``set_clock`` sets its wall clock while it runs."""
+
+    def __init__(self, tmp_path: Path, printer: PrinterEmulator):
+        self.config = tmp_path / "appliance.conf"
+        self.socket = tmp_path / "control.sock"
+        self.clock_file = tmp_path / "faketime"
+        write_device_config(
+            tmp_path,
+            device={"roles": "kiosk", "timezone": "Europe/Berlin"},
+            concerns={"leave": CONCERNS["leave"]},
+            state={"database": f"{tmp_path}/var/state.db"},
+            printer={"uri": printer.uri, "timeout": "1s"},
+            gpio={"min_gap": "0s"},
+        )
+        self.process: subprocess.Popen | None = None
+        self.stderr = tmp_path / "daemon.stderr"
+
+    def set_clock(self, local: str) -> None:
+        """The wall clock reads ``local`` (Berlin's time) from now on, and runs on."""
+        self._offset = datetime.fromisoformat(local).replace(tzinfo=BERLIN) - datetime.now(UTC)
+        self._write_offset()
+
+    def jump(self, delta: timedelta) -> None:
+        """The wall clock is set ``delta`` away, as `date -s` would set it."""
+        self._offset += delta
+        self._write_offset()
+
+    def _write_offset(self) -> None:
+        # Replaced whole: libfaketime reads the file at every reading, and a file caught half-written
+        # (empty) would be no offset, a jump to the real date.
+        partial = self.clock_file.with_suffix(".new")
+        partial.write_text(f"{self._offset.total_seconds():+.3f}\n", encoding="ascii")
+        os.replace(partial, self.clock_file)
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "TZ": "Europe/Berlin",
+            "LD_PRELOAD": str(LIBFAKETIME),
+            "FAKETIME_TIMESTAMP_FILE": str(self.clock_file),
+            "FAKETIME_NO_CACHE": "1",  # read the file at every reading: the test sets the clock while it runs
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # the kernel's monotonic clock is never set
+        }
+        with open(self.stderr, "w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", DAEMON, str(self.config)], env=env, stderr=stderr, stdout=subprocess.DEVNULL
+            )
+        wait_for(self._answers, timeout=30, what="the daemon's control socket")
+        wait_for(lambda: self.health("printer")["state"] == "ok", timeout=30, what="the printer ready")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(10)
+
+    def _answers(self) -> bool:
+        assert self.process.poll() is None, self.stderr.read_text()
+        try:
+            self.status()
+        except ControlError:
+            return False
+        return True
+
+    def status(self) -> dict:
+        return request(self.socket, "status", timeout=5)
+
+    def press(self) -> None:
+        request(self.socket, "press", timeout=5, concern="leave")
+
+    def kiosk_says(self) -> dict | None:
+        """What the kiosk screen shows now: the first view of a subscription."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(5)
+            client.connect(str(self.socket))
+            client.sendall(encode({"request": "subscribe"}))
+            line = client.makefile("rb").readline()
+        return json.loads(line)["kiosk"]["answer"]
+
+    def health(self, component: str) -> dict:
+        components = self.status()["snapshot"]["components"]
+        return next((c for c in components if c["name"] == component), {"state": "unknown", "detail": ""})
+
+
+@pytest.fixture
+def printer():
+    with PrinterEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def daemon(tmp_path, printer):
+    daemons = []
+
+    def start(local: str) -> FakedDaemon:
+        made = FakedDaemon(tmp_path, printer)
+        made.set_clock(local)
+        made.start()
+        daemons.append(made)
+        return made
+
+    yield start
+    for made in daemons:
+        made.stop()
+        print(made.stderr.read_text())
+
+
+def issue(daemon: FakedDaemon, printer: PrinterEmulator, count: int) -> None:
+    for _ in range(count):
+        printed = len(printer.jobs)
+        daemon.press()
+        assert len(printer.wait_for_jobs(printed + 1, timeout_s=20)) == printed + 1
+
+
+def issued(daemon: FakedDaemon) -> tuple[str, dict]:
+    snapshot = daemon.status()["snapshot"]
+    return snapshot["day"], dict(snapshot["issued_today"])
+
+
+def refused_for_the_clock(daemon: FakedDaemon, printer: PrinterEmulator) -> dict:
+    printed = len(printer.jobs)
+    daemon.press()
+    wait_for(lambda: (daemon.kiosk_says() or {"code": "none yet"})["code"] is None, timeout=20, what="a refusal")
+    assert len(printer.jobs) == printed
+    return daemon.kiosk_says()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "jump, said, to_day",
+    [
+        (-timedelta(days=1), "jumped back 1 d", "2026-06-15"),  # the day before: its numbers A001... are not free
+        (-timedelta(minutes=30), "jumped back 30 min", "2026-06-16"),
+        (timedelta(hours=1), "jumped forward 1 h", "2026-06-16"),
+        (timedelta(days=2), "jumped forward 2 d", "2026-06-18"),  # numbering must not start again at A001
+    ],
+)
+def test_a_clock_set_while_the_daemon_runs_stops_numbers_until_confirmed(daemon, printer, jump, said, to_day):
+    running = daemon("2026-06-16 09:00:00")
+    issue(running, printer, 3)
+    assert issued(running) == ("2026-06-16", {"leave": 3})
+
+    running.jump(jump)
+
+    wait_for(lambda: running.health("clock")["state"] == "degraded", timeout=20, what="the jump seen")
+    detail = running.health("clock")["detail"]
+    assert said in detail and f"(to {to_day} " in detail
+    assert "numbering stays on 2026-06-16" in detail and "confirms the clock" in detail
+    answer = refused_for_the_clock(running, printer)
+    assert "clock_unknown" in json.dumps(answer)
+    assert issued(running) == ("2026-06-16", {"leave": 3})
+
+
+@pytest.mark.slow
+def test_a_restart_with_the_clock_set_back_never_goes_back_to_the_earlier_day(daemon, printer):
+    first = daemon("2026-06-16 09:00:00")
+    issue(first, printer, 3)
+    first.stop()
+
+    restarted = daemon("2026-06-15 09:00:00")  # the day before, and "confirmed" by a wrong time source
+
+    assert issued(restarted) == ("2026-06-16", {"leave": 3})
+    health = restarted.health("clock")
+    assert health["state"] == "degraded" and "behind the latest time recorded here" in health["detail"]
+    answer = refused_for_the_clock(restarted, printer)
+    assert "clock_unknown" in json.dumps(answer)
+    time.sleep(0.2)
+    assert issued(restarted) == ("2026-06-16", {"leave": 3})

@@ -1,0 +1,81 @@
+"""One rate limit for every way to ask for a ticket: a flood of presses on the real control socket of a
+running Appliance gives a bounded number of tickets, and every asker is told plainly what became of it."""
+
+import threading
+import time
+
+import pytest
+
+from appliance.app.config import load_config
+from appliance.app.daemon import Appliance
+from appliance.printer.emulator import PrinterEmulator
+from appliance.protocol.control import request
+from support import wait_for
+from support.config import write_device_config
+
+PRESSES = 70
+WITHIN_S = 0.05
+
+
+@pytest.fixture
+def running(tmp_path):
+    with PrinterEmulator() as printer:
+        config_file = write_device_config(
+            tmp_path, device={"roles": "kiosk"}, printer={"uri": printer.uri, "timeout": "1s"}
+        )
+        config = load_config(config_file)  # [gpio] min_gap: its default, 3 s
+        appliance = Appliance(config, clock_trusted=True)
+        appliance.start()
+        try:
+            health = lambda: {c.name: c.state.value for c in appliance.core.snapshot.components}  # noqa: E731
+            wait_for(lambda: health().get("printer") == "ok", timeout=20, what="the printer ready")
+            yield config.core.control_socket, printer, appliance
+        finally:
+            appliance.stop()
+
+
+def flood(socket_path, concerns) -> list[str]:
+    """PRESSES presses, spread over the concerns, sent by 10 clients at once within about WITHIN_S."""
+    answers, lock = [], threading.Lock()
+    start = threading.Barrier(10)
+
+    def client(index: int) -> None:
+        start.wait()
+        for n in range(index, PRESSES, 10):
+            answer = request(socket_path, "press", timeout=10, concern=concerns[n % len(concerns)])
+            with lock:
+                answers.append(answer)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(10)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    print(f"{PRESSES} presses answered in {time.monotonic() - began:.3f} s")
+    return answers
+
+
+def test_seventy_presses_of_one_concern_at_once_give_one_ticket_and_69_plain_refusals(running):
+    socket_path, printer, appliance = running
+
+    answers = flood(socket_path, ["leave"])
+
+    assert len(answers) == PRESSES
+    assert answers.count("pressed") == 1
+    assert all(a.startswith("too soon: one ticket of 'leave' every 3 s") for a in answers if a != "pressed")
+    assert len(printer.wait_for_jobs(1, timeout_s=20)) == 1
+    time.sleep(0.5)  # nothing else comes out
+    assert len(printer.jobs) == 1
+    assert dict(appliance.core.snapshot.issued_today) == {"leave": 1}
+
+
+def test_a_flood_over_two_concerns_gives_one_ticket_of_each(running):
+    socket_path, printer, appliance = running
+
+    answers = flood(socket_path, ["leave", "documents"])
+
+    assert answers.count("pressed") == 2
+    assert len(printer.wait_for_jobs(2, timeout_s=20)) == 2
+    time.sleep(0.5)
+    assert dict(appliance.core.snapshot.issued_today) == {"leave": 1, "documents": 1}  # A001 and C001
