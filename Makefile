@@ -15,9 +15,10 @@ BIN := $(VENV)/bin
 #   tesseract-ocr-ara, -fas, -rus, -tur, -ukr: ... and each shipped language's words
 #   gcc, python3-dev, linux-libc-dev: python-evdev is built from source (PyPI ships no wheel)
 #   chromium, chromium-driver: the tests drive the backend's counter and wait pages in a real browser
+#   postgresql: the backend's tests run on a real PostgreSQL server too
 DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core libfribidi0 espeak-ng libzbar0 tesseract-ocr \
                    tesseract-ocr-ara tesseract-ocr-fas tesseract-ocr-rus tesseract-ocr-tur tesseract-ocr-ukr \
-                   gcc python3-dev linux-libc-dev chromium chromium-driver libfaketime
+                   gcc python3-dev linux-libc-dev chromium chromium-driver libfaketime postgresql
 DEMO_ARGS ?= --minutes 120
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)

@@ -1,5 +1,6 @@
 """Office figures: how soon every screen of a three-device office (real device processes) shows a change,
-and how many devices following their site's feeds the reference backend serves with calls still on time.
+and how many devices following their site's feeds the reference backend serves with calls still on time:
+on its SQLite file, and on PostgreSQL with two worker processes (a job centre's or a region's backend).
 
 The served devices are asyncio clients on keep-alive HTTP/1.1 connections (no device process each):
 per device the calls long poll, the office-state long poll, and an event upload every EVENT_EVERY_S.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from appliance.app.demo_backend import ReferenceBackend, demo_secret
 from support.office import Office
+from support.postgres import PostgresServer
 
 DEVICES_PER_SITE = 5  # two or three kiosks and as many monitors
 EVENT_EVERY_S = 20.0  # each device uploads an event (a ticket) this often
@@ -66,8 +68,11 @@ class Connection:
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         )
-        for _ in range(2):  # the server closes a connection idle for a few seconds: then once more on a new one
+        # The server closes a connection idle for a few seconds, and the oldest of too many still sending
+        # (thousands connecting at once): then again on a new one.
+        for attempt in range(5):
             if self._streams is None:
+                await asyncio.sleep(0.2 * attempt)
                 self._streams = await asyncio.open_connection("127.0.0.1", self.port)
             reader, writer = self._streams
             try:
@@ -158,6 +163,11 @@ class SimulatedDevice:
             await asyncio.sleep(EVENT_EVERY_S)
 
 
+async def _after(delay_s: float, work) -> None:
+    await asyncio.sleep(delay_s)
+    await work
+
+
 async def _serve_devices(count: int, port: int, tokens: dict, staff_token: str) -> list[float]:
     """Seconds from each call to each device of its site having it (inf: never within the run)."""
     received: dict = {}
@@ -166,8 +176,9 @@ async def _serve_devices(count: int, port: int, tokens: dict, staff_token: str) 
         name, _, site = key.partition("@")
         # Numbers of the site's devices never meet: each device draws from a range of its own.
         devices.append(SimulatedDevice(name, site, token, port, (index % DEVICES_PER_SITE) * 150, received))
-    tasks = [asyncio.create_task(d.follow_calls()) for d in devices]
-    tasks += [asyncio.create_task(d.follow_office()) for d in devices]
+    # Devices come online over the first seconds, as an office's do, not as one burst of connections.
+    tasks = [asyncio.create_task(_after(random.uniform(0, 3), d.follow_calls())) for d in devices]
+    tasks += [asyncio.create_task(_after(random.uniform(0, 3), d.follow_office())) for d in devices]
     tasks += [asyncio.create_task(d.send_events(random.uniform(0, 2), tickets=3)) for d in devices]
     try:
         await asyncio.sleep(5.0)  # everyone connected, every site has visitors waiting
@@ -202,14 +213,15 @@ async def _serve_devices(count: int, port: int, tokens: dict, staff_token: str) 
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def call_to_device_p99_s(count: int) -> float:
-    """p99 of call -> device over every device of the called sites, ``count`` devices served."""
+def call_to_device_p99_s(count: int, **backend) -> float:
+    """p99 of call -> device over every device of the called sites, ``count`` devices served; ``backend``:
+    ReferenceBackend's database and workers."""
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         tokens = {
             f"bench-{n:04d}@site-{n // DEVICES_PER_SITE:03d}": f"token-{n:04d}-{uuid.uuid4().hex}" for n in range(count)
         }
-        backend = ReferenceBackend(var, var / "backend.log", "site-000", tokens)
+        backend = ReferenceBackend(var, var / "backend.log", "site-000", tokens, **backend)
         backend.start(clock_start=datetime.now(UTC))
         try:
             latencies = asyncio.run(_serve_devices(count, backend.port, tokens, demo_secret(var / "staff.token")))
@@ -220,11 +232,13 @@ def call_to_device_p99_s(count: int) -> float:
     return statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
 
 
-def backend_devices_served() -> tuple[int, float]:
-    """The most devices (of LEVELS) served with call -> device p99 within the goal, and that p99 (ms)."""
+def backend_devices_served(database=None) -> tuple[int, float]:
+    """The most devices (of LEVELS) served with call -> device p99 within the goal, and that p99 (ms); with
+    a PostgreSQL ``database`` (a server), two workers on a new database at each level."""
     served, p99_ms = 0, 0.0
     for count in LEVELS:
-        p99 = call_to_device_p99_s(count)
+        backend = {"database": database.new_database(), "workers": 2} if database else {}
+        p99 = call_to_device_p99_s(count, **backend)
         print(f"  {count} devices: call -> device p99 {p99 * 1000:.0f} ms")
         if p99 > CALL_TO_DEVICE_GOAL_S:
             break
@@ -234,8 +248,16 @@ def backend_devices_served() -> tuple[int, float]:
 
 def run() -> dict:
     served, p99_ms = backend_devices_served()
+    postgres = PostgresServer().start()
+    try:
+        print("  on PostgreSQL, 2 workers:")
+        served_postgresql, p99_ms_postgresql = backend_devices_served(postgres)
+    finally:
+        postgres.stop()
     return {
         "office_screens_agree_p99_ms": office_screens_agree_p99_ms(),
         "backend_devices_served": served,
         "backend_call_to_device_p99_ms_at_served": p99_ms,
+        "backend_devices_served_postgresql_2_workers": served_postgresql,
+        "backend_call_to_device_p99_ms_at_served_postgresql": p99_ms_postgresql,
     }

@@ -1,4 +1,5 @@
-"""Shared fixtures: a device config written as a real file, and the package defaults beside it."""
+"""Shared fixtures: a device config written as a real file, and the package defaults beside it; the reference
+backend's database, once on each store (SQLite and a real PostgreSQL server)."""
 
 import logging
 import os
@@ -10,6 +11,7 @@ import pytest
 from appliance.app.config import load_config
 from support import run_seed
 from support.config import write_device_config
+from support.postgres import PostgresServer
 
 
 def pytest_configure(config):
@@ -42,3 +44,19 @@ def _logging_left_as_found():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the whole session (started on first use); each test takes a database of its own."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_database(request, tmp_path):
+    """Where a reference backend keeps its data: the protocol's tests run on both stores."""
+    if request.param == "sqlite":
+        return tmp_path / "backend.db"
+    return request.getfixturevalue("postgres_server").new_database()

@@ -25,9 +25,14 @@ class ReferenceBackend:
     """``entrance-backend serve`` on a free loopback port, its clock started at the simulated day's
     moment; ``stop()`` (also after Ctrl-C or an error) ends the process, killing it if need be."""
 
-    def __init__(self, var_dir: Path, log_path: Path, site: str, devices: dict[str, str]):
-        """``devices``: the token of each device the backend lets in, by device id."""
-        self.database = var_dir / "backend.db"
+    def __init__(
+        self, var_dir: Path, log_path: Path, site: str, devices: dict[str, str], database: str = "", workers: int = 1
+    ):
+        """``devices``: the token of each device the backend lets in, by device id (``id@site`` for a device of
+        another site than ``site``); ``database``: a PostgreSQL
+        URL, with ``workers`` backend processes (default: a SQLite file in ``var_dir``, one process)."""
+        self.database = database or var_dir / "backend.db"
+        self.workers = workers
         self.site, self.devices = site, devices
         self._log_path = log_path
         self._staff_token = demo_secret(var_dir / "staff.token")
@@ -54,6 +59,8 @@ class ReferenceBackend:
             "0",
             "--clock-file",
             str(self._clock_file),
+            "--workers",
+            str(self.workers),
         )
         with open(self._log_path, "ab") as log:
             # A session of its own: Ctrl-C reaches the demo only, which then stops the backend last,
@@ -75,7 +82,7 @@ class ReferenceBackend:
             try:
                 self._session.get(f"{self.url}/openapi.json", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers accept only once they are up
                 time.sleep(0.05)
         raise ApplianceError(f"the reference backend did not answer within {START_TIMEOUT_S:g} s; see {self._log_path}")
 
@@ -101,8 +108,9 @@ class ReferenceBackend:
         self._access.unlink(missing_ok=True)
         descriptor = os.open(self._access, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            for device, token in self.devices.items():
-                file.write(f'[[device]]\nid = "{device}"\nsite = "{self.site}"\ntoken = "{token}"\n\n')
+            for key, token in self.devices.items():
+                device, _, site = key.partition("@")  # the benchmark's devices of many sites: id@site
+                file.write(f'[[device]]\nid = "{device}"\nsite = "{site or self.site}"\ntoken = "{token}"\n\n')
         return self._access
 
     @property

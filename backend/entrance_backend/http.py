@@ -6,13 +6,12 @@ A request is checked against the OpenAPI document (contract.py) before it reache
 # Why Starlette on uvicorn: ASGI, so a monitor waiting in a long poll is a suspended coroutine,
 # not a blocked thread (hundreds of monitors cost nothing); a call wakes them through an
 # asyncio.Event at once. Both are pure Python (they run on a Pi too), small, widely deployed and
-# well kept; uvicorn (with h11) is a production server with graceful shutdown. SQLite work runs in
-# Starlette's thread pool so a slow fsync never stalls the event loop.
+# well kept; uvicorn (with h11) is a production server with graceful shutdown. Database work runs in
+# Starlette's thread pool so a slow fsync or query never stalls the event loop.
 import asyncio
 import hmac
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from starlette.routing import Route
 
 from appliance.protocol.contract import Contract, RequestRejected, parse_timestamp, read_body, timestamp
 from appliance.protocol.throttle import WrongTokens
+from entrance_backend.database import unavailable_errors
 from entrance_backend.store import (
     BackendRefusal,
     BackendStore,
@@ -71,7 +71,7 @@ class DeviceAccess:
 
 @dataclass(frozen=True)
 class Settings:
-    database: Path
+    database: Path | str  # a SQLite file or a postgresql:// URL (database.py)
     devices: tuple[DeviceAccess, ...] = ()
     staff_token: str | None = field(default=None, repr=False)
     site: str = DEFAULT_SITE
@@ -430,7 +430,7 @@ def create_app(backend: Backend) -> Starlette:
         RequestRejected: _rejected,
         BackendRefusal: _refused,
         HTTPException: _http_error,
-        sqlite3.OperationalError: _busy,
+        **dict.fromkeys(unavailable_errors(), _busy),
         Exception: _crashed,
     }
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
@@ -463,7 +463,7 @@ async def _http_error(request, error: HTTPException) -> Response:
     )
 
 
-async def _busy(request, error: sqlite3.OperationalError) -> Response:
+async def _busy(request, error: Exception) -> Response:
     log.warning("database busy: %s", error)
     return JSONResponse(
         {"error": "unavailable", "message": "the backend's database is busy: try again"},

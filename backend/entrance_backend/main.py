@@ -1,8 +1,8 @@
-"""The reference central backend: the whole sync protocol over HTTP, on its own SQLite database.
+"""The reference central backend: the whole sync protocol over HTTP, on a SQLite file or PostgreSQL.
 
 Integrators and the demo run it as a program; the tests run it in-process (BackgroundBackend).
 ``main(argv)`` is its command line: serve, call (a counter calls), book and seed (appointments), push,
-events (what a device sent). The layers: store.py (SQLite), http.py (the operations), and the
+events (what a device sent). The layers: store.py over database.py, http.py (the operations), and the
 protocol's document (appliance.protocol).
 """
 
@@ -13,7 +13,7 @@ import os
 import random
 import secrets
 import signal
-import sqlite3
+import socket
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +30,7 @@ from entrance_backend.access import (
     register_counter,
     register_device,
 )
+from entrance_backend.database import describe, errors, is_postgresql
 from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings
 from entrance_backend.pages import WAIT_PAGE_REFRESH_S
 from entrance_backend.service import BackendService
@@ -119,7 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the protocol over HTTP")
-    serve.add_argument("--db", type=Path, required=True, help="SQLite file (created if missing)")
+    serve.add_argument("--db", type=_database, required=True, help=DATABASE_HELP)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="backend processes serving the one address (default 1); more than one needs a PostgreSQL --db, "
+        "whose notices wake each process's long polls at the others' changes",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument(
@@ -192,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the staff token (default: $ENTRANCE_STAFF_TOKEN)",
     )
     book = commands.add_parser("book", help="book appointments from a JSON file")
-    book.add_argument("--db", type=Path, required=True)
+    book.add_argument("--db", type=_database, required=True, help=DATABASE_HELP)
     book.add_argument("--site", type=_name, default=DEFAULT_SITE)
     book.add_argument(
         "--file",
@@ -202,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "display_code, reference; status optional); the site is --site",
     )
     seed = commands.add_parser("seed", help="add demo appointments to a database")
-    seed.add_argument("--db", type=Path, required=True)
+    seed.add_argument("--db", type=_database, required=True, help=DATABASE_HELP)
     seed.add_argument("--site", type=_name, default=DEFAULT_SITE)
     seed.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
     seed.add_argument("--count", type=int, default=40)
@@ -214,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--timezone", default="Europe/Berlin")
     seed.add_argument("--seed", type=int, help="random seed, for the same data every time")
     push = commands.add_parser("push", help="push a day's appointments to a device's push endpoint")
-    push.add_argument("--db", type=Path, required=True)
+    push.add_argument("--db", type=_database, required=True, help=DATABASE_HELP)
     push.add_argument("--site", type=_name, default=DEFAULT_SITE)
     push.add_argument("--day", default="today", help="YYYY-MM-DD, today or tomorrow")
     push.add_argument("--timezone", default="Europe/Berlin")
@@ -226,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     push.add_argument("--ca-bundle", help="CA bundle to verify the device's TLS certificate")
     events = commands.add_parser("events", help="the events a device sent, one JSON object a line, in order")
-    events.add_argument("--db", type=Path, required=True)
+    events.add_argument("--db", type=_database, required=True, help=DATABASE_HELP)
     events.add_argument("--device", type=_name, required=True)
     options = parser.parse_args(argv)
     try:
@@ -239,9 +247,19 @@ def main(argv: list[str] | None = None) -> int:
             "push": _push,
             "events": _events,
         }[options.command](options)
-    except (BackendRefusal, AccessFileError, ValueError, OSError, sqlite3.Error) as error:
+    except (BackendRefusal, AccessFileError, ValueError, OSError, *errors()) as error:
         print(f"entrance-backend: {error}", file=sys.stderr)
         return 1
+
+
+DATABASE_HELP = (
+    "a SQLite file (created if missing) or a PostgreSQL URL, postgresql://USER@HOST/DATABASE (its password from "
+    "PGPASSWORD or ~/.pgpass, never the command line)"
+)
+
+
+def _database(text: str) -> Path | str:
+    return text if is_postgresql(text) else Path(text)
 
 
 def _name(text: str) -> str:
@@ -291,15 +309,43 @@ def _serve(options) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     if bool(options.tls_cert) != bool(options.tls_key):
         raise ValueError("give --tls-cert and --tls-key together")
+    if options.workers < 1 or (options.workers > 1 and not is_postgresql(options.db)):
+        raise ValueError("--workers above 1 needs a PostgreSQL --db: a SQLite file has one writing process")
     access_file = AccessFile(options.access, options.site) if options.access else None
     staff_token = access_file.access.staff_token if access_file else os.environ.get(STAFF_TOKEN_VARIABLE)
     if not staff_token:
-        staff_token = secrets.token_urlsafe(24)
+        staff_token = secrets.token_urlsafe(24)  # before the workers start: one for all of them
         print(f"staff token (for 'call'): {staff_token}", file=sys.stderr)
     devices = access_file.access.devices if access_file else ()
+    counters = len(access_file.access.counters) if access_file else 0
+    tls = {"ssl_certfile": str(options.tls_cert), "ssl_keyfile": str(options.tls_key)} if options.tls_cert else {}
+    print(
+        f"reference backend on http{'s' * bool(tls)}://{options.host}:{options.port} (document: /openapi.json, "
+        f"counter page: /counter, wait pages: /w/{options.site}), site {options.site}, {len(devices)} device(s), "
+        f"{counters} counter(s), database {describe(options.db)}"
+        + (f", {options.workers} worker processes" if options.workers > 1 else ""),
+        file=sys.stderr,
+    )
+    # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers
+    # it found; with these, an asked-for stop ends with exit code 0, as the appliance's daemon does.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda number, frame: None)
+    if options.workers == 1:
+        _serve_worker(options, staff_token, tls, host=options.host, port=options.port)
+    else:
+        _serve_workers(options, staff_token, tls)
+    print("reference backend stopped", file=sys.stderr)
+    return 0
+
+
+def _serve_worker(options, staff_token: str, tls: dict, **listen) -> None:
+    """One backend process: its own database connections and long polls, on ``listen`` (host and port, or
+    the sockets it shares with the other workers)."""
+    sockets = listen.pop("sockets", None)
+    access_file = AccessFile(options.access, options.site) if options.access else None
     settings = Settings(
         options.db,
-        devices,
+        access_file.access.devices if access_file else (),
         staff_token,
         options.site,
         options.timezone,
@@ -308,24 +354,51 @@ def _serve(options) -> int:
         **({"clock": _clock_in(options.clock_file)} if options.clock_file else {}),
     )
     backend = Backend(settings)
-    tls = {"ssl_certfile": str(options.tls_cert), "ssl_keyfile": str(options.tls_key)} if options.tls_cert else {}
     service = BackendService(backend, access_file)
-    config = server_config(service, options.max_connections, host=options.host, port=options.port, **tls)
-    counters = len(access_file.access.counters) if access_file else 0
-    print(
-        f"reference backend on http{'s' * bool(tls)}://{options.host}:{options.port} (document: /openapi.json, "
-        f"counter page: /counter, wait pages: /w/{options.site}), site {options.site}, {len(devices)} device(s), "
-        f"{counters} counter(s), database {options.db}",
-        file=sys.stderr,
-    )
-    # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers
-    # it found; with these, an asked-for stop ends with exit code 0, as the appliance's daemon does.
+    config = server_config(service, options.max_connections, **listen, **tls)
+    try:
+        Server(config, on_stop=backend.stopping).run(sockets=sockets)
+    finally:
+        backend.store.close()
+
+
+def _serve_workers(options, staff_token: str, tls: dict) -> None:
+    """``--workers`` processes accepting on one listening socket; a stop asked of this one stops them all,
+    and one that fails stops the others (its supervisor, e.g. systemd, starts the backend again)."""
+    listening = socket.create_server((options.host, options.port))
+    listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as BackgroundServer says why
+    workers = []
+    for _ in range(options.workers):
+        pid = os.fork()  # before any thread or connection: each worker makes its own
+        if pid == 0:
+            try:
+                _serve_worker(options, staff_token, tls, sockets=[listening])
+            except BaseException:
+                logging.getLogger("entrance-backend").exception("worker %d failed", os.getpid())
+                os._exit(1)
+            os._exit(0)
+        workers.append(pid)
+    listening.close()
+
+    def stop_all(number, frame) -> None:
+        for worker in workers:
+            try:
+                os.kill(worker, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda number, frame: None)
-    Server(config, on_stop=backend.stopping).run()
-    backend.store.close()
-    print("reference backend stopped", file=sys.stderr)
-    return 0
+        signal.signal(stop_signal, stop_all)
+    failed = False
+    while workers:
+        pid, status = os.wait()
+        workers.remove(pid)
+        if os.waitstatus_to_exitcode(status) != 0 and not failed:
+            failed = True
+            print(f"reference backend: worker {pid} failed; stopping the others", file=sys.stderr)
+            stop_all(None, None)
+    if failed:
+        raise OSError("a backend worker failed")
 
 
 def _register(options) -> int:

@@ -10,7 +10,7 @@ and binds the F-keys. The wait page is one small response without any script: it
 # Python and the templating library Starlette itself documents; templates need no build step.
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from urllib.parse import parse_qsl, quote
 
@@ -77,7 +77,7 @@ class Pages:
 
     async def login(self, request: Request) -> Response:
         if request.method == "GET":
-            session = self.sessions.find(request.cookies.get(SESSION_COOKIE), self.access)
+            session = await run_in_threadpool(self.sessions.find, request.cookies.get(SESSION_COOKIE), self.access)
             if session is not None:
                 return _redirect(_counter_path(session.site, session.number))
             expired = request.query_params.get("expired") == "1"
@@ -93,7 +93,7 @@ class Pages:
         response = _redirect(_counter_path(counter.site, counter.number))
         response.set_cookie(
             SESSION_COOKIE,
-            self.sessions.start(counter),
+            await run_in_threadpool(self.sessions.start, counter),
             max_age=SESSION_S,
             path="/counter",
             secure=request.url.scheme == "https",
@@ -104,13 +104,13 @@ class Pages:
 
     async def logout(self, request: Request) -> Response:
         if _same_origin(request):
-            self.sessions.end(request.cookies.get(SESSION_COOKIE))
+            await run_in_threadpool(self.sessions.end, request.cookies.get(SESSION_COOKIE))
         response = _redirect("/counter")
         response.delete_cookie(SESSION_COOKIE, path="/counter")
         return response
 
     async def counter(self, request: Request) -> Response:
-        session, refusal = self._session(request)
+        session, refusal = await run_in_threadpool(self._session, request)
         if refusal is not None:
             return refusal
         site, number = session.site, session.number
@@ -118,16 +118,15 @@ class Pages:
             if not _same_origin(request):
                 return _html("answer.html", status=403, kind="foreign_form")
             form = await _form(request)
-            session.message = (
-                await run_in_threadpool(self._act, site, number, form) if form is not None else ("bad_form", "")
-            )
+            message = await run_in_threadpool(self._act, site, number, form) if form is not None else ("bad_form", "")
+            await run_in_threadpool(self.sessions.tell, session, message)
             return _redirect(_counter_path(site, number))
-        message, session.message = session.message, None
+        message = await run_in_threadpool(self.sessions.told, session)
         return _html("counter.html", **await run_in_threadpool(self._counter_view, site, number), message=message)
 
     async def live(self, request: Request) -> Response:
         """The page's live part once the office's state is other than version ``after`` (or after a while)."""
-        session, refusal = self._session(request)
+        session, refusal = await run_in_threadpool(self._session, request)
         if refusal is not None:
             return Response(status_code=401, headers=_NO_STORE)  # the script then reloads: the login shows
         after = request.query_params.get("after", "")
@@ -191,32 +190,32 @@ class Pages:
         current = store.counter_current(site, day, number)
         code = code or (current["code"] if current else "")
         try:
-            with desk.lock:
-                if action == "next":
-                    if desk.paused:
-                        return "paused", ""
-                    call = store.call_next(site, day, number, now, list(desk.concerns) or None)
-                    return "called", call["code"]
-                if action == "pause":
-                    desk.paused = not desk.paused
-                    return ("pause_on" if desk.paused else "pause_off"), ""
-                if action == "concerns":
-                    known = set(store.concerns(site)) | set(desk.concerns)
-                    desk.concerns = tuple(sorted(c for c in form.getlist("concern") if c in known))
-                    return "concerns", ""
-                if action not in ("recall", "not_come", "transfer"):
-                    return "bad_form", ""
-                if not code:
-                    return "no_visitor", ""
-                if action in ("recall", "not_come") and not store.has_called(site, day, number, code):
-                    return "not_called_here", code
-                if action == "recall":
-                    store.call_code(site, day, number, code, now)
-                    return "recalled", code
-                if action == "not_come":
-                    store.mark_not_come(site, day, code, now)
-                    return "not_come", code
-                return self._transfer(site, day, code, now, form)
+            if action == "next":
+                if desk.paused:
+                    return "paused", ""
+                call = store.call_next(site, day, number, now, list(desk.concerns) or None)
+                return "called", call["code"]
+            if action == "pause":
+                self.sessions.set_desk(site, number, replace(desk, paused=not desk.paused))
+                return ("pause_off" if desk.paused else "pause_on"), ""
+            if action == "concerns":
+                known = set(store.concerns(site)) | set(desk.concerns)
+                chosen = tuple(sorted(c for c in form.getlist("concern") if c in known))
+                self.sessions.set_desk(site, number, replace(desk, concerns=chosen))
+                return "concerns", ""
+            if action not in ("recall", "not_come", "transfer"):
+                return "bad_form", ""
+            if not code:
+                return "no_visitor", ""
+            if action in ("recall", "not_come") and not store.has_called(site, day, number, code):
+                return "not_called_here", code
+            if action == "recall":
+                store.call_code(site, day, number, code, now)
+                return "recalled", code
+            if action == "not_come":
+                store.mark_not_come(site, day, code, now)
+                return "not_come", code
+            return self._transfer(site, day, code, now, form)
         except BackendRefusal as refusal:
             return "refused_" + type(refusal).__name__, code
 

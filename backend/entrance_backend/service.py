@@ -27,7 +27,7 @@ class BackendService:
         self.backend, self.access_file = backend, access_file
         settings = backend.settings
         access = access_file.access if access_file else Access(settings.devices, tuple(counters), settings.staff_token)
-        self.pages = Pages(backend, access, CounterSessions(), wait_page_refresh_s)
+        self.pages = Pages(backend, access, CounterSessions(backend.store), wait_page_refresh_s)
         self.metrics = Metrics(backend.store)
         app = create_app(backend)
         app.router.routes.extend([*self.pages.routes(), Route("/metrics", self.metrics.endpoint, methods=["GET"])])

@@ -1,13 +1,14 @@
-"""The reference backend's data in one SQLite file: appointments, devices' events, tickets, calls, waits.
+"""The reference backend's data in one database (database.py: SQLite or PostgreSQL): appointments, devices'
+events, tickets, calls, waits.
 
 An event batch is one transaction and (device, key) is unique, so each event's effect happens once
-however often a device sends it. Thread-safe: one connection, one lock, short transactions.
+however often a device sends it. Thread-safe: one connection, one lock, short transactions; on
+PostgreSQL several processes share the database, each writing transaction alone.
 Every change of a site's call-up state moves its office version on and is told to ``on_change``.
 """
 
 import json
 import secrets
-import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -16,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
+from entrance_backend.database import connect
 from entrance_backend.waits import DEFAULT_PACE_S, PACE_CALLS, pace_s, wait_minutes
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -155,6 +157,23 @@ ALTER TABLE tickets ADD COLUMN drawn INTEGER;   -- the office's order of drawing
 UPDATE tickets SET drawn = rowid;
 INSERT INTO meta VALUES ('draw_seq', (SELECT COALESCE(MAX(rowid), 0) FROM tickets));
 """,
+    5: """
+CREATE TABLE counter_sessions (                 -- counter page sign-ins, known to every backend process
+    id_digest TEXT PRIMARY KEY,                 -- SHA-256 of the cookie's session id: the table signs nobody in
+    site TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    token_digest TEXT NOT NULL,                 -- the counter's key it began with: a new key ends it
+    started DOUBLE PRECISION NOT NULL,          -- seconds since the epoch
+    message TEXT                                -- what the last action did (JSON), shown once
+);
+CREATE TABLE counter_desks (                    -- what each counter's staff chose
+    site TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    concerns TEXT NOT NULL,                     -- a JSON list; empty: all
+    paused INTEGER NOT NULL,
+    PRIMARY KEY (site, number)
+);
+""",
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
 # starts a new run after the old one ended, so it never looks like two.
@@ -164,6 +183,9 @@ _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, s
 _WAITING_APPOINTMENTS = (
     "FROM appointments WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL AND not_come_at IS NULL"
 )
+# The order call_next takes checked-in appointments in; an appointment booked as checked in has no check-in
+# time, which SQLite sorts first and PostgreSQL last unless told.
+_APPOINTMENTS_IN_ORDER = "ORDER BY slot, checked_in_at NULLS FIRST, id"
 _WAITING_TICKETS = "FROM tickets WHERE site=? AND day=? AND state='waiting' AND not_come_at IS NULL"
 _CALLS_JOINED = (
     "FROM calls c LEFT JOIN tickets t ON c.kind='ticket' AND t.site=c.site AND t.day=c.day AND t.code=c.code "
@@ -236,33 +258,34 @@ class BackendStore:
     WAITING_LISTED = 50  # the head of the waiting list in the office state: more than any screen shows
 
     def __init__(
-        self, path: Path, on_change: Callable[[str], None] = lambda site: None, default_pace_s: int = DEFAULT_PACE_S
+        self,
+        database: Path | str,
+        on_change: Callable[[str], None] = lambda site: None,
+        default_pace_s: int = DEFAULT_PACE_S,
     ):
-        self.path = Path(path)
+        self.database = database  # a SQLite file or a postgresql:// URL
         self.default_pace_s = default_pace_s  # the office's pace before its calls tell it
         self.on_change = on_change  # called with the site after each committed change of its office state
         self._changed_sites: set[str] = set()
         # The latest office state per (site, day): every device's poll wakes at each change, one computes it.
         self._office_states: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect(database, self._changed_elsewhere)
         with self._transaction():
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            version = self._db.schema_version()
             if version > SCHEMA_VERSION:
-                raise BackendRefusal(f"{self.path} was written by a newer reference backend (schema {version})")
+                raise BackendRefusal(f"{database} was written by a newer reference backend (schema {version})")
             if version == 0:
-                for statement in _statements(SCHEMA):
+                for statement in _statements(self._db.schema(SCHEMA)):
                     self._db.execute(statement)
                 self._db.execute(
                     "INSERT INTO meta VALUES ('epoch', ?), ('appointment_seq', '0')", (secrets.token_hex(4),)
                 )
                 version = 1
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _statements(MIGRATIONS[step]):
+                for statement in _statements(self._db.schema(MIGRATIONS[step])):
                     self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.set_schema_version(SCHEMA_VERSION)
         # Cursors carry the epoch, so one issued by an earlier (reset) database is recognised as foreign.
         self.epoch = self._db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()[0]
 
@@ -332,7 +355,7 @@ class BackendStore:
 
     def appointment_day(self, site: str, day: str) -> tuple[int, list[dict]]:
         """The day's appointments in slot order, and the position to continue from."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT {_APPOINTMENT_COLUMNS} FROM appointments WHERE site=? AND day=? ORDER BY slot, display_code",
                 (site, day),
@@ -341,7 +364,7 @@ class BackendStore:
 
     def appointment_changes(self, site: str, day: str, since: int) -> tuple[int, list[tuple[str, dict]]]:
         """The day's appointments changed after position ``since``, each as (change, appointment)."""
-        with self._lock:
+        with self._reading():
             position = self._day_position(site, day)
             if since > position:
                 raise CursorGone(
@@ -362,7 +385,7 @@ class BackendStore:
         return position, changes
 
     def day_position(self, site: str, day: str) -> int:
-        with self._lock:
+        with self._reading():
             return self._day_position(site, day)
 
     # --- devices -------------------------------------------------------------------------------
@@ -375,7 +398,8 @@ class BackendStore:
         device = sender.device
         with self._transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?)",
+                "INSERT INTO heartbeats VALUES (?, ?, ?, ?) ON CONFLICT (device) DO UPDATE "
+                "SET site=excluded.site, received_at=excluded.received_at, body=excluded.body",
                 (device, site, timestamp(received_at), json.dumps(heartbeat, sort_keys=True)),
             )
             for component in heartbeat["components"]:
@@ -415,7 +439,7 @@ class BackendStore:
 
     def events(self, device: str) -> list[dict]:
         """Every event held for ``device``, in the order it was applied."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT key, kind, body, created_at FROM events WHERE device=? ORDER BY id", (device,)
             ).fetchall()
@@ -425,7 +449,7 @@ class BackendStore:
         ]
 
     def heartbeat(self, device: str) -> dict | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT body FROM heartbeats WHERE device=?", (device,)).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -433,12 +457,12 @@ class BackendStore:
 
     def calls_after(self, site: str, after: int | None, limit: int) -> tuple[int, list[dict]]:
         """Calls after position ``after`` (None: the latest ``limit``), oldest first, and the new position."""
-        with self._lock:
+        with self._reading():
             position = self._calls_position(site)
             if after is None:
                 rows = self._db.execute(
                     "SELECT * FROM (SELECT n, counter, code, kind, called_at FROM calls "
-                    "WHERE site=? ORDER BY n DESC LIMIT ?) ORDER BY n",
+                    "WHERE site=? ORDER BY n DESC LIMIT ?) AS latest ORDER BY n",
                     (site, limit),
                 ).fetchall()
             elif after > position:
@@ -482,7 +506,7 @@ class BackendStore:
         with self._transaction():
             row = self._db.execute(
                 "SELECT id, display_code FROM appointments WHERE site=? AND day=? AND status='checked_in' AND "
-                f"called_at IS NULL AND not_come_at IS NULL{only} ORDER BY slot, checked_in_at, id LIMIT 1",
+                f"called_at IS NULL AND not_come_at IS NULL{only} {_APPOINTMENTS_IN_ORDER} LIMIT 1",
                 (site, day, *(concerns or ())),
             ).fetchone()
             if row is not None:
@@ -557,7 +581,7 @@ class BackendStore:
             return self._record_call(site, day, counter, code, kind, now)
 
     def tickets(self, site: str, day: str) -> list[dict]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT code, concern, state, counter FROM tickets WHERE site=? AND day=? ORDER BY drawn",
                 (site, day),
@@ -570,12 +594,12 @@ class BackendStore:
         """What every screen of the office shows (the protocol's OfficeState): the latest calls, newest
         first, the head of the waiting list in calling order (as ``call_next`` would take them), and per
         concern how many wait and the office's wait estimate. Its cost does not grow with the list."""
-        with self._lock:
+        with self._reading():
             return self._office_state(site, day)
 
     def office_state_for(self, site: str, day: str, device: str) -> dict:
         """The office state as ``device`` gets it: with the key of its latest event the state covers."""
-        with self._lock:  # one moment for both: the key's events are exactly those in the state
+        with self._reading():  # one moment for both: the key's events are exactly those in the state
             state = self._office_state(site, day)
             row = self._db.execute(
                 "SELECT key FROM events WHERE device=? ORDER BY id DESC LIMIT 1", (device,)
@@ -584,7 +608,7 @@ class BackendStore:
 
     def check_office_version(self, site: str, version: int) -> None:
         """Refuses a version of ``site``'s office state this backend never issued."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"office_seq:{site}",)).fetchone()
         if version > (int(row[0]) if row else 0):
             raise CursorGone(
@@ -613,7 +637,7 @@ class BackendStore:
         ).fetchall()
         appointments = self._db.execute(
             f"SELECT display_code, concern, slot, COALESCE(checked_in_at, updated_at) {_WAITING_APPOINTMENTS} "
-            "ORDER BY slot, checked_in_at, id LIMIT ?",
+            f"{_APPOINTMENTS_IN_ORDER} LIMIT ?",
             (site, day, self.WAITING_LISTED),
         ).fetchall()
         tickets = self._db.execute(
@@ -622,14 +646,14 @@ class BackendStore:
         ).fetchall()
         counts = self._db.execute(
             f"SELECT concern, COUNT(*) FROM (SELECT concern {_WAITING_APPOINTMENTS} UNION ALL "
-            f"SELECT concern {_WAITING_TICKETS}) GROUP BY concern ORDER BY concern",
+            f"SELECT concern {_WAITING_TICKETS}) AS waiting GROUP BY concern ORDER BY concern",
             (site, day, site, day),
         ).fetchall()
         paces: dict[str, list[str]] = {}
         for concern, called_at in self._db.execute(
             "SELECT concern, called_at FROM (SELECT COALESCE(t.concern, a.concern) AS concern, c.called_at, "
             "ROW_NUMBER() OVER (PARTITION BY COALESCE(t.concern, a.concern) ORDER BY c.n DESC) AS latest "
-            f"{_CALLS_JOINED}) WHERE latest <= ?",
+            f"{_CALLS_JOINED}) AS paced WHERE latest <= ?",
             (site, day, PACE_CALLS),
         ):
             paces.setdefault(concern, []).append(called_at)
@@ -774,10 +798,10 @@ class BackendStore:
     def waiting_place(self, site: str, day: str, code: str) -> tuple[int, int, str] | None:
         """``code``'s position in the office's waiting list, its position among its concern's, and the
         concern (1: called next); None when it is not waiting."""
-        with self._lock:
+        with self._reading():
             rows = (
                 self._db.execute(
-                    f"SELECT display_code, concern {_WAITING_APPOINTMENTS} ORDER BY slot, checked_in_at, id",
+                    f"SELECT display_code, concern {_WAITING_APPOINTMENTS} {_APPOINTMENTS_IN_ORDER}",
                     (site, day),
                 ).fetchall()
                 + self._db.execute(f"SELECT code, concern {_WAITING_TICKETS} ORDER BY drawn", (site, day)).fetchall()
@@ -808,7 +832,7 @@ class BackendStore:
     def visitor_state(self, site: str, day: str, code: str) -> dict | None:
         """What the wait page tells the holder of ``code``: kind, concern, state (waiting, called, not_come,
         void, booked: an appointment not checked in) and, once called, the counter; None: no such code."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT 'ticket', concern, CASE WHEN not_come_at IS NOT NULL THEN 'not_come' ELSE state END "
                 "FROM tickets WHERE site=? AND day=? AND code=? UNION ALL "
@@ -831,7 +855,7 @@ class BackendStore:
     def counter_current(self, site: str, day: str, counter: int) -> dict | None:
         """The visitor ``counter`` called last, while that call stands (not recalled to another counter,
         handed on or marked not come): their visitor_state and called_at."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT code, called_at FROM calls WHERE site=? AND day=? AND counter=? ORDER BY n DESC LIMIT 1",
                 (site, day, counter),
@@ -844,7 +868,7 @@ class BackendStore:
         return state | {"called_at": row[1]}
 
     def has_called(self, site: str, day: str, counter: int, code: str) -> bool:
-        with self._lock:
+        with self._reading():
             return (
                 self._db.execute(
                     "SELECT 1 FROM calls WHERE site=? AND day=? AND counter=? AND code=? LIMIT 1",
@@ -855,7 +879,7 @@ class BackendStore:
 
     def concerns(self, site: str) -> list[str]:
         """Every concern the site has had a ticket, appointment or published wait of."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT concern FROM tickets WHERE site=? UNION SELECT concern FROM appointments WHERE site=? "
                 "UNION SELECT concern FROM waits WHERE site=? ORDER BY 1",
@@ -865,13 +889,73 @@ class BackendStore:
 
     def events_applied(self) -> int:
         """How many events devices have sent, each counted once (the events' order of application)."""
-        with self._lock:
-            return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+        with self._reading():
+            return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    def health(self) -> list[tuple[str, str, str, str]]:
+        """(device, component, state, detail): each device's latest word on each of its components."""
+        with self._reading():
+            return self._db.execute(
+                "SELECT device, component, state, detail FROM health ORDER BY device, component"
+            ).fetchall()
 
     def devices_last_seen(self) -> list[tuple[str, str, str]]:
         """(device, site, time of its latest heartbeat) for every device that ever sent one."""
-        with self._lock:
+        with self._reading():
             return self._db.execute("SELECT device, site, received_at FROM heartbeats ORDER BY device").fetchall()
+
+    # --- the counter page's sign-ins and desks (counter_sessions.py) --------------------------------
+
+    def start_counter_session(
+        self, id_digest: str, counter: tuple[str, int], token_digest: str, now: float, lasts_s: float, concerns: list
+    ) -> None:
+        """A new sign-in at ``counter`` (site, number), ended ones forgotten; the desk serves ``concerns``
+        until its staff choose."""
+        with self._transaction():
+            self._db.execute("DELETE FROM counter_sessions WHERE started <= ?", (now - lasts_s,))
+            self._db.execute(
+                "INSERT INTO counter_sessions VALUES (?, ?, ?, ?, ?, NULL)", (id_digest, *counter, token_digest, now)
+            )
+            self._db.execute(
+                "INSERT INTO counter_desks VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", (*counter, json.dumps(concerns))
+            )
+
+    def counter_session(self, id_digest: str) -> tuple[str, int, str, float] | None:
+        """(site, number, token digest, started) of a sign-in."""
+        with self._reading():
+            return self._db.execute(
+                "SELECT site, number, token_digest, started FROM counter_sessions WHERE id_digest=?", (id_digest,)
+            ).fetchone()
+
+    def end_counter_session(self, id_digest: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM counter_sessions WHERE id_digest=?", (id_digest,))
+
+    def set_counter_message(self, id_digest: str, message: str) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE counter_sessions SET message=? WHERE id_digest=?", (message, id_digest))
+
+    def take_counter_message(self, id_digest: str) -> str | None:
+        with self._transaction():
+            row = self._db.execute("SELECT message FROM counter_sessions WHERE id_digest=?", (id_digest,)).fetchone()
+            if row and row[0]:
+                self._db.execute("UPDATE counter_sessions SET message=NULL WHERE id_digest=?", (id_digest,))
+        return row[0] if row else None
+
+    def counter_desk(self, counter: tuple[str, int]) -> tuple[list[str], bool] | None:
+        """(concerns, paused) the staff of ``counter`` (site, number) chose."""
+        with self._reading():
+            row = self._db.execute("SELECT concerns, paused FROM counter_desks WHERE site=? AND number=?", counter)
+            row = row.fetchone()
+        return (json.loads(row[0]), bool(row[1])) if row else None
+
+    def set_counter_desk(self, counter: tuple[str, int], concerns: list[str], paused: bool) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO counter_desks VALUES (?, ?, ?, ?) ON CONFLICT (site, number) DO UPDATE "
+                "SET concerns=excluded.concerns, paused=excluded.paused",
+                (*counter, json.dumps(concerns), int(paused)),
+            )
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -1019,7 +1103,9 @@ class BackendStore:
 
     def _health(self, device, component, state, detail, reported_at) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO health VALUES (?, ?, ?, ?, ?)", (device, component, state, detail, reported_at)
+            "INSERT INTO health VALUES (?, ?, ?, ?, ?) ON CONFLICT (device, component) DO UPDATE "
+            "SET state=excluded.state, detail=excluded.detail, reported_at=excluded.reported_at",
+            (device, component, state, detail, reported_at),
         )
 
     def _visitor(self, site: str, day: str, code: str) -> tuple[str, str]:
@@ -1060,9 +1146,9 @@ class BackendStore:
     def _record_call(self, site, day, counter, code, kind, now) -> dict:
         called_at = timestamp(now)
         n = self._db.execute(
-            "INSERT INTO calls (site, day, counter, code, kind, called_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO calls (site, day, counter, code, kind, called_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING n",
             (site, day, counter, code, kind, called_at),
-        ).lastrowid
+        ).fetchone()[0]
         self._office_changed(site, day)
         return self._call(n, counter, code, kind, called_at)
 
@@ -1101,11 +1187,14 @@ class BackendStore:
         if not changed:
             return
         version = self._db.execute(
-            "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value=CAST(value AS INTEGER) + 1 "
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value=CAST(meta.value AS INTEGER) + 1 "
             "RETURNING value",
             (f"office_seq:{site}",),
         ).fetchone()[0]
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"office:{site}:{day}", version))
+        self._db.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            (f"office:{site}:{day}", version),
+        )
         self._changed_sites.add(site)
 
     def _office_version(self, site: str, day: str) -> int:
@@ -1116,16 +1205,22 @@ class BackendStore:
     def _transaction(self):
         with self._lock:
             self._changed_sites = set()
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._db.write():
                 yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                for site in sorted(self._changed_sites):
+                    self._db.changed(site)
             changed, self._changed_sites = self._changed_sites, set()
         for site in sorted(changed):
             self.on_change(site)
+
+    @contextmanager
+    def _reading(self):
+        with self._lock, self._db.read():
+            yield
+
+    def _changed_elsewhere(self, site: str) -> None:
+        """Another process committed a change of ``site``'s state (told on PostgreSQL's listening thread)."""
+        self.on_change(site)
 
 
 def _columns(sender: Sender) -> tuple:

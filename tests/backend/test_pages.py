@@ -14,8 +14,8 @@ from support.backend_pages import COUNTERS, DAY, DEVICES, NOW, SITE, PagesOffice
 
 
 @pytest.fixture
-def office(tmp_path):
-    with PagesOffice(tmp_path) as office:
+def office(tmp_path, backend_database):
+    with PagesOffice(tmp_path, database=backend_database) as office:
         yield office
 
 
@@ -78,7 +78,7 @@ def test_guessing_counter_keys_is_slowed_down_by_the_rate_limit(tmp_path):
 def test_an_expired_sign_in_calls_nobody_and_asks_to_sign_in_again(office):
     office.issue("A001")
     now = [0.0]
-    office.backend.service.pages.sessions = CounterSessions(clock=lambda: now[0])
+    office.backend.service.pages.sessions = CounterSessions(office.store, clock=lambda: now[0])
     staff = office.sign_in(3)
     now[0] += SESSION_S + 1
     page = office.act(staff, 3, action="next")

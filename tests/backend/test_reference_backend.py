@@ -1,7 +1,8 @@
 """The reference backend as a specification of the sync protocol: real server on loopback, real HTTP.
 
-Each test starts the backend in-process on a free port with its own SQLite file and talks to it
-with requests, as a device, the staff or the public website would.
+Each test starts the backend in-process on a free port with its own database, once a SQLite file and once
+on PostgreSQL (the backend_database fixture), and talks to it with requests, as a device, the staff or the
+public website would.
 """
 
 import json
@@ -52,14 +53,14 @@ HEARTBEAT = {
 }
 
 
-def start(tmp_path, **settings) -> BackgroundBackend:
+def start(database, **settings) -> BackgroundBackend:
     options = dict(devices=DEVICES, staff_token=STAFF, site="mitte", rate_limit=0, clock=lambda: NOW)
-    return BackgroundBackend(Settings(tmp_path / "backend.db", **(options | settings))).start()
+    return BackgroundBackend(Settings(database, **(options | settings))).start()
 
 
 @pytest.fixture
-def backend(tmp_path):
-    backend = start(tmp_path)
+def backend(backend_database):
+    backend = start(backend_database)
     yield backend
     backend.stop()
 
@@ -124,7 +125,7 @@ def test_every_device_operation_needs_a_known_token(backend):
 
 
 def test_guessing_tokens_is_throttled_per_source_address(tmp_path):
-    backend = start(tmp_path, rate_limit=50)  # the default: each caller's rate is far from reached here
+    backend = start(tmp_path / "backend.db", rate_limit=50)  # the default: each caller's rate is far from reached here
 
     def heartbeat(token):
         headers = {"Authorization": f"Bearer {token}"}
@@ -271,14 +272,14 @@ def test_events_take_effect_in_the_order_sent(backend):
     assert [e["key"] for e in backend.store.events("kiosk-1")] == sent
 
 
-def test_each_event_counts_once_across_backend_restarts(tmp_path):
+def test_each_event_counts_once_across_backend_restarts(backend_database):
     batch = [ticket(f"A{n:03d}", n) for n in range(1, 21)]
-    backend = start(tmp_path)
+    backend = start(backend_database)
     try:
         assert upload(backend, batch[:10]).status_code == 200
     finally:
         backend.stop()
-    backend = start(tmp_path)  # the device never saw the answer and sends everything again
+    backend = start(backend_database)  # the device never saw the answer and sends everything again
     try:
         answer = upload(backend, batch).json()
         assert answer["duplicates"] == [e["key"] for e in batch[:10]]
@@ -403,7 +404,7 @@ def test_a_database_of_the_version_before_is_brought_up_to_date(tmp_path):
             db.execute(statement)
         db.execute("INSERT INTO meta VALUES ('epoch', 'cafe0001'), ('appointment_seq', '0')")
         db.execute("PRAGMA user_version=1")
-    backend = start(tmp_path)
+    backend = start(tmp_path / "backend.db")
     try:
         upload(backend, [ticket("A001")])
         assert "alarms" in upload(backend, [ticket("A001", 1)], device="kiosk-2", headers=KIOSK_2).json()
@@ -411,9 +412,9 @@ def test_a_database_of_the_version_before_is_brought_up_to_date(tmp_path):
         backend.stop()
 
 
-def test_the_published_wait_is_the_office_s_own_estimate_whichever_device_reported_last(tmp_path):
+def test_the_published_wait_is_the_office_s_own_estimate_whichever_device_reported_last(backend_database):
     moments = [NOW]
-    backend = start(tmp_path, clock=lambda: moments[0])
+    backend = start(backend_database, clock=lambda: moments[0])
     try:
         upload(backend, [ticket(f"A{n:03d}", n) for n in range(1, 9)] + [ticket("C001", 9, "documents")])
         estimate = {"day": DAY, "concern": "leave", "minutes": 90, "waiting": 1}
@@ -768,7 +769,7 @@ def test_push_sends_the_whole_day_as_the_document_describes(backend, capsys):
                 [
                     "push",
                     "--db",
-                    str(backend.store.path),
+                    str(backend.store.database),
                     "--site",
                     "mitte",
                     "--day",
@@ -865,8 +866,8 @@ def test_huge_bodies_are_413_and_change_nothing(backend):
     assert backend.store.events("kiosk-1") == []
 
 
-def test_too_many_requests_are_429_with_retry_after(tmp_path):
-    backend = start(tmp_path, rate_limit=2)
+def test_too_many_requests_are_429_with_retry_after(backend_database):
+    backend = start(backend_database, rate_limit=2)
     try:
         answers = [requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK) for _ in range(8)]
         limited = [a for a in answers if a.status_code == 429]
@@ -896,8 +897,8 @@ def test_the_openapi_document_is_served_and_valid(backend):
     assert {k: v for k, v in served.items() if k != "servers"} == {k: v for k, v in on_disk.items() if k != "servers"}
 
 
-def test_stopping_answers_waiting_long_polls_at_once(tmp_path):
-    backend = start(tmp_path)
+def test_stopping_answers_waiting_long_polls_at_once(backend_database):
+    backend = start(backend_database)
     cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
     answers = []
     waiting = threading.Thread(target=lambda: answers.append(poll(backend, cursor, 30)))
@@ -912,14 +913,17 @@ def test_stopping_answers_waiting_long_polls_at_once(tmp_path):
 
 def test_two_devices_with_the_same_token_are_refused(tmp_path):
     with pytest.raises(ValueError, match="own name and token"):
-        start(tmp_path, devices=(DeviceAccess("kiosk-1", "mitte", "same"), DeviceAccess("kiosk-2", "mitte", "same")))
+        start(
+            tmp_path / "backend.db",
+            devices=(DeviceAccess("kiosk-1", "mitte", "same"), DeviceAccess("kiosk-2", "mitte", "same")),
+        )
 
 
-def test_seed_makes_a_realistic_morning_of_bookings(tmp_path, capsys):
-    database = tmp_path / "backend.db"
+def test_seed_makes_a_realistic_morning_of_bookings(backend_database, capsys):
+    database = backend_database
     assert main(["seed", "--db", str(database), "--site", "mitte", "--day", DAY, "--count", "60", "--seed", "7"]) == 0
     assert "60 appointments for mitte on 2026-03-09 (T001-T060" in capsys.readouterr().out
-    backend = start(tmp_path)
+    backend = start(backend_database)
     try:
         day = appointments(backend).json()["appointments"]
     finally:
@@ -930,7 +934,7 @@ def test_seed_makes_a_realistic_morning_of_bookings(tmp_path, capsys):
     assert {a["concern"] for a in day} <= {"first-application", "leave", "documents"}
 
 
-def test_book_adds_the_file_s_appointments_for_the_site_and_devices_get_them(tmp_path, capsys):
+def test_book_adds_the_file_s_appointments_for_the_site_and_devices_get_them(backend_database, tmp_path, capsys):
     bookings = tmp_path / "bookings.json"
     bookings.write_text(
         json.dumps(
@@ -954,9 +958,9 @@ def test_book_adds_the_file_s_appointments_for_the_site_and_devices_get_them(tmp
             ]
         )
     )
-    assert main(["book", "--db", str(tmp_path / "backend.db"), "--site", "mitte", "--file", str(bookings)]) == 0
+    assert main(["book", "--db", str(backend_database), "--site", "mitte", "--file", str(bookings)]) == 0
     assert "2 appointments booked for mitte" in capsys.readouterr().out
-    backend = start(tmp_path)
+    backend = start(backend_database)
     try:
         day = appointments(backend).json()["appointments"]
     finally:
@@ -982,13 +986,17 @@ def test_book_adds_the_file_s_appointments_for_the_site_and_devices_get_them(tmp
         ('{"id": "1"}', "expected a JSON list of appointments"),
     ],
 )
-def test_book_refuses_a_file_with_a_bad_appointment_and_books_none_of_it(tmp_path, capsys, content, problem):
+def test_book_refuses_a_file_with_a_bad_appointment_and_books_none_of_it(
+    backend_database, tmp_path, capsys, content, problem
+):
     bookings = tmp_path / "bookings.json"
     bookings.write_text(content)
-    database = tmp_path / "backend.db"
+    database = backend_database
     assert main(["book", "--db", str(database), "--file", str(bookings)]) == 1
     assert problem in capsys.readouterr().err
-    assert BackendStore(database).appointment_day("mitte", DAY)[1] == []
+    store = BackendStore(database)
+    assert store.appointment_day("mitte", DAY)[1] == []
+    store.close()
 
 
 def test_events_lists_what_a_device_sent_in_order(backend, capsys):
@@ -999,7 +1007,7 @@ def test_events_lists_what_a_device_sent_in_order(backend, capsys):
         device="kiosk-2",
         headers={"Authorization": "Bearer token-kiosk-2"},
     )
-    assert main(["events", "--db", str(backend.store.path), "--device", "kiosk-1"]) == 0
+    assert main(["events", "--db", str(backend.store.database), "--device", "kiosk-1"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(e["kind"], e["body"]["code"]) for e in lines] == [("ticket_issued", "A001"), ("ticket_issued", "A002")]
 

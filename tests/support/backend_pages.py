@@ -18,14 +18,24 @@ COUNTERS = (
     CounterAccess(SITE, 3, "counter-3-key-mitte"),
     CounterAccess("nord", 1, "counter-1-key-nord"),
 )
-DEVICES = (DeviceAccess("kiosk-1", SITE, KIOSK_TOKEN), DeviceAccess("kiosk-nord", "nord", "token-kiosk-nord"))
+MONITOR_TOKEN = "token-monitor-1-pages"
+DEVICES = (
+    DeviceAccess("kiosk-1", SITE, KIOSK_TOKEN),
+    DeviceAccess("monitor-1", SITE, MONITOR_TOKEN),  # the waiting room's monitor (the browser test's)
+    DeviceAccess("kiosk-nord", "nord", "token-kiosk-nord"),
+)
 
 
 class PagesOffice:
-    """``with PagesOffice(tmp_path) as office``: the backend serving its pages at office.url."""
+    """``with PagesOffice(tmp_path) as office``: the backend serving its pages at office.url (its database a
+    SQLite file in tmp_path unless given)."""
 
-    def __init__(self, tmp_path, wait_page_refresh_s: int = 20, clock=lambda: NOW, rate_limit: float = 0):
-        settings = Settings(tmp_path / "backend.db", DEVICES, "staff-secret", SITE, rate_limit=rate_limit, clock=clock)
+    def __init__(
+        self, tmp_path, wait_page_refresh_s: int = 20, clock=lambda: NOW, rate_limit: float = 0, database=None
+    ):
+        settings = Settings(
+            database or tmp_path / "backend.db", DEVICES, "staff-secret", SITE, rate_limit=rate_limit, clock=clock
+        )
         self.backend = BackgroundBackend(settings, counters=COUNTERS, wait_page_refresh_s=wait_page_refresh_s)
         self.url, self.store = self.backend.url, self.backend.store
 

@@ -9,9 +9,11 @@ import re
 import sqlite3
 import threading
 import time
-from datetime import UTC
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
+import psycopg
 import requests
 
 from appliance.app.config import load_config
@@ -22,7 +24,9 @@ from appliance.domain.state import StateStore
 from appliance.protocol.http_server import BackgroundServer
 from appliance.sync.clock_trust import ClockTrust
 from appliance.sync.device_sync import DeviceSync
+from entrance_backend.database import is_postgresql
 from entrance_backend.http import Backend, DeviceAccess, Settings, create_app
+from entrance_backend.store import BackendStore
 from support import CLOCK, free_port, wait_for
 from support.config import secret_file, write_device_config
 
@@ -205,12 +209,12 @@ def slow(seconds: float, after_work: bool = True):
 
 
 class Central:
-    """The reference backend on a fixed loopback port and SQLite file: stopped and started again at will."""
+    """The reference backend on a fixed loopback port and its database (a SQLite file in tmp_path unless given):
+    stopped, started again and reset at will."""
 
-    def __init__(self, tmp_path, port: int | None = None, devices=(KIOSK_1, KIOSK_2)):
-        self.settings = Settings(
-            tmp_path / "backend.db", tuple(devices), STAFF, SITE, ZONE, rate_limit=0, clock=CLOCK.now
-        )
+    def __init__(self, tmp_path, port: int | None = None, devices=(KIOSK_1, KIOSK_2), database=None):
+        database = database or tmp_path / "backend.db"
+        self.settings = Settings(database, tuple(devices), STAFF, SITE, ZONE, rate_limit=0, clock=CLOCK.now)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.gate = Gate(None)
@@ -230,26 +234,44 @@ class Central:
             self.backend.store.close()
             self.server = None
 
+    def reset(self) -> None:
+        """While stopped: the backend's database is lost; it starts again with an empty one."""
+        database = self.settings.database
+        if is_postgresql(database):
+            with psycopg.connect(database, autocommit=True) as db:
+                db.execute("DROP SCHEMA public CASCADE")
+                db.execute("CREATE SCHEMA public")
+        else:
+            for path in database.parent.glob(database.name + "*"):
+                path.unlink()
+
     @property
     def store(self):
         return self.backend.store
 
     def events(self, device: str = "kiosk-1") -> list[dict]:
-        """Every event the backend holds for ``device``, read from its file (also while it is stopped)."""
-        with sqlite3.connect(self.settings.database) as db:
-            rows = db.execute("SELECT key, kind, body FROM events WHERE device=? ORDER BY id", (device,)).fetchall()
-        return [{"key": key, "kind": kind, "body": json.loads(body)} for key, kind, body in rows]
+        """Every event the backend holds for ``device`` (also while it is stopped)."""
+        with self._reading() as store:
+            return [{k: e[k] for k in ("key", "kind", "body")} for e in store.events(device)]
 
     def count(self) -> int:
-        try:
-            with sqlite3.connect(self.settings.database, timeout=5) as db:
-                return db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
+        with self._reading() as store:
+            return store.events_applied()
 
     def health(self) -> dict:
-        with sqlite3.connect(self.settings.database) as db:
-            return {c: (s, d) for c, s, d in db.execute("SELECT component, state, detail FROM health")}
+        with self._reading() as store:
+            return {component: (state, detail) for _, component, state, detail in store.health()}
+
+    @contextmanager
+    def _reading(self):
+        if self.server is not None:
+            yield self.store
+            return
+        store = BackendStore(self.settings.database)
+        try:
+            yield store
+        finally:
+            store.close()
 
     def call(self, **body) -> requests.Response:
         return requests.post(

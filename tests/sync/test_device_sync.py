@@ -268,7 +268,7 @@ def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_p
     assert central.gate.count("GET", "/calls", 410) == 0
 
     central.stop()
-    central.settings.database.unlink()  # a new backend: the cursor means nothing there
+    central.reset()  # a new backend: the cursor means nothing there
     central.start()
     central.store.apply_events(
         Sender("kiosk-1"),

@@ -47,8 +47,8 @@ EVENTS = "/events$"
 
 
 @pytest.fixture
-def central(tmp_path):
-    central = Central(tmp_path).start()
+def central(tmp_path, backend_database):
+    central = Central(tmp_path, database=backend_database).start()
     yield central
     central.stop()
 

@@ -42,8 +42,8 @@ def start_device(tmp_path, central: Central, name: str) -> Device:
 
 
 @pytest.fixture
-def office(tmp_path):
-    central = Central(tmp_path, devices=OFFICE).start()
+def office(tmp_path, backend_database):
+    central = Central(tmp_path, devices=OFFICE, database=backend_database).start()
     devices = {access.device: start_device(tmp_path, central, access.device) for access in OFFICE}
     yield central, devices
     for device in devices.values():
@@ -340,8 +340,7 @@ def test_a_device_of_a_reset_backend_takes_its_new_state_though_the_version_is_l
         version = central.store.office_state(SITE, local_now().date().isoformat())["version"]
         wait_for(lambda: central.gate.arrived("GET", "/office$", f"after={version}&"), what="the device in sync")
         central.stop()
-        for path in tmp_path.glob("backend.db*"):
-            path.unlink()
+        central.reset()
         central.start()
         assert central.call(counter=1, code=first).status_code == 404  # the new backend holds none of them
         later = device.issue("leave").code
