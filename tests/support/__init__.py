@@ -1,9 +1,11 @@
-"""Shared test setup: where the repository is, waiting for a condition, free ports, device configs.
+"""Shared test setup: where the repository is, waiting for a condition, free ports, programs run and stopped.
 
 Fixtures are in tests/conftest.py; this is what tests import by name (``from support import ...``).
 """
 
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -32,3 +34,35 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """Stops ``process`` as systemd would (SIGTERM) and returns its exit code. One still running after
+    ``timeout`` seconds is killed, so no test leaves a process behind, and fails the test."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"{process.args} did not stop within {timeout} s of SIGTERM; killed") from None
+
+
+def run_program(command: list[str], timeout: float, **options) -> subprocess.CompletedProcess:
+    """``subprocess.run(command, capture_output=True, **options)``, except at ``timeout``: the program then
+    gets SIGTERM, so it stops what it started (the demo its devices and monitors, which run in sessions
+    of their own and would outlive a SIGKILL), is killed only if that does not stop it, and the test fails.
+    """
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+            raise AssertionError(f"{command} did not finish within {timeout} s; stopped. stderr: {stderr}") from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
