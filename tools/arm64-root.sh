@@ -15,6 +15,17 @@ arm64_host_tools() {
 	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >&2
 }
 
+# pip's options to fetch wheels for aarch64 and cpXY (e.g. cp311): those made for the Pi's glibc
+# (bookworm 2.36, trixie 2.41) or an older one, and pure Python.
+arm64_pip_target() {
+	options="--only-binary=:all: --implementation cp --python-version $(echo "${1#cp}" | sed 's/^3/3./')"
+	options="$options --platform linux_aarch64"
+	for glibc in 2014 _2_17 _2_24 _2_26 _2_27 _2_28 _2_31 _2_34 _2_35 _2_36; do
+		options="$options --platform manylinux${glibc}_aarch64"
+	done
+	echo "$options"
+}
+
 # The pristine root of SUITE (bookworm: Python 3.11, trixie: 3.13), made when missing; prints its path.
 # A fresh Pi OS Lite has Python and its venv module; so does this root, and nothing more.
 arm64_pristine() {
