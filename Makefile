@@ -3,39 +3,56 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the appliance and its tests use; each is installed only when missing.
-#   systemd: systemd-analyze, which the tests use to verify and rate the unit files
+# Debian packages, each installed only when missing (tools/debian-packages: a name also counts as
+# installed when a package providing it is, e.g. libzbar0t64 on trixie; a name ending in ? is used
+# where the archive has it and left out with a note otherwise).
+# What the appliance needs to run (the demo, every device; the offline bundle lists the same):
 #   tzdata: local time zones for day-bound numbering
 #   libusb-1.0-0: USB printers through pyusb
 #   fonts-dejavu-core: the screens' and the tickets' typeface (Latin, Cyrillic, Arabic and Farsi)
 #   libfribidi0: Pillow's raqm orders Arabic and Farsi right to left for the tickets' printed lines
 #   espeak-ng: offline spoken announcements
 #   libzbar0: QR decoding (pyzbar)
+#   python3-lgpio (a Pi only): gpiozero's pin library, only in Raspberry Pi's archive; elsewhere PyPI's
+#     lgpio wheel serves Python 3.11 and gpiozero's other pin backends 3.13
+DEBIAN_PACKAGES := tzdata libusb-1.0-0 fonts-dejavu-core libfribidi0 espeak-ng libzbar0 \
+                   $(if $(filter aarch64,$(shell uname -m)),python3-lgpio?,)
+# A device with the monitor role, full screen without a desktop: pygame-ce's SDL (KMSDRM) loads these.
+#   libdrm2, libgbm1, libegl1, libegl-mesa0, libgles2: KMS/DRM output and EGL/GLES rendering
+#   libgl1-mesa-dri: the GPU's Mesa driver (vc4/v3d; llvmpipe where none is loaded)
+#   libasound2: the chime and the speech through SDL's ALSA output
+MONITOR_DEBIAN_PACKAGES := libdrm2 libgbm1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libasound2
+# Only the tests (make test, make bench):
+#   systemd: systemd-analyze, which the tests use to verify and rate the unit files
 #   tesseract-ocr: the tests read the monitor's numbers back from its pixels
 #   tesseract-ocr-ara, -fas, -rus, -tur, -ukr: ... and each shipped language's words
-#   gcc, python3-dev, linux-libc-dev: python-evdev is built from source (PyPI ships no wheel)
 #   chromium, chromium-driver: the tests drive the backend's counter and wait pages in a real browser
+#   libfaketime: clock jumps under a real daemon
 #   postgresql: the backend's tests run on a real PostgreSQL server too
-DEBIAN_PACKAGES := systemd tzdata libusb-1.0-0 fonts-dejavu-core libfribidi0 espeak-ng libzbar0 tesseract-ocr \
-                   tesseract-ocr-ara tesseract-ocr-fas tesseract-ocr-rus tesseract-ocr-tur tesseract-ocr-ukr \
-                   gcc python3-dev linux-libc-dev chromium chromium-driver libfaketime postgresql
+TEST_DEBIAN_PACKAGES := systemd tesseract-ocr tesseract-ocr-ara tesseract-ocr-fas tesseract-ocr-rus tesseract-ocr-tur \
+                        tesseract-ocr-ukr chromium chromium-driver libfaketime postgresql
+# Only where no evdev wheel is at hand (PyPI ships none; the offline bundle carries its own, built for arm64).
+BUILD_DEBIAN_PACKAGES := gcc python3-dev linux-libc-dev
+# A Python without ensurepip (Debian's, before python3-venv) cannot make the venv.
+VENV_DEBIAN_PACKAGES = $(if $(shell $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo ok),,python3-venv)
 DEMO_ARGS ?= --minutes 120
 # On a Pi the venv also sees Debian's python3-lgpio (gpiozero's pin library; no PyPI wheel for 3.13).
 VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 
-.PHONY: demo test test-fast coverage lint bench mutants install system-packages catalogs catalogs-update clean
+.PHONY: demo test test-fast coverage lint bench mutants install bundle system-packages test-packages catalogs \
+        catalogs-update clean
 
 demo: system-packages $(VENV)/.installed catalogs
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
 # The whole suite on both cores (pytest-xdist; a file's tests stay on one worker), measuring branch coverage;
 # then the rule modules' coverage (README: Tests says what they leave out and why) and the whole package's.
-test: system-packages $(VENV)/.installed catalogs lint
+test: system-packages test-packages $(VENV)/.installed catalogs lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile --cov --cov-report=html:var/coverage $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory coverage
 
 # The unit layer, no backend, daemon or screen: under a minute, for running after every change.
-test-fast: $(VENV)/.installed catalogs
+test-fast: test-packages $(VENV)/.installed catalogs
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(FAST_TESTS) $(PYTEST_ARGS)
 FAST_TESTS := tests/domain tests/printer tests/drivers tests/sync/test_wire.py
 
@@ -54,7 +71,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-bench: system-packages $(VENV)/.installed catalogs
+bench: system-packages test-packages $(VENV)/.installed catalogs
 	$(BIN)/python bench/run.py --out bench/results.json
 
 # Mutation testing (mutmut; setup.cfg [mutmut] names the modules and their fast tests). It runs in a copy of
@@ -84,7 +101,10 @@ mutants: $(VENV)/.installed catalogs
 
 # On the Pi, as root: the daemon in /opt, its user, its unit; an existing config is kept.
 PREFIX ?= /opt/entrance-appliance
+# The device's roles (its config's, else the example config's: kiosk and monitor) decide the display's libraries.
+ROLES ?= $(or $(shell sed -n 's/^roles *= *//p' /etc/entrance-appliance/appliance.conf 2>/dev/null),monitor)
 install: system-packages
+	tools/debian-packages install $(BUILD_DEBIAN_PACKAGES) $(if $(findstring monitor,$(ROLES)),$(MONITOR_DEBIAN_PACKAGES))
 	test -x $(PREFIX)/venv/bin/python || $(PYTHON) -m venv $(VENV_FLAGS) $(PREFIX)/venv
 	$(PREFIX)/venv/bin/python -m pip install -q 'babel>=2.14'
 	$(MAKE) catalogs PYBABEL=$(PREFIX)/venv/bin/pybabel
@@ -100,6 +120,12 @@ install: system-packages
 	systemctl daemon-reload
 	@echo "Now edit /etc/entrance-appliance/appliance.conf, run '$(PREFIX)/venv/bin/entrance-appliance check-config',"
 	@echo "then 'systemctl enable --now entrance-appliance' (and entrance-appliance-monitor on a device with a screen)."
+
+# The offline installation bundle for a Pi: dist/entrance-appliance-<version>-arm64.tar.gz (tools/bundle;
+# as root: it builds evdev in an emulated arm64 Debian). tools/arm64-check tries it on an emulated Pi.
+bundle: $(VENV)/.installed catalogs
+	DEBIAN_PACKAGES="$(filter-out python3-lgpio?,$(DEBIAN_PACKAGES)) python3-venv python3-lgpio?" \
+	  MONITOR_DEBIAN_PACKAGES="$(MONITOR_DEBIAN_PACKAGES)" tools/bundle
 
 # Visitors' words: German in appliance/domain/wording.py (the source), every other language in a gettext
 # catalog, compiled here (Babel's pybabel) so that no .mo is ever out of step with its .po.
@@ -119,27 +145,21 @@ catalogs-update: $(VENV)/.installed
 	  --project entrance-appliance -o $(LOCALE)/appliance.pot appliance/domain/wording.py
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -D appliance -d $(LOCALE) -i $(LOCALE)/appliance.pot
 
-# Installs what dpkg does not list as installed; as root directly, otherwise through sudo.
 system-packages:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
-	if [ "$$(uname -m)" = aarch64 ] && ! dpkg-query -W -f='$${Status}' python3-lgpio 2>/dev/null | grep -q 'ok installed'; then \
-	  missing="$$missing python3-lgpio"; fi; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
-	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
-	fi
+	tools/debian-packages install $(DEBIAN_PACKAGES) $(VENV_DEBIAN_PACKAGES)
+
+test-packages:
+	tools/debian-packages install $(TEST_DEBIAN_PACKAGES)
 
 # The demo and the tests also run the reference backend (backend/, a program of its own);
 # `make install` puts only the device's package on a Pi.
 $(VENV)/.installed: setup.cfg pyproject.toml backend/setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' -e ./backend
+	$(BIN)/python -m pip install -q --only-binary=evdev -e '.[test]' -e ./backend 2>/dev/null || { \
+	  echo "No evdev wheel for this Python: building it from source"; \
+	  tools/debian-packages install $(BUILD_DEBIAN_PACKAGES) && $(BIN)/python -m pip install -q -e '.[test]' -e ./backend; }
 	touch $@
 
 clean:
-	rm -rf $(VENV) var demo-out *.egg-info
+	rm -rf $(VENV) var demo-out dist *.egg-info

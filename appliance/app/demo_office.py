@@ -15,7 +15,7 @@ from pathlib import Path
 from appliance.display.feed import ViewFeed
 from appliance.domain.errors import ApplianceError
 
-WAIT_S = 15.0  # for what a device does on its own (start, print, sync); far longer than it takes
+WAIT_S = 60.0  # for what a device does on its own (start, print, sync); far longer than it takes, also emulated
 
 # The office's part of the config, the same on every device (conf.d/site.conf). Buttons: the same
 # wiring on every kiosk. min_gap: the dispenser's rate limit runs on real monotonic time, where the demo's

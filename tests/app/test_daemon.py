@@ -30,7 +30,9 @@ from support import REPO_ROOT
 CONCERN_TITLE = "Urlaub / Ortsabwesenheit beantragen"  # shown to visitors; never in the journal
 WATCHDOG_USEC = 400_000
 WATCHDOG_INTERVAL_S = WATCHDOG_USEC / 1_000_000
-READY_WITHIN_S = 10.0
+# Generous: it only decides how long a daemon that never gets ready takes to fail (an emulated Pi
+# needs seconds); how fast it gets ready is the benchmark's startup_to_ready_ms.
+READY_WITHIN_S = 120.0
 
 CONFIG = f"""\
 [device]
@@ -168,8 +170,8 @@ def issue_a_ticket_today(config_file: Path) -> str:
 
 
 class RunningDaemon:
-    def __init__(self, process: subprocess.Popen, started_at: float, ready_at: float, ready: list[str]):
-        self.process, self.started_at, self.ready_at, self.ready = process, started_at, ready_at, ready
+    def __init__(self, process: subprocess.Popen, ready_at: float, ready: list[str]):
+        self.process, self.ready_at, self.ready = process, ready_at, ready
 
     def terminate(self, timeout: float = 5.0) -> tuple[int, float, str]:
         """SIGTERM; returns exit code, seconds from signal to exit, and everything on stderr."""
@@ -192,7 +194,6 @@ def start_daemon(tmp_path, config_file, systemd):
     def start(open_files: int | None = None) -> RunningDaemon:
         """``open_files``: the daemon's descriptor limit, as systemd's default soft limit would set it."""
         env = appliance_env(NOTIFY_SOCKET=systemd.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
-        started_at = time.monotonic()
         # stdout/stderr to files would do too; the daemon writes a few lines, far below a pipe's buffer.
         process = subprocess.Popen(
             [sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
@@ -208,7 +209,7 @@ def start_daemon(tmp_path, config_file, systemd):
         if ready is None:
             process.kill()
             pytest.fail(f"no READY=1 within {READY_WITHIN_S} s; stderr: {process.communicate()[1]}")
-        return RunningDaemon(process, started_at, *ready)
+        return RunningDaemon(process, *ready)
 
     yield start
     for process in processes:
@@ -225,9 +226,6 @@ def start_daemon(tmp_path, config_file, systemd):
 def test_daemon_sends_ready_with_a_status_line_once_its_control_socket_answers(start_daemon, config_file):
     daemon = start_daemon()
 
-    startup_s = daemon.ready_at - daemon.started_at
-    print(f"startup to READY=1: {startup_s:.3f} s")
-    assert startup_s < READY_WITHIN_S
     assert any(line.startswith("STATUS=") and "waiting" in line for line in daemon.ready), daemon.ready
     # READY=1 means "serving": the control socket answers as soon as systemd hears it.
     assert request(load_config(config_file).core.control_socket, "status")["device"] == "kiosk-7"

@@ -10,7 +10,7 @@ import sys
 import requests
 
 from entrance_backend.access import STAFF_TOKEN_VARIABLE
-from support import free_port, wait_for
+from support import free_port, stop_process, wait_for
 
 
 def open_files_limit(pid: int) -> int:
@@ -36,8 +36,7 @@ def test_the_backend_raises_a_low_open_files_limit_to_serve_every_connection_it_
         wait_for(lambda: _answers(port), what="the backend answering")
         assert open_files_limit(process.pid) >= min(1500, hard)
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_process(process)
 
 
 def _answers(port: int) -> bool:

@@ -201,8 +201,8 @@ def test_another_counters_page_sees_a_call_within_a_second(office):
     time.sleep(0.3)
     called_at = time.monotonic()
     office.act(caller, 3, action="next")
-    poll.join(10)
-    assert time.monotonic() - called_at < 5  # woken by the call (the latency is the benchmark's)
+    poll.join(20)
+    assert time.monotonic() - called_at < 12  # half the live part's 25 s wait: the call ended it
     assert answers[0].headers["X-Office-Version"] != str(version) and ">A001<" not in answers[0].text
 
 

@@ -199,7 +199,9 @@ def test_an_answer_stays_answer_seconds_then_the_welcome_screen_returns(kiosk):
     screen.shows(lambda frame: frame.texts("message_title")[:1] == ["Noch zu früh"], "the verdict")
     shown_at = time.monotonic()
     screen.shows(lambda frame: frame.buttons, "the welcome screen again")
-    assert 0.4 < time.monotonic() - shown_at < 2.0
+    # At least its 0.6 s (less the time to see it), and long before the default's 15 s: the bound only
+    # ends a failing test.
+    assert 0.4 < time.monotonic() - shown_at < 10
 
 
 def test_out_of_order_shows_its_screen_as_long_as_it_lasts_and_touches_send_nothing(kiosk):

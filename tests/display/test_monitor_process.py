@@ -2,14 +2,13 @@
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import REPO_ROOT, wait_for
+from support import REPO_ROOT, stop_process, wait_for
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -95,8 +94,7 @@ def headless(tmp_path, socket_path):
     yield start
     for process in processes:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(10) == 0
+            assert stop_process(process) == 0
 
 
 def test_the_monitor_shows_the_daemons_state_and_then_each_new_call(headless, socket_path):
@@ -290,8 +288,7 @@ def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp
             server.publish(view_calling("A002"))
             wait_for(lambda: "calling A002" in log.read_text(), what="the new call presented")
         finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(5) == 0
+            assert stop_process(process) == 0
 
 
 def test_with_sound_out_each_new_call_is_announced_into_a_wav_file(headless, socket_path, tmp_path):

@@ -96,14 +96,13 @@ def test_a_code_seen_again_after_the_window_counts_again_and_one_held_up_counts_
 
 
 def test_the_frame_rate_is_capped(tmp_path):
+    # A lower bound only: a slower machine takes longer still. How fast an uncapped reader goes is the
+    # machine's speed, measured in the benchmark (camera_decode_ms_640x480), not asserted here.
     video = record(tmp_path / "idle.avi", [None] * 9)
     recorder = Recorder()
     began = time.monotonic()
     started(CameraReader(video, recorder.on_code, recorder.on_health, fps=25)).wait_finished(10)
     assert time.monotonic() - began >= 8 / 25
-    began = time.monotonic()
-    started(CameraReader(video, recorder.on_code, recorder.on_health, fps=None)).wait_finished(10)
-    assert time.monotonic() - began < 8 / 25
 
 
 def test_an_idle_camera_reads_no_faster_than_the_cap():
@@ -308,13 +307,12 @@ def test_stop_returns_promptly_from_a_capped_camera():
     recorder = Recorder()
     camera = started(
         CameraReader(
-            "/dev/video-test", recorder.on_code, recorder.on_health, fps=1, open_capture=lambda source, **_: capture
+            "/dev/video-test", recorder.on_code, recorder.on_health, fps=0.01, open_capture=lambda source, **_: capture
         )
     )
     recorder.wait_health("ok")
-    began = time.monotonic()
-    assert camera.stop(timeout=30)
-    assert time.monotonic() - began < 3 and camera.finished.is_set()  # woken at once, not after its 30 s
+    # Between two frames a hundred seconds apart: stop() ends the pause instead of waiting it out.
+    assert camera.stop(timeout=30) and camera.finished.is_set()
 
 
 def test_a_stream_password_never_reaches_health_or_logs(caplog):

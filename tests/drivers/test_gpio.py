@@ -253,7 +253,8 @@ def test_the_buzzer_plays_its_pattern(panel, factory, kind, beeps):
     wait_until(lambda: len(pin.states) >= len(expected))
     assert [s.state for s in pin.states] == expected
     on_times = [s.timestamp for s in pin.states[2::2]]  # time spent on before each switch-off
-    assert all(BEEPS[kind].on_s * 0.9 <= t <= BEEPS[kind].on_s + 0.25 for t in on_times), on_times
+    # As long as the pattern says; the upper bound only catches a beep that never ends, not a slow machine.
+    assert all(BEEPS[kind].on_s * 0.9 <= t <= BEEPS[kind].on_s + 2 for t in on_times), on_times
 
 
 def test_stop_releases_the_pins(make_panel, factory, clock):

@@ -20,7 +20,7 @@ from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
 from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
-from support import REPO_ROOT
+from support import REPO_ROOT, stop_process
 
 TICKET = sample_ticket(datetime(2026, 11, 25, 9, 14, tzinfo=ZoneInfo("Europe/Berlin")))
 
@@ -201,8 +201,7 @@ def test_the_emulator_runs_as_a_command_and_writes_pngs(tmp_path):
         assert process.stdout.readline().startswith("job 1:")
         assert (out / "A042.png").exists()
     finally:
-        process.terminate()
-        assert process.wait(timeout=5) == 0
+        assert stop_process(process) == 0
 
 
 def test_a_ticket_trickling_in_a_few_bytes_at_a_time_is_still_one_job(emulator):

@@ -216,9 +216,9 @@ def test_a_printer_that_answers_only_the_first_query_is_not_ready():
 def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
     with open_printer(f"file:{tmp_path / 'lp0'}") as connection:
         started = time.monotonic()
-        status = printer_status(connection, timeout_s=30)
+        status = printer_status(connection, timeout_s=60)
     assert status.state is PrinterState.NO_ANSWER and not status.can_print
-    assert time.monotonic() - started < 10  # a file cannot answer: no use waiting its 30 s for it
+    assert time.monotonic() - started < 30  # a file cannot answer: it does not wait out the minute
 
 
 class ScriptedPrinter(PrinterConnection):

@@ -1,10 +1,12 @@
-"""Shared test setup: where the repository is, waiting for a condition, free ports, device configs.
+"""Shared test setup: where the repository is, waiting for a condition, free ports, programs run and stopped.
 
 Fixtures are in tests/conftest.py; this is what tests import by name (``from support import ...``).
 """
 
 import os
+import signal
 import socket
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,3 +63,35 @@ def run_seed() -> int:
     CI runs the same cases every time; ``TEST_SEED=random make test`` draws one (conftest.py picks it once
     per run and prints it in the header; ``TEST_SEED=<that number>`` replays the run)."""
     return int(os.environ.get("TEST_SEED", "0"))
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """Stops ``process`` as systemd would (SIGTERM) and returns its exit code. One still running after
+    ``timeout`` seconds is killed, so no test leaves a process behind, and fails the test."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"{process.args} did not stop within {timeout} s of SIGTERM; killed") from None
+
+
+def run_program(command: list[str], timeout: float, **options) -> subprocess.CompletedProcess:
+    """``subprocess.run(command, capture_output=True, **options)``, except at ``timeout``: the program then
+    gets SIGTERM, so it stops what it started (the demo its devices and monitors, which run in sessions
+    of their own and would outlive a SIGKILL), is killed only if that does not stop it, and the test fails.
+    """
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+            raise AssertionError(f"{command} did not finish within {timeout} s; stopped. stderr: {stderr}") from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
