@@ -27,7 +27,9 @@ from support.config import CONCERNS, write_device_config
 LIBFAKETIME = next(
     (
         path
-        for path in Path("/usr/lib").glob("*/faketime/libfaketime.so.1")
+        # The synchronised build: the daemon reads the clock from many threads, and the plain library's
+        # shared parse buffer then now and then yields the real time, a jump the test never made.
+        for path in Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1")
         if path.exists()  # Debian's libfaketime, from the Makefile's list of Debian packages
     ),
     None,
