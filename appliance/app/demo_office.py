@@ -63,7 +63,18 @@ heartbeat_interval = 10s
 appointments_interval = {appointments_interval}
 """
 # What differs per device: its name and role, its own hardware, state, socket and token.
-KIOSK_FILE = """\
+OWN_PARTS = """
+[backend]
+token_file = {var}/backend.token
+
+[state]
+database = {var}/state.db
+
+[core]
+control_socket = {var}/control.sock
+"""
+KIOSK_FILE = (
+    """\
 [device]
 id = {device}
 roles = kiosk
@@ -73,30 +84,17 @@ inputs = {var}/scanner.fifo
 
 [printer]
 uri = {printer}
-
-[backend]
-token_file = {var}/backend.token
-
-[state]
-database = {var}/state.db
-
-[core]
-control_socket = {var}/control.sock
 """
-MONITOR_FILE = """\
+    + OWN_PARTS
+)
+MONITOR_FILE = (
+    """\
 [device]
 id = {device}
 roles = monitor
-
-[backend]
-token_file = {var}/backend.token
-
-[state]
-database = {var}/state.db
-
-[core]
-control_socket = {var}/control.sock
 """
+    + OWN_PARTS
+)
 
 
 def write_site_file(var_dir: Path, site: str, backend_url: str, appointments_interval: str = "1h") -> Path:
