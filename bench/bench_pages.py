@@ -118,7 +118,14 @@ async def _phone(port: int, code: str, phase: float, stop_at: float, latencies: 
     try:
         while time.monotonic() < stop_at:
             started = time.perf_counter()
-            await _get(reader, writer, code)
+            try:
+                await _get(reader, writer, code)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # The server closed this idle kept-alive connection to make room (it bounds connections
+                # still to send a request); a browser opens a new one and asks again, and so does the phone.
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                await _get(reader, writer, code)
             latencies.append(time.perf_counter() - started)
             await asyncio.sleep(max(0.0, RELOAD_S - (time.perf_counter() - started)))
     finally:
