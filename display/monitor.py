@@ -9,6 +9,7 @@ import queue
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,53 +31,66 @@ IDLE_WAKE_S = 1.0
 EXIT_NO_DAEMON, EXIT_NO_DISPLAY = 4, 5
 
 
+@dataclass(frozen=True)
+class MonitorOptions:
+    """How the monitor, or the kiosk's own screen, looks and sounds: [monitor] in the device's config, each
+    value replaced by the command line where it gives one (appliance.app.monitor_process).
+
+    ``screenshot``: write one frame of the current state as PNG and return (4 if no daemon answered within
+    ``screenshot_wait_s``). ``headless_out``: no window; a PNG into this folder after every change (and
+    ``current.png``), at most ``keep_frames`` of them. ``clock`` "snapshot" draws the time of the view's
+    snapshot (the demo's simulated clock).
+    ``layout`` "kiosk": the kiosk's own screen; with ``touch`` (and a window) its concerns are buttons that
+    send a press to the daemon, and its welcome screen offers the view's languages (a choice lasts
+    ``language_idle_s`` after the last touch or answer); an answer stays ``answer_s``; ``large_text`` draws
+    it larger; speech starts at ``volume`` (0..1) for every visitor. ``audio_device``: SDL's name of the
+    sound output, None for the default.
+    """
+
+    fullscreen: bool = True
+    size: tuple[int, int] | None = None
+    rotation: int = 0
+    slides_dir: Path | None = None
+    screenshot: Path | None = None
+    screenshot_wait_s: float = 5.0
+    headless_out: Path | None = None
+    keep_frames: int = 2000
+    highlight_s: float = 20.0
+    recent: int = 5
+    slide_s: float = 10.0
+    stale_after_s: float = 120.0
+    language: str = "de"
+    sound: bool = True
+    speech: bool = False
+    speech_languages: tuple[str, ...] = ("de",)
+    sound_out: Path | None = None
+    clock: str = "wall"
+    layout: str = "monitor"
+    touch: bool = False
+    answer_s: float = 15.0
+    language_idle_s: float = 60.0
+    large_text: bool = False
+    volume: float = 0.75
+    audio_device: str | None = None
+
+    def __post_init__(self):
+        if self.rotation not in ROTATIONS:
+            raise ValueError(f"rotation must be one of {ROTATIONS}, not {self.rotation}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, not {self.layout!r}")
+
+
 def run_monitor(
     socket_path: Path,
+    options: MonitorOptions = MonitorOptions(),
     *,
-    fullscreen: bool = True,
-    size: tuple[int, int] | None = None,
-    rotation: int = 0,
-    slides_dir: Path | None = None,
-    screenshot: Path | None = None,
-    headless_out: Path | None = None,
-    highlight_s: float = 20.0,
-    recent: int = 5,
-    slide_s: float = 10.0,
-    stale_after_s: float = 120.0,
-    language: str = "de",
-    sound: bool = True,
-    speech: bool = False,
-    speech_languages: tuple[str, ...] = ("de",),
-    sound_out: Path | None = None,
-    clock: str = "wall",
-    screenshot_wait_s: float = 5.0,
-    keep_frames: int = 2000,
-    layout: str = "monitor",
-    touch: bool = False,
-    answer_s: float = 15.0,
-    language_idle_s: float = 60.0,
-    large_text: bool = False,
-    volume: float = 0.75,
-    audio_device: str | None = None,
     on_frame=None,
     stop: threading.Event | None = None,
 ) -> int:
     """Runs until ``stop`` is set, the window is closed or SIGTERM; returns the exit code.
 
-    ``screenshot``: write one frame of the current state as PNG and return (4 if no daemon answered).
-    ``headless_out``: no window; a PNG into this folder after every change (and ``current.png``).
-    ``clock`` "snapshot" draws the time of the view's snapshot (the demo's simulated clock).
-    ``layout`` "kiosk": the kiosk's own screen; with ``touch`` (and a window) its concerns are buttons
-    that send a press to the daemon, and its welcome screen offers the view's languages (a choice
-    lasts ``language_idle_s`` after the last touch or answer); an answer stays ``answer_s``; ``large_text``
-    draws it larger; speech starts at ``volume`` (0..1) for every visitor. ``audio_device``: SDL's name of
-    the sound output, None for the default.
     ``on_frame``: called with each presented frame (MonitorFrame or KioskFrame), for tests.
     """
-    if rotation not in ROTATIONS:
-        raise ValueError(f"rotation must be one of {ROTATIONS}, not {rotation}")
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     import pygame  # here, not at import time: `entrance-appliance --help` must not need SDL
 
     from appliance.display.announcer import Announcer, Espeak, FilePlayer, MixerPlayer
@@ -86,15 +100,15 @@ def run_monitor(
     from appliance.display.slides import Slides
 
     stop = stop or threading.Event()
-    headless = screenshot is not None or headless_out is not None
-    kiosk_layout = layout == "kiosk"
-    touch = touch and kiosk_layout
+    headless = options.screenshot is not None or options.headless_out is not None
+    kiosk_layout = options.layout == "kiosk"
+    touch = options.touch and kiosk_layout  # a monitor has nothing to touch
     pygame.font.init()
     try:
         screen = (
-            _OffscreenScreen(size or (KIOSK_SIZE if kiosk_layout else DEFAULT_SIZE), rotation)
+            _OffscreenScreen(options.size or (KIOSK_SIZE if kiosk_layout else DEFAULT_SIZE), options.rotation)
             if headless
-            else _WindowScreen(size, rotation, fullscreen, touch=touch)
+            else _WindowScreen(options.size, options.rotation, options.fullscreen, touch=touch)
         )
     except pygame.error as error:
         log.error("no display to draw on (%s); set SDL_VIDEODRIVER, or use --out DIR for PNG files", error)
@@ -107,38 +121,44 @@ def run_monitor(
         else None
     )
     player = None
-    if sound and screenshot is None:
-        player = FilePlayer(sound_out) if sound_out else None if headless else MixerPlayer(audio_device)
+    if options.sound and options.screenshot is None:
+        player = (
+            FilePlayer(options.sound_out)
+            if options.sound_out
+            else None
+            if headless
+            else MixerPlayer(options.audio_device)
+        )
     # The kiosk's screen does not chime for calls; with speech on it speaks each answer.
     voice = (
-        KioskVoice(player, Espeak(), volume=volume, visitor_idle_s=language_idle_s)
-        if kiosk_layout and speech and player is not None
+        KioskVoice(player, Espeak(), volume=options.volume, visitor_idle_s=options.language_idle_s)
+        if kiosk_layout and options.speech and player is not None
         else None
     )
     kiosk = (
         KioskScreen(
             presses.send if presses else None,
             touch=touch,
-            answer_s=answer_s,
-            language=language,
-            language_idle_s=language_idle_s,
+            answer_s=options.answer_s,
+            language=options.language,
+            language_idle_s=options.language_idle_s,
             voice=voice,
-            large_text=large_text,
+            large_text=options.large_text,
         )
         if kiosk_layout
         else None
     )
-    slides = Slides(slides_dir, slide_s) if slides_dir and not kiosk_layout else None
+    slides = Slides(options.slides_dir, options.slide_s) if options.slides_dir and not kiosk_layout else None
     announcer = None
     if player is not None and not kiosk_layout:
-        announcer = Announcer(player, speech=Espeak() if speech else None, languages=speech_languages)
+        announcer = Announcer(player, speech=Espeak() if options.speech else None, languages=options.speech_languages)
     feed = ViewFeed(socket_path, lambda kind, value: events.put((kind, value))).start()
-    frames = _FrameFiles(headless_out, keep_frames) if headless_out else None
+    frames = _FrameFiles(options.headless_out, options.keep_frames) if options.headless_out else None
     view, connected, drawn_once, next_change, next_reason = None, False, False, None, ""
     try:
-        if screenshot is not None:
-            view, connected = _first_view(events, screenshot_wait_s)
-            now = _now(view, clock)
+        if options.screenshot is not None:
+            view, connected = _first_view(events, options.screenshot_wait_s)
+            now = _now(view, options.clock)
             if kiosk is not None:
                 if view is not None:
                     kiosk.offer(view, now)
@@ -149,24 +169,24 @@ def run_monitor(
                     screen.picture,
                     view,
                     now,
-                    language=language,
-                    highlight_s=highlight_s,
-                    recent=recent,
-                    stale_after_s=stale_after_s,
+                    language=options.language,
+                    highlight_s=options.highlight_s,
+                    recent=options.recent,
+                    stale_after_s=options.stale_after_s,
                     slides=slides,
                     connected=connected,
                 )
-            _save_png(screen.picture, Path(screenshot))
+            _save_png(screen.picture, Path(options.screenshot))
             if view is None:
                 log.error(
                     "no daemon answered at %s within %.0f s; the screenshot shows the waiting screen",
                     socket_path,
-                    screenshot_wait_s,
+                    options.screenshot_wait_s,
                 )
                 return EXIT_NO_DAEMON
             return 0
         while not stop.is_set():
-            now = _now(view, clock)
+            now = _now(view, options.clock)
             wake = (TOUCH_PUMP_S if presses else PUMP_S) if screen.window else IDLE_WAKE_S
             if kiosk is not None:
                 until = kiosk.seconds_to_next_change()
@@ -181,9 +201,9 @@ def run_monitor(
                     kind, value = item
                     if kind == "view":
                         if announcer:
-                            announcer.offer(value.recent_calls, _now(value, clock))
+                            announcer.offer(value.recent_calls, _now(value, options.clock))
                         if kiosk:
-                            kiosk.offer(value, _now(value, clock))
+                            kiosk.offer(value, _now(value, options.clock))
                         if value != view:
                             reasons.append("view changed")
                         view = value
@@ -203,7 +223,7 @@ def run_monitor(
                 stop, kiosk.touched if presses else None, kiosk.key_pressed if kiosk is not None else None
             ):
                 reasons.append("window")
-            now = _now(view, clock)
+            now = _now(view, options.clock)
             if kiosk is not None:
                 if kiosk.due():  # an answer ending changes the screen: files record it too
                     reasons.append("kiosk screen due")
@@ -221,10 +241,10 @@ def run_monitor(
                     screen.picture,
                     view,
                     now,
-                    language=language,
-                    highlight_s=highlight_s,
-                    recent=recent,
-                    stale_after_s=stale_after_s,
+                    language=options.language,
+                    highlight_s=options.highlight_s,
+                    recent=options.recent,
+                    stale_after_s=options.stale_after_s,
                     slides=slides,
                     connected=connected,
                 )

@@ -6,9 +6,10 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
-from appliance.display.monitor import LAYOUTS, run_monitor
+from appliance.display.monitor import LAYOUTS, MonitorOptions, run_monitor
 from appliance.display.rotation import ROTATIONS
 
 
@@ -22,37 +23,55 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _percent(text: str) -> int:
+def _volume(text: str) -> float:
     try:
-        value = int(text)
+        percent = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a percentage from 10 to 100, not {text!r}") from None
-    if not 10 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"a percentage from 10 to 100, not {value}")
-    return value
+    if not 10 <= percent <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage from 10 to 100, not {percent}")
+    return percent / 100
+
+
+def _languages(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The monitor's options; each one given replaces [monitor]'s value (its ``dest`` is MonitorOptions' field),
+    and one left out is absent from the parsed arguments, so the config's value stands."""
     parser = argparse.ArgumentParser(
-        prog="entrance-appliance monitor", description="Show the call-up monitor: full-screen, fed by the daemon."
+        prog="entrance-appliance monitor",
+        description="Show the call-up monitor: full-screen, fed by the daemon.",
+        argument_default=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--config",
         type=Path,
+        default=None,
         metavar="FILE",
         help="take the control socket from this config (default: /etc/entrance-appliance/appliance.conf)",
     )
-    parser.add_argument("--socket", type=Path, help="the daemon's control socket (default: from the config)")
+    parser.add_argument(
+        "--socket", type=Path, default=None, help="the daemon's control socket (default: from the config)"
+    )
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--screenshot", type=Path, metavar="FILE", help="write one frame as PNG and exit")
     parser.add_argument(
         "--screenshot-wait",
+        dest="screenshot_wait_s",
         type=float,
-        default=5.0,
         metavar="SECONDS",
         help="with --screenshot: how long to wait for the daemon (default 5)",
     )
-    parser.add_argument("--out", type=Path, metavar="DIR", help="no window: write a PNG after every change into DIR")
-    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    parser.add_argument(
+        "--out",
+        dest="headless_out",
+        type=Path,
+        metavar="DIR",
+        help="no window: write a PNG after every change into DIR",
+    )
+    parser.add_argument("--windowed", dest="fullscreen", action="store_false", help="a window instead of full screen")
     parser.add_argument(
         "--size",
         type=_size,
@@ -63,27 +82,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotation",
         type=int,
         choices=ROTATIONS,
-        default=0,
         help="degrees the picture is turned clockwise, for monitors mounted in portrait",
     )
-    parser.add_argument("--slides", type=Path, metavar="DIR", help="folder of information slides (PNG, JPEG)")
-    parser.add_argument("--slide-seconds", type=float, default=10.0, help="how long each slide stays (default 10)")
-    parser.add_argument("--highlight-seconds", type=float, default=20.0, help="how long a new call stays highlighted")
-    parser.add_argument("--recent", type=int, default=5, help="how many earlier calls are listed (default 5)")
+    parser.add_argument(
+        "--slides", dest="slides_dir", type=Path, metavar="DIR", help="folder of information slides (PNG, JPEG)"
+    )
+    parser.add_argument(
+        "--slide-seconds", dest="slide_s", type=float, metavar="SECONDS", help="how long each slide stays (default 10)"
+    )
+    parser.add_argument(
+        "--highlight-seconds",
+        dest="highlight_s",
+        type=float,
+        metavar="SECONDS",
+        help="how long a new call stays highlighted (default 20)",
+    )
+    parser.add_argument("--recent", type=int, metavar="N", help="how many earlier calls are listed (default 5)")
     parser.add_argument(
         "--stale-after",
+        dest="stale_after_s",
         type=float,
-        default=120.0,
         metavar="SECONDS",
         help="show 'nicht aktuell' once the backend has been away this long (default 120)",
     )
-    parser.add_argument("--language", default="de", help="the first language on screen (default de)")
-    parser.add_argument("--no-sound", action="store_true", help="no chime, no speech")
+    parser.add_argument("--language", help="the first language on screen (default de)")
+    parser.add_argument("--no-sound", dest="sound", action="store_false", help="no chime, no speech")
     parser.add_argument("--speech", action="store_true", help="speak each call through espeak-ng (offline)")
     parser.add_argument(
         "--speech-languages",
-        type=lambda value: tuple(part.strip() for part in value.split(",") if part.strip()),
-        default=("de",),
+        type=_languages,
         metavar="de,ar",
         help="the languages each call is spoken in, in order (default de)",
     )
@@ -91,75 +118,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--clock",
         choices=("wall", "snapshot"),
-        default="wall",
         help="'snapshot' draws the time of the daemon's snapshot (for the demo's simulated clock)",
     )
     parser.add_argument(
         "--layout",
         choices=LAYOUTS,
-        default="monitor",
         help="'kiosk': the kiosk's own screen (what to do, the answer, out of order) instead of the call-up monitor",
     )
     parser.add_argument(
         "--touch",
         action=argparse.BooleanOptionalAction,
-        default=None,
         help="kiosk layout: concerns are buttons to touch (default: [monitor] touch, else no)",
     )
     parser.add_argument(
         "--answer-seconds",
+        dest="answer_s",
         type=float,
-        default=15.0,
         metavar="SECONDS",
         help="kiosk layout: how long an answer stays before the welcome screen returns (default 15)",
     )
     parser.add_argument(
         "--language-idle-seconds",
+        dest="language_idle_s",
         type=float,
-        default=60.0,
         metavar="SECONDS",
         help="kiosk layout: a chosen language returns to German after this long without a touch (default 60)",
     )
-    parser.add_argument(
-        "--large-text", action=argparse.BooleanOptionalAction, default=None, help="kiosk layout: every text larger"
-    )
+    parser.add_argument("--large-text", action=argparse.BooleanOptionalAction, help="kiosk layout: every text larger")
     parser.add_argument(
         "--volume",
-        type=_percent,
-        default=75,
+        type=_volume,
         metavar="PERCENT",
         help="kiosk layout: the speech's loudness every visitor starts at (default 75)",
     )
     parser.add_argument("--audio-device", metavar="NAME", help="SDL's name of the sound output (default: the system's)")
-    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
 
-def _take_config_defaults(args, parser, monitor) -> None:
-    """[monitor] in the device's config sets what the command line leaves at its default."""
-    from_config = {
-        "rotation": monitor.rotation,
-        "slides": monitor.slides,
-        "slide_seconds": monitor.slide_seconds.total_seconds(),
-        "highlight_seconds": monitor.highlight.total_seconds(),
-        "recent": monitor.recent,
-        "stale_after": monitor.stale_after.total_seconds(),
-        "language": monitor.language,
-        "no_sound": not monitor.sound,
-        "speech": monitor.speech,
-        "speech_languages": monitor.speech_languages,
-        "size": _size(monitor.size) if monitor.size else None,
-        "layout": monitor.layout,
-        "touch": monitor.touch,
-        "answer_seconds": monitor.answer_seconds.total_seconds(),
-        "language_idle_seconds": monitor.language_idle.total_seconds(),
-        "large_text": monitor.large_text,
-        "volume": monitor.volume,
-        "audio_device": monitor.audio_device,
-    }
-    for name, value in from_config.items():
-        if getattr(args, name) == parser.get_default(name):
-            setattr(args, name, value)
+def options_from_config(monitor) -> MonitorOptions:
+    """[monitor] of the device's config as the monitor's options."""
+    return MonitorOptions(
+        rotation=monitor.rotation,
+        slides_dir=monitor.slides,
+        slide_s=monitor.slide_seconds.total_seconds(),
+        highlight_s=monitor.highlight.total_seconds(),
+        recent=monitor.recent,
+        stale_after_s=monitor.stale_after.total_seconds(),
+        language=monitor.language,
+        sound=monitor.sound,
+        speech=monitor.speech,
+        speech_languages=tuple(monitor.speech_languages),
+        size=_size(monitor.size) if monitor.size else None,
+        layout=monitor.layout,
+        touch=monitor.touch,
+        answer_s=monitor.answer_seconds.total_seconds(),
+        language_idle_s=monitor.language_idle.total_seconds(),
+        large_text=monitor.large_text,
+        volume=monitor.volume / 100,
+        audio_device=monitor.audio_device,
+    )
+
+
+def monitor_options(args: argparse.Namespace, monitor=None) -> MonitorOptions:
+    """The config's [monitor] (or the defaults, without a config), with what the command line gave instead."""
+    given = {name: value for name, value in vars(args).items() if name not in ("config", "socket", "log_level")}
+    return replace(options_from_config(monitor) if monitor is not None else MonitorOptions(), **given)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     from appliance.domain.journal import configure_logging
 
     configure_logging(args.log_level)
-    socket_path = args.socket
+    socket_path, monitor = args.socket, None
     if socket_path is None or args.config is not None:
         from appliance.app.config import load_config
         from appliance.domain.errors import ConfigError
@@ -182,40 +205,16 @@ def main(argv: list[str] | None = None) -> int:
             for problem in error.problems:
                 print(f"  {problem}", file=sys.stderr)
             return 2
-        socket_path = socket_path or config.core.control_socket
-        _take_config_defaults(args, parser, config.monitor)
+        socket_path, monitor = socket_path or config.core.control_socket, config.monitor
+    try:
+        options = monitor_options(args, monitor)
+    except ValueError as error:
+        parser.error(str(error))
     stop = threading.Event()
     # Before SDL starts: SDL only installs its own SIGTERM handler where none is set.
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        return run_monitor(
-            socket_path,
-            fullscreen=not args.windowed,
-            size=args.size,
-            rotation=args.rotation,
-            slides_dir=args.slides,
-            screenshot=args.screenshot,
-            headless_out=args.out,
-            highlight_s=args.highlight_seconds,
-            recent=args.recent,
-            slide_s=args.slide_seconds,
-            stale_after_s=args.stale_after,
-            language=args.language,
-            sound=not args.no_sound,
-            speech=args.speech,
-            speech_languages=args.speech_languages,
-            sound_out=args.sound_out,
-            clock=args.clock,
-            screenshot_wait_s=args.screenshot_wait,
-            layout=args.layout,
-            touch=bool(args.touch),
-            answer_s=args.answer_seconds,
-            language_idle_s=args.language_idle_seconds,
-            large_text=bool(args.large_text),
-            volume=args.volume / 100,
-            audio_device=args.audio_device,
-            stop=stop,
-        )
+        return run_monitor(socket_path, options, stop=stop)
     except KeyboardInterrupt:
         return 0
     finally:

@@ -20,10 +20,10 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from appliance.app.config import load_config  # noqa: E402
-from appliance.app.monitor_process import _take_config_defaults, build_parser, main  # noqa: E402
+from appliance.app.monitor_process import build_parser, main, monitor_options  # noqa: E402
 from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402
 from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
-from appliance.display.monitor import run_monitor  # noqa: E402
+from appliance.display.monitor import MonitorOptions, run_monitor  # noqa: E402
 from appliance.display.rotation import to_panel  # noqa: E402
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
 from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy  # noqa: E402
@@ -107,15 +107,17 @@ def kiosk(tmp_path):
             target=lambda: result.append(
                 run_monitor(
                     server.path,
-                    fullscreen=False,
-                    size=PANEL,
-                    rotation=rotation,
-                    layout="kiosk",
-                    touch=True,
-                    answer_s=answer_s,
+                    MonitorOptions(
+                        fullscreen=False,
+                        size=PANEL,
+                        rotation=rotation,
+                        layout="kiosk",
+                        touch=True,
+                        answer_s=answer_s,
+                        **(monitor_options or {}),
+                    ),
                     on_frame=screen.keep,
                     stop=stop,
-                    **(monitor_options or {}),
                 )
             ),
             daemon=True,
@@ -277,18 +279,37 @@ def test_the_config_sets_layout_touch_and_answer_seconds_unless_the_command_line
     device_config_file.write_text(
         device_config_file.read_text()
         + "\n[monitor]\nlayout = kiosk\ntouch = yes\nanswer_seconds = 8s\nlanguage_idle = 90s\n"
-        + "speech_languages = de, ar\n"
+        + "speech_languages = de, ar\nrecent = 3\nvolume = 40\n"
     )
     monitor = load_config(device_config_file).monitor
     parser = build_parser()
 
-    args = parser.parse_args([])
-    _take_config_defaults(args, parser, monitor)
-    assert (args.layout, args.touch, args.answer_seconds) == ("kiosk", True, 8.0)
-    assert (args.language_idle_seconds, args.speech_languages) == (90.0, ("de", "ar"))
-    args = parser.parse_args(["--no-touch", "--answer-seconds", "20"])
-    _take_config_defaults(args, parser, monitor)
-    assert (args.touch, args.answer_seconds) == (False, 20.0)
+    options = monitor_options(parser.parse_args([]), monitor)
+    assert (options.layout, options.touch, options.answer_s) == ("kiosk", True, 8.0)
+    assert (options.language_idle_s, options.speech_languages, options.recent, options.volume) == (
+        90.0,
+        ("de", "ar"),
+        3,
+        0.4,
+    )
+    options = monitor_options(parser.parse_args(["--no-touch", "--answer-seconds", "20"]), monitor)
+    assert (options.touch, options.answer_s) == (False, 20.0)
+
+
+def test_a_command_line_value_equal_to_the_default_still_wins_over_the_config(device_config_file):
+    device_config_file.write_text(device_config_file.read_text() + "\n[monitor]\nrecent = 3\nvolume = 40\n")
+    monitor = load_config(device_config_file).monitor
+
+    options = monitor_options(build_parser().parse_args(["--recent", "5", "--volume", "75"]), monitor)
+
+    assert (options.recent, options.volume) == (5, 0.75)
+
+
+def test_without_a_config_the_command_line_sets_the_options_over_the_defaults():
+    options = monitor_options(build_parser().parse_args(["--windowed", "--no-sound", "--rotation", "90"]))
+
+    assert (options.fullscreen, options.sound, options.rotation) == (False, False, 90)
+    assert (options.recent, options.layout, options.volume) == (5, "monitor", 0.75)
 
 
 # --- which screen shows when: KioskScreen on a clock the test turns ---------------------------------

@@ -56,6 +56,11 @@ class Frames:
         time.sleep(0.3)  # a burst of changes settles into its last frame
         return pygame.image.load(str(self.all()[-1]))
 
+    def newest_showing(self, shows, what: str, timeout=15.0) -> pygame.Surface:
+        """The newest frame once ``shows(frame)`` holds for it: a slow machine may still be drawing the one before."""
+        wait_for(lambda: self.all() and shows(pygame.image.load(str(self.all()[-1]))), timeout, what)
+        return pygame.image.load(str(self.all()[-1]))
+
 
 @pytest.fixture
 def socket_path(tmp_path):
@@ -117,15 +122,17 @@ def test_the_monitor_shows_the_daemons_state_and_then_each_new_call(headless, so
 
 
 def test_the_monitor_reconnects_after_the_daemon_restarts_and_shows_reconnecting_meanwhile(headless, socket_path):
+    header = pygame.Rect(0, 0, 1920, 120)
+
+    def reconnecting(frame) -> bool:  # "Verbindung wird hergestellt" in the header's warning colour
+        return count_colour(frame, theme.WARNING, header, tolerance=30) > 50
+
     server = ViewServer(socket_path, view_calling("A001"), keepalive_s=0.5)
     process, frames = headless()
-    frames.after(0)
-    count = len(frames.all())
+    frames.newest_showing(lambda frame: not reconnecting(frame), "the daemon's view on screen")
 
     server.close()
-    waiting = frames.after(count)
-    header = pygame.Rect(0, 0, 1920, 120)
-    assert count_colour(waiting, theme.WARNING, header, tolerance=30) > 50  # "Verbindung wird hergestellt"
+    frames.newest_showing(reconnecting, "the reconnecting notice once the daemon is gone")
 
     count = len(frames.all())
     later = view_calling("C117", 2)
