@@ -1,4 +1,5 @@
-"""Wait estimates: the project's estimator against the ZMS method and the last-30-waits average.
+"""Wait estimates: the device's estimator against the office's (the backend's pace model, which every
+screen shows once a backend is reached), the ZMS method and the last-30-waits average.
 
 The same simulated office days (appliance/simulation.py, seeds 1-8: 4 to 8 counters, a morning
 rush, over half with appointments, breaks) feed each estimator what the device would see; every
@@ -14,7 +15,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from appliance.domain.simulation import DaySpec, simulate  # noqa: E402
-from appliance.domain.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimator  # noqa: E402
+from appliance.domain.waits import (  # noqa: E402
+    FixedServiceEstimator,
+    LastNWaitsEstimator,
+    WaitEstimate,
+    WaitEstimator,
+)
+from entrance_backend.waits import DEFAULT_PACE_S, pace_s, wait_minutes  # noqa: E402
 
 SEEDS = range(1, 9)
 # What a technician would configure: plausible, not measured (first applications take longer).
@@ -22,10 +29,41 @@ DEFAULT_SERVICE_MIN = {"leave": 7.0, "first-application": 10.0, "documents": 5.0
 DEFAULT_COUNTERS = 5
 
 
+class OfficePaceEstimator:
+    """The backend's estimate as a ticket prints it (entrance_backend.store's office state): the visitors of
+    the concern waiting before it × the seconds between the concern's latest calls."""
+
+    def __init__(self, concerns: list[str], default_pace_s: int = DEFAULT_PACE_S):
+        self.default_pace_s = default_pace_s
+        self._waiting: dict[str, str] = {}  # code -> concern, tickets and checked-in appointments
+        self._called_at: dict[str, list[str]] = {concern: [] for concern in concerns}
+
+    def ticket_issued(self, code: str, concern: str, at) -> None:
+        self._waiting[code] = concern
+
+    def appointment_checked_in(self, code: str, concern: str, slot, at) -> None:
+        self._waiting[code] = concern
+
+    def appointments_upcoming(self, appointments) -> None:
+        pass  # the office's model does not look ahead to appointments still to come
+
+    def called(self, code: str, counter: int, at) -> None:
+        concern = self._waiting.pop(code, None)
+        if concern is not None:
+            self._called_at[concern].append(at.isoformat())
+
+    def estimate_for_new_ticket(self, concern: str, at) -> WaitEstimate:
+        # simulate() feeds the ticket before asking: the newest of the concern is the ticket itself.
+        ahead = sum(1 for waiting in self._waiting.values() if waiting == concern) - 1
+        low, high = wait_minutes(ahead, pace_s(self._called_at[concern], self.default_pace_s))
+        return WaitEstimate(ahead, low, high)
+
+
 def estimators() -> dict:
     defaults = dict(default_service_min=DEFAULT_SERVICE_MIN, default_counters=DEFAULT_COUNTERS)
     return {
         "ours": lambda concerns: WaitEstimator(concerns, **defaults),
+        "office": OfficePaceEstimator,
         "fixed": lambda concerns: FixedServiceEstimator(concerns, **defaults),
         "last30": lambda concerns: LastNWaitsEstimator(concerns, n=30, **defaults),
     }
@@ -54,6 +92,8 @@ def run() -> dict:
         "wait_range_coverage_pct": round(ours["coverage_pct"], 1),
         "wait_range_coverage_with_queue_pct": round(ours["coverage_with_queue_pct"], 1),
         "wait_range_median_width_min": ours["median_width_min"],
+        "wait_office_pace_mae_min": round(scores["office"]["mae_min"], 2),
+        "wait_office_pace_coverage_pct": round(scores["office"]["coverage_pct"], 1),
         "wait_baseline_fixed_mae_min": round(scores["fixed"]["mae_min"], 2),
         "wait_baseline_last30_mae_min": round(scores["last30"]["mae_min"], 2),
     }
