@@ -1,7 +1,8 @@
 """What is printed: a waiting ticket and the staff's morning list, as the ESC/POS bytes python-escpos makes.
 
 Pure: words in the ticket's languages and values in, bytes out (through python-escpos' Dummy printer).
-A line the printer's code page cannot print (Arabic, Farsi, Cyrillic) goes as an image of the shaped text.
+A Cyrillic line goes through a Cyrillic code page of the profile; a line no page prints (Arabic, Farsi, a
+Ukrainian line on a printer with only CP866) goes as an image of the shaped text.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ _ASCII_FALLBACKS = {
     "\u1e9e": "SS",
 }
 _HOME_CODE_PAGES = ("CP437", "CP858", "CP850")
+# Cyrillic pages in the order tried for a line the home page cannot print: CP1251 and CP1125 have every
+# letter of Ukrainian (і, ї, є, ґ) and Russian, so a ticket keeps one page; CP866 lacks і and ґ,
+# ISO-8859-5 and CP855 lack ґ. Arabic and Farsi need shaping, which no code page does: no page is tried.
+_CYRILLIC_CODE_PAGES = ("CP1251", "CP1125", "CP866", "ISO_8859-5", "CP855")
 # Lines outside the code page are drawn in DejaVu Sans (Debian's fonts-dejavu-core covers Latin, Cyrillic,
 # Arabic and Farsi) through Pillow's raqm layout: HarfBuzz joins the letters, FriBiDi orders them.
 TEXT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -197,6 +202,7 @@ class _Writer:
         self.dots = printable_dots(self.profile)
         encoder = self.printer.magic.encoder
         self._home = next((page for page in _HOME_CODE_PAGES if page in encoder.codepages), None)
+        self._pages = (self._home, *(page for page in _CYRILLIC_CODE_PAGES if page in encoder.codepages))
         self._encoder = encoder
 
     def clean(self, text) -> str:
@@ -205,34 +211,44 @@ class _Writer:
         text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in str(text or ""))
         return " ".join(text.split())
 
-    def printable(self, text: str) -> str:
-        if self._home is None:
+    def printable(self, text: str, page: str | None = None) -> str:
+        """``text`` with what code page ``page`` (the home page if None) lacks replaced by its nearest."""
+        page = page or self._home
+        if page is None:
             return text
-        return "".join(ch if self._encoder.can_encode(self._home, ch) else self._fallback(ch) for ch in text)
+        return "".join(ch if self._encoder.can_encode(page, ch) else self._fallback(ch, page) for ch in text)
 
-    def _fallback(self, ch: str) -> str:
+    def _fallback(self, ch: str, page: str) -> str:
         if ch in _ASCII_FALLBACKS:
             return _ASCII_FALLBACKS[ch]
         base = "".join(
             c
             for c in unicodedata.normalize("NFKD", ch)
-            if self._encoder.can_encode(self._home, c) and not unicodedata.combining(c)
+            if self._encoder.can_encode(page, c) and not unicodedata.combining(c)
         )
         return base or "?"
 
     def lines(self, text: str, magnification: int = 1, bold: bool = False) -> None:
         text = self.clean(text)
-        if magnification == 1 and self.needs_image(text):
+        page = self.code_page_for(text)
+        if page is None and magnification == 1 and self._home is not None and self.profile.supports("bitImageRaster"):
             self.shaped_lines(text, bold)
             return
+        if page not in (None, self._home):
+            self.printer.charcode(page)  # python-escpos sends ESC t with the profile's number for the page
         for line in _wrap(text, self.columns // magnification):
-            self.printer.textln(self.printable(line))
+            self.printer.textln(self.printable(line, page))
+        if page not in (None, self._home):
+            # Back to the home page, and python-escpos' own choice of page for what follows.
+            self.printer.charcode(self._home)
+            self.printer.charcode("AUTO")
 
-    def needs_image(self, text: str) -> bool:
-        """Whether the code page would print question marks where ``text`` has letters."""
-        if self._home is None or not self.profile.supports("bitImageRaster"):
-            return False
-        return any(not self._encoder.can_encode(self._home, ch) and self._fallback(ch) == "?" for ch in text)
+    def code_page_for(self, text: str) -> str | None:
+        """The first page of the profile (the home page, then the Cyrillic ones) that prints every letter
+        of ``text``, typography replaced; None when none does (or the profile has no home page)."""
+        if self._home is None:
+            return None
+        return next((page for page in self._pages if "?" not in self.printable(text.replace("?", ""), page)), None)
 
     def shaped_lines(self, text: str, bold: bool) -> None:
         """``text`` as images of shaped lines as wide as the paper allows, broken between words."""

@@ -1,6 +1,7 @@
 """The ticket and the morning list: what is on the paper, in which code page, and how many bytes it takes."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -231,25 +232,87 @@ def test_an_empty_morning_list_says_so():
     assert "Termine am Sa. 28.11.2026" in text and "Keine Termine" in text
 
 
-@pytest.mark.parametrize("language", ["ar", "fa", "uk", "ru"])
-def test_lines_outside_the_code_page_print_as_shaped_images_that_read_back(language):
-    """No code page of a cheap printer has Arabic or Farsi (nor, on most, Cyrillic): those lines go as
-    images of the shaped text, right to left where the language is, and tesseract reads them back."""
+def in_second_language(language: str, **changes) -> TicketContent:
+    """The ticket with its heading, online label and footer in German and ``language``."""
     words = {key: text(key, language) for key in ("ticket.number", "ticket.online", "ticket.footer")}
-    content = ticket(
+    return ticket(
         heading=("Ihre Wartenummer", words["ticket.number"]),
         url_label=("Aktuelle Wartezeit online:", words["ticket.online"]),
         footer=("Bitte achten Sie auf den Monitor.", words["ticket.footer"]),
+        **changes,
     )
+
+
+def assert_read_back(job, language: str, expected: Iterable[str]) -> None:
+    lines = read_page(job.image, language)
+    for words in expected:
+        best = max(lines, key=lambda line: similarity(words, line))
+        assert similarity(words, best) >= 0.85, f"printed {words!r}, tesseract read {lines}"
+
+
+def second_language_words(content: TicketContent) -> list[str]:
+    return [content.heading[1], content.url_label[1], content.footer[1]]
+
+
+@pytest.mark.parametrize("language", ["ar", "fa"])
+def test_arabic_and_farsi_lines_print_as_shaped_images_that_read_back(language):
+    """No code page shapes Arabic or Farsi: those lines go as images of the shaped text, right to left,
+    even on a printer with Arabic code pages, and tesseract reads them back."""
+    content = in_second_language(language)
 
     job = printed(content)
 
     assert job.raster_images >= 3
     assert "?" not in job.text and "Ihre Wartenummer" in job.text  # the German lines stay printer text
-    lines = read_page(job.image, language)
-    for expected in words.values():
-        best = max(lines, key=lambda line: similarity(expected, line))
-        assert similarity(expected, best) >= 0.85, f"printed {expected!r}, tesseract read {lines}"
+    assert_read_back(job, language, second_language_words(content))
+
+
+@pytest.mark.parametrize("language", ["uk", "ru"])
+def test_ukrainian_and_russian_lines_print_as_text_in_the_profiles_cyrillic_code_page(language):
+    content = in_second_language(language, concern=("Urlaub beantragen", "Оформити відпустку (ґанок, їжа, є)"))
+
+    data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80, native_qr=True)
+
+    assert GS_RASTER not in data
+    # TM-T88V's CP1251 is page 46: every letter of Ukrainian (і, ї, є, ґ) and Russian, one page for the ticket.
+    heading = b"\x1bt\x2e" + content.heading[1].encode("cp1251") + b"\n\x1bt\x00"
+    assert heading in data
+    job = render(data, 80, "TM-T88V")
+    for line in (*second_language_words(content), "Оформити відпустку (ґанок, їжа, є)", "Ihre Wartenummer"):
+        assert line in job.text.splitlines()
+    assert_read_back(job, language, second_language_words(content))
+
+
+@pytest.mark.parametrize("language", ["uk", "ru"])
+def test_a_profile_without_a_cyrillic_code_page_prints_those_lines_as_images_that_read_back(language):
+    content = in_second_language(language)
+
+    job = printed(content, profile="simple", native_qr=True)  # python-escpos' simple profile: CP437 only
+
+    assert job.raster_images >= 3 and "?" not in job.text  # a long line breaks into two images
+    assert_read_back(job, language, second_language_words(content))
+
+
+def test_a_ukrainian_line_whose_letters_the_only_cyrillic_page_lacks_goes_as_an_image():
+    """TM-T88IV has CP866 only, which lacks і and ґ: Russian and a Ukrainian line without them are text,
+    a Ukrainian line with them an image."""
+    content = in_second_language("uk", concern=("Urlaub beantragen", "Перед вами: 3 особи"))
+
+    job = printed(content, profile="TM-T88IV", native_qr=True)
+
+    assert "Перед вами: 3 особи" in job.text.splitlines()  # no і: text in CP866
+    assert content.heading[1] in job.text.splitlines()  # 'Ваш номер'
+    assert content.url_label[1] not in job.text and content.footer[1] not in job.text  # both have an і
+    assert job.raster_images == 3 and "?" not in job.text  # the online label, the footer in two lines
+    russian = printed(in_second_language("ru"), profile="TM-T88IV", native_qr=True)
+    assert russian.raster_images == 0 and text("ticket.footer", "ru") in russian.text.splitlines()
+
+
+def test_typography_in_a_cyrillic_line_is_replaced_where_the_page_lacks_it():
+    # CP866 has no en dash: the line stays text with a hyphen, as German lines do in CP437.
+    wait = text("ticket.footer", "ru").replace(",", " –")
+    job = printed(ticket(footer=("Bitte achten Sie auf den Monitor.", wait)), profile="TM-T88IV", native_qr=True)
+    assert wait.replace("–", "-") in job.text.splitlines() and job.raster_images == 0
 
 
 def test_a_shaped_line_wider_than_the_paper_breaks_between_words():
