@@ -1,8 +1,8 @@
 """What is printed: a waiting ticket and the staff's morning list, as the ESC/POS bytes python-escpos makes.
 
 Pure: words in the ticket's languages and values in, bytes out (through python-escpos' Dummy printer).
-A Cyrillic line goes through a Cyrillic code page of the profile; a line no page prints (Arabic, Farsi, a
-Ukrainian line on a printer with only CP866) goes as an image of the shaped text.
+A Cyrillic line goes through a Cyrillic code page of the configured profile; a line no page prints (Arabic,
+Farsi, a Ukrainian line on a printer with only CP866, Cyrillic without a profile) goes as an image of the text.
 """
 
 from __future__ import annotations
@@ -202,7 +202,10 @@ class _Writer:
         self.dots = printable_dots(self.profile)
         encoder = self.printer.magic.encoder
         self._home = next((page for page in _HOME_CODE_PAGES if page in encoder.codepages), None)
-        self._pages = (self._home, *(page for page in _CYRILLIC_CODE_PAGES if page in encoder.codepages))
+        # Without a profile the printer's numbers for its pages are unknown (CP1251 is ESC t 46 on Epson,
+        # 73 on many clones): a Cyrillic line goes as an image, which every ESC/POS printer prints alike.
+        cyrillic = () if profile is None else (page for page in _CYRILLIC_CODE_PAGES if page in encoder.codepages)
+        self._pages = (self._home, *cyrillic)
         self._encoder = encoder
 
     def clean(self, text) -> str:

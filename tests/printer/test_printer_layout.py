@@ -293,6 +293,11 @@ def test_a_profile_without_a_cyrillic_code_page_prints_those_lines_as_images_tha
     assert_read_back(job, language, second_language_words(content))
 
 
+def test_without_a_profile_cyrillic_lines_go_as_images_as_the_printers_page_numbers_are_unknown():
+    data = ticket_bytes(in_second_language("uk"), profile=None, paper_width_mm=80, native_qr=True)
+    assert data.count(b"\x1bt") == 1 and data.count(GS_RASTER) >= 3
+
+
 def test_a_ukrainian_line_whose_letters_the_only_cyrillic_page_lacks_goes_as_an_image():
     """TM-T88IV has CP866 only, which lacks і and ґ: Russian and a Ukrainian line without them are text,
     a Ukrainian line with them an image."""
