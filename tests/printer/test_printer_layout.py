@@ -1,6 +1,7 @@
 """The ticket and the morning list: what is on the paper, in which code page, and how many bytes it takes."""
 
 import logging
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -319,6 +320,82 @@ def test_typography_in_a_cyrillic_line_is_replaced_where_the_page_lacks_it():
     wait = text("ticket.footer", "ru").replace(",", " –")
     job = printed(ticket(footer=("Bitte achten Sie auf den Monitor.", wait)), profile="TM-T88IV", native_qr=True)
     assert wait.replace("–", "-") in job.text.splitlines() and job.raster_images == 0
+
+
+TURKISH_CONCERN = "Yıllık izin başvurusu (İŞ, ĞÜÇÖ)"
+
+
+@pytest.mark.parametrize(
+    "profile, number, encoding",
+    [("TM-T88V", 13, "cp857"), ("RP326", 29, "cp857")],
+    ids=["epson", "rongta-cp857-before-cp1254-and-iso-8859-9"],
+)
+def test_turkish_lines_print_as_text_in_the_profiles_turkish_code_page(profile, number, encoding):
+    content = in_second_language(
+        "tr",
+        concern=("Urlaub beantragen", TURKISH_CONCERN),
+        queue=(("Wartezeit ca. 10–20 Min.", "Bekleme süresi yaklaşık 10–20 dk"),),
+    )
+
+    data = ticket_bytes(content, profile=profile, paper_width_mm=80, native_qr=True)
+
+    assert GS_RASTER not in data
+    # The switch to the profile's number for its Turkish page, the heading in its bytes, back to CP437.
+    assert bytes([0x1B, 0x74, number]) + content.heading[1].encode(encoding) + b"\n\x1bt\x00" in data
+    job = render(data, 80, profile)
+    # ğ, ı, ş and the capitals as they are; the en dash, which the page lacks, a hyphen.
+    for line in (*second_language_words(content), TURKISH_CONCERN, "Bekleme süresi yaklaşık 10-20 dk"):
+        assert line in job.text.splitlines()
+    assert_read_back(job, "tr", second_language_words(content))
+
+
+def test_a_profile_without_a_turkish_code_page_prints_turkish_lines_as_images_that_read_back():
+    """TM-T88IV has no Turkish page: a line with ğ, ı or ş goes as an image, one with only ç, ö and ü (which
+    CP437 has) stays text."""
+    content = in_second_language("tr")
+
+    job = printed(content, profile="TM-T88IV", native_qr=True)
+
+    assert content.url_label[1] in job.text.splitlines()  # 'Güncel bekleme süresi internette:'
+    assert content.heading[1] not in job.text and content.footer[1] not in job.text  # 'Sıra', 'çağrıyı'
+    assert job.raster_images >= 2 and "?" not in job.text
+    assert_read_back(job, "tr", second_language_words(content))
+
+
+@pytest.mark.parametrize("profile", ["TM-T88V", "TM-T88IV", "simple", None])
+@pytest.mark.parametrize(
+    "word, lookalike",
+    [("dağ", "dag"), ("Şubat", "Subat"), ("sığ", "sig"), ("Țară", "Tara"), ("Čeština", "Cestina")],
+)
+def test_a_letter_no_code_page_has_is_never_printed_as_a_lookalike(profile, word, lookalike):
+    """'dağ' (mountain) printed 'dag' would be another word: the line is text in a page with every letter
+    (CP857 for Turkish on a TM-T88V) or an image of the letters themselves."""
+    line = f"Bitte {word}"
+
+    job = printed(ticket(footer=(line,)), profile=profile, native_qr=True)
+
+    assert lookalike not in job.text and "?" not in job.text
+    assert line in job.text.splitlines() or (job.raster_images == 1 and "Bitte" not in job.text)
+
+
+def test_a_letter_written_as_letter_and_combining_accent_prints_as_the_letter():
+    composed = ticket(footer=(text("ticket.footer", "tr"),))
+    decomposed = ticket(footer=(unicodedata.normalize("NFD", composed.footer[0]),))
+    assert composed.footer != decomposed.footer
+    assert ticket_bytes(decomposed, profile="TM-T88V", paper_width_mm=80) == ticket_bytes(
+        composed, profile="TM-T88V", paper_width_mm=80
+    )
+
+
+def test_a_morning_list_row_prints_its_letters_through_a_code_page_or_as_an_image():
+    rows = [("08:30", "T-3F9", "Yıllık izin başvurusu"), ("09:00", "T-7K2", "Unterlagen abgeben")]
+
+    epson = render(day_list_bytes(rows, date(2026, 11, 25), "Jobcenter", "TM-T88V", 80), 80, "TM-T88V")
+    cp437_only = render(day_list_bytes(rows, date(2026, 11, 25), "Jobcenter", "simple", 80), 80, "simple")
+
+    assert "08:30 T-3F9  Yıllık izin başvurusu" in epson.text.splitlines() and epson.raster_images == 0
+    assert "09:00 T-7K2  Unterlagen abgeben" in cp437_only.text.splitlines()
+    assert cp437_only.raster_images == 1 and "T-3F9" not in cp437_only.text and "?" not in cp437_only.text
 
 
 def test_a_shaped_line_wider_than_the_paper_breaks_between_words():
