@@ -1,6 +1,6 @@
-"""Language figures: how many catalogs are complete, what a ticket in German and Arabic or Ukrainian costs
-on paper (Arabic lines go as images of shaped text, Cyrillic ones through a code page), how long the kiosk
-takes to draw an Arabic answer, and from an answer to the first sound of its speech (espeak-ng here).
+"""Language figures: how many catalogs are complete, what a ticket in German and Arabic, Ukrainian or Turkish
+costs on paper (Arabic lines go as images of shaped text, Cyrillic and Turkish ones through a code page), how
+long the kiosk takes to draw an Arabic answer, and from an answer to the first sound of its speech (espeak-ng).
 """
 
 import os
@@ -15,7 +15,7 @@ from appliance.domain.catalog_check import complete_languages
 from appliance.domain.wording import OUT_OF_ORDER, in_languages, ticket_queue
 from appliance.printer.layout import TicketContent, ticket_bytes
 
-CONCERN = {"ar": "طلب إجازة", "uk": "Оформити відпустку"}
+CONCERN = {"ar": "طلب إجازة", "uk": "Оформити відпустку", "tr": "İzin başvurusu"}
 
 
 def ticket_bytes_in(language: str, profile: str = "TM-T88V") -> int:
@@ -76,6 +76,9 @@ def run() -> dict:
         "ticket_bytes_de_uk": ticket_bytes_in("uk"),
         # python-escpos' simple profile has CP437 only: the Ukrainian lines go as images of the text.
         "ticket_bytes_de_uk_no_cyrillic_page": ticket_bytes_in("uk", "simple"),
+        "ticket_bytes_de_tr": ticket_bytes_in("tr"),
+        # TM-T88IV has no Turkish page: the lines with ğ, ı or ş go as images, those with only ç, ö, ü as text.
+        "ticket_bytes_de_tr_no_turkish_page": ticket_bytes_in("tr", "TM-T88IV"),
         "kiosk_answer_render_ms_ar": arabic_answer_ms(),
     }
 
