@@ -207,7 +207,7 @@ class _Writer:
         encoder = self.printer.magic.encoder
         self._home = next((page for page in _HOME_CODE_PAGES if page in encoder.codepages), None)
         # Without a profile the printer's numbers for its pages are unknown (CP1251 is ESC t 46 on Epson,
-        # 73 on many clones): a Cyrillic line goes as an image, which every ESC/POS printer prints alike.
+        # 73 on many clones): a Cyrillic or Turkish line goes as an image, which every ESC/POS printer prints alike.
         known = () if profile is None else _CYRILLIC_CODE_PAGES + _TURKISH_CODE_PAGES
         self._pages = (self._home, *(page for page in known if page in encoder.codepages))
         self._encoder = encoder
@@ -232,8 +232,8 @@ class _Writer:
         if ch in _ASCII_FALLBACKS:
             return _ASCII_FALLBACKS[ch]
         # A compatibility form (the ligature 'ﬁ', a superscript '²') prints as what it stands for; a letter
-        # without its accent ('ğ' as 'g', 'ș' as 's') would be another word, so its decomposition's
-        # combining mark, which no page has alone, makes it '?': no page, an image.
+        # without its accent ('ğ' as 'g', 'ș' as 's') would be another word, so the combining mark of its
+        # decomposition, which the page lacks, makes it '?': not this page, and with no other, an image.
         spelled = unicodedata.normalize("NFKD", ch)
         return spelled if all(self._encoder.can_encode(page, c) for c in spelled) else "?"
 
