@@ -1,6 +1,6 @@
-"""Language figures: how many catalogs are complete, what a ticket in German and Arabic costs on paper
-(its Arabic lines go as images of shaped text), how long the kiosk takes to draw an Arabic answer, and
-from an answer to the first sound of its speech (espeak-ng on this machine).
+"""Language figures: how many catalogs are complete, what a ticket in German and Arabic, Ukrainian or Turkish
+costs on paper (Arabic lines go as images of shaped text, Cyrillic and Turkish ones through a code page), how
+long the kiosk takes to draw an Arabic answer, and from an answer to the first sound of its speech (espeak-ng).
 """
 
 import os
@@ -15,21 +15,23 @@ from appliance.domain.catalog_check import complete_languages
 from appliance.domain.wording import OUT_OF_ORDER, in_languages, ticket_queue
 from appliance.printer.layout import TicketContent, ticket_bytes
 
-LANGUAGES = ("de", "ar")
+CONCERN = {"ar": "طلب إجازة", "uk": "Оформити відпустку", "tr": "İzin başvurusu"}
 
 
-def arabic_ticket_bytes() -> int:
+def ticket_bytes_in(language: str, profile: str = "TM-T88V") -> int:
+    """A ticket in German and ``language`` with native QR, as the layout sends it to the profile's printer."""
+    languages = ("de", language)
     ticket = TicketContent(
         code="A042",
         issued_local=datetime(2026, 11, 25, 9, 14, tzinfo=ZoneInfo("Europe/Berlin")),
-        heading=in_languages("ticket.number", LANGUAGES),
-        concern=("Urlaub beantragen", "طلب إجازة"),
-        queue=tuple(in_languages(line, LANGUAGES) for line in ticket_queue(3, (10, 20))),
+        heading=in_languages("ticket.number", languages),
+        concern=("Urlaub beantragen", CONCERN[language]),
+        queue=tuple(in_languages(line, languages) for line in ticket_queue(3, (10, 20))),
         url="https://jobcenter.example/wartezeit/A042?d=2026-11-25",
-        url_label=in_languages("ticket.online", LANGUAGES),
-        footer=in_languages("ticket.footer", LANGUAGES),
+        url_label=in_languages("ticket.online", languages),
+        footer=in_languages("ticket.footer", languages),
     )
-    return len(ticket_bytes(ticket, profile="TM-T88V", paper_width_mm=80, native_qr=True))
+    return len(ticket_bytes(ticket, profile=profile, paper_width_mm=80, native_qr=True))
 
 
 def arabic_answer_ms(rounds: int = 20) -> float:
@@ -70,7 +72,13 @@ def run() -> dict:
     return {
         "kiosk_answer_to_speech_ms": answer_to_speech_ms(),
         "languages_complete": len(complete_languages()),
-        "ticket_bytes_de_ar": arabic_ticket_bytes(),
+        "ticket_bytes_de_ar": ticket_bytes_in("ar"),
+        "ticket_bytes_de_uk": ticket_bytes_in("uk"),
+        # python-escpos' simple profile has CP437 only: the Ukrainian lines go as images of the text.
+        "ticket_bytes_de_uk_no_cyrillic_page": ticket_bytes_in("uk", "simple"),
+        "ticket_bytes_de_tr": ticket_bytes_in("tr"),
+        # TM-T88IV has no Turkish page: the lines with ğ, ı or ş go as images, those with only ç, ö, ü as text.
+        "ticket_bytes_de_tr_no_turkish_page": ticket_bytes_in("tr", "TM-T88IV"),
         "kiosk_answer_render_ms_ar": arabic_answer_ms(),
     }
 

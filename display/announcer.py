@@ -175,7 +175,10 @@ class FilePlayer:
 
     def play(self, name: str, wav: bytes) -> None:
         self.count += 1
-        (self.folder / f"{self.count:04d}-{name}.wav").write_bytes(wav)
+        # Whole or not at all: whoever watches the folder may open a file the moment its name appears.
+        partial = self.folder / f".{self.count:04d}-{name}.wav.part"
+        partial.write_bytes(wav)
+        partial.replace(self.folder / f"{self.count:04d}-{name}.wav")
 
     def stop(self) -> None:
         """A file once written stays whole."""

@@ -85,20 +85,23 @@ class KioskScreen:
 
     def offer(self, view: MonitorView, now: datetime) -> None:
         """Takes a new view; a new answer in it shows for ``answer_s`` (``now`` is the view's clock), and
-        new presses of the daemon's control buttons are acted on."""
+        new presses of the daemon's control and ticket buttons are acted on."""
         self.view = view
-        self._take_answer(view, now)
-        controls = {name: view.kiosk.presses(name) for name in ("language", "volume", "repeat")}
-        if self._seen_controls is not None:  # the first view's counts are history
-            pressed = [name for name, count in controls.items() if count > self._seen_controls.get(name, 0)]
-            if "language" in pressed:
-                self.choose_language(view.kiosk.language or self.default_language)
-                self._speak_language()
-            if "volume" in pressed:
-                self.louder()
-            elif "repeat" in pressed:
-                self.repeat()
+        controls = {name: view.kiosk.presses(name) for name in ("language", "volume", "repeat", "ticket")}
+        seen = self._seen_controls
+        # The first view's counts are history.
+        pressed = [] if seen is None else [name for name, count in controls.items() if count > seen.get(name, 0)]
         self._seen_controls = controls
+        if "ticket" in pressed:  # a ticket button: cut off what is being said now, as a touch does
+            self._ticket_asked()
+        self._take_answer(view, now)  # after the press: its answer may be in this same view
+        if "language" in pressed:
+            self.choose_language(view.kiosk.language or self.default_language)
+            self._speak_language()
+        if "volume" in pressed:
+            self.louder()
+        elif "repeat" in pressed:
+            self.repeat()
 
     def _take_answer(self, view: MonitorView, now: datetime) -> None:
         answer = view.kiosk.answer
@@ -256,12 +259,19 @@ class KioskScreen:
             log.debug("touch on %s ignored: a press was sent %.1f s ago", concern, now - self._last_press)
             return False
         self._last_press = now
-        self._pending_until = now + self._pending_s
         log.info("touch: %s", concern)
-        self._visitor_acted()
+        self._ticket_asked()  # before the press goes: its refusal may come back at once, and is said last
         self._send_press(concern, self.language if self.language != DEFAULT_LANGUAGE else None)
-        self._speak(OneMoment())  # the touch cuts off what was being said, and is heard to be felt
         return True
+
+    def _ticket_asked(self) -> None:
+        """A ticket was asked for (a touch here, or the daemon's ticket button): "one moment" until its
+        answer, which cuts off what was being said and is heard to be felt. The last answer goes: a button
+        can be pressed while it still shows, and it was the last visitor's."""
+        self._answer = None
+        self._pending_until = self._monotonic() + self._pending_s
+        self._visitor_acted()
+        self._speak(OneMoment())
 
 
 def answer_screen(answer: KioskAnswer, view: MonitorView) -> KioskTicket | VisitorMessage:

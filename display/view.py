@@ -35,7 +35,7 @@ class KioskState:
     answer: KioskAnswer | None = None
     out_of_order: str | None = None  # why (for the log); the screen only says "Außer Betrieb"
     language: str | None = None  # chosen with the kiosk's language button, while the visitor is there
-    controls: tuple[tuple[str, int], ...] = ()  # (control button, presses since the daemon started)
+    controls: tuple[tuple[str, int], ...] = ()  # (control button or "ticket", presses since the daemon started)
 
     def presses(self, control: str) -> int:
         return dict(self.controls).get(control, 0)

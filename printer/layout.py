@@ -1,7 +1,8 @@
 """What is printed: a waiting ticket and the staff's morning list, as the ESC/POS bytes python-escpos makes.
 
 Pure: words in the ticket's languages and values in, bytes out (through python-escpos' Dummy printer).
-A line the printer's code page cannot print (Arabic, Farsi, Cyrillic) goes as an image of the shaped text.
+A Cyrillic or Turkish line goes through a code page of the configured profile that has all its letters; a line
+no page prints (Arabic, Farsi, Turkish on a TM-T88IV, any of them without a profile) goes as an image of the text.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ LOGO_MAX_HEIGHT_DOTS = 160
 LOGO_MAX_PIXELS = 20_000_000
 # Typography outside the printer's code page, replaced rather than left to a code page switch:
 # python-escpos would switch to CP1252 for an en dash, a page many cheap printers number differently.
+# Of letters only ẞ is replaced (by SS, as German spelling allows): 'ğ' as 'g' would change a word.
 _ASCII_FALLBACKS = {
     "\u2013": "-",
     "\u2014": "-",
@@ -51,6 +53,13 @@ _ASCII_FALLBACKS = {
     "\u1e9e": "SS",
 }
 _HOME_CODE_PAGES = ("CP437", "CP858", "CP850")
+# Cyrillic pages in the order tried for a line the home page cannot print: CP1251 and CP1125 have every
+# letter of Ukrainian (і, ї, є, ґ) and Russian, so a ticket keeps one page; CP866 lacks і and ґ,
+# ISO-8859-5 and CP855 lack ґ. Arabic and Farsi need shaping, which no code page does: no page is tried.
+_CYRILLIC_CODE_PAGES = ("CP1251", "CP1125", "CP866", "ISO_8859-5", "CP855")
+# Turkish pages: each has every letter of Turkish (ç ğ ı İ ö ş ü, â î û, and the capitals). CP857 first, as
+# Epson and most clones have it; CP853 (Latin-3) has them too, but python-escpos has no table to encode it.
+_TURKISH_CODE_PAGES = ("CP857", "CP1254", "ISO_8859-9")
 # Lines outside the code page are drawn in DejaVu Sans (Debian's fonts-dejavu-core covers Latin, Cyrillic,
 # Arabic and Farsi) through Pillow's raqm layout: HarfBuzz joins the letters, FriBiDi orders them.
 TEXT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -145,11 +154,11 @@ def day_list_bytes(
         head = f"{slot:<{slot_width}} {code:<{code_width}}  "
         if indent > out.columns // 2:
             # Codes too long for a column: the concern goes on its own indented lines.
-            p.textln(out.printable(head.rstrip()[: out.columns]))
+            out.row(head.rstrip()[: out.columns])
             head, indent = "    ", 4
         width = out.columns - indent
         for number, line in enumerate(_wrap(concern, width)):
-            p.textln(out.printable((head if number == 0 else " " * indent) + line))
+            out.row((head if number == 0 else " " * indent) + line)
     p.textln("-" * out.columns)
     p.cut()
     return p.output
@@ -197,42 +206,75 @@ class _Writer:
         self.dots = printable_dots(self.profile)
         encoder = self.printer.magic.encoder
         self._home = next((page for page in _HOME_CODE_PAGES if page in encoder.codepages), None)
+        # Without a profile the printer's numbers for its pages are unknown (CP1251 is ESC t 46 on Epson,
+        # 73 on many clones): a Cyrillic or Turkish line goes as an image, which every ESC/POS printer prints alike.
+        known = () if profile is None else _CYRILLIC_CODE_PAGES + _TURKISH_CODE_PAGES
+        self._pages = (self._home, *(page for page in known if page in encoder.codepages))
         self._encoder = encoder
 
     def clean(self, text) -> str:
         # Control characters in a configured title would be printer commands: ESC in a concern
-        # name could switch the printer into any mode. Every run of them becomes one space.
-        text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in str(text or ""))
+        # name could switch the printer into any mode. Every run of them becomes one space. NFC: a 'ğ' typed
+        # as 'g' and a combining breve is the letter the code pages have.
+        text = unicodedata.normalize("NFC", str(text or ""))
+        text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
         return " ".join(text.split())
 
-    def printable(self, text: str) -> str:
-        if self._home is None:
+    def printable(self, text: str, page: str | None = None) -> str:
+        """``text`` with the typography code page ``page`` (the home page if None) lacks replaced, and '?'
+        for a letter it lacks."""
+        page = page or self._home
+        if page is None:
             return text
-        return "".join(ch if self._encoder.can_encode(self._home, ch) else self._fallback(ch) for ch in text)
+        return "".join(ch if self._encoder.can_encode(page, ch) else self._fallback(ch, page) for ch in text)
 
-    def _fallback(self, ch: str) -> str:
+    def _fallback(self, ch: str, page: str) -> str:
         if ch in _ASCII_FALLBACKS:
             return _ASCII_FALLBACKS[ch]
-        base = "".join(
-            c
-            for c in unicodedata.normalize("NFKD", ch)
-            if self._encoder.can_encode(self._home, c) and not unicodedata.combining(c)
-        )
-        return base or "?"
+        # A compatibility form (the ligature 'ﬁ', a superscript '²') prints as what it stands for; a letter
+        # without its accent ('ğ' as 'g', 'ș' as 's') would be another word, so the combining mark of its
+        # decomposition, which the page lacks, makes it '?': not this page, and with no other, an image.
+        spelled = unicodedata.normalize("NFKD", ch)
+        return spelled if all(self._encoder.can_encode(page, c) for c in spelled) else "?"
 
     def lines(self, text: str, magnification: int = 1, bold: bool = False) -> None:
         text = self.clean(text)
-        if magnification == 1 and self.needs_image(text):
+        page = self.code_page_for(text)
+        if page is None and magnification == 1 and self.draws_text():
             self.shaped_lines(text, bold)
             return
-        for line in _wrap(text, self.columns // magnification):
-            self.printer.textln(self.printable(line))
+        self.text_in(page, _wrap(text, self.columns // magnification))
 
-    def needs_image(self, text: str) -> bool:
-        """Whether the code page would print question marks where ``text`` has letters."""
-        if self._home is None or not self.profile.supports("bitImageRaster"):
-            return False
-        return any(not self._encoder.can_encode(self._home, ch) and self._fallback(ch) == "?" for ch in text)
+    def row(self, line: str) -> None:
+        """A line of a table, its spaces kept: printer text in the first page that has all its letters, else
+        an image of it (its columns then lost rather than a letter)."""
+        page = self.code_page_for(line)
+        if page is None and self.draws_text():
+            self.shaped_lines(line, bold=False)
+        else:
+            self.text_in(page, [line])
+
+    def draws_text(self) -> bool:
+        """Whether a line no code page prints can go as an image of its text."""
+        return self._home is not None and bool(self.profile.supports("bitImageRaster"))
+
+    def text_in(self, page: str | None, lines: Iterable[str]) -> None:
+        """``lines`` as printer text in code page ``page`` (the home page if None), then back home."""
+        if page not in (None, self._home):
+            self.printer.charcode(page)  # python-escpos sends ESC t with the profile's number for the page
+        for line in lines:
+            self.printer.textln(self.printable(line, page))
+        if page not in (None, self._home):
+            # Back to the home page, and python-escpos' own choice of page for what follows.
+            self.printer.charcode(self._home)
+            self.printer.charcode("AUTO")
+
+    def code_page_for(self, text: str) -> str | None:
+        """The first page of the profile (the home page, then the Cyrillic and Turkish ones) that prints
+        every letter of ``text``, typography replaced; None when none does (or the profile has no home page)."""
+        if self._home is None:
+            return None
+        return next((page for page in self._pages if "?" not in self.printable(text.replace("?", ""), page)), None)
 
     def shaped_lines(self, text: str, bold: bool) -> None:
         """``text`` as images of shaped lines as wide as the paper allows, broken between words."""

@@ -21,7 +21,7 @@ class Kiosk:
 
     ``dispenser`` and ``panel`` are set by the wiring when this device has them; ``listeners`` hear
     every answer (the daemon's view, the demo), ``control_listeners`` every press of a control button
-    (the daemon's view). A language chosen with the
+    or a ticket button (the daemon's view). A language chosen with the
     language button lasts ``language_idle_s`` after the visitor's last press or scan.
     """
 
@@ -45,8 +45,9 @@ class Kiosk:
         self.language_idle_s = language_idle_s
         self._monotonic = monotonic
         self._chosen: tuple[str, float] | None = None  # the button's language, and when the visitor last acted
-        # Presses of each control button since start: the screen acts on each new one.
-        self.controls: dict[str, int] = {"repeat": 0, "volume": 0, "language": 0}
+        # Presses of each control button since start: the screen acts on each new one. "ticket" counts the
+        # ticket buttons' presses (not the screen's own touches), so the screen stops speaking at once.
+        self.controls: dict[str, int] = {"repeat": 0, "volume": 0, "language": 0, "ticket": 0}
 
     @property
     def language(self) -> str | None:
@@ -65,6 +66,9 @@ class Kiosk:
             log.info("kiosk language (button): %s", following)
         else:
             self._visitor_acted()
+        self._count_control(name)
+
+    def _count_control(self, name: str) -> None:
         self.controls[name] += 1
         for listener in self.control_listeners:
             listener(name)
@@ -78,6 +82,8 @@ class Kiosk:
         language button); answered by the dispenser, or at once when it cannot. Returns what the asker
         is told plainly."""
         self._visitor_acted()
+        if source != "touch":
+            self._count_control("ticket")
         language = language or self.language
         if self.dispenser is not None and self.dispenser.failure() is None:
             return self.dispenser.request(concern, source, language)

@@ -21,7 +21,7 @@ def monitor_view(
     """One view as JSON types. ``out_of_order``: why the kiosk cannot serve (None while it can);
     ``stale_since``: since when the backend has been unreachable (None while it answers);
     ``kiosk_language``: the language button's choice while it holds; ``kiosk_controls``: presses of
-    each control button since the daemon started."""
+    each control button (and, as "ticket", of the ticket buttons) since the daemon started."""
     return {
         "device": config.device.id,
         "site": config.device.site,

@@ -154,4 +154,17 @@ def test_each_control_press_is_counted_and_heard_by_the_view(button_kiosk):
         button_kiosk.control(name)
 
     assert heard == ["repeat", "volume", "repeat", "language"]
-    assert button_kiosk.controls == {"repeat": 2, "volume": 1, "language": 1}
+    assert button_kiosk.controls == {"repeat": 2, "volume": 1, "language": 1, "ticket": 0}
+
+
+def test_a_ticket_buttons_press_is_heard_by_the_view_at_once_and_the_screens_own_touch_is_not(button_kiosk):
+    """The screen stops speaking when a ticket button is pressed, not when the ticket's answer comes;
+    a touch the screen sent it has already acted on."""
+    heard = []
+    button_kiosk.control_listeners.append(heard.append)
+
+    button_kiosk.press("leave")
+    button_kiosk.press("leave", "touch")
+
+    assert heard == ["ticket"] and button_kiosk.controls["ticket"] == 1
+    assert [request[:2] for request in button_kiosk.dispenser.requests] == [("leave", "button"), ("leave", "touch")]

@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 
 from appliance.display.announcer import Espeak, FilePlayer, chime_wav  # noqa: E402
 from appliance.display.kiosk import KioskScreen  # noqa: E402
+from appliance.display.kiosk_render import OneMoment  # noqa: E402
 from appliance.display.kiosk_voice import DEFAULT_VOLUME, KioskVoice, spoken_answer  # noqa: E402
 from appliance.display.view import parse_view  # noqa: E402
 from appliance.domain.screen import KioskAnswer  # noqa: E402
@@ -234,3 +235,39 @@ def test_touching_a_concern_cuts_off_the_speech_and_says_one_moment(kiosk):
     assert kiosk.touched(frame.buttons[0].rect.center)
 
     assert heard(kiosk, 1) == [("de", text("one_moment"))]
+
+
+class StopRecordingPlayer(FilePlayer):
+    """Writes WAVs as FilePlayer does and counts the times what was playing was cut off."""
+
+    stops = 0
+
+    def stop(self) -> None:
+        self.stops += 1
+
+
+def test_a_ticket_buttons_press_cuts_off_the_speech_at_once_not_when_its_answer_arrives(kiosk):
+    kiosk.voice.player = StopRecordingPlayer(kiosk.wavs)
+    kiosk.offer(view(TICKET, controls={"ticket": 2}), NOW)  # the last visitor's ticket, still being spoken
+    heard(kiosk, 1)
+    stops = kiosk.voice.player.stops
+
+    kiosk.offer(view(TICKET, controls={"ticket": 3}), NOW)  # a ticket button pressed: no answer yet
+
+    assert kiosk.voice.player.stops == stops + 1  # cut off before offer returned
+    assert kiosk.screen() == OneMoment()
+    assert heard(kiosk, 2)[1] == ("de", text("one_moment"))
+
+    following = KioskAnswer(ticket_message("A043", 4, (15, 25)), "A043", NOW, ahead=4, wait=(15, 25))
+    kiosk.offer(view(following, controls={"ticket": 3}), NOW)  # its answer, in a later view
+
+    assert heard(kiosk, 3)[2] == ("de", spoken_answer(kiosk.screen(), "de")) and "A 43" in heard(kiosk, 3)[2][1]
+
+
+def test_a_press_and_its_answer_in_one_view_leave_the_answer_on_screen_and_in_the_ear(kiosk):
+    kiosk.offer(view(controls={"ticket": 0}), NOW)
+
+    kiosk.offer(view(OUT_OF_ORDER_ANSWER, controls={"ticket": 1}), NOW)  # refused at once: no printer
+
+    assert kiosk.screen() == OUT_OF_ORDER
+    wait_for(lambda: kiosk.voice.spoken and kiosk.voice.spoken[-1][1] == spoken_answer(OUT_OF_ORDER, "de"))

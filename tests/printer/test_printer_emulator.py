@@ -16,11 +16,13 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 from appliance.app.sample_ticket import sample_ticket
+from appliance.domain.wording import in_languages, ticket_queue
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
 from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
 from support import REPO_ROOT, stop_process
+from support.ocr import read_page, similarity
 
 TICKET = sample_ticket(datetime(2026, 11, 25, 9, 14, tzinfo=ZoneInfo("Europe/Berlin")))
 
@@ -86,6 +88,50 @@ def test_umlauts_come_back_out_of_the_printer(emulator):
     )
     text = render(emulator.jobs[0]).text
     assert "Ärger über Änderungen" in text and "Sie sind als Nächstes dran" in text
+
+
+def ticket_in(language: str):
+    """The sample ticket with every line from the catalogs in German and ``language``."""
+    languages = ("de", language)
+    return replace(
+        TICKET,
+        heading=in_languages("ticket.number", languages),
+        queue=tuple(in_languages(line, languages) for line in ticket_queue(3, (10, 20))),
+        url_label=in_languages("ticket.online", languages),
+        footer=in_languages("ticket.footer", languages),
+    )
+
+
+@pytest.mark.parametrize(
+    "language, profile, page",
+    [
+        ("uk", "TM-T88V", (46, "cp1251")),
+        ("ru", "TM-T88IV", (17, "cp866")),
+        ("uk", "simple", None),
+        ("tr", "TM-T88V", (13, "cp857")),
+        ("tr", "TM-T88IV", None),
+    ],
+    ids=["uk-cp1251", "ru-cp866", "uk-no-cyrillic-page", "tr-cp857", "tr-no-turkish-page"],
+)
+def test_a_cyrillic_or_turkish_ticket_comes_out_readable_through_the_code_page_or_as_images(
+    tmp_path, language, profile, page
+):
+    content = ticket_in(language)
+    with PrinterEmulator(out_dir=tmp_path / "tickets", profile=profile) as emulator:
+        data = print_ticket(emulator, content, profile=profile, native_qr=True)
+        (png,) = emulator.pngs
+
+    if page is not None:  # the switch to the profile's Cyrillic or Turkish page, the heading in its bytes, no image
+        number, encoding = page
+        assert bytes([0x1B, 0x74, number]) + content.heading[1].encode(encoding) in data
+        assert b"\x1dv0" not in data
+    else:
+        # No page for them: each line with a letter CP437 lacks an image ('Güncel' stays text in CP437).
+        assert data.count(b"\x1bt") == 1 and data.count(b"\x1dv0") >= 4
+    lines = read_page(Image.open(png), language)
+    for words in (content.heading[1], content.url_label[1], content.footer[1], content.queue[0][1]):
+        best = max(lines, key=lambda line: similarity(words, line))
+        assert similarity(words, best) >= 0.85, f"printed {words!r}, tesseract read {lines}"
 
 
 def test_several_tickets_on_one_connection_are_separate_jobs_split_at_the_cut(emulator):

@@ -1,6 +1,8 @@
 """The ticket and the morning list: what is on the paper, in which code page, and how many bytes it takes."""
 
 import logging
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -231,25 +233,169 @@ def test_an_empty_morning_list_says_so():
     assert "Termine am Sa. 28.11.2026" in text and "Keine Termine" in text
 
 
-@pytest.mark.parametrize("language", ["ar", "fa", "uk", "ru"])
-def test_lines_outside_the_code_page_print_as_shaped_images_that_read_back(language):
-    """No code page of a cheap printer has Arabic or Farsi (nor, on most, Cyrillic): those lines go as
-    images of the shaped text, right to left where the language is, and tesseract reads them back."""
+def in_second_language(language: str, **changes) -> TicketContent:
+    """The ticket with its heading, online label and footer in German and ``language``."""
     words = {key: text(key, language) for key in ("ticket.number", "ticket.online", "ticket.footer")}
-    content = ticket(
+    return ticket(
         heading=("Ihre Wartenummer", words["ticket.number"]),
         url_label=("Aktuelle Wartezeit online:", words["ticket.online"]),
         footer=("Bitte achten Sie auf den Monitor.", words["ticket.footer"]),
+        **changes,
     )
 
-    job = printed(content)
 
-    assert job.raster_images >= 3
-    assert "?" not in job.text and "Ihre Wartenummer" in job.text  # the German lines stay printer text
+def assert_read_back(job, language: str, expected: Iterable[str]) -> None:
     lines = read_page(job.image, language)
-    for expected in words.values():
-        best = max(lines, key=lambda line: similarity(expected, line))
-        assert similarity(expected, best) >= 0.85, f"printed {expected!r}, tesseract read {lines}"
+    for words in expected:
+        best = max(lines, key=lambda line: similarity(words, line))
+        assert similarity(words, best) >= 0.85, f"printed {words!r}, tesseract read {lines}"
+
+
+def second_language_words(content: TicketContent) -> list[str]:
+    return [content.heading[1], content.url_label[1], content.footer[1]]
+
+
+@pytest.mark.parametrize("language", ["ar", "fa"])
+def test_arabic_and_farsi_lines_print_as_shaped_images_that_read_back(language):
+    """No code page shapes Arabic or Farsi: those lines go as images of the shaped text, right to left,
+    even on a printer with Arabic code pages, and tesseract reads them back."""
+    content = in_second_language(language)
+
+    data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80)  # CP720, CP864 and CP1256 among its pages
+    job = render(data, 80, "TM-T88V")
+
+    assert job.raster_images >= 3 and data.count(b"\x1bt") == 1  # no switch to an Arabic page
+    assert "?" not in job.text and "Ihre Wartenummer" in job.text  # the German lines stay printer text
+    assert_read_back(job, language, second_language_words(content))
+
+
+@pytest.mark.parametrize("language", ["uk", "ru"])
+def test_ukrainian_and_russian_lines_print_as_text_in_the_profiles_cyrillic_code_page(language):
+    content = in_second_language(language, concern=("Urlaub beantragen", "Оформити відпустку (ґанок, їжа, є)"))
+
+    data = ticket_bytes(content, profile="TM-T88V", paper_width_mm=80, native_qr=True)
+
+    assert GS_RASTER not in data
+    # TM-T88V's CP1251 is page 46: every letter of Ukrainian (і, ї, є, ґ) and Russian, one page for the ticket.
+    heading = b"\x1bt\x2e" + content.heading[1].encode("cp1251") + b"\n\x1bt\x00"
+    assert heading in data
+    job = render(data, 80, "TM-T88V")
+    for line in (*second_language_words(content), "Оформити відпустку (ґанок, їжа, є)", "Ihre Wartenummer"):
+        assert line in job.text.splitlines()
+    assert_read_back(job, language, second_language_words(content))
+
+
+@pytest.mark.parametrize("language", ["uk", "ru"])
+def test_a_profile_without_a_cyrillic_code_page_prints_those_lines_as_images_that_read_back(language):
+    content = in_second_language(language)
+
+    job = printed(content, profile="simple", native_qr=True)  # python-escpos' simple profile: CP437 only
+
+    assert job.raster_images >= 3 and "?" not in job.text  # a long line breaks into two images
+    assert_read_back(job, language, second_language_words(content))
+
+
+def test_without_a_profile_cyrillic_lines_go_as_images_as_the_printers_page_numbers_are_unknown():
+    data = ticket_bytes(in_second_language("uk"), profile=None, paper_width_mm=80, native_qr=True)
+    assert data.count(b"\x1bt") == 1 and data.count(GS_RASTER) >= 3
+
+
+def test_a_ukrainian_line_whose_letters_the_only_cyrillic_page_lacks_goes_as_an_image():
+    """TM-T88IV has CP866 only, which lacks і and ґ: Russian and a Ukrainian line without them are text,
+    a Ukrainian line with them an image."""
+    content = in_second_language("uk", concern=("Urlaub beantragen", "Перед вами: 3 особи"))
+
+    job = printed(content, profile="TM-T88IV", native_qr=True)
+
+    assert "Перед вами: 3 особи" in job.text.splitlines()  # no і: text in CP866
+    assert content.heading[1] in job.text.splitlines()  # 'Ваш номер'
+    assert content.url_label[1] not in job.text and content.footer[1] not in job.text  # both have an і
+    assert job.raster_images == 3 and "?" not in job.text  # the online label, the footer in two lines
+    russian = printed(in_second_language("ru"), profile="TM-T88IV", native_qr=True)
+    assert russian.raster_images == 0 and text("ticket.footer", "ru") in russian.text.splitlines()
+
+
+def test_typography_in_a_cyrillic_line_is_replaced_where_the_page_lacks_it():
+    # CP866 has no en dash: the line stays text with a hyphen, as German lines do in CP437.
+    wait = text("ticket.footer", "ru").replace(",", " –")
+    job = printed(ticket(footer=("Bitte achten Sie auf den Monitor.", wait)), profile="TM-T88IV", native_qr=True)
+    assert wait.replace("–", "-") in job.text.splitlines() and job.raster_images == 0
+
+
+TURKISH_CONCERN = "Yıllık izin başvurusu (İŞ, ĞÜÇÖ)"
+
+
+@pytest.mark.parametrize(
+    "profile, number, encoding",
+    [("TM-T88V", 13, "cp857"), ("RP326", 29, "cp857")],
+    ids=["epson", "rongta-cp857-before-cp1254-and-iso-8859-9"],
+)
+def test_turkish_lines_print_as_text_in_the_profiles_turkish_code_page(profile, number, encoding):
+    content = in_second_language(
+        "tr",
+        concern=("Urlaub beantragen", TURKISH_CONCERN),
+        queue=(("Wartezeit ca. 10–20 Min.", "Bekleme süresi yaklaşık 10–20 dk"),),
+    )
+
+    data = ticket_bytes(content, profile=profile, paper_width_mm=80, native_qr=True)
+
+    assert GS_RASTER not in data
+    # The switch to the profile's number for its Turkish page, the heading in its bytes, back to CP437.
+    assert bytes([0x1B, 0x74, number]) + content.heading[1].encode(encoding) + b"\n\x1bt\x00" in data
+    job = render(data, 80, profile)
+    # ğ, ı, ş and the capitals as they are; the en dash, which the page lacks, a hyphen.
+    for line in (*second_language_words(content), TURKISH_CONCERN, "Bekleme süresi yaklaşık 10-20 dk"):
+        assert line in job.text.splitlines()
+    assert_read_back(job, "tr", second_language_words(content))
+
+
+def test_a_profile_without_a_turkish_code_page_prints_turkish_lines_as_images_that_read_back():
+    """TM-T88IV has no Turkish page: a line with ğ, ı or ş goes as an image, one with only ç, ö and ü (which
+    CP437 has) stays text."""
+    content = in_second_language("tr")
+
+    job = printed(content, profile="TM-T88IV", native_qr=True)
+
+    assert content.url_label[1] in job.text.splitlines()  # 'Güncel bekleme süresi internette:'
+    assert content.heading[1] not in job.text and content.footer[1] not in job.text  # 'Sıra', 'çağrıyı'
+    assert job.raster_images >= 2 and "?" not in job.text
+    assert_read_back(job, "tr", second_language_words(content))
+
+
+@pytest.mark.parametrize("profile", ["TM-T88V", "TM-T88IV", "simple", None])
+@pytest.mark.parametrize(
+    "word, lookalike",
+    [("dağ", "dag"), ("Şubat", "Subat"), ("sığ", "sig"), ("Țară", "Tara"), ("Čeština", "Cestina")],
+)
+def test_a_letter_no_code_page_has_is_never_printed_as_a_lookalike(profile, word, lookalike):
+    """'dağ' (mountain) printed 'dag' would be another word: the line is text in a page with every letter
+    (CP857 for Turkish on a TM-T88V) or an image of the letters themselves."""
+    line = f"Bitte {word}"
+
+    job = printed(ticket(footer=(line,)), profile=profile, native_qr=True)
+
+    assert lookalike not in job.text and "?" not in job.text
+    assert line in job.text.splitlines() or (job.raster_images == 1 and "Bitte" not in job.text)
+
+
+def test_a_letter_written_as_letter_and_combining_accent_prints_as_the_letter():
+    composed = ticket(footer=(text("ticket.footer", "tr"),))
+    decomposed = ticket(footer=(unicodedata.normalize("NFD", composed.footer[0]),))
+    assert composed.footer != decomposed.footer
+    assert ticket_bytes(decomposed, profile="TM-T88V", paper_width_mm=80) == ticket_bytes(
+        composed, profile="TM-T88V", paper_width_mm=80
+    )
+
+
+def test_a_morning_list_row_prints_its_letters_through_a_code_page_or_as_an_image():
+    rows = [("08:30", "T-3F9", "Yıllık izin başvurusu"), ("09:00", "T-7K2", "Unterlagen abgeben")]
+
+    epson = render(day_list_bytes(rows, date(2026, 11, 25), "Jobcenter", "TM-T88V", 80), 80, "TM-T88V")
+    cp437_only = render(day_list_bytes(rows, date(2026, 11, 25), "Jobcenter", "simple", 80), 80, "simple")
+
+    assert "08:30 T-3F9  Yıllık izin başvurusu" in epson.text.splitlines() and epson.raster_images == 0
+    assert "09:00 T-7K2  Unterlagen abgeben" in cp437_only.text.splitlines()
+    assert cp437_only.raster_images == 1 and "T-3F9" not in cp437_only.text and "?" not in cp437_only.text
 
 
 def test_a_shaped_line_wider_than_the_paper_breaks_between_words():
