@@ -1,8 +1,10 @@
-"""What a catalog lacks against the German source in wording.py: missing, fuzzy or empty entries and
+"""What a catalog lacks against its German source (wording.py): missing, fuzzy or empty entries and
 placeholders that differ. The tests name each problem; `make bench` counts the complete catalogs.
 """
 
 import string
+from collections.abc import Iterable
+from pathlib import Path
 
 from babel.messages.pofile import read_po
 
@@ -18,11 +20,16 @@ def catalog_problems(language: str) -> list[str]:
     """Each problem of ``language``'s catalog in a line a translator can act on; none for German."""
     if language == SOURCE_LANGUAGE:
         return []
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return po_problems(LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po", language, MESSAGES.values())
+
+
+def po_problems(path: Path, language: str, messages: Iterable) -> list[str]:
+    """Each problem of the catalog at ``path`` against the German source ``messages`` (each with a key, its
+    German and its German plural): the reference backend's page catalogs are checked the same way."""
     with open(path, "rb") as po:
         catalog = read_po(po, locale=language)
     problems = [f"{path}: the header is marked fuzzy"] if catalog.fuzzy else []
-    for message in MESSAGES.values():
+    for message in messages:
         source = (message.german, message.german_plural) if message.german_plural else message.german
         entry = catalog.get(source, context=message.key)
         if entry is None:

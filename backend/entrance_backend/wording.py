@@ -1,0 +1,163 @@
+"""Every word the public pages (a number's wait page, the office's waits) show a visitor, and each page's
+language: German here (the source), the others from the backend's gettext catalogs (locale/, make catalogs).
+"""
+
+# Why catalogs of its own: the backend is another program that shares only the protocol with the devices
+# (setup.cfg [importlinter]); it runs on a server, not a Pi, and its pages' words are not the kiosk's.
+# The same tools (Babel, gettext contexts as keys, German as the fallback) keep both alike for translators.
+import logging
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+from babel import Locale, negotiate_locale
+from babel.dates import format_date, format_time
+from babel.support import NullTranslations, Translations
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "entrance_backend"
+LOCALE_DIR = Path(__file__).with_name("locale")
+SOURCE_LANGUAGE = "de"
+
+
+class Message(NamedTuple):
+    """A text's key (the catalogs' context) and its German words; a plural form when it counts."""
+
+    key: str
+    german: str
+    german_plural: str | None = None  # with a ``count`` parameter: ngettext's plural form
+
+
+def N_(key: str, german: str) -> Message:  # noqa: N802 -- gettext's marker name, which pybabel extract looks for
+    return Message(key, german)
+
+
+def NP_(key: str, german: str, german_plural: str) -> Message:  # noqa: N802
+    return Message(key, german, german_plural)
+
+
+# Adding a text: a line here, then `make catalogs-update` and its translation in each catalog.
+MESSAGES: dict[str, Message] = {
+    message.key: message
+    for message in (
+        N_("wait.title", "Wartezeit"),
+        N_("place_unknown", "Ihre Nummer wartet."),
+        N_("next", "Sie sind als Nächstes dran."),
+        NP_("ahead", "Vor Ihnen wartet {count} Person.", "Vor Ihnen warten {count} Personen."),
+        N_("wait_range", "Wartezeit ca. {low}–{high} Min."),
+        N_("watch_monitor", "Bitte achten Sie auf den Aufruf am Monitor."),
+        N_("called", "Sie werden aufgerufen: Schalter {counter}"),
+        N_("booked.title", "Ihr Termin ist gebucht."),
+        N_("booked.body", "Bitte melden Sie sich bei Ankunft am Kiosk an: QR-Code scannen."),
+        N_("not_come.title", "Ihre Nummer wurde aufgerufen, Sie waren nicht da."),
+        N_("ask_information", "Bitte fragen Sie an der Information."),
+        N_("void.title", "Diese Nummer ist nicht gültig."),
+        N_("void.body", "Bitte ziehen Sie eine neue Nummer oder fragen Sie an der Information."),
+        N_("other_day.title", "Diese Nummer gilt heute nicht."),
+        N_("other_day.was_for", "Sie war für den {day}."),
+        N_("draw_new", "Bitte ziehen Sie eine neue Nummer."),
+        N_("malformed", "Diese Adresse enthält keine gültige Wartenummer."),
+        N_("unknown.title", "Diese Nummer kennen wir heute nicht."),
+        N_("unknown.body", "Bitte prüfen Sie die Nummer auf Ihrem Zettel."),
+        N_("as_of", "Stand: {time}"),
+        N_("updates_itself", "Die Seite aktualisiert sich selbst."),
+        N_("office_link", "Wartezeiten des Standorts"),
+        N_("office.title", "Aktuelle Wartezeiten"),
+        N_("concern", "Anliegen"),
+        N_("waiting", "Wartende"),
+        N_("wait", "Wartezeit"),
+        N_("minutes", "ca. {minutes} Min."),
+        N_("nobody_waiting", "Zurzeit wartet niemand."),
+        N_("book_online", "Mit Termin müssen Sie nicht warten: buchen Sie online."),
+        N_("languages", "Sprache"),
+        N_("too_fast", "Zu viele Anfragen. Bitte versuchen Sie es gleich noch einmal."),
+        N_("no_site", "Diesen Standort gibt es hier nicht."),
+    )
+}
+_REPORTED: set[tuple[str, str]] = set()  # broken translations already logged
+
+
+def _shipped() -> tuple[str, ...]:
+    """German, then every language with a catalog: adding a language is adding its catalog."""
+    catalogs = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return (SOURCE_LANGUAGE, *(code for code in catalogs if code != SOURCE_LANGUAGE))
+
+
+LANGUAGES: tuple[str, ...] = _shipped()
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalog of ``language``; without one, the German source texts (warned once)."""
+    if language == SOURCE_LANGUAGE:
+        return NullTranslations()
+    loaded = Translations.load(str(LOCALE_DIR), [language], DOMAIN)
+    if not isinstance(loaded, Translations):
+        log.warning("no compiled catalog for language %r (make catalogs compiles it): pages show German", language)
+    return loaded
+
+
+def text(key: str, language: str, **params) -> str:
+    """The text ``key`` in ``language``, filled with ``params`` (a moment or a day written as the language
+    writes it, by Babel's CLDR data: '09:00', '9:00 AM'); German where its translation is broken."""
+    message = MESSAGES[key]
+    catalog = translations(language)
+    if message.german_plural is None:
+        template = catalog.pgettext(key, message.german)
+    else:
+        template = catalog.npgettext(key, message.german, message.german_plural, int(params["count"]))
+    try:
+        return template.format(**{name: _written(value, language) for name, value in params.items()})
+    except (KeyError, IndexError, ValueError) as error:
+        if language == SOURCE_LANGUAGE:
+            raise
+        if (language, key) not in _REPORTED:
+            _REPORTED.add((language, key))
+            log.error("the %s translation of %r is broken (%s): shown in German", language, key, error)
+        return text(key, SOURCE_LANGUAGE, **params)
+
+
+def page_language(asked: str | None, accept_language: str | None) -> str:
+    """The page's language: the one the visitor chose (``?lang=``; one without a catalog gives German),
+    else the best shipped match of the phone's Accept-Language header, else German."""
+    if asked is not None:
+        return asked if asked in LANGUAGES else SOURCE_LANGUAGE
+    return negotiate_locale(_preferred(accept_language or ""), LANGUAGES, sep="-") or SOURCE_LANGUAGE
+
+
+def _preferred(header: str) -> list[str]:
+    """Accept-Language's tags, most wanted first ("uk-UA,uk;q=0.9,de;q=0.5"); q=0 ones are refused."""
+    weighted = []
+    for position, item in enumerate(header.split(",")[:20]):
+        tag, _, parameters = item.strip().partition(";")
+        quality = 1.0
+        if parameters.strip().startswith("q="):
+            try:
+                quality = float(parameters.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*" and quality > 0:
+            weighted.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+@cache
+def language_name(language: str) -> str:
+    """The language's name in its own script, as a visitor looks for it: 'Deutsch', 'Українська', 'العربية'."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+@cache
+def is_right_to_left(language: str) -> bool:
+    return Locale.parse(language).text_direction == "rtl"
+
+
+def _written(value, language: str):
+    if isinstance(value, datetime):  # a moment in the office's zone: its time of day
+        return format_time(value, "short", locale=language)
+    if isinstance(value, date):
+        return format_date(value, "medium", locale=language)
+    return value
