@@ -1,6 +1,6 @@
-"""Language figures: how many catalogs are complete, what a ticket in German and Arabic costs on paper
-(its Arabic lines go as images of shaped text), how long the kiosk takes to draw an Arabic answer, and
-from an answer to the first sound of its speech (espeak-ng on this machine).
+"""Language figures: how many languages are complete (on the devices and the backend's pages), what a
+ticket in German and Arabic costs on paper (its Arabic lines go as images of shaped text), how long the
+kiosk takes to draw an Arabic answer, and from an answer to the first sound of its speech (espeak-ng here).
 """
 
 import os
@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from appliance.domain.catalog_check import complete_languages
 from appliance.domain.wording import OUT_OF_ORDER, in_languages, ticket_queue
 from appliance.printer.layout import TicketContent, ticket_bytes
+from support.page_catalogs import languages_complete_everywhere
 
 LANGUAGES = ("de", "ar")
 
@@ -69,7 +69,7 @@ def answer_to_speech_ms(rounds: int = 10) -> float:
 def run() -> dict:
     return {
         "kiosk_answer_to_speech_ms": answer_to_speech_ms(),
-        "languages_complete": len(complete_languages()),
+        "languages_complete": len(languages_complete_everywhere()),
         "ticket_bytes_de_ar": arabic_ticket_bytes(),
         "kiosk_answer_render_ms_ar": arabic_answer_ms(),
     }
