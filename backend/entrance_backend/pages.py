@@ -283,11 +283,14 @@ class Pages:
         state = await run_in_threadpool(self.backend.store.office_state, site, day)
         titles = await run_in_threadpool(self.backend.store.concern_titles, site)
         visitor = _visitor(request)
-        concerns = [
-            {"waiting": load["waiting"], "minutes": typical_minutes(load)}
-            | _concern_title(titles.get(concern, {}), concern, visitor["lang"])
-            for concern, load in sorted(per_concern(state).items())
-        ]
+        concerns = sorted(
+            (
+                {"waiting": load["waiting"], "minutes": typical_minutes(load)}
+                | _concern_title(titles.get(concern, {}), concern, visitor["lang"])
+                for concern, load in per_concern(state).items()
+            ),
+            key=lambda row: row["title"].casefold(),
+        )
         return _html("office.html", concerns=concerns, refresh=self.refresh_s * 3, **visitor)
 
     def _public_refusal(self, request: Request, site: str) -> Response | None:
