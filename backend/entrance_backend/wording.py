@@ -2,40 +2,45 @@
 language: German here (the source), the others from the backend's gettext catalogs (locale/, make catalogs).
 """
 
-# Why catalogs of its own: the backend is another program that shares only the protocol with the devices
-# (setup.cfg [importlinter]); it runs on a server, not a Pi, and its pages' words are not the kiosk's.
-# The same tools (Babel, gettext contexts as keys, German as the fallback) keep both alike for translators.
+# Why catalogs of its own: the backend is another program, on a server rather than a Pi, and its pages' words
+# are not the kiosk's; it shares with the devices only the protocol and how a catalog is read and checked
+# (appliance.languages, a library that imports nothing of the devices': setup.cfg [importlinter]).
 import logging
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
-from babel import Locale, negotiate_locale
+from babel import negotiate_locale
 from babel.dates import format_date, format_time
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from appliance.languages import (
+    N_,
+    NP_,
+    SOURCE_LANGUAGE,
+    Message,
+    is_right_to_left,
+    language_name,
+    load_translations,
+    shipped_languages,
+    translated,
+)
+
+__all__ = [
+    "LANGUAGES",
+    "MESSAGES",
+    "SOURCE_LANGUAGE",
+    "Message",
+    "is_right_to_left",
+    "language_name",
+    "page_language",
+    "text",
+]
 
 log = logging.getLogger(__name__)
 
 DOMAIN = "entrance_backend"
 LOCALE_DIR = Path(__file__).with_name("locale")
-SOURCE_LANGUAGE = "de"
-
-
-class Message(NamedTuple):
-    """A text's key (the catalogs' context) and its German words; a plural form when it counts."""
-
-    key: str
-    german: str
-    german_plural: str | None = None  # with a ``count`` parameter: ngettext's plural form
-
-
-def N_(key: str, german: str) -> Message:  # noqa: N802 -- gettext's marker name, which pybabel extract looks for
-    return Message(key, german)
-
-
-def NP_(key: str, german: str, german_plural: str) -> Message:  # noqa: N802
-    return Message(key, german, german_plural)
 
 
 # Adding a text: a line here, then `make catalogs-update` and its translation in each catalog.
@@ -79,35 +84,19 @@ MESSAGES: dict[str, Message] = {
 _REPORTED: set[tuple[str, str]] = set()  # broken translations already logged
 
 
-def _shipped() -> tuple[str, ...]:
-    """German, then every language with a catalog: adding a language is adding its catalog."""
-    catalogs = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-    return (SOURCE_LANGUAGE, *(code for code in catalogs if code != SOURCE_LANGUAGE))
-
-
-LANGUAGES: tuple[str, ...] = _shipped()
+LANGUAGES: tuple[str, ...] = shipped_languages(LOCALE_DIR, DOMAIN)
 
 
 @cache
 def translations(language: str) -> NullTranslations:
     """The compiled catalog of ``language``; without one, the German source texts (warned once)."""
-    if language == SOURCE_LANGUAGE:
-        return NullTranslations()
-    loaded = Translations.load(str(LOCALE_DIR), [language], DOMAIN)
-    if not isinstance(loaded, Translations):
-        log.warning("no compiled catalog for language %r (make catalogs compiles it): pages show German", language)
-    return loaded
+    return load_translations(LOCALE_DIR, DOMAIN, language)
 
 
 def text(key: str, language: str, **params) -> str:
     """The text ``key`` in ``language``, filled with ``params`` (a moment or a day written as the language
     writes it, by Babel's CLDR data: '09:00', '9:00 AM'); German where its translation is broken."""
-    message = MESSAGES[key]
-    catalog = translations(language)
-    if message.german_plural is None:
-        template = catalog.pgettext(key, message.german)
-    else:
-        template = catalog.npgettext(key, message.german, message.german_plural, int(params["count"]))
+    template = translated(translations(language), MESSAGES[key], params.get("count"))
     try:
         return template.format(**{name: _written(value, language) for name, value in params.items()})
     except (KeyError, IndexError, ValueError) as error:
@@ -141,18 +130,6 @@ def _preferred(header: str) -> list[str]:
         if tag and tag != "*" and quality > 0:
             weighted.append((-quality, position, tag))
     return [tag for _, _, tag in sorted(weighted)]
-
-
-@cache
-def language_name(language: str) -> str:
-    """The language's name in its own script, as a visitor looks for it: 'Deutsch', 'Українська', 'العربية'."""
-    name = Locale.parse(language).get_display_name(language) or language
-    return name[:1].upper() + name[1:]
-
-
-@cache
-def is_right_to_left(language: str) -> bool:
-    return Locale.parse(language).text_direction == "rtl"
 
 
 def _written(value, language: str):

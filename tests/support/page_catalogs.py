@@ -1,8 +1,9 @@
-"""The reference backend's page catalogs checked as the appliance's are (appliance/domain/catalog_check.py):
-the tests name each problem, and `make bench` counts the languages complete on the kiosk and the pages alike.
+"""The reference backend's page catalogs checked as the devices' are (appliance.languages' po_problems): the
+tests name each problem, and `make bench` counts the languages complete on the devices and the pages alike.
 """
 
-from appliance.domain.catalog_check import complete_languages, po_problems
+from appliance.domain.catalog_check import complete_languages
+from appliance.languages import po_problems
 from entrance_backend import wording
 
 
