@@ -109,11 +109,10 @@ def text(key: str, language: str, **params) -> str:
 
 
 def page_language(asked: str | None, accept_language: str | None) -> str:
-    """The page's language: the one the visitor chose (``?lang=``; one without a catalog gives German),
+    """The page's language: the one the visitor chose (``?lang=uk``; one without a catalog gives German),
     else the best shipped match of the phone's Accept-Language header, else German."""
-    if asked is not None:
-        return asked if asked in LANGUAGES else SOURCE_LANGUAGE
-    return negotiate_locale(_preferred(accept_language or ""), LANGUAGES, sep="-") or SOURCE_LANGUAGE
+    wanted = [asked] if asked is not None else _preferred(accept_language or "")
+    return negotiate_locale(wanted, LANGUAGES, sep="-") or SOURCE_LANGUAGE
 
 
 def _preferred(header: str) -> list[str]:

@@ -85,6 +85,7 @@ def test_a_broken_placeholder_in_a_page_translation_shows_the_german_text(monkey
         (None, "en;q=0, ru;q=bad", "de"),  # refused and broken weights count for nothing
         (None, None, "de"),
         ("ar", "uk", "ar"),  # the visitor's choice on the page (or the kiosk's) wins
+        ("uk-UA", "en", "uk"),
         ("xx", "uk", "de"),  # a language without a catalog: German, never an error
         ("", "uk", "de"),
     ],
