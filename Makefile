@@ -128,22 +128,32 @@ bundle: $(VENV)/.installed catalogs
 	  MONITOR_DEBIAN_PACKAGES="$(MONITOR_DEBIAN_PACKAGES)" tools/bundle
 
 # Visitors' words: German in appliance/domain/wording.py (the source), every other language in a gettext
-# catalog, compiled here (Babel's pybabel) so that no .mo is ever out of step with its .po.
+# catalog, compiled here (Babel's pybabel) so that no .mo is ever out of step with its .po. The reference
+# backend's public pages have their own (backend/entrance_backend/wording.py, its locale/): it shares only
+# the protocol with the devices.
 LOCALE := appliance/domain/locale
+BACKEND_LOCALE := backend/entrance_backend/locale
 PYBABEL ?= $(BIN)/pybabel
-catalogs: $(patsubst %.po,%.mo,$(wildcard $(LOCALE)/*/LC_MESSAGES/appliance.po))
+catalogs: $(patsubst %.po,%.mo,$(wildcard $(LOCALE)/*/LC_MESSAGES/appliance.po \
+                                          $(BACKEND_LOCALE)/*/LC_MESSAGES/entrance_backend.po))
 
 $(LOCALE)/%/LC_MESSAGES/appliance.mo: $(LOCALE)/%/LC_MESSAGES/appliance.po | $(PYBABEL)
 	$(PYBABEL) -q compile -l $* -i $< -o $@
 
+$(BACKEND_LOCALE)/%/LC_MESSAGES/entrance_backend.mo: $(BACKEND_LOCALE)/%/LC_MESSAGES/entrance_backend.po | $(PYBABEL)
+	$(PYBABEL) -q compile -l $* -i $< -o $@
+
 $(BIN)/pybabel: $(VENV)/.installed
 
-# After adding or changing a text in wording.py: the template anew, then every catalog (translate what
-# is new there; tests/domain/test_catalogs.py names what is missing).
+# After adding or changing a text in a wording.py: the templates anew, then every catalog (translate what
+# is new there; tests/domain/test_catalogs.py and tests/backend/test_page_catalogs.py name what is missing).
+EXTRACT := $(BIN)/pybabel -q extract --no-default-keywords -k N_:1c,2 -k NP_:1c,2,3 --no-location --project entrance-appliance
+UPDATE := $(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete
 catalogs-update: $(VENV)/.installed
-	$(BIN)/pybabel -q extract --no-default-keywords -k N_:1c,2 -k NP_:1c,2,3 --no-location \
-	  --project entrance-appliance -o $(LOCALE)/appliance.pot appliance/domain/wording.py
-	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -D appliance -d $(LOCALE) -i $(LOCALE)/appliance.pot
+	$(EXTRACT) -o $(LOCALE)/appliance.pot appliance/domain/wording.py
+	$(UPDATE) -D appliance -d $(LOCALE) -i $(LOCALE)/appliance.pot
+	$(EXTRACT) -o $(BACKEND_LOCALE)/entrance_backend.pot backend/entrance_backend/wording.py
+	$(UPDATE) -D entrance_backend -d $(BACKEND_LOCALE) -i $(BACKEND_LOCALE)/entrance_backend.pot
 
 system-packages:
 	tools/debian-packages install $(DEBIAN_PACKAGES) $(VENV_DEBIAN_PACKAGES)

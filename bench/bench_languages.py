@@ -1,6 +1,7 @@
-"""Language figures: how many catalogs are complete, what a ticket in German and Arabic, Ukrainian or Turkish
-costs on paper (Arabic lines go as images of shaped text, Cyrillic and Turkish ones through a code page), how
-long the kiosk takes to draw an Arabic answer, and from an answer to the first sound of its speech (espeak-ng).
+"""Language figures: how many languages are complete (on the devices and the backend's pages), what a ticket
+in German and Arabic, Ukrainian or Turkish costs on paper (Arabic lines go as images of shaped text, Cyrillic
+and Turkish ones through a code page), how long the kiosk takes to draw an Arabic answer, and from an answer
+to the first sound of its speech (espeak-ng).
 """
 
 import os
@@ -11,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from appliance.domain.catalog_check import complete_languages
 from appliance.domain.wording import OUT_OF_ORDER, in_languages, ticket_queue
 from appliance.printer.layout import TicketContent, ticket_bytes
+from support.page_catalogs import languages_complete_everywhere
 
 CONCERN = {"ar": "طلب إجازة", "uk": "Оформити відпустку", "tr": "İzin başvurusu"}
 
@@ -71,7 +72,7 @@ def answer_to_speech_ms(rounds: int = 10) -> float:
 def run() -> dict:
     return {
         "kiosk_answer_to_speech_ms": answer_to_speech_ms(),
-        "languages_complete": len(complete_languages()),
+        "languages_complete": len(languages_complete_everywhere()),
         "ticket_bytes_de_ar": ticket_bytes_in("ar"),
         "ticket_bytes_de_uk": ticket_bytes_in("uk"),
         # python-escpos' simple profile has CP437 only: the Ukrainian lines go as images of the text.

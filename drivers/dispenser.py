@@ -293,7 +293,7 @@ class TicketDispenser:
         printer = self._config.printer
         concern = self._config.concern(ticket.concern)
         languages = ticket_languages(chosen, self._config.device.languages)
-        url = wait_page_url(printer.wait_page_url, self._config.backend.url, self._config.device.site, ticket)
+        url = wait_page_url(printer.wait_page_url, self._config.backend.url, self._config.device.site, ticket, chosen)
         content = TicketContent(
             code=ticket.code,
             issued_local=ticket.issued_at.astimezone(self._config.device.timezone),
@@ -334,9 +334,14 @@ class TicketDispenser:
             self._connection = None
 
 
-def wait_page_url(template: str | None, backend_url: str | None, site: str, ticket) -> str | None:
+def wait_page_url(
+    template: str | None, backend_url: str | None, site: str, ticket, language: str | None = None
+) -> str | None:
     """The ticket's QR code: ``[printer] wait_page_url``, else the backend's wait page for the number
-    (the reference backend serves /w/{site}/{code}; the day lets it tell yesterday's number), else none."""
+    (the reference backend serves /w/{site}/{code}; the day lets it tell yesterday's number), else none.
+    The page opens in the ``language`` the visitor chose at the kiosk; without a choice, in their phone's."""
     if not template and backend_url:
-        template = backend_url.rstrip("/") + "/w/{site}/{code}?day={day}"
-    return template.format(site=site, code=ticket.code, day=ticket.day.isoformat()) if template else None
+        template = backend_url.rstrip("/") + "/w/{site}/{code}?day={day}" + ("&lang={lang}" if language else "")
+    if not template:
+        return None
+    return template.format(site=site, code=ticket.code, day=ticket.day.isoformat(), lang=language or DEFAULT_LANGUAGE)

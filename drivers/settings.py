@@ -82,8 +82,9 @@ PRINTER = Section(
         ),
         "logo": Key(Path(), "an image printed at the top of each ticket", optional=True),
         "wait_page_url": Key(
-            UrlTemplate("site", "code", "day"),
-            "the ticket's QR code: the visitor's wait page; default with a [backend] url: its /w/{site}/{code}",
+            UrlTemplate("site", "code", "day", "lang"),
+            "the ticket's QR code: the visitor's wait page ({lang}: the language chosen at the kiosk, else de); "
+            "default with a [backend] url: its /w/{site}/{code}",
             optional=True,
         ),
         "footer": Key(

@@ -7,32 +7,16 @@ catalog (appliance/domain/catalogs.py); German is the fallback for any missing o
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 from babel.dates import format_date
 
 from appliance.domain.catalogs import LANGUAGES, SOURCE_LANGUAGE, translations
 from appliance.domain.checkin import CheckInVerdict, Judgement, LatePolicy
+from appliance.languages import N_, NP_, Message, translated
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LANGUAGE = SOURCE_LANGUAGE
-
-
-class Message(NamedTuple):
-    """A text's key (the catalogs' context) and its German words; a plural form when it counts."""
-
-    key: str
-    german: str
-    german_plural: str | None = None  # with a ``count`` parameter: ngettext's plural form
-
-
-def N_(key: str, german: str) -> Message:  # noqa: N802 -- gettext's marker name, which pybabel extract looks for
-    return Message(key, german)
-
-
-def NP_(key: str, german: str, german_plural: str) -> Message:  # noqa: N802
-    return Message(key, german, german_plural)
 
 
 # Adding a text: a line here, then `make catalogs-update` and its translation in each catalog.
@@ -117,7 +101,7 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
         values = {
             name: value.render(candidate) if isinstance(value, Phrase) else value for name, value in params.items()
         }
-        template = _translated(message, candidate, values.get("count"))
+        template = translated(translations(candidate), message, values.get("count"))
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError) as error:
@@ -127,13 +111,6 @@ def text(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
                 _REPORTED.add((candidate, key))
                 log.error("the %s translation of %r is broken (%s): shown in German", candidate, key, error)
     raise AssertionError("unreachable: German raised or returned")
-
-
-def _translated(message: Message, language: str, count) -> str:
-    catalog = translations(language)
-    if message.german_plural is None:
-        return catalog.pgettext(message.key, message.german)
-    return catalog.npgettext(message.key, message.german, message.german_plural, int(count))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from appliance.sync.wire import (
     appointments_of,
     check_day,
     component_name,
+    concern_titles,
     merge_changes,
     office_state_of,
 )
@@ -476,6 +477,7 @@ class DeviceSync:
                 "clock_ok": self._clock_trusted(),
                 "sent_at": timestamp(self.clock.now()),
                 "instance": self.instance,
+                "concerns": concern_titles(self.config.concerns),
             },
         )
         server_time = answer.body.get("server_time") if isinstance(answer.body, dict) else None

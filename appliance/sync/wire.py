@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 64 * 1024  # far above any real event; a batch of 500 must stay under the 1 MiB limit
 _DETAIL = 200  # the document's Detail
+_TITLE = re.compile(r"[^\x00-\x1f\x7f]{1,200}")  # the document's ConcernTitles
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+_TITLES, _CONCERNS = 8, 32
 
 
 class DayListRejected(ApplianceError, ValueError):
@@ -144,6 +147,25 @@ def component_name(name) -> str | None:
     text = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
     text = text if text[:1].isalpha() else f"c-{text}"
     return text[:32].rstrip("-_") or None
+
+
+def concern_titles(concerns) -> list[dict]:
+    """The heartbeat's ``concerns``: each configured concern's titles, German first, as the document allows
+    them (a title it would refuse is left out, so a heartbeat never fails over a title)."""
+    return [
+        {
+            "name": concern.name,
+            "titles": dict(
+                [
+                    (language, title)
+                    for language, title in concern.info.titles
+                    if _LANGUAGE.fullmatch(language) and _TITLE.fullmatch(title)
+                ][:_TITLES]
+            ),
+        }
+        for concern in concerns
+        if _TITLE.fullmatch(concern.info.title("de"))
+    ][:_CONCERNS]
 
 
 def _present(body: dict) -> dict:

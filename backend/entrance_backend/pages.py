@@ -12,7 +12,7 @@ import asyncio
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from entrance_backend.counter_sessions import SESSION_COOKIE, SESSION_S, Counter
 from entrance_backend.http import Backend
 from entrance_backend.store import BackendRefusal
 from entrance_backend.waits import wait_minutes
+from entrance_backend.wording import LANGUAGES, SOURCE_LANGUAGE, is_right_to_left, language_name, page_language, text
 
 CODE = Contract.load().pattern("Code")
 NAME = Contract.load().pattern("Name")
@@ -240,15 +241,23 @@ class Pages:
         now = self.backend.settings.clock()
         today = self.backend.today(now)
         asked_day = request.query_params.get("day")
+        valid_day = asked_day is not None and DAY.fullmatch(asked_day) is not None
+        visitor = _visitor(request, {"day": asked_day} if valid_day else {})
+        office_href = f"/w/{quote(site)}?{urlencode({'lang': visitor['lang']})}"
         if not CODE.fullmatch(code):
-            return _html("wait.html", status=404, site=site, kind="malformed", refresh=None)
-        if asked_day is not None and (not DAY.fullmatch(asked_day) or asked_day != today):
-            return _html("wait.html", status=404, site=site, code=code, kind="other_day", day=_german_day(asked_day))
+            return _html("wait.html", status=404, kind="malformed", office_href=office_href, **visitor)
+        if asked_day is not None and (not valid_day or asked_day != today):
+            day = _day(asked_day)
+            return _html(
+                "wait.html", status=404, code=code, kind="other_day", day=day, office_href=office_href, **visitor
+            )
         view = await run_in_threadpool(self._wait_view, site, today, code)
         status = 404 if view["kind"] == "unknown" else 200
         refresh = self.refresh_s if view["kind"] in ("waiting", "booked", "called") else None
-        at = now.astimezone(self.backend.zone).strftime("%H:%M")
-        return _html("wait.html", status=status, site=site, code=code, refresh=refresh, at=at, **view)
+        at = now.astimezone(self.backend.zone)  # written as the page's language writes a time
+        return _html(
+            "wait.html", status=status, code=code, refresh=refresh, at=at, office_href=office_href, **visitor, **view
+        )
 
     def _wait_view(self, site: str, day: str, code: str) -> dict:
         store = self.backend.store
@@ -272,29 +281,37 @@ class Pages:
             return refusal
         day = self.backend.today(self.backend.settings.clock())
         state = await run_in_threadpool(self.backend.store.office_state, site, day)
-        concerns = [
-            {"concern": concern, "waiting": load["waiting"], "minutes": typical_minutes(load)}
-            for concern, load in sorted(per_concern(state).items())
-        ]
-        return _html("office.html", site=site, concerns=concerns, refresh=self.refresh_s * 3)
+        titles = await run_in_threadpool(self.backend.store.concern_titles, site)
+        visitor = _visitor(request)
+        concerns = sorted(
+            (
+                {"waiting": load["waiting"], "minutes": typical_minutes(load)}
+                | _concern_title(titles.get(concern, {}), concern, visitor["lang"])
+                for concern, load in per_concern(state).items()
+            ),
+            key=lambda row: row["title"].casefold(),
+        )
+        return _html("office.html", concerns=concerns, refresh=self.refresh_s * 3, **visitor)
 
     def _public_refusal(self, request: Request, site: str) -> Response | None:
         if refusal := self._too_fast(request):
             return refusal
         if site not in self.backend.settings.sites and all(c.site != site for c in self.access.counters):
-            return _html("answer.html", status=404, kind="no_site")
+            return _html("answer.html", status=404, kind="no_site", **_visitor(request))
         return None
 
     def _too_fast(self, request: Request) -> Response | None:
         """The backend's rate limit, per address, as for the protocol's public operations."""
         who = request.client.host if request.client else "public"
         if wait := self.backend.limiter.retry_after(who):
-            return _html("answer.html", status=429, kind="too_fast", headers={"Retry-After": str(int(wait) + 1)})
+            headers = {"Retry-After": str(int(wait) + 1)}
+            return _html("answer.html", status=429, kind="too_fast", headers=headers, **_visitor(request))
         return None
 
 
 def _html(template: str, status: int = 200, headers: dict | None = None, **values) -> HTMLResponse:
-    body = _TEMPLATES.get_template(template).render(**values)
+    """A page; in German unless ``values`` say the visitor's language (``_visitor``)."""
+    body = _TEMPLATES.get_template(template).render({"lang": SOURCE_LANGUAGE, "words": text} | values)
     return HTMLResponse(body, status_code=status, headers=_NO_STORE | _SECURITY | (headers or {}))
 
 
@@ -334,8 +351,24 @@ def _minutes_since(moment: str, now: datetime) -> int:
         return 0
 
 
-def _german_day(text: str) -> str | None:
+def _day(text: str) -> date | None:
     try:
-        return date.fromisoformat(text).strftime("%d.%m.%Y")
+        return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _visitor(request: Request, keep: dict | None = None) -> dict:
+    """A public page's language (the visitor's choice, else their phone's, else German), its direction,
+    and a link to the same page in each language, named in its own script (keeping ``keep``'s parameters)."""
+    lang = page_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    links = [(code, language_name(code), "?" + urlencode((keep or {}) | {"lang": code})) for code in LANGUAGES]
+    return {"lang": lang, "rtl": is_right_to_left(lang), "languages": links}
+
+
+def _concern_title(titles: dict[str, str], concern: str, lang: str) -> dict:
+    """A concern's title in ``lang`` (German where it has none) and the German beside it when that differs.
+    Until a device has told the titles (an older appliance), the name is shown with spaces."""
+    german = titles.get(SOURCE_LANGUAGE) or concern.replace("-", " ")
+    title = titles.get(lang) or german
+    return {"title": title, "german": german if german != title else None}

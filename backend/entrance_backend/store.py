@@ -453,6 +453,19 @@ class BackendStore:
             row = self._db.execute("SELECT body FROM heartbeats WHERE device=?", (device,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def concern_titles(self, site: str) -> dict[str, dict[str, str]]:
+        """Each concern's titles per language as the site's devices last told them in their heartbeats
+        (the newest heartbeat's, where two devices differ)."""
+        with self._reading():
+            rows = self._db.execute(
+                "SELECT body FROM heartbeats WHERE site=? ORDER BY received_at, device", (site,)
+            ).fetchall()
+        titles: dict[str, dict[str, str]] = {}
+        for (body,) in rows:
+            for concern in json.loads(body).get("concerns", ()):
+                titles[concern["name"]] = concern["titles"]
+        return titles
+
     # --- calls ---------------------------------------------------------------------------------
 
     def calls_after(self, site: str, after: int | None, limit: int) -> tuple[int, list[dict]]:

@@ -220,18 +220,57 @@ def test_the_wait_page_shows_the_people_ahead_and_the_wait_as_a_range(office):
     office.issue("A001", "A002", "A003")
     page = office.wait_page("A003", day=DAY)
     assert page.status_code == 200
-    assert "Vor Ihnen warten 2 Personen." in page.text and "2 people ahead of you." in page.text
+    assert "Vor Ihnen warten 2 Personen." in page.text
     assert "Wartezeit ca. 7–13 Min." in page.text  # two of leave ahead at the office's first pace, 5 min each
-    assert '<meta http-equiv="refresh"' in page.text
+    assert '<meta http-equiv="refresh"' in page.text and '<html lang="de" dir="ltr">' in page.text
     assert "Sie sind als Nächstes dran." in office.wait_page("A001").text
+    assert "Stand: 09:00" in page.text  # the backend's moment in the office's zone, as German writes a time
+
+
+def test_the_wait_page_speaks_the_phones_language_with_german_beside_it(office):
+    office.issue("A001", "A002", "A003")
+    page = office.wait_page("A003", accept_language="en-GB,en;q=0.9,de;q=0.5").text
+    assert '<html lang="en" dir="ltr">' in page
+    assert "2 people are ahead of you." in page and "Vor Ihnen warten 2 Personen." in page
+    assert "Estimated wait: 7–13 min." in page and "As of 9:00\u202fAM" in page  # Babel: English writes 9:00 AM
+    ukrainian = office.wait_page("A002", accept_language="uk-UA,uk;q=0.9").text
+    assert "Перед вами 1 особа." in ukrainian and "Vor Ihnen wartet 1 Person." in ukrainian
+
+
+def test_the_visitors_choice_wins_over_the_phone_and_an_unknown_language_gives_german(office):
+    office.issue("A001", "A002")
+    page = office.wait_page("A002", accept_language="en", lang="fa")
+    assert page.status_code == 200 and '<html lang="fa" dir="rtl">' in page.text
+    assert "1 نفر جلوتر از شماست." in page.text
+    for unknown in ("xx", "", "de-DE", "<script>"):
+        page = office.wait_page("A002", accept_language="en", lang=unknown)
+        assert page.status_code == 200 and '<html lang="de" dir="ltr">' in page.text, unknown
+        assert "Vor Ihnen wartet 1 Person." in page.text and "ahead of you" not in page.text, unknown
+
+
+def test_every_language_is_offered_in_its_own_script_and_the_choice_keeps_the_day(office):
+    office.issue("A001")
+    page = office.wait_page("A001", day=DAY, lang="tr").text
+    for code, name in (
+        ("de", "Deutsch"),
+        ("en", "English"),
+        ("uk", "Українська"),
+        ("ar", "العربية"),
+        ("ru", "Русский"),
+        ("fa", "فارسی"),
+    ):
+        assert f'<a href="?day={DAY}&amp;lang={code}" lang="{code}" hreflang="{code}">{name}</a>' in page
+    assert '<strong lang="tr" aria-current="page">Türkçe</strong>' in page
+    assert f'<a href="/w/{SITE}?lang=tr">' in page  # the office's waits in the same language
 
 
 def test_the_wait_page_says_which_counter_calls_once_called(office):
     office.issue("A001")
     staff = office.sign_in(3)
     office.act(staff, 3, action="next")
-    page = office.wait_page("A001")
-    assert "Sie werden aufgerufen: Schalter 3" in page.text and "You are being called: counter 3" in page.text
+    assert "Sie werden aufgerufen: Schalter 3" in office.wait_page("A001").text
+    page = office.wait_page("A001", lang="en")
+    assert "You are being called: counter 3" in page.text and "Sie werden aufgerufen: Schalter 3" in page.text
 
 
 @pytest.mark.parametrize(
@@ -278,13 +317,29 @@ def test_the_wait_page_is_one_small_response_without_external_resources(office):
 def test_the_office_page_shows_the_waits_per_concern(office):
     office.issue("A001", "A002")
     office.issue("D001", concern="documents")
-    page = requests.get(f"{office.url}/w/{SITE}", timeout=10)
+    office.heartbeat({"leave": {"de": "Urlaub beantragen", "en": "Apply for leave"}, "documents": {"de": "Unterlagen"}})
+    page = office.office_page()
     assert page.status_code == 200
     # The office's estimate for a newcomer: everyone of the concern at its pace (5 min until calls tell).
-    assert "<td>leave</td><td>2</td><td>ca. 10 Min.</td>" in page.text
-    assert "<td>documents</td><td>1</td><td>ca. 5 Min.</td>" in page.text
-    assert "A001" not in page.text
+    assert "<td>Urlaub beantragen</td><td>2</td><td>ca. 10 Min.</td>" in page.text
+    assert "<td>Unterlagen</td><td>1</td><td>ca. 5 Min.</td>" in page.text
+    assert "A001" not in page.text and "leave" not in page.text and "documents" not in page.text
     assert requests.get(f"{office.url}/w/sued", timeout=10).status_code == 404
+
+
+def test_the_office_page_names_each_concern_in_the_pages_language_and_in_german(office):
+    office.issue("A001")
+    office.issue("D001", concern="documents")
+    office.heartbeat({"leave": {"de": "Urlaub beantragen", "en": "Apply for leave"}, "documents": {"de": "Unterlagen"}})
+    page = office.office_page(lang="en").text
+    assert '<td>Apply for leave<br><span class="de" lang="de" dir="ltr">Urlaub beantragen</span></td>' in page
+    assert "<td>Unterlagen</td>" in page  # no English title: the German one
+    assert "about 5 min" in page and "Current waiting times" in page
+
+
+def test_until_a_device_tells_the_titles_the_office_page_shows_the_name_in_words(office):
+    office.issue("F001", concern="first-application")
+    assert "<td>first application</td>" in office.office_page().text
 
 
 # --- metrics -------------------------------------------------------------------------------------

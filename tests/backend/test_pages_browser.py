@@ -77,11 +77,11 @@ def test_staff_call_with_the_keyboard_and_the_visitors_phone_and_the_monitor_sho
         PagesOffice(tmp_path, wait_page_refresh_s=1, clock=clock.now) as office,
         waiting_room_monitor(tmp_path, office, clock) as monitor,
         chromium() as staff,
-        chromium(PHONE, phone=True) as phone,
+        chromium(PHONE, phone=True, languages="en-GB,en") as phone,  # an English phone: English, German beside
     ):
         office.issue("A001", "A002", "A003")
         phone.get(f"{office.url}/w/{SITE}/A003")
-        assert "Vor Ihnen warten 2 Personen." in text(phone)
+        assert "2 people are ahead of you." in text(phone) and "Vor Ihnen warten 2 Personen." in text(phone)
         assert phone.execute_script("return window.innerWidth") == PHONE[0]
         assert phone.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]  # no sideways scroll
 

@@ -104,7 +104,7 @@ def kiosk(tmp_path, device_config_file):
 [printer]
 uri = {emulator.uri}
 timeout = 1s
-wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}}
+wait_page_url = https://jobcenter.example/wartezeit?site={{site}}&ticket={{code}}&lang={{lang}}
 
 [gpio]
 min_gap = {min_gap}
@@ -158,7 +158,7 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
     png = tmp_path / "tickets" / "A001.png"
     assert png.exists()
     codes = [c.data.decode() for c in decode_qr(Image.open(png))]
-    assert codes == ["https://jobcenter.example/wartezeit?site=test-office&ticket=A001"]
+    assert codes == ["https://jobcenter.example/wartezeit?site=test-office&ticket=A001&lang=de"]
     assert [e.code for e in core.snapshot.waiting] == ["A001"]
     assert recorder.beeps == [Beep.ACCEPTED] and PanelState.PRINTING in recorder.states
 
@@ -197,6 +197,8 @@ def test_a_ticket_is_printed_in_german_and_the_language_the_visitor_chose(kiosk,
     assert "Ihre Wartenummer" in printed.text and "Your number" not in printed.text
     lines = read_page(printed.image, "uk")
     assert max(similarity("Ваш номер", line) for line in lines) >= 0.85, lines
+    qr = [c.data.decode() for c in decode_qr(Image.open(tmp_path / "tickets" / "A001.png"))]
+    assert qr == ["https://jobcenter.example/wartezeit?site=test-office&ticket=A001&lang=uk"]  # its page opens in it
 
 
 def test_without_a_choice_a_ticket_is_printed_in_german_and_the_devices_next_language(kiosk):
@@ -424,3 +426,15 @@ def test_the_tickets_qr_opens_the_backends_wait_page_unless_another_is_configure
         "https://jobcenter.example/wartezeit?standort=mitte&nummer=A007"
     )
     assert wait_page_url(None, None, "mitte", ticket) is None
+
+
+def test_the_tickets_qr_opens_the_wait_page_in_the_language_the_visitor_chose_at_the_kiosk():
+    ticket = SimpleNamespace(code="A007", day=date(2026, 3, 9))
+    assert wait_page_url(None, "https://backend.example", "mitte", ticket, "uk") == (
+        "https://backend.example/w/mitte/A007?day=2026-03-09&lang=uk"
+    )
+    own = "https://jobcenter.example/wartezeit?nummer={code}&sprache={lang}"
+    assert (
+        wait_page_url(own, None, "mitte", ticket, "ar") == "https://jobcenter.example/wartezeit?nummer=A007&sprache=ar"
+    )
+    assert wait_page_url(own, None, "mitte", ticket) == "https://jobcenter.example/wartezeit?nummer=A007&sprache=de"

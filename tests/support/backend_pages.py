@@ -58,10 +58,14 @@ class PagesOffice:
     def void(self, code: str) -> None:
         self._upload([_event("ticket_void", {"day": DAY, "code": code, "reason": "not_printed"})])
 
-    def heartbeat(self) -> None:
+    def heartbeat(self, concerns: dict[str, dict[str, str]] | None = None) -> None:
+        """The kiosk's heartbeat, telling ``concerns``' titles (name -> language -> title) if given."""
+        body = {"version": "0.1.0", "roles": ["kiosk"], "outbox_pending": 0, "clock_ok": True, "components": []}
+        if concerns is not None:
+            body["concerns"] = [{"name": name, "titles": titles} for name, titles in concerns.items()]
         answer = requests.post(
             f"{self.url}/v1/devices/kiosk-1/heartbeat",
-            json={"version": "0.1.0", "roles": ["kiosk"], "outbox_pending": 0, "clock_ok": True, "components": []},
+            json=body,
             headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
             timeout=10,
         )
@@ -82,8 +86,13 @@ class PagesOffice:
     def office_state(self) -> dict:
         return self.store.office_state(SITE, DAY)
 
-    def wait_page(self, code: str, **query) -> requests.Response:
-        return requests.get(f"{self.url}/w/{SITE}/{code}", params=query, timeout=10)
+    def wait_page(self, code: str, accept_language: str | None = None, **query) -> requests.Response:
+        """The wait page as a phone asks for it (with its Accept-Language header, if given)."""
+        headers = {"Accept-Language": accept_language} if accept_language else {}
+        return requests.get(f"{self.url}/w/{SITE}/{code}", params=query, headers=headers, timeout=10)
+
+    def office_page(self, **query) -> requests.Response:
+        return requests.get(f"{self.url}/w/{SITE}", params=query, timeout=10)
 
     def _upload(self, events: list[dict]) -> None:
         answer = requests.post(

@@ -22,22 +22,28 @@ FLAGS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
-    "--lang=de-DE",
 )
 
 
 @contextmanager
-def chromium(size: tuple[int, int] = DESKTOP, phone: bool = False):
+def chromium(size: tuple[int, int] = DESKTOP, phone: bool = False, languages: str = "de-DE,de"):
     """A fresh headless chromium (its own profile) showing ``size`` CSS pixels; ``phone``: as a phone
-    shows them (touch, a mobile viewport; headless windows are never narrower than 500 pixels)."""
+    shows them (touch, a mobile viewport; headless windows are never narrower than 500 pixels). Its pages
+    ask for ``languages`` (Accept-Language), as a phone set to them does."""
     binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
     if not binary or not driver_path:
         raise AssertionError("the page tests need Debian's chromium and chromium-driver: apt-get install both")
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = binary
-        for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={max(size[0], 500)},{size[1]}"):
+        for flag in (
+            *FLAGS,
+            f"--lang={languages.split(',')[0]}",
+            f"--user-data-dir={profile}",
+            f"--window-size={max(size[0], 500)},{size[1]}",
+        ):
             options.add_argument(flag)
+        options.add_experimental_option("prefs", {"intl.accept_languages": languages})
         if phone:
             metrics = {"width": size[0], "height": size[1], "pixelRatio": 2.0, "touch": True, "mobile": True}
             options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})

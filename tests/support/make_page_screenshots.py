@@ -1,5 +1,6 @@
-"""Takes the README's screenshots of the backend's counter page and wait page, at desktop and phone size,
-in Debian's headless chromium, from a made-up office on a temporary reference backend.
+"""Takes the README's screenshots of the backend's counter page and wait page, at desktop and phone size
+(and the wait page of an Arabic phone), in Debian's headless chromium, from a made-up office on a temporary
+reference backend.
 
 Run: .venv/bin/python tests/support/make_page_screenshots.py; it writes backend/screenshots/.
 """
@@ -17,6 +18,11 @@ from support.backend_pages import COUNTERS, SITE, PagesOffice  # noqa: E402
 from support.browser import DESKTOP, PHONE, chromium  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[2] / "backend" / "screenshots"
+TITLES = {  # as the office's devices tell them in their heartbeats
+    "leave": {"de": "Urlaub beantragen", "en": "Apply for leave", "ar": "طلب إجازة"},
+    "documents": {"de": "Unterlagen abgeben", "en": "Hand in documents", "ar": "تسليم المستندات"},
+    "first-application": {"de": "Erstantrag stellen", "en": "First application", "ar": "الطلب الأول"},
+}
 
 
 def main() -> None:
@@ -25,6 +31,7 @@ def main() -> None:
         office.issue(*(f"A{n:03d}" for n in range(1, 8)))
         office.issue("D001", "D002", "D003", concern="documents")
         office.issue("E001", concern="first-application")
+        office.heartbeat(TITLES)
         office.act(office.sign_in(1), 1, action="next")  # A001 at counter 1
         for name, size, phone in (("desktop", DESKTOP, False), ("phone", PHONE, True)):
             with chromium(size, phone=phone) as browser:
@@ -42,6 +49,9 @@ def main() -> None:
                     save(browser, "wait-phone-called")
                     browser.get(f"{office.url}/w/{SITE}")
                     save(browser, "office-phone")
+        with chromium(PHONE, phone=True, languages="ar-SY,ar") as browser:
+            browser.get(f"{office.url}/w/{SITE}/A005")
+            save(browser, "wait-phone-ar")
 
 
 def save(browser, name: str) -> None:

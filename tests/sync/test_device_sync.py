@@ -343,6 +343,14 @@ def test_heartbeats_carry_the_components_health(central, device):
     assert printer["state"] == "degraded" and len(printer["detail"]) == 200
 
 
+def test_heartbeats_tell_the_backend_each_concerns_titles_for_its_public_pages(central, device):
+    wait_for(lambda: central.store.heartbeat("kiosk-1"), what="a heartbeat")
+    assert central.store.concern_titles(device.config.device.site) == {
+        "leave": {"de": "Urlaub beantragen", "en": "Apply for leave"},
+        "documents": {"de": "Unterlagen abgeben", "en": "Hand in documents"},
+    }
+
+
 def test_nothing_day_bound_is_issued_until_the_backends_clock_agrees(tmp_path, central):
     device = Device(tmp_path, central.url, trusted=False)
     device.core.start()

@@ -4,9 +4,11 @@ them (or as invalid_event, never lost), day lists and office states checked whol
 import copy
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
+from appliance.domain.screen import ConcernInfo
 from appliance.domain.state import Appointment, EventRecord
 from appliance.protocol.contract import Contract, timestamp
 from appliance.sync.wire import (
@@ -16,6 +18,7 @@ from appliance.sync.wire import (
     OutboxEncoder,
     appointments_of,
     check_day,
+    concern_titles,
     merge_changes,
     office_state_of,
 )
@@ -277,3 +280,18 @@ def test_an_office_state_that_contradicts_itself_is_refused_saying_how(office_an
     spoil(answer)
     with pytest.raises(OfficeStateRejected, match=f"^{re.escape(said)}"):
         office_state_of(CONTRACT, answer, "mitte")
+
+
+def test_a_heartbeats_concern_titles_match_the_document_and_a_title_it_would_refuse_is_left_out():
+    def concern(name, **titles):
+        return SimpleNamespace(name=name, info=ConcernInfo(name, "A", tuple(titles.items())))
+
+    told = concern_titles(
+        [
+            concern("leave", de="Urlaub beantragen", ar="طلب إجازة", uk="Відпустка\nподати", pt_br="Férias"),
+            concern("broken", de="Zeile\u0007"),
+        ]
+    )
+    assert told == [{"name": "leave", "titles": {"de": "Urlaub beantragen", "ar": "طلب إجازة"}}]
+    heartbeat = {"version": "1.0", "roles": ["kiosk"], "components": [], "outbox_pending": 0, "clock_ok": True}
+    assert CONTRACT.schema_validator("Heartbeat").is_valid(heartbeat | {"concerns": told})
