@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.domain.simulation import DaySpec, simulate
-from appliance.domain.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimate, WaitEstimator
+from appliance.forecast.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimate, WaitEstimator
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CONCERNS = ["leave", "first-application", "documents"]
@@ -169,7 +169,7 @@ def test_a_voided_ticket_leaves_the_queue():
     estimator = WaitEstimator(CONCERNS, default_service_min=10.0, default_counters=1)
     estimator.ticket_issued("A001", "leave", at(8))
     estimator.ticket_issued("A002", "leave", at(8, 1))
-    estimator.ticket_voided("A001", at(8, 2))
+    estimator.visitor_left("A001", at(8, 2))
     assert estimator.estimate_for_ticket("A002", at(8, 2)).people_ahead == 0
 
 
