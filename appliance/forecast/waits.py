@@ -298,7 +298,9 @@ class WaitEstimator(_Observations):
         self.early, self.late = early, late  # the check-in window ([checkin] early, late)
         self.break_min = break_min
         self._service = {c: _ServiceTimes(m, service_sigma) for c, m in self.default_service.items()}
-        self._pooled_default = sum(self.default_service.values()) / max(len(self.default_service), 1)
+        self._pooled_default = (  # for a code it never saw drawn or checked in
+            sum(self.default_service.values()) / len(self.default_service) if concerns else self._fallback_service
+        )
         self._service_sigma = service_sigma
         self._pace, self._pace_weight = 0.0, PACE_PRIOR_WEIGHT  # log factor against the defaults
         self._break_share, self._break_weight = 0.0, BREAK_PRIOR_WEIGHT
