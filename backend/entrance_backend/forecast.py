@@ -81,6 +81,11 @@ class OfficeForecast:
             )
         return self._waits
 
+    def concern_wait(self, concern: str) -> ConcernWait:
+        """The wait of a number of ``concern`` drawn at the latest change; for a concern the journal never
+        saw (its visitors came before the journal began, schema 6), none yet, at the default pace."""
+        return self.waits().get(concern) or ConcernWait(0, 0, round(DEFAULT_SERVICE_MIN * 60 / DEFAULT_COUNTERS))
+
     def ticket_wait(self, code: str) -> WaitEstimate | None:
         """The remaining wait of waiting ticket ``code`` as of the latest change (None: not a waiting ticket)."""
         if self.at is None:

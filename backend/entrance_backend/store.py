@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
 from entrance_backend.database import connect
-from entrance_backend.forecast import ConcernWait, OfficeForecast, OfficeForecasts, slot_time
+from entrance_backend.forecast import OfficeForecast, OfficeForecasts, slot_time
 
 SCHEMA_VERSION = 6
 SCHEMA = """
@@ -195,7 +195,6 @@ CREATE INDEX office_observations_day ON office_observations (site, day, n);
 SHARED_ID_WINDOW = 10
 MAX_ALARMS = 20  # in one answer; the document allows no more
 BERLIN = ZoneInfo("Europe/Berlin")  # the sites' time zone unless the backend is told another
-NO_FORECAST = ConcernWait(0, 0, 300)  # a concern the journal has not seen (waiting since before schema 6)
 _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, status, updated_at"
 _WAITING_APPOINTMENTS = (
     "FROM appointments WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL AND not_come_at IS NULL"
@@ -703,10 +702,10 @@ class BackendStore:
 
     def _waits_per_concern(self, site: str, day: str, counts: list[tuple[str, int]]) -> list[dict]:
         """The protocol's ConcernLoad for each (concern, number waiting): the office's forecast."""
-        waits = self._forecast(site, day).waits()
+        forecast = self._forecast(site, day)
         loads = []
         for concern, count in counts:
-            wait = waits.get(concern, NO_FORECAST)
+            wait = forecast.concern_wait(concern)
             loads.append(
                 {
                     "concern": concern,
