@@ -20,7 +20,6 @@ from appliance.protocol.contract import parse_timestamp, timestamp
 DEFAULT_SERVICE_MIN = 8.0
 DEFAULT_COUNTERS = 4
 DAYS_KEPT = 100  # forecasts held per worker; one more is replayed from the database when asked
-KINDS = ("drawn", "booked", "cancelled", "checked_in", "called", "left", "transferred")
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Observation:
     """One change of the office's queue, as the store journals it (office_observations)."""
 
     n: int  # the order the backend learned it in
-    kind: str  # one of KINDS
+    kind: str  # drawn, booked, cancelled, checked_in, called, left (void, not come) or transferred
     code: str
     at: datetime
     concern: str | None = None

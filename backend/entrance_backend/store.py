@@ -180,7 +180,7 @@ CREATE TABLE office_observations (              -- what the office's wait foreca
     n INTEGER PRIMARY KEY AUTOINCREMENT,        -- the order the backend learned it in: one writer at a time
     site TEXT NOT NULL,
     day TEXT NOT NULL,
-    kind TEXT NOT NULL,                         -- forecast.KINDS
+    kind TEXT NOT NULL,                         -- forecast.Observation's kinds
     code TEXT NOT NULL,
     concern TEXT,
     counter INTEGER,
