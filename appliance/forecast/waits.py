@@ -20,7 +20,7 @@ mean time of that visitor's concern, until the ticket's turn. The range is that 
 import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import NormalDist
@@ -47,6 +47,7 @@ OFFSETS_ENOUGH = 20  # until then, -10 ± 10 minutes around the slot counts too
 CHECK_IN_POINTS = 4  # an appointment still to come is spread over this many times
 SHOW_PRIOR_WEIGHT = 10.0  # appointments: the configured show rate counts as this many
 SCALE_MIN, SCALE_SHARE = 2.0, 0.3  # a forecast's error grows with it: 2 min + 30%
+FLOW_AFTER = 100  # walk-ins ahead beyond this many are forecast as a flow, not one by one
 # Forecasts are calibrated in groups: called at once, a short wait, a real wait. A range must hold
 # for those who wait, not only on average over everyone, most of whom are called at once.
 GROUP_EDGES_MIN = (0.5, 3.0)
@@ -504,6 +505,15 @@ class WaitEstimator(_Observations):
             elif expected_by_now - coming_taken >= 0.5:  # rounded: half an appointment or more is one
                 concern = coming_concerns[coming_taken]
                 coming_taken += 1
+            elif len(ahead) - position > FLOW_AFTER and next_coming == len(coming):
+                # No appointment can come between them any more: the walk-ins beyond the last FLOW_AFTER
+                # share the counters evenly, so a long queue costs no more to forecast than a short one.
+                flow = Counter(ahead[position : len(ahead) - FLOW_AFTER])
+                position = len(ahead) - FLOW_AFTER
+                work = sum(n * (self._mean_minutes(concern) + breaks) for concern, n in flow.items())
+                heapq.heappush(free, t)
+                free = [f + work / len(free) for f in free]  # the same shift for all: still a heap
+                continue
             elif position < len(ahead):
                 concern = ahead[position]
                 position += 1

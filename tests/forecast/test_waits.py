@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.domain.simulation import DaySpec, simulate
+from appliance.forecast import waits
 from appliance.forecast.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimate, WaitEstimator
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -202,6 +203,20 @@ def test_an_estimator_told_no_concerns_learns_them_from_its_visitors():
     assert estimator.snapshot_waits(at(8, 2)).keys() == {"leave"}
     assert estimator.estimate_for_ticket("A002", at(8, 2)).people_ahead == 1
     assert estimator.seconds_per_visitor("leave", at(8, 2)) == 8 * 60  # one counter, 8 minutes a visit
+
+
+def test_a_long_queue_is_forecast_as_a_flow_close_to_one_by_one(monkeypatch):
+    def last_of_a_long_queue() -> WaitEstimate:
+        estimator = WaitEstimator(CONCERNS, default_service_min={"leave": 7.0, "documents": 5.0}, default_counters=3)
+        for n in range(600):
+            estimator.ticket_issued(f"A{n:03d}", ("leave", "documents")[n % 3 == 0], at(8, n / 100))
+        return estimator.estimate_for_ticket("A599", at(8, 6))
+
+    flow = last_of_a_long_queue()
+    monkeypatch.setattr(waits, "FLOW_AFTER", 10_000)
+    one_by_one = last_of_a_long_queue()
+    assert flow.people_ahead == one_by_one.people_ahead == 599
+    assert abs(flow.midpoint_min - one_by_one.midpoint_min) <= 0.01 * one_by_one.midpoint_min
 
 
 def test_the_baselines_answer_one_number():
