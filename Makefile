@@ -54,7 +54,7 @@ test: system-packages test-packages $(VENV)/.installed catalogs lint
 # The unit layer, no backend, daemon or screen: under a minute, for running after every change.
 test-fast: test-packages $(VENV)/.installed catalogs
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(FAST_TESTS) $(PYTEST_ARGS)
-FAST_TESTS := tests/domain tests/printer tests/drivers tests/sync/test_wire.py
+FAST_TESTS := tests/domain tests/forecast tests/printer tests/drivers tests/sync/test_wire.py
 
 # The rule modules' branch coverage from the last `make test` (var/coverage/index.html shows every line).
 RULE_MODULES := appliance/domain/numbering.py appliance/domain/state.py appliance/domain/checkin.py \

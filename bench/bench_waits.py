@@ -1,5 +1,5 @@
-"""Wait estimates: the device's estimator against the office's (the backend's pace model, which every
-screen shows once a backend is reached), the ZMS method and the last-30-waits average.
+"""Wait estimates: the device's estimator against the office's (the backend's forecast over the same
+estimator, which every screen shows once a backend is reached), the ZMS method and the last-30-waits average.
 
 The same simulated office days (appliance/simulation.py, seeds 1-8: 4 to 8 counters, a morning
 rush, over half with appointments, breaks) feed each estimator what the device would see; every
@@ -10,18 +10,19 @@ constants were tuned on other seeds (101-124). ``python bench/bench_waits.py`` p
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from appliance.domain.simulation import DaySpec, simulate  # noqa: E402
-from appliance.domain.waits import (  # noqa: E402
+from appliance.forecast.waits import (  # noqa: E402
     FixedServiceEstimator,
     LastNWaitsEstimator,
     WaitEstimate,
     WaitEstimator,
 )
-from entrance_backend.waits import DEFAULT_PACE_S, pace_s, wait_minutes  # noqa: E402
+from entrance_backend.forecast import Observation, OfficeForecast  # noqa: E402
 
 SEEDS = range(1, 9)
 # What a technician would configure: plausible, not measured (first applications take longer).
@@ -29,41 +30,53 @@ DEFAULT_SERVICE_MIN = {"leave": 7.0, "first-application": 10.0, "documents": 5.0
 DEFAULT_COUNTERS = 5
 
 
-class OfficePaceEstimator:
-    """The backend's estimate as a ticket prints it (entrance_backend.store's office state): the visitors of
-    the concern waiting before it × the seconds between the concern's latest calls."""
+class OfficeForecastAdapter:
+    """The backend's estimate for a ticket just drawn, as its wait page gives it (and every screen, for
+    the number drawn next): the simulator's observations journaled as the store writes them
+    (entrance_backend.forecast's Observation, numbered in the order learnt), fed to the forecast that the
+    office state and the wait page read, and taken at the latest change."""
 
-    def __init__(self, concerns: list[str], default_pace_s: int = DEFAULT_PACE_S):
-        self.default_pace_s = default_pace_s
-        self._waiting: dict[str, str] = {}  # code -> concern, tickets and checked-in appointments
-        self._called_at: dict[str, list[str]] = {concern: [] for concern in concerns}
-
-    def ticket_issued(self, code: str, concern: str, at) -> None:
-        self._waiting[code] = concern
-
-    def appointment_checked_in(self, code: str, concern: str, slot, at) -> None:
-        self._waiting[code] = concern
+    def __init__(self, concerns: list[str]):
+        self.forecast = OfficeForecast()
+        self._journaled = 0
+        self._booked: dict[tuple, list[str]] = {}  # (slot, concern) -> codes the journal booked them under
+        self._codes: dict[str, str] = {}  # a checked-in visitor's display code -> its booking's code
+        self._newest = ""
 
     def appointments_upcoming(self, appointments) -> None:
-        pass  # the office's model does not look ahead to appointments still to come
+        if self._booked or not appointments:
+            return  # later lists only drop who checked in: the journal has that already
+        booked_at = min(slot for slot, _ in appointments) - timedelta(hours=2)  # the day list, before opening
+        for number, (slot, concern) in enumerate(appointments, 1):
+            code = f"T{number:03d}"
+            self._booked.setdefault((slot, concern), []).append(code)
+            self._journal("booked", code, booked_at, concern=concern, slot=slot)
+
+    def ticket_issued(self, code: str, concern: str, at) -> None:
+        self._newest = code
+        self._journal("drawn", code, at, concern=concern)
+
+    def appointment_checked_in(self, code: str, concern: str, slot, at) -> None:
+        codes = self._booked.get((slot, concern))
+        self._codes[code] = codes.pop(0) if codes else code
+        self._journal("checked_in", self._codes[code], at, concern=concern, slot=slot)
 
     def called(self, code: str, counter: int, at) -> None:
-        concern = self._waiting.pop(code, None)
-        if concern is not None:
-            self._called_at[concern].append(at.isoformat())
+        self._journal("called", self._codes.get(code, code), at, counter=counter)
 
     def estimate_for_new_ticket(self, concern: str, at) -> WaitEstimate:
-        # simulate() feeds the ticket before asking: the newest of the concern is the ticket itself.
-        ahead = sum(1 for waiting in self._waiting.values() if waiting == concern) - 1
-        low, high = wait_minutes(ahead, pace_s(self._called_at[concern], self.default_pace_s))
-        return WaitEstimate(ahead, low, high)
+        return self.forecast.ticket_wait(self._newest)
+
+    def _journal(self, kind: str, code: str, at, **facts) -> None:
+        self._journaled += 1
+        self.forecast.feed([Observation(self._journaled, kind, code, at, **facts)])
 
 
 def estimators() -> dict:
     defaults = dict(default_service_min=DEFAULT_SERVICE_MIN, default_counters=DEFAULT_COUNTERS)
     return {
         "ours": lambda concerns: WaitEstimator(concerns, **defaults),
-        "office": OfficePaceEstimator,
+        "office": OfficeForecastAdapter,
         "fixed": lambda concerns: FixedServiceEstimator(concerns, **defaults),
         "last30": lambda concerns: LastNWaitsEstimator(concerns, n=30, **defaults),
     }
@@ -92,8 +105,8 @@ def run() -> dict:
         "wait_range_coverage_pct": round(ours["coverage_pct"], 1),
         "wait_range_coverage_with_queue_pct": round(ours["coverage_with_queue_pct"], 1),
         "wait_range_median_width_min": ours["median_width_min"],
-        "wait_office_pace_mae_min": round(scores["office"]["mae_min"], 2),
-        "wait_office_pace_coverage_pct": round(scores["office"]["coverage_pct"], 1),
+        "wait_office_mae_min": round(scores["office"]["mae_min"], 2),
+        "wait_office_coverage_pct": round(scores["office"]["coverage_pct"], 1),
         "wait_baseline_fixed_mae_min": round(scores["fixed"]["mae_min"], 2),
         "wait_baseline_last30_mae_min": round(scores["last30"]["mae_min"], 2),
     }

@@ -51,8 +51,8 @@ from appliance.domain.numbering import FallbackLease, fallback_block
 from appliance.domain.office import OfficeState, Queue, appointment_order, merged_queue, office_waits
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, ComponentHealth, EventSummary, QueueEntry, Snapshot
 from appliance.domain.state import Appointment, StateStore, Ticket
-from appliance.domain.waits import WaitEstimator
 from appliance.domain.wording import VisitorMessage, check_in_message
+from appliance.forecast.waits import WaitEstimator
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ class Core:
         ticket = self._store.void_ticket(day=self._day, code=command.code, reason=command.reason, at=now)
         if ticket is not None:
             log.warning("voided %s: %s", ticket.code, command.reason)
-            self._estimator.ticket_voided(ticket.code, now)
+            self._estimator.visitor_left(ticket.code, now)
             self._waiting = tuple(entry for entry in self._waiting if entry.code != ticket.code)
             self._settled |= {ticket.code}
             self._unconfirmed |= {ticket.code}
@@ -567,7 +567,7 @@ class Core:
             if ticket.called_at:
                 history.append((ticket.called_at, 1, estimator.called, (ticket.code, ticket.counter)))
             elif ticket.state == "void":
-                history.append((ticket.issued_at + timedelta(seconds=1), 1, estimator.ticket_voided, (ticket.code,)))
+                history.append((ticket.issued_at + timedelta(seconds=1), 1, estimator.visitor_left, (ticket.code,)))
         for a in self._store.appointments(self._day):
             if a.checked_in_at:
                 history.append(

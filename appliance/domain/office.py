@@ -8,8 +8,6 @@ from datetime import date, datetime
 
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, QueueEntry
 
-WAIT_RANGE = (0.75, 1.25)  # as the backend's estimate: visitors' service times vary
-
 
 @dataclass(frozen=True)
 class OfficeEntry:
@@ -156,16 +154,13 @@ def merged_queue(
 
 
 def office_waits(office: OfficeState, queue: Queue) -> dict[str, tuple[int, int]]:
-    """The wait for a number drawn now, per concern the office has a pace for: the backend's estimate,
-    with the visitors this device added or took away since at the office's pace."""
+    """The wait for a number drawn now, per concern the office has an estimate for: the backend's range,
+    moved by the visitors this device added or took away since, each at the office's pace per visitor."""
+    shown = dict(queue.counts)
     waits = {}
     for load in office.loads:
-        shown = dict(queue.counts).get(load.concern, 0)
-        minutes = shown * load.seconds_per_visitor / 60
-        if shown == load.waiting:
-            waits[load.concern] = (load.wait_low, load.wait_high)
-        else:
-            waits[load.concern] = (math.floor(minutes * WAIT_RANGE[0]), math.ceil(minutes * WAIT_RANGE[1]))
+        moved = (shown.get(load.concern, 0) - load.waiting) * load.seconds_per_visitor / 60
+        waits[load.concern] = (max(0, math.floor(load.wait_low + moved)), max(0, math.ceil(load.wait_high + moved)))
     return waits
 
 

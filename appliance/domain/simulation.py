@@ -471,7 +471,7 @@ class DayResult:
 def simulate(spec: DaySpec, estimator_factory: Callable[[list[str]], object]) -> DayResult:
     """Run the day once, feeding ``estimator_factory(concerns)`` what the appliance would see, and
     record each walk-in's printed estimate against the wait that followed. The estimator gets the
-    day list, tickets, check-ins and calls (appliance.domain.waits' interface); breaks it must infer."""
+    day list, tickets, check-ins and calls (appliance.forecast.waits' interface); breaks it must infer."""
     office = OfficeDay(spec)
     estimator = estimator_factory([c.name for c in spec.concerns])
     upcoming = {b.id: b for b in office.bookings}

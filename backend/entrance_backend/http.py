@@ -156,7 +156,7 @@ class Backend:
             raise ValueError("every device needs its own name and token, different from the staff token")
         self.settings = settings
         self.contract = contract or Contract.load()
-        self.store = BackendStore(settings.database, on_change=self._changed)
+        self.store = BackendStore(settings.database, on_change=self._changed, zone=ZoneInfo(settings.timezone))
         self.zone = ZoneInfo(settings.timezone)
         self.feed = CallFeed()
         self.limiter = RateLimiter(settings.rate_limit)

@@ -26,7 +26,6 @@ from entrance_backend.access import Access
 from entrance_backend.counter_sessions import SESSION_COOKIE, SESSION_S, CounterSession, CounterSessions
 from entrance_backend.http import Backend
 from entrance_backend.store import BackendRefusal
-from entrance_backend.waits import wait_minutes
 from entrance_backend.wording import LANGUAGES, SOURCE_LANGUAGE, is_right_to_left, language_name, page_language, text
 
 CODE = Contract.load().pattern("Code")
@@ -266,14 +265,11 @@ class Pages:
             return {"kind": "unknown"}
         if visitor["state"] != "waiting":
             return {"kind": visitor["state"], "counter": visitor.get("counter")}
-        place = store.waiting_place(site, day, code)
-        if place is None:  # called or handed on between the two reads: the next reload tells
+        position = store.waiting_position(site, day, code)
+        if position is None:  # called or handed on between the two reads: the next reload tells
             return {"kind": "waiting", "ahead": None, "range": None}
-        position, in_concern, concern = place
-        load = per_concern(store.office_state(site, day)).get(concern)
-        # The same rule as a ticket's printed wait: the visitors of the concern before them at its pace.
-        waited = wait_minutes(in_concern - 1, load["seconds_per_visitor"]) if load and in_concern > 1 else None
-        return {"kind": "waiting", "ahead": position - 1, "range": waited}
+        # The office's forecast for this number (an appointment's turn comes by its slot: no range).
+        return {"kind": "waiting", "ahead": position - 1, "range": store.ticket_wait(site, day, code)}
 
     async def office(self, request: Request) -> Response:
         site = request.path_params["site"]

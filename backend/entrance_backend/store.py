@@ -13,14 +13,15 @@ import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from appliance.protocol.contract import ProtocolError, parse_timestamp, timestamp
 from entrance_backend.database import connect
-from entrance_backend.waits import DEFAULT_PACE_S, PACE_CALLS, pace_s, wait_minutes
+from entrance_backend.forecast import OfficeForecast, OfficeForecasts, slot_time
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -174,11 +175,26 @@ CREATE TABLE counter_desks (                    -- what each counter's staff cho
     PRIMARY KEY (site, number)
 );
 """,
+    6: """
+CREATE TABLE office_observations (              -- what the office's wait forecast learns (forecast.py)
+    n INTEGER PRIMARY KEY AUTOINCREMENT,        -- the order the backend learned it in: one writer at a time
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,                         -- forecast.Observation's kinds
+    code TEXT NOT NULL,
+    concern TEXT,
+    counter INTEGER,
+    slot TEXT,                                  -- an appointment's, as a timestamp
+    at TEXT NOT NULL                            -- the backend's time when it learned it
+);
+CREATE INDEX office_observations_day ON office_observations (site, day, n);
+""",
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
 # starts a new run after the old one ended, so it never looks like two.
 SHARED_ID_WINDOW = 10
 MAX_ALARMS = 20  # in one answer; the document allows no more
+BERLIN = ZoneInfo("Europe/Berlin")  # the sites' time zone unless the backend is told another
 _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, status, updated_at"
 _WAITING_APPOINTMENTS = (
     "FROM appointments WHERE site=? AND day=? AND status='checked_in' AND called_at IS NULL AND not_come_at IS NULL"
@@ -261,14 +277,15 @@ class BackendStore:
         self,
         database: Path | str,
         on_change: Callable[[str], None] = lambda site: None,
-        default_pace_s: int = DEFAULT_PACE_S,
+        zone: tzinfo = BERLIN,
     ):
         self.database = database  # a SQLite file or a postgresql:// URL
-        self.default_pace_s = default_pace_s  # the office's pace before its calls tell it
+        self.zone = zone  # the sites' time zone: appointments' slots are local times
         self.on_change = on_change  # called with the site after each committed change of its office state
         self._changed_sites: set[str] = set()
         # The latest office state per (site, day): every device's poll wakes at each change, one computes it.
         self._office_states: dict[tuple[str, str], dict] = {}
+        self._forecasts = OfficeForecasts()
         self._lock = threading.Lock()
         self._db = connect(database, self._changed_elsewhere)
         with self._transaction():
@@ -334,6 +351,7 @@ class BackendStore:
                     ),
                 )
                 self._office_changed(appointment["site"], appointment["day"])
+                self._observe_appointment(appointment, now)
             return [self._appointment("id=?", (id_,)) for id_ in ids]
 
     def change_appointment(self, appointment_id: str, now: datetime, **changes) -> dict:
@@ -351,6 +369,7 @@ class BackendStore:
                 raise UnknownCode(f"no appointment {appointment_id!r}")
             appointment = self._appointment("id=?", (appointment_id,))
             self._office_changed(appointment["site"], appointment["day"])
+            self._observe_appointment(appointment, now, changed=True)
             return appointment
 
     def appointment_day(self, site: str, day: str) -> tuple[int, list[dict]]:
@@ -548,6 +567,7 @@ class BackendStore:
                 (timestamp(now), site, day, code),
             )
             self._office_changed(site, day)
+            self._observe(site, day, "left", code, now)
             return {"code": code, "kind": kind, "concern": concern, "state": "not_come"}
 
     def transfer(
@@ -582,6 +602,7 @@ class BackendStore:
                     (concern, self._next_seq(), timestamp(now), site, day, code),
                 )
             self._office_changed(site, day)
+            self._observe(site, day, "transferred", code, now, concern=concern)
             if counter is None:
                 return {"code": code, "kind": kind, "concern": concern, "state": "waiting"}
             if kind == "ticket":
@@ -662,27 +683,13 @@ class BackendStore:
             f"SELECT concern {_WAITING_TICKETS}) AS waiting GROUP BY concern ORDER BY concern",
             (site, day, site, day),
         ).fetchall()
-        paces: dict[str, list[str]] = {}
-        for concern, called_at in self._db.execute(
-            "SELECT concern, called_at FROM (SELECT COALESCE(t.concern, a.concern) AS concern, c.called_at, "
-            "ROW_NUMBER() OVER (PARTITION BY COALESCE(t.concern, a.concern) ORDER BY c.n DESC) AS latest "
-            f"{_CALLS_JOINED}) AS paced WHERE latest <= ?",
-            (site, day, PACE_CALLS),
-        ):
-            paces.setdefault(concern, []).append(called_at)
         waiting = [
             {"code": code, "concern": concern, "kind": "appointment", "slot": slot, "since": since}
             for code, concern, slot, since in appointments
         ] + [{"code": code, "concern": concern, "kind": "ticket", "since": since} for code, concern, since in tickets]
         for position, entry in enumerate(waiting, 1):
             entry["position"] = position
-        per_concern = []
-        for concern, count in counts:
-            pace = pace_s(paces.get(concern, []), self.default_pace_s)
-            low, high = wait_minutes(count, pace)
-            per_concern.append(
-                {"concern": concern, "waiting": count, "wait_low": low, "wait_high": high, "seconds_per_visitor": pace}
-            )
+        per_concern = self._waits_per_concern(site, day, counts)
         state = {
             "site": site,
             "day": day,
@@ -703,6 +710,59 @@ class BackendStore:
             self._office_states = {}
         self._office_states[(site, day)] = state
         return state
+
+    # --- the office's wait forecast (forecast.py) ------------------------------------------------
+
+    def _waits_per_concern(self, site: str, day: str, counts: list[tuple[str, int]]) -> list[dict]:
+        """The protocol's ConcernLoad for each (concern, number waiting): the office's forecast."""
+        forecast = self._forecast(site, day)
+        loads = []
+        for concern, count in counts:
+            wait = forecast.concern_wait(concern)
+            loads.append(
+                {
+                    "concern": concern,
+                    "waiting": count,
+                    "wait_low": wait.low_min,
+                    "wait_high": wait.high_min,
+                    "seconds_per_visitor": wait.seconds_per_visitor,
+                }
+            )
+        return loads
+
+    def ticket_wait(self, site: str, day: str, code: str) -> tuple[int, int] | None:
+        """(low, high) minutes until waiting ticket ``code`` is called, as of the office's latest change."""
+        with self._reading():
+            estimate = self._forecast(site, day).ticket_wait(code)
+        return (estimate.low_min, estimate.high_min) if estimate else None
+
+    def _forecast(self, site: str, day: str) -> OfficeForecast:
+        return self._forecasts.current(
+            site,
+            day,
+            lambda fed: self._db.execute(
+                "SELECT n, kind, code, concern, counter, slot, at FROM office_observations "
+                "WHERE site=? AND day=? AND n>? ORDER BY n",
+                (site, day, fed),
+            ).fetchall(),
+        )
+
+    def _observe(self, site: str, day: str, kind: str, code: str, now: datetime, **facts) -> None:
+        """Journals a change of the office's queue for its forecast, in the change's transaction."""
+        self._db.execute(
+            "INSERT INTO office_observations (site, day, kind, code, concern, counter, slot, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (site, day, kind, code, facts.get("concern"), facts.get("counter"), facts.get("slot"), timestamp(now)),
+        )
+
+    def _observe_appointment(self, appointment: dict, now: datetime, changed: bool = False) -> None:
+        """A booked, changed or cancelled appointment; one booked as checked in has come."""
+        kind = {"booked": "booked", "cancelled": "cancelled", "checked_in": "transferred" if changed else "checked_in"}
+        status = appointment.get("status", "booked")
+        site, day = appointment["site"], appointment["day"]
+        slot = slot_time(day, appointment["slot"], self.zone)
+        facts = {"concern": appointment["concern"], "slot": slot}
+        self._observe(site, day, kind[status], appointment["display_code"], now, **facts)
 
     # --- office numbers and fallback blocks ------------------------------------------------------
 
@@ -805,26 +865,14 @@ class BackendStore:
     def waiting_position(self, site: str, day: str, code: str) -> int | None:
         """Where ``code`` stands in the office's waiting list (1: called next), listed or not; None when
         it is not waiting."""
-        place = self.waiting_place(site, day, code)
-        return place[0] if place else None
-
-    def waiting_place(self, site: str, day: str, code: str) -> tuple[int, int, str] | None:
-        """``code``'s position in the office's waiting list, its position among its concern's, and the
-        concern (1: called next); None when it is not waiting."""
         with self._reading():
             rows = (
                 self._db.execute(
-                    f"SELECT display_code, concern {_WAITING_APPOINTMENTS} {_APPOINTMENTS_IN_ORDER}",
-                    (site, day),
+                    f"SELECT display_code {_WAITING_APPOINTMENTS} {_APPOINTMENTS_IN_ORDER}", (site, day)
                 ).fetchall()
-                + self._db.execute(f"SELECT code, concern {_WAITING_TICKETS} ORDER BY drawn", (site, day)).fetchall()
+                + self._db.execute(f"SELECT code {_WAITING_TICKETS} ORDER BY drawn", (site, day)).fetchall()
             )
-        concern = next((concern for held, concern in rows if held == code), None)
-        if concern is None:
-            return None
-        position = next(index for index, (held, _) in enumerate(rows, 1) if held == code)
-        same = [held for held, other in rows if other == concern]
-        return position, same.index(code) + 1, concern
+        return next((index for index, (held,) in enumerate(rows, 1) if held == code), None)
 
     # --- wait estimates ------------------------------------------------------------------------
 
@@ -985,6 +1033,8 @@ class BackendStore:
                 (site, body["day"], body["code"], device),
             ).rowcount
             self._office_changed(site, body["day"], changed)
+            if changed:
+                self._observe(site, body["day"], "left", body["code"], now)
         elif kind == "ticket_called":
             changed = self._db.execute(
                 "UPDATE tickets SET state='called', called_at=?, counter=? WHERE site=? AND day=? "
@@ -992,22 +1042,28 @@ class BackendStore:
                 (created_at, body["counter"], site, body["day"], body["code"]),
             ).rowcount
             self._office_changed(site, body["day"], changed)
+            if changed:
+                self._observe(site, body["day"], "called", body["code"], now, counter=body["counter"])
         elif kind == "check_in":
             if self._db.execute("SELECT 1 FROM appointments WHERE id=?", (body["appointment"],)).fetchone() is None:
                 self._office_changed(site, body["day"], self._add_checked_in(site, body, created_at, now))
             else:  # a cancelled appointment stays cancelled: the counter cannot call it
-                for (day,) in self._db.execute(
-                    "UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
-                    "WHERE id=? AND site=? AND status='booked' RETURNING day",
+                for row in self._db.execute(
+                    f"UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
+                    f"WHERE id=? AND site=? AND status='booked' RETURNING {_APPOINTMENT_COLUMNS}",
                     (created_at, self._next_seq(), timestamp(now), body["appointment"], site),
                 ).fetchall():
-                    self._office_changed(site, day)
+                    appointment = _appointment_from_row(row)
+                    self._office_changed(site, appointment["day"])
+                    self._observe_appointment(appointment, now)
         elif kind == "appointment_called":
-            for (day,) in self._db.execute(
-                "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL RETURNING day",
+            for day, code in self._db.execute(
+                "UPDATE appointments SET called_at=? WHERE id=? AND site=? AND called_at IS NULL "
+                "RETURNING day, display_code",
                 (created_at, body["appointment"], site),
             ).fetchall():
                 self._office_changed(site, day)
+                self._observe(site, day, "called", code, now, counter=body["counter"])
         elif kind == "component_health":
             self._health(device, body["component"], body["state"], body.get("detail", ""), created_at)
         elif kind in ("printer_health", "scanner_health"):
@@ -1039,6 +1095,7 @@ class BackendStore:
                 ),
             )
             self._office_changed(site, day)
+            self._observe(site, day, "drawn", code, now, concern=body["concern"])
             return []
         first = Sender(*held[:3])
         if (first.device, *held[3:]) == (sender.device, body["concern"], body["number"], created_at):
@@ -1058,7 +1115,7 @@ class BackendStore:
         if None in facts or facts[0] != site:
             return 0
         seq = self._next_seq()
-        return self._db.execute(
+        added = self._db.execute(
             f"INSERT INTO appointments ({_APPOINTMENT_COLUMNS}, created_seq, seq, checked_in_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'checked_in', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
@@ -1075,6 +1132,9 @@ class BackendStore:
                 created_at,
             ),
         ).rowcount
+        if added:
+            self._observe_appointment(self._appointment("id=?", (body["appointment"],)), now)
+        return added
 
     def _note_instance(self, sender: Sender) -> None:
         beat = self._db.execute(
@@ -1163,6 +1223,7 @@ class BackendStore:
             (site, day, counter, code, kind, called_at),
         ).fetchone()[0]
         self._office_changed(site, day)
+        self._observe(site, day, "called", code, now, counter=counter)
         return self._call(n, counter, code, kind, called_at)
 
     def _call(self, n, counter, code, kind, called_at) -> dict:

@@ -217,11 +217,13 @@ def test_a_form_posted_from_another_site_is_refused(office):
 
 
 def test_the_wait_page_shows_the_people_ahead_and_the_wait_as_a_range(office):
-    office.issue("A001", "A002", "A003")
-    page = office.wait_page("A003", day=DAY)
+    office.issue("A001", "A002", "A003", "A004", "A005", "A006")
+    page = office.wait_page("A006", day=DAY)
     assert page.status_code == 200
-    assert "Vor Ihnen warten 2 Personen." in page.text
-    assert "Wartezeit ca. 7–13 Min." in page.text  # two of leave ahead at the office's first pace, 5 min each
+    assert "Vor Ihnen warten 5 Personen." in page.text
+    # The office's forecast before its calls tell more: 4 counters, 8 minutes a visit, so A006 is called
+    # when the first counter is free again, in about 8 minutes.
+    assert "Wartezeit ca. 1–15 Min." in page.text
     assert '<meta http-equiv="refresh"' in page.text and '<html lang="de" dir="ltr">' in page.text
     assert "Sie sind als Nächstes dran." in office.wait_page("A001").text
     assert "Stand: 09:00" in page.text  # the backend's moment in the office's zone, as German writes a time
@@ -315,14 +317,15 @@ def test_the_wait_page_is_one_small_response_without_external_resources(office):
 
 
 def test_the_office_page_shows_the_waits_per_concern(office):
-    office.issue("A001", "A002")
-    office.issue("D001", concern="documents")
+    office.issue("A001", "A002", "A003")
+    office.issue("D001", "D002", concern="documents")
     office.heartbeat({"leave": {"de": "Urlaub beantragen", "en": "Apply for leave"}, "documents": {"de": "Unterlagen"}})
     page = office.office_page()
     assert page.status_code == 200
-    # The office's estimate for a newcomer: everyone of the concern at its pace (5 min until calls tell).
-    assert "<td>Urlaub beantragen</td><td>2</td><td>ca. 10 Min.</td>" in page.text
-    assert "<td>Unterlagen</td><td>1</td><td>ca. 5 Min.</td>" in page.text
+    # The office's forecast for a newcomer of either concern (one queue): 5 wait for 4 counters (8 minutes
+    # a visit until calls tell), so the newcomer waits for the first counter free again.
+    assert "<td>Urlaub beantragen</td><td>3</td><td>ca. 8 Min.</td>" in page.text
+    assert "<td>Unterlagen</td><td>2</td><td>ca. 8 Min.</td>" in page.text
     assert "A001" not in page.text and "leave" not in page.text and "documents" not in page.text
     assert requests.get(f"{office.url}/w/sued", timeout=10).status_code == 404
 

@@ -427,16 +427,19 @@ def test_the_published_wait_is_the_office_s_own_estimate_whichever_device_report
             assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "*"
             return {w["concern"]: (w["minutes"], w["waiting"]) for w in answer.json()["waits"]}
 
-        # Before the day's calls tell the pace: 5 minutes a visitor, over the whole office.
-        assert published() == {"documents": (5, 1), "leave": (40, 8)}
-        for minute in (0, 3, 6):  # counters call a leave visitor every 3 minutes
+        # Before any call, the estimator's defaults (4 counters, 8 minutes a visit) over one queue for the
+        # whole office: 9 wait, so a number drawn now, of either concern, is called in about 16 minutes.
+        assert published() == {"documents": (16, 1), "leave": (16, 8)}
+        for minute in (0, 3, 6):  # counter 1 calls a leave visitor every 3 minutes
             moments[0] = NOW + timedelta(minutes=30 + minute)
             staff_call(backend, counter=1, next=True, concerns=["leave"])
-        assert published() == {"documents": (5, 1), "leave": (15, 5)}
+        quicker = published()
+        assert quicker == {"documents": (6, 1), "leave": (6, 5)}  # 6 waiting, visits quicker than 8 minutes
         upload(backend, [event("wait_estimate", dict(estimate, minutes=1), 40)], "kiosk-2", kiosk_2)
-        assert published() == {"documents": (5, 1), "leave": (15, 5)}  # no device's estimate flips it
+        assert published() == quicker  # no device's estimate flips it
         load = {c["concern"]: c for c in office(backend).json()["waiting_per_concern"]}["leave"]
-        assert (load["wait_low"], load["wait_high"], load["seconds_per_visitor"]) == (11, 19, 180)
+        # The range the published minutes are the middle of; each visitor more adds less than the default 120 s.
+        assert (load["wait_low"], load["wait_high"], load["seconds_per_visitor"]) == (0, 11, 77)
         assert requests.get(f"{backend.url}/v1/sites/sued/waits").status_code == 404
     finally:
         backend.stop()
@@ -626,9 +629,12 @@ def test_the_office_state_lists_appointments_by_slot_then_tickets_as_received_an
     ]
     assert state["waiting"][0]["slot"] == "09:00"
     assert state["waiting_total"] == 5
-    assert state["waiting_per_concern"] == [  # 5 minutes a visitor, before the day's calls tell the pace
-        {"concern": "first-application", "waiting": 1, "wait_low": 3, "wait_high": 7, "seconds_per_visitor": 300},
-        {"concern": "leave", "waiting": 4, "wait_low": 15, "wait_high": 25, "seconds_per_visitor": 300},
+    # Before the day's calls tell the pace: the estimator's defaults, 4 counters and 8 minutes a visit, so
+    # a number drawn now waits for the fifth visitor's counter: 8 minutes, as a range; each visitor more
+    # adds 8 minutes over 4 counters.
+    assert state["waiting_per_concern"] == [
+        {"concern": "first-application", "waiting": 1, "wait_low": 1, "wait_high": 15, "seconds_per_visitor": 120},
+        {"concern": "leave", "waiting": 4, "wait_low": 1, "wait_high": 15, "seconds_per_visitor": 120},
     ]
     assert state["recent_calls"] == []
     called = [staff_call(backend, counter=counter, next=True).json()["code"] for counter in range(1, 6)]

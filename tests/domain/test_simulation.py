@@ -19,7 +19,7 @@ from appliance.domain.simulation import (
     WalkIn,
     simulate,
 )
-from appliance.domain.waits import FixedServiceEstimator
+from appliance.forecast.waits import FixedServiceEstimator
 
 SEEDS = range(1, 9)
 

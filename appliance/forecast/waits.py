@@ -1,4 +1,5 @@
-"""Wait-time estimates for walk-in tickets, learnt from what the device sees; no I/O, times injected.
+"""Wait-time estimates for walk-in tickets, learnt from what a device or the whole office sees; no I/O,
+times injected. The device's core and the reference backend's office state feed the same estimator.
 
 ``WaitEstimator`` forecasts when a ticket is called and prints a range that held for today's
 earlier tickets; ``FixedServiceEstimator`` (Berlin's ZMS method) and ``LastNWaitsEstimator`` are
@@ -19,7 +20,7 @@ mean time of that visitor's concern, until the ticket's turn. The range is that 
 import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import NormalDist
@@ -46,6 +47,7 @@ OFFSETS_ENOUGH = 20  # until then, -10 ± 10 minutes around the slot counts too
 CHECK_IN_POINTS = 4  # an appointment still to come is spread over this many times
 SHOW_PRIOR_WEIGHT = 10.0  # appointments: the configured show rate counts as this many
 SCALE_MIN, SCALE_SHARE = 2.0, 0.3  # a forecast's error grows with it: 2 min + 30%
+FLOW_AFTER = 100  # walk-ins ahead beyond this many are forecast as a flow, not one by one
 # Forecasts are calibrated in groups: called at once, a short wait, a real wait. A range must hold
 # for those who wait, not only on average over everyone, most of whom are called at once.
 GROUP_EDGES_MIN = (0.5, 3.0)
@@ -83,22 +85,26 @@ class _Counter:
 
 class _Observations:
     """The queue as the device sees it: walk-ins, checked-in and booked appointments, counters.
-    Feed every observation in time order, with aware datetimes; one instance serves one day."""
+    Feed every observation in time order, with aware datetimes; one instance serves one day. A concern
+    not named at the start is learnt from its first visitor, with the default service time."""
 
     def __init__(
         self, concerns: list[str], *, default_service_min: dict[str, float] | float = 8.0, default_counters: int = 4
     ):
         if isinstance(default_service_min, dict):
-            fallback = sum(default_service_min.values()) / max(len(default_service_min), 1)
+            fallback = sum(default_service_min.values()) / max(len(default_service_min), 1) or 8.0
             self.default_service = {c: float(default_service_min.get(c, fallback)) for c in concerns}
         else:
-            self.default_service = {c: float(default_service_min) for c in concerns}
+            fallback = float(default_service_min)
+            self.default_service = dict.fromkeys(concerns, fallback)
+        self._fallback_service = fallback
         self.concerns = list(concerns)
         self.default_counters = default_counters
         self._walk_ins: dict[str, tuple[str, datetime]] = {}  # code -> (concern, issued); FIFO
         self._checked_in: dict[str, tuple[str, datetime, datetime]] = {}  # code -> (concern, slot, at)
         self._upcoming: list[tuple[datetime, str]] = []  # booked, not here yet; by slot
         self._concern_of: dict[str, str] = {}
+        self._arrived: dict[str, tuple[datetime | None, datetime]] = {}  # code -> (slot or None, drawn or checked in)
         self._counters: dict[int, _Counter] = {}
         self._first_call: datetime | None = None
         self._waiting_since: datetime | None = None  # the queue is not empty since then
@@ -107,17 +113,22 @@ class _Observations:
     # --- observations ---
 
     def ticket_issued(self, code: str, concern: str, at: datetime) -> None:
+        self._know(concern)
         self._walk_ins[code] = (concern, at)
         self._concern_of[code] = concern
+        self._arrived[code] = (None, at)
         self._queue_changed(at)
 
-    def ticket_voided(self, code: str, at: datetime) -> None:
-        if self._walk_ins.pop(code, None) is not None:
+    def visitor_left(self, code: str, at: datetime) -> None:
+        """A waiting ticket or checked-in appointment leaves the queue uncalled (voided, not come)."""
+        if self._walk_ins.pop(code, None) is not None or self._checked_in.pop(code, None) is not None:
             self._queue_changed(at)
 
     def appointment_checked_in(self, code: str, concern: str, slot: datetime, at: datetime) -> None:
+        self._know(concern)
         self._checked_in[code] = (concern, slot, at)
         self._concern_of[code] = concern
+        self._arrived[code] = (slot, at)
         try:  # whether or not the caller sends the new upcoming list, this one has come
             self._upcoming.remove((slot, concern))
         except ValueError:
@@ -140,9 +151,31 @@ class _Observations:
             self._first_call = at
         self._queue_changed(at)
 
+    def transferred(self, code: str, concern: str, at: datetime) -> None:
+        """A counter handed ``code`` to ``concern``: it waits (again) in its old place, a ticket by the time
+        it was drawn, an appointment by its slot."""
+        self._know(concern)
+        self._concern_of[code] = concern
+        self._checked_in.pop(code, None)
+        slot, arrived = self._arrived.get(code, (None, at))
+        if slot is not None:
+            self._checked_in[code] = (concern, slot, arrived)
+        else:
+            tickets = [(other, held) for other, held in self._walk_ins.items() if other != code]
+            place = next((i for i, (_, (_, drawn)) in enumerate(tickets) if drawn > arrived), len(tickets))
+            tickets.insert(place, (code, (concern, arrived)))
+            self._walk_ins = dict(tickets)
+        self._queue_changed(at)
+
     def counters_open(self, count: int | None) -> None:
         """Staff say how many counters work now; None: judge it from the calls again."""
         self._counters_open = count
+
+    def _know(self, concern: str) -> None:
+        """A concern seen for the first time starts from the default service time."""
+        if concern not in self.default_service:
+            self.default_service[concern] = self._fallback_service
+            self.concerns.append(concern)
 
     def _visit_ended(self, counter: _Counter, at: datetime) -> None:
         """``counter`` called its next visitor at ``at``: a chance to learn from the gap."""
@@ -266,7 +299,9 @@ class WaitEstimator(_Observations):
         self.early, self.late = early, late  # the check-in window ([checkin] early, late)
         self.break_min = break_min
         self._service = {c: _ServiceTimes(m, service_sigma) for c, m in self.default_service.items()}
-        self._pooled_default = sum(self.default_service.values()) / max(len(self.default_service), 1)
+        self._pooled_default = (  # for a code it never saw drawn or checked in
+            sum(self.default_service.values()) / len(self.default_service) if concerns else self._fallback_service
+        )
         self._service_sigma = service_sigma
         self._pace, self._pace_weight = 0.0, PACE_PRIOR_WEIGHT  # log factor against the defaults
         self._break_share, self._break_weight = 0.0, BREAK_PRIOR_WEIGHT
@@ -290,14 +325,20 @@ class WaitEstimator(_Observations):
         self._pending[code] = forecast
         self._printed = (code, at, self._range(forecast))  # what estimate_for_new_ticket answers for it
 
-    def ticket_voided(self, code: str, at: datetime) -> None:
-        super().ticket_voided(code, at)
+    def visitor_left(self, code: str, at: datetime) -> None:
+        super().visitor_left(code, at)
         self._pending.pop(code, None)
 
     def appointment_checked_in(self, code: str, concern: str, slot: datetime, at: datetime) -> None:
         super().appointment_checked_in(code, concern, slot, at)
         insort(self._checked_in_slots, slot)
         heapq.heappush(self._check_ins, (slot, _minutes(at - slot)))
+        self._check_in_offsets(at)  # settled at each observation, so asking between them changes nothing
+
+    def _know(self, concern: str) -> None:
+        if concern not in self.default_service:
+            super()._know(concern)
+            self._service[concern] = _ServiceTimes(self._fallback_service, self._service_sigma)
 
     def called(self, code: str, counter: int, at: datetime) -> None:
         ticket = self._walk_ins.get(code)
@@ -344,6 +385,7 @@ class WaitEstimator(_Observations):
                 self._waiting_spells.popleft()
         elif self._waiting_since is None and was_waiting:
             self._waiting_spells[-1][1] = at
+        self._check_in_offsets(at)
 
     def _left_waiting(self, since: datetime, at: datetime) -> bool:
         """Whether, after ``since``, someone waited longer than a free counter takes to call."""
@@ -463,12 +505,28 @@ class WaitEstimator(_Observations):
             elif expected_by_now - coming_taken >= 0.5:  # rounded: half an appointment or more is one
                 concern = coming_concerns[coming_taken]
                 coming_taken += 1
+            elif len(ahead) - position > FLOW_AFTER and next_coming == len(coming):
+                # No appointment can come between them any more: the walk-ins beyond the last FLOW_AFTER
+                # share the counters evenly, so a long queue costs no more to forecast than a short one.
+                flow = Counter(ahead[position : len(ahead) - FLOW_AFTER])
+                position = len(ahead) - FLOW_AFTER
+                work = sum(n * (self._mean_minutes(concern) + breaks) for concern, n in flow.items())
+                heapq.heappush(free, t)
+                free = [f + work / len(free) for f in free]  # the same shift for all: still a heap
+                continue
             elif position < len(ahead):
                 concern = ahead[position]
                 position += 1
             else:
                 return _Forecast(len(ahead), t)
             heapq.heappush(free, t + self._mean_minutes(concern) + breaks)
+
+    def seconds_per_visitor(self, concern: str, at: datetime) -> int:
+        """What one more visitor of ``concern`` adds to the wait at ``at``: their mean visit (with the
+        breaks that follow visits) shared among the counters working."""
+        breaks = self._break_share * self._break_length
+        counters = len(self._counter_free_times(at))
+        return max(1, round((self._mean_minutes(concern) + breaks) * 60 / counters))
 
     # --- the range ---
 

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.domain.simulation import DaySpec, simulate
-from appliance.domain.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimate, WaitEstimator
+from appliance.forecast import waits
+from appliance.forecast.waits import FixedServiceEstimator, LastNWaitsEstimator, WaitEstimate, WaitEstimator
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CONCERNS = ["leave", "first-application", "documents"]
@@ -169,8 +170,53 @@ def test_a_voided_ticket_leaves_the_queue():
     estimator = WaitEstimator(CONCERNS, default_service_min=10.0, default_counters=1)
     estimator.ticket_issued("A001", "leave", at(8))
     estimator.ticket_issued("A002", "leave", at(8, 1))
-    estimator.ticket_voided("A001", at(8, 2))
+    estimator.visitor_left("A001", at(8, 2))
     assert estimator.estimate_for_ticket("A002", at(8, 2)).people_ahead == 0
+
+
+def test_a_checked_in_appointment_not_come_leaves_the_queue():
+    estimator = WaitEstimator(CONCERNS, default_service_min=10.0, default_counters=1)
+    estimator.appointment_checked_in("T001", "leave", at(8, 30), at(8, 20))
+    estimator.ticket_issued("A001", "leave", at(8, 21))
+    estimator.visitor_left("T001", at(8, 22))
+    assert estimator.estimate_for_ticket("A001", at(8, 22)).people_ahead == 0
+
+
+def test_a_visitor_handed_to_another_concern_waits_again_in_their_old_place():
+    estimator = WaitEstimator(CONCERNS, default_service_min=10.0, default_counters=1)
+    for minute, code in enumerate(("A001", "A002", "A003")):
+        estimator.ticket_issued(code, "leave", at(8, minute))
+    estimator.called("A001", 1, at(8, 5))
+    estimator.transferred("A001", "documents", at(8, 6))  # called, but it was the wrong concern
+    assert estimator.estimate_for_ticket("A001", at(8, 6)).people_ahead == 0
+    assert estimator.estimate_for_ticket("A003", at(8, 6)).people_ahead == 2
+    estimator.transferred("A003", "documents", at(8, 7))  # still waiting: it keeps its place
+    assert estimator.estimate_for_ticket("A003", at(8, 7)).people_ahead == 2
+
+
+def test_an_estimator_told_no_concerns_learns_them_from_its_visitors():
+    estimator = WaitEstimator([], default_service_min=8.0, default_counters=1)
+    estimator.called("X001", 1, at(8))  # a code it never saw drawn: the default visit
+    for minute, code in enumerate(("A001", "A002")):
+        estimator.ticket_issued(code, "leave", at(8, minute))
+    assert estimator.concerns == ["leave"]
+    assert estimator.snapshot_waits(at(8, 2)).keys() == {"leave"}
+    assert estimator.estimate_for_ticket("A002", at(8, 2)).people_ahead == 1
+    assert estimator.seconds_per_visitor("leave", at(8, 2)) == 8 * 60  # one counter, 8 minutes a visit
+
+
+def test_a_long_queue_is_forecast_as_a_flow_close_to_one_by_one(monkeypatch):
+    def last_of_a_long_queue() -> WaitEstimate:
+        estimator = WaitEstimator(CONCERNS, default_service_min={"leave": 7.0, "documents": 5.0}, default_counters=3)
+        for n in range(600):
+            estimator.ticket_issued(f"A{n:03d}", ("leave", "documents")[n % 3 == 0], at(8, n / 100))
+        return estimator.estimate_for_ticket("A599", at(8, 6))
+
+    flow = last_of_a_long_queue()
+    monkeypatch.setattr(waits, "FLOW_AFTER", 10_000)
+    one_by_one = last_of_a_long_queue()
+    assert flow.people_ahead == one_by_one.people_ahead == 599
+    assert abs(flow.midpoint_min - one_by_one.midpoint_min) <= 0.01 * one_by_one.midpoint_min
 
 
 def test_the_baselines_answer_one_number():
