@@ -184,6 +184,7 @@ def test_a_hung_emulator_accepts_the_connection_but_takes_no_data(emulator):
                 sock.sendall(b"x" * 65536)
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_emulator_runs_as_a_command_and_writes_pngs(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen(
@@ -215,6 +216,7 @@ def test_a_ticket_trickling_in_a_few_bytes_at_a_time_is_still_one_job(emulator):
     assert emulator.wait_for_jobs(1) == [data]
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_emulator_program_ends_on_sigterm_with_a_printer_connection_open():
     program = subprocess.Popen(
         [sys.executable, "-m", "appliance.printer.emulator", "--port", "0", "--mode", "hung"],

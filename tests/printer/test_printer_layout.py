@@ -231,6 +231,7 @@ def test_an_empty_morning_list_says_so():
     assert "Termine am Sa. 28.11.2026" in text and "Keine Termine" in text
 
 
+@pytest.mark.slow  # tesseract reads the print back, seconds of CPU: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize("language", ["ar", "fa", "uk", "ru"])
 def test_lines_outside_the_code_page_print_as_shaped_images_that_read_back(language):
     """No code page of a cheap printer has Arabic or Farsi (nor, on most, Cyrillic): those lines go as
