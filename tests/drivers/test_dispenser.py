@@ -25,6 +25,7 @@ from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
 from appliance.printer.render import render
+from support import ANSWER_S
 from support.ocr import read_page, similarity
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -93,7 +94,7 @@ def kiosk(tmp_path, device_config_file):
         draw=None,
         min_gap="0s",
         monotonic=time.monotonic,
-        printer_timeout_s=1.0,
+        printer_timeout_s=ANSWER_S,
     ):
         """``core_seen(core)``: what the dispenser sees of the core; ``supervisor(core)``: one that
         starts the dispenser (else it is started directly); ``draw``: the office's numbers;
@@ -218,10 +219,8 @@ def test_without_a_choice_a_ticket_is_printed_in_german_and_the_devices_next_lan
 )
 def test_a_printer_that_cannot_print_consumes_no_number_and_says_out_of_order(kiosk, mode, reason):
     # A printer that never answers is waited for the whole timeout, twice: a short one keeps this quick.
-    # One that answers keeps the usual second, so a loaded machine never turns its answer into silence.
-    emulator, core, dispenser, recorder = kiosk(
-        mode=mode, printer_timeout_s=0.25 if mode in ("silent", "hung") else 1.0
-    )
+    silent = mode in ("silent", "hung")
+    emulator, core, dispenser, recorder = kiosk(mode=mode, printer_timeout_s=0.25 if silent else ANSWER_S)
     dispenser.request("leave")
     answer = recorder.wait_answer()
     assert answer.code is None and answer.message.title.render() == "Außer Betrieb"
@@ -289,7 +288,8 @@ def test_one_concerns_presses_closer_than_the_gap_give_one_ticket_and_are_told_s
 
 
 def test_a_full_queue_is_told_busy_on_the_kiosk_and_to_the_asker(kiosk):
-    emulator, core, dispenser, recorder = kiosk(mode="hung")  # nothing is served: the queue fills
+    # Nothing is served, the queue fills; a short timeout keeps the stop at the end short.
+    emulator, core, dispenser, recorder = kiosk(mode="hung", printer_timeout_s=1.0)
     time.sleep(0.3)  # the dispenser is stuck asking the hung printer; whatever comes now waits
     told = [dispenser.request("leave") for _ in range(10)]
 

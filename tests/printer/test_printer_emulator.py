@@ -20,7 +20,7 @@ from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
 from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
-from support import REPO_ROOT, stop_process
+from support import ANSWER_S, REPO_ROOT, stop_process
 
 TICKET = sample_ticket(datetime(2026, 11, 25, 9, 14, tzinfo=ZoneInfo("Europe/Berlin")))
 
@@ -34,7 +34,7 @@ def emulator(tmp_path):
 def print_ticket(emulator, content=TICKET, **layout) -> bytes:
     data = ticket_bytes(content, profile=layout.pop("profile", "TM-T88V"), paper_width_mm=80, **layout)
     with open_printer(emulator.uri, timeout_s=2) as connection:
-        assert printer_status(connection, 1).can_print
+        assert printer_status(connection, ANSWER_S).can_print
         connection.write(data)
     emulator.wait_for_jobs(len(emulator.jobs) + 1)
     return data
@@ -99,7 +99,7 @@ def test_several_tickets_on_one_connection_are_separate_jobs_split_at_the_cut(em
 def test_a_connection_that_only_asks_for_status_prints_nothing(emulator):
     with open_printer(emulator.uri) as connection:
         for _ in range(3):
-            printer_status(connection, 1)
+            printer_status(connection, ANSWER_S)
     time.sleep(0.2)
     assert emulator.jobs == [] and emulator.status_queries == 6
 
@@ -172,7 +172,7 @@ def test_the_emulator_survives_noise_and_keeps_answering(emulator):
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
         sock.sendall(noise)
     with open_printer(emulator.uri) as connection:
-        assert printer_status(connection, 1).state is PrinterState.READY
+        assert printer_status(connection, ANSWER_S).state is PrinterState.READY
 
 
 def test_a_hung_emulator_accepts_the_connection_but_takes_no_data(emulator):
