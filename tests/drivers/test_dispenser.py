@@ -16,7 +16,7 @@ from appliance.domain.backoff import Backoff
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health, IssueTicket, ReportHealth, TakeOutbox
 from appliance.domain.core import Core
-from appliance.domain.errors import NoNumberHere
+from appliance.domain.errors import DiskFull, NoNumberHere
 from appliance.domain.numbering import OfficeNumber
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.state import StateStore
@@ -326,6 +326,68 @@ def test_the_morning_list_prints_each_appointment_without_names_once_a_day(kiosk
     dispenser.print_day_list(scheduled=True)  # the scheduled run happens once a day
     time.sleep(0.5)
     assert len(emulator.jobs) == 1
+
+
+def test_a_printer_that_cannot_be_reached_is_out_of_order_and_says_why(kiosk):
+    emulator, core, dispenser, recorder = kiosk()
+    assert until(lambda: printer_health(core) and printer_health(core).state is Health.OK)
+
+    emulator.stop()  # unplugged: nothing listens on its port any more
+
+    assert until(lambda: "cannot reach the printer" in (printer_health(core).detail or ""))
+    assert printer_health(core).state is Health.FAILED
+    dispenser.request("leave")
+    assert recorder.wait_answer().message.title.render() == "Außer Betrieb"
+    assert core.snapshot.issued_today == ()
+
+
+@pytest.mark.parametrize(
+    "error", [DiskFull("no space left for the state"), TimeoutError("the core did not answer within 10 s")]
+)
+def test_a_number_the_core_cannot_give_is_answered_out_of_order_and_the_next_press_prints(kiosk, error):
+    emulator, core, dispenser, recorder = kiosk(
+        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, IssueTicket), error)
+    )
+    dispenser.request("leave")
+    assert recorder.wait_answer().message.title.render() == "Außer Betrieb"
+    assert emulator.jobs == [] and recorder.states[-1] is PanelState.READY  # the printer is fine
+
+    dispenser.request("leave")
+    assert recorder.wait_answer().code == "A001"
+
+
+def test_a_broken_led_or_buzzer_never_stops_a_ticket(kiosk):
+    emulator, core, dispenser, recorder = kiosk()
+
+    def broken(_):
+        raise OSError("the LED's pin is gone")
+
+    recorder.show = recorder.beep = broken
+
+    dispenser.request("leave")
+    assert recorder.wait_answer().code == "A001"
+    assert b"A001" in emulator.wait_for_jobs(1)[0]
+
+
+def test_a_day_list_asked_for_while_the_printer_is_out_waits_and_prints_when_it_is_back(kiosk, caplog):
+    from datetime import time as time_of_day
+
+    from appliance.domain.state import Appointment
+
+    day = MORNING.date()
+    emulator, core, dispenser, recorder = kiosk(
+        mode="paper_out",
+        appointments=[Appointment("1", "test-office", day, time_of_day(9, 30), "pension", "T021")],
+    )
+    dispenser.print_day_list()
+    assert until(lambda: "the day list waits for the printer" in caplog.text)
+    assert emulator.jobs == []
+
+    emulator.mode = "ready"  # paper in: the morning run, due since 07:00, prints by itself
+    (job,) = emulator.wait_for_jobs(1)
+    assert b"T021" in job and b"pension" in job  # a concern this device does not know keeps its name
+    dispenser.print_day_list()  # the staff may ask again: printed again
+    assert len(emulator.wait_for_jobs(2)) == 2
 
 
 # --- a bug in the dispenser's thread: reported, restarted, no press lost ----------------------------
