@@ -45,15 +45,20 @@ VENV_FLAGS := $(if $(filter aarch64,$(shell uname -m)),--system-site-packages,)
 demo: system-packages $(VENV)/.installed catalogs
 	$(BIN)/entrance-appliance demo $(DEMO_ARGS)
 
+# pytest with compiled bytecode kept between runs, also where the shell sets PYTHONDONTWRITEBYTECODE: without
+# it every run compiles the package again and rewrites the asserts of every test module and of hypothesis and
+# schemathesis (pytest plugins), about 5 s of CPU in each worker. The cache lives in .venv, out of the sources.
+PYTEST := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(BIN)/python -m pytest
+
 # The whole suite on both cores (pytest-xdist; a file's tests stay on one worker), measuring branch coverage;
 # then the rule modules' coverage (README: Tests says what they leave out and why) and the whole package's.
 test: system-packages test-packages $(VENV)/.installed catalogs lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile --cov --cov-report=html:var/coverage $(PYTEST_ARGS)
+	$(PYTEST) -n 2 --dist loadfile --cov --cov-report=html:var/coverage $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory coverage
 
 # The unit layer, no backend, daemon or screen: under a minute, for running after every change.
 test-fast: test-packages $(VENV)/.installed catalogs
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(FAST_TESTS) $(PYTEST_ARGS)
+	$(PYTEST) -n 2 -m "not slow" $(FAST_TESTS) $(PYTEST_ARGS)
 FAST_TESTS := tests/domain tests/forecast tests/printer tests/drivers tests/sync/test_wire.py
 
 # The rule modules' branch coverage from the last `make test` (var/coverage/index.html shows every line).

@@ -25,7 +25,7 @@ from appliance.domain.clock import SystemClock, local_day
 from appliance.domain.commands import IssueTicket
 from appliance.domain.state import StateStore
 from appliance.protocol.control import request
-from support import REPO_ROOT
+from support import REPO_ROOT, wait_for
 
 CONCERN_TITLE = "Urlaub / Ortsabwesenheit beantragen"  # shown to visitors; never in the journal
 WATCHDOG_USEC = 400_000
@@ -396,8 +396,7 @@ def test_watchdog_stops_while_the_core_loop_is_stalled_and_resumes_after(tmp_pat
     monkeypatch.setattr(appliance.store, "issue_ticket", stalled_issue_ticket)
     appliance.start()
     try:
-        time.sleep(0.6)
-        assert len(systemd.arrivals("WATCHDOG=1")) >= 2, "no pings while the core loop runs"
+        wait_for(lambda: len(systemd.arrivals("WATCHDOG=1")) >= 2, what="pings while the core loop runs")
 
         future = appliance.core.submit(IssueTicket("leave"))
         assert entered.wait(2)
@@ -412,7 +411,8 @@ def test_watchdog_stops_while_the_core_loop_is_stalled_and_resumes_after(tmp_pat
         assert silence == [], "WATCHDOG=1 was sent while the core loop was stalled"
         assert silent_s >= 2 * WATCHDOG_INTERVAL_S
         assert future.result(timeout=2).code == "A001"
-        assert systemd.wait_for("WATCHDOG=1", timeout=2 * WATCHDOG_INTERVAL_S, after=silent_until) is not None
+        # The bound only decides how long a failing run takes: a loaded machine may take longer than an interval.
+        assert systemd.wait_for("WATCHDOG=1", timeout=10, after=silent_until) is not None
     finally:
         release.set()
         appliance.stop()

@@ -159,6 +159,7 @@ def test_a_record_damaged_within_is_refused_and_every_file_left_as_found(state_d
     assert files_of(database.parent) == before
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_daemon_refuses_a_damaged_record_with_exit_3_and_every_file_left_as_found(state_dir, tmp_path):
     database = killed_after(state_dir, 3)
     marks = Path(f"{database}.numbers")

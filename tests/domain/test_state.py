@@ -243,7 +243,7 @@ def test_a_text_file_named_state_db_is_refused_and_left_untouched(db_path):
 
 def test_a_corrupted_database_is_refused_as_damaged_and_left_untouched(db_path):
     store = StateStore(db_path)
-    for n in range(400):
+    for n in range(100):  # over 20 pages: enough to damage the middle and keep the header (each is an fsync)
         issue(store, concern=("leave", "advice")[n % 2], prefix=("A", "B")[n % 2])
     store.close()
     page_size = scalar(db_path, "PRAGMA page_size")
@@ -335,6 +335,7 @@ def test_the_database_is_in_wal_mode_with_full_synchronous_writes(store, db_path
     assert os.path.exists(f"{db_path}-wal")
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_a_second_process_cannot_open_state_that_a_running_one_owns(tmp_path):
     path = tmp_path / "state.db"
     owner = StateStore(path)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from appliance.domain.journal import short_hash
 from appliance.drivers.code_reader import FAILED, OK, CodeReader
 from support import REPO_ROOT
@@ -26,11 +28,13 @@ def import_without(blocked: list[str], modules: list[str]) -> subprocess.Complet
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_camera_and_serial_readers_import_without_evdev():
     result = import_without(["evdev"], ["appliance.drivers.camera", "appliance.drivers.serial_scanner"])
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_reader_base_and_the_source_parser_import_no_hardware_library():
     result = import_without(
         ["evdev", "serial", "cv2", "gpiozero", "numpy"], ["appliance.drivers.code_reader", "appliance.drivers.readers"]
@@ -38,6 +42,7 @@ def test_the_reader_base_and_the_source_parser_import_no_hardware_library():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_evdev_scanner_does_need_evdev():
     # The check above would pass on a module that imports nothing: this one must fail.
     result = import_without(["evdev"], ["appliance.drivers.evdev_scanner"])

@@ -21,7 +21,7 @@ from appliance.drivers.gpio import BEEPS, GpioPanel
 
 LEAVE, DOCUMENTS = 17, 27
 READY_LED, PRINTING_LED, FAULT_LED, BUZZER = 5, 6, 13, 19
-WAIT_S = 2.0  # the longest any condition below may take; normally milliseconds
+WAIT_S = 15.0  # the longest any condition below may take (only a failing test waits it out); normally milliseconds
 
 
 class FakeMonotonic:

@@ -7,6 +7,7 @@ import pytest
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.serial_scanner import LineAssembler, SerialScanner
+from support import wait_for
 from support.readers import Pty, Recorder, started
 
 
@@ -59,7 +60,10 @@ def test_half_a_line_then_a_pause_is_dropped(link):
     scanner = start(link, recorder, max_gap_s=0.05)
     try:
         pty.write(b"HALF-OF-A")
-        time.sleep(0.2)
+        # The pause starts once the scanner has the half: a thread that a loaded machine holds back
+        # would otherwise read both writes at once, with no pause between them.
+        wait_for(lambda: pty.unread() == 0, what="the scanner reading the half")
+        time.sleep(0.5)
         pty.write(b"WHOLE\r\n")
         assert recorder.next_code()[0] == "WHOLE"
         assert recorder.no_code()

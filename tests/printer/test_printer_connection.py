@@ -10,6 +10,7 @@ import pytest
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
 from appliance.printer.errors import PrinterConfigError, PrinterError, PrinterGone, PrinterTimeout
+from support import ANSWER_S
 
 STATUS_QUERY = b"\x10\x04\x01"
 
@@ -39,7 +40,7 @@ def write_until_it_fails(connection, chunk: bytes, attempts: int) -> list[float]
 
 
 def test_a_tcp_printer_takes_a_job_and_answers_a_query(emulator):
-    with open_printer(emulator.uri, profile="TM-T88V", timeout_s=1) as connection:
+    with open_printer(emulator.uri, profile="TM-T88V", timeout_s=ANSWER_S) as connection:
         assert connection.query(STATUS_QUERY) == b"\x12"
         connection.write(b"\x1b@Hallo\n\x1dV\x00")
         assert repr(connection) == f"<TcpConnection {emulator.uri}>"
@@ -72,10 +73,12 @@ def test_a_hung_printer_makes_write_raise_printer_timeout_within_bounds(emulator
 
 def test_a_stale_answer_is_discarded_before_asking():
     server = socket.create_server(("127.0.0.1", 0))
+    answered_late = threading.Event()
 
     def printer():
         client, _ = server.accept()
         client.sendall(b"\x7e")  # a late answer to an earlier question
+        answered_late.set()
         while client.recv(3):
             client.sendall(b"\x12")
         client.close()
@@ -83,7 +86,8 @@ def test_a_stale_answer_is_discarded_before_asking():
     thread = threading.Thread(target=printer)
     thread.start()
     with open_printer(f"tcp://127.0.0.1:{server.getsockname()[1]}") as connection:
-        time.sleep(0.1)
+        assert answered_late.wait(ANSWER_S)
+        time.sleep(0.1)  # sent on loopback: arrived, before the question is asked
         assert connection.query(STATUS_QUERY) == b"\x12"
     thread.join()
     server.close()
@@ -156,7 +160,7 @@ def test_a_serial_printer_takes_a_job_and_answers_a_query(pty_printer):
         assert os.read(printer_end, 3) == STATUS_QUERY
         os.write(printer_end, b"\x12")
 
-    with open_printer(f"serial:{device}?baudrate=19200", timeout_s=1) as connection:
+    with open_printer(f"serial:{device}?baudrate=19200", timeout_s=ANSWER_S) as connection:
         connection.write(b"Hallo\n")
         assert os.read(printer_end, 100) == b"Hallo\n"
         thread = threading.Thread(target=answer)

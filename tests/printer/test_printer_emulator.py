@@ -21,7 +21,7 @@ from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
 from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
-from support import REPO_ROOT, stop_process
+from support import ANSWER_S, REPO_ROOT, stop_process
 from support.ocr import read_page, similarity
 
 TICKET = sample_ticket(datetime(2026, 11, 25, 9, 14, tzinfo=ZoneInfo("Europe/Berlin")))
@@ -36,7 +36,7 @@ def emulator(tmp_path):
 def print_ticket(emulator, content=TICKET, **layout) -> bytes:
     data = ticket_bytes(content, profile=layout.pop("profile", "TM-T88V"), paper_width_mm=80, **layout)
     with open_printer(emulator.uri, timeout_s=2) as connection:
-        assert printer_status(connection, 1).can_print
+        assert printer_status(connection, ANSWER_S).can_print
         connection.write(data)
     emulator.wait_for_jobs(len(emulator.jobs) + 1)
     return data
@@ -102,6 +102,7 @@ def ticket_in(language: str):
     )
 
 
+@pytest.mark.slow  # tesseract reads each ticket back: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize(
     "language, profile, page",
     [
@@ -145,7 +146,7 @@ def test_several_tickets_on_one_connection_are_separate_jobs_split_at_the_cut(em
 def test_a_connection_that_only_asks_for_status_prints_nothing(emulator):
     with open_printer(emulator.uri) as connection:
         for _ in range(3):
-            printer_status(connection, 1)
+            printer_status(connection, ANSWER_S)
     time.sleep(0.2)
     assert emulator.jobs == [] and emulator.status_queries == 6
 
@@ -218,7 +219,7 @@ def test_the_emulator_survives_noise_and_keeps_answering(emulator):
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
         sock.sendall(noise)
     with open_printer(emulator.uri) as connection:
-        assert printer_status(connection, 1).state is PrinterState.READY
+        assert printer_status(connection, ANSWER_S).state is PrinterState.READY
 
 
 def test_a_hung_emulator_accepts_the_connection_but_takes_no_data(emulator):
@@ -230,6 +231,7 @@ def test_a_hung_emulator_accepts_the_connection_but_takes_no_data(emulator):
                 sock.sendall(b"x" * 65536)
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_emulator_runs_as_a_command_and_writes_pngs(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen(
@@ -261,6 +263,7 @@ def test_a_ticket_trickling_in_a_few_bytes_at_a_time_is_still_one_job(emulator):
     assert emulator.wait_for_jobs(1) == [data]
 
 
+@pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_emulator_program_ends_on_sigterm_with_a_printer_connection_open():
     program = subprocess.Popen(
         [sys.executable, "-m", "appliance.printer.emulator", "--port", "0", "--mode", "hung"],

@@ -255,6 +255,7 @@ def second_language_words(content: TicketContent) -> list[str]:
     return [content.heading[1], content.url_label[1], content.footer[1]]
 
 
+@pytest.mark.slow  # tesseract reads the print back: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize("language", ["ar", "fa"])
 def test_arabic_and_farsi_lines_print_as_shaped_images_that_read_back(language):
     """No code page shapes Arabic or Farsi: those lines go as images of the shaped text, right to left,
@@ -269,6 +270,7 @@ def test_arabic_and_farsi_lines_print_as_shaped_images_that_read_back(language):
     assert_read_back(job, language, second_language_words(content))
 
 
+@pytest.mark.slow  # tesseract reads the print back: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize("language", ["uk", "ru"])
 def test_ukrainian_and_russian_lines_print_as_text_in_the_profiles_cyrillic_code_page(language):
     content = in_second_language(language, concern=("Urlaub beantragen", "Оформити відпустку (ґанок, їжа, є)"))
@@ -285,6 +287,7 @@ def test_ukrainian_and_russian_lines_print_as_text_in_the_profiles_cyrillic_code
     assert_read_back(job, language, second_language_words(content))
 
 
+@pytest.mark.slow  # tesseract reads the print back: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize("language", ["uk", "ru"])
 def test_a_profile_without_a_cyrillic_code_page_prints_those_lines_as_images_that_read_back(language):
     content = in_second_language(language)
@@ -325,6 +328,7 @@ def test_typography_in_a_cyrillic_line_is_replaced_where_the_page_lacks_it():
 TURKISH_CONCERN = "Yıllık izin başvurusu (İŞ, ĞÜÇÖ)"
 
 
+@pytest.mark.slow  # tesseract reads the print back: make test runs it, make test-fast leaves it out
 @pytest.mark.parametrize(
     "profile, number, encoding",
     [("TM-T88V", 13, "cp857"), ("RP326", 29, "cp857")],
@@ -349,6 +353,7 @@ def test_turkish_lines_print_as_text_in_the_profiles_turkish_code_page(profile, 
     assert_read_back(job, "tr", second_language_words(content))
 
 
+@pytest.mark.slow  # tesseract reads the print back: make test runs it, make test-fast leaves it out
 def test_a_profile_without_a_turkish_code_page_prints_turkish_lines_as_images_that_read_back():
     """TM-T88IV has no Turkish page: a line with ğ, ı or ş goes as an image, one with only ç, ö and ü (which
     CP437 has) stays text."""

@@ -33,6 +33,9 @@ class RunningClock(SystemClock):
 
 # One clock for every device and backend a test process puts together: they agree to the millisecond.
 CLOCK = RunningClock()
+# How long a test waits for an answer that does come (a printer's status, say): only a failing test waits it
+# out, so it is generous for a loaded machine. Silence that a test expects is waited for briefly instead.
+ANSWER_S = 10.0
 
 
 def wait_for(condition, timeout: float = 15.0, what: str = "the condition", every: float = 0.01):

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from urllib3.exceptions import InsecureRequestWarning
 
-from appliance.domain.commands import Health, IssueTicket, RecordEvent
+from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth
+from appliance.domain.component import ComponentName
 from appliance.domain.state import StateStore
 from appliance.sync.client import BackendClient, BackendUnreachable, retry_after_seconds
 from entrance_backend.store import Sender
-from support import CLOCK, REPO_ROOT
+from support import CLOCK, REPO_ROOT, free_port
 from support.sync import (
     STAFF,
     TOKEN,
@@ -276,6 +277,25 @@ def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(t
 
 
 # --- the client's timing rules -------------------------------------------------------------------
+
+
+def test_a_sync_restarted_during_an_outage_reports_the_outage_again(tmp_path):
+    device = Device(tmp_path, f"http://127.0.0.1:{free_port()}").start()  # nothing listens there
+    try:
+        channels = ["outbox", "calls", "office", "heartbeat", "appointments"]
+        channels += ["block"] if "kiosk" in device.config.device.roles else []
+        wait_for(lambda: all(device.sync.health.down_since(c) for c in channels), what="every channel down")
+        outage = device.health().detail
+        assert device.health().state is Health.DEGRADED and "unreachable since" in outage
+        device.sync.stop()
+        # What the supervisor reports while a sync thread died of a bug and waits to be started again.
+        device.do(ReportHealth(ComponentName.BACKEND, Health.FAILED, "sync-outbox: RuntimeError: a bug"))
+        device.sync.start()
+        # The outage is the same one, so no new failure would report it: the restart says it at once.
+        wait_for(lambda: device.health().state is Health.DEGRADED, what="the outage reported again")
+        assert device.health().detail == outage
+    finally:
+        device.stop()
 
 
 def test_retry_after_is_read_as_seconds_or_as_a_date_on_the_servers_clock():
