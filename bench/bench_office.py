@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.app.demo_backend import ReferenceBackend, demo_secret
+from appliance.domain.backoff import Backoff
 from support.office import Office
 from support.postgres import PostgresServer
 
@@ -69,22 +70,27 @@ class Connection:
             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
         )
         # The server closes a connection idle for a few seconds, and the oldest of too many still sending
-        # (thousands connecting at once): then again on a new one.
-        for attempt in range(5):
-            if self._streams is None:
-                await asyncio.sleep(0.2 * attempt)
-                self._streams = await asyncio.open_connection("127.0.0.1", self.port)
-            reader, writer = self._streams
+        # (thousands connecting at once): then again on a new one at once, and after that with a device's
+        # backoff, for as long as the run lasts (a device never gives up; its calls just come late).
+        backoff, tried_again = Backoff(first=0.2, most=2.0), False
+        while True:
             try:
+                if self._streams is None:
+                    self._streams = await asyncio.open_connection("127.0.0.1", self.port)
+                reader, writer = self._streams
                 writer.write(head.encode() + data)
                 await writer.drain()
                 status_line = await reader.readline()
-            except ConnectionError:
+            except OSError:
                 status_line = b""
             if status_line:
                 break
-            writer.close()
-            self._streams = None
+            if self._streams is not None:
+                self._streams[1].close()
+                self._streams = None
+            if tried_again:
+                await asyncio.sleep(backoff.next_delay())
+            tried_again = True
         status = int(status_line.split()[1])
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -222,7 +228,7 @@ def call_to_device_p99_s(count: int, **backend) -> float:
             f"bench-{n:04d}@site-{n // DEVICES_PER_SITE:03d}": f"token-{n:04d}-{uuid.uuid4().hex}" for n in range(count)
         }
         backend = ReferenceBackend(var, var / "backend.log", "site-000", tokens, **backend)
-        backend.start(clock_start=datetime.now(UTC))
+        backend.start(clock_start=None)  # the real time, read as production reads it
         try:
             latencies = asyncio.run(_serve_devices(count, backend.port, tokens, demo_secret(var / "staff.token")))
         finally:
