@@ -43,8 +43,9 @@ class ReferenceBackend:
         self._process: subprocess.Popen | None = None
         self._session = requests.Session()
 
-    def start(self, clock_start: datetime) -> "ReferenceBackend":
-        self.set_clock(clock_start)
+    def start(self, clock_start: datetime | None) -> "ReferenceBackend":
+        """``clock_start``: the simulated day's moment; None: the backend keeps the real time, as in production
+        (the benchmark's, where a clock read from a file at every request would be counted as the backend's cost)."""
         command = _backend_command(
             "serve",
             "--db",
@@ -57,11 +58,12 @@ class ReferenceBackend:
             str(self._write_access()),
             "--rate-limit",
             "0",
-            "--clock-file",
-            str(self._clock_file),
             "--workers",
             str(self.workers),
         )
+        if clock_start is not None:
+            self.set_clock(clock_start)
+            command += ["--clock-file", str(self._clock_file)]
         with open(self._log_path, "ab") as log:
             # A session of its own: Ctrl-C reaches the demo only, which then stops the backend last,
             # once the device's final events are up.

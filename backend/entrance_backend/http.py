@@ -9,6 +9,7 @@ A request is checked against the OpenAPI document (contract.py) before it reache
 # well kept; uvicorn (with h11) is a production server with graceful shutdown. Database work runs in
 # Starlette's thread pool so a slow fsync or query never stalls the event loop.
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -79,9 +81,17 @@ class Settings:
     rate_limit: float = 50.0  # requests per second and caller, bursts of twice that; 0: no limit (nor on wrong tokens)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    @property
-    def sites(self) -> set[str]:
-        return {self.site} | {device.site for device in self.devices}
+    # Both asked at every request: worked out once per Settings (a new access file makes new Settings), so a
+    # request costs the same with 10 devices or 2,000.
+    @cached_property
+    def sites(self) -> frozenset[str]:
+        return frozenset({self.site} | {device.site for device in self.devices})
+
+    @cached_property
+    def devices_by_token(self) -> dict[bytes, DeviceAccess]:
+        """Each device under its token's SHA-256: found in one look-up whose timing tells nothing about how
+        much of a guessed token was right (a dict of the tokens themselves would)."""
+        return {_token_digest(device.token): device for device in self.devices}
 
 
 @dataclass(frozen=True)
@@ -96,12 +106,18 @@ class CallFeed:
 
     def __init__(self):
         self._wakers: dict[str, asyncio.Event] = {}
+        self._told: dict[str, int] = {}  # changes told per site, so far
         self.closing = False
 
     def waker(self, site: str) -> asyncio.Event:
         return self._wakers.setdefault(site, asyncio.Event())
 
+    def told(self, site: str) -> int:
+        """How many changes of ``site`` were told so far: unchanged, nothing of the site changed since."""
+        return self._told.get(site, 0)
+
     def notify(self, site: str) -> None:
+        self._told[site] = self.told(site) + 1
         if waker := self._wakers.pop(site, None):
             waker.set()
 
@@ -159,6 +175,11 @@ class Backend:
         self.store = BackendStore(settings.database, on_change=self._changed, zone=ZoneInfo(settings.timezone))
         self.zone = ZoneInfo(settings.timezone)
         self.feed = CallFeed()
+        # Per site, on the event loop only: its latest office state encoded; the changes told when a look found
+        # which day and version of the office state, and where the calls feed ended.
+        self._office_bodies: dict[str, tuple[dict, bytes]] = {}
+        self._office_seen: dict[str, tuple[int, str, int]] = {}
+        self._calls_seen: dict[str, tuple[int, int]] = {}
         self.limiter = RateLimiter(settings.rate_limit)
         self.wrong_tokens = WrongTokens() if settings.rate_limit > 0 else None  # 0: no limit of either kind
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -229,9 +250,8 @@ class Backend:
         caller = None
         if self.settings.staff_token and hmac.compare_digest(token.encode(), self.settings.staff_token.encode()):
             caller = Caller("staff")
-        for device in self.settings.devices:
-            if hmac.compare_digest(token.encode(), device.token.encode()):
-                caller = Caller("device", device)
+        if device := self.settings.devices_by_token.get(_token_digest(token)):
+            caller = Caller("device", device)
         if caller is None:
             raise _unauthorized("the token is not known here")
         if f"{caller.kind}Token" not in schemes:
@@ -340,7 +360,15 @@ class Backend:
         deadline = loop.time() + params["wait"]
         while True:
             waker = self.feed.waker(site)  # taken before the query, so a call in between is not missed
+            told, remaining = self.feed.told(site), deadline - loop.time()
+            if self._calls_seen.get(site) == (told, after) and remaining > 0 and not self.feed.closing:
+                # A look since the last change told found the feed ending at ``after``: no call since. Most changes
+                # are tickets, not calls; one look per change and site is enough, not one per device.
+                await self.feed.wait(waker, remaining)
+                continue
             position, calls = await run_in_threadpool(self.store.calls_after, site, after, params["limit"])
+            if after is None or len(calls) < params["limit"]:  # then the feed ends at ``position``
+                self._calls_seen[site] = (told, position)
             remaining = deadline - loop.time()
             if calls or after is None or remaining <= 0 or self.feed.closing:
                 return JSONResponse({"cursor": self.store.cursor(position), "calls": calls})
@@ -372,21 +400,35 @@ class Backend:
     async def get_office_state(self, request: Request) -> Response:
         caller, params, _ = await self.admit(request, "getOfficeState")
         site, after = params["site"], params.get("after")
-        if after is not None:
-            await run_in_threadpool(self.store.check_office_version, site, after)
+        device = caller.device.device if caller.device else None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + params["wait"]
         while True:
             waker = self.feed.waker(site)  # taken before the query, so a change in between is not missed
-            day = self.today(self.settings.clock())
-            if caller.device:
-                state = await run_in_threadpool(self.store.office_state_for, site, day, caller.device.device)
-            else:
-                state = await run_in_threadpool(self.store.office_state, site, day)
+            told, day = self.feed.told(site), self.today(self.settings.clock())
+            remaining = deadline - loop.time()
+            if self._office_seen.get(site) == (told, day, after) and remaining > 0 and not self.feed.closing:
+                # A look since the last change told found version ``after``: the device is up to date, and waits
+                # without a query (every device of the site asks again after each change; one look is enough).
+                await self.feed.wait(waker, remaining)
+                continue
+            state, last_event = await run_in_threadpool(self.store.office_poll, site, day, device, after)
+            self._office_seen[site] = (told, state["day"], state["version"])
             remaining = deadline - loop.time()
             if after is None or state["version"] != after or remaining <= 0 or self.feed.closing:
-                return JSONResponse(state)
+                return Response(self._office_body(state, last_event), media_type="application/json")
             await self.feed.wait(waker, remaining)
+
+    def _office_body(self, state: dict, last_event: str | None) -> bytes:
+        """The state as JSONResponse writes it, encoded once per version for all of the site's devices (each
+        change wakes every one of them), with the device's ``last_event`` added as the last member."""
+        held = self._office_bodies.get(state["site"])
+        if held is None or held[0] is not state:
+            held = self._office_bodies[state["site"]] = (state, JSONResponse(state).body)
+        body = held[1]
+        if last_event is None:
+            return body
+        return body[:-1] + b',"last_event":' + JSONResponse(last_event).body + b"}"
 
     async def get_waits(self, request: Request) -> Response:
         _, params, _ = await self.admit(request, "getWaits")
@@ -475,6 +517,10 @@ async def _busy(request, error: Exception) -> Response:
 async def _crashed(request, error: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=error)
     return JSONResponse({"error": "internal_error", "message": "the backend failed; it was logged"}, status_code=500)
+
+
+def _token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 def _sender(request: Request, device: str, instance: str | None) -> Sender:

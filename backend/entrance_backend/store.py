@@ -283,8 +283,9 @@ class BackendStore:
         self.zone = zone  # the sites' time zone: appointments' slots are local times
         self.on_change = on_change  # called with the site after each committed change of its office state
         self._changed_sites: set[str] = set()
-        # The latest office state per (site, day): every device's poll wakes at each change, one computes it.
-        self._office_states: dict[tuple[str, str], dict] = {}
+        # The latest office state per site (of the day last asked): every device's poll wakes at each change,
+        # one computes it, the others share it. One per site, so a region's hundreds of sites never evict each other.
+        self._office_states: dict[str, dict] = {}
         self._forecasts = OfficeForecasts()
         self._lock = threading.Lock()
         self._db = connect(database, self._changed_elsewhere)
@@ -631,19 +632,23 @@ class BackendStore:
         with self._reading():
             return self._office_state(site, day)
 
-    def office_state_for(self, site: str, day: str, device: str) -> dict:
-        """The office state as ``device`` gets it: with the key of its latest event the state covers."""
-        with self._reading():  # one moment for both: the key's events are exactly those in the state
+    def office_poll(self, site: str, day: str, device: str | None, after: int | None) -> tuple[dict, str | None]:
+        """One look at the office state for a device's (or staff's) poll, in one moment: the state (the same
+        object for every poll of its version) and the key of ``device``'s latest event the state covers.
+        Refuses an ``after`` this backend never issued."""
+        with self._reading():
             state = self._office_state(site, day)
+            if after is not None and after > state["version"]:  # a day's versions never pass the site's count
+                self._check_office_version(site, after)
+            if device is None:
+                return state, None
             row = self._db.execute(
                 "SELECT key FROM events WHERE device=? ORDER BY id DESC LIMIT 1", (device,)
             ).fetchone()
-        return state | ({"last_event": row[0]} if row else {})
+        return state, row[0] if row else None
 
-    def check_office_version(self, site: str, version: int) -> None:
-        """Refuses a version of ``site``'s office state this backend never issued."""
-        with self._reading():
-            row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"office_seq:{site}",)).fetchone()
+    def _check_office_version(self, site: str, version: int) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"office_seq:{site}",)).fetchone()
         if version > (int(row[0]) if row else 0):
             raise CursorGone(
                 f"this backend never issued office version {version} for {site} (it was reset, or the version is "
@@ -652,8 +657,8 @@ class BackendStore:
 
     def _office_state(self, site: str, day: str) -> dict:
         version = self._office_version(site, day)
-        held = self._office_states.get((site, day))
-        if held is not None and held["version"] == version:
+        held = self._office_states.get(site)
+        if held is not None and held["version"] == version and held["day"] == day:
             return held
         not_come = [
             code
@@ -706,9 +711,7 @@ class BackendStore:
         }
         if last_call := self._calls_position(site):
             state["last_call"] = self.cursor(last_call)
-        if len(self._office_states) > 100:  # yesterday's and other sites' states go; the next poll makes them again
-            self._office_states = {}
-        self._office_states[(site, day)] = state
+        self._office_states[site] = state
         return state
 
     # --- the office's wait forecast (forecast.py) ------------------------------------------------

@@ -681,6 +681,35 @@ def test_an_office_long_poll_answers_every_kind_of_change_long_before_its_wait_e
     assert max(latencies) < 10  # half the poll's wait; how fast: the benchmark's office_screens_agree_p99_ms
 
 
+def test_every_device_waiting_on_one_office_version_gets_the_next_state_with_its_own_latest_event(backend):
+    kiosk_2 = {"Authorization": "Bearer token-kiosk-2"}
+    first, second = ticket("A001"), ticket("A002", 1)
+    upload(backend, [first])
+    upload(backend, [second], device="kiosk-2", headers=kiosk_2)
+    version, answers = office(backend).json()["version"], {}
+
+    def ask(name, headers):
+        answers[name] = office(backend, headers=headers, after=version, wait=20)
+
+    askers = {"1": KIOSK, "2": kiosk_2, "staff": STAFF_AUTH}
+    waiting = [threading.Thread(target=ask, args=item) for item in askers.items()]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.3)  # the polls are waiting by now
+    staff_call(backend, counter=1, next=True)
+    for thread in waiting:
+        thread.join(15)
+    state = backend.store.office_state("mitte", DAY)
+    assert state["version"] > version and state["recent_calls"][0]["code"] == "A001"
+    assert answers["1"].json() == state | {"last_event": first["key"]}
+    assert answers["2"].json() == state | {"last_event": second["key"]}
+    assert answers["staff"].json() == state
+    assert answers["1"].headers["content-type"] == "application/json"
+    started = time.monotonic()  # a device asking with the version before the change is answered at once
+    assert office(backend, after=version, wait=20).json() == answers["1"].json()
+    assert time.monotonic() - started < 10
+
+
 def test_an_office_long_poll_without_change_answers_the_same_state_after_its_wait(backend):
     upload(backend, [ticket("A001")])
     state = office(backend).json()
