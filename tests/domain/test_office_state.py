@@ -20,8 +20,8 @@ from appliance.domain.commands import (
 )
 from appliance.domain.core import Core
 from appliance.domain.errors import CallsByBackend
-from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order
-from appliance.domain.snapshot import AppointmentEntry, CallEntry
+from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order, merged_queue
+from appliance.domain.snapshot import AppointmentEntry, CallEntry, QueueEntry
 from appliance.domain.state import Appointment, StateStore
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
@@ -238,3 +238,44 @@ def test_an_office_state_is_kept_across_a_restart_as_it_was():
         last_call="3f2a9c1d-7",
     )
     assert OfficeState.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_counts_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_what_came_here():
+    head = (ticket("A010"), ticket("A011"), ticket("C004", concern="documents"), checked_in("T021", "09:30"))
+    state = dataclasses.replace(
+        office(5, head),
+        loads=(ConcernLoad("leave", 40, 60, 100, 120), ConcernLoad("documents", 1, 0, 2, 120)),
+        waiting_total=41,
+    )
+    queue = merged_queue(
+        state,
+        own_appointments=(AppointmentEntry("T030", "leave", "10:00", at(40)),),
+        own_waiting=(
+            QueueEntry("A050", "leave", at(41)),
+            QueueEntry("A011", "leave", at(1)),
+            QueueEntry("B001", "passport", at(44)),
+        ),
+        own_calls=(call("A010", 2, 42), call("C004", 3, 43)),  # called here, after the state's newest call
+        unconfirmed=frozenset({"A050", "A011", "B001", "T030", "A010", "C004"}),
+        settled=frozenset({"A010", "C004"}),
+        recent=5,
+    )
+    # 40 leave, minus A010 called here, plus A050 and T030 new here (A011 is listed: counted once); B001 is the
+    # first of its concern; documents' only visitor was called here, so the concern is not counted at all
+    assert queue.counts == (("leave", 41), ("passport", 1)) and queue.total == 42
+    assert [e.code for e in queue.waiting] == ["A011", "A050", "B001"]
+    assert [e.code for e in queue.appointments] == ["T021", "T030"]
+    assert [c.code for c in queue.recent_calls] == ["C004", "A010"]
+
+
+def test_counts_of_a_state_without_counts_are_its_list_with_this_device_s_changes():
+    queue = merged_queue(
+        office(5, (ticket("A010"), ticket("A011"), ticket("C004", concern="documents"))),
+        own_appointments=(),
+        own_waiting=(QueueEntry("A050", "leave", at(41)),),
+        own_calls=(call("A010", 2, 42),),
+        unconfirmed=frozenset({"A050", "A010"}),
+        settled=frozenset({"A010"}),
+        recent=5,
+    )
+    assert queue.counts == (("documents", 1), ("leave", 2))

@@ -214,6 +214,7 @@ def test_a_printer_that_answers_only_the_first_query_is_not_ready():
 
 
 def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
+    (tmp_path / "lp0").touch()  # a file that exists, also where tmp_path is under /dev (make mutants: /dev/shm)
     with open_printer(f"file:{tmp_path / 'lp0'}") as connection:
         started = time.monotonic()
         status = printer_status(connection, timeout_s=60)

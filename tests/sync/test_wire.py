@@ -2,6 +2,7 @@
 them (or as invalid_event, never lost), day lists and office states checked whole before anything is applied."""
 
 import copy
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -97,6 +98,25 @@ def test_an_event_too_large_for_a_batch_goes_as_invalid_event_without_its_body()
     event = encode("boot_note", {"text": "x" * MAX_EVENT_BYTES})
     assert event["kind"] == "invalid_event" and "original_body" not in event["body"]
     assert event["body"]["problem"].endswith(f"more than {MAX_EVENT_BYTES}")
+
+
+def padded_to(kind: str, body: dict, size: int) -> dict:
+    """``body`` with a ``pad`` text that makes the event, as sent, exactly ``size`` bytes."""
+    bare = len(json.dumps(encode(kind, dict(body, pad="")), separators=(",", ":")))
+    return dict(body, pad="x" * (size - bare))
+
+
+def test_an_event_of_exactly_the_limit_goes_as_itself_and_one_byte_more_does_not():
+    at_limit = encode("boot_note", padded_to("boot_note", {}, MAX_EVENT_BYTES))
+    assert at_limit["kind"] == "boot_note"
+    assert len(json.dumps(at_limit, separators=(",", ":"))) == MAX_EVENT_BYTES
+    assert encode("boot_note", padded_to("boot_note", {}, MAX_EVENT_BYTES + 1))["kind"] == "invalid_event"
+
+
+def test_a_refused_event_of_exactly_the_limit_still_carries_its_original():
+    body = padded_to("ticket_issued", {"code": "A001"}, MAX_EVENT_BYTES)
+    event = encode("ticket_issued", body)
+    assert event["kind"] == "invalid_event" and event["body"]["original_body"] == body
 
 
 # --- day lists -----------------------------------------------------------------------------------
