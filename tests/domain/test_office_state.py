@@ -20,7 +20,7 @@ from appliance.domain.commands import (
 )
 from appliance.domain.core import Core
 from appliance.domain.errors import CallsByBackend
-from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order, merged_queue
+from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order, merged_queue, office_waits
 from appliance.domain.snapshot import AppointmentEntry, CallEntry, QueueEntry
 from appliance.domain.state import Appointment, StateStore
 
@@ -266,6 +266,8 @@ def test_counts_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_wh
     assert [e.code for e in queue.waiting] == ["A011", "A050", "B001"]
     assert [e.code for e in queue.appointments] == ["T021", "T030"]
     assert [c.code for c in queue.recent_calls] == ["C004", "A010"]
+    # the backend's wait where the count is its own, else at its pace: 41 at 2 minutes, none for documents
+    assert office_waits(state, queue) == {"leave": (61, 103), "documents": (0, 0)}
 
 
 def test_counts_of_a_state_without_counts_are_its_list_with_this_device_s_changes():

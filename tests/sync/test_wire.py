@@ -175,6 +175,16 @@ def test_appointments_become_the_devices_records():
     )
 
 
+def test_a_list_for_a_device_of_some_concerns_takes_theirs_and_refuses_another_naming_them():
+    mine = frozenset({"leave", "documents"})
+    assert [a.id for a in appointments_of([item(1), item(2, concern="documents")], "mitte", DAY, mine)] == ["1", "2"]
+    with pytest.raises(DayListRejected) as refused:
+        appointments_of([item(1), item(2, concern="passport")], "mitte", DAY, mine)
+    assert refused.value.details == [
+        ("body.appointments[1].concern", "is no concern of this device (documents, leave)")
+    ]
+
+
 @pytest.mark.parametrize(
     "items, said",
     [
