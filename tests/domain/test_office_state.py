@@ -241,9 +241,16 @@ def test_an_office_state_is_kept_across_a_restart_as_it_was():
 
 
 def test_counts_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_what_came_here():
-    head = (ticket("A010"), ticket("A011"), ticket("C004", concern="documents"), checked_in("T021", "09:30"))
+    head = (
+        ticket("A010"),
+        ticket("A011", 1),
+        ticket("A012", 2),
+        ticket("C004", 3, concern="documents"),
+        checked_in("T021", "09:30", 4),
+        checked_in("T022", None, 5),  # the backend did not say its slot
+    )
     state = dataclasses.replace(
-        office(5, head),
+        office(5, head, calls=(call("A001", 1, 20),)),
         loads=(ConcernLoad("leave", 40, 60, 100, 120), ConcernLoad("documents", 1, 0, 2, 120)),
         waiting_total=41,
     )
@@ -254,18 +261,29 @@ def test_counts_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_wh
             QueueEntry("A050", "leave", at(41)),
             QueueEntry("A011", "leave", at(1)),
             QueueEntry("B001", "passport", at(44)),
+            QueueEntry("A051", "leave", at(45)),
         ),
-        own_calls=(call("A010", 2, 42), call("C004", 3, 43)),  # called here, after the state's newest call
-        unconfirmed=frozenset({"A050", "A011", "B001", "T030", "A010", "C004"}),
-        settled=frozenset({"A010", "C004"}),
+        # A010 and C004 called here after the state's newest call; A009 before it: the office took it back
+        own_calls=(call("A010", 2, 42), call("C004", 3, 43), call("A009", 1, 10)),
+        unconfirmed=frozenset({"A050", "A051", "A011", "A012", "B001", "T030", "A010", "C004"}),
+        settled=frozenset({"A010", "C004", "A012"}),  # A012 voided here
         recent=5,
     )
-    # 40 leave, minus A010 called here, plus A050 and T030 new here (A011 is listed: counted once); B001 is the
-    # first of its concern; documents' only visitor was called here, so the concern is not counted at all
+    # 40 leave, minus A010 called and A012 voided here, plus A050, A051 and T030 new here (A011 is listed: counted
+    # once); B001 is the first of its concern; documents' only visitor was called here: not counted at all
     assert queue.counts == (("leave", 41), ("passport", 1)) and queue.total == 42
-    assert [e.code for e in queue.waiting] == ["A011", "A050", "B001"]
-    assert [e.code for e in queue.appointments] == ["T021", "T030"]
-    assert [c.code for c in queue.recent_calls] == ["C004", "A010"]
+    assert queue.waiting == (
+        QueueEntry("A011", "leave", at(1)),
+        QueueEntry("A050", "leave", at(41)),
+        QueueEntry("B001", "passport", at(44)),
+        QueueEntry("A051", "leave", at(45)),
+    )
+    assert queue.appointments == (
+        AppointmentEntry("T022", "leave", "", at(5)),
+        AppointmentEntry("T021", "leave", "09:30", at(4)),
+        AppointmentEntry("T030", "leave", "10:00", at(40)),
+    )
+    assert [c.code for c in queue.recent_calls] == ["C004", "A010", "A001"]
     # the backend's wait where the count is its own, else at its pace: 41 at 2 minutes, none for documents
     assert office_waits(state, queue) == {"leave": (61, 103), "documents": (0, 0)}
 
