@@ -240,7 +240,7 @@ def test_an_office_state_is_kept_across_a_restart_as_it_was():
     assert OfficeState.from_json(json.loads(json.dumps(state.to_json()))) == state
 
 
-def test_counts_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_what_came_here():
+def test_counts_and_waits_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_what_came_here():
     head = (
         ticket("A010"),
         ticket("A011", 1),
@@ -263,8 +263,9 @@ def test_counts_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_wh
             QueueEntry("B001", "passport", at(44)),
             QueueEntry("A051", "leave", at(45)),
         ),
-        # A010 and C004 called here after the state's newest call; A009 before it: the office took it back
-        own_calls=(call("A010", 2, 42), call("C004", 3, 43), call("A009", 1, 10)),
+        # A010 and C004 called here after the state's newest call; A009 before it and A008 at the same instant:
+        # the state covers them (and took A009 back)
+        own_calls=(call("A010", 2, 42), call("C004", 3, 43), call("A009", 1, 10), call("A008", 4, 20)),
         unconfirmed=frozenset({"A050", "A051", "A011", "A012", "B001", "T030", "A010", "C004"}),
         settled=frozenset({"A010", "C004", "A012"}),  # A012 voided here
         recent=5,
@@ -299,3 +300,28 @@ def test_counts_of_a_state_without_counts_are_its_list_with_this_device_s_change
         recent=5,
     )
     assert queue.counts == (("documents", 1), ("leave", 2))
+
+
+def test_calls_the_backend_numbered_after_the_states_last_one_or_in_another_epoch_are_newer():
+    def numbered(code, minutes, call_id):
+        return CallEntry(code, "leave", 1, at(minutes), call_id)
+
+    state = dataclasses.replace(
+        office(5, (ticket("A010"), ticket("A011"), ticket("A012")), calls=(numbered("A001", 20, "mitte-7f3a-17"),)),
+        last_call="mitte-7f3a-17",  # an epoch with a dash in it: the number is after the last one
+    )
+    queue = merged_queue(
+        state,
+        own_appointments=(),
+        own_waiting=(),
+        own_calls=(
+            numbered("A010", 21, "mitte-7f3a-18"),  # after the state's last call
+            numbered("A011", 22, "mitte-9b1c-1"),  # the backend was reset: a new epoch starts at 1
+            numbered("A005", 19, "mitte-7f3a-16"),  # covered by the state, which took it back
+        ),
+        unconfirmed=frozenset(),
+        settled=frozenset(),
+        recent=5,
+    )
+    assert [c.code for c in queue.recent_calls] == ["A011", "A010", "A001"]
+    assert [e.code for e in queue.waiting] == ["A012"]
