@@ -57,6 +57,11 @@ def test_a_void_says_why_in_the_documents_words_and_keeps_the_devices_own(reason
     assert body.get("detail") == (reason or None) and "concern" not in body
 
 
+def test_a_void_recorded_without_a_reason_goes_as_other_without_a_detail():
+    body = encode("ticket_void", {"day": "2026-11-25", "code": "A007", "concern": "leave"})["body"]
+    assert body == {"day": "2026-11-25", "code": "A007", "reason": "other"}
+
+
 def test_a_long_void_reason_is_cut_to_the_documents_detail():
     assert void("printer: " + "x" * 300)["detail"] == ("printer: " + "x" * 300)[:200]
 
