@@ -166,9 +166,10 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
 
 def test_a_press_prints_the_number_the_office_drew_and_confirms_it_under_the_draws_key(kiosk):
     key = "d" * 32
-    emulator, core, dispenser, recorder = kiosk(draw=lambda concern: OfficeNumber(key, 42))
+    drawn = []
+    emulator, core, dispenser, recorder = kiosk(draw=lambda concern: drawn.append(concern) or OfficeNumber(key, 42))
     dispenser.request("leave")
-    assert recorder.wait_answer().code == "A042"
+    assert recorder.wait_answer().code == "A042" and drawn == ["leave"]
     assert b"A042" in emulator.wait_for_jobs(1)[0]
     (event,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_issued"]
     assert (event.key, event.body["code"]) == (key, "A042")
@@ -201,6 +202,8 @@ def test_each_visitor_is_told_their_number_how_many_are_ahead_and_the_wait(kiosk
     assert first.message.body.render("de") == "Bitte nehmen Sie Ihren Zettel. Sie sind als Nächstes dran."
     assert second.message.body.render("de").endswith("Vor Ihnen: 1 Person. Wartezeit ca. 0–1 Min.")
     assert second.wait == (0, 1) and second.message == ticket_message("A002", 1, (0, 1))
+    printed = emulator.wait_for_jobs(2)[1]
+    assert b"Vor Ihnen: 1 Person" in printed and b"Wartezeit ca. 0" in printed  # and on paper
     assert recorder.states[-2:] == [PanelState.PRINTING, PanelState.READY]
     assert "issued A001 (leave, from touch)" in caplog.text and "issued A002 (leave, from button)" in caplog.text
 
@@ -215,7 +218,7 @@ def test_a_ticket_the_core_cannot_store_says_out_of_order_and_the_next_press_pri
 
     assert answer.code is None and answer.message == OUT_OF_ORDER and emulator.jobs == []
     assert recorder.states[-2:] == [PanelState.PRINTING, PanelState.READY]
-    assert "no ticket for leave: the disk is full" in caplog.text  # the technician's clue
+    assert "no ticket for leave: the disk is full" in caplog.messages  # the technician's clue
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A001"
 
@@ -273,7 +276,7 @@ def test_paper_running_out_before_the_cut_voids_the_number_for_good(kiosk):
     emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutBeforeTheCut)
     dispenser.request("leave")
     answer = recorder.wait_answer()
-    assert answer.message.title.render() == "Außer Betrieb"
+    assert answer.message.title.render() == "Außer Betrieb" and recorder.beeps == [Beep.REFUSED]
     assert core.snapshot.waiting == ()  # a voided number is never called
     assert dict(core.snapshot.issued_today) == {"leave": 1}  # ...and never issued again
     (void,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_void"]
