@@ -9,7 +9,7 @@ import pytest
 
 from appliance.printer.connection import PrinterConnection, open_printer
 from appliance.printer.emulator import PrinterEmulator
-from appliance.printer.errors import PrinterGone
+from appliance.printer.errors import PrinterError, PrinterGone
 from appliance.printer.status import (
     ERROR_CAUSE,
     OFFLINE_CAUSE,
@@ -146,7 +146,9 @@ def test_a_silent_printer_is_no_answer_within_the_timeout_never_ready(emulator):
         elapsed = time.monotonic() - started
     assert status.state is PrinterState.NO_ANSWER and not status.can_print
     assert 0.45 <= elapsed < 5  # waits its timeout; the upper bound only catches waiting for ever
-    assert "no answer to DLE EOT 1 within 0.5 s" in status.detail
+    assert status.detail == (
+        "no answer to DLE EOT 1 within 0.5 s: is the printer switched on, the cable two-way and the URI right?"
+    )
 
 
 def test_garbage_answers_never_crash_and_never_pass_as_printable(emulator):
@@ -211,7 +213,7 @@ def test_a_printer_that_answers_only_the_first_query_is_not_ready():
         thread.join()
         server.close()
     assert status.state is PrinterState.NO_ANSWER
-    assert "no answer to DLE EOT 4" in status.detail
+    assert status.detail == "no answer to DLE EOT 4 within 0.4 s after answering the first status query"
 
 
 def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
@@ -225,7 +227,8 @@ def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
 
 class ScriptedPrinter(PrinterConnection):
     """A connection whose printer answers each DLE EOT n with ``answers[n]`` until query ``stuck_at``, from
-    which on it takes no more bytes (the base class's own timeout, as every backend raises it) or is gone."""
+    which on it takes no more bytes (the base class's own timeout, as every backend raises it), is gone, or
+    fails otherwise (``failure``: timeout, gone, error)."""
 
     def __init__(self, answers: dict[int, int], stuck_at: int = 99, failure: str = "timeout"):
         super().__init__(None, None, 0.2)
@@ -237,6 +240,8 @@ class ScriptedPrinter(PrinterConnection):
     def _write(self, data: bytes, deadline: float) -> None:
         self.asked = data[-1]
         if self.asked >= self.stuck_at:
+            if self.failure == "error":
+                raise PrinterError("the driver refused the write")
             raise self._timeout("took no status query") if self.failure == "timeout" else PrinterGone("unplugged")
 
     def _read(self, expect: int, deadline: float) -> bytes:
@@ -244,6 +249,11 @@ class ScriptedPrinter(PrinterConnection):
 
 
 ONLINE, PAPER_IN = {PRINTER: 0x16}, {PAPER_SENSOR: 0x12}
+
+
+def test_a_connection_failing_otherwise_while_asking_is_an_error_saying_why():
+    status = printer_status(ScriptedPrinter(ONLINE | PAPER_IN, PAPER_SENSOR, "error"), timeout_s=0.2)
+    assert status == PrinterStatus(PrinterState.ERROR, "the driver refused the write") and not status.can_print
 
 
 @pytest.mark.parametrize("failure", ["timeout", "gone"])
