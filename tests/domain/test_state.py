@@ -529,3 +529,21 @@ def test_a_counter_for_two_concerns_gets_the_longest_waiting_ticket_of_either(st
     issue(store, at=NOON + timedelta(minutes=2))
     calls = [store.call_next(day=MONDAY, counter=1, called_at=NOON, concerns=("leave", "documents")) for _ in "xyz"]
     assert [c.code if c else None for c in calls] == ["C001", "A001", None]
+
+
+def test_the_recent_calls_are_the_ten_newest_of_tickets_and_appointments_newest_first(store):
+    booked(store, 1, "09:30", checked_in_at=NOON)
+    for _ in range(11):
+        issue(store)
+    for n in range(12):  # the appointment first, then A001 ... A011, a minute apart
+        store.call_next(day=MONDAY, counter=1, called_at=NOON + timedelta(minutes=n))
+    calls = store.recent_calls(MONDAY)
+    assert [c.code for c in calls] == [f"A{n:03d}" for n in range(11, 1, -1)]
+    assert [c.code for c in store.recent_calls(MONDAY, limit=2)] == ["A011", "A010"]
+
+
+def test_the_recent_events_are_the_outboxs_newest_first_as_stored(store):
+    for _ in range(11):
+        issue(store)
+    recent = store.recent_events()
+    assert len(recent) == 10 and recent == store.undelivered_events(20)[:0:-1]
