@@ -106,9 +106,9 @@ def test_an_event_too_large_for_a_batch_goes_as_invalid_event_without_its_body()
 
 
 def padded_to(kind: str, body: dict, size: int) -> dict:
-    """``body`` with a ``pad`` text that makes the event, as sent, exactly ``size`` bytes."""
-    bare = len(json.dumps(encode(kind, dict(body, pad="")), separators=(",", ":")))
-    return dict(body, pad="x" * (size - bare))
+    """``body`` with a ``pad`` text that makes its event, as the encoder first builds it, exactly ``size`` bytes."""
+    event = {"key": "key-0001", "kind": kind, "created_at": "2026-11-25T09:00:05.000Z", "body": dict(body, pad="")}
+    return dict(body, pad="x" * (size - len(json.dumps(event, separators=(",", ":")))))
 
 
 def test_an_event_of_exactly_the_limit_goes_as_itself_and_one_byte_more_does_not():
