@@ -437,3 +437,15 @@ def test_a_code_for_a_day_far_ahead_reads_back_that_day():
 def test_a_code_with_lower_case_letters_or_spaces_around_reads_the_same():
     text = code()
     assert decode("  " + text[:3] + text[3:].lower() + "\n", [SITE_KEY.public_key()]).display_code == "T021"
+
+
+@pytest.mark.parametrize("slot", [time(0, 0), time(10, 0), time(14, 45), time(20, 5)])
+def test_a_codes_slot_reads_back_as_the_booked_minute_at_any_hour(slot):
+    assert decode(code(slot=slot), [SITE_KEY.public_key()]).slot == slot
+
+
+@pytest.mark.parametrize("load, key", [(load_public_key, public_key_text), (load_private_key, private_key_text)])
+def test_a_key_line_with_a_stray_character_is_refused_not_read_around_it(load, key):
+    text = key(SITE_KEY)
+    with pytest.raises(ValueError):
+        load(text[:10] + "*" + text[10:])  # a typo in the config file: not silently skipped

@@ -311,6 +311,14 @@ def test_secret_file_must_be_a_regular_file(tmp_path):
         SecretFile().parse("tokens", tmp_path)
 
 
+def test_a_secret_file_that_is_not_text_is_refused_saying_so(tmp_path):
+    token = tmp_path / "backend.token"
+    token.write_bytes(b"\xff\xfe not UTF-8")
+    token.chmod(0o600)
+    with pytest.raises(ValueError, match=f"^secret file {token} cannot be read: 'utf-8' codec can't decode"):
+        SecretFile().parse(str(token), tmp_path)
+
+
 def test_secret_stays_hidden_even_when_other_problems_fail_the_load(tmp_path):
     token = write(tmp_path / "backend.token", SECRET, mode=0o600)
     main = write(tmp_path / "appliance.conf", MONITOR + f"[backend]\ntoken_file = {token}\ntimeout = 3\n")

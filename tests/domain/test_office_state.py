@@ -20,8 +20,8 @@ from appliance.domain.commands import (
 )
 from appliance.domain.core import Core
 from appliance.domain.errors import CallsByBackend
-from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order
-from appliance.domain.snapshot import AppointmentEntry, CallEntry
+from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState, appointment_order, merged_queue, office_waits
+from appliance.domain.snapshot import AppointmentEntry, CallEntry, QueueEntry
 from appliance.domain.state import Appointment, StateStore
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
@@ -238,3 +238,90 @@ def test_an_office_state_is_kept_across_a_restart_as_it_was():
         last_call="3f2a9c1d-7",
     )
     assert OfficeState.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_counts_and_waits_of_a_cut_short_list_are_the_office_s_minus_what_went_and_plus_what_came_here():
+    head = (
+        ticket("A010"),
+        ticket("A011", 1),
+        ticket("A012", 2),
+        ticket("C004", 3, concern="documents"),
+        checked_in("T021", "09:30", 4),
+        checked_in("T022", None, 5),  # the backend did not say its slot
+    )
+    state = dataclasses.replace(
+        office(5, head, calls=(call("A001", 1, 20),)),
+        loads=(ConcernLoad("leave", 40, 60, 100, 120), ConcernLoad("documents", 1, 0, 2, 120)),
+        waiting_total=41,
+    )
+    queue = merged_queue(
+        state,
+        own_appointments=(AppointmentEntry("T030", "leave", "10:00", at(40)),),
+        own_waiting=(
+            QueueEntry("A050", "leave", at(41)),
+            QueueEntry("A011", "leave", at(1)),
+            QueueEntry("B001", "passport", at(44)),
+            QueueEntry("A051", "leave", at(45)),
+        ),
+        # A010 and C004 called here after the state's newest call; A009 before it and A008 at the same instant:
+        # the state covers them (and took A009 back)
+        own_calls=(call("A010", 2, 42), call("C004", 3, 43), call("A009", 1, 10), call("A008", 4, 20)),
+        unconfirmed=frozenset({"A050", "A051", "A011", "A012", "B001", "T030", "A010", "C004"}),
+        settled=frozenset({"A010", "C004", "A012"}),  # A012 voided here
+        recent=5,
+    )
+    # 40 leave, minus A010 called and A012 voided here, plus A050, A051 and T030 new here (A011 is listed: counted
+    # once); B001 is the first of its concern; documents' only visitor was called here: not counted at all
+    assert queue.counts == (("leave", 41), ("passport", 1)) and queue.total == 42
+    assert queue.waiting == (
+        QueueEntry("A011", "leave", at(1)),
+        QueueEntry("A050", "leave", at(41)),
+        QueueEntry("B001", "passport", at(44)),
+        QueueEntry("A051", "leave", at(45)),
+    )
+    assert queue.appointments == (
+        AppointmentEntry("T022", "leave", "", at(5)),
+        AppointmentEntry("T021", "leave", "09:30", at(4)),
+        AppointmentEntry("T030", "leave", "10:00", at(40)),
+    )
+    assert [c.code for c in queue.recent_calls] == ["C004", "A010", "A001"]
+    # the backend's wait where the count is its own, else at its pace: 41 at 2 minutes, none for documents
+    assert office_waits(state, queue) == {"leave": (61, 103), "documents": (0, 0)}
+
+
+def test_counts_of_a_state_without_counts_are_its_list_with_this_device_s_changes():
+    queue = merged_queue(
+        office(5, (ticket("A010"), ticket("A011"), ticket("C004", concern="documents"))),
+        own_appointments=(),
+        own_waiting=(QueueEntry("A050", "leave", at(41)),),
+        own_calls=(call("A010", 2, 42),),
+        unconfirmed=frozenset({"A050", "A010"}),
+        settled=frozenset({"A010"}),
+        recent=5,
+    )
+    assert queue.counts == (("documents", 1), ("leave", 2))
+
+
+def test_calls_the_backend_numbered_after_the_states_last_one_or_in_another_epoch_are_newer():
+    def numbered(code, minutes, call_id):
+        return CallEntry(code, "leave", 1, at(minutes), call_id)
+
+    state = dataclasses.replace(
+        office(5, (ticket("A010"), ticket("A011"), ticket("A012")), calls=(numbered("A001", 20, "mitte-7f3a-17"),)),
+        last_call="mitte-7f3a-17",  # an epoch with a dash in it: the number is after the last one
+    )
+    queue = merged_queue(
+        state,
+        own_appointments=(),
+        own_waiting=(),
+        own_calls=(
+            numbered("A010", 21, "mitte-7f3a-18"),  # after the state's last call
+            numbered("A011", 22, "mitte-9b1c-1"),  # the backend was reset: a new epoch starts at 1
+            numbered("A005", 19, "mitte-7f3a-16"),  # covered by the state, which took it back
+        ),
+        unconfirmed=frozenset(),
+        settled=frozenset(),
+        recent=5,
+    )
+    assert [c.code for c in queue.recent_calls] == ["A011", "A010", "A001"]
+    assert [e.code for e in queue.waiting] == ["A012"]

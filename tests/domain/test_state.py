@@ -470,3 +470,81 @@ def test_a_check_in_records_the_codes_facts_and_makes_an_unknown_appointment_cal
         NOON,
     )
     assert store.call_next(day=MONDAY, counter=1, called_at=NOON).display_code == "T021"
+
+
+# --- what the store hands back is what it stored ------------------------------------------------
+
+
+def test_an_issued_ticket_is_handed_back_as_it_is_stored(store):
+    first, second = issue(store), issue(store, concern="advice", prefix="B")
+    assert store.tickets(MONDAY) == [first, second]
+    assert (first.state, first.number, second.number) == ("waiting", 1, 1) and first.id != second.id
+
+
+def test_the_outbox_hands_events_over_in_the_order_they_were_written(store):
+    issue(store)
+    issue(store)
+    events = store.undelivered_events(10)
+    assert [e.body["code"] for e in events] == ["A001", "A002"]
+    assert all(isinstance(e.seq, int) for e in events) and events[0].seq < events[1].seq
+
+
+def test_a_day_list_with_an_appointment_of_another_day_is_refused_saying_which(store):
+    other = Appointment("7", "mitte", TUESDAY, time(9, 0), "leave", "T007")
+    with pytest.raises(ValueError, match=r"^appointment 7 is for 2026-03-10, not 2026-03-09$"):
+        store.replace_appointments(MONDAY, [other])
+    assert store.appointments(MONDAY) == []
+
+
+def test_a_write_that_fails_for_another_reason_than_a_full_disk_is_not_called_a_full_disk(store, db_path):
+    other = raw(db_path)
+    other.execute("ALTER TABLE events RENAME TO events_elsewhere")  # another program changed the schema
+    other.close()
+    with pytest.raises(sqlite3.OperationalError, match="no such table: events"):
+        issue(store)
+    assert store.tickets(MONDAY) == []  # rolled back whole
+
+
+def test_a_database_lost_whole_goes_on_above_each_concerns_numbers_and_knows_the_latest_instant(db_path):
+    store = StateStore(db_path)
+    for _ in range(3):
+        issue(store)
+    issue(store, concern="advice", prefix="B", at=NOON + timedelta(minutes=5))
+    store.close()
+    for path in db_path.parent.glob("state.db*"):  # the database is gone; its record of numbers stays
+        if path.suffix != ".numbers":
+            path.unlink()
+
+    store = StateStore(db_path)
+    try:
+        assert store.latest_instant() == NOON + timedelta(minutes=5)
+        assert [issue(store).code, issue(store, concern="advice", prefix="B").code] == ["A004", "B002"]
+        assert issue(store, day=TUESDAY).code == "A001"  # another day starts at its first number
+    finally:
+        store.close()
+
+
+def test_a_counter_for_two_concerns_gets_the_longest_waiting_ticket_of_either(store):
+    issue(store, concern="advice", prefix="B")
+    issue(store, concern="documents", prefix="C", at=NOON + timedelta(minutes=1))
+    issue(store, at=NOON + timedelta(minutes=2))
+    calls = [store.call_next(day=MONDAY, counter=1, called_at=NOON, concerns=("leave", "documents")) for _ in "xyz"]
+    assert [c.code if c else None for c in calls] == ["C001", "A001", None]
+
+
+def test_the_recent_calls_are_the_ten_newest_of_tickets_and_appointments_newest_first(store):
+    booked(store, 1, "09:30", checked_in_at=NOON)
+    for _ in range(11):
+        issue(store)
+    for n in range(12):  # the appointment first, then A001 ... A011, a minute apart
+        store.call_next(day=MONDAY, counter=1, called_at=NOON + timedelta(minutes=n))
+    calls = store.recent_calls(MONDAY)
+    assert [c.code for c in calls] == [f"A{n:03d}" for n in range(11, 1, -1)]
+    assert [c.code for c in store.recent_calls(MONDAY, limit=2)] == ["A011", "A010"]
+
+
+def test_the_recent_events_are_the_outboxs_newest_first_as_stored(store):
+    for _ in range(11):
+        issue(store)
+    recent = store.recent_events()
+    assert len(recent) == 10 and recent == store.undelivered_events(20)[:0:-1]

@@ -1,5 +1,6 @@
 """Walk-in tickets end to end: the core, the dispenser, and a printer emulator on a real TCP port."""
 
+import logging
 import threading
 import time
 from concurrent.futures import Future
@@ -20,7 +21,7 @@ from appliance.domain.errors import DiskFull, NoNumberHere
 from appliance.domain.numbering import OfficeNumber
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.state import StateStore
-from appliance.domain.wording import NO_NUMBER_HERE, TRY_AGAIN
+from appliance.domain.wording import NO_NUMBER_HERE, OUT_OF_ORDER, TRY_AGAIN, ticket_message
 from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
@@ -168,9 +169,10 @@ def test_a_press_prints_a_ticket_whose_qr_code_leads_to_its_wait_page(kiosk, tmp
 
 def test_a_press_prints_the_number_the_office_drew_and_confirms_it_under_the_draws_key(kiosk):
     key = "d" * 32
-    emulator, core, dispenser, recorder = kiosk(draw=lambda concern: OfficeNumber(key, 42))
+    drawn = []
+    emulator, core, dispenser, recorder = kiosk(draw=lambda concern: drawn.append(concern) or OfficeNumber(key, 42))
     dispenser.request("leave")
-    assert recorder.wait_answer().code == "A042"
+    assert recorder.wait_answer().code == "A042" and drawn == ["leave"]
     assert b"A042" in emulator.wait_for_jobs(1)[0]
     (event,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_issued"]
     assert (event.key, event.body["code"]) == (key, "A042")
@@ -188,6 +190,40 @@ def test_a_kiosk_the_office_refuses_prints_nothing_and_sends_the_visitor_to_the_
         "Dieses Gerät kann gerade keine Nummer vergeben. Bitte wenden Sie sich an die Information."
     )
     assert recorder.beeps == [Beep.REFUSED] and emulator.jobs == [] and core.snapshot.waiting == ()
+    assert recorder.states[-2:] == [PanelState.PRINTING, PanelState.READY]  # the next visitor may press
+
+
+def test_each_visitor_is_told_their_number_how_many_are_ahead_and_the_wait(kiosk, caplog):
+    emulator, core, dispenser, recorder = kiosk()
+    with caplog.at_level(logging.INFO, logger="appliance.domain.core"):
+        dispenser.request("leave", "touch")
+        first = recorder.wait_answer()
+        dispenser.request("leave", "button")
+        second = recorder.wait_answer()
+
+    assert (first.code, first.ahead, second.code, second.ahead) == ("A001", 0, "A002", 1)
+    assert first.message.body.render("de") == "Bitte nehmen Sie Ihren Zettel. Sie sind als Nächstes dran."
+    assert second.message.body.render("de").endswith("Vor Ihnen: 1 Person. Wartezeit ca. 0–1 Min.")
+    assert second.wait == (0, 1) and second.message == ticket_message("A002", 1, (0, 1))
+    printed = emulator.wait_for_jobs(2)[1]
+    assert b"Vor Ihnen: 1 Person" in printed and b"Wartezeit ca. 0" in printed  # and on paper
+    assert recorder.states[-2:] == [PanelState.PRINTING, PanelState.READY]
+    assert "issued A001 (leave, from touch)" in caplog.text and "issued A002 (leave, from button)" in caplog.text
+
+
+def test_a_ticket_the_core_cannot_store_says_out_of_order_and_the_next_press_prints(kiosk, caplog):
+    emulator, core, dispenser, recorder = kiosk(
+        core_seen=lambda core: FailsOnce(core, lambda c: isinstance(c, IssueTicket), DiskFull("the disk is full"))
+    )
+    with caplog.at_level(logging.ERROR, logger="appliance.drivers.dispenser"):
+        dispenser.request("leave")
+        answer = recorder.wait_answer()
+
+    assert answer.code is None and answer.message == OUT_OF_ORDER and emulator.jobs == []
+    assert recorder.states[-2:] == [PanelState.PRINTING, PanelState.READY]
+    assert "no ticket for leave: the disk is full" in caplog.messages  # the technician's clue
+    dispenser.request("leave")
+    assert recorder.wait_answer().code == "A001"
 
 
 @pytest.mark.slow  # tesseract reads the print back, seconds of CPU: make test runs it, make test-fast leaves it out
@@ -248,11 +284,12 @@ def test_paper_running_out_before_the_cut_voids_the_number_for_good(kiosk):
     emulator, core, dispenser, recorder = kiosk(emulator_class=PaperRunsOutBeforeTheCut)
     dispenser.request("leave")
     answer = recorder.wait_answer()
-    assert answer.message.title.render() == "Außer Betrieb"
+    assert answer.message.title.render() == "Außer Betrieb" and recorder.beeps == [Beep.REFUSED]
     assert core.snapshot.waiting == ()  # a voided number is never called
     assert dict(core.snapshot.issued_today) == {"leave": 1}  # ...and never issued again
-    kinds = [e.kind for e in core.snapshot.last_events]
-    assert "ticket_void" in kinds
+    (void,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_void"]
+    assert (void.body["code"], void.body["reason"]) == ("A001", "printer: before the cut: paper out")
+    assert printer_health(core).detail == "before the cut: paper out"
     emulator.mode = "ready"
     assert until(lambda: printer_health(core).state is Health.OK)
     dispenser.request("leave")
@@ -268,6 +305,7 @@ def test_a_fault_after_the_cut_leaves_the_printed_ticket_valid_and_the_printer_o
     assert [entry.code for entry in core.snapshot.waiting] == ["A001"]
     assert "ticket_void" not in [e.kind for e in core.snapshot.last_events]
     assert printer_health(core).state is Health.FAILED
+    assert printer_health(core).detail == "after the cut: paper out"
     assert recorder.states[-1] is PanelState.OUT_OF_ORDER
     dispenser.request("leave")  # the next visitor is told, and no number is used up
     assert recorder.wait_answer().message.title.render() == "Außer Betrieb"
@@ -305,7 +343,7 @@ def test_paper_near_end_still_prints_and_warns_the_technician(kiosk):
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A001"
     health = printer_health(core)
-    assert health.state is Health.DEGRADED and "near end" in health.detail
+    assert (health.state, health.detail) == (Health.DEGRADED, "paper near end: put in a new roll soon")
 
 
 def test_the_morning_list_prints_each_appointment_without_names_once_a_day(kiosk):

@@ -1,5 +1,6 @@
 """Printer status: each DLE EOT byte read on its own, and the verdict over real TCP from the emulator."""
 
+import re
 import socket
 import threading
 import time
@@ -8,7 +9,7 @@ import pytest
 
 from appliance.printer.connection import PrinterConnection, open_printer
 from appliance.printer.emulator import PrinterEmulator
-from appliance.printer.errors import PrinterGone
+from appliance.printer.errors import PrinterError, PrinterGone
 from appliance.printer.status import (
     ERROR_CAUSE,
     OFFLINE_CAUSE,
@@ -148,7 +149,9 @@ def test_a_silent_printer_is_no_answer_within_the_timeout_never_ready(emulator):
         elapsed = time.monotonic() - started
     assert status.state is PrinterState.NO_ANSWER and not status.can_print
     assert 0.45 <= elapsed < 5  # waits its timeout; the upper bound only catches waiting for ever
-    assert "no answer to DLE EOT 1 within 0.5 s" in status.detail
+    assert status.detail == (
+        "no answer to DLE EOT 1 within 0.5 s: is the printer switched on, the cable two-way and the URI right?"
+    )
 
 
 def test_garbage_answers_never_crash_and_never_pass_as_printable(emulator):
@@ -216,10 +219,11 @@ def test_a_printer_that_answers_only_the_first_query_is_not_ready():
         thread.join()
         server.close()
     assert status.state is PrinterState.NO_ANSWER
-    assert "no answer to DLE EOT 4" in status.detail
+    assert status.detail == "no answer to DLE EOT 4 within 0.4 s after answering the first status query"
 
 
 def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
+    (tmp_path / "lp0").touch()  # a file that exists, also where tmp_path is under /dev (make mutants: /dev/shm)
     with open_printer(f"file:{tmp_path / 'lp0'}") as connection:
         started = time.monotonic()
         status = printer_status(connection, timeout_s=60)
@@ -229,7 +233,8 @@ def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
 
 class ScriptedPrinter(PrinterConnection):
     """A connection whose printer answers each DLE EOT n with ``answers[n]`` until query ``stuck_at``, from
-    which on it takes no more bytes (the base class's own timeout, as every backend raises it) or is gone."""
+    which on it takes no more bytes (the base class's own timeout, as every backend raises it), is gone, or
+    fails otherwise (``failure``: timeout, gone, error)."""
 
     def __init__(self, answers: dict[int, int], stuck_at: int = 99, failure: str = "timeout"):
         super().__init__(None, None, 0.2)
@@ -241,6 +246,8 @@ class ScriptedPrinter(PrinterConnection):
     def _write(self, data: bytes, deadline: float) -> None:
         self.asked = data[-1]
         if self.asked >= self.stuck_at:
+            if self.failure == "error":
+                raise PrinterError("the driver refused the write")
             raise self._timeout("took no status query") if self.failure == "timeout" else PrinterGone("unplugged")
 
     def _read(self, expect: int, deadline: float) -> bytes:
@@ -248,6 +255,11 @@ class ScriptedPrinter(PrinterConnection):
 
 
 ONLINE, PAPER_IN = {PRINTER: 0x16}, {PAPER_SENSOR: 0x12}
+
+
+def test_a_connection_failing_otherwise_while_asking_is_an_error_saying_why():
+    status = printer_status(ScriptedPrinter(ONLINE | PAPER_IN, PAPER_SENSOR, "error"), timeout_s=0.2)
+    assert status == PrinterStatus(PrinterState.ERROR, "the driver refused the write") and not status.can_print
 
 
 @pytest.mark.parametrize("failure", ["timeout", "gone"])
@@ -315,7 +327,8 @@ def test_each_error_cause_tells_the_technician_what_to_do(cause, detail):
 
 @pytest.mark.parametrize("parse, n", list(zip(PARSERS, (PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER_SENSOR))))
 def test_a_refused_byte_names_the_query_it_answered(parse, n):
-    with pytest.raises(ValueError, match=f"^0x00 is not an answer to DLE EOT {n}: its fixed bits are wrong"):
+    said = f"0x00 is not an answer to DLE EOT {n}: its fixed bits are wrong (noise on the line, a wrong baud rate, "
+    with pytest.raises(ValueError, match=re.escape(said) + r"or not an ESC/POS printer\)$"):
         parse(0x00)
 
 

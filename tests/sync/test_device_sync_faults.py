@@ -133,10 +133,11 @@ def test_500s_are_retried_and_a_retry_after_is_waited(tmp_path, central):
 
 
 def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
+    central.gate.fault("POST", EVENTS, answer(200, b'{"accepted": "all of them"}'), times=1)
+    central.gate.fault("POST", EVENTS, answer(200, b'["A001", "A002"]'), times=1)
     central.gate.fault(
         "POST", EVENTS, answer(200, b"<html>Service Unavailable</html>", content_type=b"text/html"), times=2
     )
-    central.gate.fault("POST", EVENTS, answer(200, b'{"accepted": "all of them"}'), times=1)
     central.gate.fault("GET", "/calls$", answer(200, b'{"cursor": 5, "calls": "none"}'), times=3)
     device = Device(tmp_path, central.url).start()
     try:
@@ -151,8 +152,11 @@ def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
     finally:
         device.stop()
     assert_held_once_in_order(central, device, sent)
-    assert "backend answers malformed data (outbox)" in caplog.text
+    assert (
+        "backend answers malformed data (outbox): POST events: the answer has no 'accepted' and 'duplicates' lists"
+    ) in caplog.text
     assert "backend answers malformed data (calls)" in caplog.text
+    assert "sync outbox failed" not in caplog.text  # each is malformed data, none a crash of the sync
 
 
 def test_a_wrong_token_is_reported_and_never_logged_and_nothing_counts_as_delivered(tmp_path, central, caplog):

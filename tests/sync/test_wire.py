@@ -2,6 +2,7 @@
 them (or as invalid_event, never lost), day lists and office states checked whole before anything is applied."""
 
 import copy
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import SimpleNamespace
@@ -59,6 +60,11 @@ def test_a_void_says_why_in_the_documents_words_and_keeps_the_devices_own(reason
     assert body.get("detail") == (reason or None) and "concern" not in body
 
 
+def test_a_void_recorded_without_a_reason_goes_as_other_without_a_detail():
+    body = encode("ticket_void", {"day": "2026-11-25", "code": "A007", "concern": "leave"})["body"]
+    assert body == {"day": "2026-11-25", "code": "A007", "reason": "other"}
+
+
 def test_a_long_void_reason_is_cut_to_the_documents_detail():
     assert void("printer: " + "x" * 300)["detail"] == ("printer: " + "x" * 300)[:200]
 
@@ -100,6 +106,25 @@ def test_an_event_too_large_for_a_batch_goes_as_invalid_event_without_its_body()
     event = encode("boot_note", {"text": "x" * MAX_EVENT_BYTES})
     assert event["kind"] == "invalid_event" and "original_body" not in event["body"]
     assert event["body"]["problem"].endswith(f"more than {MAX_EVENT_BYTES}")
+
+
+def padded_to(kind: str, body: dict, size: int) -> dict:
+    """``body`` with a ``pad`` text that makes its event, as the encoder first builds it, exactly ``size`` bytes."""
+    event = {"key": "key-0001", "kind": kind, "created_at": "2026-11-25T09:00:05.000Z", "body": dict(body, pad="")}
+    return dict(body, pad="x" * (size - len(json.dumps(event, separators=(",", ":")))))
+
+
+def test_an_event_of_exactly_the_limit_goes_as_itself_and_one_byte_more_does_not():
+    at_limit = encode("boot_note", padded_to("boot_note", {}, MAX_EVENT_BYTES))
+    assert at_limit["kind"] == "boot_note"
+    assert len(json.dumps(at_limit, separators=(",", ":"))) == MAX_EVENT_BYTES
+    assert encode("boot_note", padded_to("boot_note", {}, MAX_EVENT_BYTES + 1))["kind"] == "invalid_event"
+
+
+def test_a_refused_event_of_exactly_the_limit_still_carries_its_original():
+    body = padded_to("ticket_issued", {"code": "A001"}, MAX_EVENT_BYTES)
+    event = encode("ticket_issued", body)
+    assert event["kind"] == "invalid_event" and event["body"]["original_body"] == body
 
 
 # --- day lists -----------------------------------------------------------------------------------
@@ -156,6 +181,16 @@ def test_appointments_become_the_devices_records():
     assert appointments_of([item(1, status="cancelled")], "mitte", DAY) == (
         Appointment("1", "mitte", DAY, time(9, 30), "leave", "T001", "REF001X", "cancelled"),
     )
+
+
+def test_a_list_for_a_device_of_some_concerns_takes_theirs_and_refuses_another_naming_them():
+    mine = frozenset({"leave", "documents"})
+    assert [a.id for a in appointments_of([item(1), item(2, concern="documents")], "mitte", DAY, mine)] == ["1", "2"]
+    with pytest.raises(DayListRejected) as refused:
+        appointments_of([item(1), item(2, concern="passport")], "mitte", DAY, mine)
+    assert refused.value.details == [
+        ("body.appointments[1].concern", "is no concern of this device (documents, leave)")
+    ]
 
 
 @pytest.mark.parametrize(
