@@ -285,8 +285,9 @@ def test_counts_and_waits_of_a_cut_short_list_are_the_office_s_minus_what_went_a
         AppointmentEntry("T030", "leave", "10:00", at(40)),
     )
     assert [c.code for c in queue.recent_calls] == ["C004", "A010", "A001"]
-    # the backend's wait where the count is its own, else at its pace: 41 at 2 minutes, none for documents
-    assert office_waits(state, queue) == {"leave": (61, 103), "documents": (0, 0)}
+    # the backend's range moved by the visitors this device counts beyond the office's, each at the office's pace
+    # per visitor: leave 60-100 with one more at 2 minutes; documents' only visitor gone, 0-2 less 2, never below 0
+    assert office_waits(state, queue) == {"leave": (62, 102), "documents": (0, 0)}
 
 
 def test_counts_of_a_state_without_counts_are_its_list_with_this_device_s_changes():

@@ -219,7 +219,7 @@ def test_a_printer_that_answers_only_the_first_query_is_not_ready():
         thread.join()
         server.close()
     assert status.state is PrinterState.NO_ANSWER
-    assert status.detail == "no answer to DLE EOT 4 within 0.4 s after answering the first status query"
+    assert status.detail == "no answer to DLE EOT 4 within 1 s after answering the first status query"
 
 
 def test_a_printer_without_a_back_channel_is_never_assumed_ready(tmp_path):
