@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 
 import pytest
@@ -177,7 +177,7 @@ def test_after_the_postgresql_server_restarted_the_backends_reconnect_and_wake_e
 
 @pytest.mark.slow
 def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_sigterm(postgres_server, tmp_path):
-    port, url = free_port(), None
+    port, url, workers = free_port(), None, []
     access = tmp_path / "access.toml"
     access.write_text('[[device]]\nid = "kiosk-1"\ntoken = "token-kiosk-1"\n', encoding="utf-8")
     command = ["serve", "--db", postgres_server.new_database(), "--workers", "2", "--port", str(port)]
@@ -204,6 +204,9 @@ def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_si
     finally:
         server.kill()
         server.wait()
+        for worker in workers:  # one that had not stopped when its server was killed would outlive the test
+            with suppress(ProcessLookupError):
+                os.kill(int(worker), signal.SIGKILL)
     assert "2 worker processes" in server.stderr.read()
 
 

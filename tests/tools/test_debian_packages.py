@@ -111,3 +111,23 @@ def test_install_runs_no_apt_when_all_is_installed_or_only_an_unknown_optional_p
 
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "apt-ran").exists()
+
+
+def test_an_optional_package_apt_lists_but_cannot_fetch_offline_is_left_out_and_the_rest_installed(tmp_path):
+    # Raspberry Pi OS without a network: its lists name python3-lgpio, but neither the image nor the
+    # office's mirror holds it.
+    env = system(tmp_path, {}, ["tzdata", "python3-lgpio"], {})
+    apt_get = Path(env["PATH"].split(":")[0]) / "apt-get"
+    apt_get.write_text(
+        f'#!/bin/sh\n[ "$1" = update ] && exit 100\ncase "$*" in *python3-lgpio*) exit 100 ;; esac\n'
+        f'echo "$@" >> {tmp_path / "installed"}\n'
+    )
+    apt_get.chmod(0o755)
+
+    result = subprocess.run(
+        [str(TOOL), "install", "tzdata", "python3-lgpio?"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "installed").read_text().split()[-1] == "tzdata"
+    assert "could not be fetched" in result.stderr and "other pin backends" in result.stderr
