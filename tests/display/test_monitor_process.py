@@ -303,7 +303,7 @@ def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp
 def test_with_sound_out_each_new_call_is_announced_into_a_wav_file(headless, socket_path, tmp_path):
     with ViewServer(socket_path, view_calling("A001", 1), keepalive_s=0.5) as server:
         process, frames = headless("--sound-out", str(tmp_path / "sound"), sound=True)
-        frames.after(0)
+        frames.newest_showing(lambda frame: count_colour(frame, theme.HIGHLIGHT) > 100000, "A001's call on screen")
         server.publish(view_calling("A002", 2))
         wait_for(lambda: len(list((tmp_path / "sound").glob("*.wav"))) >= 2, what="two chimes")
         time.sleep(1.5)  # keep-alives repeat both calls: still two
