@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from appliance.domain.component import WorkerThread
+from appliance.domain.component import WorkerThread, end_thread
 from appliance.domain.journal import short_hash
 
 OnCode = Callable[[str, str], None]
@@ -56,12 +56,7 @@ class CodeReader:
         """Stops the worker; False when it did not end within ``timeout`` (it is a daemon)."""
         self._stop.set()
         self._wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self._log.warning("%s: did not stop within %.1f s", self.label, timeout)
-                return False
-        return True
+        return self._thread is None or end_thread(self._thread, timeout)
 
     def __enter__(self):
         self.start()

@@ -14,7 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from appliance.domain.commands import Health, IssueTicket, RecordEvent, ReportHealth, TakeDayList, VoidTicket
-from appliance.domain.component import ComponentName, WorkerThread
+from appliance.domain.component import ComponentName, WorkerThread, end_thread
 from appliance.domain.errors import ApplianceError, ClockNotTrusted, NoNumberHere, NumbersExhausted
 from appliance.domain.panel import Beep, PanelState
 from appliance.domain.press_limit import Ask, PressLimit
@@ -139,7 +139,7 @@ class TicketDispenser:
         self._stopping.set()
         if self._thread is not None:
             self._requests.put(None)
-            self._thread.join(timeout=5)
+            end_thread(self._thread, 5)
         self._close()
 
     def failure(self) -> str | None:

@@ -16,7 +16,7 @@ from functools import partial
 from gpiozero import LED, Button, Buzzer, Device
 
 from appliance.domain.buttons import ButtonGate, PressVerdict
-from appliance.domain.component import ComponentName, WorkerThread
+from appliance.domain.component import ComponentName, WorkerThread, end_thread
 from appliance.domain.panel import Beep, PanelState
 from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
 
@@ -274,7 +274,7 @@ class GpioPanel:
             self._closed = True
         self._stop.set()
         if self._checker is not None and self._checker is not threading.current_thread():
-            self._checker.join(timeout=5)
+            end_thread(self._checker, 5)
         self._close_devices()
 
     def __enter__(self):

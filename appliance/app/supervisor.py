@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from appliance.domain.backoff import Backoff
 from appliance.domain.commands import Health, ReportHealth
-from appliance.domain.component import Component, WorkerThread, error_line
+from appliance.domain.component import Component, WorkerThread, end_thread, error_line
 
 log = logging.getLogger(__name__)
 FIRST_RESTART_S = 1.0
@@ -80,7 +80,7 @@ class Supervisor:
         """Stops the watching, then every component, the last added first."""
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            end_thread(self._thread, 5)
         with self._lock:
             for watched in reversed(list(self._watched.values())):
                 self._stop(watched)

@@ -5,7 +5,9 @@ The names every part reports its health under are declared here, once; drivers a
 """
 
 import logging
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
@@ -65,6 +67,19 @@ class WorkerThread(threading.Thread):
         if self.error is None or self.is_alive():
             return None
         return error_line(self.error)
+
+
+def end_thread(thread: threading.Thread, timeout_s: float) -> bool:
+    """Waits up to ``timeout_s`` for ``thread`` to end; False, with a warning naming the lines it is stuck
+    at, when it has not: a stop that hangs says where, in the journal, instead of leaving a technician (or
+    systemd's stop timeout) a silent process."""
+    thread.join(timeout_s)
+    if not thread.is_alive():
+        return True
+    frame = sys._current_frames().get(thread.ident)
+    where = "".join(traceback.format_stack(frame, limit=6)).rstrip() if frame is not None else "  (not known)"
+    log.warning("thread %s did not end within %g s; it is at:\n%s", thread.name, timeout_s, where)
+    return False
 
 
 def error_line(error: Exception) -> str:

@@ -43,7 +43,7 @@ from appliance.domain.commands import (
     TakeOutbox,
     VoidTicket,
 )
-from appliance.domain.component import ComponentName
+from appliance.domain.component import ComponentName, end_thread
 from appliance.domain.config import AppConfig
 from appliance.domain.errors import ApplianceError, CallsByBackend, ClockNotTrusted, DiskFull, NoNumberHere
 from appliance.domain.journal import short_hash
@@ -174,7 +174,7 @@ class Core:
     def stop(self, timeout: float = 3.0) -> None:
         if self._thread is not None:
             self._inbox.put((_STOP, None))
-            self._thread.join(timeout)
+            end_thread(self._thread, timeout)
 
     @property
     def running(self) -> bool:

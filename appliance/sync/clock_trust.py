@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.domain.commands import NoteClockOffset, SetClockTrusted
-from appliance.domain.component import ComponentName, WorkerThread
+from appliance.domain.component import ComponentName, WorkerThread, end_thread
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ClockTrust:
     def stop(self, timeout: float = 1.0) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout)
+            end_thread(self._thread, timeout)
 
     def failure(self) -> str | None:
         return self._thread.failure if self._thread is not None else None

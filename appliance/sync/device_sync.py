@@ -26,7 +26,7 @@ from appliance.domain.commands import (
     StaffCall,
     TakeOutbox,
 )
-from appliance.domain.component import ComponentName, WorkerThread
+from appliance.domain.component import ComponentName, WorkerThread, end_thread
 from appliance.protocol.contract import Contract, parse_timestamp, timestamp
 from appliance.sync.client import BackendClient, BackendError, BackendRefused, BackendUnavailable, BadAnswer
 from appliance.sync.numbers import OfficeNumbers
@@ -244,7 +244,7 @@ class DeviceSync:
         deadline = time.monotonic() + timeout  # closing the clients cut their calls in flight
         for thread in self._threads:
             if thread.is_alive():
-                thread.join(max(0.0, deadline - time.monotonic()))
+                end_thread(thread, max(0.0, deadline - time.monotonic()))
 
     def _on_answer(self, answer, sent_at: float, received_at: float) -> None:
         if self.clock_trust is not None:

@@ -8,7 +8,6 @@ nothing confirms it again in these tests.
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 
 from appliance.printer.emulator import PrinterEmulator
 from appliance.protocol.control import ControlError, encode, request
-from support import REPO_ROOT, wait_for
+from support import REPO_ROOT, stop_process, wait_for
 from support.config import CONCERNS, write_device_config
 
 LIBFAKETIME = next(
@@ -107,9 +106,12 @@ class FakedDaemon:
         wait_for(lambda: self.health("printer")["state"] == "ok", timeout=30, what="the printer ready")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(10)
+        """SIGTERM, as systemd stops it; one that does not end is killed, and its log says which thread held it."""
+        if self.process is not None:
+            try:
+                stop_process(self.process)
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{self.stderr.read_text()[-3000:]}") from None
 
     def _answers(self) -> bool:
         assert self.process.poll() is None, self.stderr.read_text()

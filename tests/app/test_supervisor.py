@@ -18,7 +18,7 @@ from appliance.app.supervisor import Supervisor
 from appliance.domain.backoff import Backoff
 from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health, ReportHealth
-from appliance.domain.component import WorkerThread
+from appliance.domain.component import WorkerThread, end_thread
 from appliance.protocol.control import request
 from support import free_port, wait_for
 
@@ -203,6 +203,26 @@ def test_stop_stops_every_component_and_no_restart_follows(stepped):
     assert scanner.stops == 1 and stepped.status()["state"] == "stopped"
     stepped.at(120.0)
     assert scanner.starts == 1
+
+
+def stuck_waiting_for_the_core(release: threading.Event) -> None:
+    release.wait(30)
+
+
+def test_a_thread_that_does_not_end_in_time_is_named_with_the_line_it_is_stuck_at(caplog):
+    release = threading.Event()
+    thread = WorkerThread(lambda: stuck_waiting_for_the_core(release), "dispenser")
+    thread.start()
+    try:
+        with caplog.at_level("WARNING", logger="appliance.domain.component"):
+            assert end_thread(thread, 0.05) is False
+        warning = caplog.records[-1].getMessage()
+        assert warning.startswith("thread dispenser did not end within 0.05 s; it is at:")
+        assert "in stuck_waiting_for_the_core" in warning and "test_supervisor.py" in warning
+    finally:
+        release.set()
+    assert end_thread(thread, 10) is True  # an ended thread: no warning
+    assert caplog.records[-1].getMessage() == warning
 
 
 # --- in the daemon: status shows it, the watchdog is still fed ------------------------------------
