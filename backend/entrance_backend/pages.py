@@ -157,8 +157,14 @@ class Pages:
         desk = self.sessions.desk(site, number)
         loads = per_concern(state)
         concerns = sorted(set(store.concerns(site)) | set(desk.concerns))
+        told = store.concern_titles(site)
         return {
             "site": site,
+            # Staff read a concern by its German title, as the waiting room's screens show it; forms send its name.
+            "titles": {
+                concern: _concern_title(told.get(concern, {}), concern, SOURCE_LANGUAGE)["title"]
+                for concern in concerns
+            },
             "number": number,
             "version": state["version"],
             "current": store.counter_current(site, day, number),

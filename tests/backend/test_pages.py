@@ -50,6 +50,20 @@ def test_staff_sign_in_with_their_counters_key_and_call_the_next_visitor(office)
     assert 'id="waiting"' in page.text and ">A002<" in page.text
 
 
+def test_staff_read_each_concern_by_its_german_title_and_the_forms_still_send_its_name(office):
+    office.issue("A001", "A002")
+    office.heartbeat({"leave": {"de": "Urlaub beantragen", "en": "Apply for leave"}})
+    staff = office.sign_in(3)
+    page = office.act(staff, 3, action="next").text
+    assert '<span class="current" id="current">A001</span> Urlaub beantragen' in page
+    assert "<td>A002</td><td>Urlaub beantragen</td>" in page
+    assert '<option value="leave">Urlaub beantragen</option>' in page
+    assert (
+        'value="leave"> Urlaub beantragen</label>' in page or 'value="leave" checked> Urlaub beantragen</label>' in page
+    )
+    assert ">leave<" not in page and "Apply for leave" not in page
+
+
 def test_the_session_cookie_is_http_only_and_strict_and_the_key_is_never_in_the_page(office):
     session = requests.Session()
     answer = session.post(f"{office.url}/counter", data={"token": COUNTERS[0].token}, allow_redirects=False)
