@@ -17,7 +17,7 @@ from appliance.app.demo_office import picture
 from appliance.display.monitor_render import render_monitor
 from support import wait_for
 from support.ocr import read_text
-from support.office import Office
+from support.office import HIGHLIGHT_S, Office
 
 FRAME_SIZE = (1280, 720)
 CODE = re.compile(r"[A-Z]\d{3}")
@@ -45,7 +45,7 @@ def frame(office: Office, name: str) -> pygame.Surface | None:
 def rendered(office: Office, view):
     """The picture and layout the monitor draws for ``view`` with the office's monitor options."""
     surface = pygame.Surface(FRAME_SIZE)
-    return surface, render_monitor(surface, view, office.now(), highlight_s=36000, stale_after_s=1)
+    return surface, render_monitor(surface, view, office.now(), highlight_s=HIGHLIGHT_S, stale_after_s=1)
 
 
 def regions(office: Office) -> dict:
