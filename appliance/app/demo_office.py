@@ -260,14 +260,20 @@ class OfficeScreens:
 
 
 def start_monitor(
-    control_socket: Path, out_dir: Path, headless: bool, log_path: Path, options: tuple[str, ...] = ()
+    control_socket: Path,
+    out_dir: Path,
+    headless: bool,
+    log_path: Path,
+    options: tuple[str, ...] = (),
+    environment: dict | None = None,
 ) -> subprocess.Popen:
     """A call-up monitor, as on a device: its own process, fed over the control socket. Headless, it
-    writes a PNG after every change; with a display, it opens a window. ``options``: the monitor's own."""
+    writes a PNG after every change; with a display, it opens a window. ``options``: the monitor's own;
+    ``environment``: its process's (this one's unless given)."""
     command = [sys.executable, "-m", "appliance.app.monitor_process", "--socket", str(control_socket)]
     command += ["--clock", "snapshot", "--no-sound", "--log-level", "warning", *options]
     command += ["--out", str(out_dir), "--size", "1280x720"] if headless else ["--windowed", "--size", "960x540"]
-    environment = dict(os.environ)
+    environment = dict(os.environ if environment is None else environment)
     if headless:
         environment.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     with open(log_path, "ab") as log:

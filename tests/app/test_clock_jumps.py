@@ -20,19 +20,9 @@ import pytest
 
 from appliance.printer.emulator import PrinterEmulator
 from appliance.protocol.control import ControlError, encode, request
-from support import REPO_ROOT, stop_process, wait_for
+from support import LIBFAKETIME, REPO_ROOT, stop_process, wait_for
 from support.config import CONCERNS, write_device_config
 
-LIBFAKETIME = next(
-    (
-        path
-        # The synchronised build: the daemon reads the clock from many threads, and the plain library's
-        # shared parse buffer then now and then yields the real time, a jump the test never made.
-        for path in Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1")
-        if path.exists()  # Debian's libfaketime, from the Makefile's list of Debian packages
-    ),
-    None,
-)
 BERLIN = ZoneInfo("Europe/Berlin")
 pytestmark = pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime is not installed (make system-packages)")
 

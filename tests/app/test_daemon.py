@@ -21,11 +21,11 @@ import pytest
 from appliance.app.config import load_config
 from appliance.app.daemon import Appliance
 from appliance.app.sdnotify import SystemdNotifier
-from appliance.domain.clock import SystemClock, local_day
+from appliance.domain.clock import local_day
 from appliance.domain.commands import IssueTicket
 from appliance.domain.state import StateStore
 from appliance.protocol.control import request
-from support import REPO_ROOT, wait_for
+from support import CLOCK, REPO_ROOT, on_clock, wait_for
 
 CONCERN_TITLE = "Urlaub / Ortsabwesenheit beantragen"  # shown to visitors; never in the journal
 WATCHDOG_USEC = 400_000
@@ -63,7 +63,7 @@ def appliance_env(**variables: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     env.update(variables)
-    return env
+    return on_clock(env)  # the tests' Wednesday morning, as issue_a_ticket_today's
 
 
 def entrance_appliance(*args: str, cwd: Path, env: dict | None = None, timeout: float = 20):
@@ -154,7 +154,7 @@ def issue_a_ticket_today(config_file: Path) -> str:
     concern = config.concern("leave")
     store = StateStore(config.state.database)
     try:
-        day = local_day(SystemClock().now(), config.device.timezone)
+        day = local_day(CLOCK.now(), config.device.timezone)
         ticket = store.issue_ticket(
             day=day,
             concern=concern.name,
@@ -162,7 +162,7 @@ def issue_a_ticket_today(config_file: Path) -> str:
             low=concern.first,
             high=concern.last,
             last=concern.last,
-            issued_at=SystemClock().now(),
+            issued_at=CLOCK.now(),
         )
     finally:
         store.close()

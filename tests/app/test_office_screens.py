@@ -98,7 +98,7 @@ def stale_marks(office: Office, frames: dict) -> dict:
     said = {}
     for name, surface in frames.items():
         stale = replace(views[name], stale_since=datetime(2000, 1, 1, tzinfo=UTC))  # only to find the place
-        drawn = render_monitor(pygame.Surface(FRAME_SIZE), stale, datetime.now(UTC), stale_after_s=1).drawn
+        drawn = render_monitor(pygame.Surface(FRAME_SIZE), stale, office.now(), stale_after_s=1).drawn
         mark = next(d.rect for d in drawn if d.role == "mark")
         said[name] = read_text(surface, mark, pad=4).lower()
     return said

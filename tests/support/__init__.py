@@ -33,9 +33,23 @@ class RunningClock(SystemClock):
 
 # One clock for every device and backend a test process puts together: they agree to the millisecond.
 CLOCK = RunningClock()
+# Debian's libfaketime (the Makefile's test packages). Its synchronised build: a daemon reads the clock from many
+# threads, and the plain build's shared parse buffer then now and then yields the real time.
+LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"), None)
 # How long a test waits for an answer that does come (a printer's status, say): only a failing test waits it
 # out, so it is generous for a loaded machine. Silence that a test expects is waited for briefly instead.
 ANSWER_S = 10.0
+
+
+def on_clock(env: dict, now: datetime | None = None) -> dict:
+    """``env`` for a program the test starts whose date and time of day must be the test's, not the run's:
+    libfaketime shifts its real-time clock so that it reads ``now`` (``CLOCK.now()`` unless given) at this
+    moment and runs on at the real pace; its monotonic clock, which timeouts use, stays the kernel's."""
+    if LIBFAKETIME is None:
+        raise RuntimeError("libfaketime is not installed (make test-packages): the program would run on the real date")
+    offset = ((now or CLOCK.now()) - datetime.now(UTC)).total_seconds()
+    preload = " ".join(filter(None, [str(LIBFAKETIME), env.get("LD_PRELOAD")]))
+    return {**env, "LD_PRELOAD": preload, "FAKETIME": f"{offset:+.6f}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
 def wait_for(condition, timeout: float = 15.0, what: str = "the condition", every: float = 0.01):

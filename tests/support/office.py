@@ -1,11 +1,13 @@
 """An office of real device processes on loopback, put together as the demo does (app.demo_office): the
 reference backend, kiosks and monitors each a process of its own with its own config, state and socket.
 
-The devices' clocks start at 10:00 today in the office's zone and run on in real time, as the backend's
-does, so nothing depends on the time of day the tests run at.
+The office's clock starts at 10:00 on the tests' Wednesday in the office's zone and runs on in real time: the
+backend's and the devices' (given as their start) and the monitors' (libfaketime), so nothing depends on the
+date or the time of day the tests run at.
 """
 
 import itertools
+import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,20 +28,19 @@ from appliance.app.demo_office import (
 )
 from appliance.domain.codes import AppointmentCode, encode
 from appliance.printer.emulator import PrinterEmulator
+from support import TEST_START, on_clock
 
 SITE = "test-office"
 ZONE = ZoneInfo("Europe/Berlin")
 # The monitors' own options: "nicht aktuell" a second after the backend went away (a device says so
 # from then on, on the monitor's own clock: the snapshot's stands still while nothing changes), and
 # the newest call highlighted all along, so no frame depends on when it is drawn.
-# The monitors draw by the wall clock, the office runs from 10:00 today: up to 14 hours apart, whatever the time
-# of day the tests run at. A call stays highlighted for two days, so every frame shows it alike.
-HIGHLIGHT_S = 2 * 24 * 3600
+HIGHLIGHT_S = 10 * 3600
 MONITOR_OPTIONS = ("--clock", "wall", "--stale-after", "1", "--highlight-seconds", str(HIGHLIGHT_S))
 
 
 def ten_o_clock() -> datetime:
-    return datetime.now(ZONE).replace(hour=10, minute=0, second=0, microsecond=0)
+    return TEST_START.astimezone(ZONE).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
 class Office:
@@ -93,6 +94,7 @@ class Office:
                     headless=True,
                     log_path=self.directory / f"{name}-monitor.log",
                     options=MONITOR_OPTIONS,
+                    environment=on_clock(dict(os.environ), self.now()),
                 )
         return self
 
