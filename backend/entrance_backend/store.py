@@ -21,7 +21,7 @@ from appliance.protocol.contract import ProtocolError, parse_timestamp, timestam
 from entrance_backend.database import connect
 from entrance_backend.forecast import OfficeForecast, OfficeForecasts, slot_time
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -189,11 +189,29 @@ CREATE TABLE office_observations (              -- what the office's wait foreca
 );
 CREATE INDEX office_observations_day ON office_observations (site, day, n);
 """,
+    7: """
+CREATE INDEX office_observations_age ON office_observations (day);  -- ended days are forgotten by it
+CREATE TABLE appointment_code_conflicts (       -- a signed code's check-in whose display code the day held already
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    code TEXT NOT NULL,
+    device TEXT NOT NULL,                       -- where the visitor checked in
+    instance TEXT,
+    address TEXT,
+    event_key TEXT NOT NULL,
+    detected_at TEXT NOT NULL
+);
+CREATE INDEX appointment_code_conflicts_day ON appointment_code_conflicts (site, day);
+""",
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
 # starts a new run after the old one ended, so it never looks like two.
 SHARED_ID_WINDOW = 10
 MAX_ALARMS = 20  # in one answer; the document allows no more
+# Observations of ended days forgotten at each heartbeat, at most: a heartbeat's cost stays bounded, and a
+# backlog (a backend upgraded after months) is gone after a few minutes of heartbeats.
+FORGET_AT_ONCE = 1000
 BERLIN = ZoneInfo("Europe/Berlin")  # the sites' time zone unless the backend is told another
 _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, status, updated_at"
 _WAITING_APPOINTMENTS = (
@@ -414,7 +432,9 @@ class BackendStore:
         self, sender: Sender, site: str, heartbeat: dict, received_at: datetime, alarms_from: str
     ) -> list[dict]:
         """Keeps the device's latest heartbeat; answers the alarms standing for it (as the protocol's
-        Alarm): another device using its id, and its ticket codes issued twice on days from ``alarms_from``."""
+        Alarm): another device using its id, and its codes issued twice on days from ``alarms_from``.
+        Forgets some of the forecast's observations of days before ``alarms_from``: no forecast replays them
+        (the office's forecasts are today's), so the journal keeps two days, not every day since the start."""
         device = sender.device
         with self._transaction():
             self._db.execute(
@@ -428,6 +448,7 @@ class BackendStore:
                 )
             if sender.instance:
                 self._note_instance(sender)
+            self._forget_observations(before=alarms_from)
             return self._shared_id_alarms(device) + self._code_alarms(site, device, alarms_from)
 
     def apply_events(
@@ -756,6 +777,12 @@ class BackendStore:
             "INSERT INTO office_observations (site, day, kind, code, concern, counter, slot, at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (site, day, kind, code, facts.get("concern"), facts.get("counter"), facts.get("slot"), timestamp(now)),
+        )
+
+    def _forget_observations(self, before: str) -> None:
+        self._db.execute(
+            "DELETE FROM office_observations WHERE n IN (SELECT n FROM office_observations WHERE day < ? LIMIT ?)",
+            (before, FORGET_AT_ONCE),
         )
 
     def _observe_appointment(self, appointment: dict, now: datetime, changed: bool = False) -> None:
