@@ -121,7 +121,13 @@ def _protocol_body(kind: str, body: dict) -> dict:
 
 
 def alarm_text(alarm: dict) -> str:
-    """An Alarm of the backend as the technician reads it in the status: both devices, and the code."""
+    """An Alarm of the backend as the technician reads it in the status: the devices, and the code."""
+    if alarm["kind"] == "duplicate_appointment_code":
+        return (
+            f"appointment code {alarm.get('code')} of {alarm.get('day')} belongs to another appointment too: the "
+            f"visitor who checked in with it at {_sighting(alarm['devices'][0], False)} cannot be called, serve "
+            "them by hand (the booking system gave the code twice)"
+        )
     first, second = alarm["devices"]
     same_id = first["device"] == second["device"]
     both = f"{_sighting(first, same_id)} and {_sighting(second, same_id)}"

@@ -449,7 +449,7 @@ class BackendStore:
             if sender.instance:
                 self._note_instance(sender)
             self._forget_observations(before=alarms_from)
-            return self._shared_id_alarms(device) + self._code_alarms(site, device, alarms_from)
+            return (self._shared_id_alarms(device) + self._code_alarms(site, device, alarms_from))[:MAX_ALARMS]
 
     def apply_events(
         self, sender: Sender, site: str, events: list[dict], received_at: datetime
@@ -1076,7 +1076,7 @@ class BackendStore:
                 self._observe(site, body["day"], "called", body["code"], now, counter=body["counter"])
         elif kind == "check_in":
             if self._db.execute("SELECT 1 FROM appointments WHERE id=?", (body["appointment"],)).fetchone() is None:
-                self._office_changed(site, body["day"], self._add_checked_in(site, body, created_at, now))
+                return self._add_checked_in(sender, site, event["key"], body, created_at, now)
             else:  # a cancelled appointment stays cancelled: the counter cannot call it
                 for row in self._db.execute(
                     f"UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
@@ -1137,13 +1137,17 @@ class BackendStore:
         )
         return [_code_alarm(day, code, first, sender)]
 
-    def _add_checked_in(self, site: str, body: dict, created_at: str, now: datetime) -> int:
-        """An appointment the backend never held, from what its signed code says, so a counter can call it;
-        how many it added. Without those facts, of another site, or with a display code the day holds
-        already: no effect."""
+    def _add_checked_in(
+        self, sender: Sender, site: str, key: str, body: dict, created_at: str, now: datetime
+    ) -> list[dict]:
+        """An appointment the backend never held, from what its signed code says, so a counter can call it.
+        Without those facts or of another site: no effect. With a display code the day holds for another
+        appointment (the booking system gave one code twice): not added, the one held unchanged, and an
+        alarm that names the code, so the visitor who waits for it is served by hand."""
         facts = [body.get(name) for name in ("site", "slot", "concern", "display_code")]
         if None in facts or facts[0] != site:
-            return 0
+            return []
+        day, code = body["day"], body["display_code"]
         seq = self._next_seq()
         added = self._db.execute(
             f"INSERT INTO appointments ({_APPOINTMENT_COLUMNS}, created_seq, seq, checked_in_at) "
@@ -1151,10 +1155,10 @@ class BackendStore:
             (
                 body["appointment"],
                 site,
-                body["day"],
+                day,
                 body["slot"],
                 body["concern"],
-                body["display_code"],
+                code,
                 secrets.token_hex(6).upper(),  # signed codes need no reference; a random one matches no scan
                 timestamp(now),
                 seq,
@@ -1163,8 +1167,15 @@ class BackendStore:
             ),
         ).rowcount
         if added:
+            self._office_changed(site, day)
             self._observe_appointment(self._appointment("id=?", (body["appointment"],)), now)
-        return added
+            return []
+        self._db.execute(
+            "INSERT INTO appointment_code_conflicts (site, day, code, device, instance, address, event_key, "
+            "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (site, day, code, *_columns(sender), key, timestamp(now)),
+        )
+        return [_appointment_code_alarm(day, code, sender)]
 
     def _note_instance(self, sender: Sender) -> None:
         beat = self._db.execute(
@@ -1202,7 +1213,13 @@ class BackendStore:
             "ORDER BY id DESC LIMIT ?",
             (site, from_day, device, MAX_ALARMS),
         ).fetchall()
-        return [_code_alarm(day, code, Sender(*row[:3]), Sender(*row[3:])) for day, code, *row in rows]
+        alarms = [_code_alarm(day, code, Sender(*row[:3]), Sender(*row[3:])) for day, code, *row in rows]
+        rows = self._db.execute(
+            "SELECT day, code, device, instance, address FROM appointment_code_conflicts "
+            "WHERE site=? AND day>=? AND device=? ORDER BY id DESC LIMIT ?",
+            (site, from_day, device, MAX_ALARMS),
+        ).fetchall()
+        return alarms + [_appointment_code_alarm(day, code, Sender(*row)) for day, code, *row in rows]
 
     def _health(self, device, component, state, detail, reported_at) -> None:
         self._db.execute(
@@ -1337,6 +1354,10 @@ def _drawn(key: str, day: str, concern: str, number: int, drawn: int) -> dict:
 
 def _code_alarm(day: str, code: str, first: Sender, second: Sender) -> dict:
     return {"kind": "duplicate_code", "day": day, "code": code, "devices": [first.sighting(), second.sighting()]}
+
+
+def _appointment_code_alarm(day: str, code: str, checked_in_at: Sender) -> dict:
+    return {"kind": "duplicate_appointment_code", "day": day, "code": code, "devices": [checked_in_at.sighting()]}
 
 
 def _appointment_from_row(row) -> dict:
