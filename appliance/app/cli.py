@@ -139,8 +139,12 @@ def _check_config(args) -> int:
         config = _load(args)
     except ConfigError as error:
         return _report_config_problems(error)
+    from appliance.app.title_check import titles_cut_on_monitor
+
     print(f"# configuration is valid; read: {', '.join(config.files)}\n")
     print(config.effective, end="")
+    for warning in titles_cut_on_monitor(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -106,6 +106,12 @@ NUMBERING = Section(
 )
 
 
+# A title names a concern; a sentence belongs elsewhere. 64 characters are two lines of the narrowest ticket
+# (58 mm paper, 32 columns), and a heartbeat that carries 32 concerns' titles in every language stays
+# well within the backend's body limit even in four-byte characters (the protocol's ConcernTitles allows as many).
+TITLE_MAX_LENGTH = 64
+
+
 def _concern_numbers_and_prefixes(config: Checked) -> None:
     blocks, size = _blocks(config)
     prefixes: dict[str, str] = {}
@@ -138,9 +144,12 @@ CONCERN = Section(
     "concern",
     {
         "title": Key(
-            String(max_length=200),
+            String(
+                max_length=TITLE_MAX_LENGTH,
+                why_short="a title names the concern in a row of the monitor and two lines of a ticket; shorten it",
+            ),
             "the title visitors read, per language: title_de in plain German (required), title_en, title_uk, ...; "
-            "a language without one shows the German title",
+            f"a language without one shows the German title; at most {TITLE_MAX_LENGTH} characters",
             per_language=True,
         ),
         "prefix": Key(

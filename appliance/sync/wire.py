@@ -12,6 +12,7 @@ from datetime import UTC, date, time
 
 from appliance.domain.errors import ApplianceError
 from appliance.domain.office import ConcernLoad, OfficeEntry, OfficeState
+from appliance.domain.settings import TITLE_MAX_LENGTH
 from appliance.domain.snapshot import CallEntry
 from appliance.domain.state import Appointment, EventRecord
 from appliance.protocol.contract import Contract, parse_timestamp, timestamp
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 64 * 1024  # far above any real event; a batch of 500 must stay under the 1 MiB limit
 _DETAIL = 200  # the document's Detail
-_TITLE = re.compile(r"[^\x00-\x1f\x7f]{1,200}")  # the document's ConcernTitles
+_TITLE = re.compile(rf"[^\x00-\x1f\x7f]{{1,{TITLE_MAX_LENGTH}}}")  # the document's ConcernTitles
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 _TITLES, _CONCERNS = 8, 32
 
@@ -120,7 +121,13 @@ def _protocol_body(kind: str, body: dict) -> dict:
 
 
 def alarm_text(alarm: dict) -> str:
-    """An Alarm of the backend as the technician reads it in the status: both devices, and the code."""
+    """An Alarm of the backend as the technician reads it in the status: the devices, and the code."""
+    if alarm["kind"] == "duplicate_appointment_code":
+        return (
+            f"appointment code {alarm.get('code')} of {alarm.get('day')} belongs to another appointment too: the "
+            f"visitor who checked in with it at {_sighting(alarm['devices'][0], False)} cannot be called, serve "
+            "them by hand (the booking system gave the code twice)"
+        )
     first, second = alarm["devices"]
     same_id = first["device"] == second["device"]
     both = f"{_sighting(first, same_id)} and {_sighting(second, same_id)}"

@@ -310,7 +310,16 @@ class Backend:
             now,
         )
         for alarm in alarms:
-            log.error("ticket %s of %s issued twice: %s", alarm["code"], alarm["day"], alarm["devices"])
+            if alarm["kind"] == "duplicate_appointment_code":
+                log.error(
+                    "appointment code %s of %s is held by another appointment: the check-in at %s was not added "
+                    "to the queue (the booking system gave the code twice)",
+                    alarm["code"],
+                    alarm["day"],
+                    alarm["devices"][0]["device"],
+                )
+            else:
+                log.error("ticket %s of %s issued twice: %s", alarm["code"], alarm["day"], alarm["devices"])
         answer = {"accepted": accepted, "duplicates": duplicates}
         return JSONResponse(answer | ({"alarms": alarms} if alarms else {}))
 

@@ -21,7 +21,7 @@ from appliance.protocol.contract import ProtocolError, parse_timestamp, timestam
 from entrance_backend.database import connect
 from entrance_backend.forecast import OfficeForecast, OfficeForecasts, slot_time
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE appointments (
@@ -189,11 +189,29 @@ CREATE TABLE office_observations (              -- what the office's wait foreca
 );
 CREATE INDEX office_observations_day ON office_observations (site, day, n);
 """,
+    7: """
+CREATE INDEX office_observations_age ON office_observations (day);  -- ended days are forgotten by it
+CREATE TABLE appointment_code_conflicts (       -- a signed code's check-in whose display code the day held already
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    code TEXT NOT NULL,
+    device TEXT NOT NULL,                       -- where the visitor checked in
+    instance TEXT,
+    address TEXT,
+    event_key TEXT NOT NULL,
+    detected_at TEXT NOT NULL
+);
+CREATE INDEX appointment_code_conflicts_day ON appointment_code_conflicts (site, day);
+""",
 }
 # Runs of one device id whose heartbeats interleave within this many heartbeats are two devices; a restart
 # starts a new run after the old one ended, so it never looks like two.
 SHARED_ID_WINDOW = 10
 MAX_ALARMS = 20  # in one answer; the document allows no more
+# Observations of ended days forgotten at each heartbeat, at most: a heartbeat's cost stays bounded, and a
+# backlog (a backend upgraded after months) is gone after a few minutes of heartbeats.
+FORGET_AT_ONCE = 1000
 BERLIN = ZoneInfo("Europe/Berlin")  # the sites' time zone unless the backend is told another
 _APPOINTMENT_COLUMNS = "id, site, day, slot, concern, display_code, reference, status, updated_at"
 _WAITING_APPOINTMENTS = (
@@ -414,7 +432,9 @@ class BackendStore:
         self, sender: Sender, site: str, heartbeat: dict, received_at: datetime, alarms_from: str
     ) -> list[dict]:
         """Keeps the device's latest heartbeat; answers the alarms standing for it (as the protocol's
-        Alarm): another device using its id, and its ticket codes issued twice on days from ``alarms_from``."""
+        Alarm): another device using its id, and its codes issued twice on days from ``alarms_from``.
+        Forgets some of the forecast's observations of days before ``alarms_from``: no forecast replays them
+        (the office's forecasts are today's), so the journal keeps two days, not every day since the start."""
         device = sender.device
         with self._transaction():
             self._db.execute(
@@ -428,7 +448,8 @@ class BackendStore:
                 )
             if sender.instance:
                 self._note_instance(sender)
-            return self._shared_id_alarms(device) + self._code_alarms(site, device, alarms_from)
+            self._forget_observations(before=alarms_from)
+            return (self._shared_id_alarms(device) + self._code_alarms(site, device, alarms_from))[:MAX_ALARMS]
 
     def apply_events(
         self, sender: Sender, site: str, events: list[dict], received_at: datetime
@@ -758,6 +779,12 @@ class BackendStore:
             (site, day, kind, code, facts.get("concern"), facts.get("counter"), facts.get("slot"), timestamp(now)),
         )
 
+    def _forget_observations(self, before: str) -> None:
+        self._db.execute(
+            "DELETE FROM office_observations WHERE n IN (SELECT n FROM office_observations WHERE day < ? LIMIT ?)",
+            (before, FORGET_AT_ONCE),
+        )
+
     def _observe_appointment(self, appointment: dict, now: datetime, changed: bool = False) -> None:
         """A booked, changed or cancelled appointment; one booked as checked in has come."""
         kind = {"booked": "booked", "cancelled": "cancelled", "checked_in": "transferred" if changed else "checked_in"}
@@ -1049,7 +1076,7 @@ class BackendStore:
                 self._observe(site, body["day"], "called", body["code"], now, counter=body["counter"])
         elif kind == "check_in":
             if self._db.execute("SELECT 1 FROM appointments WHERE id=?", (body["appointment"],)).fetchone() is None:
-                self._office_changed(site, body["day"], self._add_checked_in(site, body, created_at, now))
+                return self._add_checked_in(sender, site, event["key"], body, created_at, now)
             else:  # a cancelled appointment stays cancelled: the counter cannot call it
                 for row in self._db.execute(
                     f"UPDATE appointments SET status='checked_in', checked_in_at=?, seq=?, updated_at=? "
@@ -1110,13 +1137,17 @@ class BackendStore:
         )
         return [_code_alarm(day, code, first, sender)]
 
-    def _add_checked_in(self, site: str, body: dict, created_at: str, now: datetime) -> int:
-        """An appointment the backend never held, from what its signed code says, so a counter can call it;
-        how many it added. Without those facts, of another site, or with a display code the day holds
-        already: no effect."""
+    def _add_checked_in(
+        self, sender: Sender, site: str, key: str, body: dict, created_at: str, now: datetime
+    ) -> list[dict]:
+        """An appointment the backend never held, from what its signed code says, so a counter can call it.
+        Without those facts or of another site: no effect. With a display code the day holds for another
+        appointment (the booking system gave one code twice): not added, the one held unchanged, and an
+        alarm that names the code, so the visitor who waits for it is served by hand."""
         facts = [body.get(name) for name in ("site", "slot", "concern", "display_code")]
         if None in facts or facts[0] != site:
-            return 0
+            return []
+        day, code = body["day"], body["display_code"]
         seq = self._next_seq()
         added = self._db.execute(
             f"INSERT INTO appointments ({_APPOINTMENT_COLUMNS}, created_seq, seq, checked_in_at) "
@@ -1124,10 +1155,10 @@ class BackendStore:
             (
                 body["appointment"],
                 site,
-                body["day"],
+                day,
                 body["slot"],
                 body["concern"],
-                body["display_code"],
+                code,
                 secrets.token_hex(6).upper(),  # signed codes need no reference; a random one matches no scan
                 timestamp(now),
                 seq,
@@ -1136,8 +1167,15 @@ class BackendStore:
             ),
         ).rowcount
         if added:
+            self._office_changed(site, day)
             self._observe_appointment(self._appointment("id=?", (body["appointment"],)), now)
-        return added
+            return []
+        self._db.execute(
+            "INSERT INTO appointment_code_conflicts (site, day, code, device, instance, address, event_key, "
+            "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (site, day, code, *_columns(sender), key, timestamp(now)),
+        )
+        return [_appointment_code_alarm(day, code, sender)]
 
     def _note_instance(self, sender: Sender) -> None:
         beat = self._db.execute(
@@ -1175,7 +1213,13 @@ class BackendStore:
             "ORDER BY id DESC LIMIT ?",
             (site, from_day, device, MAX_ALARMS),
         ).fetchall()
-        return [_code_alarm(day, code, Sender(*row[:3]), Sender(*row[3:])) for day, code, *row in rows]
+        alarms = [_code_alarm(day, code, Sender(*row[:3]), Sender(*row[3:])) for day, code, *row in rows]
+        rows = self._db.execute(
+            "SELECT day, code, device, instance, address FROM appointment_code_conflicts "
+            "WHERE site=? AND day>=? AND device=? ORDER BY id DESC LIMIT ?",
+            (site, from_day, device, MAX_ALARMS),
+        ).fetchall()
+        return alarms + [_appointment_code_alarm(day, code, Sender(*row)) for day, code, *row in rows]
 
     def _health(self, device, component, state, detail, reported_at) -> None:
         self._db.execute(
@@ -1310,6 +1354,10 @@ def _drawn(key: str, day: str, concern: str, number: int, drawn: int) -> dict:
 
 def _code_alarm(day: str, code: str, first: Sender, second: Sender) -> dict:
     return {"kind": "duplicate_code", "day": day, "code": code, "devices": [first.sighting(), second.sighting()]}
+
+
+def _appointment_code_alarm(day: str, code: str, checked_in_at: Sender) -> dict:
+    return {"kind": "duplicate_appointment_code", "day": day, "code": code, "devices": [checked_in_at.sighting()]}
 
 
 def _appointment_from_row(row) -> dict:

@@ -97,6 +97,27 @@ def test_check_config_prints_every_effective_value_with_the_file_and_line_it_cam
     assert "[concern:leave]\ntitle_de = Urlaub beantragen    #" in result.stdout
 
 
+def test_check_config_warns_at_its_line_of_a_title_the_monitor_would_cut_short_at_its_size(tmp_path, token_file):
+    long = "Weiterbewilligung der Leistungen zum Lebensunterhalt beantragen"  # 63 characters: allowed
+    text = VALID.replace("[state]", f"[concern:renewal]\ntitle_de = {long}\nprefix = W\n\n[state]")
+    small = write_config(tmp_path, text + "\n[monitor]\nsize = 800x480\n")
+
+    result = entrance_appliance("check-config", "--config", str(small), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, result.stderr  # "Urlaub beantragen" fits
+    assert warnings[0].startswith(
+        f"warning: {small}:{line_of(text, 'title_de = Weiter')}: [concern:renewal] title_de: the monitor (800x480) "
+        "shows it cut short as 'Weiterbewilligung"
+    )
+    assert warnings[0].endswith("…': shorten it so visitors read it whole")
+    short_only = write_config(tmp_path, VALID)  # on the screen's own size: 1920x1080 unless [monitor] size says
+
+    stderr = entrance_appliance("check-config", "--config", str(short_only), cwd=tmp_path).stderr
+    assert not [line for line in stderr.splitlines() if line.startswith("warning: ")], stderr
+
+
 def test_check_config_masks_the_secret_and_never_prints_it(tmp_path, token_file):
     config = write_config(tmp_path, VALID)
 

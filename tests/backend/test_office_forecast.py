@@ -1,10 +1,11 @@
 """The office's wait forecast (entrance_backend.forecast): the same estimate whether a worker followed the
 day change by change or rebuilt it from the database (a restart, another worker), taken at the latest change."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
+import entrance_backend.store
 from appliance.domain.simulation import BERLIN, AppointmentArrival, Call, DaySpec, OfficeDay, WalkIn
 from entrance_backend.store import BackendStore, Sender
 
@@ -18,9 +19,9 @@ class OfficeOnStore:
     would: the day list booked early, tickets and check-ins as device events, calls by the staff; every
     fifth ticket voided, a few visitors marked not come, handed to another concern or recalled."""
 
-    def __init__(self, store: BackendStore, seed: int):
+    def __init__(self, store: BackendStore, seed: int, **spec):
         self.store = store
-        self.office = OfficeDay(DaySpec(seed=seed))
+        self.office = OfficeDay(DaySpec(seed=seed, **spec))
         self.day = self.office.spec.day.isoformat()
         self.codes: dict[int, str] = {}
         self.ids: dict[int, str] = {}
@@ -66,7 +67,14 @@ class OfficeOnStore:
         self.store.apply_events(
             KIOSK,
             SITE,
-            [{"key": f"k{self.steps}", "kind": kind, "body": body | {"day": self.day}, "created_at": created}],
+            [
+                {
+                    "key": f"{self.day}-{self.steps}",
+                    "kind": kind,
+                    "body": body | {"day": self.day},
+                    "created_at": created,
+                }
+            ],
             event.at,
         )
 
@@ -107,6 +115,45 @@ def test_a_worker_rebuilding_the_day_from_the_database_gives_the_estimate_the_fo
         assert rebuilt == seen[index]
     restarted = BackendStore(tmp_path / "backend.db")
     assert forecast_of(restarted, day.day) == seen[-1]
+
+
+class MiddayReached(Exception):
+    """Stops playing a day while people wait."""
+
+
+def observations_per_day(store: BackendStore) -> dict[str, int]:
+    with store._reading():
+        return dict(store._db.execute("SELECT day, COUNT(*) FROM office_observations GROUP BY day").fetchall())
+
+
+def test_heartbeats_forget_the_observations_of_ended_days_and_todays_estimate_stays(backend_database, monkeypatch):
+    # A day's journal then takes a few heartbeats (not raising: on a backend that never forgets, the test says so).
+    monkeypatch.setattr(entrance_backend.store, "FORGET_AT_ONCE", 100, raising=False)
+    store = BackendStore(backend_database)
+    OfficeOnStore(store, 1, day=date(2026, 11, 20)).play()
+    today = OfficeOnStore(store, 2, day=date(2026, 11, 24))
+    changes = []
+
+    def until_midday():
+        changes.append(1)
+        if len(changes) == 200:
+            raise MiddayReached
+
+    with pytest.raises(MiddayReached):
+        today.play(until_midday)
+    estimate = forecast_of(store, today.day)
+    kept = observations_per_day(store)
+    assert estimate[1] and kept.keys() == {"2026-11-20", "2026-11-24"} and kept["2026-11-20"] > 100
+
+    noon = datetime(2026, 11, 24, 12, 0, tzinfo=BERLIN)
+    beat = {"version": "1.0", "roles": ["kiosk"], "components": [], "outbox_pending": 0, "clock_ok": True}
+    store.record_heartbeat(KIOSK, SITE, beat, noon, alarms_from="2026-11-23")  # yesterday's alarms, and on
+    assert observations_per_day(store)["2026-11-20"] == kept["2026-11-20"] - 100  # a bounded step
+    while "2026-11-20" in observations_per_day(store):
+        store.record_heartbeat(KIOSK, SITE, beat, noon, alarms_from="2026-11-23")
+
+    assert observations_per_day(store) == {"2026-11-24": kept["2026-11-24"]}
+    assert forecast_of(BackendStore(backend_database), today.day) == estimate  # a new worker's replay
 
 
 def test_the_estimate_is_taken_at_the_latest_change_not_when_it_is_asked(tmp_path):

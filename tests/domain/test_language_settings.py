@@ -53,3 +53,16 @@ def test_ticket_footers_are_given_per_language(tmp_path):
     footer = load_config(path).printer.footer
 
     assert (footer.get("de"), footer.get("tr"), footer.get("uk")) == ("Danke", "Teşekkürler", "Danke")
+
+
+def test_a_title_too_long_for_a_monitor_row_and_a_ticket_is_refused_at_its_line_saying_why(tmp_path):
+    too_long = "Weiterbewilligung von Leistungen zur Sicherung des Lebensunterhalts beantragen"  # 78 characters
+    path = write(tmp_path / "appliance.conf", KIOSK.replace("title_en = Apply for leave", f"title_uk = {too_long}"))
+
+    problem = only_problem(path)
+
+    assert (problem.file, problem.line, problem.key) == (str(path), line_of(path, "title_uk"), "title_uk")
+    assert problem.message == (
+        "is 78 characters long; at most 64 are allowed: a title names the concern in a row of the monitor and two "
+        "lines of a ticket; shorten it"
+    )

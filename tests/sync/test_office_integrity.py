@@ -124,3 +124,31 @@ def test_a_signed_code_the_backend_never_held_is_checked_in_and_called_through_t
         "slot": now.strftime("%H:%M"),
         "concern": "leave",
     }
+
+
+def test_a_signed_code_whose_display_code_another_appointment_holds_is_an_alarm_and_that_one_stays(
+    tmp_path, central, caplog
+):
+    site_key = Ed25519PrivateKey.generate()
+    key_file = tmp_path / "site-key.pub"
+    key_file.write_text(public_key_text(site_key) + "\n")
+    now = local_now()
+    today = now.date().isoformat()
+    (booked,) = central.book(1, now.date(), first=21)  # T021, from the booking system's day list
+    signed = encode(AppointmentCode(4711, SITE, now.date(), now.time(), "leave", "T021"), site_key)
+    device = Device(tmp_path, central.url, checkin={"modes": "signed", "public_key_file": key_file}).start()
+    try:
+        assert device.do(CheckIn(signed)).verdict.accepted
+        delivered(device)
+        said = (f"appointment code T021 of {today} belongs to another appointment too", "kiosk-1 (127.0.0.1)")
+        alarm(device, *said)
+        beats = central.gate.count("POST", "/heartbeat$", 200)
+        wait_for(lambda: central.gate.count("POST", "/heartbeat$", 200) >= beats + 2, what="two more heartbeats")
+        assert all(part in alarm(device, *said) for part in said)  # it stands until the day is over
+    finally:
+        device.stop()
+    _, held = central.store.appointment_day(SITE, today)
+    assert [(a["id"], a["display_code"], a["status"]) for a in held] == [(booked["id"], "T021", "booked")]
+    assert [e["body"]["appointment"] for e in central.events() if e["kind"] == "check_in"] == ["4711"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "entrance-backend" and "T021" in r.getMessage()]
+    assert logged and logged[0].startswith(f"appointment code T021 of {today} is held by another appointment")

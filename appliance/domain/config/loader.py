@@ -129,7 +129,16 @@ class Checked:
                 )
             else:
                 sections[section.name] = self._model(section, section.name)
-        return self.schema.config_model(**sections, files=files, effective=self._listing())
+        return self.schema.config_model(**sections, files=files, effective=self._listing(), origins=self._origins())
+
+    def _origins(self) -> dict[tuple[str, str], tuple[str, int]]:
+        """Where each value in effect was set, also one a section takes from [NAME:*]."""
+        origins = {}
+        for header in [h for h in self.settings if not h.endswith(f":{ALL}")]:
+            inherited = self.settings.get(f"{header.partition(':')[0]}:{ALL}", {})
+            for written in {**inherited, **self.settings[header]}:
+                origins[header, written] = self.where(header, written)
+        return origins
 
     def _model(self, section: Section, header: str, **extra):
         values = {

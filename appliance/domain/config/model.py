@@ -15,6 +15,11 @@ class AppConfig:
                 return concern
         raise UnknownConcern(f"no concern named {name!r}; configured: {', '.join(c.name for c in self.concerns)}")
 
+    def where(self, header: str, written: str) -> tuple[str, int] | None:
+        """The file and line that set ``[header] written`` (``title_uk``), for a warning after loading;
+        None for a default."""
+        return self.origins.get((header, written))
+
 
 class Concern:
     """A visitor's reason to come ('Anliegen'), with its own ticket prefix and number range."""

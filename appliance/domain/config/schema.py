@@ -107,6 +107,11 @@ class Schema:
             + [
                 ("files", tuple, field(metadata={"doc": "the files read, in order"})),
                 ("effective", str, field(metadata={"doc": "check-config's listing, secrets masked"})),
+                (
+                    "origins",
+                    dict,
+                    field(compare=False, metadata={"doc": "(header, key as written) -> (file, line) that set it"}),
+                ),
             ],
             bases=(AppConfig,),
             frozen=True,

@@ -31,16 +31,18 @@ class ValueType:
 
 
 class String(ValueType):
-    def __init__(self, pattern: str | None = None, hint: str = "", max_length: int = 200):
+    def __init__(self, pattern: str | None = None, hint: str = "", max_length: int = 200, why_short: str = ""):
         self.pattern = re.compile(pattern) if pattern else None
         self.hint = hint
         self.max_length = max_length
+        self.why_short = why_short  # what a longer value would spoil, for the technician
 
     def parse(self, raw, base_dir):
         if not raw:
             raise ValueError("must not be empty")
         if len(raw) > self.max_length:
-            raise ValueError(f"is {len(raw)} characters long; at most {self.max_length} are allowed")
+            why = f": {self.why_short}" if self.why_short else ""
+            raise ValueError(f"is {len(raw)} characters long; at most {self.max_length} are allowed{why}")
         if self.pattern and not self.pattern.fullmatch(raw):
             raise ValueError(f"{raw!r} is not valid: {self.hint}")
         return raw
