@@ -30,14 +30,14 @@ SITE_FILE = """\
 site = {site}
 
 [concern:leave]
-title_de = Urlaub / Ortsabwesenheit beantragen
+title_de = Urlaub beantragen
 title_en = Apply for leave
 prefix = A
 button = GPIO17
 
 [concern:first-application]
-title_de = Erstantrag Bürgergeld
-title_en = First application
+title_de = Bürgergeld beantragen
+title_en = Apply for Bürgergeld
 prefix = B
 button = GPIO27
 

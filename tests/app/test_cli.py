@@ -118,6 +118,30 @@ def test_check_config_warns_at_its_line_of_a_title_the_monitor_would_cut_short_a
     assert not [line for line in stderr.splitlines() if line.startswith("warning: ")], stderr
 
 
+# A site file is no device's whole config: it is checked where it goes, in conf.d beside its device file.
+SITE_FILE_OF = {"device-kiosk.conf": "site-mitte.conf"}
+DEVICE_EXAMPLES = sorted(
+    path.name for path in (REPO_ROOT / "config").glob("*.conf") if path.name not in SITE_FILE_OF.values()
+)
+
+
+@pytest.mark.parametrize("example", DEVICE_EXAMPLES)
+def test_every_shipped_example_config_passes_check_config_without_a_single_warning(example, tmp_path, token_file):
+    """A technician's first check of our own example is clean, and the monitor shows every title whole."""
+    examples = REPO_ROOT / "config"
+    text = (examples / example).read_text(encoding="utf-8")
+    config = write_config(tmp_path, text.replace("/etc/entrance-appliance/backend.token", str(token_file)))
+    if example in SITE_FILE_OF:
+        (tmp_path / "conf.d").mkdir()
+        (tmp_path / "conf.d" / SITE_FILE_OF[example]).write_bytes((examples / SITE_FILE_OF[example]).read_bytes())
+
+    result = entrance_appliance("check-config", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# configuration is valid")
+    assert result.stderr == "", f"config/{example}"
+
+
 def test_check_config_masks_the_secret_and_never_prints_it(tmp_path, token_file):
     config = write_config(tmp_path, VALID)
 

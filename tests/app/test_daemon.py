@@ -27,7 +27,7 @@ from appliance.domain.state import StateStore
 from appliance.protocol.control import request
 from support import CLOCK, REPO_ROOT, on_clock, wait_for
 
-CONCERN_TITLE = "Urlaub / Ortsabwesenheit beantragen"  # shown to visitors; never in the journal
+CONCERN_TITLE = "Urlaub beantragen"  # shown to visitors; never in the journal
 WATCHDOG_USEC = 400_000
 WATCHDOG_INTERVAL_S = WATCHDOG_USEC / 1_000_000
 # Generous: it only decides how long a daemon that never gets ready takes to fail (an emulated Pi

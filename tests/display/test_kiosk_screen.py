@@ -169,7 +169,7 @@ def test_a_touch_on_a_button_sends_its_concern_shows_one_moment_and_then_the_pri
     code = next(d for d in frame.drawn if d.role == "ticket_code")
     assert read_text(pixels, code.rect, charset=CODE_CHARS) == "U043"
     assert frame.texts("facts") == ["Vor Ihnen: 14 Personen · 10–20 Min.", "14 people ahead of you · 10–20 min"]
-    assert frame.texts("concern")[0] == "Urlaub / Ortsabwesenheit beantragen"
+    assert frame.texts("concern")[0] == "Urlaub beantragen"
     assert screen.presses() == ["leave"]  # one press for the double tap
 
 

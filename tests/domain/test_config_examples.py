@@ -61,9 +61,9 @@ def test_examples_use_realistic_job_centre_concerns(example):
 
     config = load_config(path)
 
-    assert config.concern("leave").info.title("de") == "Urlaub / Ortsabwesenheit beantragen"
+    assert config.concern("leave").info.title("de") == "Urlaub beantragen"
     assert config.concern("leave").info.title("en") == "Apply for leave"
-    assert config.concern("first-application").info.title("en") == "First application (Bürgergeld)"
+    assert config.concern("first-application").info.title("en") == "Apply for Bürgergeld"
     assert config.concern("documents").info.title("de") == "Unterlagen abgeben"
     assert config.concern("other").info.title("de") == "Sonstiges Anliegen"
 

@@ -131,7 +131,7 @@ def test_concern_star_gives_defaults_to_every_concern_that_does_not_set_them_its
         title_en = Please ask at the information desk
 
         [concern:leave]
-        title_de = Urlaub / Ortsabwesenheit beantragen
+        title_de = Urlaub beantragen
         title_en = Apply for leave
         prefix = U
 

@@ -23,7 +23,7 @@ KIOSK = (
 roles = kiosk
 
 [concern:leave]
-title_de = Urlaub / Ortsabwesenheit beantragen
+title_de = Urlaub beantragen
 title_en = Apply for leave
 prefix = U
 first = 1

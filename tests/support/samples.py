@@ -12,9 +12,9 @@ CONCERNS = [
     {
         "name": "first-application",
         "prefix": "E",
-        "titles": {"de": "Erstantrag Bürgergeld stellen", "en": "First application (Bürgergeld)"},
+        "titles": {"de": "Bürgergeld beantragen", "en": "Apply for Bürgergeld"},
     },
-    {"name": "leave", "prefix": "U", "titles": {"de": "Urlaub / Ortsabwesenheit beantragen", "en": "Apply for leave"}},
+    {"name": "leave", "prefix": "U", "titles": {"de": "Urlaub beantragen", "en": "Apply for leave"}},
     {"name": "documents", "prefix": "D", "titles": {"de": "Unterlagen abgeben", "en": "Hand in documents"}},
     {"name": "other", "prefix": "S", "titles": {"de": "Sonstiges Anliegen", "en": "Other matters"}},
 ]
