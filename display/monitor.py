@@ -28,6 +28,9 @@ PUMP_S = 0.5
 # A touch must be answered at once ("Einen Moment bitte…"); twenty looks a second cost next to nothing.
 TOUCH_PUMP_S = 0.05
 IDLE_WAKE_S = 1.0
+# What time alone changes that frame files record too: the screen's state ("nicht aktuell", a call no longer
+# highlighted), not its clock, slides or ticker, which only a screen follows.
+RECORDED_CHANGES = ("stale", "highlight ended")
 EXIT_NO_DAEMON, EXIT_NO_DISPLAY = 4, 5
 
 
@@ -195,6 +198,9 @@ def run_monitor(
             if until is not None:
                 wake = max(0.0, min(wake, until))
             reasons: list[str] = []  # why this frame is drawn: logged, so a redraw without a cause shows
+            # A change files do not record (the clock's minute, a slide) is drawn unseen all the same, to learn the
+            # one after it: else the loop would wake at once, again and again, until the view changed.
+            unseen = False
             try:
                 item = events.get(timeout=wake)
                 while item is not None:  # a burst of views is drawn once, as its last state
@@ -227,12 +233,14 @@ def run_monitor(
             if kiosk is not None:
                 if kiosk.due():  # an answer ending changes the screen: files record it too
                     reasons.append("kiosk screen due")
-            elif screen.window and next_change is not None and now >= next_change:
-                # Files record changes only; a screen also follows the clock, highlight and slides.
-                reasons.append(next_reason)
+            elif next_change is not None and now >= next_change:
+                if screen.window or next_reason in RECORDED_CHANGES:
+                    reasons.append(next_reason)
+                else:
+                    unseen = True
             if not drawn_once:
                 reasons.append("first frame")
-            if not reasons:
+            if not reasons and not unseen:
                 continue
             if kiosk is not None:
                 frame = kiosk.render(screen.picture, now)
@@ -249,6 +257,8 @@ def run_monitor(
                     connected=connected,
                 )
                 next_change, next_reason = frame.next_change, frame.next_change_reason
+            if not reasons:
+                continue
             screen.present()
             current = view.current_call if view else None
             log.debug(

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import REPO_ROOT, stop_process, wait_for
+from support import ANSWER_S, REPO_ROOT, on_clock, stop_process, wait_for
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -72,7 +72,7 @@ def headless(tmp_path, socket_path):
     """Starts ``python -m appliance.app.monitor_process --out`` and stops it with SIGTERM, as systemd would."""
     processes = []
 
-    def start(*extra, sound=False):
+    def start(*extra, sound=False, env=ENV):
         log = open(tmp_path / "monitor.log", "wb")
         process = subprocess.Popen(
             [
@@ -89,7 +89,7 @@ def headless(tmp_path, socket_path):
                 *extra,
             ],
             cwd=REPO_ROOT,
-            env=ENV,
+            env=env,
             stderr=log,
             stdout=log,
         )
@@ -311,6 +311,49 @@ def test_with_sound_out_each_new_call_is_announced_into_a_wav_file(headless, soc
     assert "announcing A001 to counter 1" in (tmp_path / "monitor.log").read_text()
 
 
+def _wanted_cpu_seconds(pid: int) -> float:
+    """How long the process's main thread ran or waited to run (/proc/PID/schedstat): a busy loop wants the
+    processor all the time, on a loaded machine too, where its share of the processor would be small."""
+    running_ns, waiting_ns, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return (int(running_ns) + int(waiting_ns)) / 1e9
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_headless_it_idles_across_its_clocks_minute_and_records_the_moment_the_view_grows_stale(
+    headless, socket_path, tmp_path
+):
+    # The monitor's clock (libfaketime) stands 1.5 s before a minute when it starts: the minute passes while it
+    # idles. Frame files record what the screen shows, not its clock, but the loop must still sleep through it.
+    real = datetime.now(UTC)
+    shift = (real + timedelta(minutes=1)).replace(second=0, microsecond=0) - timedelta(seconds=1.5) - real
+    view = view_calling("A001")
+    with ViewServer(socket_path, view, keepalive_s=0.2) as server:
+        process, frames = headless("--highlight-seconds", "0", "--stale-after", "1", env=on_clock(ENV, real + shift))
+        log = tmp_path / "monitor.log"
+        wait_for(lambda: "calling A001" in log.read_text(), what="the frame showing the view")  # not the connecting one
+        before = len(log.read_text().splitlines())
+        wanted_before, started = _wanted_cpu_seconds(process.pid), time.monotonic()
+        time.sleep(3)  # fifteen keep-alives and the minute
+        wanted_share = (_wanted_cpu_seconds(process.pid) - wanted_before) / (time.monotonic() - started)
+        assert [line for line in log.read_text().splitlines()[before:] if "frame presented" in line] == []
+        # A loop woken at once again and again would want the processor all the time, however busy the machine.
+        assert wanted_share < 0.5, wanted_share
+
+        # The device lost its backend just now, on the monitor's clock: a second later the mark stands, in a file
+        # of its own, though no view changes after this one.
+        stale = dict(view, backend={"stale_since": (datetime.now(UTC) + shift).isoformat()})
+        server.publish(stale)
+        place = render_monitor(
+            pygame.Surface((1920, 1080)),
+            parse_view(stale),
+            datetime.now(UTC) + shift + timedelta(seconds=2),
+            stale_after_s=1,
+        )
+        mark = next(drawn.rect for drawn in place.drawn if drawn.role == "mark")
+        frames.newest_showing(
+            lambda frame: "aktuell" in read_text(frame, mark, pad=4).lower(), "the mark 'nicht aktuell'", ANSWER_S
+        )
