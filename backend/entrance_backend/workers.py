@@ -33,9 +33,9 @@ def stop_at_once(number, frame) -> None:
 
 def serve_workers(listening: socket.socket, count: int, serve_one: Callable[[], None]) -> None:
     """Forks ``count`` workers running ``serve_one`` (uvicorn accepting on ``listening``, which this process then
-    closes); a stop asked of this process stops them all (killing those
-    not stopped within STOP_GRACE_S), one that fails stops the others (its supervisor, e.g. systemd, starts the
-    backend again), and each stops by itself when this process ends, however it ends."""
+    closes); a stop asked of this process stops them all (killing those not stopped within STOP_GRACE_S), one
+    that fails stops the others (its supervisor, e.g. systemd, starts the backend again), and each stops by
+    itself when this process ends, however it ends."""
     parent = os.getpid()
     # Blocked until each side has its handlers: a stop that comes meanwhile waits, instead of being lost.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
