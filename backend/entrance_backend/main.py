@@ -7,6 +7,7 @@ protocol's document (appliance.protocol).
 """
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from entrance_backend.http import DEFAULT_SITE, Backend, DeviceAccess, Settings
 from entrance_backend.pages import WAIT_PAGE_REFRESH_S
 from entrance_backend.service import BackendService
 from entrance_backend.store import BackendRefusal, BackendStore
+from entrance_backend.workers import STOP_SIGNALS, StopAsked, serve_workers, stop_at_once
 
 __all__ = ["BackgroundBackend", "Backend", "CounterAccess", "DeviceAccess", "Settings", "demo_appointments", "main"]
 
@@ -326,14 +328,20 @@ def _serve(options) -> int:
         + (f", {options.workers} worker processes" if options.workers > 1 else ""),
         file=sys.stderr,
     )
-    # uvicorn stops gracefully on SIGTERM/SIGINT and then raises the signal again against the handlers
-    # it found; with these, an asked-for stop ends with exit code 0, as the appliance's daemon does.
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda number, frame: None)
-    if options.workers == 1:
-        _serve_worker(options, staff_token, tls, host=options.host, port=options.port)
-    else:
-        _serve_workers(options, staff_token, tls)
+    # An asked-for stop ends with exit code 0, as the appliance's daemon does: at once while the backend still
+    # starts (e.g. waits for its database), gracefully once uvicorn serves.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, stop_at_once)
+    try:
+        if options.workers == 1:
+            _serve_worker(options, staff_token, tls, host=options.host, port=options.port)
+        else:
+            listening = socket.create_server((options.host, options.port))
+            listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as BackgroundServer says why
+            serve_one = functools.partial(_serve_worker, options, staff_token, tls, sockets=[listening])
+            serve_workers(listening, options.workers, serve_one)
+    except StopAsked:
+        pass
     print("reference backend stopped", file=sys.stderr)
     return 0
 
@@ -360,45 +368,6 @@ def _serve_worker(options, staff_token: str, tls: dict, **listen) -> None:
         Server(config, on_stop=backend.stopping).run(sockets=sockets)
     finally:
         backend.store.close()
-
-
-def _serve_workers(options, staff_token: str, tls: dict) -> None:
-    """``--workers`` processes accepting on one listening socket; a stop asked of this one stops them all,
-    and one that fails stops the others (its supervisor, e.g. systemd, starts the backend again)."""
-    listening = socket.create_server((options.host, options.port))
-    listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as BackgroundServer says why
-    workers = []
-    for _ in range(options.workers):
-        pid = os.fork()  # before any thread or connection: each worker makes its own
-        if pid == 0:
-            try:
-                _serve_worker(options, staff_token, tls, sockets=[listening])
-            except BaseException:
-                logging.getLogger("entrance-backend").exception("worker %d failed", os.getpid())
-                os._exit(1)
-            os._exit(0)
-        workers.append(pid)
-    listening.close()
-
-    def stop_all(number, frame) -> None:
-        for worker in workers:
-            try:
-                os.kill(worker, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, stop_all)
-    failed = False
-    while workers:
-        pid, status = os.wait()
-        workers.remove(pid)
-        if os.waitstatus_to_exitcode(status) != 0 and not failed:
-            failed = True
-            print(f"reference backend: worker {pid} failed; stopping the others", file=sys.stderr)
-            stop_all(None, None)
-    if failed:
-        raise OSError("a backend worker failed")
 
 
 def _register(options) -> int:

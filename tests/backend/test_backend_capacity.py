@@ -7,10 +7,8 @@ import resource
 import subprocess
 import sys
 
-import requests
-
 from entrance_backend.access import STAFF_TOKEN_VARIABLE
-from support import free_port, stop_process, wait_for
+from support import free_port, serves, stop_process, wait_for
 
 
 def open_files_limit(pid: int) -> int:
@@ -33,14 +31,7 @@ def test_the_backend_raises_a_low_open_files_limit_to_serve_every_connection_it_
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: _answers(port), what="the backend answering")
+        wait_for(lambda: serves(f"http://127.0.0.1:{port}/openapi.json"), what="the backend answering")
         assert open_files_limit(process.pid) >= min(1500, hard)
     finally:
         stop_process(process)
-
-
-def _answers(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).ok
-    except requests.ConnectionError:
-        return False

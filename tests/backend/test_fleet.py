@@ -10,14 +10,17 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 
+from entrance_backend.database import WRITE_LOCK
 from entrance_backend.main import BackgroundBackend, CounterAccess, DeviceAccess, Settings
-from support import free_port, wait_for
+from support import free_port, serves, stop_process, wait_for
 from support.postgres import PostgresServer
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
@@ -177,20 +180,9 @@ def test_after_the_postgresql_server_restarted_the_backends_reconnect_and_wake_e
 
 @pytest.mark.slow
 def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_sigterm(postgres_server, tmp_path):
-    port, url, workers = free_port(), None, []
-    access = tmp_path / "access.toml"
-    access.write_text('[[device]]\nid = "kiosk-1"\ntoken = "token-kiosk-1"\n', encoding="utf-8")
-    command = ["serve", "--db", postgres_server.new_database(), "--workers", "2", "--port", str(port)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "entrance_backend.main", *command, "--access", str(access), "--site", "mitte"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1", "ENTRANCE_STAFF_TOKEN": STAFF},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(f"{url}/openapi.json"), timeout=30, what="the workers serving")
-        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+    with serving(postgres_server.new_database(), tmp_path) as (server, url):
+        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the workers serving")
+        workers = _workers(server)
         assert len(workers) == 2
         today = requests.get(f"{url}/v1/sites/mitte/office", headers=KIOSK).json()["day"]
         events = [ticket(code, today, datetime.now(UTC)) for code in ("A001", "A002")]
@@ -199,15 +191,77 @@ def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_si
         with ThreadPoolExecutor(4) as pool:  # new connections: the kernel hands them to either worker
             codes = list(pool.map(lambda n: _call_next(url, n).json()["code"], (1, 2)))
         assert sorted(codes) == ["A001", "A002"]
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(15) == 0
-    finally:
+        assert stop_process(server) == 0
+        assert not _running(workers)
+    assert "2 worker processes" in server.stderr.read()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_stopped_while_it_still_waits_for_the_database_ends_with_all_its_workers(
+    postgres_server, tmp_path, workers
+):
+    database = postgres_server.new_database()
+    with psycopg.connect(database, autocommit=True) as other_writer:  # e.g. a long write by another backend
+        other_writer.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        with serving(database, tmp_path, workers) as (server, url):
+            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            wait_for(lambda: other_writer.execute(waiting).fetchone()[0] == workers, 30, "each worker waiting")
+            started = _workers(server) if workers > 1 else []
+            assert stop_process(server) == 0  # as systemd stops it, within its stop timeout
+            assert not _running(started)
+            assert not serves(f"{url}/openapi.json")
+
+
+@pytest.mark.slow
+def test_the_workers_of_a_killed_serve_stop_serving(postgres_server, tmp_path):
+    with serving(postgres_server.new_database(), tmp_path) as (server, url):
+        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the workers serving")
+        workers = _workers(server)
         server.kill()
         server.wait()
-        for worker in workers:  # one that had not stopped when its server was killed would outlive the test
-            with suppress(ProcessLookupError):
-                os.kill(int(worker), signal.SIGKILL)
-    assert "2 worker processes" in server.stderr.read()
+        wait_for(lambda: not _running(workers), timeout=30, what="the workers stopped")
+        assert not serves(f"{url}/openapi.json")
+
+
+@contextmanager
+def serving(database: str, tmp_path, workers: int = 2):
+    """``entrance-backend serve --workers N`` on ``database``: the process and its URL. It runs in a session of its
+    own, which is killed whole at the end, so no worker outlives the test, whatever failed."""
+    port = free_port()
+    access = tmp_path / "access.toml"
+    access.write_text('[[device]]\nid = "kiosk-1"\ntoken = "token-kiosk-1"\n', encoding="utf-8")
+    command = ["serve", "--db", database, "--workers", str(workers), "--port", str(port), "--access", str(access)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "entrance_backend.main", *command, "--site", "mitte"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1", "ENTRANCE_STAFF_TOKEN": STAFF},
+        start_new_session=True,
+    )
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def _workers(server: subprocess.Popen) -> list[int]:
+    return [
+        int(pid)
+        for pid in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+    ]
+
+
+def _running(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still running (an ended one no parent reaped yet is a zombie: ended too)."""
+    running = []
+    for pid in pids:
+        with suppress(FileNotFoundError):
+            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                running.append(pid)
+    return running
 
 
 def test_two_workers_on_a_sqlite_file_are_refused(tmp_path, capsys):
@@ -215,13 +269,6 @@ def test_two_workers_on_a_sqlite_file_are_refused(tmp_path, capsys):
 
     assert main(["serve", "--db", str(tmp_path / "b.db"), "--workers", "2"]) == 1
     assert "--workers above 1 needs a PostgreSQL --db" in capsys.readouterr().err
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except (requests.ConnectionError, requests.Timeout):  # a worker still starting, on a busy machine
-        return False
 
 
 def _call_next(url: str, counter: int) -> requests.Response:

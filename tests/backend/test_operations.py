@@ -2,16 +2,14 @@
 devices and counters registered by changing that file without a restart, HTTPS when given a certificate."""
 
 import os
-import ssl
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from entrance_backend.access import AccessFile, AccessFileError, read_access
-from support import free_port, wait_for
+from support import free_port, serves, stop_process, wait_for
 
 HEARTBEAT = {"version": "0.1.0", "roles": ["kiosk"], "outbox_pending": 0, "clock_ok": True, "components": []}
 
@@ -114,11 +112,7 @@ def serve(tmp_path, *options: str, env: dict | None = None):
 
 
 def stop(server) -> str:
-    server.terminate()
-    try:
-        server.wait(10)
-    finally:
-        server.kill()
+    stop_process(server)
     return server.stderr.read()
 
 
@@ -128,7 +122,7 @@ def test_a_device_added_to_the_access_file_is_served_without_a_restart_and_no_to
     server, port = serve(tmp_path, "--access", str(access), env={"ENTRANCE_STAFF_TOKEN": "staff-token-0001"})
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(url), timeout=30, what="the backend to answer")
+        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the backend to answer")
         command_line = open(f"/proc/{server.pid}/cmdline", "rb").read().decode()
         assert "token-kiosk-0001" not in command_line and "staff-token-0001" not in command_line
 
@@ -177,7 +171,7 @@ def test_serve_speaks_https_when_given_a_certificate_and_key(tmp_path):
     server, port = serve(tmp_path, *tls, "--access", str(access))
     url, certificate = f"https://127.0.0.1:{port}", str(tmp_path / "cert.pem")
     try:
-        wait_for(lambda: _answers(url, verify=certificate), timeout=30, what="HTTPS")
+        wait_for(lambda: serves(f"{url}/openapi.json", verify=certificate), timeout=30, what="HTTPS")
         assert "Zugangsschlüssel" in requests.get(f"{url}/counter", verify=certificate).text
         signed_in = requests.post(
             f"{url}/counter", data={"token": "counter-3-key-01"}, verify=certificate, allow_redirects=False
@@ -195,15 +189,6 @@ def test_serve_refuses_a_certificate_without_its_key(tmp_path, capsys):
 
     assert main(["serve", "--db", str(tmp_path / "b.db"), "--tls-cert", str(tmp_path / "cert.pem")]) == 1
     assert "--tls-cert and --tls-key together" in capsys.readouterr().err
-
-
-def _answers(url: str, verify=True) -> bool:
-    try:
-        requests.get(f"{url}/openapi.json", timeout=1, verify=verify)
-        return True
-    except (requests.ConnectionError, ssl.SSLError):
-        time.sleep(0.05)
-        return False
 
 
 def test_register_adds_devices_and_counters_with_new_tokens_and_refuses_a_second_counter_3(tmp_path, capsys):

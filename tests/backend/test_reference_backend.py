@@ -7,7 +7,6 @@ public website would.
 
 import json
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -29,7 +28,7 @@ from appliance.protocol.contract import Contract, RequestRejected
 from appliance.protocol.http_server import BackgroundServer
 from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, _clock_from, main
 from entrance_backend.store import SCHEMA, SHARED_ID_WINDOW, BackendStore, _statements
-from support import free_port
+from support import free_port, serves, stop_process, wait_for
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 DAY = "2026-03-09"
@@ -1086,12 +1085,7 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(f"{url}/openapi.json", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the backend serving")
         assert requests.post(f"{url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=KIOSK).status_code == 200
         assert (
             requests.post(
@@ -1102,15 +1096,11 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
         call = requests.post(f"{url}/v1/sites/mitte/calls", json={"counter": 2, "next": True}, headers=STAFF_AUTH)
         assert call.status_code == 201, call.text  # on the day the clock was started on
         assert call.json()["code"] == "A001" and call.json()["called_at"].startswith(DAY)
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(10) == 0
+        assert stop_process(server) == 0
     finally:
         server.kill()
         server.wait()
     assert f"reference backend on http://127.0.0.1:{port}" in server.stderr.read()
-
-
-# --- a counter's recall, not come and transfer ---------------------------------------------------
 
 
 def test_a_recall_is_a_new_call_at_the_head_of_the_office_s_calls_and_its_feed(backend):

@@ -6,11 +6,14 @@ Fixtures are in tests/conftest.py; this is what tests import by name (``from sup
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import requests
 
 from appliance.domain.clock import SystemClock
 
@@ -73,6 +76,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def serves(url: str, verify=True) -> bool:
+    """Whether ``url`` answers 200 OK yet: False while its server still starts (on a busy machine, a while)."""
+    try:
+        return requests.get(url, timeout=1, verify=verify).status_code == 200
+    except (requests.ConnectionError, requests.Timeout, ssl.SSLError):
+        return False
 
 
 def run_seed() -> int:

@@ -8,12 +8,20 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 
 BIN = Path("/usr/lib/postgresql")
+# Waits for its stdin (a pipe only the tests' process holds) to close, then stops the server and removes its
+# directory: for a tests' process that ended without stop() (killed at a timeout, say), so no PostgreSQL
+# server outlives the tests that started it.
+GUARD = (
+    "import shutil, subprocess, sys; sys.stdin.read(); "
+    "subprocess.run(sys.argv[2:], capture_output=True); shutil.rmtree(sys.argv[1], ignore_errors=True)"
+)
 
 
 def server_programs() -> Path | None:
@@ -36,6 +44,15 @@ class PostgresServer:
             entry = pwd.getpwnam(self.user)
             os.chown(self.directory, entry.pw_uid, entry.pw_gid)
         data = self.directory / "data"
+        stop = self._command("pg_ctl", "-D", data, "-w", "-m", "immediate", "stop")
+        self._guard = subprocess.Popen(
+            [sys.executable, "-c", GUARD, self.directory, *stop],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.directory,
+            start_new_session=True,  # a Ctrl-C of the tests does not end it before it has stopped the server
+        )
         self._run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--locale=C.UTF-8", "-E", "UTF8")
         options = f"-k {self.directory} -c listen_addresses='' -c fsync=off -c max_connections=300"
         self._run("pg_ctl", "-D", data, "-w", "-l", self.directory / "log", "-o", options, "start")
@@ -48,6 +65,7 @@ class PostgresServer:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", self.directory / "data", "-w", "-m", "immediate", "stop")
         shutil.rmtree(self.directory, ignore_errors=True)
+        self._guard.stdin.close()  # it finds nothing left to stop
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@/{database}?host={self.directory}"
@@ -68,7 +86,8 @@ class PostgresServer:
             admin.execute(f"CREATE DATABASE {name}")
 
     def _run(self, program: str, *args) -> None:
+        subprocess.run(self._command(program, *args), check=True, capture_output=True, cwd=self.directory)
+
+    def _command(self, program: str, *args) -> list[str]:
         command = [str(self.programs / program), *map(str, args)]
-        if self.user:
-            command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, cwd=self.directory)
+        return ["runuser", "-u", self.user, "--", *command] if self.user else command

@@ -7,6 +7,7 @@ served as the daemon serves it (Device.issue: draw, then IssueTicket with the of
 """
 
 import uuid
+from contextlib import ExitStack
 
 import pytest
 import requests
@@ -194,15 +195,16 @@ def test_a_kiosk_that_never_reached_the_backend_gives_no_number_and_says_why(tmp
 
 
 def test_a_kiosk_whose_blocks_would_overlap_anothers_is_refused_naming_both(tmp_path, central):
-    first = kiosk(tmp_path, central).start()
-    second = kiosk(tmp_path, central, "kiosk-2", numbering={"fallback_size": 30}).start()
-    try:
+    with ExitStack() as devices:  # each stops, whatever fails
+        first = kiosk(tmp_path, central).start()
+        devices.callback(first.stop)
+        # Leased before the second starts: whichever asks second is refused, and that is to be kiosk-2
+        # (started at once, on a loaded machine kiosk-2 asked first now and then, and kiosk-1 was refused).
         first.leased()
+        second = kiosk(tmp_path, central, "kiosk-2", numbering={"fallback_size": 30}).start()
+        devices.callback(second.stop)
         numbering = wait_for(lambda: (h := second.health("numbering")) and h.state == Health.FAILED and h)
         assert "409 blocks_differ: kiosk-2 asks for 4 blocks of 30 numbers, but kiosk-1 holds block 1" in (
             numbering.detail
         )
         assert second.do(TakeFallbackLease()) is None
-    finally:
-        second.stop()
-        first.stop()
