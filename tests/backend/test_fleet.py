@@ -186,6 +186,7 @@ def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_si
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ | {"PYTHONUNBUFFERED": "1", "ENTRANCE_STAFF_TOKEN": STAFF},
+        start_new_session=True,  # a group of its own: a failed test kills the workers with it, not the master alone
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -202,7 +203,8 @@ def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_si
         server.send_signal(signal.SIGTERM)
         assert server.wait(15) == 0
     finally:
-        server.kill()
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
         server.wait()
         for worker in workers:  # one that had not stopped when its server was killed would outlive the test
             with suppress(ProcessLookupError):

@@ -119,6 +119,7 @@ def stop(server) -> str:
         server.wait(10)
     finally:
         server.kill()
+        server.wait()
     return server.stderr.read()
 
 
