@@ -169,6 +169,15 @@ def run_demo(
         office.stop()
 
 
+def stopped_before(stop: threading.Event, due: float) -> bool:
+    """Whether ``stop`` is set before the monotonic time ``due``. Looked at every second: a signal that another
+    thread took runs its handler (which sets ``stop``) only when the main thread wakes."""
+    while (left := due - monotonic()) > 0:
+        if stop.wait(min(left, 1.0)):
+            return True
+    return stop.is_set()
+
+
 def run_office(office: Office, site_key, start, tz, minutes, out_dir: Path, speed, seed, stop) -> int:
     """The simulated office day on the started office: visitors at both kiosks, counters calling."""
     end = start + timedelta(minutes=minutes if minutes is not None else 24 * 60)
@@ -221,7 +230,7 @@ def run_office(office: Office, site_key, start, tz, minutes, out_dir: Path, spee
                     progress.show(minutes, end.astimezone(tz))
                 break
             if minutes is None:  # real time, sped up by `speed`
-                if stop.wait(max(0.0, (event.at - start).total_seconds() / speed - (monotonic() - begun))):
+                if stopped_before(stop, begun + (event.at - start).total_seconds() / speed):
                     break
             if isinstance(event, WalkIn | AppointmentArrival):
                 office.set_clocks(event.at)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import requests
 
+from appliance.app.child_lifetime import dies_with_parent
 from appliance.domain.errors import ApplianceError
 
 START_TIMEOUT_S = 30.0
@@ -74,6 +75,7 @@ class ReferenceBackend:
                 stderr=log,
                 env=dict(os.environ, ENTRANCE_STAFF_TOKEN=self._staff_token),
                 start_new_session=True,
+                preexec_fn=dies_with_parent(),
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

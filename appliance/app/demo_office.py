@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance.app.child_lifetime import dies_with_parent
 from appliance.display.feed import ViewFeed
 from appliance.domain.errors import ApplianceError
 
@@ -139,6 +140,7 @@ class DeviceRunner:
                 stderr=log,
                 text=True,
                 start_new_session=True,
+                preexec_fn=dies_with_parent(),
             )
         threading.Thread(target=self._read, name=f"demo-{name}", daemon=True).start()
         if self._reply("start") != "ready":
@@ -277,7 +279,14 @@ def start_monitor(
     if headless:
         environment.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     with open(log_path, "ab") as log:
-        return subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=dies_with_parent(),
+        )
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -79,7 +79,8 @@ def _show_camera_rates(cameras, stop: threading.Event, every_s: float = 2.0) -> 
     """Until ``stop``: each live camera's frames a second, decode time and share of frames with a
     code, every ``every_s`` seconds, so a technician aiming the camera sees what helps."""
     before = {camera: (camera.counts, time.monotonic()) for camera in cameras}
-    while not stop.wait(every_s if cameras else None):
+    # Never an unbounded wait: a signal another thread took runs its handler only when this thread wakes.
+    while not stop.wait(every_s):
         for camera in cameras:
             counts, now = camera.counts, time.monotonic()
             earlier, then = before[camera]

@@ -7,6 +7,7 @@ state and the reference backend's database.
 
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO_ROOT, run_program
+from support import REPO_ROOT, run_program, wait_for
 
 TICKET_CODE = re.compile(r"\b[ABC]\d{3}\b")
 SUMMARY = re.compile(r"^demo: (\d+) tickets printed .*?, (\d+) appointments checked in, (\d+) calls", re.MULTILINE)
@@ -216,3 +217,64 @@ def test_the_demo_leaves_no_process_behind(two_runs):
             left.append(command)
     assert (directory / "OUT" / "backend.log").read_text(encoding="utf-8").count("reference backend stopped") == 2
     assert left == []
+
+
+def running_descendants(pid: int) -> dict[int, bytes]:
+    """The processes below ``pid`` that still run (a zombie has ended), with their commands, as /proc shows them."""
+    parents, commands = {}, {}
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text()
+            commands[int(proc.name)] = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
+        if state != "Z":
+            parents[int(proc.name)] = int(parent)
+    below, found = {pid}, {pid}
+    while found:
+        found = {child for child, parent in parents.items() if parent in found}
+        below |= found
+    return {child: commands[child] for child in below - {pid} if child in parents}
+
+
+def still_running(processes: dict[int, bytes]) -> list[str]:
+    """The commands of those of ``processes`` that still run: the same id with the same command, not a zombie."""
+    running = []
+    for pid, command in processes.items():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == command and stat[stat.rindex(")") + 2] != "Z":
+                running.append(command.replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return running
+
+
+@pytest.mark.slow
+def test_a_demo_killed_outright_leaves_none_of_its_processes_running(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    command = [sys.executable, "-m", "appliance", "demo", "--minutes", "600", "--seed", "7", "--headless"]
+    command += ["--out", "OUT", "--state-dir", "VAR"]
+    stderr_path, started = tmp_path / "demo.stderr", {}
+    with open(stderr_path, "w") as stderr:
+        demo = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        # The office is up (the backend, both kiosks, both monitors) once the demo says so.
+        wait_for(lambda: "demo: an office of" in stderr_path.read_text(), timeout=300, what="the demo's office")
+        started = running_descendants(demo.pid)
+        assert len(started) >= 5, started
+
+        demo.kill()  # as `timeout -s KILL` or the OOM killer would end it: no chance to stop anything
+        demo.wait()
+
+        # Each is told to stop as the demo is gone; the bound only decides how long a failing run takes.
+        wait_for(lambda: not still_running(started), timeout=60, what="every process of the demo ended")
+    finally:
+        started |= running_descendants(demo.pid)  # a failed start: what the demo had started by then
+        demo.kill()
+        demo.wait()
+        for pid, command in started.items():
+            if still_running({pid: command}):
+                os.kill(pid, signal.SIGKILL)

@@ -279,4 +279,5 @@ def test_the_emulator_program_ends_on_sigterm_with_a_printer_connection_open():
     finally:
         if program.poll() is None:
             program.kill()
+            program.wait()
         program.stdout.close()
