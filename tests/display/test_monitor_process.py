@@ -331,17 +331,18 @@ def test_headless_it_idles_across_its_clocks_minute_and_records_the_moment_the_v
     real = datetime.now(UTC)
     shift = (real + timedelta(minutes=1)).replace(second=0, microsecond=0) - timedelta(seconds=1.5) - real
     view = view_calling("A001")
-    with ViewServer(socket_path, view, keepalive_s=0.2) as server:
+    with ViewServer(socket_path, view, keepalive_s=1.0) as server:
         process, frames = headless("--highlight-seconds", "0", "--stale-after", "1", env=on_clock(ENV, real + shift))
         log = tmp_path / "monitor.log"
         wait_for(lambda: "calling A001" in log.read_text(), what="the frame showing the view")  # not the connecting one
         before = len(log.read_text().splitlines())
         wanted_before, started = _wanted_cpu_seconds(process.pid), time.monotonic()
-        time.sleep(3)  # fifteen keep-alives and the minute
+        time.sleep(3)  # three keep-alives and the minute
         wanted_share = (_wanted_cpu_seconds(process.pid) - wanted_before) / (time.monotonic() - started)
         assert [line for line in log.read_text().splitlines()[before:] if "frame presented" in line] == []
-        # A loop woken at once again and again would want the processor all the time, however busy the machine.
-        assert wanted_share < 0.5, wanted_share
+        # A loop woken at once again and again wants the processor all the time, however busy the machine (0.99
+        # measured); one that sleeps between its wakes does not (0.53 at a load of 15, most of it queued for it).
+        assert wanted_share < 0.9, wanted_share
 
         # The device lost its backend just now, on the monitor's clock: a second later the mark stands, in a file
         # of its own, though no view changes after this one.
