@@ -382,6 +382,11 @@ class Device:
     def health(self, name: str = "backend"):
         return next((c for c in self.core.snapshot.components if c.name == name), None)
 
+    def health_is(self, state, name: str = "backend") -> bool:
+        """Whether component ``name`` reports ``state``; not before it reported at all (a device just started)."""
+        health = self.health(name)
+        return health is not None and health.state is state
+
     def events(self) -> list[tuple[str, str]]:
         with sqlite3.connect(self.config.state.database) as db:
             return db.execute("SELECT key, kind FROM events ORDER BY seq").fetchall()

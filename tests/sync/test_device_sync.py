@@ -112,7 +112,7 @@ def test_offline_the_device_goes_on_and_its_outbox_survives_a_restart(tmp_path):
     device = Device(tmp_path, central.url).start()  # a reboot, then the backend is back
     try:
         delivered(device)
-        wait_for(lambda: device.health().state == Health.OK, what="backend ok again")
+        wait_for(lambda: device.health_is(Health.OK), what="backend ok again")
         assert device.sync.stale_since is None
         sent = device.delivered_events()
     finally:
@@ -136,7 +136,7 @@ def test_an_outbox_past_its_limit_raises_an_alarm_and_drops_nothing(tmp_path, ca
         )
         central.start()
         delivered(device)
-        wait_for(lambda: device.health().state == Health.OK, what="the alarm to end")
+        wait_for(lambda: device.health_is(Health.OK), what="the alarm to end")
     finally:
         device.stop()
         central.stop()
@@ -200,7 +200,7 @@ def test_a_day_list_with_any_wrong_entry_is_refused_whole(central, device, fault
 
     central.gate.clear()
     wait_for(lambda: len(device.do(TakeDayList())) == 5, what="the good list applied")
-    wait_for(lambda: device.health().state == Health.OK, what="health ok again")
+    wait_for(lambda: device.health_is(Health.OK), what="health ok again")
 
 
 @pytest.mark.parametrize(
@@ -360,7 +360,7 @@ def test_nothing_day_bound_is_issued_until_the_backends_clock_agrees(tmp_path, c
             device.issue("leave")
         assert device.health("clock").state == Health.DEGRADED and device.health("clock").detail == WAITING
         device.sync.start()
-        wait_for(lambda: device.health("clock").state == Health.OK, what="the clock trusted")
+        wait_for(lambda: device.health_is(Health.OK, "clock"), what="the clock trusted")
         assert device.issue("leave").code == "A001"
     finally:
         device.stop()
@@ -386,7 +386,7 @@ def test_systemds_time_sync_signal_trusts_the_clock(tmp_path):
         with pytest.raises(ClockNotTrusted):
             device.issue("leave")
         (tmp_path / "no-timesync").touch()
-        wait_for(lambda: device.health("clock").state == Health.OK, what="the clock trusted")
+        wait_for(lambda: device.health_is(Health.OK, "clock"), what="the clock trusted")
         assert device.issue("leave").code == "A975"  # its fallback block's first
     finally:
         device.stop()

@@ -296,7 +296,7 @@ def test_a_sync_restarted_during_an_outage_reports_the_outage_again(tmp_path):
         device.do(ReportHealth(ComponentName.BACKEND, Health.FAILED, "sync-outbox: RuntimeError: a bug"))
         device.sync.start()
         # The outage is the same one, so no new failure would report it: the restart says it at once.
-        wait_for(lambda: device.health().state is Health.DEGRADED, what="the outage reported again")
+        wait_for(lambda: device.health_is(Health.DEGRADED), what="the outage reported again")
         assert device.health().detail == outage
     finally:
         device.stop()

@@ -189,7 +189,7 @@ def test_a_kiosk_that_never_reached_the_backend_gives_no_number_and_says_why(tmp
         central.start()
         device.leased()
         assert device.issue("leave").code == "A001"
-        wait_for(lambda: device.health("numbering").state == Health.OK, what="numbering ok again")
+        wait_for(lambda: device.health_is(Health.OK, "numbering"), what="numbering ok again")
     finally:
         device.stop()
 
