@@ -1,8 +1,10 @@
 """tools/debian-packages, which the Makefile and the offline bundle's install.sh install Debian packages with:
 what counts as installed, and which real package a name is installed as.
 
-dpkg-query and apt-cache are stand-ins on PATH that answer as a trixie arm64 system without Raspberry
-Pi's archive does (libzbar0 only provided, by libzbar0t64; no python3-lgpio).
+dpkg-query and apt-cache are stand-ins on PATH: they replay what the real ones answered in the fresh
+Debian arm64 roots of tools/arm64-check (tests/data/apt-answers/, recorded by
+tests/support/record_apt_answers.py), or answer from a made-up system where no real one is at hand (Raspberry
+Pi's archive, unreachable from the development machine; a package that cannot be fetched).
 """
 
 import json
@@ -14,6 +16,18 @@ from pathlib import Path
 from support import REPO_ROOT
 
 TOOL = REPO_ROOT / "tools" / "debian-packages"
+RECORDED = REPO_ROOT / "tests" / "data" / "apt-answers"
+
+# dpkg-query or apt-cache (the script's name) as it answered with these arguments in a recorded system.
+REPLAY = """
+import json, os, sys
+recorded = json.loads(open(sys.argv[1]).read())
+question = " ".join([os.path.basename(sys.argv[2]), *sys.argv[3:]])
+if question not in recorded:
+    sys.exit(f"not recorded: {question}")
+sys.stdout.write(recorded[question]["stdout"])
+sys.exit(recorded[question]["returncode"])
+"""
 
 # dpkg-query -W -f=FORMAT [NAME]: FORMAT's ${Status} and ${Provides} for NAME, or for every installed package.
 DPKG_QUERY = """
@@ -54,6 +68,42 @@ def system(tmp_path: Path, installed: dict[str, str], real: list[str], provides:
         script.write_text(f'#!/bin/sh\nexec {sys.executable} {tmp_path / (tool + ".py")} {tmp_path / data} "$@"\n')
         script.chmod(0o755)
     return dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+
+
+def recorded_system(tmp_path: Path, suite: str) -> dict:
+    """An environment whose dpkg-query and apt-cache answer as SUITE's fresh arm64 root did."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "replay.py").write_text(REPLAY)
+    for tool in ("dpkg-query", "apt-cache"):
+        script = bin_dir / tool
+        script.write_text(
+            f'#!/bin/sh\nexec {sys.executable} {tmp_path / "replay.py"} {RECORDED / suite}.json "$0" "$@"\n'
+        )
+        script.chmod(0o755)
+    return dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+
+
+def bundle_packages() -> list[str]:
+    """The names the offline bundle's install.sh asks for on a device with both roles (make bundle's lists)."""
+    printed = subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "-C",
+            str(REPO_ROOT),
+            "--eval",
+            "names: ; @echo $(filter-out python3-lgpio?,$(DEBIAN_PACKAGES)) python3-venv python3-lgpio? "
+            "$(MONITOR_DEBIAN_PACKAGES)",
+            "names",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return printed.stdout.split()
 
 
 def missing(env: dict, *names: str) -> subprocess.CompletedProcess:
@@ -131,3 +181,48 @@ def test_an_optional_package_apt_lists_but_cannot_fetch_offline_is_left_out_and_
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "installed").read_text().split()[-1] == "tzdata"
     assert "could not be fetched" in result.stderr and "other pin backends" in result.stderr
+
+
+def test_install_fetches_an_optional_package_the_archive_has_with_the_rest(tmp_path):
+    # Raspberry Pi OS, its archive reachable (or in the office's mirror): python3-lgpio installs, no note.
+    env = system(tmp_path, {}, ["tzdata", "python3-lgpio"], {})
+    apt_get = Path(env["PATH"].split(":")[0]) / "apt-get"
+    apt_get.write_text(f'#!/bin/sh\n[ "$1" = update ] || echo "$@" >> {tmp_path / "installed"}\n')
+    apt_get.chmod(0o755)
+
+    result = subprocess.run(
+        [str(TOOL), "install", "tzdata", "python3-lgpio?"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    installed = [line.split()[-1] for line in (tmp_path / "installed").read_text().splitlines()]
+    assert installed == ["tzdata", "python3-lgpio"]
+    assert "note:" not in result.stderr
+
+
+def test_on_a_fresh_debian_trixie_arm64_the_bundle_asks_apt_for_the_t64_packages_and_leaves_out_lgpio(tmp_path):
+    env = recorded_system(tmp_path, "trixie-arm64")
+
+    result = missing(env, *bundle_packages())
+
+    # What install.sh had apt install in tools/arm64-check's trixie root (tzdata and python3-venv were there).
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "libusb-1.0-0", "fonts-dejavu-core", "libfribidi0", "espeak-ng", "libzbar0t64",
+        "libdrm2", "libgbm1", "libegl1", "libegl-mesa0", "libgles2", "libgl1-mesa-dri", "libasound2t64",
+    ]  # fmt: skip
+    assert "python3-lgpio is only in Raspberry Pi's archive" in result.stderr
+
+
+def test_on_a_fresh_debian_bookworm_arm64_the_bundle_asks_apt_for_its_names_as_they_are(tmp_path):
+    env = recorded_system(tmp_path, "bookworm-arm64")
+
+    result = missing(env, *bundle_packages())
+
+    # What install.sh had apt install in tools/arm64-check's bookworm root.
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "libusb-1.0-0", "fonts-dejavu-core", "libfribidi0", "espeak-ng", "libzbar0",
+        "libdrm2", "libgbm1", "libegl1", "libegl-mesa0", "libgles2", "libgl1-mesa-dri", "libasound2",
+    ]  # fmt: skip
+    assert "python3-lgpio is only in Raspberry Pi's archive" in result.stderr
