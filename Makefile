@@ -174,8 +174,10 @@ catalogs-update: $(VENV)/.installed
 system-packages:
 	tools/debian-packages install $(DEBIAN_PACKAGES) $(VENV_DEBIAN_PACKAGES)
 
+# And what the bundle's install.sh asks for on a monitor: tests/tools/test_bundle_install.py runs it offline, where
+# apt could fetch nothing (the display's libraries, and Debian's venv module for the system's python3).
 test-packages:
-	tools/debian-packages install $(TEST_DEBIAN_PACKAGES)
+	tools/debian-packages install $(TEST_DEBIAN_PACKAGES) $(MONITOR_DEBIAN_PACKAGES) python3-venv
 
 # The demo and the tests also run the reference backend (backend/, a program of its own);
 # `make install` puts only the device's package on a Pi.

@@ -1,0 +1,218 @@
+"""The offline bundle's install.sh, run for real on this machine as a technician runs it on a Pi: as root, with
+the network cut, into a throwaway system (tests/support/machine.py) that the host's files are never written by.
+
+The bundle is made by `make bundle` itself, with no Python's wheels (BUNDLE_PYTHONS=""), and then given this
+machine's: the test venv's dependencies packed again as wheels, no download. tools/arm64-check does the same on
+an emulated Pi with the real aarch64 bundle; this runs on every CI run.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from appliance import __version__
+from support import LIBFAKETIME, REPO_ROOT
+from support.machine import Machine, NamespaceUnavailable, installed_wheels, record_line
+
+pytestmark = pytest.mark.slow
+
+PREFIX = "/opt/entrance-appliance"
+# The machines' changes (a release's venv is about 300 MB) on a RAM disk: an install takes a third less time there.
+MACHINES = "/dev/shm" if os.path.isdir("/dev/shm") else None
+UNCHANGED = "the installed version is unchanged"
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory):
+    """The unpacked bundle, as `make bundle` lays it out, with wheels for this machine's python3."""
+    folder = tmp_path_factory.mktemp("bundle")
+    probe = Machine(folder / "probe")
+    try:
+        abi = probe.sh("python3 -c 'import sys; print(\"cp%d%d\" % sys.version_info[:2])'").strip()
+    except NamespaceUnavailable as error:
+        pytest.fail(
+            f"{error}\ninstall.sh is tried in a user and mount namespace with overlays (unshare --user --map-root-user"
+            " --mount --net); this machine must allow them (Linux 5.11 or newer, user namespaces not disabled)",
+            pytrace=False,
+        )
+    made = subprocess.run(
+        ["make", "-s", "bundle"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "BUNDLE_DIST": str(folder), "BUNDLE_PYTHONS": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, f"make bundle failed: {made.stdout}{made.stderr}"
+    (packed,) = folder.glob("entrance-appliance-*.tar.gz")
+    subprocess.run(["tar", "-C", str(folder), "-xzf", str(packed)], check=True)
+    unpacked = folder / packed.name.removesuffix(".tar.gz")
+    (unpacked / "wheels" / abi).mkdir()
+    installed_wheels("entrance-appliance", unpacked / "wheels" / abi)
+    # install.sh's first step must find them all: offline, apt could fetch nothing.
+    packages = [
+        name for role in ("runtime", "monitor") for name in (unpacked / f"debian-packages.{role}").read_text().split()
+    ]
+    missing = probe.run(str(unpacked / "debian-packages"), "missing", *packages)
+    assert not missing.stdout.strip(), f"Debian packages missing ({missing.stdout.split()}): run make test-packages"
+    yield unpacked
+    shutil.rmtree(folder)  # its wheels, some hundred MB: not kept for pytest's last runs
+
+
+@pytest.fixture(scope="session")
+def first_install(bundle):
+    """A machine that had no appliance, after install.sh, and what install.sh said."""
+    machine = Machine(Path(tempfile.mkdtemp(prefix="entrance-appliance-first-install-", dir=MACHINES)))
+    yield machine, machine.run(str(bundle / "install.sh"))
+    shutil.rmtree(machine.folder)
+
+
+@pytest.fixture
+def installed(first_install):
+    """A machine of this test's own, as the first install left it."""
+    machine = Machine(Path(tempfile.mkdtemp(prefix="entrance-appliance-installed-", dir=MACHINES)), on=first_install[0])
+    yield machine
+    shutil.rmtree(machine.folder)
+
+
+def build_of(bundle: Path) -> str:
+    return (bundle / "VERSION").read_text().strip()
+
+
+def releases(machine: Machine) -> list[str]:
+    return machine.sh(f"ls {PREFIX}/releases").split()
+
+
+def current(machine: Machine) -> str:
+    return machine.sh(f"readlink {PREFIX}/current").strip()
+
+
+def version(machine: Machine) -> str:
+    """What the appliance the units start says its version is."""
+    return machine.sh(f"{PREFIX}/venv/bin/entrance-appliance --version").strip()
+
+
+def digest(machine: Machine, *paths: str) -> str:
+    return machine.sh(f"cat {' '.join(paths)} | sha256sum")
+
+
+def copy_of(bundle: Path, folder: Path) -> Path:
+    """A copy of the bundle to break (hard links: the wheels are not copied, nor changed by a removal)."""
+    copy = folder / bundle.name
+    shutil.copytree(bundle, copy, copy_function=os.link)
+    return copy
+
+
+def test_a_first_install_switches_current_and_venv_to_its_release_and_writes_the_example_config(first_install, bundle):
+    machine, result = first_install
+    build = build_of(bundle)
+
+    assert machine.sh("awk -F: 'NR > 2 { print $1 }' /proc/net/dev").split() == ["lo"]  # offline
+    assert result.returncode == 0, result.stderr
+    assert f"entrance-appliance {build} installed in {PREFIX}/current." in result.stdout
+    assert "Now edit /etc/entrance-appliance/appliance.conf" in result.stdout
+    assert releases(machine) == [f"0001-{build}"]
+    assert current(machine) == f"releases/0001-{build}"
+    assert machine.sh(f"readlink {PREFIX}/venv").strip() == "current/venv"
+    assert version(machine) == f"entrance-appliance {__version__}"
+    assert (
+        machine.sh("cat /etc/entrance-appliance/appliance.conf")
+        == (bundle / "config" / "kiosk-monitor.conf").read_text()
+    )
+    assert machine.run(f"{PREFIX}/venv/bin/entrance-appliance", "check-config").returncode == 0
+    units = ("/etc/systemd/system/entrance-appliance.service", "/etc/systemd/system/entrance-appliance-monitor.service")
+    assert machine.run("ls", *units, "/etc/udev/rules.d/60-entrance-appliance-printer.rules").returncode == 0
+    assert "note: systemd-sysusers not run (no systemd); the user is made at boot" in result.stderr
+
+
+def test_an_upgrade_switches_to_the_new_release_and_leaves_the_config_and_the_state_as_they_were(installed, bundle):
+    installed.sh(
+        "echo '# edited by the technician' >> /etc/entrance-appliance/appliance.conf &&"
+        " mkdir -p /var/lib/entrance-appliance && head -c 4096 /dev/urandom > /var/lib/entrance-appliance/state.db"
+    )
+    kept = ("/etc/entrance-appliance/appliance.conf", "/var/lib/entrance-appliance/state.db")
+    before = digest(installed, *kept)
+    build = build_of(bundle)
+
+    result = installed.run(str(bundle / "install.sh"))
+
+    assert result.returncode == 0, result.stderr
+    assert f"entrance-appliance {build} installed in {PREFIX}/current." in result.stdout
+    assert "Now edit" not in result.stdout
+    assert current(installed) == f"releases/0002-{build}"
+    assert releases(installed) == [f"0001-{build}", f"0002-{build}"]
+    assert version(installed) == f"entrance-appliance {__version__}"
+    assert digest(installed, *kept) == before
+
+
+def test_a_bundle_missing_a_wheel_fails_and_leaves_the_installed_version_running(installed, bundle, tmp_path):
+    broken = copy_of(bundle, tmp_path)
+    for wheel in broken.glob("wheels/*/pyzbar-*.whl"):
+        wheel.unlink()
+    build = build_of(bundle)
+
+    result = installed.run(str(broken / "install.sh"))
+
+    assert result.returncode != 0
+    assert "No matching distribution found for pyzbar" in result.stderr
+    assert f"error: install of {build} failed; {UNCHANGED}" in result.stderr
+    assert current(installed) == f"releases/0001-{build}"
+    assert releases(installed) == [f"0001-{build}"]
+    assert installed.run(f"{PREFIX}/venv/bin/entrance-appliance", "check-config").returncode == 0
+
+
+def test_a_new_version_that_refuses_the_config_fails_and_leaves_the_installed_version_running(
+    installed, bundle, tmp_path
+):
+    broken = copy_of(bundle, tmp_path)
+    # A new version that renamed a key of the device's config: [device] roles is unknown to it.
+    (wheel,) = broken.glob("wheels/entrance_appliance-*.whl")
+    renamed_key(wheel, "appliance/domain/settings.py", '"roles": Key(', '"device_roles": Key(')
+    build = build_of(bundle)
+
+    result = installed.run(str(broken / "install.sh"))
+
+    assert result.returncode != 0
+    assert f"error: install of {build} failed; {UNCHANGED}" in result.stderr
+    assert "/etc/entrance-appliance/appliance.conf:33: [device] roles: unknown key" in result.stderr
+    assert current(installed) == f"releases/0001-{build}"
+    assert releases(installed) == [f"0001-{build}"]
+
+
+def test_three_upgrades_keep_the_current_release_and_the_one_before_it_also_with_the_clock_set_back(installed, bundle):
+    assert LIBFAKETIME is not None, "libfaketime is not installed: run make test-packages"
+    build = build_of(bundle)
+    # A Pi has no real-time clock: one booted offline may run on fake-hwclock's last saved time, and two
+    # upgrades may well fall in the same second of it.
+    behind = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "2024-06-01 08:00:00", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    for clock in ({}, behind, behind):
+        replaced = current(installed)
+        result = installed.run(str(bundle / "install.sh"), env=clock)
+
+        assert result.returncode == 0, result.stderr
+        assert current(installed) != replaced
+        # In the order of their names, as a technician lists them: the one to go back to, then the current one.
+        assert [f"releases/{name}" for name in releases(installed)] == [replaced, current(installed)]
+    assert current(installed) == f"releases/0004-{build}"
+    assert version(installed) == f"entrance-appliance {__version__}"
+
+
+def renamed_key(wheel: Path, member: str, old: str, new: str) -> None:
+    """``wheel`` rewritten with ``old`` replaced by ``new`` in ``member``, its RECORD line to match."""
+    with zipfile.ZipFile(wheel) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    source = files[member].decode()
+    assert old in source, f"{old!r} is no longer in {member}: the test needs another key to rename"
+    files[member] = source.replace(old, new).encode()
+    (record,) = [name for name in files if name.endswith(".dist-info/RECORD")]
+    line = record_line(member, files[member])
+    files[record] = re.sub(rf"^{re.escape(member)},.*$", line, files[record].decode(), flags=re.M).encode()
+    wheel.unlink()  # a hard link to the bundle's: write a new file, not into it
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
