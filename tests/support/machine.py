@@ -53,15 +53,17 @@ class Machine:
     def run(self, *command: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         """``command`` as root on this machine, offline; its output as text."""
         settings = [f"{key}={value}" for key, value in {**ROOT_ENV, **(env or {})}.items()]
-        result = subprocess.run(
-            ["unshare", "--user", "--map-root-user", "--mount", "--net", "--fork", "sh", "-c", self._set_up(), "sh"]
-            + settings
-            + list(command),
-            env={"PATH": ROOT_ENV["PATH"]},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        namespace = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--fork"]
+        try:
+            result = subprocess.run(
+                [*namespace, "sh", "-c", self._set_up(), "sh", *settings, *command],
+                env={"PATH": ROOT_ENV["PATH"]},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except FileNotFoundError as error:
+            raise NamespaceUnavailable(f"unshare is not installed (Debian's util-linux): {error}") from error
         if result.returncode == SET_UP_FAILED or result.stderr.startswith("unshare:"):
             raise NamespaceUnavailable(f"the test's machine could not be set up: {result.stderr.strip()}")
         return result
