@@ -179,18 +179,24 @@ def test_a_new_version_that_refuses_the_config_fails_and_leaves_the_installed_ve
 
     assert result.returncode != 0
     assert f"error: install of {build} failed; {UNCHANGED}" in result.stderr
-    assert "/etc/entrance-appliance/appliance.conf:33: [device] roles: unknown key" in result.stderr
+    roles_line = next(
+        number
+        for number, line in enumerate((bundle / "config" / "kiosk-monitor.conf").read_text().splitlines(), 1)
+        if line.startswith("roles")
+    )
+    assert f"/etc/entrance-appliance/appliance.conf:{roles_line}: [device] roles: unknown key" in result.stderr
     assert current(installed) == f"releases/0001-{build}"
     assert releases(installed) == [f"0001-{build}"]
 
 
-def test_three_upgrades_keep_the_current_release_and_the_one_before_it_also_with_the_clock_set_back(installed, bundle):
+def test_upgrades_keep_the_current_release_and_the_one_before_it_also_with_the_clock_set_back(installed, bundle):
     assert LIBFAKETIME is not None, "libfaketime is not installed: run make test-packages"
     build = build_of(bundle)
     # A Pi has no real-time clock: one booted offline may run on fake-hwclock's last saved time, and two
     # upgrades may well fall in the same second of it.
     behind = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "2024-06-01 08:00:00", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-    for clock in ({}, behind, behind):
+    # The first install ran on the right clock; the two upgrades after it on one behind it, in the same second.
+    for clock in (behind, behind):
         replaced = current(installed)
         result = installed.run(str(bundle / "install.sh"), env=clock)
 
@@ -198,7 +204,7 @@ def test_three_upgrades_keep_the_current_release_and_the_one_before_it_also_with
         assert current(installed) != replaced
         # In the order of their names, as a technician lists them: the one to go back to, then the current one.
         assert [f"releases/{name}" for name in releases(installed)] == [replaced, current(installed)]
-    assert current(installed) == f"releases/0004-{build}"
+    assert current(installed) == f"releases/0003-{build}"
     assert version(installed) == f"entrance-appliance {__version__}"
 
 
