@@ -3,7 +3,8 @@ the network cut, into a throwaway system (tests/support/machine.py) that the hos
 
 The bundle is made by `make bundle` itself, with no Python's wheels (BUNDLE_PYTHONS=""), and then given this
 machine's: the test venv's dependencies packed again as wheels, no download. tools/arm64-check does the same on
-an emulated Pi with the real aarch64 bundle; this runs on every CI run.
+an emulated Pi with the real aarch64 bundle; this runs on every CI run. Where a test makes the machine look like
+one systemd runs, the units' restart is tried against a stand-in systemctl (tests/support/systemd_stand_in).
 """
 
 import os
@@ -18,7 +19,7 @@ import pytest
 
 from appliance import __version__
 from support import LIBFAKETIME, REPO_ROOT
-from support.machine import Machine, NamespaceUnavailable, installed_wheels, record_line
+from support.machine import ROOT_ENV, Machine, NamespaceUnavailable, installed_wheels, record_line
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +27,9 @@ PREFIX = "/opt/entrance-appliance"
 # The machines' changes (a release's venv is about 300 MB) on a RAM disk: an install takes a third less time there.
 MACHINES = "/dev/shm" if os.path.isdir("/dev/shm") else None
 UNCHANGED = "the installed version is unchanged"
+# systemctl, udevadm and systemd-sysusers for a machine where no systemd runs: the lowest boundary of install.sh.
+SYSTEMD_STAND_IN = REPO_ROOT / "tests" / "support" / "systemd_stand_in"
+DAEMON, MONITOR = "entrance-appliance", "entrance-appliance-monitor"
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +176,7 @@ def test_a_new_version_that_refuses_the_config_fails_and_leaves_the_installed_ve
     broken = copy_of(bundle, tmp_path)
     # A new version that renamed a key of the device's config: [device] roles is unknown to it.
     (wheel,) = broken.glob("wheels/entrance_appliance-*.whl")
-    renamed_key(wheel, "appliance/domain/settings.py", '"roles": Key(', '"device_roles": Key(')
+    rewritten(wheel, "appliance/domain/settings.py", '"roles": Key(', '"device_roles": Key(')
     build = build_of(bundle)
 
     result = installed.run(str(broken / "install.sh"))
@@ -208,12 +212,97 @@ def test_upgrades_keep_the_current_release_and_the_one_before_it_also_with_the_c
     assert version(installed) == f"entrance-appliance {__version__}"
 
 
-def renamed_key(wheel: Path, member: str, old: str, new: str) -> None:
+def test_an_upgrade_restarts_the_running_units_on_the_new_release(installed, bundle, tmp_path):
+    systemd = units_running(tmp_path, DAEMON, MONITOR)
+    build = build_of(bundle)
+
+    result = install_under_systemd(installed, bundle, systemd)
+
+    assert result.returncode == 0, result.stderr
+    assert current(installed) == f"releases/0002-{build}"
+    assert starts(systemd) == [(DAEMON, "active", f"0002-{build}"), (MONITOR, "active", f"0002-{build}")]
+
+
+def test_an_upgrade_whose_daemon_does_not_start_goes_back_and_restarts_only_what_ran_before(
+    installed, bundle, tmp_path
+):
+    broken = daemon_exiting_at_start(bundle, tmp_path)
+    systemd = units_running(tmp_path, DAEMON)  # a kiosk without a screen: its monitor unit is not running
+    build = build_of(bundle)
+
+    result = install_under_systemd(installed, broken, systemd)
+
+    assert result.returncode != 0
+    assert f"error: {DAEMON} did not start on {build}; back to 0001-{build}" in result.stderr
+    assert current(installed) == f"releases/0001-{build}"
+    assert starts(systemd) == [(DAEMON, "failed", f"0002-{build}"), (DAEMON, "active", f"0001-{build}")]
+    assert installed.sh(f"systemctl is-active {MONITOR} || true", env=stand_in_env(systemd)).strip() == "inactive"
+    # The release gone back to runs under its own unit file, not the new release's.
+    unit = f"{DAEMON}.service"
+    assert installed.sh(f"cat /etc/systemd/system/{unit}") == (bundle / "systemd" / unit).read_text()
+
+
+def test_a_first_install_whose_daemon_does_not_start_says_what_to_do(installed, bundle, tmp_path):
+    # A device that `make install` set up: its venv a folder, no release to go back to, the daemon running.
+    installed.sh(f"rm -rf {PREFIX} && mkdir -p {PREFIX}/venv")
+    broken = daemon_exiting_at_start(bundle, tmp_path)
+    systemd = units_running(tmp_path, DAEMON)
+    build = build_of(bundle)
+
+    result = install_under_systemd(installed, broken, systemd)
+
+    assert result.returncode != 0
+    assert f"error: {DAEMON} did not start on {build}, and there is no earlier release to go back to." in result.stderr
+    assert f"journalctl -b -u {DAEMON}" in result.stderr
+    assert f"systemctl restart {DAEMON}" in result.stderr
+    assert current(installed) == f"releases/0001-{build}"
+    assert starts(systemd) == [(DAEMON, "failed", f"0001-{build}")]
+
+
+def units_running(folder: Path, *units: str) -> Path:
+    """The systemd stand-in's state, with ``units`` running as install.sh begins."""
+    state = folder / "systemd"
+    state.mkdir()
+    for unit in units:
+        (state / unit).write_text("active\n")
+    return state
+
+
+def stand_in_env(systemd: Path) -> dict:
+    return {"PATH": f"{SYSTEMD_STAND_IN}:{ROOT_ENV['PATH']}", "SYSTEMD_STAND_IN": str(systemd)}
+
+
+def install_under_systemd(machine: Machine, bundle: Path, systemd: Path) -> subprocess.CompletedProcess:
+    """install.sh on ``machine`` made to look like one systemd runs: /run/systemd/system there, the stand-ins first
+    on PATH."""
+    script = 'mkdir -p /run/systemd/system && exec "$0"'
+    return machine.run("sh", "-c", script, str(bundle / "install.sh"), env=stand_in_env(systemd))
+
+
+def starts(systemd: Path) -> list[tuple[str, str, str]]:
+    """Each start of a unit as the stand-in saw it: the unit, whether it came up, the release it started."""
+    found = re.findall(rf"^(\S+): (\w+) on {PREFIX}/releases/([^/]+)/", (systemd / "calls").read_text(), flags=re.M)
+    return [tuple(start) for start in found]
+
+
+def daemon_exiting_at_start(bundle: Path, folder: Path) -> Path:
+    """A bundle whose daemon imports and accepts the config but exits as it starts, its unit file changed too."""
+    broken = copy_of(bundle, folder)
+    (wheel,) = broken.glob("wheels/entrance_appliance-*.whl")
+    rewritten(wheel, "appliance/app/daemon.py", "    appliance.start()", '    raise RuntimeError("does not start")')
+    unit = broken / "systemd" / f"{DAEMON}.service"
+    changed = unit.read_text() + "# this release's\n"
+    unit.unlink()  # a hard link to the bundle's
+    unit.write_text(changed)
+    return broken
+
+
+def rewritten(wheel: Path, member: str, old: str, new: str) -> None:
     """``wheel`` rewritten with ``old`` replaced by ``new`` in ``member``, its RECORD line to match."""
     with zipfile.ZipFile(wheel) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     source = files[member].decode()
-    assert old in source, f"{old!r} is no longer in {member}: the test needs another key to rename"
+    assert old in source, f"{old!r} is no longer in {member}: the test needs another change to make"
     files[member] = source.replace(old, new).encode()
     (record,) = [name for name in files if name.endswith(".dist-info/RECORD")]
     line = record_line(member, files[member])
