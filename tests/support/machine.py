@@ -4,7 +4,7 @@ files seen through overlays in a user and mount namespace with the network cut, 
 ``Machine(folder)`` runs commands there: /etc, /usr, /opt, /root and /var's lib, log and cache/apt are overlays
 whose changes land in ``folder`` (kept from run to run: one machine, installed and upgraded in turn), /run is
 empty (no systemd: install.sh leaves units alone, unless a command makes /run/systemd/system), and only loopback
-exists. ``Machine(folder, on=other)`` starts as ``other`` is now, so one first install serves many tests. The
+exists; its processes are its own (a run that times out ends them all). ``Machine(folder, on=other)`` starts as ``other`` is now, so one first install serves many tests. The
 overlays are what keep the host's files unwritten: root in the namespace is the host's root, and owns them. Needs
 no privilege, but Linux 5.11 or newer.
 """
@@ -54,7 +54,9 @@ class Machine:
     def run(self, *command: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         """``command`` as root on this machine, offline; its output as text."""
         settings = [f"{key}={value}" for key, value in {**ROOT_ENV, **(env or {})}.items()]
-        namespace = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--fork"]
+        # Its own process namespace too: when a run times out and unshare is killed, all that ran inside dies with it.
+        namespace = ["unshare", "--user", "--map-root-user", "--mount", "--net"]
+        namespace += ["--pid", "--mount-proc", "--fork", "--kill-child"]
         try:
             result = subprocess.run(
                 [*namespace, "sh", "-c", self._set_up(), "sh", *settings, *command],

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from appliance import __version__
-from support import LIBFAKETIME, REPO_ROOT
+from support import LIBFAKETIME, REPO_ROOT, wait_for
 from support.machine import ROOT_ENV, Machine, NamespaceUnavailable, installed_wheels, record_line
 
 pytestmark = pytest.mark.slow
@@ -311,3 +311,17 @@ def rewritten(wheel: Path, member: str, old: str, new: str) -> None:
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
             archive.writestr(name, data)
+
+
+def test_an_install_that_times_out_leaves_none_of_its_processes_running(tmp_path):
+    machine = Machine(tmp_path / "machine")
+    # A step that hangs, with a child of its own: what a stuck apt or pip would leave.
+    marker = "987654"
+
+    with pytest.raises(subprocess.TimeoutExpired):
+        machine.run("sh", "-c", f"sleep {marker} & sleep {marker}", timeout=3)
+
+    def left() -> list[str]:
+        return subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True).stdout.split()
+
+    wait_for(lambda: not left(), what=f"the timed-out run's processes to end (left: {left()})")
