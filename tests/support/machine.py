@@ -3,10 +3,10 @@ files seen through overlays in a user and mount namespace with the network cut, 
 
 ``Machine(folder)`` runs commands there: /etc, /usr, /opt, /root and /var's lib, log and cache/apt are overlays
 whose changes land in ``folder`` (kept from run to run: one machine, installed and upgraded in turn), /run is
-empty (no systemd: install.sh leaves units alone, unless a command makes /run/systemd/system), and only loopback
-exists; its processes are its own (a run that times out ends them all). ``Machine(folder, on=other)`` starts as ``other`` is now, so one first install serves many tests. The
-overlays are what keep the host's files unwritten: root in the namespace is the host's root, and owns them. Needs
-no privilege, but Linux 5.11 or newer.
+empty (no systemd: install.sh leaves units alone, unless a command makes /run/systemd/system), only loopback
+exists, and its processes are its own (a run that times out ends them all). ``Machine(folder, on=other)`` starts
+as ``other`` is now, so one first install serves many tests. The overlays are what keep the host's files
+unwritten: root in the namespace is the host's root, and owns them. Needs no privilege, but Linux 5.11 or newer.
 """
 
 import base64
