@@ -39,9 +39,12 @@ CLOCK = RunningClock()
 # Debian's libfaketime (the Makefile's test packages). Its synchronised build: a daemon reads the clock from many
 # threads, and the plain build's shared parse buffer then now and then yields the real time.
 LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"), None)
-# How long a test waits for an answer that does come (a printer's status, say): only a failing test waits it
-# out, so it is generous for a loaded machine. Silence that a test expects is waited for briefly instead.
-ANSWER_S = 10.0
+# How long a test waits for something that does come (an answer, a process's exit, a line on a screen): only a
+# failing test waits it out, so it never decides whether a passing test passes. A shared CI machine stalls a
+# process for seconds (an fsync behind another job's writes, two cores shared by many workers): a daemon once
+# took more than 5 s from SIGTERM to exit there, against 0.1 s alone. Silence that a test expects is waited for
+# briefly instead: a slow machine can only make such a test pass, never fail.
+ANSWER_S = 60.0
 
 
 def on_clock(env: dict, now: datetime | None = None) -> dict:
@@ -55,7 +58,7 @@ def on_clock(env: dict, now: datetime | None = None) -> dict:
     return {**env, "LD_PRELOAD": preload, "FAKETIME": f"{offset:+.6f}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
-def wait_for(condition, timeout: float = 15.0, what: str = "the condition", every: float = 0.01):
+def wait_for(condition, timeout: float = ANSWER_S, what: str = "the condition", every: float = 0.01):
     """``condition()``'s first truthy value; AssertionError naming ``what`` after ``timeout`` seconds.
 
     Bounds are generous on purpose: they only decide how long a failing test takes, never whether
