@@ -36,6 +36,7 @@ MODULES = [
 # many yardsticks it takes); a rate's or capacity's is figure * yardstick / 1000 (how many per yardstick).
 COSTS: dict[str, tuple[str, bool]] = {
     "startup_to_ready_ms": ("cpu", False),
+    "sigterm_to_exit_ms": ("cpu", False),
     "tickets_issued_per_s": ("fsync", True),
     "scan_to_checkin_p99_ms": ("cpu", False),
     "button_to_printed_p99_ms": ("cpu", False),
@@ -72,10 +73,20 @@ def ratios(figures: dict, yardsticks: dict[str, float]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[name.rpartition(".")[2] for name in MODULES],
+        help="run just this module (repeatable) and replace its figures in --out, keeping the others",
+    )
     args = parser.parse_args()
-    results: dict[str, float] = {"run_load_1min_at_start": round(os.getloadavg()[0], 2)}
+    modules = [name for name in MODULES if not args.only or name.rpartition(".")[2] in args.only]
+    # A partial run keeps the whole run's run_* figures: each module has its own load and minutes.
+    results = json.loads(args.out.read_text(encoding="utf-8")) if args.only else {}
+    if not args.only:
+        results["run_load_1min_at_start"] = round(os.getloadavg()[0], 2)
     began = time.monotonic()
-    for name in MODULES:
+    for name in modules:
         yardsticks = {"cpu": reference.cpu_ms(), "fsync": reference.fsync_ms()}
         module = name.rpartition(".")[2]
         started, load = time.monotonic(), os.getloadavg()[0]
@@ -88,8 +99,9 @@ def main() -> int:
             print(f"{key:<48} {value}", flush=True)
         results.update(figures)
         _write(args.out, results)  # a module that fails later leaves the figures before it
-    results["run_minutes"] = round((time.monotonic() - began) / 60, 1)
-    results["run_load_1min_at_end"] = round(os.getloadavg()[0], 2)
+    if not args.only:
+        results["run_minutes"] = round((time.monotonic() - began) / 60, 1)
+        results["run_load_1min_at_end"] = round(os.getloadavg()[0], 2)
     _write(args.out, results)
     print(f"written to {args.out}")
     if missing := sorted(set(COSTS) - set(results)):

@@ -12,8 +12,8 @@ BLOCKED_AFTER_S = 5.0  # a core loop silent this long is reported (its tick is 1
 
 
 class Watchdog:
-    def __init__(self, notifier: SystemdNotifier):
-        self._notifier = notifier
+    def __init__(self, notifier: SystemdNotifier, monotonic=time.monotonic):
+        self._notifier, self._monotonic = notifier, monotonic
         self._interval = notifier.watchdog_interval()
         self._last_ping = 0.0
         self._reported_block = False
@@ -23,7 +23,7 @@ class Watchdog:
         """Called by the core's loop: only a loop that runs keeps systemd from restarting us."""
         if self._interval is None:
             return
-        now = time.monotonic()
+        now = self._monotonic()
         if now - self._last_ping >= self._interval / 2:
             self._last_ping = now
             self._notifier.watchdog()

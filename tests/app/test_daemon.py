@@ -21,11 +21,12 @@ import pytest
 from appliance.app.config import load_config
 from appliance.app.daemon import Appliance
 from appliance.app.sdnotify import SystemdNotifier
+from appliance.app.watchdog import Watchdog
 from appliance.domain.clock import local_day
 from appliance.domain.commands import IssueTicket
 from appliance.domain.state import StateStore
 from appliance.protocol.control import request
-from support import CLOCK, REPO_ROOT, on_clock, wait_for
+from support import ANSWER_S, CLOCK, REPO_ROOT, on_clock, wait_for
 
 CONCERN_TITLE = "Urlaub beantragen"  # shown to visitors; never in the journal
 WATCHDOG_USEC = 400_000
@@ -173,13 +174,11 @@ class RunningDaemon:
     def __init__(self, process: subprocess.Popen, ready_at: float, ready: list[str]):
         self.process, self.ready_at, self.ready = process, ready_at, ready
 
-    def terminate(self, timeout: float = 5.0) -> tuple[int, float, str]:
-        """SIGTERM; returns exit code, seconds from signal to exit, and everything on stderr."""
-        signalled = time.monotonic()
+    def terminate(self) -> tuple[int, str]:
+        """SIGTERM; returns the exit code and everything on stderr. How soon it exits is the bench's
+        (sigterm_to_exit_ms): on a loaded CI machine a 0.1 s stop once took more than 5 s."""
         self.process.send_signal(signal.SIGTERM)
-        returncode = self.process.wait(timeout)
-        took = time.monotonic() - signalled
-        return returncode, took, self.process.stderr.read()
+        return self.process.wait(ANSWER_S), self.process.stderr.read()
 
 
 def _limit_open_files(count: int) -> None:
@@ -232,14 +231,46 @@ def test_daemon_sends_ready_with_a_status_line_once_its_control_socket_answers(s
 
 
 @pytest.mark.slow
-def test_watchdog_is_pinged_repeatedly_and_always_within_the_watchdog_interval(start_daemon, systemd):
+def test_watchdog_is_pinged_again_and_again_once_ready(start_daemon, systemd):
     daemon = start_daemon()
-    time.sleep(1.5)
 
-    pings = systemd.arrivals("WATCHDOG=1", start=daemon.ready_at)
-    assert len(pings) >= 3, f"only {len(pings)} WATCHDOG=1 in 1.5 s"
-    gaps = [later - earlier for earlier, later in zip([daemon.ready_at] + pings, pings)]
-    assert max(gaps) < WATCHDOG_INTERVAL_S, f"gaps between pings: {gaps}"
+    # How often is the next test's, on its own clock: here, the daemon's loop keeps pinging.
+    wait_for(lambda: len(systemd.arrivals("WATCHDOG=1", start=daemon.ready_at)) >= 3, what="three WATCHDOG=1")
+
+
+class _CountingNotifier:
+    def __init__(self, interval_s: float | None):
+        self.interval_s, self.pings = interval_s, 0
+
+    def watchdog_interval(self) -> float | None:
+        return self.interval_s
+
+    def watchdog(self) -> None:
+        self.pings += 1
+
+
+def test_watchdog_pings_once_per_half_interval_of_the_core_loop_s_feeding():
+    now = [100.0]
+    notifier = _CountingNotifier(interval_s=30.0)
+    watchdog = Watchdog(notifier, monotonic=lambda: now[0])
+    pings_at = []
+    for tick in range(61):  # a minute of a core loop feeding once a second
+        now[0] = 100.0 + tick
+        before = notifier.pings
+        watchdog.feed()
+        if notifier.pings > before:
+            pings_at.append(tick)
+
+    assert pings_at == [0, 15, 30, 45, 60]  # never more than half of systemd's 30 s apart
+
+
+def test_watchdog_sends_nothing_when_systemd_expects_no_pings():
+    notifier = _CountingNotifier(interval_s=None)
+    watchdog = Watchdog(notifier, monotonic=lambda: 1000.0)
+
+    watchdog.feed()
+
+    assert notifier.pings == 0
 
 
 @pytest.mark.slow
@@ -272,20 +303,20 @@ def test_status_and_press_answer_while_1100_idle_connections_hold_the_control_so
         for _ in range(1100):
             idle.append(connect_when_accepted(socket_path))  # and never a word: an idle or slow client
 
-        assert request(socket_path, "status", timeout=5)["device"] == "kiosk-7"
+        assert request(socket_path, "status", timeout=ANSWER_S)["device"] == "kiosk-7"
         # This device has no printer: the press is answered, and says so.
-        assert request(socket_path, "press", timeout=5, concern="leave").startswith("out of order: no printer")
+        assert request(socket_path, "press", timeout=ANSWER_S, concern="leave").startswith("out of order: no printer")
         assert len(os.listdir(f"/proc/{daemon.process.pid}/fd")) < 256  # of 1024
     finally:
         for client in idle:
             client.close()
-    returncode, _, stderr = daemon.terminate()
+    returncode, stderr = daemon.terminate()
     assert returncode == 0
     closed = [line for line in stderr.splitlines() if "sent no request" in line]
     assert 1 <= len(closed) <= 2, closed  # once with a count, not once per connection
 
 
-def connect_when_accepted(socket_path: Path, timeout: float = 10.0) -> socket.socket:
+def connect_when_accepted(socket_path: Path, timeout: float = ANSWER_S) -> socket.socket:
     """A connected client; a full listen queue is waited out, as a flooding client would."""
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.setblocking(False)
@@ -300,20 +331,17 @@ def connect_when_accepted(socket_path: Path, timeout: float = 10.0) -> socket.so
 
 
 @pytest.mark.slow
-def test_sigterm_sends_stopping_and_exits_0_within_5_seconds_removing_the_control_socket(
-    start_daemon, config_file, systemd
-):
+def test_sigterm_sends_stopping_and_exits_0_on_its_own_removing_the_control_socket(start_daemon, config_file, systemd):
     daemon = start_daemon()
     control_socket = load_config(config_file).core.control_socket
     assert control_socket.is_socket()
     signalled = time.monotonic()
 
-    returncode, took, stderr = daemon.terminate(timeout=10)
+    returncode, stderr = daemon.terminate()
 
-    print(f"SIGTERM to exit: {took:.3f} s")
-    assert returncode == 0, stderr
-    assert took < 5.0
-    assert systemd.wait_for("STOPPING=1", timeout=1, after=signalled) is not None
+    assert returncode == 0, stderr  # its own orderly end: a SIGKILL after systemd's TimeoutStopSec would be -9
+    assert re.search(r"stopping on signal [\s\S]*: stopped$", stderr, re.MULTILINE), stderr
+    assert systemd.wait_for("STOPPING=1", timeout=ANSWER_S, after=signalled) is not None
     assert not control_socket.exists()
 
 
@@ -322,7 +350,7 @@ def test_every_stderr_line_has_a_syslog_priority_and_none_names_a_concern_title(
     issue_a_ticket_today(config_file)
     daemon = start_daemon()
 
-    _, _, stderr = daemon.terminate()
+    _, stderr = daemon.terminate()
 
     lines = stderr.splitlines()
     assert lines, "the daemon logged nothing"
@@ -384,13 +412,16 @@ def test_status_without_a_running_daemon_exits_4_naming_the_socket(tmp_path, con
 def test_watchdog_stops_while_the_core_loop_is_stalled_and_resumes_after(tmp_path, config_file, systemd, monkeypatch):
     config = load_config(config_file)
     notifier = SystemdNotifier(environ={"NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+    # When each ping is sent, not when the stand-in reads it: a starved reader cannot move a ping into the stall.
+    sent, send_ping = [], notifier.watchdog
+    monkeypatch.setattr(notifier, "watchdog", lambda: (sent.append(time.monotonic()), send_ping()))
     appliance = Appliance(config, notifier=notifier)
-    entered, release = threading.Event(), threading.Event()
+    stalled_at, release = [], threading.Event()
     real_issue_ticket = appliance.store.issue_ticket
 
     def stalled_issue_ticket(**kwargs):
-        entered.set()
-        release.wait(10)
+        stalled_at.append(time.monotonic())
+        release.wait(ANSWER_S)
         return real_issue_ticket(**kwargs)
 
     monkeypatch.setattr(appliance.store, "issue_ticket", stalled_issue_ticket)
@@ -399,21 +430,18 @@ def test_watchdog_stops_while_the_core_loop_is_stalled_and_resumes_after(tmp_pat
         wait_for(lambda: len(systemd.arrivals("WATCHDOG=1")) >= 2, what="pings while the core loop runs")
 
         future = appliance.core.submit(IssueTicket("leave"))
-        assert entered.wait(2)
-        stalled_at = time.monotonic()
+        wait_for(lambda: stalled_at, what="the core loop to stall")
         time.sleep(2.5 * WATCHDOG_INTERVAL_S)
         silent_until = time.monotonic()
-        silence = systemd.arrivals("WATCHDOG=1", start=stalled_at + 0.05, end=silent_until)
         # The control socket still answers, and says how long the loop has been silent.
-        silent_s = request(config.core.control_socket, "status")["core_loop_silent_s"]
+        silent_s = request(config.core.control_socket, "status", timeout=ANSWER_S)["core_loop_silent_s"]
         release.set()
 
-        assert silence == [], "WATCHDOG=1 was sent while the core loop was stalled"
+        assert [at for at in sent if stalled_at[0] < at < silent_until] == [], "WATCHDOG=1 sent while stalled"
         assert silent_s >= 2 * WATCHDOG_INTERVAL_S
-        assert future.result(timeout=2).code == "A001"
-        # The bound only decides how long a failing run takes: a loaded machine may take longer than an interval.
-        assert systemd.wait_for("WATCHDOG=1", timeout=10, after=silent_until) is not None
+        assert future.result(timeout=ANSWER_S).code == "A001"
+        wait_for(lambda: sent[-1] > silent_until, what="a WATCHDOG=1 once the loop runs again")
     finally:
         release.set()
         appliance.stop()
-    assert systemd.wait_for("STOPPING=1", timeout=1) is not None
+    assert systemd.wait_for("STOPPING=1", timeout=ANSWER_S) is not None
