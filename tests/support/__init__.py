@@ -96,7 +96,7 @@ def run_seed() -> int:
     return int(os.environ.get("TEST_SEED", "0"))
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 30.0) -> int:
+def stop_process(process: subprocess.Popen, timeout: float = ANSWER_S) -> int:
     """Stops ``process`` as systemd would (SIGTERM) and returns its exit code. One still running after
     ``timeout`` seconds is killed, so no test leaves a process behind, and fails the test."""
     if process.poll() is None:
