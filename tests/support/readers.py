@@ -8,8 +8,7 @@ import struct
 import termios
 import time
 
-# How long a code or a health report may take: only how long a failing test takes, so generous for a loaded machine.
-WAIT = 15.0
+from support import ANSWER_S
 
 
 class Recorder:
@@ -28,7 +27,7 @@ class Recorder:
         self.health.put((state, detail))
 
     def wait_health(self, state: str) -> str:
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + ANSWER_S
         while time.monotonic() < deadline:
             try:
                 got, detail = self.health.get(timeout=max(0.01, deadline - time.monotonic()))
@@ -36,10 +35,10 @@ class Recorder:
                 break
             if got == state:
                 return detail
-        raise AssertionError(f"no {state!r} health within {WAIT} s; saw {self.all_health}")
+        raise AssertionError(f"no {state!r} health within {ANSWER_S} s; saw {self.all_health}")
 
     def next_code(self) -> tuple[str, str]:
-        return self.codes.get(timeout=WAIT)
+        return self.codes.get(timeout=ANSWER_S)
 
     def no_code(self, wait: float = 0.2) -> bool:
         try:
