@@ -1,11 +1,8 @@
 """What a code reader hands its owner, recorded so tests can wait on it; a pseudo-terminal as a
 serial scanner."""
 
-import fcntl
 import os
 import queue
-import struct
-import termios
 import time
 
 from support import ANSWER_S
@@ -62,14 +59,6 @@ class Pty:
 
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
-
-    def unread(self) -> int:
-        """How many written bytes the scanner has not read yet (the terminal's input queue)."""
-        slave = os.open(self.slave_path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-        try:
-            return struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0" * 4))[0]
-        finally:
-            os.close(slave)
 
     def unplug(self) -> None:
         os.close(self.master)
