@@ -170,7 +170,8 @@ class CameraReader(CodeReader):
     changes. A file source ends at its end (``finished`` is set); a device or stream whose
     reads fail ``max_failed_reads`` times in a row (unplugged), or that delivers
     ``max_unusable_frames`` unusable frames in a row (a broken driver), is reopened with
-    exponential backoff. ``fps=None`` reads as fast as frames come (files in tests).
+    exponential backoff. ``fps=None`` reads as fast as frames come (files in tests). ``monotonic()``
+    paces the frames and times the dedupe window (a test's clock moves one frame's length a frame).
     """
 
     def __init__(
@@ -191,6 +192,7 @@ class CameraReader(CodeReader):
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
         open_capture: Callable[..., cv2.VideoCapture] = open_video_capture,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         if fps is not None and fps <= 0:
             raise BadDriverSetting(f"camera fps must be positive (or None for no cap), not {fps}")
@@ -208,6 +210,7 @@ class CameraReader(CodeReader):
         self._max_unusable = max_unusable_frames
         self._retry = (retry_initial_s, retry_max_s)
         self._open_capture = open_capture
+        self._monotonic = monotonic
         self._seen: dict[str, float] = {}
         self.finished = threading.Event()
         """Set when the worker has ended: a file's last frame was read, or stop() was called."""
@@ -258,7 +261,7 @@ class CameraReader(CodeReader):
     def _read(self, capture) -> str | None:
         """Reads until stopped (None), a file ends (None), or the camera is lost (the reason)."""
         failed = unusable = 0
-        next_frame = time.monotonic()
+        next_frame = self._monotonic()
         while not self._stop.is_set():
             try:
                 ok, frame = capture.read()
@@ -284,12 +287,12 @@ class CameraReader(CodeReader):
                     self._decode(gray)
             if self._period:
                 next_frame += self._period
-                pause = next_frame - time.monotonic()
+                pause = next_frame - self._monotonic()
                 if pause > 0:
                     if self._stop.wait(pause):
                         return None
                 else:
-                    next_frame = time.monotonic()  # behind: do not try to catch up
+                    next_frame = self._monotonic()  # behind: do not try to catch up
         return None
 
     def _decode(self, gray: np.ndarray) -> None:
@@ -305,7 +308,7 @@ class CameraReader(CodeReader):
         self.counts = FrameCounts(
             counts.frames + 1, counts.with_code + bool(texts), counts.decode_seconds + time.perf_counter() - began
         )
-        now = time.monotonic()
+        now = self._monotonic()
         if len(self._seen) > 256:
             self._seen = {t: s for t, s in self._seen.items() if now - s < self._dedupe_s}
         for text in dict.fromkeys(texts):

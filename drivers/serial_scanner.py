@@ -70,7 +70,8 @@ class SerialScanner(CodeReader):
 
     ``port`` is a device path (best: /dev/serial/by-id/…, stable across replugs) or any URL
     pyserial understands. The port is locked exclusively. Baud rate matters only for real
-    RS-232 adapters; CDC-ACM ignores it.
+    RS-232 adapters; CDC-ACM ignores it. ``monotonic()`` stamps each arrival of bytes (the pauses
+    between them end half a line).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class SerialScanner(CodeReader):
         retry_initial_s: float = 0.25,
         retry_max_s: float = 5.0,
         open_port: Callable[..., serial.SerialBase] = serial.serial_for_url,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         LineAssembler(max_gap_s=max_gap_s, max_length=max_length)  # fail early on bad options
         super().__init__(label or f"serial {port}", on_code, on_health, log)
@@ -94,6 +96,7 @@ class SerialScanner(CodeReader):
         self._assembler_options = dict(max_gap_s=max_gap_s, max_length=max_length)
         self._retry = (retry_initial_s, retry_max_s)
         self._open_port = open_port
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._serial: serial.SerialBase | None = None
 
@@ -144,5 +147,5 @@ class SerialScanner(CodeReader):
                 data += port.read(waiting)
             if not data:
                 continue
-            for line in assembler.feed(data, time.monotonic()):
+            for line in assembler.feed(data, self._monotonic()):
                 self._deliver(line)

@@ -117,8 +117,9 @@ class PrinterEmulator:
     def uri(self) -> str:
         return f"tcp://{self.host}:{self.port}"
 
-    def wait_for_jobs(self, count: int = 1, timeout_s: float = 5.0) -> list[bytes]:
-        """Block until ``count`` jobs were printed (or the timeout passed); returns the jobs so far."""
+    def wait_for_jobs(self, count: int = 1, timeout_s: float = 60.0) -> list[bytes]:
+        """Block until ``count`` jobs were printed (or the timeout passed); returns the jobs so far. The timeout
+        is long: a test waits it out only when the jobs never come, a loaded machine takes seconds for one."""
         deadline = time.monotonic() + timeout_s
         with self._changed:
             while len(self.jobs) < count and time.monotonic() < deadline:

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from appliance.domain.buttons import ButtonGate, PressVerdict
+from support import ANSWER_S
 
 ACCEPTED, STILL_HELD, STUCK = (
     PressVerdict.ACCEPTED,
@@ -142,7 +143,7 @@ def test_the_gate_is_safe_across_threads():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(ANSWER_S)
     assert len(verdicts) == 1600
     assert tickets(verdicts) == 1
 

@@ -18,7 +18,7 @@ from appliance.domain.core import Core
 from appliance.domain.errors import ClockNotTrusted
 from appliance.domain.snapshot import ComponentHealth
 from appliance.domain.state import StateStore
-from support import wait_for
+from support import ANSWER_S, wait_for
 from support.config import device_config_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -85,7 +85,7 @@ def test_a_running_core_rolls_over_at_local_midnight_by_itself_and_numbering_sta
     assert core.snapshot.issued_today == ()
     assert core.snapshot.waiting == ()  # yesterday's queue is closed
 
-    ticket = core.submit(IssueTicket("leave", source="test")).result(timeout=3)
+    ticket = core.submit(IssueTicket("leave", source="test")).result(ANSWER_S)
     assert (ticket.day, ticket.number, ticket.code) == (date(2026, 6, 16), 1, "A001")
 
 

@@ -13,6 +13,7 @@ from appliance.domain.component import ComponentName
 from appliance.domain.core import Core
 from appliance.domain.errors import DiskFull
 from appliance.domain.state import StateStore
+from support import ANSWER_S
 from support.config import write_device_config
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -57,18 +58,18 @@ def core_health(core):
 
 
 def test_a_full_disk_refuses_new_numbers_keeps_the_issued_ones_and_recovers_when_space_returns(core, small_disk):
-    issued = [core.submit(IssueTicket("leave")).result(timeout=5).code for _ in range(3)]
+    issued = [core.submit(IssueTicket("leave")).result(ANSWER_S).code for _ in range(3)]
     fill(small_disk)
 
     with pytest.raises(DiskFull, match="is full"):
         for _ in range(200):  # the database's free pages fill first
-            core.submit(IssueTicket("leave")).result(timeout=5)
+            core.submit(IssueTicket("leave")).result(ANSWER_S)
     assert core.running  # degraded, not dead
     assert core_health(core).state is Health.DEGRADED and "is full" in core_health(core).detail
     assert [entry.code for entry in core.snapshot.waiting][:3] == issued
 
     (small_disk / "filler").unlink()
-    after = core.submit(IssueTicket("leave")).result(timeout=5)
+    after = core.submit(IssueTicket("leave")).result(ANSWER_S)
 
     assert core_health(core).state is Health.OK
     codes = [entry.code for entry in core.snapshot.waiting]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from appliance.domain.state import StateStore
-from support import REPO_ROOT, run_seed
+from support import ANSWER_S, REPO_ROOT, run_seed
 
 ROUNDS = 40
 KILL_AFTER = (0.0, 0.4)  # seconds after the child reported its first ticket
@@ -89,11 +89,11 @@ def run_child_and_kill(db_path: Path, delay: float) -> tuple[list[str], str]:
     )
     # The delay counts from the child's first ticket, so that every kill lands in rapid issuing
     # however slowly Python starts on a loaded machine (or an old Pi).
-    ready, _, _ = select.select([child.stdout], [], [], 30)
+    ready, _, _ = select.select([child.stdout], [], [], ANSWER_S)
     first = child.stdout.readline() if ready else b""
     time.sleep(delay)
     child.send_signal(signal.SIGKILL)
-    out, err = child.communicate(timeout=30)
+    out, err = child.communicate(timeout=ANSWER_S)
     out = first + out
     assert child.returncode == -signal.SIGKILL, f"the child ended by itself ({child.returncode}): {err.decode()}"
     lines = out.decode().split("\n")[:-1]  # a line cut off by the kill was never reported

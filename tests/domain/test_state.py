@@ -16,7 +16,7 @@ import pytest
 from appliance.domain.errors import NumbersExhausted, StateError
 from appliance.domain.numbering import fallback_block, office_range
 from appliance.domain.state import APPLICATION_ID, SCHEMA_VERSION, Appointment, StateStore, Ticket
-from support import REPO_ROOT
+from support import ANSWER_S, REPO_ROOT
 
 MONDAY = date(2026, 3, 9)
 TUESDAY = date(2026, 3, 10)
@@ -349,7 +349,7 @@ def test_a_second_process_cannot_open_state_that_a_running_one_owns(tmp_path):
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        timeout=30,
+        timeout=ANSWER_S,
     )
     assert child.returncode != 0
     assert "in use by another running entrance-appliance" in child.stderr

@@ -11,7 +11,7 @@ import qrcode
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.camera import CameraReader, FrameCounts, capture_target, frame_to_gray, open_video_capture
-from support import wait_for
+from support import ANSWER_S, wait_for
 from support.readers import Recorder, started
 
 SIZE = (640, 480)
@@ -40,6 +40,37 @@ def record(path, payloads: list[str | None], fps: int = 10) -> str:
         writer.write(frame_with(payload))
     writer.release()
     return str(path)
+
+
+class FrameClock:
+    """Time as a recorded video tells it: each frame read moves it on by one frame's length, however long the
+    machine takes to read and decode the frame. ``open`` opens the video with its reads ticking this clock."""
+
+    def __init__(self, fps: float):
+        self.now, self.frame_s = 1000.0, 1.0 / fps
+
+    def __call__(self) -> float:
+        return self.now
+
+    def open(self, source, **options) -> "TickingCapture":
+        return TickingCapture(open_video_capture(source, **options), self)
+
+
+class TickingCapture:
+    """A capture whose every read moves ``clock`` on by one frame's length."""
+
+    def __init__(self, capture, clock: FrameClock):
+        self.capture, self.clock = capture, clock
+
+    def isOpened(self):  # noqa: N802  (OpenCV's name)
+        return self.capture.isOpened()
+
+    def read(self):
+        self.clock.now += self.clock.frame_s
+        return self.capture.read()
+
+    def release(self):
+        self.capture.release()
 
 
 def codes_of(recorder: Recorder) -> list[str]:
@@ -79,9 +110,11 @@ class ScriptedCapture:
 
 def test_a_recorded_video_yields_each_code_once(tmp_path):
     video = record(tmp_path / "entrance.avi", [None] * 3 + [CODE_A] * 5 + [None] * 2 + [CODE_B] * 3 + [CODE_A] * 3)
-    recorder = Recorder()
-    camera = started(CameraReader(video, recorder.on_code, recorder.on_health, fps=None))
-    assert camera.wait_finished(10)
+    recorder, clock = Recorder(), FrameClock(fps=10)
+    camera = started(
+        CameraReader(video, recorder.on_code, recorder.on_health, fps=None, open_capture=clock.open, monotonic=clock)
+    )
+    assert camera.wait_finished(ANSWER_S)
     assert codes_of(recorder) == [CODE_A, CODE_B]  # A again within 5 s counts once
     assert camera.frames_read == 16 and camera.frames_unusable == 0
     assert recorder.all_health == [("ok", f"{video} open")]
@@ -90,9 +123,19 @@ def test_a_recorded_video_yields_each_code_once(tmp_path):
 def test_a_code_seen_again_after_the_window_counts_again_and_one_held_up_counts_once(tmp_path):
     # At 20 frames a second: A held for 0.4 s, gone for 0.6 s, back; the window is 0.3 s.
     video = record(tmp_path / "again.avi", [CODE_A] * 8 + [None] * 12 + [CODE_A] * 2)
-    recorder = Recorder()
-    camera = started(CameraReader(video, recorder.on_code, recorder.on_health, fps=20, dedupe_s=0.3))
-    assert camera.wait_finished(10)
+    recorder, clock = Recorder(), FrameClock(fps=20)
+    camera = started(
+        CameraReader(
+            video,
+            recorder.on_code,
+            recorder.on_health,
+            fps=None,
+            dedupe_s=0.3,
+            open_capture=clock.open,
+            monotonic=clock,
+        )
+    )
+    assert camera.wait_finished(ANSWER_S)
     assert codes_of(recorder) == [CODE_A, CODE_A]
 
 
@@ -102,7 +145,7 @@ def test_the_frame_rate_is_capped(tmp_path):
     video = record(tmp_path / "idle.avi", [None] * 9)
     recorder = Recorder()
     began = time.monotonic()
-    started(CameraReader(video, recorder.on_code, recorder.on_health, fps=25)).wait_finished(10)
+    started(CameraReader(video, recorder.on_code, recorder.on_health, fps=25)).wait_finished(ANSWER_S)
     assert time.monotonic() - began >= 8 / 25
 
 
@@ -301,7 +344,7 @@ def test_payloads_never_reach_the_log_only_their_short_hash(tmp_path, caplog):
         raise ValueError(f"rejected {text}")
 
     recorder = Recorder()
-    started(CameraReader(video, failing_on_code, recorder.on_health, fps=None)).wait_finished(10)
+    started(CameraReader(video, failing_on_code, recorder.on_health, fps=None)).wait_finished(ANSWER_S)
     assert CODE_A not in caplog.text and CODE_B not in caplog.text
     assert short_hash(CODE_A) in caplog.text and short_hash(CODE_B) in caplog.text
 
@@ -316,7 +359,7 @@ def test_stop_returns_promptly_from_a_capped_camera():
     )
     recorder.wait_health("ok")
     # Between two frames a hundred seconds apart: stop() ends the pause instead of waiting it out.
-    assert camera.stop(timeout=30) and camera.finished.is_set()
+    assert camera.stop(timeout=ANSWER_S) and camera.finished.is_set()
 
 
 def test_a_stream_password_never_reaches_health_or_logs(caplog):
@@ -358,6 +401,6 @@ def test_a_camera_counts_the_frames_it_decoded_and_those_with_a_code(tmp_path):
     video = record(tmp_path / "counted.avi", [None] * 3 + [CODE_A] * 5)
     recorder = Recorder()
     camera = started(CameraReader(video, recorder.on_code, recorder.on_health, fps=None))
-    assert camera.wait_finished(10)
+    assert camera.wait_finished(ANSWER_S)
     assert (camera.counts.frames, camera.counts.with_code) == (8, 5)
     assert camera.counts.decode_seconds > 0

@@ -10,7 +10,7 @@ import pytest
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.code_reader import FAILED, OK, CodeReader
-from support import REPO_ROOT
+from support import ANSWER_S, REPO_ROOT
 from support.readers import Recorder, started
 
 
@@ -80,7 +80,7 @@ def test_health_is_reported_on_changes_only():
             recorder,
         )
     )
-    assert reader.done.wait(3) and reader.stop()
+    assert reader.done.wait(ANSWER_S) and reader.stop()
     assert recorder.all_health == [(FAILED, "unplugged"), (OK, "open"), (FAILED, "unplugged")]
     assert reader.health == (FAILED, "unplugged")
 
@@ -94,7 +94,7 @@ def test_a_failing_owner_neither_stops_the_reader_nor_sees_the_code_in_the_log(c
         recorder.on_code(text, source)
 
     reader = started(ScriptedReader([("code", "SECRET-1"), ("code", "next")], recorder, on_code))
-    assert reader.done.wait(3) and reader.stop()
+    assert reader.done.wait(ANSWER_S) and reader.stop()
     assert recorder.next_code() == ("next", "scripted") and reader.codes_read == 2
     assert "SECRET" not in caplog.text and short_hash("SECRET-1") in caplog.text
 
@@ -104,7 +104,7 @@ def test_stop_says_when_the_worker_did_not_end():
 
     class Stuck(CodeReader):
         def _run(self):
-            release.wait(10)
+            release.wait(ANSWER_S)
 
     reader = started(Stuck("stuck", print, print, logging.getLogger("test")))
     try:

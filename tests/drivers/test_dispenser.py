@@ -26,7 +26,7 @@ from appliance.drivers.dispenser import TicketDispenser, wait_page_url
 from appliance.printer.connection import open_printer
 from appliance.printer.emulator import PrinterEmulator
 from appliance.printer.render import render
-from support import ANSWER_S
+from support import ANSWER_S, wait_for
 from support.ocr import read_page, similarity
 
 MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -49,7 +49,7 @@ class Recorder:
     def beep(self, kind):
         self.beeps.append(kind)
 
-    def wait_answer(self, timeout=10):
+    def wait_answer(self, timeout=ANSWER_S):
         assert self.answered.wait(timeout), "no answer on the kiosk screen"
         self.answered.clear()
         return self.answers[-1]
@@ -73,15 +73,6 @@ class PaperRunsOutAfterTheCut(PrinterEmulator):
         super()._finish(job)
         if len(self.jobs) == 1:
             self.mode = "paper_out"
-
-
-def until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture
@@ -174,7 +165,7 @@ def test_a_press_prints_the_number_the_office_drew_and_confirms_it_under_the_dra
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A042" and drawn == ["leave"]
     assert b"A042" in emulator.wait_for_jobs(1)[0]
-    (event,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_issued"]
+    (event,) = [e for e in core.submit(TakeOutbox(10)).result(ANSWER_S) if e.kind == "ticket_issued"]
     assert (event.key, event.body["code"]) == (key, "A042")
 
 
@@ -272,9 +263,9 @@ def test_a_printer_that_cannot_print_consumes_no_number_and_says_out_of_order(ki
 
 def test_recovery_is_detected_by_itself_and_the_next_press_prints(kiosk):
     emulator, core, dispenser, recorder = kiosk(mode="paper_out")
-    assert until(lambda: printer_health(core) and printer_health(core).state is Health.FAILED)
+    wait_for(lambda: printer_health(core) and printer_health(core).state is Health.FAILED)
     emulator.mode = "ready"
-    assert until(lambda: printer_health(core).state is Health.OK)
+    wait_for(lambda: printer_health(core).state is Health.OK)
     assert recorder.states[-1] is PanelState.READY and dispenser.out_of_order is None
     dispenser.request("documents")
     assert recorder.wait_answer().code == "C001"
@@ -287,11 +278,11 @@ def test_paper_running_out_before_the_cut_voids_the_number_for_good(kiosk):
     assert answer.message.title.render() == "Außer Betrieb" and recorder.beeps == [Beep.REFUSED]
     assert core.snapshot.waiting == ()  # a voided number is never called
     assert dict(core.snapshot.issued_today) == {"leave": 1}  # ...and never issued again
-    (void,) = [e for e in core.submit(TakeOutbox(10)).result(5) if e.kind == "ticket_void"]
+    (void,) = [e for e in core.submit(TakeOutbox(10)).result(ANSWER_S) if e.kind == "ticket_void"]
     assert (void.body["code"], void.body["reason"]) == ("A001", "printer: before the cut: paper out")
     assert printer_health(core).detail == "before the cut: paper out"
     emulator.mode = "ready"
-    assert until(lambda: printer_health(core).state is Health.OK)
+    wait_for(lambda: printer_health(core).state is Health.OK)
     dispenser.request("leave")
     assert recorder.wait_answer().code == "A002"
 
@@ -328,12 +319,23 @@ def test_one_concerns_presses_closer_than_the_gap_give_one_ticket_and_are_told_s
 
 
 def test_a_full_queue_is_told_busy_on_the_kiosk_and_to_the_asker(kiosk):
-    # Nothing is served, the queue fills; a short timeout keeps the stop at the end short.
-    emulator, core, dispenser, recorder = kiosk(mode="hung", printer_timeout_s=1.0)
-    time.sleep(0.3)  # the dispenser is stuck asking the hung printer; whatever comes now waits
-    told = [dispenser.request("leave") for _ in range(10)]
+    # The first visitor's number is slow to come (the office answers late), and stays so until the test
+    # lets it come: the dispenser serves nothing meanwhile, however slow or fast the machine.
+    serving, office_answers = threading.Event(), threading.Event()
 
-    assert told.count("pressed") <= 5  # the queue of 4, and one the dispenser may have taken already
+    def slow_office(concern):
+        serving.set()
+        office_answers.wait(ANSWER_S)
+
+    emulator, core, dispenser, recorder = kiosk(draw=slow_office)
+    try:
+        assert dispenser.request("leave") == "pressed"
+        assert serving.wait(ANSWER_S), "the dispenser never took the first press"
+        told = [dispenser.request("leave") for _ in range(10)]
+    finally:
+        office_answers.set()
+
+    assert told.count("pressed") == 4  # the queue holds 4
     assert told[-1].startswith("busy: 4 tickets are waiting for the printer")
     assert any(a.message.title.render() == TRY_AGAIN.title.render() for a in recorder.answers)
 
@@ -364,17 +366,18 @@ def test_the_morning_list_prints_each_appointment_without_names_once_a_day(kiosk
     assert job.index(b"08:15") < job.index(b"09:30") and b"T007" in job and b"T021" in job
     assert b"T030" not in job  # cancelled
     dispenser.print_day_list(scheduled=True)  # the scheduled run happens once a day
-    time.sleep(0.5)
-    assert len(emulator.jobs) == 1
+    dispenser.request("leave")  # served after that run was asked for: its ticket shows the run is done
+    assert recorder.wait_answer().code == "A001"
+    assert len(emulator.wait_for_jobs(2)) == 2 and b"A001" in emulator.jobs[1]
 
 
 def test_a_printer_that_cannot_be_reached_is_out_of_order_and_says_why(kiosk):
     emulator, core, dispenser, recorder = kiosk()
-    assert until(lambda: printer_health(core) and printer_health(core).state is Health.OK)
+    wait_for(lambda: printer_health(core) and printer_health(core).state is Health.OK)
 
     emulator.stop()  # unplugged: nothing listens on its port any more
 
-    assert until(lambda: "cannot reach the printer" in (printer_health(core).detail or ""))
+    wait_for(lambda: "cannot reach the printer" in (printer_health(core).detail or ""))
     assert printer_health(core).state is Health.FAILED
     dispenser.request("leave")
     assert recorder.wait_answer().message.title.render() == "Außer Betrieb"
@@ -420,7 +423,7 @@ def test_a_day_list_asked_for_while_the_printer_is_out_waits_and_prints_when_it_
         appointments=[Appointment("1", "test-office", day, time_of_day(9, 30), "pension", "T021")],
     )
     dispenser.print_day_list()
-    assert until(lambda: "the day list waits for the printer" in caplog.text)
+    wait_for(lambda: "the day list waits for the printer" in caplog.text)
     assert emulator.jobs == []
 
     emulator.mode = "ready"  # paper in: the morning run, due since 07:00, prints by itself
@@ -488,11 +491,11 @@ def test_a_health_report_that_fails_once_no_longer_ends_the_dispenser_and_loses_
             TimeoutError("the core did not confirm within 10 s"),
         ),
     )
-    assert until(lambda: dispenser.failure() is not None)
+    wait_for(lambda: dispenser.failure() is not None)
     dispenser.request("leave")  # a visitor presses while the dispenser is down
 
     supervision.later(0.0)
-    assert until(lambda: printer_health(core).state is Health.FAILED)
+    wait_for(lambda: printer_health(core).state is Health.FAILED)
     health = printer_health(core)
     assert "TimeoutError: the core did not confirm within 10 s" in health.detail
     assert "restarting in 1 s" in health.detail
@@ -503,7 +506,7 @@ def test_a_health_report_that_fails_once_no_longer_ends_the_dispenser_and_loses_
     assert recorder.wait_answer().code == "A001"
     assert dispenser.failure() is None
     assert supervision.supervisor.status()[0]["restarts"] == 1
-    assert until(lambda: printer_health(core).state is Health.OK)
+    wait_for(lambda: printer_health(core).state is Health.OK)
 
 
 def test_a_bug_while_serving_a_press_answers_that_visitor_and_the_next_press_prints(kiosk):
@@ -515,7 +518,7 @@ def test_a_bug_while_serving_a_press_answers_that_visitor_and_the_next_press_pri
     dispenser.request("leave")
     assert recorder.wait_answer().message.title.render("de") == "Außer Betrieb"
     assert recorder.beeps == [Beep.REFUSED]
-    assert until(lambda: dispenser.failure() == "RuntimeError: a bug")
+    wait_for(lambda: dispenser.failure() == "RuntimeError: a bug")
 
     supervision.later(0.0)
     supervision.later(1.0)

@@ -7,7 +7,6 @@ the button rules run on a fake monotonic clock, so a 30 s stuck button takes no 
 import importlib.util
 import os
 import threading
-import time
 
 import pytest
 from gpiozero import Device
@@ -18,10 +17,10 @@ from appliance.domain.errors import ApplianceError
 from appliance.domain.panel import Beep, PanelState
 from appliance.drivers.errors import BadDriverSetting, GpioUnavailable
 from appliance.drivers.gpio import BEEPS, GpioPanel
+from support import wait_for
 
 LEAVE, DOCUMENTS = 17, 27
 READY_LED, PRINTING_LED, FAULT_LED, BUZZER = 5, 6, 13, 19
-WAIT_S = 15.0  # the longest any condition below may take (only a failing test waits it out); normally milliseconds
 
 
 class FakeMonotonic:
@@ -54,18 +53,10 @@ class Recorder:
             self.calls.append(argument)
 
 
-def wait_until(condition, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")
-        time.sleep(0.002)
-
-
 def wait_for_checks(clock: FakeMonotonic, passes: int = 3) -> None:
     """Lets the panel's stuck check run a few times (each pass reads the clock)."""
     start = clock.reads
-    wait_until(lambda: clock.reads >= start + passes)
+    wait_for(lambda: clock.reads >= start + passes, what=f"{passes} passes of the stuck check", every=0.002)
 
 
 @pytest.fixture
@@ -132,7 +123,7 @@ def press(pin, clock, held_s: float = 0.2, then_s: float = 0.0) -> None:
 
 def test_a_press_on_the_pin_reaches_on_press_once(panel, factory, clock, presses):
     press(factory.pin(LEAVE), clock)
-    wait_until(lambda: presses.calls)
+    wait_for(lambda: presses.calls)
     wait_for_checks(clock)
     assert presses.calls == ["leave"]
 
@@ -165,7 +156,7 @@ def test_a_stuck_button_is_reported_gives_no_tickets_and_recovers(panel, factory
     pin.drive_low()
     assert presses.calls == ["leave"]  # the visitor's press, before anyone knows it is stuck
     clock.advance(30.0)
-    wait_until(lambda: faults.calls)
+    wait_for(lambda: faults.calls)
     assert faults.calls == ["button for 'leave' (GPIO17) held for 30 s: stuck or wired wrong"]
 
     for _ in range(5):  # the jammed contact chatters: still no tickets, no second fault
@@ -179,7 +170,7 @@ def test_a_stuck_button_is_reported_gives_no_tickets_and_recovers(panel, factory
 
     pin.drive_high()
     clock.advance(1.0)
-    wait_until(lambda: len(faults.calls) == 2)
+    wait_for(lambda: len(faults.calls) == 2)
     assert faults.calls[1] == "button for 'leave' (GPIO17) released: back in service"
     press(pin, clock)
     assert presses.calls == ["leave", "documents", "leave"]
@@ -197,7 +188,7 @@ def test_a_button_down_at_start_gives_no_ticket_and_is_reported(make_panel, fact
     factory.pin(LEAVE, pin_class=ShortedToGround)  # wired wrong before the appliance started
     make_panel()
     clock.advance(30.0)
-    wait_until(lambda: faults.calls)
+    wait_for(lambda: faults.calls)
     assert presses.calls == []
     assert faults.calls == ["button for 'leave' (GPIO17) held for 30 s: stuck or wired wrong"]
 
@@ -210,7 +201,7 @@ def test_a_lost_release_edge_does_not_put_the_button_out_of_order(factory, clock
     pin.edges = "falling"  # the pin library drops the release edge
     pin.drive_high()
     pin.edges = "both"
-    wait_until(lambda: not gate.is_held("leave"))  # the check read the level instead
+    wait_for(lambda: not gate.is_held("leave"))  # the check read the level instead
     clock.advance(40.0)
     wait_for_checks(clock)
     assert faults.calls == []
@@ -235,7 +226,7 @@ def test_printing_blinks_the_printing_led(panel, factory):
     printing.clear_states()
 
     panel.show(PanelState.PRINTING)
-    wait_until(lambda: len(printing.states) >= 5)  # the initial state and four toggles
+    wait_for(lambda: len(printing.states) >= 5)  # the initial state and four toggles
     levels = [s.state for s in printing.states]
     assert levels[:5] == [False, True, False, True, False]
     assert (ready.state, fault.state) == (False, False)
@@ -250,11 +241,11 @@ def test_the_buzzer_plays_its_pattern(panel, factory, kind, beeps):
     pin.clear_states()
     panel.beep(kind)
     expected = [False] + [True, False] * beeps
-    wait_until(lambda: len(pin.states) >= len(expected))
+    wait_for(lambda: len(pin.states) >= len(expected))
     assert [s.state for s in pin.states] == expected
     on_times = [s.timestamp for s in pin.states[2::2]]  # time spent on before each switch-off
-    # As long as the pattern says; the upper bound only catches a beep that never ends, not a slow machine.
-    assert all(BEEPS[kind].on_s * 0.9 <= t <= BEEPS[kind].on_s + 2 for t in on_times), on_times
+    # At least as long as the pattern says (a loaded machine only lengthens a beep); that it ends, the wait shows.
+    assert all(BEEPS[kind].on_s * 0.9 <= t for t in on_times), on_times
 
 
 def test_stop_releases_the_pins(make_panel, factory, clock):
@@ -367,7 +358,7 @@ def test_a_stuck_check_that_dies_is_told_to_the_supervisor(make_panel, clock):
             raise RuntimeError("a bug in the gate")
 
     panel = make_panel(gate=BrokenGate())
-    wait_until(lambda: panel.failure() is not None)
+    wait_for(lambda: panel.failure() is not None)
     assert panel.failure() == "RuntimeError: a bug in the gate"
 
 
@@ -381,7 +372,7 @@ def test_control_buttons_reach_on_control_one_per_press_and_without_a_gap(make_p
     for _ in range(3):  # a visitor steps through the languages as fast as they like
         press(factory.pin(LANGUAGE), clock, held_s=0.1, then_s=0.1)
     press(factory.pin(REPEAT), clock, held_s=5.0)  # held down: still one repeat
-    wait_until(lambda: len(controls.calls) == 4)
+    wait_for(lambda: len(controls.calls) == 4)
     wait_for_checks(clock)
 
     assert controls.calls == ["language", "language", "language", "repeat"] and presses.calls == []
@@ -391,7 +382,7 @@ def test_a_stuck_control_button_is_reported_by_its_name(make_panel, factory, clo
     panel = make_panel(controls={"repeat": REPEAT}, on_control=Recorder())
     factory.pin(REPEAT).drive_low()
     clock.advance(31)
-    wait_until(lambda: faults.calls)
+    wait_for(lambda: faults.calls)
 
     assert faults.calls == ["repeat button (GPIO20) held for 30 s: stuck or wired wrong"]
     assert panel.stuck == ("repeat",)

@@ -1,13 +1,12 @@
 """Serial-mode scanners: lines from a pseudo-terminal pair standing in for /dev/ttyACM0."""
 
 import logging
-import time
 
 import pytest
 
 from appliance.domain.journal import short_hash
 from appliance.drivers.serial_scanner import LineAssembler, SerialScanner
-from support import wait_for
+from support import ANSWER_S, wait_for
 from support.readers import Pty, Recorder, started
 
 
@@ -42,12 +41,13 @@ def test_cr_lf_and_crlf_each_end_one_code(link):
 
 def test_a_code_split_over_packets_is_joined(link):
     pty, recorder = Pty(link), Recorder()
-    # A gap far longer than the pause below: on a loaded machine the 20 ms may take much longer,
-    # and this test is about joining packets, not about the gap (the next test is).
-    scanner = start(link, recorder, max_gap_s=10.0)
+    # The scanner's clock stands still: this test is about joining packets, not about the gap (the next
+    # test is), so however long the machine takes between the two, they come within it.
+    stamps = []
+    scanner = start(link, recorder, monotonic=lambda: stamps.append(None) or 1000.0)
     try:
         pty.write(b"SPLIT-")
-        time.sleep(0.02)
+        wait_for(lambda: stamps, what="the scanner reading the first packet")  # two packets, read apart
         pty.write(b"CODE\r")
         assert recorder.next_code()[0] == "SPLIT-CODE"
     finally:
@@ -57,13 +57,15 @@ def test_a_code_split_over_packets_is_joined(link):
 
 def test_half_a_line_then_a_pause_is_dropped(link):
     pty, recorder = Pty(link), Recorder()
-    scanner = start(link, recorder, max_gap_s=0.05)
+    # The scanner's clock says each arrival came a second after the one before: a pause twenty times the
+    # gap, however long the machine really takes between the two writes.
+    stamps = []
+    scanner = start(link, recorder, max_gap_s=0.05, monotonic=lambda: stamps.append(None) or float(len(stamps)))
     try:
         pty.write(b"HALF-OF-A")
-        # The pause starts once the scanner has the half: a thread that a loaded machine holds back
-        # would otherwise read both writes at once, with no pause between them.
-        wait_for(lambda: pty.unread() == 0, what="the scanner reading the half")
-        time.sleep(0.5)
+        # The half is read and stamped before the rest is sent: a thread that a loaded machine holds back
+        # would otherwise read both at once, with no pause between them.
+        wait_for(lambda: stamps, what="the scanner reading the half")
         pty.write(b"WHOLE\r\n")
         assert recorder.next_code()[0] == "WHOLE"
         assert recorder.no_code()
@@ -129,7 +131,7 @@ def test_stop_returns_promptly_while_the_reader_waits_for_bytes(link):
     pty, recorder = Pty(link), Recorder()
     scanner = start(link, recorder)
     # False if the reader were left waiting for bytes that never come.
-    assert scanner.stop(timeout=30)
+    assert scanner.stop(timeout=ANSWER_S)
     pty.unplug()
 
 

@@ -2,6 +2,7 @@
 
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from appliance.printer.connection import open_printer
 from appliance.printer.emulator import MODES, PrinterEmulator, render, render_png
 from appliance.printer.layout import ticket_bytes
 from appliance.printer.status import PrinterState, printer_status
-from support import ANSWER_S, REPO_ROOT, stop_process
+from support import ANSWER_S, REPO_ROOT, stop_process, wait_for
 from support.ocr import read_page, similarity
 
 TICKET = sample_ticket(datetime(2026, 11, 25, 9, 14, tzinfo=ZoneInfo("Europe/Berlin")))
@@ -35,7 +36,7 @@ def emulator(tmp_path):
 
 def print_ticket(emulator, content=TICKET, **layout) -> bytes:
     data = ticket_bytes(content, profile=layout.pop("profile", "TM-T88V"), paper_width_mm=80, **layout)
-    with open_printer(emulator.uri, timeout_s=2) as connection:
+    with open_printer(emulator.uri, timeout_s=ANSWER_S) as connection:
         assert printer_status(connection, ANSWER_S).can_print
         connection.write(data)
     emulator.wait_for_jobs(len(emulator.jobs) + 1)
@@ -157,9 +158,7 @@ def test_nothing_comes_out_while_the_paper_cannot_move(emulator, mode):
     data = ticket_bytes(TICKET, profile=None, paper_width_mm=80)
     with open_printer(emulator.uri) as connection:
         connection.write(data)
-    deadline = time.monotonic() + 2
-    while not emulator.not_printed and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: emulator.not_printed, what="the job taken in without printing")
     assert emulator.jobs == [] and emulator.not_printed == [data] and emulator.pngs == []
 
 
@@ -231,6 +230,12 @@ def test_a_hung_emulator_accepts_the_connection_but_takes_no_data(emulator):
                 sock.sendall(b"x" * 65536)
 
 
+def line_from(process: subprocess.Popen) -> str:
+    """The program's next line on stdout; a program that says nothing fails the test instead of hanging it."""
+    assert select.select([process.stdout], [], [], ANSWER_S)[0], f"{process.args} printed no line within {ANSWER_S} s"
+    return process.stdout.readline()
+
+
 @pytest.mark.slow  # starts a Python process: make test runs it, make test-fast leaves it out
 def test_the_emulator_runs_as_a_command_and_writes_pngs(tmp_path):
     out = tmp_path / "out"
@@ -241,12 +246,12 @@ def test_the_emulator_runs_as_a_command_and_writes_pngs(tmp_path):
         text=True,
     )
     try:
-        banner = process.stdout.readline()
+        banner = line_from(process)
         assert banner.startswith("printer emulator on tcp://127.0.0.1:")
         uri = banner.split()[3].rstrip(",")
         with open_printer(uri) as connection:
             connection.write(ticket_bytes(TICKET, profile=None, paper_width_mm=80))
-        assert process.stdout.readline().startswith("job 1:")
+        assert line_from(process).startswith("job 1:")
         assert (out / "A042.png").exists()
     finally:
         assert stop_process(process) == 0
@@ -272,10 +277,10 @@ def test_the_emulator_program_ends_on_sigterm_with_a_printer_connection_open():
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     try:
-        port = int(program.stdout.readline().split("tcp://127.0.0.1:")[1].split(",")[0])
-        with socket.create_connection(("127.0.0.1", port), timeout=5):  # a sender the hung printer never reads
+        port = int(line_from(program).split("tcp://127.0.0.1:")[1].split(",")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_S):  # a sender the hung printer never reads
             program.send_signal(signal.SIGTERM)
-            assert program.wait(timeout=10) == 0
+            assert program.wait(timeout=ANSWER_S) == 0
     finally:
         if program.poll() is None:
             program.kill()

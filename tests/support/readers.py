@@ -1,15 +1,11 @@
 """What a code reader hands its owner, recorded so tests can wait on it; a pseudo-terminal as a
 serial scanner."""
 
-import fcntl
 import os
 import queue
-import struct
-import termios
 import time
 
-# How long a code or a health report may take: only how long a failing test takes, so generous for a loaded machine.
-WAIT = 15.0
+from support import ANSWER_S
 
 
 class Recorder:
@@ -28,7 +24,7 @@ class Recorder:
         self.health.put((state, detail))
 
     def wait_health(self, state: str) -> str:
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + ANSWER_S
         while time.monotonic() < deadline:
             try:
                 got, detail = self.health.get(timeout=max(0.01, deadline - time.monotonic()))
@@ -36,10 +32,10 @@ class Recorder:
                 break
             if got == state:
                 return detail
-        raise AssertionError(f"no {state!r} health within {WAIT} s; saw {self.all_health}")
+        raise AssertionError(f"no {state!r} health within {ANSWER_S} s; saw {self.all_health}")
 
     def next_code(self) -> tuple[str, str]:
-        return self.codes.get(timeout=WAIT)
+        return self.codes.get(timeout=ANSWER_S)
 
     def no_code(self, wait: float = 0.2) -> bool:
         try:
@@ -63,14 +59,6 @@ class Pty:
 
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
-
-    def unread(self) -> int:
-        """How many written bytes the scanner has not read yet (the terminal's input queue)."""
-        slave = os.open(self.slave_path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-        try:
-            return struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0" * 4))[0]
-        finally:
-            os.close(slave)
 
     def unplug(self) -> None:
         os.close(self.master)
