@@ -45,7 +45,7 @@ def exchange(path, data: bytes) -> bytes:
 
 
 def test_status_request_gets_the_handlers_answer_back_unchanged(server, socket_path):
-    assert request(socket_path, "status") == STATUS
+    assert request(socket_path, "status", timeout=ANSWER_S) == STATUS
 
 
 def test_each_request_is_one_json_line_and_each_answer_is_one_json_line(server, socket_path):
@@ -58,7 +58,7 @@ def test_each_request_is_one_json_line_and_each_answer_is_one_json_line(server, 
 def test_unknown_request_gets_an_error_naming_the_known_requests(server, socket_path):
     assert json.loads(exchange(socket_path, b'{"request": "reboot"}\n')) == {"error": "unknown request; known: status"}
     with pytest.raises(ControlError, match="answered: unknown request; known: status"):
-        request(socket_path, "reboot")
+        request(socket_path, "reboot", timeout=ANSWER_S)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_garbage_and_clients_hanging_up_early_do_not_stop_the_server(server, soc
         client.connect(str(socket_path))  # connects and leaves without a word
     exchange(socket_path, b"not json\n")
 
-    assert request(socket_path, "status") == STATUS
+    assert request(socket_path, "status", timeout=ANSWER_S) == STATUS
 
 
 def test_a_client_hanging_up_early_leaves_no_unprefixed_traceback_on_stderr(server, socket_path, capfd):
@@ -87,7 +87,7 @@ def test_a_client_hanging_up_early_leaves_no_unprefixed_traceback_on_stderr(serv
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.connect(str(socket_path))
         client.sendall(b"\xff" * 10_240)
-    assert request(socket_path, "status") == STATUS
+    assert request(socket_path, "status", timeout=ANSWER_S) == STATUS
     time.sleep(0.2)  # the first connection's thread writes its answer into the void by now
 
     assert capfd.readouterr().err == ""
@@ -101,8 +101,8 @@ def test_a_handler_that_fails_gives_an_error_answer_and_the_server_goes_on(socke
     server.start()
     try:
         with pytest.raises(ControlError, match="database is locked"):
-            request(socket_path, "broken")
-        assert request(socket_path, "status") == STATUS
+            request(socket_path, "broken", timeout=ANSWER_S)
+        assert request(socket_path, "status", timeout=ANSWER_S) == STATUS
     finally:
         server.close()
 
@@ -119,7 +119,7 @@ def test_stale_socket_file_left_by_a_killed_daemon_is_replaced_on_start(socket_p
     server = ControlServer(socket_path, {"status": lambda request: STATUS})
     server.start()
     try:
-        assert request(socket_path, "status") == STATUS
+        assert request(socket_path, "status", timeout=ANSWER_S) == STATUS
     finally:
         server.close()
 
@@ -147,7 +147,7 @@ def test_a_second_server_refuses_to_take_over_a_live_socket(tmp_path):
     try:
         with pytest.raises(ApplianceError, match="already answers"):
             ControlServer(path, {"status": lambda request: "second"})
-        assert request(path, "status") == "first"
+        assert request(path, "status", timeout=ANSWER_S) == "first"
     finally:
         first.close()
 

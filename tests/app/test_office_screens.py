@@ -29,9 +29,11 @@ QUEUE_REGIONS = ("call", "recent", "next")
 
 @pytest.fixture
 def office(tmp_path):
-    office = Office(tmp_path, frames=True).start(booked=2)
-    yield office
-    office.stop()
+    office = Office(tmp_path, frames=True)
+    try:
+        yield office.start(booked=2)
+    finally:  # also after a start that failed half-way: what it started is stopped
+        office.stop()
 
 
 def frame(office: Office, name: str) -> pygame.Surface | None:

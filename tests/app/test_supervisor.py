@@ -266,12 +266,12 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
     with socket.create_server(("127.0.0.1", port)):  # someone else holds the push port
         appliance.start()
         try:
-            status = request(config.core.control_socket, "status")
+            status = request(config.core.control_socket, "status", timeout=ANSWER_S)
             push = next(c for c in status["supervised"] if c["name"] == "push")
             assert push["state"] == "failed" and "Address already in use" in push["last_error"]
             text = wait_for(
                 lambda: (
-                    (text := format_status(request(config.core.control_socket, "status")))
+                    (text := format_status(request(config.core.control_socket, "status", timeout=ANSWER_S)))
                     and "push         failed" in text
                     and text
                 ),
@@ -288,10 +288,10 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
             raise
     try:  # the port is free again: the restart succeeds
         wait_for(
-            lambda: request(config.core.control_socket, "status")["supervised"][-1]["state"] == "ok",
+            lambda: request(config.core.control_socket, "status", timeout=ANSWER_S)["supervised"][-1]["state"] == "ok",
             what="the push endpoint restarted",
         )
-        status = request(config.core.control_socket, "status")
+        status = request(config.core.control_socket, "status", timeout=ANSWER_S)
         assert status["supervised"][-1]["restarts"] >= 1
         assert "restarted " in format_status(status) and "last error: did not start: OSError" in format_status(status)
     finally:
