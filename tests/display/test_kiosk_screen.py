@@ -109,7 +109,9 @@ class Kiosk:
 
 @pytest.fixture
 def kiosk(tmp_path):
-    """Starts the kiosk layout (touch on, a window on the dummy driver) against a fake daemon."""
+    """Starts the kiosk layout (touch on, a window on the dummy driver) against a fake daemon. On the snapshot's
+    clock: an answer made with the view's time is new when it arrives, however long a loaded machine takes to
+    deliver it (on the wall clock, one older than ``answer_s`` by then is taken as the last visitor's)."""
     running = []
 
     def start(view: dict, *, rotation=0, answer_s=15.0, monitor_options=None, **server_options) -> Kiosk:
@@ -126,7 +128,7 @@ def kiosk(tmp_path):
                         layout="kiosk",
                         touch=True,
                         answer_s=answer_s,
-                        **(monitor_options or {}),
+                        **({"clock": "snapshot"} | (monitor_options or {})),
                     ),
                     on_frame=screen.keep,
                     stop=stop,
