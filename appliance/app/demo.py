@@ -34,7 +34,7 @@ from appliance.app.demo_office import (
     write_site_file,
 )
 from appliance.app.demo_output import DemoOutput, Progress
-from appliance.app.demo_people import AGREE_WITHIN_S, Counters, Visitors
+from appliance.app.demo_people import Counters, Visitors
 from appliance.domain.checkin import CheckInRules, LatePolicy
 from appliance.domain.clock import SystemClock
 from appliance.domain.codes import (
@@ -54,6 +54,9 @@ DEMO_SITE = "demo-office"
 KIOSKS = ("demo-kiosk-1", "demo-kiosk-2")
 MONITORS = ("demo-monitor-1", "demo-monitor-2")
 OPENING = time(7, 30)
+# A change that reached every screen later than this counts as late (the goal is 1 s); one that did not within
+# WAIT_S, as screens that disagree.
+AGREE_WITHIN_S = 5.0
 
 
 def demo_start(now, databases: list[Path], tz):
@@ -266,12 +269,13 @@ def summarize(office: Office, counters, visitors, waiting: int, delivered: bool,
     verdict = (
         f"all {len(office.devices)} screens agreed after every one of {agreement.changes} changes"
         if not agreement.disagreements
-        else f"the screens did NOT agree within {AGREE_WITHIN_S:g} s after {len(agreement.disagreements)} of "
+        else f"the screens did NOT agree within {WAIT_S:g} s after {len(agreement.disagreements)} of "
         f"{agreement.changes} changes (see {out_dir / 'screens.log'})"
     )
+    late = sum(ms > AGREE_WITHIN_S * 1000 for ms in agreement.latencies_ms)
     print(
         f"demo: {verdict} (until they did: max {max(agreement.latencies_ms, default=0):.0f} ms, "
-        f"p99 {agreement.percentile(0.99):.0f} ms)",
+        f"p99 {agreement.percentile(0.99):.0f} ms, {late} later than {AGREE_WITHIN_S:g} s)",
         file=sys.stderr,
     )
     held = sum(len(office.backend.events(name)) for name in KIOSKS)

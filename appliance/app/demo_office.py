@@ -232,9 +232,10 @@ class OfficeScreens:
         with self._changed:
             return next(iter(self._views.values()))
 
-    def agree(self, started: float, what: str, check=lambda shown: True, timeout: float = 5.0) -> bool:
+    def agree(self, started: float, what: str, check=lambda shown: True, timeout: float = WAIT_S) -> bool:
         """Waits until every screen shows the same picture and ``check(picture)`` holds; notes how long
-        since ``started`` (time.monotonic) that took, or that they did not agree within ``timeout``."""
+        since ``started`` (time.monotonic) that took, or that they did not agree within ``timeout``: a screen
+        that is late on a busy machine is late (the summary counts it), not one that disagrees."""
         self.agreement.changes += 1
         deadline = time.monotonic() + timeout
         with self._changed:

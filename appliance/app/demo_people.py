@@ -9,7 +9,6 @@ from appliance.domain.simulation import AppointmentArrival
 # Which calls the counters follow with another operation: a recall (the visitor did not come up
 # at once), a not come (nor after the recall), a transfer to another concern (the wrong queue).
 RECALL_EVERY, NOT_COME_EVERY, TRANSFER_EVERY = 5, 11, 7
-AGREE_WITHIN_S = 5.0  # a screen later than this counts as disagreeing (the goal is 1 s)
 
 
 class Counters:
@@ -63,7 +62,7 @@ class Counters:
         answer = operation()
         if answer is not None:
             line = what.format(**answer)
-            self.screens.agree(started, line or f"{answer['code']} called", check(answer), AGREE_WITHIN_S)
+            self.screens.agree(started, line or f"{answer['code']} called", check(answer))
             self.output.call(at.astimezone(self.tz), answer, line)
         return answer
 
@@ -97,6 +96,4 @@ class Visitors:
             self.output.answer("tickets.log", local, name, answer)
         code = answer["code"]
         if code is not None and answer["kind"] == "ok":  # a new ticket, a visitor checked in
-            self.screens.agree(
-                started, f"{code} from {name}", lambda shown: code in shown[1] + shown[2], AGREE_WITHIN_S
-            )
+            self.screens.agree(started, f"{code} from {name}", lambda shown: code in shown[1] + shown[2])

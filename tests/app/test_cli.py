@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from appliance import __version__
-from support import REPO_ROOT
+from support import ANSWER_S, REPO_ROOT
 
 TOKEN = "tok-7f3a9c-RECOGNISABLE-SECRET-41d2"
 
@@ -65,7 +65,7 @@ def entrance_appliance(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "appliance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=20
+        [sys.executable, "-m", "appliance", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=ANSWER_S
     )
 
 

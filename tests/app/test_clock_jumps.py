@@ -20,7 +20,7 @@ import pytest
 
 from appliance.printer.emulator import PrinterEmulator
 from appliance.protocol.control import ControlError, encode, request
-from support import LIBFAKETIME, REPO_ROOT, stop_process, wait_for
+from support import ANSWER_S, LIBFAKETIME, REPO_ROOT, stop_process, wait_for
 from support.config import CONCERNS, write_device_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -54,7 +54,7 @@ class FakedDaemon:
             device={"roles": "kiosk", "timezone": "Europe/Berlin"},
             concerns={"leave": CONCERNS["leave"]},
             state={"database": f"{tmp_path}/var/state.db"},
-            printer={"uri": printer.uri, "timeout": "1s"},
+            printer={"uri": printer.uri, "timeout": "60s"},
             gpio={"min_gap": "0s"},
         )
         self.process: subprocess.Popen | None = None
@@ -91,8 +91,8 @@ class FakedDaemon:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", DAEMON, str(self.config)], env=env, stderr=stderr, stdout=subprocess.DEVNULL
             )
-        wait_for(self._answers, timeout=30, what="the daemon's control socket")
-        wait_for(lambda: self.health("printer")["state"] == "ok", timeout=30, what="the printer ready")
+        wait_for(self._answers, what="the daemon's control socket")
+        wait_for(lambda: self.health("printer")["state"] == "ok", what="the printer ready")
 
     def stop(self) -> None:
         """SIGTERM, as systemd stops it; one that does not end is killed, and its log says which thread held it."""
@@ -111,15 +111,15 @@ class FakedDaemon:
         return True
 
     def status(self) -> dict:
-        return request(self.socket, "status", timeout=5)
+        return request(self.socket, "status", timeout=ANSWER_S)
 
     def press(self) -> None:
-        request(self.socket, "press", timeout=5, concern="leave")
+        request(self.socket, "press", timeout=ANSWER_S, concern="leave")
 
     def kiosk_says(self) -> dict | None:
         """What the kiosk screen shows now: the first view of a subscription."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.settimeout(5)
+            client.settimeout(ANSWER_S)
             client.connect(str(self.socket))
             client.sendall(encode({"request": "subscribe"}))
             line = client.makefile("rb").readline()
@@ -143,21 +143,27 @@ def daemon(tmp_path, printer):
     def start(local: str) -> FakedDaemon:
         made = FakedDaemon(tmp_path, printer)
         made.set_clock(local)
+        daemons.append(made)  # before it starts: one that never answers is stopped all the same
         made.start()
-        daemons.append(made)
         return made
 
     yield start
-    for made in daemons:
-        made.stop()
+    failures = []
+    for made in daemons:  # every one, also after one that would not stop
+        try:
+            made.stop()
+        except AssertionError as failure:
+            failures.append(failure)
         print(made.stderr.read_text())
+    if failures:
+        raise failures[0]
 
 
 def issue(daemon: FakedDaemon, printer: PrinterEmulator, count: int) -> None:
     for _ in range(count):
         printed = len(printer.jobs)
         daemon.press()
-        assert len(printer.wait_for_jobs(printed + 1, timeout_s=20)) == printed + 1
+        assert len(printer.wait_for_jobs(printed + 1, timeout_s=ANSWER_S)) == printed + 1
 
 
 def issued(daemon: FakedDaemon) -> tuple[str, dict]:
@@ -168,7 +174,7 @@ def issued(daemon: FakedDaemon) -> tuple[str, dict]:
 def refused_for_the_clock(daemon: FakedDaemon, printer: PrinterEmulator) -> dict:
     printed = len(printer.jobs)
     daemon.press()
-    wait_for(lambda: (daemon.kiosk_says() or {"code": "none yet"})["code"] is None, timeout=20, what="a refusal")
+    wait_for(lambda: (daemon.kiosk_says() or {"code": "none yet"})["code"] is None, what="a refusal")
     assert len(printer.jobs) == printed
     return daemon.kiosk_says()
 
@@ -190,7 +196,7 @@ def test_a_clock_set_while_the_daemon_runs_stops_numbers_until_confirmed(daemon,
 
     running.jump(jump)
 
-    wait_for(lambda: running.health("clock")["state"] == "degraded", timeout=20, what="the jump seen")
+    wait_for(lambda: running.health("clock")["state"] == "degraded", what="the jump seen")
     detail = running.health("clock")["detail"]
     assert said in detail and f"(to {to_day} " in detail
     assert "numbering stays on 2026-06-16" in detail and "confirms the clock" in detail

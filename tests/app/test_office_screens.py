@@ -29,9 +29,11 @@ QUEUE_REGIONS = ("call", "recent", "next")
 
 @pytest.fixture
 def office(tmp_path):
-    office = Office(tmp_path, frames=True).start(booked=2)
-    yield office
-    office.stop()
+    office = Office(tmp_path, frames=True)
+    try:
+        yield office.start(booked=2)
+    finally:  # also after a start that failed half-way: what it started is stopped
+        office.stop()
 
 
 def frame(office: Office, name: str) -> pygame.Surface | None:
@@ -58,7 +60,7 @@ def calls_and_queue(surface: pygame.Surface, regions: dict) -> bytes:
     return b"".join(pygame.image.tobytes(surface.subsurface(regions[name]), "RGB") for name in QUEUE_REGIONS)
 
 
-def screens_agree(office: Office, check=lambda shown: True, timeout: float = 20.0) -> dict:
+def screens_agree(office: Office, check=lambda shown: True) -> dict:
     """Until every device's view passes ``check`` and every device's frame shows that view (the same
     pixels of calls and queue as the monitor's renderer draws for it, and so the same on every screen);
     the frames then."""
@@ -78,7 +80,7 @@ def screens_agree(office: Office, check=lambda shown: True, timeout: float = 20.
         return frames if len(pixels) == 1 else None
 
     try:
-        return wait_for(agreed, timeout, "every screen showing the same", every=0.1)
+        return wait_for(agreed, what="every screen showing the same", every=0.1)
     except AssertionError as error:
         raise AssertionError(f"{error}: { ({n: picture(v) for n, v in office.screens.views().items()}) }") from None
 
@@ -134,8 +136,7 @@ def test_an_appointment_booked_while_the_office_runs_is_checked_in_and_listed_on
     office.book(1)  # T003, booked after the devices started
     answer = wait_for(
         lambda: (answer := office.scan("kiosk-2", "T003"))["kind"] == "ok" and answer,
-        30,
-        "the new booking accepted at kiosk-2",
+        what="the new booking accepted at kiosk-2",
         every=1.0,
     )
     assert answer["code"] == "T003"
@@ -172,8 +173,7 @@ def test_a_backend_outage_marks_every_screen_not_current_then_they_converge(offi
             and all(STALE in text for text in stale_marks(office, frames).values())
             and frames
         ),
-        20,
-        "every screen saying 'nicht aktuell'",
+        what="every screen saying 'nicht aktuell'",
         every=0.5,
     )
     assert frames

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from appliance.app.sdnotify import SystemdNotifier
+from support import ANSWER_S
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def systemd_socket(tmp_path):
     path = tmp_path / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(str(path))
-        sock.settimeout(2)
+        sock.settimeout(ANSWER_S)
         yield str(path), sock
 
 
@@ -25,7 +26,7 @@ def abstract_systemd_socket():
     name = f"entrance-appliance-test-{uuid.uuid4().hex}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind("\0" + name)
-        sock.settimeout(2)
+        sock.settimeout(ANSWER_S)
         yield "@" + name, sock
 
 

@@ -20,7 +20,7 @@ from appliance.domain.clock import FakeClock
 from appliance.domain.commands import Health, ReportHealth
 from appliance.domain.component import WorkerThread, end_thread
 from appliance.protocol.control import request
-from support import free_port, wait_for
+from support import ANSWER_S, free_port, wait_for
 
 
 class Reports:
@@ -82,7 +82,7 @@ class Scanner:
         self.stops += 1
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(2)
+            self._thread.join(ANSWER_S)
 
     def failure(self) -> str | None:
         return self._thread.failure if self._thread is not None else None
@@ -205,15 +205,17 @@ def test_stop_stops_every_component_and_no_restart_follows(stepped):
     assert scanner.starts == 1
 
 
-def stuck_waiting_for_the_core(release: threading.Event) -> None:
-    release.wait(30)
+def stuck_waiting_for_the_core(arrived: threading.Event, release: threading.Event) -> None:
+    arrived.set()
+    release.wait()  # however long the test takes to look: it is stuck until released
 
 
 def test_a_thread_that_does_not_end_in_time_is_named_with_the_line_it_is_stuck_at(caplog):
-    release = threading.Event()
-    thread = WorkerThread(lambda: stuck_waiting_for_the_core(release), "dispenser")
+    arrived, release = threading.Event(), threading.Event()
+    thread = WorkerThread(lambda: stuck_waiting_for_the_core(arrived, release), "dispenser")
     thread.start()
     try:
+        assert arrived.wait(ANSWER_S)  # in the function by now, not still starting
         with caplog.at_level("WARNING", logger="appliance.domain.component"):
             assert end_thread(thread, 0.05) is False
         warning = caplog.records[-1].getMessage()
@@ -221,7 +223,7 @@ def test_a_thread_that_does_not_end_in_time_is_named_with_the_line_it_is_stuck_a
         assert "in stuck_waiting_for_the_core" in warning and "test_supervisor.py" in warning
     finally:
         release.set()
-    assert end_thread(thread, 10) is True  # an ended thread: no warning
+    assert end_thread(thread, ANSWER_S) is True  # an ended thread: no warning
     assert caplog.records[-1].getMessage() == warning
 
 
@@ -264,12 +266,12 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
     with socket.create_server(("127.0.0.1", port)):  # someone else holds the push port
         appliance.start()
         try:
-            status = request(config.core.control_socket, "status")
+            status = request(config.core.control_socket, "status", timeout=ANSWER_S)
             push = next(c for c in status["supervised"] if c["name"] == "push")
             assert push["state"] == "failed" and "Address already in use" in push["last_error"]
             text = wait_for(
                 lambda: (
-                    (text := format_status(request(config.core.control_socket, "status")))
+                    (text := format_status(request(config.core.control_socket, "status", timeout=ANSWER_S)))
                     and "push         failed" in text
                     and text
                 ),
@@ -286,10 +288,10 @@ def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_s
             raise
     try:  # the port is free again: the restart succeeds
         wait_for(
-            lambda: request(config.core.control_socket, "status")["supervised"][-1]["state"] == "ok",
+            lambda: request(config.core.control_socket, "status", timeout=ANSWER_S)["supervised"][-1]["state"] == "ok",
             what="the push endpoint restarted",
         )
-        status = request(config.core.control_socket, "status")
+        status = request(config.core.control_socket, "status", timeout=ANSWER_S)
         assert status["supervised"][-1]["restarts"] >= 1
         assert "restarted " in format_status(status) and "last error: did not start: OSError" in format_status(status)
     finally:

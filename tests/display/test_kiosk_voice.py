@@ -17,7 +17,7 @@ from appliance.display.kiosk_voice import KioskVoice, spoken_answer  # noqa: E40
 from appliance.display.view import WaitRange, parse_view  # noqa: E402
 from appliance.domain.screen import KioskAnswer  # noqa: E402
 from appliance.domain.wording import OUT_OF_ORDER  # noqa: E402
-from support import TEST_START, wait_for  # noqa: E402
+from support import ANSWER_S, TEST_START, wait_for  # noqa: E402
 from support.samples import sample_view  # noqa: E402
 
 
@@ -40,7 +40,7 @@ class HeldPlayer(FilePlayer):
     def play(self, name, wav):
         super().play(name, wav)
         self.playing.set()
-        self._stopped.wait(10)
+        self._stopped.wait()  # as long as the test takes: only a cut-off (or the voice's close) ends it
         self._stopped.clear()
 
     def stop(self):
@@ -83,10 +83,10 @@ def test_the_next_answer_cuts_off_the_one_being_spoken(tmp_path):
     voice = KioskVoice(player, Speech())
     try:
         voice.say(OUT_OF_ORDER, "de")
-        assert player.playing.wait(10)
+        assert player.playing.wait(ANSWER_S)
         player.playing.clear()
         voice.say(KioskTicket("C007", ahead=0), "de")
-        assert player.playing.wait(10)
+        assert player.playing.wait(ANSWER_S)
     finally:
         voice.close()
 
@@ -101,7 +101,7 @@ def test_espeak_ng_speaks_the_answer_offline_in_each_language(language, tmp_path
     voice = KioskVoice(FilePlayer(tmp_path), Espeak())
     try:
         voice.say(OUT_OF_ORDER, language)
-        wait_for(lambda: voice.spoken, timeout=30, what="espeak-ng's answer")
+        wait_for(lambda: voice.spoken, what="espeak-ng's answer")
     finally:
         voice.close()
 

@@ -31,6 +31,7 @@ from appliance.display.announcer import (  # noqa: E402
 )
 from appliance.display.view import parse_view  # noqa: E402
 from appliance.domain.catalogs import LANGUAGES  # noqa: E402
+from support import ANSWER_S  # noqa: E402
 from support.samples import NOW, call, sample_view  # noqa: E402
 
 
@@ -75,7 +76,7 @@ def test_three_back_to_back_calls_are_announced_each_once_in_call_order(tmp_path
     announcer = Announcer(FilePlayer(tmp_path), speech=speech, pause_s=0)
     try:
         new = announcer.offer(calls(("A003", 3, 1), ("A002", 2, 2), ("A001", 1, 3)), NOW)
-        assert announcer.wait_idle(10)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
 
@@ -100,7 +101,7 @@ def test_calls_arriving_in_quick_views_while_one_plays_queue_behind_it(tmp_path)
 
     class SlowPlayer(FilePlayer):
         def play(self, name, wav):
-            release.wait(5)  # the first announcement is still "playing" while the next views arrive
+            release.wait()  # the first announcement is still "playing" while the next views arrive
             super().play(name, wav)
 
     announcer = Announcer(SlowPlayer(tmp_path), speech=RecordingSpeech(), pause_s=0)
@@ -109,8 +110,9 @@ def test_calls_arriving_in_quick_views_while_one_plays_queue_behind_it(tmp_path)
         announcer.offer(calls(("A002", 2, 2), ("A001", 1, 3)), NOW)
         announcer.offer(calls(("A003", 3, 1), ("A002", 2, 2), ("A001", 1, 3)), NOW)
         release.set()
-        assert announcer.wait_idle(10)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
+        release.set()
         announcer.close()
 
     assert [a.code for a in announcer.announced] == ["A001", "A002", "A003"]
@@ -124,7 +126,7 @@ def test_the_same_calls_after_a_reconnect_are_not_announced_again(tmp_path):
         first = announcer.offer(view_calls, NOW)
         again = announcer.offer(view_calls, NOW + timedelta(seconds=1))
         recalled = announcer.offer(calls(("A001", 4, 0), ("A002", 2, 2)), NOW)  # called again, to counter 4
-        assert announcer.wait_idle(10)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
 
@@ -137,7 +139,7 @@ def test_calls_already_old_when_the_monitor_first_sees_them_stay_silent(tmp_path
     announcer = Announcer(FilePlayer(tmp_path), pause_s=0, fresh_s=20)
     try:
         new = announcer.offer(calls(("A010", 1, 5), ("A009", 2, 300), ("A008", 3, 3600)), NOW)
-        announcer.wait_idle(10)
+        announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
 
@@ -155,7 +157,7 @@ def test_months_of_calls_keep_the_announcers_memory_bounded():
             now = NOW + timedelta(seconds=index)
             view = parse_view(sample_view(now, calls=[call(f"A{index % 1000:03d}", index % 9 + 1, now)]))
             announcer.offer(view.recent_calls, now)
-        assert announcer.wait_idle(20)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
 
@@ -179,7 +181,7 @@ def test_espeak_ng_writes_non_silent_speech_for_each_call_into_files(tmp_path):
     announcer = Announcer(FilePlayer(tmp_path), speech=speech, pause_s=0)
     try:
         announcer.offer(calls(("A003", 3, 1), ("A002", 2, 2), ("A001", 1, 3)), NOW)
-        assert announcer.wait_idle(30)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
 
@@ -196,7 +198,7 @@ def test_a_missing_espeak_ng_leaves_the_chime_and_warns_once(tmp_path, monkeypat
     with caplog.at_level(logging.WARNING):
         try:
             announcer.offer(calls(("A002", 2, 2), ("A001", 1, 3)), NOW)
-            assert announcer.wait_idle(10)
+            assert announcer.wait_idle(ANSWER_S)
         finally:
             announcer.close()
 
@@ -218,7 +220,7 @@ def test_with_sdls_dummy_audio_each_sound_plays_to_its_end_before_the_next_start
     announcer = Announcer(TimedMixer(), pause_s=0.05)
     try:
         announcer.offer(calls(("A003", 3, 1), ("A002", 2, 2), ("A001", 1, 3)), NOW)
-        assert announcer.wait_idle(20)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
         pygame.mixer.quit()
@@ -240,9 +242,9 @@ def test_without_a_usable_mixer_calls_are_logged_once_and_the_announcer_keeps_go
     with caplog.at_level(logging.WARNING):
         try:
             announcer.offer(calls(("A002", 2, 2), ("A001", 1, 3)), NOW)
-            assert announcer.wait_idle(10)
+            assert announcer.wait_idle(ANSWER_S)
             announcer.offer(calls(("A003", 3, 1), ("A002", 2, 2)), NOW)
-            assert announcer.wait_idle(10)
+            assert announcer.wait_idle(ANSWER_S)
         finally:
             announcer.close()
 
@@ -261,7 +263,7 @@ def test_each_call_is_spoken_in_german_then_in_the_offices_second_language(tmp_p
     announcer = Announcer(FilePlayer(tmp_path), speech=speech, languages=("de", "ar"), pause_s=0)
     try:
         announcer.offer(calls(("A001", 3, 1)), NOW)
-        assert announcer.wait_idle(10)
+        assert announcer.wait_idle(ANSWER_S)
     finally:
         announcer.close()
 

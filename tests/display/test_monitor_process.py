@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import ANSWER_S, REPO_ROOT, on_clock, stop_process, wait_for
+from support import REPO_ROOT, on_clock, stop_process, wait_for
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -50,16 +50,16 @@ class Frames:
     def all(self) -> list[Path]:
         return sorted(self.folder.glob("frame-*.png")) if self.folder.is_dir() else []
 
-    def after(self, count: int, timeout=15.0) -> pygame.Surface:
-        """The newest frame once there are more than ``count``."""
-        wait_for(lambda: len(self.all()) > count, timeout, f"frame {count + 1}")
-        time.sleep(0.3)  # a burst of changes settles into its last frame
-        return pygame.image.load(str(self.all()[-1]))
+    def newest_showing(self, shows, what: str) -> pygame.Surface:
+        """The newest frame once ``shows(frame)`` holds for it: a slow machine may still be drawing the one before,
+        or the one before that of a burst of changes."""
 
-    def newest_showing(self, shows, what: str, timeout=15.0) -> pygame.Surface:
-        """The newest frame once ``shows(frame)`` holds for it: a slow machine may still be drawing the one before."""
-        wait_for(lambda: self.all() and shows(pygame.image.load(str(self.all()[-1]))), timeout, what)
-        return pygame.image.load(str(self.all()[-1]))
+        def newest():
+            frames = self.all()
+            frame = frames and pygame.image.load(str(frames[-1]))
+            return frame and shows(frame) and frame
+
+        return wait_for(newest, what=what)
 
 
 @pytest.fixture
@@ -97,26 +97,35 @@ def headless(tmp_path, socket_path):
         return process, Frames(tmp_path / "frames")
 
     yield start
-    for process in processes:
-        if process.poll() is None:
-            assert stop_process(process) == 0
+    codes = []
+    for process in processes:  # every one, also after one that had to be killed
+        try:
+            codes.append(stop_process(process))
+        except AssertionError as failure:
+            codes.append(failure)
+    assert all(code == 0 for code in codes), codes
+
+
+def shows_code(view: dict, code: str, size=(1920, 1080)):
+    """Whether a frame shows ``code`` as the current call of ``view``, read by OCR."""
+    region = code_region(view, size)
+    return lambda frame: read_text(frame, region, charset=CODE_CHARS) == code
 
 
 def test_the_monitor_shows_the_daemons_state_and_then_each_new_call(headless, socket_path):
     first = view_calling("U042")
     with ViewServer(socket_path, first, keepalive_s=0.5) as server:
-        process, frames = headless()
+        # On the snapshot's clock: a call is fresh (highlighted) however long a loaded machine takes to start it.
+        process, frames = headless("--clock", "snapshot")
         # The first frame may be the connecting screen still: a slow machine draws it before the view comes.
         frame = frames.newest_showing(
             lambda frame: count_colour(frame, theme.HIGHLIGHT) > 100000, "the fresh call, highlighted"
         )
         assert read_text(frame, code_region(first), charset=CODE_CHARS) == "U042"
 
-        count = len(frames.all())
         second = view_calling("B731", 5)
         server.publish(second)
-        frame = frames.after(count)
-        assert read_text(frame, code_region(second), charset=CODE_CHARS) == "B731"
+        frames.newest_showing(shows_code(second, "B731"), "the new call B731")
         # Keep-alives repeat the same view: no new frames for them.
         count = len(frames.all())
         time.sleep(1.6)
@@ -136,26 +145,27 @@ def test_the_monitor_reconnects_after_the_daemon_restarts_and_shows_reconnecting
     server.close()
     frames.newest_showing(reconnecting, "the reconnecting notice once the daemon is gone")
 
-    count = len(frames.all())
     later = view_calling("C117", 2)
     with ViewServer(socket_path, later, keepalive_s=0.5) as again:
-        frame = frames.after(count)
         wait_for(lambda: again.subscriptions == 1, what="a new subscription")
-        frame = pygame.image.load(str(frames.all()[-1]))
-        assert read_text(frame, code_region(later), charset=CODE_CHARS) == "C117"
-        assert count_colour(frame, theme.WARNING, header, tolerance=30) == 0
+        frames.newest_showing(
+            lambda frame: (
+                count_colour(frame, theme.WARNING, header, tolerance=30) == 0 and shows_code(later, "C117")(frame)
+            ),
+            "the new daemon's view, without the reconnecting notice",
+        )
+        assert again.subscriptions == 1
     assert process.poll() is None
 
 
 def test_a_monitor_started_before_the_daemon_waits_and_then_connects(headless, socket_path):
     process, frames = headless()
-    frame = frames.after(0)
+    frame = frames.newest_showing(lambda frame: True, "the first frame")
     assert count_colour(frame, theme.HIGHLIGHT) == 0
 
     view = view_calling("E008", 4)
     with ViewServer(socket_path, view):
-        frame = frames.after(len(frames.all()), timeout=20)
-        assert read_text(frame, code_region(view), charset=CODE_CHARS) == "E008"
+        frames.newest_showing(shows_code(view, "E008"), "the daemon's call E008")
     assert process.poll() is None
 
 
@@ -282,17 +292,16 @@ def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp
             # The first frame may be drawn on connecting, before the view arrives: wait for the view's.
             wait_for(lambda: "calling A001" in log.read_text(), what="the first frame showing the view")
             before = len(log.read_text().splitlines())
-            cpu_before, started = _cpu_seconds(process.pid), time.monotonic()
+            ran_before, started = _loop_ran_seconds(process.pid), time.monotonic()
             time.sleep(3)  # fifteen keep-alives of an unchanged view
-            cpu_share = (_cpu_seconds(process.pid) - cpu_before) / (time.monotonic() - started)
+            ran_share = (_loop_ran_seconds(process.pid) - ran_before) / (time.monotonic() - started)
             # Each frame names its cause. Unchanged keep-alives are none; the clock's minute tick
             # (at most one in 3 s) and the window system's own requests (an expose) are.
             redraws = [line for line in log.read_text().splitlines()[before:] if "frame presented" in line]
             without_cause = [line for line in redraws if not re.search(r"frame presented \((minute|window)\)", line)]
             assert without_cause == []
             assert sum("(minute)" in line for line in redraws) <= 1
-            # A busy loop would use a whole core.
-            assert cpu_share < 0.10, cpu_share
+            assert ran_share < BUSY_LOOP_SHARE, ran_share
 
             server.publish(view_calling("A002"))
             wait_for(lambda: "calling A002" in log.read_text(), what="the new call presented")
@@ -302,7 +311,8 @@ def test_in_a_window_it_redraws_only_on_change_and_idles_without_a_busy_loop(tmp
 
 def test_with_sound_out_each_new_call_is_announced_into_a_wav_file(headless, socket_path, tmp_path):
     with ViewServer(socket_path, view_calling("A001", 1), keepalive_s=0.5) as server:
-        process, frames = headless("--sound-out", str(tmp_path / "sound"), sound=True)
+        # On the snapshot's clock: A001 is fresh, and so announced, however long a loaded machine takes to start it.
+        process, frames = headless("--clock", "snapshot", "--sound-out", str(tmp_path / "sound"), sound=True)
         frames.newest_showing(lambda frame: count_colour(frame, theme.HIGHLIGHT) > 100000, "A001's call on screen")
         server.publish(view_calling("A002", 2))
         wait_for(lambda: len(list((tmp_path / "sound").glob("*.wav"))) >= 2, what="two chimes")
@@ -311,16 +321,16 @@ def test_with_sound_out_each_new_call_is_announced_into_a_wav_file(headless, soc
     assert "announcing A001 to counter 1" in (tmp_path / "monitor.log").read_text()
 
 
-def _wanted_cpu_seconds(pid: int) -> float:
-    """How long the process's main thread ran or waited to run (/proc/PID/schedstat): a busy loop wants the
-    processor all the time, on a loaded machine too, where its share of the processor would be small."""
-    running_ns, waiting_ns, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
-    return (int(running_ns) + int(waiting_ns)) / 1e9
+# A loop woken at once again and again runs whenever it gets a processor: all the time on a quiet machine, and at
+# least half of it unless two other busy processes share each core. One that sleeps between its wakes runs a few
+# milliseconds per wake, however loaded the machine (measured: 0.0005 of the time in a window, 0.04 headless across
+# a minute, alone and at a load of 6 alike): waiting for a processor is not counted, so load cannot fail the test.
+BUSY_LOOP_SHARE = 0.5
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _loop_ran_seconds(pid: int) -> float:
+    """How long the process's main thread, the monitor's loop, has run on a processor (/proc/PID/schedstat)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 def test_headless_it_idles_across_its_clocks_minute_and_records_the_moment_the_view_grows_stale(
@@ -336,13 +346,11 @@ def test_headless_it_idles_across_its_clocks_minute_and_records_the_moment_the_v
         log = tmp_path / "monitor.log"
         wait_for(lambda: "calling A001" in log.read_text(), what="the frame showing the view")  # not the connecting one
         before = len(log.read_text().splitlines())
-        wanted_before, started = _wanted_cpu_seconds(process.pid), time.monotonic()
+        ran_before, started = _loop_ran_seconds(process.pid), time.monotonic()
         time.sleep(3)  # three keep-alives and the minute
-        wanted_share = (_wanted_cpu_seconds(process.pid) - wanted_before) / (time.monotonic() - started)
+        ran_share = (_loop_ran_seconds(process.pid) - ran_before) / (time.monotonic() - started)
         assert [line for line in log.read_text().splitlines()[before:] if "frame presented" in line] == []
-        # A loop woken at once again and again wants the processor all the time, however busy the machine (0.99
-        # measured); one that sleeps between its wakes does not (0.53 at a load of 15, most of it queued for it).
-        assert wanted_share < 0.9, wanted_share
+        assert ran_share < BUSY_LOOP_SHARE, ran_share
 
         # The device lost its backend just now, on the monitor's clock: a second later the mark stands, in a file
         # of its own, though no view changes after this one.
@@ -356,5 +364,5 @@ def test_headless_it_idles_across_its_clocks_minute_and_records_the_moment_the_v
         )
         mark = next(drawn.rect for drawn in place.drawn if drawn.role == "mark")
         frames.newest_showing(
-            lambda frame: "aktuell" in read_text(frame, mark, pad=4).lower(), "the mark 'nicht aktuell'", ANSWER_S
+            lambda frame: "aktuell" in read_text(frame, mark, pad=4).lower(), "the mark 'nicht aktuell'"
         )

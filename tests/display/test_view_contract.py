@@ -23,7 +23,7 @@ from appliance.domain.clock import FakeClock  # noqa: E402
 from appliance.domain.codes import AppointmentCode, Ed25519PrivateKey, encode, public_key_text  # noqa: E402
 from appliance.domain.commands import CallNext, StaffCall, VoidTicket  # noqa: E402
 from appliance.printer.emulator import PrinterEmulator  # noqa: E402
-from support import wait_for  # noqa: E402
+from support import ANSWER_S, wait_for  # noqa: E402
 from support.config import write_device_config  # noqa: E402
 from support.ocr import read_text  # noqa: E402
 
@@ -45,7 +45,7 @@ def appliance(tmp_path, device_config_file):
         + f"""
 [printer]
 uri = {emulator.uri}
-timeout = 1s
+timeout = 60s
 
 [gpio]
 # Visitors one after another at once, as the test presses: no minimum gap between two tickets.
@@ -94,11 +94,11 @@ def test_every_kind_of_entry_the_daemon_sends_reaches_the_monitor_and_the_kiosk_
     tickets = [press(appliance, concern) for concern in ["leave", "leave", "documents", "leave", "documents", "leave"]]
     assert [answer.code for answer in tickets] == ["A001", "A002", "C001", "A003", "C002", "A004"]
     appointment = encode(AppointmentCode(4821, "test-office", DAY, time(9, 30), "leave", "T021"), SITE_KEY)
-    assert appliance.kiosk.scan(appointment).result(timeout=10).verdict.accepted
+    assert appliance.kiosk.scan(appointment).result(timeout=ANSWER_S).verdict.accepted
     core = appliance.core
-    core.submit(StaffCall(4, "A001")).result(timeout=10)
-    core.submit(CallNext(2, concerns=("documents",))).result(timeout=10)  # C001
-    core.submit(VoidTicket("A003", "the ticket jammed")).result(timeout=10)
+    core.submit(StaffCall(4, "A001")).result(timeout=ANSWER_S)
+    core.submit(CallNext(2, concerns=("documents",))).result(timeout=ANSWER_S)  # C001
+    core.submit(VoidTicket("A003", "the ticket jammed")).result(timeout=ANSWER_S)
     assert press(appliance, "leave").code == "A005"  # the kiosk's latest answer
 
     view = daemon_view(appliance)

@@ -8,6 +8,8 @@ import socket
 import threading
 from pathlib import Path
 
+from support import ANSWER_S
+
 
 class ViewServer:
     """Answers ``{"request": "subscribe"}`` with the current view, then every published one.
@@ -69,7 +71,7 @@ class ViewServer:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        client.settimeout(3)
+        client.settimeout(ANSWER_S)  # a client's request, and a subscriber's reading: both do come
         try:
             request = json.loads(client.makefile("rb").readline(4096))
             if request.get("request") != "subscribe":
