@@ -229,32 +229,36 @@ def test_truncated_garbage_or_huge_day_lists_change_nothing(central, device, spo
 # --- calls down ------------------------------------------------------------------------------------
 
 
-def test_a_staff_call_at_the_backend_wakes_the_devices_waiting_poll(central, device):
-    # Polls of the longest wait: one answered at its wait's end would show as a poll more, however slow the machine
-    # (how fast a call is on the device: the benchmark's call_to_device_p99_ms).
-    device.sync.calls_wait_s = 30
-
+def test_a_staff_call_at_the_backend_wakes_the_devices_waiting_poll(tmp_path, central):
     def polls() -> int:
         return central.gate.arrived("GET", "/calls$", "wait=30")
 
     def waiting() -> int:
         return polls() - central.gate.count("GET", "/calls$", None, "wait=30")
 
-    for _ in range(5):
-        device.issue("leave")
-    delivered(device)
-    wait_for(lambda: waiting() == 1, what="the device's poll waiting")
-    for counter in range(1, 6):
-        asked = polls()
-        code = central.call(counter=counter, next=True).json()["code"]
-        wait_for(
-            lambda: device.core.snapshot.recent_calls and device.core.snapshot.recent_calls[0].code == code,  # noqa: B023 (waited on before the loop moves on)
-            what=f"{code} on the device",
-        )
-        assert device.core.snapshot.recent_calls[0].counter == counter
-        wait_for(lambda: waiting() == 1, what="the device's next poll waiting")
-        assert polls() == asked + 1  # the waiting poll brought the call: it was woken
-    assert [c.code for c in device.core.snapshot.recent_calls] == ["A005", "A004", "A003", "A002", "A001"]
+    device = Device(tmp_path, central.url)
+    # Polls of the longest wait: one answered at its wait's end would show as a poll more, however slow the machine
+    # (how fast a call is on the device: the benchmark's call_to_device_p99_ms).
+    device.sync.calls_wait_s = 30
+    device.start()
+    try:
+        for _ in range(5):
+            device.issue("leave")
+        delivered(device)
+        wait_for(lambda: waiting() == 1, what="the device's poll waiting")
+        for counter in range(1, 6):
+            asked = polls()
+            code = central.call(counter=counter, next=True).json()["code"]
+            wait_for(
+                lambda: device.core.snapshot.recent_calls and device.core.snapshot.recent_calls[0].code == code,  # noqa: B023 (waited on before the loop moves on)
+                what=f"{code} on the device",
+            )
+            assert device.core.snapshot.recent_calls[0].counter == counter
+            wait_for(lambda: polls() > asked and waiting() == 1, what="the device's next poll waiting")  # noqa: B023 (waited on before the loop moves on)
+            assert polls() == asked + 1  # the poll that was waiting brought the call: it was woken
+        assert [c.code for c in device.core.snapshot.recent_calls] == ["A005", "A004", "A003", "A002", "A001"]
+    finally:
+        device.stop()
 
 
 def test_cursors_outlive_a_backend_restart_and_a_reset_backend_is_followed(tmp_path, central, device):

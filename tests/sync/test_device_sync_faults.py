@@ -27,7 +27,7 @@ from appliance.domain.component import ComponentName
 from appliance.domain.state import StateStore
 from appliance.sync.client import BackendClient, BackendUnreachable, retry_after_seconds
 from entrance_backend.store import Sender
-from support import CLOCK, REPO_ROOT, free_port
+from support import ANSWER_S, CLOCK, REPO_ROOT, free_port
 from support.sync import (
     STAFF,
     TOKEN,
@@ -107,7 +107,7 @@ def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, 
     try:
         for _ in range(5):
             device.issue("leave")
-        delivered(device, timeout=30)
+        delivered(device)
         sent = device.delivered_events()
     finally:
         device.stop()
@@ -146,7 +146,6 @@ def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
         delivered(device)
         sent = device.delivered_events()
         wait_for(lambda: central.gate.arrived("GET", "/calls$", "after=") >= 1, what="the calls feed going on")
-        time.sleep(0.05)
         assert central.call(counter=7, code="A002").status_code == 201
         wait_for(lambda: "A002" in {c.code for c in device.core.snapshot.recent_calls}, what="A002 called")
     finally:
@@ -258,7 +257,7 @@ def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(t
             [sys.executable, "-c", CHILD, str(config), CLOCK.now().isoformat()], env=env, stdout=subprocess.PIPE
         )
         try:
-            wait_for(lambda: central.count() >= held, timeout=20, what=f"{held} events delivered")  # noqa: B023 (waited on before the loop moves on)
+            wait_for(lambda: central.count() >= held, what=f"{held} events delivered")  # noqa: B023 (waited on before the loop moves on)
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
@@ -369,13 +368,15 @@ def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"https://127.0.0.1:{server.server_address[1]}"
     try:
-        trusting = BackendClient(url, TOKEN, timeout=5, ca_bundle=tmp_path / "ca.pem")
+        trusting = BackendClient(url, TOKEN, timeout=ANSWER_S, ca_bundle=tmp_path / "ca.pem")
         assert trusting.call("GET", "/v1/sites/mitte/calls").body == {"cursor": "x-1", "calls": []}
         with pytest.raises(BackendUnreachable, match=r"TLS failed .*: check \[backend\] ca_bundle"):
-            BackendClient(url, TOKEN, timeout=5).call("GET", "/v1/sites/mitte/calls")
+            BackendClient(url, TOKEN, timeout=ANSWER_S).call("GET", "/v1/sites/mitte/calls")
         with pytest.warns(InsecureRequestWarning):
             assert (
-                BackendClient(url, TOKEN, timeout=5, verify_tls=False).call("GET", "/v1/sites/mitte/calls").status
+                BackendClient(url, TOKEN, timeout=ANSWER_S, verify_tls=False)
+                .call("GET", "/v1/sites/mitte/calls")
+                .status
                 == 200
             )
     finally:
