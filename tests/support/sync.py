@@ -194,7 +194,7 @@ def cut_after_apply():
     return action
 
 
-def held(release: threading.Event):
+def held_back(release: threading.Event):
     """The backend does the work; its answer is held back until the test sets ``release``: late by as much as
     the test needs, however slow the machine (a failing test's answer comes after ANSWER_S)."""
 

@@ -37,6 +37,7 @@ from support.sync import (
     assert_held_once_in_order,
     cut_after_apply,
     delivered,
+    held_back,
     json_mangled,
     local_now,
     slow,
@@ -102,18 +103,22 @@ def test_the_outbox_marks_delivered_only_what_the_backend_confirmed(tmp_path, ce
 
 
 def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, central, caplog):
-    central.gate.fault("POST", EVENTS, slow(1.6), times=2)  # it does the work, then answers too late
+    late = threading.Event()
+    central.gate.fault("POST", EVENTS, held_back(late), times=2)  # it does the work, then answers too late
     device = Device(tmp_path, central.url, timeout="1s").start()
     try:
         for _ in range(5):
             device.issue("leave")
+        # A third upload comes only after the device gave up on the second: both held answers came too late.
+        wait_for(lambda: central.gate.arrived("POST", EVENTS) >= 3, what="two uploads given up, then a third")
+        late.set()
         delivered(device)
         sent = device.delivered_events()
     finally:
+        late.set()
         device.stop()
     assert_held_once_in_order(central, device, sent)
     assert "no answer within 1 s" in caplog.text
-    assert central.gate.arrived("POST", EVENTS) >= 3  # two answered too late, then the one that counted
 
 
 def test_500s_are_retried_and_a_retry_after_is_waited(tmp_path, central):

@@ -16,7 +16,7 @@ import requests
 from appliance.domain.commands import Health, TakeFallbackLease
 from appliance.domain.errors import NoNumberHere
 from support import ANSWER_S, wait_for
-from support.sync import SITE, TOKEN, TOKEN_2, Device, answer, cut_after_apply, delivered, held
+from support.sync import SITE, TOKEN, TOKEN_2, Device, answer, cut_after_apply, delivered, held_back
 
 NUMBERS = "/numbers$"
 
@@ -114,7 +114,7 @@ def test_a_draw_answered_too_late_prints_from_the_fallback_block_and_leaves_a_ga
     answer_now = threading.Event()
     try:
         device.leased()
-        central.gate.fault("POST", NUMBERS, held(answer_now), times=1)  # A001 is drawn, its answer held back
+        central.gate.fault("POST", NUMBERS, held_back(answer_now), times=1)  # A001 is drawn, its answer held back
         late = device.issue("leave")
         assert late.code == "A975"  # fallback block 1: the top of the range
         numbering = wait_for(lambda: (h := device.health("numbering")).state == Health.DEGRADED and h)
