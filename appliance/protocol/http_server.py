@@ -107,7 +107,8 @@ def _receiving_of(server_state) -> OrderedDict:
     return server_state.receiving
 
 
-_closed = Tally(log, "closed %d HTTP connection(s) that did not send a request within %.0f s")
+CLOSED_SLOW_CLIENTS = "closed %d HTTP connection(s) that did not send a request within %.0f s"
+_closed = Tally(log, CLOSED_SLOW_CLIENTS)  # one journal line a minute, for the whole process
 
 
 class Server(uvicorn.Server):

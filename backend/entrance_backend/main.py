@@ -44,6 +44,11 @@ DEFAULT_PORT = 8470
 NAME = Contract.load().pattern("Name")  # device and site names: the protocol's, which the devices' config shares
 
 
+# How long a start or stop may take: the tests' and benchmarks' machines are shared and stall for seconds;
+# only a start or stop that fails waits it out.
+SERVER_PATIENCE_S = 60.0
+
+
 class BackgroundBackend:
     """The reference backend in a thread on 127.0.0.1 and a free port: for tests and benchmarks.
 
@@ -65,11 +70,11 @@ class BackgroundBackend:
         self.url, self.port = self._server.url, self._server.port
 
     def start(self) -> "BackgroundBackend":
-        self._server.start()
+        self._server.start(timeout=SERVER_PATIENCE_S)
         return self
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.stop(timeout=SERVER_PATIENCE_S)
         self.store.close()
 
     def __enter__(self):

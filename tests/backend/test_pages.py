@@ -11,7 +11,9 @@ import requests
 
 from entrance_backend.access import Access
 from entrance_backend.counter_sessions import SESSION_S, CounterSessions
-from support.backend_pages import COUNTERS, DAY, DEVICES, NOW, SITE, PagesOffice
+from entrance_backend.pages import LIVE_WAIT_S
+from support import ANSWER_S, wait_for
+from support.backend_pages import COUNTERS, DAY, DEVICES, NOW, SITE, PagesOffice, long_polls_open
 
 
 @pytest.fixture
@@ -198,26 +200,26 @@ def test_two_counters_calling_next_at_the_same_instant_get_different_visitors(of
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join(ANSWER_S)
     codes = [code for calls in called.values() for code in calls]
     assert len(codes) == 15 and len(set(codes)) == 15
     assert sorted(call["code"] for call in office.store.office_state(SITE, DAY)["recent_calls"]) == sorted(codes)[5:]
 
 
-def test_another_counters_page_sees_a_call_within_a_second(office):
+def test_another_counters_page_is_woken_by_a_call(office):
     office.issue("A001", "A002")
     watcher, caller = office.sign_in(1), office.sign_in(3)
     version = office.office_state()["version"]
-    answers = []
+    answers, asked = [], time.monotonic()
+    live = f"{office.url}/counter/{SITE}/1/live"
     poll = threading.Thread(
-        target=lambda: answers.append(watcher.get(f"{office.url}/counter/{SITE}/1/live", params={"after": version}))
+        target=lambda: answers.append(watcher.get(live, params={"after": version}, timeout=LIVE_WAIT_S + ANSWER_S))
     )
     poll.start()
-    time.sleep(0.3)
-    called_at = time.monotonic()
+    wait_for(lambda: long_polls_open(office.url) == 1, what="the live part waiting")
     office.act(caller, 3, action="next")
-    poll.join(20)
-    assert time.monotonic() - called_at < 12  # half the live part's 25 s wait: the call ended it
+    poll.join(LIVE_WAIT_S + ANSWER_S)
+    assert time.monotonic() - asked < LIVE_WAIT_S  # the call ended the live part's wait
     assert answers[0].headers["X-Office-Version"] != str(version) and ">A001<" not in answers[0].text
 
 
@@ -313,7 +315,7 @@ def test_a_script_in_the_wait_pages_address_is_never_reflected(office):
         "/w/%3Cscript%3E/A001",
         f"/w/{SITE}/%22%3E%3Cimg%20src=x%3E",
     ):
-        page = requests.get(office.url + path, timeout=10)
+        page = requests.get(office.url + path, timeout=ANSWER_S)
         assert page.status_code == 404, path
         assert "<script>" not in page.text and "<img" not in page.text and "alert" not in page.text
 
@@ -343,7 +345,7 @@ def test_the_office_page_shows_the_waits_per_concern(office):
     assert "<td>Urlaub beantragen</td><td>3</td><td>ca. 8 Min.</td>" in page.text
     assert "<td>Unterlagen</td><td>2</td><td>ca. 8 Min.</td>" in page.text
     assert "A001" not in page.text and "leave" not in page.text and "documents" not in page.text
-    assert requests.get(f"{office.url}/w/sued", timeout=10).status_code == 404
+    assert requests.get(f"{office.url}/w/sued", timeout=ANSWER_S).status_code == 404
 
 
 def test_the_office_page_names_each_concern_in_the_pages_language_and_in_german(office):
@@ -371,13 +373,15 @@ def test_metrics_count_requests_long_polls_events_and_when_devices_were_last_see
     watcher = office.sign_in(1)
     version = office.office_state()["version"]
     poll = threading.Thread(
-        target=lambda: watcher.get(f"{office.url}/counter/{SITE}/1/live", params={"after": version}, timeout=30)
+        target=lambda: watcher.get(
+            f"{office.url}/counter/{SITE}/1/live", params={"after": version}, timeout=LIVE_WAIT_S + ANSWER_S
+        )
     )
     poll.start()
-    time.sleep(0.5)
-    metrics = requests.get(f"{office.url}/metrics", timeout=10).text
+    wait_for(lambda: long_polls_open(office.url) == 1, what="the live part waiting")
+    metrics = requests.get(f"{office.url}/metrics", timeout=ANSWER_S).text
     office.act(office.sign_in(3), 3, action="next")
-    poll.join(10)
+    poll.join(LIVE_WAIT_S + ANSWER_S)
     assert "entrance_backend_long_polls_open 1.0" in metrics
     assert 'entrance_backend_requests_total{method="GET",route="/w/{site}/{code:path}",status="200"} 1.0' in metrics
     assert "entrance_backend_events_applied_total 2.0" in metrics

@@ -87,23 +87,21 @@ def test_staff_call_with_the_keyboard_and_the_visitors_phone_and_the_monitor_sho
 
         staff.get(f"{office.url}/counter")
         staff.switch_to.active_element.send_keys(COUNTERS[2].token, Keys.ENTER)  # the key field has the focus
-        wait_for(lambda: "Schalter 3" in staff.title, timeout=10, what="the counter page")
+        wait_for(lambda: "Schalter 3" in staff.title, what="the counter page")
         staff.switch_to.active_element.send_keys(Keys.ENTER)  # "call next" has the focus
-        wait_for(lambda: "A001 aufgerufen" in text(staff), timeout=10, what="A001 called with Enter")
+        wait_for(lambda: "A001 aufgerufen" in text(staff), what="A001 called with Enter")
         assert staff.find_element(By.ID, "current").text == "A001"
-        wait_for(lambda: called_on_monitor(monitor, clock) == "A001", timeout=10, what="the monitor showing A001")
+        wait_for(lambda: called_on_monitor(monitor, clock) == "A001", what="the monitor showing A001")
 
-        wait_for(lambda: "Vor Ihnen wartet 1 Person." in text(phone), timeout=10, what="the phone: 1 ahead")
+        wait_for(lambda: "Vor Ihnen wartet 1 Person." in text(phone), what="the phone: 1 ahead")
         staff.find_element(By.TAG_NAME, "body").send_keys(Keys.F2)  # F2: call next, wherever the focus is
-        wait_for(lambda: "A002 aufgerufen" in text(staff), timeout=10, what="A002 called with F2")
-        wait_for(lambda: "Sie sind als Nächstes dran." in text(phone), timeout=10, what="the phone: next in line")
+        wait_for(lambda: "A002 aufgerufen" in text(staff), what="A002 called with F2")
+        wait_for(lambda: "Sie sind als Nächstes dran." in text(phone), what="the phone: next in line")
 
         other = office.sign_in(1)
         office.act(other, 1, action="next")  # counter 1 calls A003: counter 3's page shows it without a reload
-        wait_for(lambda: "Niemand wartet." in text(staff), timeout=5, what="counter 3's page to follow counter 1")
-        wait_for(
-            lambda: "Sie werden aufgerufen: Schalter 1" in text(phone), timeout=10, what="the phone to show the call"
-        )
+        wait_for(lambda: "Niemand wartet." in text(staff), what="counter 3's page to follow counter 1")
+        wait_for(lambda: "Sie werden aufgerufen: Schalter 1" in text(phone), what="the phone to show the call")
         assert "You are being called: counter 1" in text(phone)
 
 

@@ -67,9 +67,9 @@ def test_a_visitor_taps_their_language_and_the_page_stays_in_it_as_it_updates(tm
         names = [link.text for link in phone.find_elements(By.CSS_SELECTOR, "nav a")]
         assert names == ["العربية", "English", "فارسی", "Русский", "Türkçe", "Українська"]
         phone.find_element(By.LINK_TEXT, "Türkçe").click()
-        wait_for(lambda: "Önünüzde 1 kişi var." in text(phone), timeout=10, what="the page in Turkish")
+        wait_for(lambda: "Önünüzde 1 kişi var." in text(phone), what="the page in Turkish")
         office.act(office.sign_in(1), 1, action="next")  # A001 is called: the page reloads with 0 ahead
-        wait_for(lambda: "Sıradaki sizsiniz." in text(phone), timeout=10, what="the reloaded page, still Turkish")
+        wait_for(lambda: "Sıradaki sizsiniz." in text(phone), what="the reloaded page, still Turkish")
         assert "Sie sind als Nächstes dran." in text(phone) and page_language(phone) == ("tr", "ltr")
 
 
@@ -99,7 +99,7 @@ def test_the_office_page_names_each_concern_by_the_title_its_devices_told(tmp_pa
         )
         monitor.start()
         try:
-            wait_for(lambda: office.store.concern_titles(SITE), timeout=10, what="the monitor's heartbeat")
+            wait_for(lambda: office.store.concern_titles(SITE), what="the monitor's heartbeat")
         finally:
             monitor.stop()
         phone.get(f"{office.url}/w/{SITE}")

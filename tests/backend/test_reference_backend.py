@@ -8,7 +8,6 @@ public website would.
 import json
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import threading
@@ -28,7 +27,8 @@ from appliance.protocol.contract import Contract, RequestRejected
 from appliance.protocol.http_server import BackgroundServer
 from entrance_backend.main import BackgroundBackend, DeviceAccess, Settings, _clock_from, main
 from entrance_backend.store import SCHEMA, SHARED_ID_WINDOW, BackendStore, _statements
-from support import free_port, serves, stop_process, wait_for
+from support import ANSWER_S, free_port, serves, stop_process, wait_for
+from support.backend_pages import long_polls_open
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 DAY = "2026-03-09"
@@ -79,12 +79,12 @@ def ticket(code: str, minutes: int = 0, concern: str = "leave") -> dict:
 
 def upload(backend, events, device="kiosk-1", headers=KIOSK):
     return requests.post(
-        f"{backend.url}/v1/devices/{device}/events", json={"events": events}, headers=headers, timeout=10
+        f"{backend.url}/v1/devices/{device}/events", json={"events": events}, headers=headers, timeout=ANSWER_S
     )
 
 
 def staff_call(backend, **body):
-    return requests.post(f"{backend.url}/v1/sites/mitte/calls", json=body, headers=STAFF_AUTH, timeout=10)
+    return requests.post(f"{backend.url}/v1/sites/mitte/calls", json=body, headers=STAFF_AUTH, timeout=ANSWER_S)
 
 
 def book(backend, count: int, day: str = DAY) -> list[dict]:
@@ -106,7 +106,7 @@ def book(backend, count: int, day: str = DAY) -> list[dict]:
 
 def appointments(backend, headers=KIOSK, **query):
     return requests.get(
-        f"{backend.url}/v1/sites/mitte/appointments", params={"day": DAY, **query}, headers=headers, timeout=10
+        f"{backend.url}/v1/sites/mitte/appointments", params={"day": DAY, **query}, headers=headers, timeout=ANSWER_S
     )
 
 
@@ -449,44 +449,39 @@ def test_the_published_wait_is_the_office_s_own_estimate_whichever_device_report
 
 def poll(backend, after, wait, headers=KIOSK):
     return requests.get(
-        f"{backend.url}/v1/sites/mitte/calls", params={"after": after, "wait": wait}, headers=headers, timeout=wait + 10
+        f"{backend.url}/v1/sites/mitte/calls",
+        params={"after": after, "wait": wait},
+        headers=headers,
+        timeout=wait + ANSWER_S,
     )
 
 
-def test_a_long_poll_answers_a_staff_call_long_before_its_wait_ends(backend):
+def test_a_long_poll_answers_a_staff_call_before_its_wait_ends(backend):
     upload(backend, [ticket(f"A{n:03d}", n) for n in range(1, 6)])
     cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
-    latencies = []
     for counter in range(1, 6):
         answers = []
-        waiting = threading.Thread(target=lambda: answers.append((poll(backend, cursor, 20), time.monotonic())))  # noqa: B023 (waited on before the loop moves on)
+        asked = time.monotonic()
+        waiting = threading.Thread(target=lambda: answers.append((poll(backend, cursor, 30), time.monotonic())))  # noqa: B023 (waited on before the loop moves on)
         waiting.start()
-        time.sleep(0.3)  # the poll is waiting by now
-        called = time.monotonic()
+        wait_for(lambda: long_polls_open(backend.url) == 1, what="the poll waiting")
         assert staff_call(backend, counter=counter, next=True).status_code == 201
-        waiting.join(15)
+        waiting.join(ANSWER_S)
         answer, answered = answers[0]
-        latencies.append(answered - called)
+        # Woken by the call, not answered at the end of its 30 s wait; how fast: the benchmark's call_to_device_p99_ms.
+        assert answered - asked < 30
         calls = answer.json()["calls"]
         assert [(c["code"], c["counter"], c["kind"]) for c in calls] == [(f"A{counter:03d}", counter, "ticket")]
         cursor = answer.json()["cursor"]
         assert calls[0]["cursor"] == cursor
-    print(
-        f"\ncall -> long poll answered: median {statistics.median(latencies) * 1000:.1f} ms, "
-        f"max {max(latencies) * 1000:.1f} ms"
-    )
-    # Half the poll's wait: an answer that waited it out fails; how fast it is, is the benchmark's
-    # call_to_device_p99_ms.
-    assert max(latencies) < 10
 
 
 def test_a_long_poll_without_calls_answers_empty_after_its_wait(backend):
     cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
     started = time.monotonic()
     answer = poll(backend, cursor, 1)
-    elapsed = time.monotonic() - started
     assert answer.status_code == 200 and answer.json() == {"cursor": cursor, "calls": []}
-    assert 0.95 <= elapsed < 30  # waits its second; the upper bound only ends a hanging test
+    assert time.monotonic() - started >= 0.95  # waits its second (a slow machine only waits longer)
 
 
 def test_calls_already_made_are_answered_at_once_oldest_first(backend):
@@ -495,8 +490,8 @@ def test_calls_already_made_are_answered_at_once_oldest_first(backend):
     for counter in (1, 2, 3):
         staff_call(backend, counter=counter, next=True)
     started = time.monotonic()
-    answer = poll(backend, start_cursor, 20).json()
-    assert time.monotonic() - started < 10  # not the poll's 20 s wait
+    answer = poll(backend, start_cursor, 30).json()
+    assert time.monotonic() - started < 30  # not at the end of the poll's 30 s wait
     assert [c["code"] for c in answer["calls"]] == ["A001", "A002", "A003"]
     latest = requests.get(f"{backend.url}/v1/sites/mitte/calls", params={"limit": 2}, headers=KIOSK).json()
     assert [c["code"] for c in latest["calls"]] == ["A002", "A003"] and latest["cursor"] == answer["cursor"]
@@ -600,7 +595,7 @@ def test_tickets_the_device_called_itself_are_not_offered_again(backend):
 
 
 def office(backend, headers=KIOSK, **query):
-    return requests.get(f"{backend.url}/v1/sites/mitte/office", params=query, headers=headers, timeout=40)
+    return requests.get(f"{backend.url}/v1/sites/mitte/office", params=query, headers=headers, timeout=30 + ANSWER_S)
 
 
 def test_the_office_state_lists_appointments_by_slot_then_tickets_as_received_and_call_next_follows_it(backend):
@@ -651,10 +646,10 @@ def test_the_office_state_lists_appointments_by_slot_then_tickets_as_received_an
 
 
 def _ask_office(backend, version: int, answers: list) -> None:
-    answers.append((office(backend, after=version, wait=20), time.monotonic()))
+    answers.append((office(backend, after=version, wait=30), time.monotonic()))
 
 
-def test_an_office_long_poll_answers_every_kind_of_change_long_before_its_wait_ends(backend):
+def test_an_office_long_poll_answers_every_kind_of_change_before_its_wait_ends(backend):
     booked = book(backend, 2)
     changes = [
         lambda: upload(backend, [ticket("A001")]),
@@ -663,21 +658,21 @@ def test_an_office_long_poll_answers_every_kind_of_change_long_before_its_wait_e
         lambda: upload(backend, [event("ticket_void", {"day": DAY, "code": "A001"})]),
         lambda: backend.store.change_appointment(booked[1]["id"], NOW, slot="11:00"),
     ]
-    version, latencies = office(backend).json()["version"], []
+    version = office(backend).json()["version"]
     for change in changes:
         answers: list = []
+        asked = time.monotonic()
         waiting = threading.Thread(target=_ask_office, args=(backend, version, answers))
         waiting.start()
-        time.sleep(0.3)  # the poll is waiting by now
-        changed = time.monotonic()
+        wait_for(lambda: long_polls_open(backend.url) == 1, what="the poll waiting")
         change()
-        waiting.join(15)
+        waiting.join(ANSWER_S)
         answer, answered = answers[0]
-        latencies.append(answered - changed)
+        # Woken by the change, not answered at the end of its 30 s wait; how fast: the benchmark's
+        # office_screens_agree_p99_ms.
+        assert answered - asked < 30
         assert answer.json()["version"] > version
         version = answer.json()["version"]
-    print(f"\nchange -> office long poll answered: max {max(latencies) * 1000:.1f} ms")
-    assert max(latencies) < 10  # half the poll's wait; how fast: the benchmark's office_screens_agree_p99_ms
 
 
 def test_every_device_waiting_on_one_office_version_gets_the_next_state_with_its_own_latest_event(backend):
@@ -688,16 +683,16 @@ def test_every_device_waiting_on_one_office_version_gets_the_next_state_with_its
     version, answers = office(backend).json()["version"], {}
 
     def ask(name, headers):
-        answers[name] = office(backend, headers=headers, after=version, wait=20)
+        answers[name] = office(backend, headers=headers, after=version, wait=30)
 
     askers = {"1": KIOSK, "2": kiosk_2, "staff": STAFF_AUTH}
     waiting = [threading.Thread(target=ask, args=item) for item in askers.items()]
     for thread in waiting:
         thread.start()
-    time.sleep(0.3)  # the polls are waiting by now
+    wait_for(lambda: long_polls_open(backend.url) == len(askers), what="the polls waiting")
     staff_call(backend, counter=1, next=True)
     for thread in waiting:
-        thread.join(15)
+        thread.join(ANSWER_S)
     state = backend.store.office_state("mitte", DAY)
     assert state["version"] > version and state["recent_calls"][0]["code"] == "A001"
     assert answers["1"].json() == state | {"last_event": first["key"]}
@@ -705,8 +700,8 @@ def test_every_device_waiting_on_one_office_version_gets_the_next_state_with_its
     assert answers["staff"].json() == state
     assert answers["1"].headers["content-type"] == "application/json"
     started = time.monotonic()  # a device asking with the version before the change is answered at once
-    assert office(backend, after=version, wait=20).json() == answers["1"].json()
-    assert time.monotonic() - started < 10
+    assert office(backend, after=version, wait=30).json() == answers["1"].json()
+    assert time.monotonic() - started < 30  # not at the end of its 30 s wait
 
 
 def test_an_office_long_poll_without_change_answers_the_same_state_after_its_wait(backend):
@@ -714,15 +709,15 @@ def test_an_office_long_poll_without_change_answers_the_same_state_after_its_wai
     state = office(backend).json()
     started = time.monotonic()
     assert office(backend, after=state["version"], wait=1).json() == state
-    assert 0.95 <= time.monotonic() - started < 30
+    assert time.monotonic() - started >= 0.95  # waits its second (a slow machine only waits longer)
 
 
 def test_an_office_version_the_backend_never_issued_is_refused_at_once(backend):
     upload(backend, [ticket("A001")])
     version = office(backend).json()["version"]
     started = time.monotonic()
-    answer = office(backend, after=version + 1, wait=20)
-    assert time.monotonic() - started < 10  # not the poll's 20 s wait
+    answer = office(backend, after=version + 1, wait=30)
+    assert time.monotonic() - started < 30  # not at the end of the poll's 30 s wait
     assert answer.status_code == 410 and answer.json()["error"] == "cursor_gone"
     assert "never issued office version" in answer.json()["message"]
     assert office(backend, after=version, wait=0).status_code == 200
@@ -937,13 +932,13 @@ def test_stopping_answers_waiting_long_polls_at_once(backend_database):
     backend = start(backend_database)
     cursor = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK).json()["cursor"]
     answers = []
+    asked = time.monotonic()
     waiting = threading.Thread(target=lambda: answers.append(poll(backend, cursor, 30)))
     waiting.start()
-    time.sleep(0.3)
-    started = time.monotonic()
+    wait_for(lambda: long_polls_open(backend.url) == 1, what="the poll waiting")
     backend.stop()
-    waiting.join(25)
-    assert time.monotonic() - started < 25  # the poll's 30 s wait cut short
+    waiting.join(ANSWER_S)
+    assert time.monotonic() - asked < 30  # the poll's 30 s wait cut short
     assert answers and answers[0].json()["calls"] == []
 
 
@@ -1049,12 +1044,18 @@ def test_events_lists_what_a_device_sent_in_order(backend, capsys):
 
 
 def test_a_clock_started_at_a_moment_reads_it_and_runs_on_in_real_time():
+    started = time.monotonic()
     clock = _clock_from(NOW)
     first = clock()
     time.sleep(0.05)
     second = clock()
-    assert timedelta(0) <= first - NOW < timedelta(seconds=1)
-    assert timedelta(seconds=0.05) <= second - first < timedelta(seconds=1)
+    elapsed = timedelta(seconds=time.monotonic() - started)
+    # It runs on as much as the real clock ran while it was read, however long that took here.
+    assert (
+        NOW <= first
+        and timedelta(seconds=0.05) <= second - first
+        and second - NOW <= elapsed + timedelta(milliseconds=1)
+    )
 
 
 @pytest.mark.slow
@@ -1085,7 +1086,7 @@ def test_serve_runs_from_the_command_line_and_stops_on_sigterm(tmp_path):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: serves(f"{url}/openapi.json"), timeout=30, what="the backend serving")
+        wait_for(lambda: serves(f"{url}/openapi.json"), what="the backend serving")
         assert requests.post(f"{url}/v1/devices/kiosk-1/heartbeat", json=HEARTBEAT, headers=KIOSK).status_code == 200
         assert (
             requests.post(
@@ -1116,7 +1117,7 @@ def test_a_recall_is_a_new_call_at_the_head_of_the_office_s_calls_and_its_feed(b
         ("A001", 3, recall.json()["id"]),
         ("A002", 4, state["recent_calls"][1]["call"]),
     ]
-    feed = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK, timeout=10).json()
+    feed = requests.get(f"{backend.url}/v1/sites/mitte/calls", headers=KIOSK, timeout=ANSWER_S).json()
     assert [call["code"] for call in feed["calls"]] == ["A001", "A002", "A001"]
 
 

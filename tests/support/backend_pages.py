@@ -1,12 +1,14 @@
 """An office on the reference backend for the page tests: a kiosk that issues tickets and publishes waits,
 counters whose staff sign in to the counter page, all over real HTTP on loopback at a fixed moment."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import requests
 
 from entrance_backend.main import BackgroundBackend, CounterAccess, DeviceAccess, Settings
+from support import ANSWER_S
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 DAY = "2026-03-09"
@@ -67,7 +69,7 @@ class PagesOffice:
             f"{self.url}/v1/devices/kiosk-1/heartbeat",
             json=body,
             headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
-            timeout=10,
+            timeout=ANSWER_S,
         )
         assert answer.status_code == 200, answer.text
 
@@ -75,13 +77,13 @@ class PagesOffice:
         """A browser-like session signed in to that counter's page."""
         token = next(c.token for c in COUNTERS if (c.site, c.number) == (site, number))
         session = requests.Session()
-        answer = session.post(f"{self.url}/counter", data={"token": token}, timeout=10)
+        answer = session.post(f"{self.url}/counter", data={"token": token}, timeout=ANSWER_S)
         assert answer.status_code == 200 and answer.url.endswith(f"/counter/{site}/{number}"), answer.text
         return session
 
     def act(self, session: requests.Session, number: int, site: str = SITE, **form) -> requests.Response:
         """Posts the counter page's form; answers the page it redirects to."""
-        return session.post(f"{self.url}/counter/{site}/{number}", data=form, timeout=10)
+        return session.post(f"{self.url}/counter/{site}/{number}", data=form, timeout=ANSWER_S)
 
     def office_state(self) -> dict:
         return self.store.office_state(SITE, DAY)
@@ -89,19 +91,26 @@ class PagesOffice:
     def wait_page(self, code: str, accept_language: str | None = None, **query) -> requests.Response:
         """The wait page as a phone asks for it (with its Accept-Language header, if given)."""
         headers = {"Accept-Language": accept_language} if accept_language else {}
-        return requests.get(f"{self.url}/w/{SITE}/{code}", params=query, headers=headers, timeout=10)
+        return requests.get(f"{self.url}/w/{SITE}/{code}", params=query, headers=headers, timeout=ANSWER_S)
 
     def office_page(self, **query) -> requests.Response:
-        return requests.get(f"{self.url}/w/{SITE}", params=query, timeout=10)
+        return requests.get(f"{self.url}/w/{SITE}", params=query, timeout=ANSWER_S)
 
     def _upload(self, events: list[dict]) -> None:
         answer = requests.post(
             f"{self.url}/v1/devices/kiosk-1/events",
             json={"events": events},
             headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
-            timeout=10,
+            timeout=ANSWER_S,
         )
         assert answer.status_code == 200, answer.text
+
+
+def long_polls_open(url: str) -> int:
+    """How many long polls the backend at ``url`` holds open now (its /metrics gauge): a test waits for its
+    poll to be waiting before it makes the change that must wake it, instead of sleeping a guess."""
+    metrics = requests.get(f"{url}/metrics", timeout=ANSWER_S).text
+    return int(float(re.search(r"^entrance_backend_long_polls_open (\S+)$", metrics, re.MULTILINE).group(1)))
 
 
 def _event(kind: str, body: dict) -> dict:

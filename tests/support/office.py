@@ -9,6 +9,7 @@ date or the time of day the tests run at.
 import itertools
 import os
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -69,7 +70,16 @@ class Office:
         return self.clock_start + timedelta(seconds=time.monotonic() - self._started)
 
     def start(self, booked: int = 2) -> "Office":
-        """The backend with ``booked`` appointments of today (slots from 10:00), then every device."""
+        """The backend with ``booked`` appointments of today (slots from 10:00), then every device; what started
+        is stopped again when a part fails to start, so no process outlives the failing test."""
+        try:
+            self._start(booked)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, booked: int) -> None:
         self.backend.start(clock_start=self.now())
         self.book(booked)
         # Day lists fetched again every few seconds: a booking made while the office runs reaches the kiosks.
@@ -96,7 +106,6 @@ class Office:
                     options=MONITOR_OPTIONS,
                     environment=on_clock(dict(os.environ), self.now()),
                 )
-        return self
 
     def book(self, count: int) -> None:
         day = self.clock_start.date()
@@ -142,12 +151,15 @@ class Office:
         return self.directory / "frames" / name
 
     def stop(self) -> None:
-        if self.screens:
-            self.screens.stop()
-        for process in self.monitor_processes.values():
-            stop_process(process)
-        for name in self.devices:
-            self.stop_device(name)
-        self.backend.stop()
-        for printer in self.printers.values():
-            printer.stop()
+        """Stops what started, the screens' readers first and the printers last: every part, also when the stop
+        of another fails."""
+        with ExitStack() as stopping:  # its callbacks run last in, first out
+            for printer in self.printers.values():
+                stopping.callback(printer.stop)
+            stopping.callback(self.backend.stop)
+            for name in self.devices:
+                stopping.callback(self.stop_device, name)
+            for process in self.monitor_processes.values():
+                stopping.callback(stop_process, process)
+            if self.screens:
+                stopping.callback(self.screens.stop)

@@ -15,7 +15,7 @@ from appliance.domain.clock import FakeClock, SystemClock
 from appliance.domain.commands import Health, IssueTicket, RecordEvent
 from appliance.domain.errors import ClockNotTrusted
 from appliance.protocol.contract import parse_timestamp
-from support import CLOCK, wait_for
+from support import ANSWER_S, CLOCK, wait_for
 from support.sync import Central, Device, delivered
 
 
@@ -39,7 +39,7 @@ def clock(device) -> tuple[Health, str]:
 
 
 def refused(device, command) -> Exception | None:
-    return device.core.submit(command).exception(5)
+    return device.core.submit(command).exception(ANSWER_S)
 
 
 def test_a_kiosk_48_s_slow_reports_its_clock_degraded_with_the_offset_and_what_to_do(tmp_path, central):

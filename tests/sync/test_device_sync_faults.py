@@ -27,7 +27,7 @@ from appliance.domain.component import ComponentName
 from appliance.domain.state import StateStore
 from appliance.sync.client import BackendClient, BackendUnreachable, retry_after_seconds
 from entrance_backend.store import Sender
-from support import CLOCK, REPO_ROOT, free_port
+from support import ANSWER_S, CLOCK, REPO_ROOT, free_port
 from support.sync import (
     STAFF,
     TOKEN,
@@ -37,6 +37,7 @@ from support.sync import (
     assert_held_once_in_order,
     cut_after_apply,
     delivered,
+    held_back,
     json_mangled,
     local_now,
     slow,
@@ -102,18 +103,22 @@ def test_the_outbox_marks_delivered_only_what_the_backend_confirmed(tmp_path, ce
 
 
 def test_a_slow_backend_times_out_and_the_retry_changes_nothing_twice(tmp_path, central, caplog):
-    central.gate.fault("POST", EVENTS, slow(1.6), times=2)  # it does the work, then answers too late
+    late = threading.Event()
+    central.gate.fault("POST", EVENTS, held_back(late), times=2)  # it does the work, then answers too late
     device = Device(tmp_path, central.url, timeout="1s").start()
     try:
         for _ in range(5):
             device.issue("leave")
-        delivered(device, timeout=30)
+        # A third upload comes only after the device gave up on the second: both held answers came too late.
+        wait_for(lambda: central.gate.arrived("POST", EVENTS) >= 3, what="two uploads given up, then a third")
+        late.set()
+        delivered(device)
         sent = device.delivered_events()
     finally:
+        late.set()
         device.stop()
     assert_held_once_in_order(central, device, sent)
     assert "no answer within 1 s" in caplog.text
-    assert central.gate.arrived("POST", EVENTS) >= 3  # two answered too late, then the one that counted
 
 
 def test_500s_are_retried_and_a_retry_after_is_waited(tmp_path, central):
@@ -146,7 +151,6 @@ def test_garbage_answers_are_not_taken_for_delivery(tmp_path, central, caplog):
         delivered(device)
         sent = device.delivered_events()
         wait_for(lambda: central.gate.arrived("GET", "/calls$", "after=") >= 1, what="the calls feed going on")
-        time.sleep(0.05)
         assert central.call(counter=7, code="A002").status_code == 201
         wait_for(lambda: "A002" in {c.code for c in device.core.snapshot.recent_calls}, what="A002 called")
     finally:
@@ -258,7 +262,7 @@ def test_a_device_killed_mid_delivery_delivers_every_event_once_after_restarts(t
             [sys.executable, "-c", CHILD, str(config), CLOCK.now().isoformat()], env=env, stdout=subprocess.PIPE
         )
         try:
-            wait_for(lambda: central.count() >= held, timeout=20, what=f"{held} events delivered")  # noqa: B023 (waited on before the loop moves on)
+            wait_for(lambda: central.count() >= held, what=f"{held} events delivered")  # noqa: B023 (waited on before the loop moves on)
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
@@ -369,13 +373,15 @@ def test_tls_is_verified_against_the_configured_ca_bundle(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"https://127.0.0.1:{server.server_address[1]}"
     try:
-        trusting = BackendClient(url, TOKEN, timeout=5, ca_bundle=tmp_path / "ca.pem")
+        trusting = BackendClient(url, TOKEN, timeout=ANSWER_S, ca_bundle=tmp_path / "ca.pem")
         assert trusting.call("GET", "/v1/sites/mitte/calls").body == {"cursor": "x-1", "calls": []}
         with pytest.raises(BackendUnreachable, match=r"TLS failed .*: check \[backend\] ca_bundle"):
-            BackendClient(url, TOKEN, timeout=5).call("GET", "/v1/sites/mitte/calls")
+            BackendClient(url, TOKEN, timeout=ANSWER_S).call("GET", "/v1/sites/mitte/calls")
         with pytest.warns(InsecureRequestWarning):
             assert (
-                BackendClient(url, TOKEN, timeout=5, verify_tls=False).call("GET", "/v1/sites/mitte/calls").status
+                BackendClient(url, TOKEN, timeout=ANSWER_S, verify_tls=False)
+                .call("GET", "/v1/sites/mitte/calls")
+                .status
                 == 200
             )
     finally:

@@ -5,7 +5,6 @@ Each screen is read as the monitor process reads it: the daemon's view (applianc
 by appliance.display.view; old calls are told from new ones by the monitor's own Announcer.
 """
 
-import statistics
 import threading
 import time
 
@@ -16,7 +15,7 @@ from appliance.display.announcer import Announcer
 from appliance.display.view import parse_view
 from appliance.domain.commands import CheckIn, TakeDayList
 from entrance_backend.http import DeviceAccess
-from support import CLOCK, wait_for
+from support import ANSWER_S, CLOCK, wait_for
 from support.sync import KIOSK_1, KIOSK_2, SITE, TOKEN, TOKEN_2, Central, Device, delivered, json_mangled, local_now
 
 MONITOR_TOKEN = "token-monitor-1-012345678"
@@ -25,7 +24,6 @@ OFFICE = (
     KIOSK_2,
     DeviceAccess("monitor-1", SITE, MONITOR_TOKEN),
 )
-AGREE_WITHIN_S = 1.0
 
 
 def start_device(tmp_path, central: Central, name: str) -> Device:
@@ -66,7 +64,7 @@ def picture(device: Device) -> tuple:
     )
 
 
-def agreed(devices: dict, check=lambda shown: True, timeout: float = 10.0) -> tuple:
+def agreed(devices: dict, check=lambda shown: True, timeout: float = ANSWER_S) -> tuple:
     """Waits until every screen shows the same picture and ``check(picture)`` holds; returns it."""
     pictures = {}
 
@@ -81,29 +79,22 @@ def agreed(devices: dict, check=lambda shown: True, timeout: float = 10.0) -> tu
     return next(iter(pictures.values()))
 
 
-def timed(devices: dict, action, check) -> float:
-    """Seconds from ``action()`` until every screen agrees on a picture that passes ``check``."""
-    started = time.monotonic()
-    action()
-    agreed(devices, check)
-    return time.monotonic() - started
-
-
-def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list_within_a_second(office):
+def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list(office):
     central, devices = office
     kiosk_1, kiosk_2, monitor = devices["kiosk-1"], devices["kiosk-2"], devices["monitor-1"]
     central.book(2, local_now().date(), slot=local_now().strftime("%H:%M"))
     wait_for(lambda: len(kiosk_2.do(TakeDayList())) == 2, what="the day list on kiosk-2")
-    issued, latencies = [], []
+    issued = []
 
     def draw(kiosk, concern="leave"):
         return lambda: issued.append(kiosk.issue(concern).code)
 
+    # Each change on every screen before the next (how soon: the benchmark's office_screens_agree_p99_ms).
     for action in (draw(kiosk_1), draw(kiosk_2), draw(kiosk_1, "documents"), draw(kiosk_2)):
-        latencies.append(timed(devices, action, lambda shown: shown[2] == tuple(issued)))
-    latencies.append(
-        timed(devices, lambda: kiosk_2.do(CheckIn("REF001X")), lambda shown: shown[1:] == (("T001",), tuple(issued)))
-    )
+        action()
+        agreed(devices, lambda shown: shown[2] == tuple(issued))
+    kiosk_2.do(CheckIn("REF001X"))
+    agreed(devices, lambda shown: shown[1:] == (("T001",), tuple(issued)))
     # The monitor-only device holds no ticket and no check-in of its own, and lists them all.
     assert picture(monitor) == ((), ("T001",), tuple(issued))
     assert [entry.code for entry in screen(monitor).waiting if entry.concern == "leave"] == [
@@ -117,20 +108,10 @@ def test_every_screen_of_the_office_shows_the_same_calls_and_waiting_list_within
     agreed(devices, lambda shown: shown[2] == tuple(issued))
 
     for counter, expected in ((3, "T001"), (1, issued[0]), (2, issued[1])):
-        latencies.append(
-            timed(
-                devices,
-                lambda counter=counter: central.call(counter=counter, next=True),
-                lambda shown, call=(expected, counter): shown[0][:1] == (call,),
-            )
-        )
+        central.call(counter=counter, next=True)
+        agreed(devices, lambda shown, call=(expected, counter): shown[0][:1] == (call,))
     shown = agreed(devices)
     assert shown == (((issued[1], 2), (issued[0], 1), ("T001", 3)), (), tuple(issued[2:]))
-    print(
-        f"\noffice of 3 devices, change -> every screen agrees: median {statistics.median(latencies) * 1000:.0f} ms, "
-        f"max {max(latencies) * 1000:.0f} ms"
-    )
-    assert max(latencies) < AGREE_WITHIN_S
 
 
 def test_a_restarted_device_shows_the_office_again_and_announces_no_old_call(tmp_path, office):
@@ -233,7 +214,7 @@ class _Follower:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2)
+        self._thread.join(ANSWER_S)
 
 
 def _another_site(state: dict) -> None:

@@ -6,6 +6,7 @@ Real backend on loopback behind the fault-injecting gate, real devices (support/
 served as the daemon serves it (Device.issue: draw, then IssueTicket with the office's number).
 """
 
+import threading
 import uuid
 from contextlib import ExitStack
 
@@ -14,8 +15,8 @@ import requests
 
 from appliance.domain.commands import Health, TakeFallbackLease
 from appliance.domain.errors import NoNumberHere
-from support import wait_for
-from support.sync import SITE, TOKEN, TOKEN_2, Device, answer, cut_after_apply, delivered, slow
+from support import ANSWER_S, wait_for
+from support.sync import SITE, TOKEN, TOKEN_2, Device, answer, cut_after_apply, delivered, held_back
 
 NUMBERS = "/numbers$"
 
@@ -39,7 +40,7 @@ def draw(central, key: str, concern: str = "leave", token: str = TOKEN) -> reque
         f"{central.url}/v1/sites/{SITE}/numbers",
         json={"key": key, "day": day, "concern": concern, "first": 1, "last": 899, "instance": "run-0123456789"},
         headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
+        timeout=ANSWER_S,
     )
 
 
@@ -110,17 +111,21 @@ def test_a_draw_whose_answer_was_lost_is_asked_again_and_gets_the_same_number(tm
 
 def test_a_draw_answered_too_late_prints_from_the_fallback_block_and_leaves_a_gap(tmp_path, central):
     device = kiosk(tmp_path, central, numbering={"office_deadline": "300ms"}).start()
+    answer_now = threading.Event()
     try:
         device.leased()
-        assert device.issue("leave").code == "A001"
-        central.gate.fault("POST", NUMBERS, slow(1.0), times=1)  # A002 is drawn, its answer comes too late
+        central.gate.fault("POST", NUMBERS, held_back(answer_now), times=1)  # A001 is drawn, its answer held back
         late = device.issue("leave")
         assert late.code == "A975"  # fallback block 1: the top of the range
         numbering = wait_for(lambda: (h := device.health("numbering")).state == Health.DEGRADED and h)
         assert "numbers from fallback block 1: the office did not answer within 300 ms" in numbering.detail
+        answer_now.set()
+        wait_for(lambda: central.gate.count("POST", NUMBERS, 200) == 1, what="the held answer sent")
         delivered(device)
-        assert waiting(central) == ["A001", "A975"]  # A002 is a gap, not a visitor nobody will find
+        assert waiting(central) == ["A975"]  # A001 is a gap, not a visitor nobody will find
+        assert draw(central, uuid.uuid4().hex, token=TOKEN_2).json()["number"] == 2  # and never drawn again
     finally:
+        answer_now.set()
         device.stop()
 
 
@@ -164,9 +169,11 @@ def test_the_configured_fallback_blocks_decide_the_numbers_printed_without_the_o
 
 def test_a_kill_between_draw_and_store_leaves_a_gap_and_never_a_duplicate(tmp_path, central):
     device = kiosk(tmp_path, central).start()
-    assert device.issue("leave").code == "A001"
-    assert device.sync.numbers.draw("leave").number == 2  # drawn; the power fails before it is stored
-    device.stop()
+    try:
+        assert device.issue("leave").code == "A001"
+        assert device.sync.numbers.draw("leave").number == 2  # drawn; the power fails before it is stored
+    finally:
+        device.stop()
     device = kiosk(tmp_path, central).start()  # the kiosk boots again
     try:
         assert device.issue("leave").code == "A003"

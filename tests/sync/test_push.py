@@ -32,7 +32,7 @@ from appliance.domain.errors import ConfigError
 from appliance.domain.state import StateStore
 from appliance.protocol import OPENAPI_PATH
 from appliance.sync.push import PushEndpoint
-from support import CLOCK, free_port, run_seed
+from support import ANSWER_S, CLOCK, free_port, run_seed
 from support.config import CONCERNS, secret_file, write_device_config
 from support.sync import local_now
 
@@ -105,7 +105,7 @@ def put(device, day, body=None, token=PUSH_TOKEN, data=None, headers=None):
         json=body if data is None else None,
         data=data,
         headers=headers,
-        timeout=10,
+        timeout=ANSWER_S,
     )
 
 
@@ -127,7 +127,7 @@ def test_a_pushed_day_is_applied_whole_and_the_same_push_again_changes_nothing(d
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"site": "mitte", "day": today.isoformat(), "appointments": 3}
         assert device.day(today) == ["T001", "T002", "T003"]
-    assert [a.display_code for a in device.core.submit(TakeDayList()).result(5)] == ["T001", "T002", "T003"]
+    assert [a.display_code for a in device.core.submit(TakeDayList()).result(ANSWER_S)] == ["T001", "T002", "T003"]
     tomorrow = today + timedelta(days=1)
     assert put(device, tomorrow, pushed_day(tomorrow, 2, first=10)).json()["appointments"] == 2
     assert device.day(tomorrow) == ["T010", "T011"]
@@ -264,14 +264,18 @@ def test_the_daemon_serves_the_push_endpoint_when_it_is_switched_on(tmp_path):
             f"http://127.0.0.1:{port}/v1/push/appointments/{today}",
             json=pushed_day(today),
             headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
-            timeout=10,
+            timeout=ANSWER_S,
         )
         assert answer.status_code == 200, answer.text
-        assert [a.display_code for a in appliance.core.submit(TakeDayList()).result(5)] == ["T001", "T002", "T003"]
+        assert [a.display_code for a in appliance.core.submit(TakeDayList()).result(ANSWER_S)] == [
+            "T001",
+            "T002",
+            "T003",
+        ]
     finally:
         appliance.stop()
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"http://127.0.0.1:{port}/", timeout=2)  # stopped with the daemon
+        requests.get(f"http://127.0.0.1:{port}/", timeout=ANSWER_S)  # stopped with the daemon
 
 
 def test_switching_push_on_without_a_token_is_a_config_problem(tmp_path):
@@ -409,11 +413,11 @@ def test_with_a_certificate_and_key_the_push_endpoint_speaks_https_only(tmp_path
             json=pushed_day(day),
             headers={"Authorization": f"Bearer {PUSH_TOKEN}"},
             verify=str(cert),
-            timeout=10,
+            timeout=ANSWER_S,
         )
         assert answer.status_code == 200, answer.text
         with pytest.raises(requests.ConnectionError):
-            requests.put(endpoint.url.replace("https", "http") + f"/v1/push/appointments/{day}", timeout=5)
+            requests.put(endpoint.url.replace("https", "http") + f"/v1/push/appointments/{day}", timeout=ANSWER_S)
     finally:
         endpoint.stop()
         core.stop()
