@@ -87,7 +87,7 @@ def test_a_wrong_counter_key_is_refused_and_nothing_is_called(office):
 
 
 def test_guessing_counter_keys_is_slowed_down_by_the_rate_limit(tmp_path):
-    with PagesOffice(tmp_path, rate_limit=0.1) as office:  # one request, then one per 10 s
+    with PagesOffice(tmp_path, rate_limit=0.01) as office:  # one request, then one per 100 s, however slow the machine
         answers = [requests.post(f"{office.url}/counter", data={"token": f"guess-{n}"}).status_code for n in range(3)]
     assert answers == [401, 429, 429]
 
