@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from appliance.app.demo import demo_site_key
+from appliance.app.demo import demo_site_key, wait_for_day_list
 from appliance.app.demo_backend import ReferenceBackend, demo_secret
 from appliance.app.demo_hardware import ScannerFifo
 from appliance.app.demo_office import (
@@ -91,7 +91,7 @@ class Office:
 
     def _start(self, booked: int) -> None:
         self.backend.start(clock_start=self.now())
-        self.book(booked)
+        held = self.book(booked)
         # Day lists fetched again every few seconds: a booking made while the office runs reaches the kiosks.
         site_file = write_site_file(self.var, SITE, self.backend.url, appointments_interval="5s")
         for name in self.kiosks:
@@ -105,6 +105,10 @@ class Office:
             self.configs[name] = write_device_file(site_file, self.var / name, MONITOR_FILE, device=name)
         for name in self.names:
             self.start_device(name)
+        # The first scan must find its appointment: each kiosk's first day list comes after a heartbeat, a while
+        # on a loaded machine, so the office is ready once every kiosk holds it (the demo waits for it too).
+        for name in self.kiosks:
+            wait_for_day_list(self.devices[name], held)
         self.screens = OfficeScreens({name: self.devices[name].socket for name in self.names})
         if self.with_frames:
             for name in self.names:
@@ -117,7 +121,8 @@ class Office:
                     environment=on_clock(dict(os.environ), self.now()),
                 )
 
-    def book(self, count: int) -> None:
+    def book(self, count: int) -> set[str]:
+        """``count`` appointments more, booked at the backend; their ids."""
         day = self.clock_start.date()
         appointments = []
         for _ in range(count):
@@ -136,6 +141,7 @@ class Office:
                 }
             )
         self.backend.book(appointments, self.var / "bookings.json")
+        return {appointment["id"] for appointment in appointments}
 
     def start_device(self, name: str) -> None:
         self.devices[name] = DeviceRunner(name, self.configs[name], self.now(), self.directory / f"{name}.log")
