@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 
 from appliance.app.config import load_config  # noqa: E402
 from appliance.app.monitor_process import build_parser, main, monitor_options  # noqa: E402
+from appliance.display.kiosk import ANSWER_S as KIOSK_ANSWER_S  # noqa: E402
 from appliance.display.kiosk import KioskScreen, PressSender  # noqa: E402
 from appliance.display.kiosk_render import KioskTicket, OneMoment, OutOfOrder, render_kiosk  # noqa: E402
 from appliance.display.monitor import MonitorOptions, run_monitor  # noqa: E402
@@ -226,6 +227,8 @@ def test_an_answer_stays_answer_seconds_then_the_welcome_screen_returns(kiosk):
     welcome_at = wait_for(welcome_after_the_verdict, what="the verdict, then the welcome screen again")
     # Its 0.6 s count from the view's arrival, which is after publishing: however loaded the machine, not sooner.
     assert welcome_at - published_at >= 0.6
+    # And the option reached the screen: not the kiosk's own 15 s (the wait it cuts, as a long poll's test bounds).
+    assert welcome_at - published_at < KIOSK_ANSWER_S
 
 
 def test_out_of_order_shows_its_screen_as_long_as_it_lasts_and_touches_send_nothing(kiosk):
