@@ -27,6 +27,7 @@ from appliance.domain.commands import IssueTicket
 from appliance.domain.state import StateStore
 from appliance.protocol.control import request
 from support import ANSWER_S, CLOCK, REPO_ROOT, on_clock, wait_for
+from support.notifier import CountingNotifier
 
 CONCERN_TITLE = "Urlaub beantragen"  # shown to visitors; never in the journal
 WATCHDOG_USEC = 400_000
@@ -238,20 +239,9 @@ def test_watchdog_is_pinged_again_and_again_once_ready(start_daemon, systemd):
     wait_for(lambda: len(systemd.arrivals("WATCHDOG=1", start=daemon.ready_at)) >= 3, what="three WATCHDOG=1")
 
 
-class _CountingNotifier:
-    def __init__(self, interval_s: float | None):
-        self.interval_s, self.pings = interval_s, 0
-
-    def watchdog_interval(self) -> float | None:
-        return self.interval_s
-
-    def watchdog(self) -> None:
-        self.pings += 1
-
-
 def test_watchdog_pings_once_per_half_interval_of_the_core_loop_s_feeding():
     now = [100.0]
-    notifier = _CountingNotifier(interval_s=30.0)
+    notifier = CountingNotifier(interval_s=30.0)
     watchdog = Watchdog(notifier, monotonic=lambda: now[0])
     pings_at = []
     for tick in range(61):  # a minute of a core loop feeding once a second
@@ -265,7 +255,7 @@ def test_watchdog_pings_once_per_half_interval_of_the_core_loop_s_feeding():
 
 
 def test_watchdog_sends_nothing_when_systemd_expects_no_pings():
-    notifier = _CountingNotifier(interval_s=None)
+    notifier = CountingNotifier(interval_s=None)
     watchdog = Watchdog(notifier, monotonic=lambda: 1000.0)
 
     watchdog.feed()

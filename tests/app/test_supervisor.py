@@ -21,6 +21,7 @@ from appliance.domain.commands import Health, ReportHealth
 from appliance.domain.component import WorkerThread, end_thread
 from appliance.protocol.control import request
 from support import ANSWER_S, free_port, wait_for
+from support.notifier import CountingNotifier
 
 
 class Reports:
@@ -228,28 +229,6 @@ def test_a_thread_that_does_not_end_in_time_is_named_with_the_line_it_is_stuck_a
 
 
 # --- in the daemon: status shows it, the watchdog is still fed ------------------------------------
-
-
-class CountingNotifier:
-    """Stands in for systemd's notify socket: counts watchdog pings."""
-
-    def __init__(self):
-        self.pings = 0
-
-    def watchdog_interval(self) -> float:
-        return 0.1
-
-    def watchdog(self) -> None:
-        self.pings += 1
-
-    def ready(self, status: str) -> None:
-        pass
-
-    def status(self, status: str) -> None:
-        pass
-
-    def stopping(self, status: str) -> None:
-        pass
 
 
 def test_a_component_failing_in_the_daemon_shows_in_status_and_the_watchdog_is_still_fed(device_config_file, tmp_path):
